@@ -1,0 +1,40 @@
+"""Configuration: one TOML file, validated into typed objects. Only this package reads
+configuration files or the environment."""
+
+from mailroom.config.loader import (
+    ConfigError,
+    ConfigProblem,
+    default_config_path,
+    load_config,
+    parse_config,
+)
+from mailroom.config.model import (
+    AuthConfig,
+    Config,
+    DirectoryConfig,
+    Listener,
+    MasterUser,
+    PasswordHashing,
+    Protocol,
+    ThrottleConfig,
+    TlsConfig,
+    TlsMode,
+)
+
+__all__ = [
+    "AuthConfig",
+    "Config",
+    "ConfigError",
+    "ConfigProblem",
+    "DirectoryConfig",
+    "Listener",
+    "MasterUser",
+    "PasswordHashing",
+    "Protocol",
+    "ThrottleConfig",
+    "TlsConfig",
+    "TlsMode",
+    "default_config_path",
+    "load_config",
+    "parse_config",
+]

@@ -1,0 +1,300 @@
+"""The configuration's typed model: every key, its default and what it means.
+
+This file is the reference for `mailroom.toml`: each field's docstring is what
+the example config says about it. Unknown keys are refused (``extra="forbid"``)
+so that a typo is an error at start, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Section(BaseModel):
+    """Base of every config table: typed, immutable, no unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+def parse_networks(value: object) -> list[IPNetwork]:
+    """Accept a list of CIDR strings ("10.0.0.0/8", "::1/128", "192.0.2.7")."""
+    if not isinstance(value, list):
+        raise ValueError("expected a list of networks such as [\"127.0.0.1/32\", \"::1/128\"]")
+    networks: list[IPNetwork] = []
+    for item in value:
+        if isinstance(item, ipaddress.IPv4Network | ipaddress.IPv6Network):
+            networks.append(item)
+            continue
+        if not isinstance(item, str):
+            raise ValueError(f"{item!r} is not a network: expected a string like \"10.0.0.0/8\"")
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"{item!r} is not a network: expected an address or CIDR like \"10.0.0.0/8\""
+            ) from None
+    return networks
+
+
+Networks = Annotated[list[IPNetwork], BeforeValidator(parse_networks)]
+
+
+class DirectoryConfig(Section):
+    """Where the directory of domains, accounts and aliases lives."""
+
+    url: str = "sqlite:///directory.sqlite3"
+    """Database URL. `sqlite:///relative/path` (relative to the config file's directory),
+    `sqlite:////absolute/path`, `mysql://user:password@host:3306/db` (MariaDB or MySQL),
+    or `postgresql://user:password@host:5432/db`."""
+
+    pool_size: int = Field(default=5, ge=1, le=100)
+    """Connections kept open to MariaDB/PostgreSQL."""
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0].split("+", 1)[0].lower()
+        if "://" not in value or scheme not in {"sqlite", "mysql", "mariadb", "postgresql", "postgres"}:
+            raise ValueError(
+                "expected a URL starting with sqlite://, mysql://, mariadb:// or postgresql://"
+            )
+        return value
+
+
+class PasswordHashing(Section):
+    """Parameters of argon2id, the scheme every new or upgraded password gets."""
+
+    time_cost: int = Field(default=3, ge=1, le=100)
+    """Iterations (RFC 9106 recommends 3 with 64 MiB)."""
+    memory_kib: int = Field(default=65536, ge=8, le=4 * 1024 * 1024)
+    """Memory per hash, in KiB."""
+    parallelism: int = Field(default=4, ge=1, le=64)
+    """Lanes."""
+    upgrade_on_login: bool = True
+    """Re-hash a password stored in an older scheme ($1$, $5$, $6$, bcrypt) as argon2id on the
+    next successful login."""
+    threads: int = Field(default=4, ge=1, le=256)
+    """Threads that hash and verify passwords, off the event loop."""
+
+
+class ThrottleConfig(Section):
+    """Brute-force throttling: growing delays, then temporary bans (like fail2ban, built in)."""
+
+    enabled: bool = True
+    window_seconds: float = Field(default=900, gt=0)
+    """Failures older than this are forgotten."""
+    max_failures_per_ip: int = Field(default=10, ge=1)
+    """Failures from one client address within the window before it is banned."""
+    max_failures_per_account: int = Field(default=30, ge=1)
+    """Failures against one account (from any address) within the window before the account
+    is locked for addresses that never logged in to it successfully."""
+    ban_seconds: float = Field(default=900, gt=0)
+    """How long a ban lasts."""
+    delay_base_seconds: float = Field(default=1.0, ge=0)
+    """Delay before answering a failed login; doubles with each further failure."""
+    delay_max_seconds: float = Field(default=15.0, ge=0)
+    """Longest delay before answering a failed login."""
+    exempt_networks: Annotated[Networks, Field(default_factory=list)]
+    """Client networks never throttled (e.g. a webmail host). Use sparingly."""
+
+
+
+class MasterUser(Section):
+    """A master login (Dovecot's `user*master`): logs in as any account, from listed networks."""
+
+    name: str = Field(min_length=1, max_length=64)
+    """The master's name, as typed after the separator: `alice@example.org*webmail`."""
+    password_hash: str = Field(min_length=1)
+    """Its password hash (make one with `mailroom auth hash`)."""
+    networks: Annotated[Networks, Field(min_length=1)]
+    """Client networks it may log in from; anywhere else it is refused."""
+
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", value):
+            raise ValueError("use letters, digits, '.', '_' and '-' only")
+        return value
+
+
+class AuthConfig(Section):
+    """How logins are checked, for every protocol alike."""
+
+    default_domain: str | None = None
+    """Domain appended to a login without '@' (the legacy host's members log in as plain
+    `user`, which becomes `user@<default_domain>`)."""
+    master_user_separator: str = Field(default="*", min_length=1, max_length=1)
+    """Separator between account and master name in a master login."""
+    master_users: Annotated[list[MasterUser], Field(default_factory=list)]
+    passwords: PasswordHashing = PasswordHashing()
+    throttle: ThrottleConfig = ThrottleConfig()
+
+    @model_validator(mode="after")
+    def _unique_masters(self) -> AuthConfig:
+        names = [m.name for m in self.master_users]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"master user names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+
+class TlsConfig(Section):
+    """The default certificate, used by every listener that names none of its own."""
+
+    certificate: Path = Path("tls/cert.pem")
+    """PEM certificate chain (relative to the config file's directory)."""
+    key: Path = Path("tls/key.pem")
+    """PEM private key."""
+
+
+class Protocol(str, Enum):
+    SMTP = "smtp"
+    SUBMISSION = "submission"
+    IMAP = "imap"
+    POP3 = "pop3"
+    MANAGESIEVE = "managesieve"
+    WEB = "web"
+
+
+class TlsMode(str, Enum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    IMPLICIT = "implicit"
+
+
+class Listener(Section):
+    """One listening socket: a protocol on an address, with its TLS mode and limits."""
+
+    name: str = Field(min_length=1, max_length=64)
+    """A name for logs and metrics, unique among listeners."""
+    protocol: Protocol
+    """smtp, submission, imap, pop3, managesieve or web."""
+    address: str
+    """`host:port`; IPv6 in brackets: `[::]:25`, `[::1]:2525`."""
+    tls: TlsMode = TlsMode.STARTTLS
+    """`none`, `starttls` (offered, and required before a plain-text password) or `implicit`."""
+    certificate: Path | None = None
+    """This listener's own certificate (default: [tls] certificate)."""
+    key: Path | None = None
+    """This listener's own key (default: [tls] key)."""
+    allow_networks: Annotated[Networks, Field(default_factory=list)]
+    """If set, only clients from these networks may connect."""
+    plaintext_networks: Annotated[Networks, Field(default_factory=list)]
+    """Networks allowed to send passwords without TLS (the legacy webmail on port 2001)."""
+    max_connections: int = Field(default=1000, ge=1)
+    """Connections open at once on this listener."""
+    max_connections_per_ip: int = Field(default=20, ge=1)
+    """Connections open at once from one client address."""
+    idle_timeout_seconds: float = Field(default=300, gt=0)
+    """A client silent this long is disconnected."""
+
+
+    @field_validator("address")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host_and_port(value)
+        return value
+
+    @model_validator(mode="after")
+    def _key_with_certificate(self) -> Listener:
+        if (self.certificate is None) != (self.key is None):
+            raise ValueError("set both certificate and key, or neither")
+        return self
+
+    @property
+    def host(self) -> str:
+        return host_and_port(self.address)[0]
+
+    @property
+    def port(self) -> int:
+        return host_and_port(self.address)[1]
+
+
+def host_and_port(value: str) -> tuple[str, int]:
+    """Split `host:port` / `[v6]:port`; raise ValueError with what was expected."""
+    match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^:\[\]]+):(\d{1,5})", value)
+    if not match:
+        raise ValueError(f"{value!r} is not host:port (IPv6 in brackets: \"[::1]:25\")")
+    host = match.group(1) or match.group(3)
+    port = int(match.group(2) or match.group(4))
+    if not 0 < port < 65536:
+        raise ValueError(f"port {port} is out of range 1-65535")
+    if match.group(1):
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"{host!r} is not an IPv6 address") from None
+    return host, port
+
+
+class LogConfig(Section):
+    level: str = "info"
+    """debug, info, warning or error."""
+
+    @field_validator("level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.lower() not in {"debug", "info", "warning", "error"}:
+            raise ValueError("expected debug, info, warning or error")
+        return value.lower()
+
+
+class Config(Section):
+    """The whole of `mailroom.toml`."""
+
+    hostname: str = "localhost"
+    """This server's name: in greetings, `Received:` headers and bounces."""
+    data_dir: Path = Path("data")
+    """Where mail, the queue and indexes live (relative to the config file's directory)."""
+    directory: DirectoryConfig = DirectoryConfig()
+    auth: AuthConfig = AuthConfig()
+    tls: TlsConfig = TlsConfig()
+    log: LogConfig = LogConfig()
+    listeners: Annotated[list[Listener], Field(default_factory=list)]
+
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Path | None:
+        """The file this was read from (set by the loader; not a key of the file)."""
+        return self._source
+
+    @field_validator("hostname")
+    @classmethod
+    def _hostname(cls, value: str) -> str:
+        if not re.fullmatch(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                            r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*", value):
+            raise ValueError(f"{value!r} is not a host name")
+        return value.lower()
+
+    @model_validator(mode="after")
+    def _unique_listeners(self) -> Config:
+        for attribute in ("name", "address"):
+            values = [getattr(listener, attribute) for listener in self.listeners]
+            repeated = sorted({v for v in values if values.count(v) > 1})
+            if repeated:
+                raise ValueError(f"listener {attribute}s must be unique; repeated: {', '.join(repeated)}")
+        return self
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the config, made absolute against the config file's directory."""
+        if path.is_absolute() or self.source is None:
+            return path
+        return self.source.parent / path
