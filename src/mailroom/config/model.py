@@ -229,7 +229,7 @@ class Listener(Section):
 
 def host_and_port(value: str) -> tuple[str, int]:
     """Split `host:port` / `[v6]:port`; raise ValueError with what was expected."""
-    match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^:\[\]]+):(\d{1,5})", value)
+    match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,10})|([^:\[\]]+):(\d{1,10})", value)
     if not match:
         raise ValueError(f"{value!r} is not host:port (IPv6 in brackets: \"[::1]:25\")")
     host = match.group(1) or match.group(3)

@@ -1,0 +1,52 @@
+"""The `mailroom` command: one module per command group; every command takes -c CONFIG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mailroom import __version__
+from mailroom.cli import address, alias, auth, config, domain, transport, user
+from mailroom.cli.command import ConfigOption
+from mailroom.cli.init import init
+from mailroom.cli.serve import serve
+
+app = typer.Typer(
+    name="mailroom",
+    help="Mailroom: the whole mail host in one program.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mailroom {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    context: typer.Context,
+    config_option: ConfigOption = None,
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    context.obj = config_option if isinstance(config_option, Path) else None
+
+
+app.command("init")(init)
+app.command("serve")(serve)
+app.add_typer(config.app, name="config")
+app.add_typer(domain.app, name="domain")
+app.add_typer(user.app, name="user")
+app.add_typer(address.app, name="address")
+app.add_typer(alias.app, name="alias")
+app.add_typer(transport.app, name="transport")
+app.add_typer(auth.app, name="auth")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,39 @@
+"""`mailroom config check`: is this config usable? (syntax, keys, values, the directory
+reachable, the certificates readable)."""
+
+from __future__ import annotations
+
+import ssl
+
+import typer
+
+from mailroom.cli.command import ConfigOption, config_path, console, fail, load, run, with_directory
+from mailroom.config import Config
+from mailroom.directory import Directory
+
+app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
+
+
+def check_certificates(config: Config) -> None:
+    pairs = {(config.tls.certificate, config.tls.key)}
+    pairs |= {(l.certificate, l.key) for l in config.listeners if l.certificate and l.key}
+    for certificate, key in sorted(pairs, key=str):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        try:
+            context.load_cert_chain(config.resolve(certificate), config.resolve(key))
+        except (OSError, ssl.SSLError) as error:
+            fail(f"{config.source}: certificate {certificate} / key {key}: {error}")
+
+
+@app.command("check")
+def check(config: ConfigOption = None) -> None:
+    """Load the config and check what it refers to; print what would listen where."""
+    settings = load(config)
+    check_certificates(settings)
+
+    async def action(directory: Directory) -> int:
+        return len(await directory.list_domains())
+
+    domains = run(with_directory(settings, action))
+    console.print(f"{config_path(config)}: OK ({domains} domain(s), "
+                  f"{len(settings.listeners)} listener(s))", markup=False)

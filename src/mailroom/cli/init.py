@@ -1,0 +1,63 @@
+"""`mailroom init DIR`: a new installation in DIR — a commented config, an SQLite
+directory with its schema, and a self-signed TLS certificate."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mailroom.cli.command import console, fail, run, with_directory
+from mailroom.config import load_config
+from mailroom.config.example import DEMO_LISTENERS, STANDARD_LISTENERS, example_config_text
+from mailroom.directory import Directory
+from mailroom.net.certificates import write_self_signed_certificate
+
+CONFIG_NAME = "mailroom.toml"
+
+
+def default_hostname() -> str:
+    name = socket.getfqdn()
+    return name if "." in name and not name.endswith(".localdomain") else "localhost"
+
+
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to create the installation.")],
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="Listen on 127.0.0.1 on the demo ports (2525, 2143, ...)."),
+    ] = False,
+    hostname: Annotated[
+        str | None, typer.Option("--hostname", help="This server's name (default: the FQDN).")
+    ] = None,
+) -> None:
+    """Create a new installation: DIR/mailroom.toml, DIR/directory.sqlite3, DIR/tls/."""
+    config_path = directory / CONFIG_NAME
+    if config_path.exists():
+        fail(f"{config_path} already exists; nothing was changed")
+    name = hostname or ("localhost" if demo else default_hostname())
+    listeners, host = (DEMO_LISTENERS, "127.0.0.1") if demo else (STANDARD_LISTENERS, "::")
+    directory.mkdir(parents=True, exist_ok=True)
+    text = example_config_text(name, listeners, host)
+    # Written under another name first: a failed init leaves no config that looks finished.
+    temporary = config_path.with_suffix(".toml.new")
+    temporary.write_text(text, encoding="utf-8")
+    try:
+        config = load_config(temporary)
+        tls = directory / "tls"
+        if not (tls / "cert.pem").exists():
+            write_self_signed_certificate(tls / "cert.pem", tls / "key.pem", name)
+        (directory / "data").mkdir(exist_ok=True)
+
+        async def migrate(store: Directory) -> None:
+            await store.migrate()
+
+        run(with_directory(config, migrate))
+        temporary.rename(config_path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    console.print(f"created {config_path}, {directory / 'directory.sqlite3'} and a self-signed "
+                  f"certificate in {tls}", markup=False)
+    console.print(f"next: mailroom -c {config_path} domain add example.org", markup=False)

@@ -1,0 +1,51 @@
+"""The commented example config that `mailroom init` writes, filled in for one host."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.resources import files
+
+
+@dataclass(frozen=True)
+class ListenerExample:
+    name: str
+    protocol: str
+    port: int
+    tls: str
+
+
+# The demo's ports (`make run`): the standard ones shifted above 1024, so no root is needed.
+DEMO_LISTENERS = (
+    ListenerExample("smtp", "smtp", 2525, "starttls"),
+    ListenerExample("submission", "submission", 2587, "starttls"),
+    ListenerExample("smtps", "submission", 2465, "implicit"),
+    ListenerExample("imap", "imap", 2143, "starttls"),
+    ListenerExample("imaps", "imap", 2993, "implicit"),
+    ListenerExample("pop3", "pop3", 2110, "starttls"),
+    ListenerExample("pop3s", "pop3", 2995, "implicit"),
+    ListenerExample("managesieve", "managesieve", 4190, "starttls"),
+    ListenerExample("web", "web", 8080, "none"),
+)
+
+STANDARD_LISTENERS = (
+    ListenerExample("smtp", "smtp", 25, "starttls"),
+    ListenerExample("submission", "submission", 587, "starttls"),
+    ListenerExample("smtps", "submission", 465, "implicit"),
+    ListenerExample("imap", "imap", 143, "starttls"),
+    ListenerExample("imaps", "imap", 993, "implicit"),
+    ListenerExample("pop3", "pop3", 110, "starttls"),
+    ListenerExample("pop3s", "pop3", 995, "implicit"),
+    ListenerExample("managesieve", "managesieve", 4190, "starttls"),
+)
+
+
+def example_config_text(hostname: str, listeners: tuple[ListenerExample, ...], host: str) -> str:
+    """The example config with `hostname` and active listeners on `host` (e.g. 127.0.0.1)."""
+    template = (files("mailroom.config") / "example.toml").read_text(encoding="utf-8")
+    shown_host = f"[{host}]" if ":" in host else host
+    blocks = [
+        f'[[listeners]]\nname = "{listener.name}"\nprotocol = "{listener.protocol}"\n'
+        f'address = "{shown_host}:{listener.port}"\ntls = "{listener.tls}"\n'
+        for listener in listeners
+    ]
+    return template.replace("@@HOSTNAME@@", hostname).replace("@@LISTENERS@@", "\n".join(blocks))

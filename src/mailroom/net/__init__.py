@@ -1,0 +1,1 @@
+"""The one connection layer every protocol shares: listeners, TLS, limits, allow-lists."""
