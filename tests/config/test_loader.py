@@ -37,7 +37,7 @@ def test_a_bad_value_in_the_second_listener_points_at_its_line() -> None:
         '[[listeners]]\nname = "imap"\nprotocol = "imap"\naddress = "[::]:143000"\n'
     )
     assert problems_of(text) == [
-        "/etc/mailroom/mailroom.toml:9: listeners[1].address: port 143000 is out of range 1-65535"
+        "/etc/mailroom/mailroom.toml:9: listeners[1].address: port 143000 is out of range 1-65535 (0: any free port)"
     ]
 
 

@@ -39,8 +39,17 @@ STANDARD_LISTENERS = (
 )
 
 
-def example_config_text(hostname: str, listeners: tuple[ListenerExample, ...], host: str) -> str:
-    """The example config with `hostname` and active listeners on `host` (e.g. 127.0.0.1)."""
+DEFAULT_DIRECTORY_LINE = 'url = "sqlite:///directory.sqlite3"'
+
+
+def example_config_text(
+    hostname: str,
+    listeners: tuple[ListenerExample, ...],
+    host: str,
+    directory_url: str | None = None,
+) -> str:
+    """The example config with `hostname`, active listeners on `host` (e.g. 127.0.0.1) and,
+    if given, the directory at `directory_url` instead of the SQLite file."""
     template = (files("mailroom.config") / "example.toml").read_text(encoding="utf-8")
     shown_host = f"[{host}]" if ":" in host else host
     blocks = [
@@ -48,4 +57,8 @@ def example_config_text(hostname: str, listeners: tuple[ListenerExample, ...], h
         f'address = "{shown_host}:{listener.port}"\ntls = "{listener.tls}"\n'
         for listener in listeners
     ]
-    return template.replace("@@HOSTNAME@@", hostname).replace("@@LISTENERS@@", "\n".join(blocks))
+    text = template.replace("@@HOSTNAME@@", hostname).replace("@@LISTENERS@@", "\n".join(blocks))
+    if directory_url is not None:
+        quoted = directory_url.replace("\\", "\\\\").replace('"', '\\"')
+        text = text.replace(DEFAULT_DIRECTORY_LINE, f'url = "{quoted}"', 1)
+    return text

@@ -234,8 +234,8 @@ def host_and_port(value: str) -> tuple[str, int]:
         raise ValueError(f"{value!r} is not host:port (IPv6 in brackets: \"[::1]:25\")")
     host = match.group(1) or match.group(3)
     port = int(match.group(2) or match.group(4))
-    if not 0 < port < 65536:
-        raise ValueError(f"port {port} is out of range 1-65535")
+    if not 0 <= port < 65536:
+        raise ValueError(f"port {port} is out of range 1-65535 (0: any free port)")
     if match.group(1):
         try:
             ipaddress.IPv6Address(host)

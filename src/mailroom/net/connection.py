@@ -1,0 +1,248 @@
+"""One client connection, for every protocol: bounded line reads, exact reads for
+literals and BDAT chunks, writes with back-pressure, and STARTTLS.
+
+Hand-written on asyncio.Protocol rather than asyncio streams: a StreamReader keeps
+whatever the client pipelined after STARTTLS in its buffer and hands it out after
+the handshake as if it had come encrypted (the STARTTLS command-injection family of
+bugs, CVE-2011-0411 and its kin), and it reads lines only up to a fixed limit with
+no way to skip an over-long one and go on. Here the buffer is ours: `start_tls`
+drops it, and `read_line` discards an over-long line up to its end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import ssl
+from dataclasses import dataclass
+
+# Pause reading from the socket when this much input waits unread.
+HIGH_WATER = 256 * 1024
+
+
+class ConnectionClosed(Exception):
+    """The client went away (or the connection was closed) before the read finished."""
+
+
+class LineTooLong(Exception):
+    """A line exceeded its limit; it was read up to its end and thrown away."""
+
+
+class IdleTimeout(Exception):
+    """The client sent nothing for the listener's idle timeout."""
+
+
+@dataclass(frozen=True)
+class TlsInfo:
+    version: str
+    cipher: str
+    peer_certificate: bytes | None
+    """The client's certificate (DER), if it presented one."""
+
+
+class _StreamProtocol(asyncio.Protocol):
+    """Collects input into a buffer the Connection reads from."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.paused = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._writing_paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) > HIGH_WATER and self.transport and not self.paused:
+            self.paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.closed = True
+        self._wake()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._wake()
+        if self._drain_waiter and not self._drain_waiter.done():
+            self._drain_waiter.set_exception(ConnectionClosed())
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        if self._drain_waiter and not self._drain_waiter.done():
+            self._drain_waiter.set_result(None)
+
+    def consumed(self) -> None:
+        if self.paused and len(self.buffer) <= HIGH_WATER // 2 and self.transport:
+            self.paused = False
+            self.transport.resume_reading()
+
+    async def wait_for_data(self) -> None:
+        if self.closed:
+            raise ConnectionClosed()
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    async def drain(self) -> None:
+        if self.closed:
+            raise ConnectionClosed()
+        if self._writing_paused:
+            self._drain_waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._drain_waiter
+            finally:
+                self._drain_waiter = None
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+
+class Connection:
+    """A client connection as a protocol session sees it."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: _StreamProtocol,
+                 idle_timeout: float, listener_name: str) -> None:
+        self._transport = transport
+        self._protocol = protocol
+        self.idle_timeout = idle_timeout
+        self.listener_name = listener_name
+        peer = transport.get_extra_info("peername") or ("0.0.0.0", 0)
+        local = transport.get_extra_info("sockname") or ("0.0.0.0", 0)
+        self.peer_ip = ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
+        self.peer_port = int(peer[1])
+        self.local_ip = ipaddress.ip_address(str(local[0]).split("%", 1)[0])
+        self.local_port = int(local[1])
+        self.tls: TlsInfo | None = None
+
+    @property
+    def peer(self) -> str:
+        """`[ip]:port` for logs."""
+        return f"[{self.peer_ip}]:{self.peer_port}"
+
+    async def _fill(self) -> None:
+        """Wait for more input, at most idle_timeout seconds."""
+        try:
+            async with asyncio.timeout(self.idle_timeout):
+                await self._protocol.wait_for_data()
+        except TimeoutError:
+            raise IdleTimeout() from None
+
+    async def read_line(self, limit: int) -> bytes:
+        """The next line with its ending (LF or CRLF; a lone CR is not an ending).
+        A line longer than `limit` bytes is consumed to its end and LineTooLong raised.
+        At end of input an unterminated rest is returned without ending, then
+        ConnectionClosed."""
+        buffer = self._protocol.buffer
+        discarding = False
+        start = 0
+        while True:
+            end = buffer.find(b"\n", start)
+            if end >= 0:
+                if discarding or end + 1 > limit:
+                    del buffer[: end + 1]
+                    self._protocol.consumed()
+                    raise LineTooLong()
+                line = bytes(buffer[: end + 1])
+                del buffer[: end + 1]
+                self._protocol.consumed()
+                return line
+            if len(buffer) > limit:
+                discarding = True
+                del buffer[:]
+                self._protocol.consumed()
+            start = len(buffer)
+            if self._protocol.closed:
+                if buffer and not discarding:
+                    rest = bytes(buffer)
+                    del buffer[:]
+                    return rest
+                raise ConnectionClosed()
+            await self._fill()
+
+    async def read_exactly(self, size: int) -> bytes:
+        """Exactly `size` bytes (a literal, a BDAT chunk); ConnectionClosed if input ends."""
+        buffer = self._protocol.buffer
+        while len(buffer) < size:
+            if self._protocol.closed:
+                raise ConnectionClosed()
+            await self._fill()
+        data = bytes(buffer[:size])
+        del buffer[:size]
+        self._protocol.consumed()
+        return data
+
+    async def read_some(self, limit: int) -> bytes:
+        """Up to `limit` bytes of whatever has arrived (waiting for at least one)."""
+        buffer = self._protocol.buffer
+        while not buffer:
+            if self._protocol.closed:
+                raise ConnectionClosed()
+            await self._fill()
+        data = bytes(buffer[:limit])
+        del buffer[:limit]
+        self._protocol.consumed()
+        return data
+
+    def has_buffered_input(self) -> bool:
+        return bool(self._protocol.buffer)
+
+    def write(self, data: bytes) -> None:
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    async def drain(self) -> None:
+        await self._protocol.drain()
+
+    async def send(self, data: bytes) -> None:
+        self.write(data)
+        await self.drain()
+
+    async def start_tls(self, context: ssl.SSLContext, handshake_timeout: float = 30.0) -> None:
+        """Upgrade to TLS as the server. Anything the client sent before the handshake
+        is discarded, never read as if it had come over TLS (RFC 3207 §4.2)."""
+        del self._protocol.buffer[:]
+        self._protocol.consumed()
+        loop = asyncio.get_running_loop()
+        try:
+            transport = await loop.start_tls(self._transport, self._protocol, context,
+                                             server_side=True,
+                                             ssl_handshake_timeout=handshake_timeout)
+        except (ssl.SSLError, OSError, TimeoutError, ConnectionError) as error:
+            self._transport.abort()
+            raise ConnectionClosed(f"TLS handshake failed: {error}") from error
+        if transport is None:
+            raise ConnectionClosed("TLS handshake failed")
+        self._transport = transport
+        self._protocol.transport = transport
+        ssl_object = transport.get_extra_info("ssl_object")
+        assert isinstance(ssl_object, ssl.SSLObject)
+        cipher = ssl_object.cipher()
+        self.tls = TlsInfo(
+            version=ssl_object.version() or "",
+            cipher=cipher[0] if cipher else "",
+            peer_certificate=ssl_object.getpeercert(binary_form=True),
+        )
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._transport.abort()
+
+    @property
+    def closed(self) -> bool:
+        return self._protocol.closed or self._transport.is_closing()

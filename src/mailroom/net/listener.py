@@ -1,0 +1,155 @@
+"""Listening sockets: accept, apply the allow-list and connection limits, do implicit
+TLS, and hand each connection to its protocol's session.
+
+Every protocol server implements `SessionHandler`; nothing here knows a protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import ipaddress
+import logging
+import socket
+from collections import Counter
+from typing import Protocol
+
+from mailroom.config import Listener, TlsMode
+from mailroom.net.connection import Connection, ConnectionClosed, _StreamProtocol
+from mailroom.net.tls import TlsContexts
+
+log = logging.getLogger("mailroom.net")
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class Refusal(enum.Enum):
+    NOT_ALLOWED = "client network not allowed"
+    TOO_MANY_CONNECTIONS = "too many connections"
+    TOO_MANY_FROM_ADDRESS = "too many connections from this address"
+
+
+class SessionHandler(Protocol):
+    """What a protocol server gives the listener."""
+
+    async def handle(self, connection: Connection) -> None:
+        """Run one session to its end. Called with implicit TLS already done."""
+
+    async def refuse(self, connection: Connection, refusal: Refusal) -> None:
+        """Say goodbye in the protocol's words (SMTP 421, IMAP * BYE, ...)."""
+
+
+def in_networks(address: IPAddress, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
+
+
+class ListeningServer:
+    """One listener running: its socket, its limits and its sessions."""
+
+    def __init__(self, listener: Listener, handler: SessionHandler, tls: TlsContexts | None) -> None:
+        self.listener = listener
+        self.handler = handler
+        self.tls = tls
+        self._server: asyncio.Server | None = None
+        self._sessions: set[asyncio.Task[None]] = set()
+        self._per_address: Counter[IPAddress] = Counter()
+        if listener.tls is not TlsMode.NONE and tls is None:
+            raise ValueError(f"listener {listener.name} needs TLS contexts")
+
+    @property
+    def sockets(self) -> list[socket.socket]:
+        return list(self._server.sockets) if self._server else []
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful when the config asked for port 0 in tests)."""
+        return int(self.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        host = self.listener.host
+        self._server = await loop.create_server(
+            self._protocol_factory,
+            host=None if host in {"*", ""} else host,
+            port=self.listener.port,
+            reuse_address=True,
+            backlog=511,
+        )
+
+    def _protocol_factory(self) -> asyncio.Protocol:
+        protocol = _AcceptingProtocol(self)
+        return protocol
+
+    def session_started(self, transport: asyncio.Transport, protocol: _StreamProtocol) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(transport, protocol))
+        self._sessions.add(task)
+        task.add_done_callback(self._sessions.discard)
+
+    async def _run(self, transport: asyncio.Transport, protocol: _StreamProtocol) -> None:
+        listener = self.listener
+        connection = Connection(transport, protocol, listener.idle_timeout_seconds, listener.name)
+        address = connection.peer_ip
+        refusal = None
+        if listener.allow_networks and not in_networks(address, listener.allow_networks):
+            refusal = Refusal.NOT_ALLOWED
+        elif len(self._sessions) > listener.max_connections:
+            refusal = Refusal.TOO_MANY_CONNECTIONS
+        elif self._per_address[address] >= listener.max_connections_per_ip:
+            refusal = Refusal.TOO_MANY_FROM_ADDRESS
+        if refusal is not None:
+            log.info("%s: refused %s: %s", listener.name, connection.peer, refusal.value)
+            try:
+                # A refusal is said in the clear, so not on implicit-TLS listeners: a TLS
+                # handshake per refused connection would make floods cheap to amplify.
+                if refusal is not Refusal.NOT_ALLOWED and listener.tls is not TlsMode.IMPLICIT:
+                    await asyncio.wait_for(self.handler.refuse(connection, refusal), 10)
+            except (ConnectionClosed, TimeoutError, OSError):
+                pass
+            finally:
+                connection.close()
+            return
+        self._per_address[address] += 1
+        try:
+            await self._maybe_implicit_tls(connection)
+            await self.handler.handle(connection)
+        except ConnectionClosed:
+            pass
+        except Exception:
+            log.exception("%s: session with %s ended by an unexpected error", listener.name,
+                          connection.peer)
+        finally:
+            self._per_address[address] -= 1
+            if self._per_address[address] <= 0:
+                del self._per_address[address]
+            connection.close()
+
+    async def _maybe_implicit_tls(self, connection: Connection) -> None:
+        if self.listener.tls is TlsMode.IMPLICIT:
+            assert self.tls is not None
+            await connection.start_tls(self.tls.for_listener(self.listener.name))
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop accepting; give sessions `grace` seconds, then cancel them."""
+        if self._server is not None:
+            self._server.close()
+        if self._sessions:
+            _, pending = await asyncio.wait(set(self._sessions), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=grace)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+
+class _AcceptingProtocol(_StreamProtocol):
+    def __init__(self, server: ListeningServer) -> None:
+        super().__init__()
+        self._server = server
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        assert isinstance(transport, asyncio.Transport)
+        self._server.session_started(transport, self)

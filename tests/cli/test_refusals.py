@@ -1,0 +1,96 @@
+"""Bad input gets one clear line, a non-zero exit, and changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cli.conftest import Installation
+
+
+@pytest.fixture
+def site(installation: Installation) -> Installation:
+    assert installation.run("domain", "add", "example.test").returncode == 0
+    added = installation.run("user", "add", "alice@example.test", "--password-stdin", stdin="pw\n")
+    assert added.returncode == 0, added.stderr
+    return installation
+
+
+def snapshot(site: Installation) -> str:
+    return "\n".join(site.run(*group, "list").stdout
+                     for group in (("domain",), ("user",), ("alias",), ("transport",)))
+
+
+def refused(site: Installation, *args: str, stdin: str = "pw\n") -> str:
+    before = snapshot(site)
+    result = site.run(*args, stdin=stdin)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert snapshot(site) == before
+    return lines[0]
+
+
+def test_an_invalid_address_is_refused(site: Installation) -> None:
+    line = refused(site, "user", "add", "alice@@example.test", "--password-stdin")
+    assert line.startswith("mailroom: error: invalid address 'alice@@example.test'")
+
+
+def test_a_duplicate_account_is_refused(site: Installation) -> None:
+    line = refused(site, "user", "add", "Alice@Example.TEST", "--password-stdin")
+    assert "already" in line
+
+
+def test_an_unknown_domain_is_refused_before_asking_for_a_password(site: Installation) -> None:
+    line = refused(site, "user", "add", "carol@elsewhere.test", stdin="")
+    assert line == ("mailroom: error: unknown domain 'elsewhere.test': "
+                    "add it first with `mailroom domain add elsewhere.test`")
+
+
+def test_an_alias_to_itself_is_refused(site: Installation) -> None:
+    line = refused(site, "alias", "add", "c@example.test", "c@example.test")
+    assert "loop" in line
+
+
+def test_an_alias_that_would_close_a_circle_is_refused(site: Installation) -> None:
+    assert site.run("alias", "add", "a@example.test", "alice@example.test").returncode == 0
+    assert site.run("alias", "add", "b@example.test", "a@example.test").returncode == 0
+    # An alias still pointed at is not removed, so no circle can be closed that way either.
+    line = refused(site, "alias", "remove", "a@example.test")
+    assert "b@example.test" in line
+    line = refused(site, "alias", "add", "c@example.test", "b@example.test", "c@example.test")
+    assert "loop" in line
+
+
+def test_a_bad_quota_is_refused(site: Installation) -> None:
+    line = refused(site, "user", "add", "carol@example.test", "--quota", "lots", "--password-stdin")
+    assert "--quota" in line
+
+
+def test_an_unknown_password_scheme_is_refused(site: Installation) -> None:
+    line = refused(site, "user", "add", "carol@example.test", "--password-hash", "{PLAIN}secret")
+    assert "scheme" in line
+
+
+def test_a_config_with_a_typo_is_refused_naming_file_line_and_key(site: Installation) -> None:
+    text = site.config.read_text()
+    site.config.write_text(text.replace("[auth.throttle]", "[auth.throttle]\nmax_failures_per_ipp = 3"))
+    result = site.run("user", "list")
+    assert result.returncode == 1
+    line = result.stderr.strip()
+    number = text.splitlines().index("[auth.throttle]") + 2
+    assert line == (f"mailroom: error: {site.config}:{number}: auth.throttle.max_failures_per_ipp: "
+                    "unknown key (see the example config from `mailroom init` for every key)")
+
+
+def test_init_refuses_an_existing_installation(site: Installation) -> None:
+    before = site.config.read_text()
+    result = site.run("init", str(site.root))
+    assert result.returncode == 1
+    assert "already exists" in result.stderr
+    assert site.config.read_text() == before
+
+
+def test_removing_a_domain_with_accounts_is_refused(site: Installation) -> None:
+    line = refused(site, "domain", "remove", "example.test")
+    assert "example.test" in line
