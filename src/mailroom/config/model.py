@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from mailroom.config.sizes import parse_size
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -53,6 +55,19 @@ def parse_networks(value: object) -> list[IPNetwork]:
 
 
 Networks = Annotated[list[IPNetwork], BeforeValidator(parse_networks)]
+
+
+def parse_size_value(value: object) -> object:
+    """Accept 52428800 or "50M" (see config/sizes.py)."""
+    if isinstance(value, str):
+        size = parse_size(value)
+        if size is None:
+            raise ValueError("a limit is needed here; 'unlimited' is not allowed")
+        return size
+    return value
+
+
+Size = Annotated[int, BeforeValidator(parse_size_value), Field(ge=0)]
 
 
 class DirectoryConfig(Section):
@@ -244,6 +259,71 @@ def host_and_port(value: str) -> tuple[str, int]:
     return host, port
 
 
+class SmtpConfig(Section):
+    """Limits and behaviour of the SMTP and submission listeners."""
+
+    max_message_size: Size = 50 * 1024 * 1024
+    """Largest message accepted (announced as SIZE), e.g. "50M"."""
+    max_recipients: int = Field(default=1000, ge=1)
+    """Recipients per message (Postfix's smtpd_recipient_limit)."""
+    max_command_line: int = Field(default=4096, ge=512)
+    """Longest command line, in bytes (RFC 5321's 512 plus room for extensions)."""
+    max_data_line: int = Field(default=65536, ge=1000)
+    """Longest line inside a message, in bytes."""
+    max_received_headers: int = Field(default=50, ge=5)
+    """A message with more Received: headers is looping and refused (Postfix's hopcount_limit)."""
+    max_errors: int = Field(default=20, ge=1)
+    """Client errors in one session before it is disconnected."""
+    greeting: str = ""
+    """Text after `220 hostname` in the greeting (default: "ESMTP Mailroom")."""
+
+
+class RoutingConfig(Section):
+    """How recipients become deliveries, beyond the SQL directory."""
+
+    recipient_delimiter: str = Field(default="+", max_length=5)
+    """Sub-address delimiters: `alice+lists@` is delivered to alice (empty: none). Each
+    character is a delimiter, as Postfix's recipient_delimiter."""
+    aliases_file: Path | None = None
+    """An aliases(5) file (the legacy /etc/aliases): `postmaster: root`. Names without a
+    domain apply to every local domain; targets without a domain get the alias's domain."""
+    rewrite_maps: Annotated[list[Path], Field(default_factory=list)]
+    """Postfix regexp_table(5) files rewriting recipients (the legacy `arbitration`)."""
+    recipient_bcc_maps: Annotated[list[Path], Field(default_factory=list)]
+    """Files of `address  bcc-address` lines: a copy of mail to an address goes to another
+    (Postfix's recipient_bcc_maps; the legacy `cacert-inc-bcc`)."""
+    max_expansion: int = Field(default=1000, ge=1)
+    """Most deliveries one recipient may expand into."""
+    max_depth: int = Field(default=20, ge=1)
+    """Deepest chain of aliases followed."""
+
+
+class MailboxConfig(Section):
+    """Where mailboxes live on disk."""
+
+    path_template: str = "mail/%d/%n/Maildir"
+    """Maildir of an account: %u is the address, %n the part before '@', %d the domain.
+    Relative to data_dir. The legacy layout is "/home/%n/Maildir"."""
+    default_quota: Size | None = None
+    """Quota of accounts that have none set (None: unlimited)."""
+
+    @field_validator("path_template")
+    @classmethod
+    def _has_user(cls, value: str) -> str:
+        if "%u" not in value and "%n" not in value:
+            raise ValueError("the template must contain %u or %n, or all accounts share one mailbox")
+        if re.search(r"%[^und%]", value):
+            raise ValueError("only %u, %n, %d and %% may follow '%'")
+        return value
+
+
+class QueueConfig(Section):
+    """The durable queue of messages not yet delivered."""
+
+    max_lifetime_seconds: float = Field(default=5 * 24 * 3600, gt=0)
+    """A message undeliverable this long is returned to its sender (default 5 days)."""
+
+
 class LogConfig(Section):
     level: str = "info"
     """debug, info, warning or error."""
@@ -267,6 +347,10 @@ class Config(Section):
     auth: AuthConfig = AuthConfig()
     tls: TlsConfig = TlsConfig()
     log: LogConfig = LogConfig()
+    smtp: SmtpConfig = SmtpConfig()
+    routing: RoutingConfig = RoutingConfig()
+    mailbox: MailboxConfig = MailboxConfig()
+    queue: QueueConfig = QueueConfig()
     listeners: Annotated[list[Listener], Field(default_factory=list)]
 
     _source: Path | None = PrivateAttr(default=None)
