@@ -6,7 +6,7 @@ import ssl
 import stat
 
 from mailroom.config import load_config
-from tests.cli.conftest import Installation, mailroom
+from tests.cli.conftest import Installation, invoke
 
 
 def test_init_writes_a_config_a_directory_and_a_certificate(installation: Installation) -> None:
@@ -20,19 +20,34 @@ def test_init_writes_a_config_a_directory_and_a_certificate(installation: Instal
     assert installation.run("config", "check").returncode == 0
 
 
-def test_every_command_takes_the_config_option_after_the_command(installation: Installation) -> None:
-    result = mailroom("domain", "add", "example.test", "-c", str(installation.config))
+def test_every_command_takes_the_config_option_after_the_command(
+    installation: Installation,
+) -> None:
+    result = invoke("domain", "add", "example.test", "-c", str(installation.config))
     assert result.returncode == 0, result.stderr
-    assert "example.test" in mailroom("domain", "list", "--config", str(installation.config)).stdout
+    assert "example.test" in invoke("domain", "list", "--config", str(installation.config)).stdout
 
 
 def test_aliases_addresses_and_transports_are_listed(installation: Installation) -> None:
     site = installation
     assert site.run("domain", "add", "example.test").returncode == 0
-    assert site.run("user", "add", "alice@example.test", "--password-stdin", stdin="pw\n").returncode == 0
-    assert site.run("address", "add", "alice@example.test", "alice.liddell@example.test").returncode == 0
-    result = site.run("alias", "add", "pr@example.test", "alice@example.test", "press@outside.example",
-                      "--send-as", "alice@example.test")
+    assert (
+        site.run("user", "add", "alice@example.test", "--password-stdin", stdin="pw\n").returncode
+        == 0
+    )
+    assert (
+        site.run("address", "add", "alice@example.test", "alice.liddell@example.test").returncode
+        == 0
+    )
+    result = site.run(
+        "alias",
+        "add",
+        "pr@example.test",
+        "alice@example.test",
+        "press@outside.example",
+        "--send-as",
+        "alice@example.test",
+    )
     assert result.returncode == 0, result.stderr
     result = site.run("transport", "set", "lists.example.test", "smtp:[lists-host.example.test]")
     assert result.returncode == 0, result.stderr

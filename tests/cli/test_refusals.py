@@ -16,8 +16,10 @@ def site(installation: Installation) -> Installation:
 
 
 def snapshot(site: Installation) -> str:
-    return "\n".join(site.run(*group, "list").stdout
-                     for group in (("domain",), ("user",), ("alias",), ("transport",)))
+    return "\n".join(
+        site.run(*group, "list").stdout
+        for group in (("domain",), ("user",), ("alias",), ("transport",))
+    )
 
 
 def refused(site: Installation, *args: str, stdin: str = "pw\n") -> str:
@@ -43,13 +45,15 @@ def test_a_duplicate_account_is_refused(site: Installation) -> None:
 
 def test_an_unknown_domain_is_refused_before_asking_for_a_password(site: Installation) -> None:
     line = refused(site, "user", "add", "carol@elsewhere.test", stdin="")
-    assert line == ("mailroom: error: unknown domain 'elsewhere.test': "
-                    "add it first with `mailroom domain add elsewhere.test`")
+    assert line == (
+        "mailroom: error: unknown domain 'elsewhere.test': "
+        "add it first with `mailroom domain add elsewhere.test`"
+    )
 
 
 def test_an_alias_to_itself_is_refused(site: Installation) -> None:
     line = refused(site, "alias", "add", "c@example.test", "c@example.test")
-    assert "loop" in line
+    assert "itself" in line
 
 
 def test_an_alias_that_would_close_a_circle_is_refused(site: Installation) -> None:
@@ -59,7 +63,7 @@ def test_an_alias_that_would_close_a_circle_is_refused(site: Installation) -> No
     line = refused(site, "alias", "remove", "a@example.test")
     assert "b@example.test" in line
     line = refused(site, "alias", "add", "c@example.test", "b@example.test", "c@example.test")
-    assert "loop" in line
+    assert "itself" in line
 
 
 def test_a_bad_quota_is_refused(site: Installation) -> None:
@@ -74,13 +78,17 @@ def test_an_unknown_password_scheme_is_refused(site: Installation) -> None:
 
 def test_a_config_with_a_typo_is_refused_naming_file_line_and_key(site: Installation) -> None:
     text = site.config.read_text()
-    site.config.write_text(text.replace("[auth.throttle]", "[auth.throttle]\nmax_failures_per_ipp = 3"))
+    site.config.write_text(
+        text.replace("[auth.throttle]", "[auth.throttle]\nmax_failures_per_ipp = 3")
+    )
     result = site.run("user", "list")
     assert result.returncode == 1
     line = result.stderr.strip()
     number = text.splitlines().index("[auth.throttle]") + 2
-    assert line == (f"mailroom: error: {site.config}:{number}: auth.throttle.max_failures_per_ipp: "
-                    "unknown key (see the example config from `mailroom init` for every key)")
+    assert line == (
+        f"mailroom: error: {site.config}:{number}: auth.throttle.max_failures_per_ipp: "
+        "unknown key (see the example config from `mailroom init` for every key)"
+    )
 
 
 def test_init_refuses_an_existing_installation(site: Installation) -> None:

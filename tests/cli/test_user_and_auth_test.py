@@ -23,14 +23,23 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Installatio
         yield site
 
 
-def test_user_add_then_auth_test_with_the_right_password_succeeds(site: Installation) -> None:
-    added = site.run("user", "add", "alice@example.test", "--password-stdin", stdin="correct horse\n")
+def test_the_mailroom_command_adds_a_user_whose_login_then_works(site: Installation) -> None:
+    """The installed command, as separate processes, as an administrator types it."""
+    added = site.run_process(
+        "user", "add", "alice@example.test", "--password-stdin", stdin="correct horse\n"
+    )
     assert added.returncode == 0, added.stderr
     assert "added account alice@example.test" in added.stdout
 
-    checked = site.run("auth", "test", "alice@example.test", "correct horse")
+    checked = site.run_process("auth", "test", "alice@example.test", "correct horse")
     assert checked.returncode == 0, checked.stderr
     assert "auth succeeded: alice@example.test logs in as alice@example.test" in checked.stdout
+
+    wrong = site.run_process("auth", "test", "alice@example.test", "Correct horse")
+    assert wrong.returncode == 77
+    assert wrong.stderr.startswith("auth failed:")
+    assert "password" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
 
 
 def test_auth_test_with_a_wrong_password_fails_with_a_reason(site: Installation) -> None:

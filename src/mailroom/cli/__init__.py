@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from mailroom import __version__
 from mailroom.cli import address, alias, auth, config, domain, transport, user
-from mailroom.cli.command import ConfigOption
+from mailroom.cli.command import ConfigOption, remember_root_config, reports_errors
 from mailroom.cli.init import init
 from mailroom.cli.serve import serve
 
@@ -29,16 +27,16 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    context: typer.Context,
     config_option: ConfigOption = None,
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
-    context.obj = config_option if isinstance(config_option, Path) else None
+    remember_root_config(config_option)
 
 
-app.command("init")(init)
-app.command("serve")(serve)
+app.command("init")(reports_errors(init))
+app.command("serve")(reports_errors(serve))
 app.add_typer(config.app, name="config")
 app.add_typer(domain.app, name="domain")
 app.add_typer(user.app, name="user")

@@ -7,13 +7,13 @@ from typing import Annotated
 
 import typer
 
-from mailroom.cli.command import ConfigOption, console, load, run, with_directory
+from mailroom.cli.command import ConfigOption, command, console, load, run, with_directory
 from mailroom.directory import Directory
 
 app = typer.Typer(help="Extra addresses delivered to an account.", no_args_is_help=True)
 
 
-@app.command("add")
+@command(app, "add")
 def add(
     account: Annotated[str, typer.Argument(help="The account's primary address.")],
     address: Annotated[str, typer.Argument(help="The extra address.")],
@@ -29,7 +29,7 @@ def add(
     run(with_directory(load(config), action))
 
 
-@app.command("remove")
+@command(app, "remove")
 def remove(
     address: Annotated[str, typer.Argument(help="The extra address.")],
     config: ConfigOption = None,

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mailroom.cli.command import ConfigOption, console, load, run, with_directory
+from mailroom.cli.command import ConfigOption, command, console, load, run, with_directory
 from mailroom.directory import Alias, Directory
 
 app = typer.Typer(help="Aliases forwarding to other addresses.", no_args_is_help=True)
@@ -26,7 +26,7 @@ def _describe(alias: Alias) -> str:
     return f"{alias.address} -> {', '.join(alias.targets)}{grants}"
 
 
-@app.command("add")
+@command(app, "add")
 def add(
     address: AliasArgument,
     targets: Annotated[list[str], typer.Argument(help="Where its mail goes: local or external.")],
@@ -45,7 +45,7 @@ def add(
     run(with_directory(load(config), action))
 
 
-@app.command("list")
+@command(app, "list")
 def list_(
     domain: Annotated[str | None, typer.Argument(help="Only this domain's aliases.")] = None,
     config: ConfigOption = None,
@@ -61,7 +61,7 @@ def list_(
     run(with_directory(load(config), action))
 
 
-@app.command("remove")
+@command(app, "remove")
 def remove(address: AliasArgument, config: ConfigOption = None) -> None:
     """Remove an alias and its send-as grants."""
 
@@ -72,7 +72,7 @@ def remove(address: AliasArgument, config: ConfigOption = None) -> None:
     run(with_directory(load(config), action))
 
 
-@app.command("grant")
+@command(app, "grant")
 def grant(address: AliasArgument, account: AccountArgument, config: ConfigOption = None) -> None:
     """Let an account send as the alias."""
 
@@ -83,7 +83,7 @@ def grant(address: AliasArgument, account: AccountArgument, config: ConfigOption
     run(with_directory(load(config), action))
 
 
-@app.command("revoke")
+@command(app, "revoke")
 def revoke(address: AliasArgument, account: AccountArgument, config: ConfigOption = None) -> None:
     """Withdraw an account's right to send as the alias."""
 

@@ -9,9 +9,10 @@ from typing import Annotated
 
 import typer
 
-from mailroom.auth import AuthRequest, Authenticator
+from mailroom.auth import Authenticator, AuthRequest
 from mailroom.cli.command import (
     ConfigOption,
+    command,
     console,
     error_console,
     fail,
@@ -30,11 +31,14 @@ app = typer.Typer(help="Check logins and make password hashes.", no_args_is_help
 LOGIN_REFUSED_STATUS = 77
 
 
-@app.command("test")
+@command(app, "test")
 def test(
-    login: Annotated[str, typer.Argument(help="Login as a client would type it (also user*master).")],
+    login: Annotated[
+        str, typer.Argument(help="Login as a client would type it (also user*master).")
+    ],
     password: Annotated[
-        str | None, typer.Argument(help="The password (asked for if not given).", show_default=False)
+        str | None,
+        typer.Argument(help="The password (asked for if not given).", show_default=False),
     ] = None,
     client_ip: Annotated[
         str, typer.Option("--client-ip", help="Pretend the client connects from here.")
@@ -63,16 +67,16 @@ def test(
             await authenticator.close()
         if result.ok:
             via = f" (through master user {result.master})" if result.master else ""
-            console.print(f"auth succeeded: {login} logs in as {result.account}{via}", markup=False)
+            console.print(f"auth succeeded: {login} logs in as {result.account}{via}")
             return True
-        error_console.print(f"auth failed: {result.reason}", markup=False)
+        error_console.print(f"auth failed: {result.reason}")
         return False
 
     if not run(with_directory(settings, action)):
         raise typer.Exit(LOGIN_REFUSED_STATUS)
 
 
-@app.command("hash")
+@command(app, "hash")
 def hash_(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
@@ -86,4 +90,4 @@ def hash_(
     async def action() -> str:
         return await asyncio.to_thread(PasswordHasher(settings.auth.passwords).hash, password)
 
-    console.print(run(action()), markup=False)
+    console.print(run(action()))

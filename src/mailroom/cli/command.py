@@ -4,10 +4,11 @@ directory, and turning refusals into one clear line and a non-zero exit."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -16,9 +17,10 @@ from mailroom.config import Config, ConfigError, default_config_path, load_confi
 from mailroom.directory import Directory, DirectoryError
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
-console = Console(highlight=False)
-error_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, markup=False, soft_wrap=True)  # [host]:port is no markup
+error_console = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path | None,
@@ -43,19 +45,19 @@ def fail(message: str, status: int = 1) -> NoReturn:
     raise CommandError(message, status)
 
 
+class _RootOptions:
+    """The -c given before the command's name (`mailroom -c FILE user list`)."""
+
+    config: Path | None = None
+
+
+def remember_root_config(option: Path | None) -> None:
+    _RootOptions.config = option
+
+
 def config_path(option: Path | None) -> Path:
     """The -c option of the command, else of `mailroom` itself, else the default."""
-    if option is not None:
-        return option
-    context = click_context()
-    root_option = context.find_root().obj if context is not None else None
-    return root_option if isinstance(root_option, Path) else default_config_path()
-
-
-def click_context() -> typer.Context | None:
-    import click
-
-    return click.get_current_context(silent=True)  # type: ignore[return-value]
+    return option or _RootOptions.config or default_config_path()
 
 
 def load(option: Path | None) -> Config:
@@ -63,15 +65,35 @@ def load(option: Path | None) -> Config:
 
 
 def run(work: Awaitable[T]) -> T:
-    """Run one command's coroutine, turning every expected refusal into a clean exit."""
-    try:
-        return asyncio.run(_awaited(work))
-    except CommandError as error:
-        error_console.print(f"mailroom: error: {error}", markup=False)
-        raise typer.Exit(error.status) from None
-    except (ConfigError, DirectoryError) as error:
-        error_console.print(f"mailroom: error: {error}", markup=False)
-        raise typer.Exit(1) from None
+    """Run one command's coroutine to its end."""
+    return asyncio.run(_awaited(work))
+
+
+def reports_errors(function: F) -> F:
+    """Turn every expected refusal of a command into one line on stderr and an exit status."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except CommandError as error:
+            error_console.print(f"mailroom: error: {error}")
+            raise typer.Exit(error.status) from None
+        except (ConfigError, DirectoryError) as error:
+            error_console.print(f"mailroom: error: {error}")
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def command(app: typer.Typer, name: str) -> Callable[[F], F]:
+    """Register a command on `app` with error reporting (use instead of `@app.command`)."""
+
+    def register(function: F) -> F:
+        app.command(name)(reports_errors(function))
+        return function
+
+    return register
 
 
 async def _awaited(work: Awaitable[T]) -> T:
@@ -80,7 +102,9 @@ async def _awaited(work: Awaitable[T]) -> T:
 
 async def with_directory(config: Config, action: Callable[[Directory], Awaitable[T]]) -> T:
     """Open the directory of `config`, run `action` on it and close it."""
-    directory = await Directory.connect(config.directory, config.source.parent if config.source else None)
+    directory = await Directory.connect(
+        config.directory, config.source.parent if config.source else None
+    )
     try:
         return await action(directory)
     finally:

@@ -7,7 +7,16 @@ import ssl
 
 import typer
 
-from mailroom.cli.command import ConfigOption, config_path, console, fail, load, run, with_directory
+from mailroom.cli.command import (
+    ConfigOption,
+    command,
+    config_path,
+    console,
+    fail,
+    load,
+    run,
+    with_directory,
+)
 from mailroom.config import Config
 from mailroom.directory import Directory
 
@@ -25,7 +34,7 @@ def check_certificates(config: Config) -> None:
             fail(f"{config.source}: certificate {certificate} / key {key}: {error}")
 
 
-@app.command("check")
+@command(app, "check")
 def check(config: ConfigOption = None) -> None:
     """Load the config and check what it refers to; print what would listen where."""
     settings = load(config)
@@ -35,5 +44,6 @@ def check(config: ConfigOption = None) -> None:
         return len(await directory.list_domains())
 
     domains = run(with_directory(settings, action))
-    console.print(f"{config_path(config)}: OK ({domains} domain(s), "
-                  f"{len(settings.listeners)} listener(s))", markup=False)
+    console.print(
+        f"{config_path(config)}: OK ({domains} domain(s), {len(settings.listeners)} listener(s))"
+    )

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mailroom.cli.command import ConfigOption, console, load, run, with_directory
+from mailroom.cli.command import ConfigOption, command, console, load, run, with_directory
 from mailroom.directory import Directory
 
 app = typer.Typer(help="Domains this host receives mail for.", no_args_is_help=True)
@@ -15,7 +15,7 @@ app = typer.Typer(help="Domains this host receives mail for.", no_args_is_help=T
 NameArgument = Annotated[str, typer.Argument(help="Domain name, like example.org.")]
 
 
-@app.command("add")
+@command(app, "add")
 def add(name: NameArgument, config: ConfigOption = None) -> None:
     """Add a domain."""
 
@@ -26,7 +26,7 @@ def add(name: NameArgument, config: ConfigOption = None) -> None:
     run(with_directory(load(config), action))
 
 
-@app.command("list")
+@command(app, "list")
 def list_(config: ConfigOption = None) -> None:
     """List the domains."""
 
@@ -41,7 +41,7 @@ def list_(config: ConfigOption = None) -> None:
     run(with_directory(load(config), action))
 
 
-@app.command("remove")
+@command(app, "remove")
 def remove(name: NameArgument, config: ConfigOption = None) -> None:
     """Remove a domain that has no accounts, addresses or aliases left."""
 

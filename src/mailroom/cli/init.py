@@ -32,15 +32,24 @@ def init(
     hostname: Annotated[
         str | None, typer.Option("--hostname", help="This server's name (default: the FQDN).")
     ] = None,
+    directory_url: Annotated[
+        str | None,
+        typer.Option(
+            "--directory-url",
+            help="Keep the directory in MariaDB/MySQL or PostgreSQL "
+            "(mysql://user:pw@host/db, postgresql://...) instead of SQLite.",
+        ),
+    ] = None,
 ) -> None:
-    """Create a new installation: DIR/mailroom.toml, DIR/directory.sqlite3, DIR/tls/."""
+    """Create a new installation: DIR/mailroom.toml, the directory's tables (SQLite by
+    default) and a self-signed certificate in DIR/tls/."""
     config_path = directory / CONFIG_NAME
     if config_path.exists():
         fail(f"{config_path} already exists; nothing was changed")
     name = hostname or ("localhost" if demo else default_hostname())
     listeners, host = (DEMO_LISTENERS, "127.0.0.1") if demo else (STANDARD_LISTENERS, "::")
     directory.mkdir(parents=True, exist_ok=True)
-    text = example_config_text(name, listeners, host)
+    text = example_config_text(name, listeners, host, directory_url)
     # Written under another name first: a failed init leaves no config that looks finished.
     temporary = config_path.with_suffix(".toml.new")
     temporary.write_text(text, encoding="utf-8")
@@ -58,6 +67,7 @@ def init(
         temporary.rename(config_path)
     finally:
         temporary.unlink(missing_ok=True)
-    console.print(f"created {config_path}, {directory / 'directory.sqlite3'} and a self-signed "
-                  f"certificate in {tls}", markup=False)
-    console.print(f"next: mailroom -c {config_path} domain add example.org", markup=False)
+    console.print(
+        f"created {config_path}, the directory's tables and a self-signed certificate in {tls}"
+    )
+    console.print(f"next: mailroom -c {config_path} domain add example.org")

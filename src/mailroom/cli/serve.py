@@ -12,6 +12,6 @@ def serve(config: ConfigOption = None) -> None:
     async def main() -> None:
         settings = load(config)
         application.configure_logging(settings)
-        await application.serve(settings, announce=lambda line: console.print(line, markup=False))
+        await application.serve(settings, announce=lambda line: console.print(line))
 
     run(main())

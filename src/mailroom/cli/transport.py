@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mailroom.cli.command import ConfigOption, console, load, run, with_directory
+from mailroom.cli.command import ConfigOption, command, console, load, run, with_directory
 from mailroom.directory import Directory
 
 app = typer.Typer(help="Next hops for relay domains.", no_args_is_help=True)
@@ -16,7 +16,7 @@ app = typer.Typer(help="Next hops for relay domains.", no_args_is_help=True)
 DomainArgument = Annotated[str, typer.Argument(help="The domain, like lists.example.org.")]
 
 
-@app.command("set")
+@command(app, "set")
 def set_(
     domain: DomainArgument,
     nexthop: Annotated[
@@ -33,7 +33,7 @@ def set_(
     run(with_directory(load(config), action))
 
 
-@app.command("list")
+@command(app, "list")
 def list_(config: ConfigOption = None) -> None:
     """List transports."""
 
@@ -46,7 +46,7 @@ def list_(config: ConfigOption = None) -> None:
     run(with_directory(load(config), action))
 
 
-@app.command("remove")
+@command(app, "remove")
 def remove(domain: DomainArgument, config: ConfigOption = None) -> None:
     """Remove a domain's transport."""
 

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from mailroom.cli.command import (
     ConfigOption,
+    command,
     console,
     fail,
     load,
@@ -31,7 +32,9 @@ from mailroom.directory.passwords import PasswordHasher, identify_scheme
 
 app = typer.Typer(help="Accounts: mailboxes with a login.", no_args_is_help=True)
 
-AddressArgument = Annotated[str, typer.Argument(help="The account's address, like alice@example.org.")]
+AddressArgument = Annotated[
+    str, typer.Argument(help="The account's address, like alice@example.org.")
+]
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from standard input.")
 ]
@@ -64,7 +67,7 @@ def quota_bytes(text: str | None) -> int | None:
         fail(f"--quota: {error}")
 
 
-@app.command("add")
+@command(app, "add")
 def add(
     address: AddressArgument,
     name: Annotated[str, typer.Option("--name", help="Display name.")] = "",
@@ -94,7 +97,7 @@ def add(
     run(with_directory(settings, action))
 
 
-@app.command("list")
+@command(app, "list")
 def list_(
     domain: Annotated[str | None, typer.Argument(help="Only this domain's accounts.")] = None,
     config: ConfigOption = None,
@@ -104,8 +107,13 @@ def list_(
     async def action(directory: Directory) -> None:
         table = Table("address", "name", "quota", "enabled", "extra addresses")
         for account in await directory.list_accounts(domain):
-            table.add_row(account.address, account.display_name, format_size(account.quota_bytes),
-                          "yes" if account.enabled else "no", ", ".join(account.extra_addresses))
+            table.add_row(
+                account.address,
+                account.display_name,
+                format_size(account.quota_bytes),
+                "yes" if account.enabled else "no",
+                ", ".join(account.extra_addresses),
+            )
         console.print(table)
 
     run(with_directory(load(config), action))
@@ -131,20 +139,23 @@ def _scheme(stored: str) -> str:
         return "unknown (login impossible until `mailroom user passwd`)"
 
 
-@app.command("show")
+@command(app, "show")
 def show(address: AddressArgument, config: ConfigOption = None) -> None:
     """Show one account."""
 
     async def action(directory: Directory) -> None:
         account = await directory.get_account(address)
-        grants = [alias.address for alias in await directory.list_aliases()
-                  if account.address in alias.send_as]
+        grants = [
+            alias.address
+            for alias in await directory.list_aliases()
+            if account.address in alias.send_as
+        ]
         show_account(account, grants)
 
     run(with_directory(load(config), action))
 
 
-@app.command("passwd")
+@command(app, "passwd")
 def passwd(
     address: AddressArgument,
     password_stdin: PasswordStdin = False,
@@ -171,19 +182,19 @@ def _set_enabled(address: str, enabled: bool, config: ConfigOption) -> None:
     run(with_directory(load(config), action))
 
 
-@app.command("disable")
+@command(app, "disable")
 def disable(address: AddressArgument, config: ConfigOption = None) -> None:
     """Refuse the account's logins (mail is still delivered to it)."""
     _set_enabled(address, False, config)
 
 
-@app.command("enable")
+@command(app, "enable")
 def enable(address: AddressArgument, config: ConfigOption = None) -> None:
     """Allow the account's logins again."""
     _set_enabled(address, True, config)
 
 
-@app.command("remove")
+@command(app, "remove")
 def remove(
     address: AddressArgument,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,

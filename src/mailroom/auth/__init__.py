@@ -1,0 +1,48 @@
+"""Authentication for every protocol: SASL mechanisms, the one `Authenticator` (master
+users, hash upgrades, logging) and brute-force throttling. Uses the directory and the
+config; no protocol imports another through here, and nothing here touches a socket."""
+
+from mailroom.auth.authenticator import Authenticator, AuthOutcome, AuthRequest, AuthResult
+from mailroom.auth.sasl import (
+    MECHANISMS,
+    Challenge,
+    Credentials,
+    SaslExchange,
+    SaslFailure,
+    SaslStateError,
+    SaslStep,
+    UnknownMechanism,
+    mechanisms,
+    plain_response,
+)
+from mailroom.auth.throttle import (
+    MemoryThrottle,
+    NoThrottle,
+    Throttle,
+    ThrottleVerdict,
+    canonical_client,
+    client_key,
+)
+
+__all__ = [
+    "MECHANISMS",
+    "AuthOutcome",
+    "AuthRequest",
+    "AuthResult",
+    "Authenticator",
+    "Challenge",
+    "Credentials",
+    "MemoryThrottle",
+    "NoThrottle",
+    "SaslExchange",
+    "SaslFailure",
+    "SaslStateError",
+    "SaslStep",
+    "Throttle",
+    "ThrottleVerdict",
+    "UnknownMechanism",
+    "canonical_client",
+    "client_key",
+    "mechanisms",
+    "plain_response",
+]

@@ -1,0 +1,436 @@
+"""The one Authenticator every protocol asks: is this login, with this password, from this
+client, allowed — and as which account?
+
+It owns the policy the legacy host spread over Dovecot's passdbs, PAM and a wish list:
+- logins are addresses; a bare `user` gets `[auth] default_domain` (the legacy members'
+  habit), and any of an account's addresses logs in to it;
+- master users, Dovecot style (`alice@example.org*webmail`, or SASL authzid=alice,
+  authcid=webmail), each allowed only from its networks — the legacy webmail's master
+  password "restricted to the IP address of Community";
+- throttling (`auth.throttle`) is asked before anything is verified, and told of each
+  outcome; a failure's answer waits for the delay it returns;
+- what a guesser may learn is nothing: an unknown account costs the same argon2
+  verification as a known one, a disabled account is only reported after its password
+  was right, and protocols answer every failure alike (the outcome is for logs and
+  `mailroom auth test`);
+- old hashes ($1$, $5$, $6$, bcrypt) are replaced by argon2id on the first successful
+  login, with a compare-and-set so a concurrent `passwd` wins;
+- hashing never runs on the event loop: a bounded thread pool does it.
+
+Each decision is logged as one `key=value` line on logger `mailroom.auth`, never with the
+password. This module decides; protocol sessions only ask and answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TypeVar
+
+from mailroom.auth.throttle import IPAddress, NoThrottle, Throttle, canonical_client
+from mailroom.config import AuthConfig, MasterUser
+from mailroom.directory import Account, Directory, DirectoryError, InvalidAddress
+from mailroom.directory.addresses import normalize_address, normalize_domain
+from mailroom.directory.passwords import (
+    PasswordHasher,
+    UnknownHashScheme,
+    Verification,
+    identify_scheme,
+)
+
+log = logging.getLogger("mailroom.auth")
+
+MAX_LOGIN_LENGTH = 1024
+"""Longest login looked at; longer ones are refused before any work (SASL's field bound)."""
+LOGGED_VALUE_LENGTH = 200
+"""Client-supplied values are cut to this in log lines."""
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AuthRequest:
+    protocol: str
+    """For the log: imap, pop3, submission, managesieve, web, cli."""
+    client_ip: IPAddress
+    login: str
+    """As the client sent it: `alice`, `alice@example.org`, `alice@example.org*webmail`."""
+    password: str = field(repr=False)
+    authzid: str = ""
+    """SASL authorization identity: the account a master user (the login) acts as."""
+    secure: bool = True
+    """The password travelled over TLS or a network allowed plain text (logged if not)."""
+
+
+class AuthOutcome(Enum):
+    SUCCESS = "success"
+    UNKNOWN_USER = "unknown_user"
+    BAD_PASSWORD = "bad_password"  # noqa: S105 - an outcome's name, not a password
+    DISABLED = "disabled"
+    THROTTLED = "throttled"
+    MASTER_NOT_ALLOWED = "master_not_allowed"
+    INVALID_REQUEST = "invalid_request"
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    outcome: AuthOutcome
+    account: str | None
+    """The account's primary address when the login succeeded; None otherwise."""
+    master: str | None
+    """The master user's name when one logged in (or tried to) on the account's behalf."""
+    delay_seconds: float
+    """Wait this long before answering the client (failures only; from the throttle)."""
+    reason: str
+    """One line for logs and `mailroom auth test`. Never sent to the client: protocols
+    answer every failure with the same generic reply."""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is AuthOutcome.SUCCESS
+
+
+@dataclass(frozen=True)
+class _Login:
+    """What the client asked for, parsed: log in to `target`, as `master` if set. With
+    `same_as`, the authzid named `target` and the authcid `same_as`: both must be one
+    account."""
+
+    target: str
+    master: MasterUser | None = None
+    same_as: str | None = None
+
+
+@dataclass
+class _Decision:
+    """An outcome with what its log line needs beyond the request."""
+
+    outcome: AuthOutcome
+    code: str
+    """The log line's reason=: the outcome, or a finer cause (ip_banned, authzid_mismatch)."""
+    reason: str
+    account: str | None = None
+    master: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    level: int = logging.INFO
+
+
+class InvalidLogin(ValueError):
+    """The login or authzid is not something that can name an account."""
+
+
+class Authenticator:
+    """Checks logins for every protocol. `throttle=None` counts nothing (for `mailroom auth
+    test`); servers pass a `MemoryThrottle`."""
+
+    def __init__(
+        self, directory: Directory, config: AuthConfig, throttle: Throttle | None = None
+    ) -> None:
+        self.config = config
+        self._directory = directory
+        self._throttle: Throttle = throttle if throttle is not None else NoThrottle()
+        self._hasher = PasswordHasher(config.passwords)
+        self._default_domain = _checked_default_domain(config)
+        self._masters = {master.name: master for master in _checked_masters(config)}
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=config.passwords.threads, thread_name_prefix="mailroom-auth"
+        )
+        # What an unknown login is verified against, so it costs what a known one does.
+        # Made at once in the pool, so the first unknown login pays no extra hash.
+        self._dummy_hash = self._pool.submit(self._hasher.hash, secrets.token_urlsafe(24))
+
+    async def close(self) -> None:
+        """Stop the hashing threads (waiting for running hashes, dropping queued ones)."""
+        await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
+
+    async def authenticate(self, request: AuthRequest) -> AuthResult:
+        """Decide one login; log it. Raises only DirectoryError from the directory (e.g.
+        DatabaseUnavailable), which the protocol answers as a temporary failure."""
+        decision, delay = await self._decide(request)
+        self._log(request, decision, delay)
+        return AuthResult(
+            outcome=decision.outcome,
+            account=decision.account,
+            master=decision.master,
+            delay_seconds=delay,
+            reason=decision.reason,
+        )
+
+    async def _decide(self, request: AuthRequest) -> tuple[_Decision, float]:
+        client = canonical_client(request.client_ip)
+        try:
+            login = self._parse(request)
+        except InvalidLogin as error:
+            key = request.login[:LOGGED_VALUE_LENGTH].lower()
+            throttled = await self._throttled(client, key, None)
+            if throttled is not None:
+                return throttled, 0.0
+            decision = _Decision(AuthOutcome.INVALID_REQUEST, "invalid_login", str(error))
+            return decision, await self._throttle.record_failure(client, key)
+
+        master = login.master.name if login.master else None
+        account = await self._directory.find_account(login.target)
+        # Failures count against the account, whichever of its addresses was typed.
+        key = account.address if account is not None else login.target
+        throttled = await self._throttled(client, key, master)
+        if throttled is not None:
+            return throttled, 0.0
+
+        if login.same_as is not None and not await self._same_account(account, login.same_as):
+            decision = _Decision(
+                AuthOutcome.INVALID_REQUEST,
+                "authzid_mismatch",
+                f"{login.same_as} may not act as {login.target} (only master users may)",
+            )
+        elif login.master is not None:
+            decision = await self._check_master(request, client, login, account)
+        else:
+            decision = await self._check_account(request, login.target, account)
+
+        if decision.outcome is AuthOutcome.SUCCESS:
+            await self._throttle.record_success(client, key)
+            return decision, 0.0
+        return decision, await self._throttle.record_failure(client, key)
+
+    def _parse(self, request: AuthRequest) -> _Login:
+        """Who logs in, as whom. Raises InvalidLogin."""
+        separator = self.config.master_user_separator
+        if request.authzid:
+            # RFC 4616 §2: authcid logs in, acting as authzid. Only a master may act as
+            # another account (Dovecot's rule too).
+            target = self._address(request.authzid, "authzid")
+            master = self._masters.get(request.login)
+            if master is not None:
+                return _Login(target=target, master=master)
+            return _Login(target=target, same_as=self._address(request.login, "login"))
+        account_part, found, master_name = request.login.rpartition(separator)
+        master = self._masters.get(master_name) if found else None
+        if master is not None:
+            return _Login(target=self._address(account_part, "login"), master=master)
+        # Not a master suffix: the separator may be part of the address (`*` is atext).
+        return _Login(target=self._address(request.login, "login"))
+
+    def _address(self, text: str, what: str) -> str:
+        if len(text) > MAX_LOGIN_LENGTH:
+            raise InvalidLogin(f"the {what} is longer than {MAX_LOGIN_LENGTH} characters")
+        text = text.strip()
+        if "@" not in text and self._default_domain is not None and text:
+            text = f"{text}@{self._default_domain}"
+        try:
+            return normalize_address(text)
+        except InvalidAddress as error:
+            raise InvalidLogin(f"the {what} is not an address: {error.reason}") from None
+
+    async def _same_account(self, account: Account | None, other_login: str) -> bool:
+        if account is None:
+            return False
+        if other_login == account.address or other_login in account.extra_addresses:
+            return True
+        other = await self._directory.find_account(other_login)
+        return other is not None and other.address == account.address
+
+    async def _throttled(self, client: IPAddress, key: str, master: str | None) -> _Decision | None:
+        verdict = await self._throttle.check(client, key)
+        if verdict.allowed:
+            return None
+        if verdict.reason == "ip_banned":
+            what = f"client {client} is banned"
+        else:
+            what = f"account {key} is locked against addresses it never logged in from"
+        # Answered at once: a refusal costs nothing to compute, while holding the
+        # connection for a delay would spend our connection slots on the attacker.
+        return _Decision(
+            AuthOutcome.THROTTLED,
+            verdict.reason,
+            f"{what} for another {verdict.retry_after:.0f} s after repeated failed logins",
+            master=master,
+            fields={"retry_after": f"{verdict.retry_after:.0f}"},
+        )
+
+    async def _check_master(
+        self, request: AuthRequest, client: IPAddress, login: _Login, account: Account | None
+    ) -> _Decision:
+        master = login.master
+        assert master is not None
+        verification = await self._verify(request.password, master.password_hash)
+        name = master.name
+        if not verification.ok:
+            return _Decision(
+                AuthOutcome.BAD_PASSWORD,
+                "bad_password",
+                f"wrong password for master user {name}",
+                master=name,
+            )
+        # Checked after the password, so the log can say the master password itself was
+        # right; the client hears the same generic failure either way.
+        if not any(client in network for network in master.networks):
+            allowed = ", ".join(str(network) for network in master.networks)
+            return _Decision(
+                AuthOutcome.MASTER_NOT_ALLOWED,
+                "master_not_allowed",
+                f"master user {name} may not log in from {client} (allowed: {allowed})",
+                master=name,
+                level=logging.WARNING,
+            )
+        return self._account_state(account, login.target, name)
+
+    async def _check_account(
+        self, request: AuthRequest, target: str, account: Account | None
+    ) -> _Decision:
+        if account is None:
+            await self._verify(request.password, await asyncio.wrap_future(self._dummy_hash))
+            return _Decision(
+                AuthOutcome.UNKNOWN_USER,
+                "unknown_user",
+                f"unknown account {target}: no account has this address",
+            )
+        verification = await self._verify(request.password, account.password_hash)
+        if verification.scheme is None:
+            # Nothing was hashed: pay the same time as a real verification.
+            await self._verify(request.password, await asyncio.wrap_future(self._dummy_hash))
+            # '!' is how an administrator says "no password" on purpose: no alarm for it.
+            deliberate = account.password_hash.startswith("!")
+            return _Decision(
+                AuthOutcome.BAD_PASSWORD,
+                "no_password" if deliberate else "unusable_password_hash",
+                f"the stored password hash of {account.address} is unusable "
+                f"({_scheme_problem(account.password_hash)}); set a password with "
+                f"`mailroom user passwd {account.address}`",
+                level=logging.INFO if deliberate else logging.WARNING,
+            )
+        if not verification.ok:
+            return _Decision(
+                AuthOutcome.BAD_PASSWORD, "bad_password", f"wrong password for {account.address}"
+            )
+        decision = self._account_state(account, account.address, None)
+        if (
+            decision.outcome is AuthOutcome.SUCCESS
+            and verification.needs_upgrade
+            and self.config.passwords.upgrade_on_login
+        ):
+            decision.fields["hash_upgrade"] = await self._upgrade(
+                request.password, account, verification
+            )
+        return decision
+
+    @staticmethod
+    def _account_state(account: Account | None, target: str, master: str | None) -> _Decision:
+        """The decision once the password was right: the account must exist and be enabled."""
+        if account is None:
+            return _Decision(
+                AuthOutcome.UNKNOWN_USER,
+                "unknown_user",
+                f"unknown account {target}: no account has this address",
+                master=master,
+            )
+        if not account.enabled:
+            return _Decision(
+                AuthOutcome.DISABLED,
+                "disabled",
+                f"account {account.address} is disabled "
+                "(`mailroom user enable` to allow logins again)",
+                master=master,
+            )
+        via = f" through master user {master}" if master else ""
+        return _Decision(
+            AuthOutcome.SUCCESS,
+            "success",
+            f"logged in as {account.address}{via}",
+            account=account.address,
+            master=master,
+        )
+
+    async def _upgrade(self, password: str, account: Account, verification: Verification) -> str:
+        """Store an argon2id hash in place of an older one; the log field's value."""
+        new_hash = await self._in_pool(self._hasher.hash, password)
+        try:
+            stored = await self._directory.set_password_hash(
+                account.address, new_hash, expected_old=account.password_hash
+            )
+        except DirectoryError as error:
+            log.warning(
+                "auth: could not store the upgraded password hash of account=%s: %s",
+                account.address,
+                error,
+            )
+            return "failed"
+        if not stored:  # the password was changed meanwhile: the newer one stands
+            return "skipped_changed_meanwhile"
+        return f"{verification.scheme}->argon2id"
+
+    async def _verify(self, password: str, stored: str) -> Verification:
+        return await self._in_pool(self._hasher.verify, password, stored)
+
+    async def _in_pool(self, function: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+
+    def _log(self, request: AuthRequest, decision: _Decision, delay: float) -> None:
+        fields = {
+            "protocol": request.protocol,
+            "client": str(canonical_client(request.client_ip)),
+            "login": request.login,
+        }
+        if request.authzid:
+            fields["authzid"] = request.authzid
+        if decision.master:
+            fields["master"] = decision.master
+        if decision.outcome is AuthOutcome.SUCCESS:
+            fields["result"] = "ok"
+            fields["account"] = decision.account or ""
+        else:
+            fields["result"] = "fail"
+            fields["reason"] = decision.code
+            fields["delay"] = str(round(delay, 3))
+        fields.update(decision.fields)
+        if not request.secure:
+            fields["secure"] = "no"
+        line = " ".join(f"{key}={_log_value(value)}" for key, value in fields.items())
+        log.log(decision.level, "auth: %s", line)
+
+
+_PLAIN_LOG_VALUE = re.compile(r"[!#-\[\]-~]+")  # printable ASCII but space, '"' and '\'
+
+
+def _log_value(value: str) -> str:
+    """A client-supplied value made safe for one log line: cut, and quoted with escapes
+    when it holds spaces, quotes or anything unprintable (no forged lines or fields)."""
+    value = value[:LOGGED_VALUE_LENGTH]
+    if _PLAIN_LOG_VALUE.fullmatch(value):
+        return value
+    return json.dumps(value, ensure_ascii=True)
+
+
+def _scheme_problem(stored: str) -> str:
+    try:
+        identify_scheme(stored)
+    except UnknownHashScheme as error:
+        return str(error)
+    return "unverifiable"
+
+
+def _checked_default_domain(config: AuthConfig) -> str | None:
+    if config.default_domain is None:
+        return None
+    try:
+        return normalize_domain(config.default_domain)
+    except InvalidAddress as error:
+        raise ValueError(f"auth.default_domain: {error.reason}") from None
+
+
+def _checked_masters(config: AuthConfig) -> list[MasterUser]:
+    for index, master in enumerate(config.master_users):
+        try:
+            identify_scheme(master.password_hash)
+        except UnknownHashScheme as error:
+            raise ValueError(
+                f"auth.master_users[{index}].password_hash ({master.name}): {error}; "
+                "make one with `mailroom auth hash`"
+            ) from None
+    return list(config.master_users)

@@ -1,0 +1,286 @@
+"""Password hashes: make argon2id ones, and verify the schemes migrated databases carry.
+
+Every new or upgraded password is hashed with argon2id (argon2-cffi), with the parameters
+of `[auth.passwords]`. Verification also accepts what the legacy host and other Dovecot
+installations stored — MD5-crypt `$1$` (the legacy host's scheme), SHA-crypt `$5$`/`$6$`,
+bcrypt `$2a$`/`$2b$`/`$2y$` (all through libpass, the maintained passlib fork), argon2i/d —
+with or without Dovecot's `{SCHEME}` prefix, so an imported database logs in unchanged and
+is upgraded to argon2id login by login.
+
+What this room refuses, and why:
+- plain text, `{PLAIN}`, DES crypt and anything unrecognised: `identify_scheme` raises
+  `UnknownHashScheme`, `verify` answers not-ok. A stored value is never compared as a
+  password, so a hash column cannot silently become a password column;
+- stored hashes whose cost would let one login occupy a thread for minutes or allocate
+  gigabytes (argon2-cffi trusts the hash it is given; libpass runs any rounds= up to 10⁹):
+  the costs are bounded below;
+- passwords with NUL (crypt(3) would have cut them there), empty ones and ones over
+  `MAX_PASSWORD_BYTES`: nothing unbounded is ever hashed.
+
+Comparisons are the libraries' own constant-time ones. Hashing and verifying are slow on
+purpose and block: callers run them in a thread (the `Authenticator` has a pool).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+import argon2
+from annotated_types import Le
+from argon2.exceptions import Argon2Error
+from passlib.hash import bcrypt, md5_crypt, sha256_crypt, sha512_crypt
+
+from mailroom.config import PasswordHashing
+from mailroom.directory.errors import InvalidValue
+
+MAX_PASSWORD_BYTES = 4096
+"""Longest password (UTF-8) hashed or verified; longer ones are refused unhashed."""
+MAX_STORED_HASH_LENGTH = 1024
+"""Longer than any hash of the schemes below, with its `{SCHEME}` prefix."""
+MAX_SHA_CRYPT_ROUNDS = 1_000_000
+"""~0.5 s per verification in libpass; passlib's own defaults (535000/656000) fit."""
+MAX_BCRYPT_COST = 16
+"""2¹⁶ rounds, a few seconds per verification; legacy hashes use 10-12."""
+BCRYPT_PASSWORD_BYTES = 72
+"""bcrypt only ever used this many bytes; crypt(3) verified longer passwords by cutting."""
+
+
+def _config_maximum(field: str) -> int:
+    """The largest value `[auth.passwords]` accepts for `field`: a stored argon2 hash may
+    cost as much as one this server could have made, and no more."""
+    for constraint in PasswordHashing.model_fields[field].metadata:
+        if isinstance(constraint, Le) and isinstance(constraint.le, int):
+            return constraint.le
+    raise AssertionError(f"PasswordHashing.{field} has no upper bound")
+
+
+MAX_ARGON2_TIME_COST = _config_maximum("time_cost")
+MAX_ARGON2_MEMORY_KIB = _config_maximum("memory_kib")
+MAX_ARGON2_PARALLELISM = _config_maximum("parallelism")
+
+
+class HashScheme(StrEnum):
+    ARGON2ID = "argon2id"
+    ARGON2I = "argon2i"
+    ARGON2D = "argon2d"
+    MD5_CRYPT = "md5-crypt"
+    SHA256_CRYPT = "sha256-crypt"
+    SHA512_CRYPT = "sha512-crypt"
+    BCRYPT = "bcrypt"
+
+
+class UnknownHashScheme(InvalidValue):
+    """The stored value is no password hash this server can verify."""
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    """The password matches the stored hash."""
+    needs_upgrade: bool
+    """ok, and the hash is not argon2id with the current parameters: store a new one."""
+    scheme: HashScheme | None = None
+    """The stored hash's scheme; None when the stored value is unusable (see
+    `identify_scheme` for why)."""
+
+
+# Dovecot's scheme names (doc.dovecot.org, "Password schemes"), and what each may prefix.
+# {CRYPT} hands the hash to crypt(3), which picks the algorithm from the hash itself.
+_DOVECOT_PREFIXES: dict[str, frozenset[HashScheme] | None] = {
+    "MD5-CRYPT": frozenset({HashScheme.MD5_CRYPT}),
+    "SHA256-CRYPT": frozenset({HashScheme.SHA256_CRYPT}),
+    "SHA512-CRYPT": frozenset({HashScheme.SHA512_CRYPT}),
+    "BLF-CRYPT": frozenset({HashScheme.BCRYPT}),
+    "ARGON2ID": frozenset({HashScheme.ARGON2ID}),
+    "ARGON2I": frozenset({HashScheme.ARGON2I}),
+    "CRYPT": None,
+}
+_PREFIX = re.compile(r"\{([A-Za-z0-9._-]{1,32})\}")
+
+# PHC string format as argon2 writes it; `v=` is absent in hashes from before version 1.3.
+_B64 = r"[A-Za-z0-9+/]"
+_ARGON2 = re.compile(
+    rf"\$(argon2id|argon2i|argon2d)\$(?:v=(16|19)\$)?m=(\d{{1,10}}),t=(\d{{1,10}}),p=(\d{{1,3}})"
+    rf"\${_B64}{{11,88}}\${_B64}{{6,700}}"
+)
+_SHA_ROUNDS = re.compile(r"\$[56]\$rounds=(\d{1,12})\$")
+_BCRYPT = re.compile(r"\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}")
+_PASSLIB_HANDLERS = {
+    "$1$": (HashScheme.MD5_CRYPT, md5_crypt),
+    "$5$": (HashScheme.SHA256_CRYPT, sha256_crypt),
+    "$6$": (HashScheme.SHA512_CRYPT, sha512_crypt),
+}
+
+
+def _describe(stored: str) -> str:
+    """What a refused stored value looks like, without repeating it: a plain-text password
+    put where a hash belongs must not end up in a log or on a terminal."""
+    if not stored:
+        return "the stored password hash is empty"
+    if stored.startswith("!"):
+        return "the account has no password ('!' stored: logins are impossible)"
+    if not stored.startswith(("$", "{")):
+        if len(stored) == 13 and re.fullmatch(r"[./A-Za-z0-9]{13}", stored):
+            return "DES crypt hashes are not supported"
+        return "the stored value is not a password hash (plain text?)"
+    return "the stored value is not a password hash this server knows"
+
+
+def _split_prefix(stored: str) -> tuple[str | None, str]:
+    match = _PREFIX.match(stored)
+    if match is None:
+        return None, stored
+    return match.group(1).upper(), stored[match.end() :]
+
+
+def _identify_bare(hashed: str) -> HashScheme:
+    """Scheme of a hash without `{SCHEME}` prefix, after checking its whole shape and cost."""
+    if hashed.startswith("$argon2"):
+        match = _ARGON2.fullmatch(hashed)
+        if match is None:
+            raise UnknownHashScheme("malformed argon2 hash")
+        memory, time, lanes = (int(match.group(i)) for i in (3, 4, 5))
+        if not (
+            1 <= time <= MAX_ARGON2_TIME_COST
+            and 1 <= lanes <= MAX_ARGON2_PARALLELISM
+            and 8 * lanes <= memory <= MAX_ARGON2_MEMORY_KIB
+        ):
+            raise UnknownHashScheme(
+                f"argon2 hash costs m={memory},t={time},p={lanes} are outside what "
+                f"[auth.passwords] allows (t<={MAX_ARGON2_TIME_COST}, "
+                f"m<={MAX_ARGON2_MEMORY_KIB}, p<={MAX_ARGON2_PARALLELISM})"
+            )
+        return HashScheme(match.group(1))
+    if hashed[:3] in _PASSLIB_HANDLERS:
+        scheme, handler = _PASSLIB_HANDLERS[hashed[:3]]
+        rounds = _SHA_ROUNDS.match(hashed)
+        if rounds is not None and int(rounds.group(1)) > MAX_SHA_CRYPT_ROUNDS:
+            raise UnknownHashScheme(
+                f"{scheme} hash with rounds={int(rounds.group(1))}; at most "
+                f"{MAX_SHA_CRYPT_ROUNDS} are verified"
+            )
+        try:
+            parsed = handler.from_string(hashed)
+        except ValueError as error:
+            raise UnknownHashScheme(f"malformed {scheme} hash ({error})") from None
+        if not parsed.checksum:  # a bare salt ("$1$salt$") is a config string, not a hash
+            raise UnknownHashScheme(f"malformed {scheme} hash (it has no checksum)")
+        return scheme
+    if hashed.startswith(("$2a$", "$2b$", "$2y$")):
+        match = _BCRYPT.fullmatch(hashed)
+        if match is None:
+            raise UnknownHashScheme("malformed bcrypt hash")
+        if not 4 <= int(match.group(1)) <= MAX_BCRYPT_COST:
+            raise UnknownHashScheme(
+                f"bcrypt hash with cost {int(match.group(1))}; 4 to {MAX_BCRYPT_COST} are verified"
+            )
+        return HashScheme.BCRYPT
+    raise UnknownHashScheme(_describe(hashed))
+
+
+def _strip_prefix(stored: str) -> tuple[HashScheme, str]:
+    """The scheme and the bare hash of a stored value; raise UnknownHashScheme."""
+    if not isinstance(stored, str) or not stored:
+        raise UnknownHashScheme("the stored password hash is empty")
+    if len(stored) > MAX_STORED_HASH_LENGTH or not stored.isascii():
+        raise UnknownHashScheme(_describe(stored))
+    prefix, hashed = _split_prefix(stored)
+    if prefix is None:
+        return _identify_bare(hashed), hashed
+    if prefix not in _DOVECOT_PREFIXES:
+        raise UnknownHashScheme(
+            f"Dovecot scheme {{{prefix}}} is not supported (known: "
+            f"{', '.join('{' + name + '}' for name in _DOVECOT_PREFIXES)}); "
+            "set a new password with `mailroom user passwd`"
+        )
+    if not hashed.startswith("$"):
+        raise UnknownHashScheme(
+            _describe(hashed) if prefix != "CRYPT" else "{CRYPT} with a DES hash is not supported"
+        )
+    scheme = _identify_bare(hashed)
+    allowed = _DOVECOT_PREFIXES[prefix]
+    if allowed is not None and scheme not in allowed:
+        raise UnknownHashScheme(f"{{{prefix}}} prefixes a {scheme} hash")
+    return scheme, hashed
+
+
+def identify_scheme(stored: str) -> HashScheme:
+    """The scheme of a stored hash (`$1$…`, `{SHA512-CRYPT}$6$…`, `$argon2id$…`).
+
+    Raises UnknownHashScheme, whose one-line message says what is wrong without repeating
+    the value, for anything this server cannot verify."""
+    return _strip_prefix(stored)[0]
+
+
+def _password_bytes(password: str) -> bytes | None:
+    """The password as UTF-8, or None if it is no password we accept."""
+    if not isinstance(password, str) or not password or "\x00" in password:
+        return None
+    if len(password) > MAX_PASSWORD_BYTES:  # cheap bound before encoding
+        return None
+    try:
+        encoded = password.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return None
+    return encoded if len(encoded) <= MAX_PASSWORD_BYTES else None
+
+
+class PasswordHasher:
+    """Hashes with argon2id using `[auth.passwords]`; verifies every scheme above.
+
+    Thread-safe and blocking: call it from a worker thread."""
+
+    def __init__(self, params: PasswordHashing) -> None:
+        self.params = params
+        self._argon2 = argon2.PasswordHasher(
+            time_cost=params.time_cost,
+            memory_cost=params.memory_kib,
+            parallelism=params.parallelism,
+            type=argon2.Type.ID,
+        )
+
+    def hash(self, password: str) -> str:
+        """An argon2id hash with a fresh random salt. Raises InvalidValue for a password
+        that is empty, holds NUL, or is longer than MAX_PASSWORD_BYTES."""
+        encoded = _password_bytes(password)
+        if encoded is None:
+            raise InvalidValue(
+                f"a password must be 1 to {MAX_PASSWORD_BYTES} bytes of UTF-8 without NUL"
+            )
+        return self._argon2.hash(encoded)
+
+    def verify(self, password: str, stored: str) -> Verification:
+        """Whether `password` matches `stored`. Never raises: an unusable stored value or
+        an unacceptable password is simply not ok."""
+        try:
+            scheme, hashed = _strip_prefix(stored)
+        except UnknownHashScheme:
+            return Verification(ok=False, needs_upgrade=False, scheme=None)
+        encoded = _password_bytes(password)
+        if encoded is None or not self._matches(scheme, hashed, encoded):
+            return Verification(ok=False, needs_upgrade=False, scheme=scheme)
+        return Verification(ok=True, needs_upgrade=self._outdated(scheme, hashed), scheme=scheme)
+
+    def _matches(self, scheme: HashScheme, hashed: str, password: bytes) -> bool:
+        try:
+            if scheme in (HashScheme.ARGON2ID, HashScheme.ARGON2I, HashScheme.ARGON2D):
+                return self._argon2.verify(hashed, password)  # reads the type from the hash
+            if scheme is HashScheme.BCRYPT:
+                # bcrypt ≥ 4.1 refuses what crypt(3) silently cut; cut it the same way.
+                return bool(bcrypt.verify(password[:BCRYPT_PASSWORD_BYTES], hashed))
+            handler = _PASSLIB_HANDLERS[hashed[:3]][1]
+            return bool(handler.verify(password, hashed))
+        except (Argon2Error, ValueError):
+            # A mismatch, or a hash the libraries still found wrong (argon2 memory too
+            # small for its lanes, bcrypt salt padding): no match either way.
+            return False
+
+    def _outdated(self, scheme: HashScheme, hashed: str) -> bool:
+        if scheme is not HashScheme.ARGON2ID:
+            return True
+        try:
+            return self._argon2.check_needs_rehash(hashed)
+        except ValueError:
+            return True

@@ -1,0 +1,50 @@
+"""Routing: turn one recipient address into deliveries — local mailboxes, the aliases
+file, SQL aliases, regexp rewrites, BCC maps, transports, sub-addresses. Uses only the
+directory (through an in-memory snapshot) and the operator's Postfix-format table files;
+it delivers nothing itself."""
+
+from mailroom.routing.address_map import AddressMap, load_address_map, parse_address_map
+from mailroom.routing.aliases_file import AliasesFile, load_aliases_file, parse_aliases_file
+from mailroom.routing.map_file import MapFileError
+from mailroom.routing.regexp_table import (
+    RegexpMatch,
+    RegexpTable,
+    load_regexp_table,
+    parse_regexp_table,
+)
+from mailroom.routing.router import (
+    Delivery,
+    DeliveryKind,
+    Expansion,
+    ExpansionFailure,
+    FailureReason,
+    InvalidRecipient,
+    RecipientVerdict,
+    Router,
+)
+from mailroom.routing.snapshot import DirectorySnapshot, DirectoryUnavailable, SnapshotCache
+
+__all__ = [
+    "AddressMap",
+    "AliasesFile",
+    "Delivery",
+    "DeliveryKind",
+    "DirectorySnapshot",
+    "DirectoryUnavailable",
+    "Expansion",
+    "ExpansionFailure",
+    "FailureReason",
+    "InvalidRecipient",
+    "MapFileError",
+    "RecipientVerdict",
+    "RegexpMatch",
+    "RegexpTable",
+    "Router",
+    "SnapshotCache",
+    "load_address_map",
+    "load_aliases_file",
+    "load_regexp_table",
+    "parse_address_map",
+    "parse_aliases_file",
+    "parse_regexp_table",
+]

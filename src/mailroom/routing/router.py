@@ -1,0 +1,436 @@
+"""The router: one recipient address in, the deliveries it stands for out.
+
+`check` answers at RCPT time whether an address is ours (and known), relayed, or remote;
+`expand` turns an accepted recipient into deliveries. Both read the directory through an
+in-memory snapshot (`snapshot.py`) and the operator's table files, read by `load()` and
+re-read by `reload()`, which keeps the last good tables if a file has become bad.
+
+How `expand` resolves an address, in this order (Postfix's virtual alias expansion is
+the model):
+1. rewrite maps (regexp tables, in the configured order): the first that matches replaces
+   the address by its result (several addresses if it has commas); each result goes
+   through these steps again, rewrites included. A result equal to the address itself
+   means "keep it" and resolution continues at step 2, as in Postfix;
+2. in a local domain: an account's primary or extra address is a LOCAL delivery to the
+   account (disabled accounts still receive mail: disabled means no login);
+3. a SQL alias: each target is resolved again from step 1 (local ones lead to accounts,
+   external ones become RELAY or REMOTE deliveries);
+4. the aliases file: `name` entries apply in every local domain; a value without a
+   domain takes the domain of the address being expanded;
+5. sub-addresses: if `user+detail@domain` is none of 2-4, `user@domain` is tried (steps
+   2-4; regexp tables see only the full address, as in Postfix) and the detail is kept
+   for the local deliveries it leads to (for Sieve's :detail and folders);
+6. a local address that is none of these fails as UNKNOWN; an address in another domain
+   is RELAY if its domain has a transport (exact domain, no parent domains), else REMOTE;
+7. recipient BCC maps are looked up for the *original* recipient, as Postfix's cleanup
+   does (`user+detail@domain`, `user@domain`, `user+detail`, `user`, `@domain`); the
+   BCC address is expanded like any recipient, flagged bcc=True, and never BCC'd again.
+   Postfix adds such copies with NOTIFY=NONE: the sender hears nothing about them.
+
+Deliveries are unique per (kind, final recipient), at most `max_expansion` of them; an
+alias chain longer than `max_depth` fails as TOO_DEEP; an alias that leads back to an
+address being expanded fails as LOOP for that branch only, the rest is delivered. A
+detail is not added to external addresses (Postfix's propagate_unmatched_extensions
+would write `bob+detail@elsewhere`, whose delimiter may differ); mail to a local domain
+is delivered locally even if the domain also has a transport.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mailroom.config import RoutingConfig
+from mailroom.directory import Directory, InvalidAddress, normalize_address, split_address
+from mailroom.routing.address_map import AddressMap, load_address_map
+from mailroom.routing.aliases_file import AliasesFile, load_aliases_file
+from mailroom.routing.map_file import MapFileError
+from mailroom.routing.regexp_table import RegexpTable, load_regexp_table
+from mailroom.routing.snapshot import DEFAULT_REFRESH_INTERVAL, DirectorySnapshot, SnapshotCache
+from mailroom.routing.subaddress import split_detail
+
+log = logging.getLogger(__name__)
+
+
+class InvalidRecipient(ValueError):
+    """`check` was given something that is not an address; `str()` says why."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        self.address = address
+        self.reason = reason
+        super().__init__(f"invalid recipient {address[:300]!r}: {reason}")
+
+
+class RecipientVerdict(enum.Enum):
+    LOCAL = "local"
+    """In a local domain, and an account, extra address, alias or aliases-file name (or
+    rewritten by a rewrite map): accept."""
+    LOCAL_UNKNOWN = "local-unknown"
+    """In a local domain, but nothing there: refuse (550 5.1.1)."""
+    RELAY = "relay"
+    """Another domain with a transport: accept from anyone, deliver to its next hop."""
+    REMOTE = "remote"
+    """Any other domain: only for authenticated senders."""
+
+
+class DeliveryKind(enum.Enum):
+    LOCAL = "local"
+    RELAY = "relay"
+    REMOTE = "remote"
+
+
+class FailureReason(enum.Enum):
+    UNKNOWN = "unknown"
+    """No such address in a local domain."""
+    LOOP = "loop"
+    """Aliases or rewrites lead back to an address being expanded."""
+    TOO_DEEP = "too-deep"
+    """A chain of aliases longer than max_depth."""
+    TOO_MANY = "too-many"
+    """More than max_expansion deliveries; the rest were dropped."""
+    INVALID = "invalid"
+    """Not an address (the recipient given, or what a rewrite map made of it)."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    kind: DeliveryKind
+    recipient: str
+    """The final address: for LOCAL the account's primary address."""
+    original: str
+    """The address `expand` was called with (normalised)."""
+    account: str | None = None
+    """LOCAL: the account's primary address."""
+    detail: str | None = None
+    """LOCAL: the sub-address detail (`tag` of `alice+tag@`), else None."""
+    nexthop: str | None = None
+    """RELAY: the transport's next hop."""
+    bcc: bool = False
+    """A copy added by recipient_bcc_maps (deliver with NOTIFY=NONE)."""
+
+
+@dataclass(frozen=True)
+class ExpansionFailure:
+    address: str
+    reason: FailureReason
+    message: str
+    """For logs and bounces: what went wrong, e.g. the alias chain of a loop."""
+
+
+@dataclass(frozen=True)
+class Expansion:
+    original: str
+    deliveries: tuple[Delivery, ...]
+    failures: tuple[ExpansionFailure, ...]
+
+
+@dataclass(frozen=True)
+class _Maps:
+    rewrites: tuple[RegexpTable, ...] = ()
+    aliases: AliasesFile | None = None
+    bcc: tuple[AddressMap, ...] = ()
+
+
+class Router:
+    """Routing for one process; share it between tasks."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        config: RoutingConfig,
+        base_dir: Path,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        refresh_interval: float = DEFAULT_REFRESH_INTERVAL,
+    ) -> None:
+        self._config = config
+        self._base_dir = base_dir
+        self._snapshots = SnapshotCache(directory, refresh_interval=refresh_interval, clock=clock)
+        self._maps: _Maps | None = None
+
+    # -- table files ------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Read the table files named in the config; MapFileError at the first bad one."""
+        self._maps = self._read_maps()
+
+    def reload(self) -> bool:
+        """Read the table files again. If one is bad, log `path:line: message`, keep the
+        tables in use, and return False."""
+        try:
+            maps = self._read_maps()
+        except MapFileError as error:
+            log.error("%s; routing keeps the tables it had", error)
+            return False
+        self._maps = maps
+        return True
+
+    def _path(self, path: Path) -> Path:
+        return self._base_dir / path
+
+    def _read_maps(self) -> _Maps:
+        rewrites = tuple(load_regexp_table(self._path(p)) for p in self._config.rewrite_maps)
+        for table in rewrites:  # results without $n can be checked now rather than per mail
+            for line, result in table.literal_results():
+                try:
+                    if not _addresses_of(result):
+                        raise MapFileError(table.path, line, f"the result {result!r} is empty")
+                except InvalidAddress as error:
+                    raise MapFileError(
+                        table.path, line, f"the result {result!r} is not an address: {error.reason}"
+                    ) from None
+        aliases_file = self._config.aliases_file
+        aliases = load_aliases_file(self._path(aliases_file)) if aliases_file else None
+        bcc = tuple(load_address_map(self._path(p)) for p in self._config.recipient_bcc_maps)
+        return _Maps(rewrites, aliases, bcc)
+
+    def _loaded_maps(self) -> _Maps:
+        if self._maps is None:
+            raise RuntimeError("Router.load() must be called before routing")
+        return self._maps
+
+    # -- questions ---------------------------------------------------------------------------
+
+    async def check(self, address: str) -> RecipientVerdict:
+        """Whether `address` is ours and known, relayed or remote (see RecipientVerdict).
+        Raises InvalidRecipient for what is not an address, DirectoryUnavailable if the
+        directory cannot be read and has never been."""
+        maps = self._loaded_maps()
+        try:
+            recipient = normalize_address(address)
+        except InvalidAddress as error:
+            raise InvalidRecipient(str(address), error.reason) from None
+        snapshot = await self._snapshots.get()
+        local, domain = split_address(recipient)
+        if not snapshot.is_local_domain(domain):
+            # Relaying is decided by the domain given, as Postfix's smtpd does.
+            return RecipientVerdict.RELAY if snapshot.nexthop(domain) else RecipientVerdict.REMOTE
+        for table in maps.rewrites:
+            result = table.lookup(recipient)
+            if result is not None:
+                try:
+                    rewritten = _addresses_of(result)
+                except InvalidAddress:
+                    rewritten = []  # accepted; `expand` reports the bad rewrite
+                if rewritten != [recipient]:
+                    return RecipientVerdict.LOCAL
+                break
+        if _is_known_local(snapshot, maps, recipient):
+            return RecipientVerdict.LOCAL
+        split = split_detail(local, self._config.recipient_delimiter)
+        if split is not None and _is_known_local(snapshot, maps, f"{split[0]}@{domain}"):
+            return RecipientVerdict.LOCAL
+        return RecipientVerdict.LOCAL_UNKNOWN
+
+    async def expand(self, address: str) -> Expansion:
+        """The deliveries `address` stands for, and what could not be delivered. Never
+        raises for a bad address (it is an INVALID failure); raises DirectoryUnavailable
+        if the directory cannot be read and has never been."""
+        maps = self._loaded_maps()
+        try:
+            original = normalize_address(address)
+        except InvalidAddress as error:
+            shown = str(address)[:300]
+            failure = ExpansionFailure(shown, FailureReason.INVALID, error.reason)
+            return Expansion(shown, (), (failure,))
+        snapshot = await self._snapshots.get()
+        expander = _Expander(self._config, maps, snapshot, original)
+        expander.resolve(original, depth=0, detail=None, bcc=False)
+        bcc = self._bcc_address(maps, snapshot, original)
+        if bcc is not None:
+            expander.resolve(bcc, depth=0, detail=None, bcc=True)
+        return Expansion(original, tuple(expander.deliveries.values()), tuple(expander.failures))
+
+    def _bcc_address(self, maps: _Maps, snapshot: DirectorySnapshot, original: str) -> str | None:
+        local = snapshot.is_local_domain(split_address(original)[1])
+        for table in maps.bcc:
+            bcc = table.lookup(original, delimiters=self._config.recipient_delimiter, local=local)
+            if bcc is not None:
+                return bcc
+        return None
+
+
+def _addresses_of(result: str) -> list[str]:
+    """The addresses of a rewrite result (`a@x` or `a@x, b@y`), normalised."""
+    parts = [part.strip() for part in result.split(",")]
+    return [normalize_address(part) for part in parts if part]
+
+
+def _is_known_local(snapshot: DirectorySnapshot, maps: _Maps, address: str) -> bool:
+    """Whether steps 2-4 of the module docstring find `address` (in a local domain)."""
+    if snapshot.account_of(address) is not None or snapshot.alias_targets(address) is not None:
+        return True
+    return maps.aliases is not None and split_address(address)[0] in maps.aliases
+
+
+class _Expander:
+    """The state of one `expand`: deliveries so far, failures, the chain being followed."""
+
+    def __init__(
+        self, config: RoutingConfig, maps: _Maps, snapshot: DirectorySnapshot, original: str
+    ) -> None:
+        self.config = config
+        self.maps = maps
+        self.snapshot = snapshot
+        self.original = original
+        self.deliveries: dict[tuple[DeliveryKind, str], Delivery] = {}
+        self.failures: list[ExpansionFailure] = []
+        self.chain: list[str] = []
+        """The addresses being expanded, outermost first (to find and show loops)."""
+        self.done: set[tuple[str, bool]] = set()
+        """(address, rewrites skipped) already expanded: their deliveries are in."""
+        self.full = False
+
+    # -- outcomes ----------------------------------------------------------------------------
+
+    def fail(self, address: str, reason: FailureReason, message: str) -> None:
+        if reason is not FailureReason.UNKNOWN:
+            log.warning("expanding %s: %s: %s", self.original, address, message)
+        self.failures.append(ExpansionFailure(address, reason, message))
+
+    def deliver(self, delivery: Delivery) -> None:
+        key = (delivery.kind, delivery.recipient)
+        if key in self.deliveries:
+            return
+        if len(self.deliveries) >= self.config.max_expansion:
+            self.full = True
+            self.fail(
+                delivery.recipient,
+                FailureReason.TOO_MANY,
+                f"more than {self.config.max_expansion} deliveries (routing.max_expansion); "
+                "the rest were dropped",
+            )
+            return
+        self.deliveries[key] = delivery
+
+    def deliver_external(self, address: str, bcc: bool) -> None:
+        nexthop = self.snapshot.nexthop(split_address(address)[1])
+        kind = DeliveryKind.REMOTE if nexthop is None else DeliveryKind.RELAY
+        self.deliver(Delivery(kind, address, self.original, nexthop=nexthop, bcc=bcc))
+
+    # -- resolution --------------------------------------------------------------------------
+
+    def resolve(
+        self,
+        address: str,
+        *,
+        depth: int,
+        detail: str | None,
+        bcc: bool,
+        skip_rewrites: bool = False,
+    ) -> None:
+        """Expand `address` (normalised), reached through `depth` aliases."""
+        if self.full:
+            return
+        if address in self.chain:
+            loop = " -> ".join([*self.chain[self.chain.index(address) :], address])
+            self.fail(address, FailureReason.LOOP, f"alias loop: {loop}")
+            return
+        if (address, skip_rewrites) in self.done:
+            return
+        if depth > self.config.max_depth:
+            chain = " -> ".join([*self.chain, address])
+            self.fail(
+                address,
+                FailureReason.TOO_DEEP,
+                f"more than {self.config.max_depth} aliases in a row (routing.max_depth): {chain}",
+            )
+            return
+        self.chain.append(address)
+        try:
+            self._resolve(address, depth, detail, bcc, skip_rewrites)
+        finally:
+            self.chain.pop()
+            self.done.add((address, skip_rewrites))
+
+    def _resolve(
+        self, address: str, depth: int, detail: str | None, bcc: bool, skip_rewrites: bool
+    ) -> None:
+        if not skip_rewrites and self._rewrite(address, depth, detail, bcc):
+            return
+        local, domain = split_address(address)
+        if not self.snapshot.is_local_domain(domain):
+            self.deliver_external(address, bcc)
+            return
+        if self._resolve_local(address, depth, detail, bcc):
+            return
+        split = split_detail(local, self.config.recipient_delimiter)
+        if split is not None:
+            user, sub_detail = split
+            stripped = f"{user}@{domain}"
+            if _is_known_local(self.snapshot, self.maps, stripped):
+                self.resolve(stripped, depth=depth, detail=sub_detail, bcc=bcc, skip_rewrites=True)
+                return
+        self.fail(address, FailureReason.UNKNOWN, f"no such address: {address}")
+
+    def _rewrite(self, address: str, depth: int, detail: str | None, bcc: bool) -> bool:
+        """Step 1: whether a rewrite map took `address` (and resolved its results)."""
+        for table in self.maps.rewrites:
+            found = table.match(address)
+            if found is None:
+                continue
+            try:
+                results = _addresses_of(found.result)
+            except InvalidAddress as error:
+                self.fail(
+                    address,
+                    FailureReason.INVALID,
+                    f"{table.path}:{found.line} rewrote it to {found.result[:300]!r}, "
+                    f"which is not an address: {error.reason}",
+                )
+                return True
+            if not results:
+                self.fail(
+                    address,
+                    FailureReason.INVALID,
+                    f"{table.path}:{found.line} rewrote it to nothing",
+                )
+                return True
+            for result in dict.fromkeys(results):
+                if result != address:
+                    self.resolve(result, depth=depth + 1, detail=detail, bcc=bcc)
+            # An address the map gives back as (one of) its result(s) is kept, as Postfix
+            # does: it goes on to step 2 here, not through the rewrite maps again.
+            return address not in results
+        return False
+
+    def _resolve_local(self, address: str, depth: int, detail: str | None, bcc: bool) -> bool:
+        """Steps 2-4 for an address in a local domain: whether one of them knew it."""
+        account = self.snapshot.account_of(address)
+        if account is not None:
+            self.deliver(
+                Delivery(
+                    DeliveryKind.LOCAL,
+                    account.address,
+                    self.original,
+                    account=account.address,
+                    detail=detail,
+                    bcc=bcc,
+                )
+            )
+            return True
+        targets = self.snapshot.alias_targets(address)
+        if targets is not None:
+            for target in targets:
+                self.resolve(target, depth=depth + 1, detail=detail, bcc=bcc)
+            return True
+        local, domain = split_address(address)
+        values = self.maps.aliases.lookup(local) if self.maps.aliases is not None else None
+        if values is None:
+            return False
+        for value in values:
+            target = value if "@" in value else f"{value}@{domain}"
+            if target == address:
+                # `root: root`: Postfix delivers to the Unix user; here there is no account.
+                self.fail(
+                    address,
+                    FailureReason.UNKNOWN,
+                    f"the aliases file maps {local} to itself and {address} is no account",
+                )
+            else:
+                self.resolve(target, depth=depth + 1, detail=detail, bcc=bcc)
+        return True
