@@ -21,15 +21,21 @@ import asyncpg
 import pytest
 
 MYSQL_SERVER = os.environ.get("MAILROOM_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
-POSTGRES_SERVER = os.environ.get("MAILROOM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
+POSTGRES_SERVER = os.environ.get(
+    "MAILROOM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432"
+)
 
 BACKENDS = ["sqlite", "mariadb", "postgresql"]
 
 
 async def _mysql(statement: str) -> None:
     parts = urlsplit(MYSQL_SERVER)
-    connection = await asyncmy.connect(host=parts.hostname or "127.0.0.1", port=parts.port or 3306,
-                                       user=parts.username or "root", password=parts.password or "")
+    connection = await asyncmy.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+    )
     try:
         async with connection.cursor() as cursor:
             await cursor.execute(statement)
@@ -39,9 +45,13 @@ async def _mysql(statement: str) -> None:
 
 async def _postgres(statement: str) -> None:
     parts = urlsplit(POSTGRES_SERVER)
-    connection = await asyncpg.connect(host=parts.hostname or "127.0.0.1", port=parts.port or 5432,
-                                       user=parts.username or "postgres",
-                                       password=parts.password or None, database="postgres")
+    connection = await asyncpg.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password or None,
+        database="postgres",
+    )
     try:
         await connection.execute(statement)
     finally:
@@ -54,8 +64,11 @@ def _run(backend: str, statement: str) -> None:
     try:
         asyncio.run(runner(statement))
     except (OSError, asyncmy.errors.OperationalError, asyncpg.PostgresError) as error:
-        pytest.fail(f"{backend} at {server} is unreachable or refused us ({error}); "
-                    f"start it (see .ci/run) or set MAILROOM_TEST_*_URL", pytrace=False)
+        pytest.fail(
+            f"{backend} at {server} is unreachable or refused us ({error}); "
+            f"start it (see .ci/run) or set MAILROOM_TEST_*_URL",
+            pytrace=False,
+        )
 
 
 def make_database(backend: str, tmp_path: Path) -> Iterator[str]:

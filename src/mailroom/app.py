@@ -72,7 +72,8 @@ async def running_services(config: Config, *, migrate: bool) -> AsyncIterator[Se
 
 
 def describe_listener(listener: Listener) -> str:
-    return f"{listener.name}: {listener.protocol.value} on {listener.address} (tls {listener.tls.value})"
+    protocol, tls = listener.protocol.value, listener.tls.value
+    return f"{listener.name}: {protocol} on {listener.address} (tls {tls})"
 
 
 async def serve(config: Config, announce: Callable[[str], None]) -> None:
@@ -83,7 +84,9 @@ async def serve(config: Config, announce: Callable[[str], None]) -> None:
             for listener in config.listeners:
                 starter = SERVER_STARTERS.get(listener.protocol)
                 if starter is None:
-                    announce(f"not yet available in this version, skipped: {describe_listener(listener)}")
+                    announce(
+                        f"not yet available in this version, skipped: {describe_listener(listener)}"
+                    )
                     continue
                 started.append(await starter(services, listener))
                 announce(f"listening: {describe_listener(listener)}")

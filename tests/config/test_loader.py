@@ -37,7 +37,8 @@ def test_a_bad_value_in_the_second_listener_points_at_its_line() -> None:
         '[[listeners]]\nname = "imap"\nprotocol = "imap"\naddress = "[::]:143000"\n'
     )
     assert problems_of(text) == [
-        "/etc/mailroom/mailroom.toml:9: listeners[1].address: port 143000 is out of range 1-65535 (0: any free port)"
+        "/etc/mailroom/mailroom.toml:9: listeners[1].address: "
+        "port 143000 is out of range 1-65535 (0: any free port)"
     ]
 
 
@@ -72,7 +73,7 @@ def test_unknown_directory_scheme_is_refused() -> None:
 
 
 def test_a_missing_file_says_how_to_make_one(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no such file .*mailroom init"):
+    with pytest.raises(ConfigError, match=r"no such file .*mailroom init"):
         load_config(tmp_path / "absent.toml")
 
 
@@ -89,7 +90,8 @@ def test_the_example_config_is_valid(listeners: tuple[object, ...]) -> None:
     text = example_config_text("mail.example.org", listeners, "127.0.0.1")  # type: ignore[arg-type]
     config = parse_config(text, Path("m.toml"))
     assert [listener.port for listener in config.listeners] == [
-        listener.port for listener in listeners  # type: ignore[attr-defined]
+        listener.port
+        for listener in listeners  # type: ignore[attr-defined]
     ]
 
 
@@ -103,8 +105,11 @@ def keys_of(model: type[BaseModel], prefix: str = "") -> list[str]:
     keys = []
     for name, field in model.model_fields.items():
         annotation = field.annotation
-        nested = [a for a in getattr(annotation, "__args__", (annotation,))
-                  if isinstance(a, type) and issubclass(a, BaseModel)]
+        nested = [
+            a
+            for a in getattr(annotation, "__args__", (annotation,))
+            if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             keys += keys_of(annotation, f"{prefix}{name}.")
         elif nested:
@@ -116,6 +121,9 @@ def keys_of(model: type[BaseModel], prefix: str = "") -> list[str]:
 
 def test_the_example_config_documents_every_key() -> None:
     text = example_config_text("mail.example.org", DEMO_LISTENERS, "127.0.0.1")
-    missing = [key for key in keys_of(Config)
-               if f"{key.rsplit('.', 1)[-1]} =" not in text and f"  {key.rsplit('.', 1)[-1]} " not in text]
+    missing = [
+        key
+        for key in keys_of(Config)
+        if f"{key.rsplit('.', 1)[-1]} =" not in text and f"  {key.rsplit('.', 1)[-1]} " not in text
+    ]
     assert missing == []

@@ -31,12 +31,16 @@ def test_arbitrary_text_is_a_config_or_a_config_error(text: str) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(st.integers(0, len(EXAMPLE) - 1), st.integers(0, 40), st.text(max_size=20))
-def test_a_damaged_example_config_is_a_config_or_a_config_error(at: int, cut: int, insert: str) -> None:
-    load_or_error(EXAMPLE[:at] + insert + EXAMPLE[at + cut:])
+def test_a_damaged_example_config_is_a_config_or_a_config_error(
+    at: int, cut: int, insert: str
+) -> None:
+    load_or_error(EXAMPLE[:at] + insert + EXAMPLE[at + cut :])
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=300), st.lists(st.one_of(st.text(max_size=10), st.integers(-2, 5)), max_size=5))
+@given(
+    st.text(max_size=300), st.lists(st.one_of(st.text(max_size=10), st.integers(-2, 5)), max_size=5)
+)
 def test_finding_a_key_line_never_fails(text: str, loc: list[str | int]) -> None:
     line = line_of_key(text, loc)
     assert line is None or 1 <= line <= len(text.splitlines())

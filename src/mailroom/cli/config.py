@@ -25,7 +25,9 @@ app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 
 def check_certificates(config: Config) -> None:
     pairs = {(config.tls.certificate, config.tls.key)}
-    pairs |= {(l.certificate, l.key) for l in config.listeners if l.certificate and l.key}
+    pairs |= {
+        (item.certificate, item.key) for item in config.listeners if item.certificate and item.key
+    }
     for certificate, key in sorted(pairs, key=str):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         try:

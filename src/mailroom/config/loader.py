@@ -60,8 +60,9 @@ def load_config(path: Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(path, [ConfigProblem(None, "", "no such file (create one with "
-                                               "`mailroom init DIR`)")]) from None
+        raise ConfigError(
+            path, [ConfigProblem(None, "", "no such file (create one with `mailroom init DIR`)")]
+        ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(path, [ConfigProblem(None, "", f"cannot read: {error}")]) from None
     return parse_config(text, path)
@@ -79,8 +80,9 @@ def parse_config(text: str, path: Path) -> Config:
         config = Config.model_validate(data)
     except ValidationError as error:
         problems = [
-            ConfigProblem(line_of_key(text, item["loc"]), format_key(item["loc"]),
-                          describe_problem(item))
+            ConfigProblem(
+                line_of_key(text, item["loc"]), format_key(item["loc"]), describe_problem(item)
+            )
             for item in error.errors()
         ]
         raise ConfigError(path, problems) from None
@@ -138,9 +140,8 @@ def line_of_key(text: str, loc: Sequence[int | str]) -> int | None:
                 continue
             full = [*table, *_split_key(key.group(1))]
         depth = _common_prefix(full, path)
-        if depth == len(full) or depth == len(path):
-            if best is None or depth > best[0]:
-                best = (depth, number)
+        if (depth == len(full) or depth == len(path)) and (best is None or depth > best[0]):
+            best = (depth, number)
     return best[1] if best else None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -37,19 +37,19 @@ class Section(BaseModel):
 def parse_networks(value: object) -> list[IPNetwork]:
     """Accept a list of CIDR strings ("10.0.0.0/8", "::1/128", "192.0.2.7")."""
     if not isinstance(value, list):
-        raise ValueError("expected a list of networks such as [\"127.0.0.1/32\", \"::1/128\"]")
+        raise ValueError('expected a list of networks such as ["127.0.0.1/32", "::1/128"]')
     networks: list[IPNetwork] = []
     for item in value:
         if isinstance(item, ipaddress.IPv4Network | ipaddress.IPv6Network):
             networks.append(item)
             continue
         if not isinstance(item, str):
-            raise ValueError(f"{item!r} is not a network: expected a string like \"10.0.0.0/8\"")
+            raise ValueError(f'{item!r} is not a network: expected a string like "10.0.0.0/8"')
         try:
             networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
             raise ValueError(
-                f"{item!r} is not a network: expected an address or CIDR like \"10.0.0.0/8\""
+                f'{item!r} is not a network: expected an address or CIDR like "10.0.0.0/8"'
             ) from None
     return networks
 
@@ -85,7 +85,13 @@ class DirectoryConfig(Section):
     @classmethod
     def _known_scheme(cls, value: str) -> str:
         scheme = value.split("://", 1)[0].split("+", 1)[0].lower()
-        if "://" not in value or scheme not in {"sqlite", "mysql", "mariadb", "postgresql", "postgres"}:
+        if "://" not in value or scheme not in {
+            "sqlite",
+            "mysql",
+            "mariadb",
+            "postgresql",
+            "postgres",
+        }:
             raise ValueError(
                 "expected a URL starting with sqlite://, mysql://, mariadb:// or postgresql://"
             )
@@ -129,7 +135,6 @@ class ThrottleConfig(Section):
     """Client networks never throttled (e.g. a webmail host). Use sparingly."""
 
 
-
 class MasterUser(Section):
     """A master login (Dovecot's `user*master`): logs in as any account, from listed networks."""
 
@@ -139,7 +144,6 @@ class MasterUser(Section):
     """Its password hash (make one with `mailroom auth hash`)."""
     networks: Annotated[Networks, Field(min_length=1)]
     """Client networks it may log in from; anywhere else it is refused."""
-
 
     @field_validator("name")
     @classmethod
@@ -179,7 +183,7 @@ class TlsConfig(Section):
     """PEM private key."""
 
 
-class Protocol(str, Enum):
+class Protocol(StrEnum):
     SMTP = "smtp"
     SUBMISSION = "submission"
     IMAP = "imap"
@@ -188,7 +192,7 @@ class Protocol(str, Enum):
     WEB = "web"
 
 
-class TlsMode(str, Enum):
+class TlsMode(StrEnum):
     NONE = "none"
     STARTTLS = "starttls"
     IMPLICIT = "implicit"
@@ -220,7 +224,6 @@ class Listener(Section):
     idle_timeout_seconds: float = Field(default=300, gt=0)
     """A client silent this long is disconnected."""
 
-
     @field_validator("address")
     @classmethod
     def _host_port(cls, value: str) -> str:
@@ -246,7 +249,7 @@ def host_and_port(value: str) -> tuple[str, int]:
     """Split `host:port` / `[v6]:port`; raise ValueError with what was expected."""
     match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,10})|([^:\[\]]+):(\d{1,10})", value)
     if not match:
-        raise ValueError(f"{value!r} is not host:port (IPv6 in brackets: \"[::1]:25\")")
+        raise ValueError(f'{value!r} is not host:port (IPv6 in brackets: "[::1]:25")')
     host = match.group(1) or match.group(3)
     port = int(match.group(2) or match.group(4))
     if not 0 <= port < 65536:
@@ -311,7 +314,9 @@ class MailboxConfig(Section):
     @classmethod
     def _has_user(cls, value: str) -> str:
         if "%u" not in value and "%n" not in value:
-            raise ValueError("the template must contain %u or %n, or all accounts share one mailbox")
+            raise ValueError(
+                "the template must contain %u or %n, or all accounts share one mailbox"
+            )
         if re.search(r"%[^und%]", value):
             raise ValueError("only %u, %n, %d and %% may follow '%'")
         return value
@@ -363,8 +368,11 @@ class Config(Section):
     @field_validator("hostname")
     @classmethod
     def _hostname(cls, value: str) -> str:
-        if not re.fullmatch(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                            r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*", value):
+        if not re.fullmatch(
+            r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+            r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*",
+            value,
+        ):
             raise ValueError(f"{value!r} is not a host name")
         return value.lower()
 
@@ -374,7 +382,9 @@ class Config(Section):
             values = [getattr(listener, attribute) for listener in self.listeners]
             repeated = sorted({v for v in values if values.count(v) > 1})
             if repeated:
-                raise ValueError(f"listener {attribute}s must be unique; repeated: {', '.join(repeated)}")
+                raise ValueError(
+                    f"listener {attribute}s must be unique; repeated: {', '.join(repeated)}"
+                )
         return self
 
     def resolve(self, path: Path) -> Path:

@@ -17,8 +17,10 @@ def parse_size(text: str) -> int | None:
         return None
     match = _SIZE.fullmatch(cleaned)
     if not match:
-        raise ValueError(f"{text!r} is not a size: use bytes or a number with K, M, G or T "
-                         "(like 500M or 2G), or 'unlimited'")
+        raise ValueError(
+            f"{text!r} is not a size: use bytes or a number with K, M, G or T "
+            "(like 500M or 2G), or 'unlimited'"
+        )
     size = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
     if size > MAX_SIZE:
         raise ValueError(f"{text!r} is too large")

@@ -25,8 +25,10 @@ def write_self_signed_certificate(certificate: Path, key: Path, hostname: str) -
     now = datetime.datetime.now(datetime.UTC)
     dns_names = list(dict.fromkeys([hostname, "localhost"]))
     alternative_names: list[x509.GeneralName] = [x509.DNSName(n) for n in dns_names]
-    alternative_names += [x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                          x509.IPAddress(ipaddress.ip_address("::1"))]
+    alternative_names += [
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        x509.IPAddress(ipaddress.ip_address("::1")),
+    ]
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)

@@ -114,14 +114,20 @@ class _StreamProtocol(asyncio.Protocol):
 class Connection:
     """A client connection as a protocol session sees it."""
 
-    def __init__(self, transport: asyncio.Transport, protocol: _StreamProtocol,
-                 idle_timeout: float, listener_name: str) -> None:
+    def __init__(
+        self,
+        transport: asyncio.Transport,
+        protocol: _StreamProtocol,
+        idle_timeout: float,
+        listener_name: str,
+    ) -> None:
         self._transport = transport
         self._protocol = protocol
         self.idle_timeout = idle_timeout
         self.listener_name = listener_name
-        peer = transport.get_extra_info("peername") or ("0.0.0.0", 0)
-        local = transport.get_extra_info("sockname") or ("0.0.0.0", 0)
+        unknown = ("0.0.0.0", 0)  # noqa: S104 - an address for logs, nothing binds to it
+        peer = transport.get_extra_info("peername") or unknown
+        local = transport.get_extra_info("sockname") or unknown
         self.peer_ip = ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
         self.peer_port = int(peer[1])
         self.local_ip = ipaddress.ip_address(str(local[0]).split("%", 1)[0])
@@ -218,9 +224,13 @@ class Connection:
         self._protocol.consumed()
         loop = asyncio.get_running_loop()
         try:
-            transport = await loop.start_tls(self._transport, self._protocol, context,
-                                             server_side=True,
-                                             ssl_handshake_timeout=handshake_timeout)
+            transport = await loop.start_tls(
+                self._transport,
+                self._protocol,
+                context,
+                server_side=True,
+                ssl_handshake_timeout=handshake_timeout,
+            )
         except (ssl.SSLError, OSError, TimeoutError, ConnectionError) as error:
             self._transport.abort()
             raise ConnectionClosed(f"TLS handshake failed: {error}") from error

@@ -39,7 +39,9 @@ class SessionHandler(Protocol):
         """Say goodbye in the protocol's words (SMTP 421, IMAP * BYE, ...)."""
 
 
-def in_networks(address: IPAddress, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+def in_networks(
+    address: IPAddress, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]
+) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return any(address in network for network in networks)
@@ -48,7 +50,9 @@ def in_networks(address: IPAddress, networks: list[ipaddress.IPv4Network | ipadd
 class ListeningServer:
     """One listener running: its socket, its limits and its sessions."""
 
-    def __init__(self, listener: Listener, handler: SessionHandler, tls: TlsContexts | None) -> None:
+    def __init__(
+        self, listener: Listener, handler: SessionHandler, tls: TlsContexts | None
+    ) -> None:
         self.listener = listener
         self.handler = handler
         self.tls = tls
@@ -117,8 +121,9 @@ class ListeningServer:
         except ConnectionClosed:
             pass
         except Exception:
-            log.exception("%s: session with %s ended by an unexpected error", listener.name,
-                          connection.peer)
+            log.exception(
+                "%s: session with %s ended by an unexpected error", listener.name, connection.peer
+            )
         finally:
             self._per_address[address] -= 1
             if self._per_address[address] <= 0:

@@ -27,7 +27,9 @@ def server_context(certificate: Path, key: Path) -> ssl.SSLContext:
     try:
         context.load_cert_chain(certificate, key)
     except (OSError, ssl.SSLError) as error:
-        raise CertificateError(f"cannot load certificate {certificate} with key {key}: {error}") from None
+        raise CertificateError(
+            f"cannot load certificate {certificate} with key {key}: {error}"
+        ) from None
     return context
 
 
