@@ -1,0 +1,1 @@
+"""Tests of the SMTP grammar (commands, paths, replies, DATA) and, later, sessions."""
