@@ -32,8 +32,9 @@ class EchoSession:
         while True:
             try:
                 line = await connection.read_line(limit=64)
-            except LineTooLong:
-                await connection.send(b"too long\r\n")
+            except LineTooLong as error:
+                ending = b"CRLF" if error.ended_with_crlf else b"LF"
+                await connection.send(b"too long, ended by " + ending + b"\r\n")
                 continue
             except IdleTimeout:
                 await connection.send(b"timeout\r\n")
@@ -117,7 +118,14 @@ async def test_an_over_long_line_is_refused_and_the_next_line_still_works(start:
     reader, writer = await connect(server)
     await reader.readline()
     writer.write(b"x" * 10_000_000 + b"\r\nshort\r\n")
-    assert await reader.readline() == b"too long\r\n"
+    assert await reader.readline() == b"too long, ended by CRLF\r\n"
+    assert await reader.readline() == b"got: short\r\n"
+    writer.write(b"y" * 100 + b"\n")
+    assert await reader.readline() == b"too long, ended by LF\r\n"
+    writer.write(b"z" * 300_000 + b"\r")
+    await writer.drain()
+    writer.write(b"\nshort\r\n")  # the CR was in a part already thrown away
+    assert await reader.readline() == b"too long, ended by CRLF\r\n"
     assert await reader.readline() == b"got: short\r\n"
     writer.close()
 

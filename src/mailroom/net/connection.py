@@ -25,7 +25,14 @@ class ConnectionClosed(Exception):
 
 
 class LineTooLong(Exception):
-    """A line exceeded its limit; it was read up to its end and thrown away."""
+    """A line exceeded its limit; it was read up to its end and thrown away.
+
+    `ended_with_crlf` tells how it ended: in the DATA phase a following `.` line ends
+    the message only after a CRLF (the SMTP smuggling family of bugs)."""
+
+    def __init__(self, ended_with_crlf: bool) -> None:
+        super().__init__("line too long")
+        self.ended_with_crlf = ended_with_crlf
 
 
 class IdleTimeout(Exception):
@@ -154,20 +161,23 @@ class Connection:
         ConnectionClosed."""
         buffer = self._protocol.buffer
         discarding = False
+        last_dropped = b""
         start = 0
         while True:
             end = buffer.find(b"\n", start)
             if end >= 0:
                 if discarding or end + 1 > limit:
+                    before = buffer[end - 1 : end] if end > 0 else last_dropped
                     del buffer[: end + 1]
                     self._protocol.consumed()
-                    raise LineTooLong()
+                    raise LineTooLong(ended_with_crlf=before == b"\r")
                 line = bytes(buffer[: end + 1])
                 del buffer[: end + 1]
                 self._protocol.consumed()
                 return line
             if len(buffer) > limit:
                 discarding = True
+                last_dropped = bytes(buffer[-1:])
                 del buffer[:]
                 self._protocol.consumed()
             start = len(buffer)

@@ -32,8 +32,10 @@ from mailroom.smtp.replies import (
     SmtpError,
 )
 
-# RFC 5321 §4.5.3.1.1-3, in octets.
-MAX_LOCAL_PART = 64
+# RFC 5321 §4.5.3.1.1-3, in octets. The RFC's 64-octet local part is not enforced: SRS,
+# BATV and VERP senders exceed it, and §4.5.3.1 asks for no limits "to the maximum
+# extent possible" (Postfix has none); the 256-octet path bounds it instead.
+MAX_LOCAL_PART = 250
 MAX_DOMAIN = 255
 MAX_PATH = 256  # including the angle brackets
 MAX_LABEL = 63  # RFC 1035 §2.3.4
