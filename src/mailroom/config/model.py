@@ -379,7 +379,9 @@ class Config(Section):
     @model_validator(mode="after")
     def _unique_listeners(self) -> Config:
         for attribute in ("name", "address"):
-            values = [getattr(listener, attribute) for listener in self.listeners]
+            # Port 0 (any free port, for tests) may repeat.
+            values = [getattr(listener, attribute) for listener in self.listeners
+                      if attribute == "name" or listener.port != 0]
             repeated = sorted({v for v in values if values.count(v) > 1})
             if repeated:
                 raise ValueError(

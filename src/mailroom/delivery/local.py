@@ -1,0 +1,306 @@
+"""Local delivery: one message into one account's Maildir, as Postfix's local(8) would.
+
+For each recipient it
+- prepends `Return-Path: <sender>` and `Delivered-To: <original recipient>`
+  (Postfix's spelling: the address without angle brackets);
+- refuses, permanently, a message whose header section already carries
+  `Delivered-To:` for that same address: it has been here before and is
+  looping through some forward (Postfix local(8), "5.4.6 mail forwarding loop");
+- creates the Maildir on first delivery;
+- enforces the quota (the account's, else the configured default; None is
+  unlimited) against the stored size, as Dovecot's maildir quota counts it,
+  and defers a message that does not fit ("4.2.2 Mailbox full"), so that the
+  queue retries it until the member makes room or the message expires;
+- delivers to a folder when asked (Sieve's fileinto, later); a folder that
+  does not exist or cannot exist falls back to INBOX, as Dovecot's LDA does,
+  unless `create_folder` is set.
+
+Each call reads the stored message once, streaming, and fsyncs the message
+and the Maildir's `new/` before reporting DELIVERED. All the disk work runs
+in one thread per call. The delivery agent logs Postfix's line for the
+recipient: `QUEUEID: to=<alice@example.org>, relay=local, status=sent (...)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import BinaryIO
+
+from mailroom.config.model import MailboxConfig
+from mailroom.store import (
+    INBOX,
+    FolderNameError,
+    MailboxPathError,
+    Maildir,
+    check_quota,
+    mailbox_path,
+    record_delivery,
+)
+
+log = logging.getLogger("mailroom.delivery")
+
+CHUNK = 64 * 1024
+HEADER_SCAN_LIMIT = 1024 * 1024
+"""Delivered-To: headers are looked for in this much of the message at most."""
+
+
+class LocalStatus(Enum):
+    DELIVERED = "delivered"
+    TEMPORARY_FAILURE = "temporary failure"
+    PERMANENT_FAILURE = "permanent failure"
+
+
+@dataclass(frozen=True)
+class LocalResult:
+    status: LocalStatus
+    reason: str
+    """Enhanced status code and text (RFC 3463), e.g. "4.2.2 Mailbox full"."""
+    path: Path | None = None
+    """Where the message was stored, when delivered."""
+
+    @classmethod
+    def delivered(cls, path: Path, reason: str = "2.0.0 delivered to maildir") -> LocalResult:
+        return cls(LocalStatus.DELIVERED, reason, path)
+
+    @classmethod
+    def temporary_failure(cls, reason: str) -> LocalResult:
+        return cls(LocalStatus.TEMPORARY_FAILURE, reason)
+
+    @classmethod
+    def permanent_failure(cls, reason: str) -> LocalResult:
+        return cls(LocalStatus.PERMANENT_FAILURE, reason)
+
+
+class LocalDelivery:
+    """Delivers into the Maildirs laid out by `config.path_template` below `base`."""
+
+    def __init__(self, config: MailboxConfig, base: Path, hostname: str) -> None:
+        self.config = config
+        self.base = base
+        self.hostname = hostname
+
+    def mailbox(self, address: str) -> Maildir:
+        """The Maildir of the account whose primary address is `address`."""
+        return Maildir(
+            mailbox_path(self.config.path_template, address, self.base), hostname=self.hostname
+        )
+
+    async def deliver(
+        self,
+        message: BinaryIO | Path,
+        *,
+        sender: str,
+        recipient: str,
+        original_recipient: str | None = None,
+        quota_bytes: int | None,
+        folder: str = INBOX,
+        create_folder: bool = False,
+        queue_id: str = "NOQUEUE",
+    ) -> LocalResult:
+        """Deliver `message` (a path, or a file read from its current position and then
+        put back there) to the account `recipient` (its primary address).
+
+        `original_recipient` is the address the message was sent to (default:
+        `recipient`); `quota_bytes` is the account's own quota (None: use the
+        configured default). Never raises for a delivery problem: it is in the result.
+        """
+        limit = quota_bytes if quota_bytes is not None else self.config.default_quota
+        request = _Request(
+            message=message,
+            sender=sender,
+            recipient=recipient,
+            original=original_recipient or recipient,
+            limit=limit,
+            folder=folder,
+            create_folder=create_folder,
+            queue_id=queue_id,
+        )
+        result = await asyncio.to_thread(self._deliver, request)
+        _log_result(request, result)
+        return result
+
+    def _deliver(self, request: _Request) -> LocalResult:
+        prefix = _trace_headers(request.sender, request.original)
+        if prefix is None:
+            return LocalResult.permanent_failure("5.1.7 sender or recipient unusable in a header")
+        try:
+            account = self.mailbox(request.recipient)
+        except MailboxPathError as error:
+            log.error("%s: %s", request.queue_id, error)
+            return LocalResult.permanent_failure(
+                "5.3.5 the recipient's address cannot name a mailbox here"
+            )
+        try:
+            with _opened(request.message) as source:
+                head = _read_head(source)
+                if _has_delivered_to(head, request.original):
+                    return LocalResult.permanent_failure(
+                        f"5.4.6 Delivered-To loop: message already delivered to {request.original}"
+                    )
+                account.create()
+                target = self._folder(account, request)
+                tmp = target.write_tmp(_Chained(head, source), prefix=prefix)
+            if not check_quota(account.root, request.limit, tmp.size):
+                target.discard(tmp)
+                return LocalResult.temporary_failure("4.2.2 Mailbox full")
+            try:
+                path = target.publish(tmp)
+            except BaseException:
+                target.discard(tmp)
+                raise
+            record_delivery(account.root, tmp.size)
+        except OSError as error:
+            log.warning("%s: to=<%s>: %s", request.queue_id, request.recipient, error)
+            if error.errno == errno.EDQUOT:
+                return LocalResult.temporary_failure("4.2.2 Mailbox full (disk quota)")
+            if error.errno == errno.ENOSPC:
+                return LocalResult.temporary_failure("4.3.1 Mail system full")
+            return LocalResult.temporary_failure("4.3.0 cannot write to the mailbox")
+        if target is account:
+            return LocalResult.delivered(path)
+        return LocalResult.delivered(path, f"2.0.0 delivered to maildir folder {request.folder}")
+
+    def _folder(self, account: Maildir, request: _Request) -> Maildir:
+        if request.folder.upper() == INBOX:
+            return account
+        try:
+            folder = account.folder(request.folder)
+            if request.create_folder:
+                return account.create_folder(request.folder)
+        except FolderNameError as error:
+            log.info("%s: to=<%s>: into INBOX: %s", request.queue_id, request.recipient, error)
+            return account
+        if folder.exists():
+            return folder
+        log.info(
+            "%s: to=<%s>: into INBOX: no folder %r",
+            request.queue_id,
+            request.recipient,
+            request.folder,
+        )
+        return account
+
+
+@dataclass(frozen=True)
+class _Request:
+    message: BinaryIO | Path
+    sender: str
+    recipient: str
+    original: str
+    limit: int | None
+    folder: str
+    create_folder: bool
+    queue_id: str
+
+
+def _log_result(request: _Request, result: LocalResult) -> None:
+    original = "" if request.original == request.recipient else f", orig_to=<{request.original}>"
+    status = {
+        LocalStatus.DELIVERED: "sent",
+        LocalStatus.TEMPORARY_FAILURE: "deferred",
+        LocalStatus.PERMANENT_FAILURE: "bounced",
+    }[result.status]
+    reason = result.reason
+    if result.status is LocalStatus.DELIVERED:
+        reason = reason.removeprefix("2.0.0 ")
+    log.info(
+        "%s: to=<%s>%s, relay=local, status=%s (%s)",
+        request.queue_id,
+        request.recipient,
+        original,
+        status,
+        reason,
+    )
+
+
+def _trace_headers(sender: str, original: str) -> bytes | None:
+    """Return-Path and Delivered-To (RFC 5321 §4.4, Postfix local(8)); None if unsafe."""
+    if any(c in value for value in (sender, original) for c in "\r\n\0<>"):
+        return None
+    try:
+        return f"Return-Path: <{sender}>\r\nDelivered-To: {original}\r\n".encode(
+            "utf-8", "surrogateescape"
+        )
+    except UnicodeEncodeError:
+        return None
+
+
+class _PositionKept(AbstractContextManager[BinaryIO]):
+    """A caller's file, read from where it stands and put back there afterwards."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self.start = file.tell() if file.seekable() else None
+
+    def __enter__(self) -> BinaryIO:
+        return self.file
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.start is not None:
+            self.file.seek(self.start)
+
+
+def _opened(message: BinaryIO | Path) -> AbstractContextManager[BinaryIO]:
+    if isinstance(message, Path):
+        return message.open("rb")
+    return _PositionKept(message) if message.seekable() else nullcontext(message)
+
+
+class _Chained:
+    """Bytes already read, then the rest of a file: one stream for Maildir.write_tmp."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head = head
+        self.rest = rest
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self.head:
+            data, self.head = self.head, b""
+            return data
+        return self.rest.read(size)
+
+
+def _read_head(source: BinaryIO) -> bytes:
+    """Read until the end of the header section is in hand (or the scan limit)."""
+    data = bytearray()
+    while len(data) < HEADER_SCAN_LIMIT:
+        chunk = source.read(CHUNK)
+        if not chunk:
+            break
+        data += chunk
+        if _header_end(data) is not None:
+            break
+    return bytes(data)
+
+
+def _header_end(data: bytes | bytearray) -> int | None:
+    """Index of the blank line that ends the header section (RFC 5322 §2.1), if present."""
+    if data.startswith((b"\n", b"\r\n")):
+        return 0
+    ends = [i for i in (data.find(b"\n\n"), data.find(b"\n\r\n")) if i >= 0]
+    return min(ends) + 1 if ends else None
+
+
+def _has_delivered_to(head: bytes, address: str) -> bool:
+    end = _header_end(head)
+    section = head if end is None else head[:end]
+    wanted = address.strip().lower()
+    field: list[bytes] = []
+    for line in [*section.replace(b"\r\n", b"\n").split(b"\n"), b""]:
+        if line[:1] in (b" ", b"\t") and field:
+            field.append(line)  # a folded continuation (RFC 5322 §2.2.3)
+            continue
+        if field:
+            name, _, value = b"".join(field).partition(b":")
+            if name.strip().lower() == b"delivered-to":
+                text = value.decode("utf-8", "replace").strip().strip("<>").strip().lower()
+                if text == wanted:
+                    return True
+        field = [line]
+    return False

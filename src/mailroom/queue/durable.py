@@ -1,0 +1,56 @@
+"""The few file operations the queue is built from, each safe against a power cut
+where it says so. All blocking: call them from a worker thread."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make the names in `directory` (creations, renames, removals) durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def write_synced(path: Path, data: bytes) -> None:
+    """Create or replace `path` with `data`, fsynced (its name is not: fsync the directory)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def unlink_all(*paths: Path) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def make_directory(path: Path) -> None:
+    """Create `path` (and missing parents, mode 0700) so that the creation survives a
+    power cut: each new directory is fsynced into its parent."""
+    missing: list[Path] = []
+    for candidate in [path, *path.parents]:
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        fsync_directory(directory.parent)
+    if not path.is_dir():
+        raise NotADirectoryError(f"{path} exists but is not a directory")

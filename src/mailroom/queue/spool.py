@@ -1,0 +1,315 @@
+"""The queue's delivery side: what is queued, what is due, and what became of it.
+
+`MailQueue` keeps every committed message's envelope in memory (they are
+small) and its files on disk as layout.py describes. Receiving is
+writer.py's job, cleaning up after a crash recovery.py's.
+
+State changes rewrite the envelope: `incoming/ID.update` is written and
+fsynced, renamed over `active/ID.env`, and `active/` is fsynced (shared with
+whatever else is being committed: group_commit.py). A crash leaves either
+the old envelope or the new one, so at worst a delivery is repeated, never
+lost. Removal unlinks `ID.env` first, then `ID.msg`, and fsyncs `active/`
+the same way, so a removed message does not come back after a power cut.
+
+The dispatcher's loop:
+
+    while True:
+        await queue.wait_for_work()
+        for entry in await queue.due():       # claimed: not handed out again
+            start(deliver(entry))             # which ends with queue.finish(...)
+
+`due()` claims the messages it returns, so they are not handed out again
+while being delivered; `update()` records recipients' results (by index, see
+`QueueEntry.unfinished()`); `finish()` updates and then removes the message
+if every recipient is done, or releases the claim otherwise.
+`wait_for_work()` returns when something unclaimed is due: at once, on the
+next commit or release, or when the earliest deferred message comes due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+from mailroom.queue.durable import unlink_all, write_synced
+from mailroom.queue.entry import QueueEntry, RecipientResult
+from mailroom.queue.envelope import Envelope, EnvelopeRecipient, RecipientState
+from mailroom.queue.errors import QueueError, UnknownMessage
+from mailroom.queue.group_commit import DEFAULT_THREADS, DurableRename, GroupCommitter
+from mailroom.queue.layout import QueueLayout
+from mailroom.queue.recovery import recover
+from mailroom.queue.retry import RetrySchedule
+from mailroom.queue.writer import MessageWriter, create_incoming
+
+log = logging.getLogger("mailroom.queue")
+
+
+class MailQueue:
+    """The queue under one directory. `await open()` before use, `await close()` after."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        schedule: RetrySchedule | None = None,
+        group_commit: bool = True,
+        commit_threads: int = DEFAULT_THREADS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.layout = QueueLayout(directory)
+        self.directory = directory
+        self.incoming = self.layout.incoming
+        self.active = self.layout.active
+        self.corrupt = self.layout.corrupt
+        self.schedule = schedule or RetrySchedule()
+        self.committer = GroupCommitter(threads=commit_threads, batching=group_commit)
+        self._clock = clock
+        self._entries: dict[str, QueueEntry] = {}
+        self._claimed: set[str] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._changed = asyncio.Event()
+        self._opened = False
+
+    async def open(self) -> None:
+        """Create the directories, clean up after a crash, and load the queued messages."""
+        entries = await asyncio.to_thread(recover, self.layout)
+        self._entries = {entry.queue_id: entry for entry in entries}
+        self._opened = True
+        for entry in entries:
+            if entry.is_done:
+                log.info("%s: all recipients done before a restart", entry.queue_id)
+                await self.remove(entry.queue_id)
+        log.info("queue %s opened: %d messages", self.directory, len(self._entries))
+
+    async def close(self) -> None:
+        """Wait for commits under way, then stop."""
+        self._opened = False
+        await self.committer.close()
+
+    async def __aenter__(self) -> MailQueue:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # Receiving
+
+    async def receive(self, envelope: Envelope) -> MessageWriter:
+        """Start a message: write it with the writer, then commit (or abort) it."""
+        self._require_open()
+        queue_id, fd = await asyncio.to_thread(create_incoming, self.layout, self._taken)
+        return MessageWriter(
+            self.layout, self.committer, self._add_committed, queue_id, fd, envelope
+        )
+
+    def _taken(self, queue_id: str) -> bool:
+        return queue_id in self._entries
+
+    def _add_committed(self, entry: QueueEntry) -> None:
+        """Called by a writer once its message is durable."""
+        self._entries[entry.queue_id] = entry
+        self._signal()
+
+    # Looking
+
+    async def entries(self) -> list[QueueEntry]:
+        """Every queued message, oldest id first."""
+        return [self._entries[queue_id] for queue_id in sorted(self._entries)]
+
+    async def get(self, queue_id: str) -> QueueEntry | None:
+        return self._entries.get(queue_id)
+
+    def message_path(self, queue_id: str) -> Path:
+        """The stored message's file (valid until the message is removed)."""
+        self._require(queue_id)
+        return self.layout.message(queue_id)
+
+    def open_message(self, queue_id: str) -> BinaryIO:
+        """The stored message, opened for reading (read it in a thread if it is large)."""
+        return self.message_path(queue_id).open("rb")
+
+    # Delivering
+
+    def next_due(self) -> float | None:
+        """When the earliest unclaimed message is due; None if none is waiting."""
+        times = [
+            due
+            for queue_id, entry in self._entries.items()
+            if queue_id not in self._claimed and (due := entry.due_at) is not None
+        ]
+        return min(times) if times else None
+
+    async def due(self, now: float | None = None) -> list[QueueEntry]:
+        """Claim and return the messages due at `now`: they are not handed out again
+        until `release()` or `finish()`."""
+        now = self._clock() if now is None else now
+        ready = [
+            entry
+            for queue_id, entry in self._entries.items()
+            if queue_id not in self._claimed and (due := entry.due_at) is not None and due <= now
+        ]
+        ready.sort(key=lambda entry: (entry.due_at or 0.0, entry.queue_id))
+        self._claimed.update(entry.queue_id for entry in ready)
+        return ready
+
+    def release(self, queue_id: str) -> None:
+        """End the claim `due()` took: the message may be handed out again when due."""
+        self._claimed.discard(queue_id)
+        self._signal()
+
+    async def wait_for_work(self) -> None:
+        """Return when some unclaimed message is due (at once if one is)."""
+        while True:
+            changed = self._changed
+            next_due = self.next_due()
+            now = self._clock()
+            if next_due is not None and next_due <= now:
+                return
+            try:
+                async with asyncio.timeout(None if next_due is None else next_due - now):
+                    await changed.wait()
+            except TimeoutError:
+                pass
+
+    async def update(
+        self,
+        queue_id: str,
+        results: Mapping[int, RecipientResult],
+        *,
+        now: float | None = None,
+    ) -> QueueEntry:
+        """Record delivery results by recipient index (see `QueueEntry.unfinished`).
+
+        The new envelope is durable when this returns. A deferral past the
+        queue lifetime becomes a failure. The claim, if any, is kept.
+        """
+        async with self._lock(queue_id):
+            entry = self._require(queue_id)
+            now = self._clock() if now is None else now
+            recipients = list(entry.envelope.recipients)
+            for index, result in results.items():
+                if not 0 <= index < len(recipients):
+                    raise IndexError(f"{queue_id}: no recipient number {index}")
+                recipients[index] = self._apply(entry, recipients[index], result, now)
+            envelope = replace(entry.envelope, recipients=tuple(recipients))
+            temporary = self.layout.envelope_update(queue_id)
+            change = DurableRename(
+                syncs=[functools.partial(write_synced, temporary, envelope.to_json())],
+                rename=functools.partial(os.rename, temporary, self.layout.envelope(queue_id)),
+                directory=self.active,
+            )
+            try:
+                await self.committer.run(change)
+            except OSError as error:
+                raise QueueError(
+                    f"{queue_id}: could not record delivery results: {error}"
+                ) from error
+            updated = replace(entry, envelope=envelope)
+            self._entries[queue_id] = updated
+            self._signal()
+            return updated
+
+    def _apply(
+        self, entry: QueueEntry, recipient: EnvelopeRecipient, result: RecipientResult, now: float
+    ) -> EnvelopeRecipient:
+        attempts = recipient.attempts + 1
+        if result.state is RecipientState.DEFERRED:
+            received_at = entry.envelope.received_at
+            if self.schedule.is_expired(received_at, now):
+                days = self.schedule.max_lifetime / 86400
+                log.warning(
+                    "%s: to=<%s>, status=expired (undeliverable for %.3g days; last error: %s)",
+                    entry.queue_id,
+                    recipient.address,
+                    days,
+                    result.reply,
+                )
+                return replace(
+                    recipient,
+                    state=RecipientState.FAILED,
+                    last_reply=f"4.4.7 Delivery time expired after {days:.3g} days; "
+                    f"last error: {result.reply}",
+                    attempts=attempts,
+                    next_attempt=None,
+                )
+            next_attempt = self.schedule.next_attempt(attempts, received_at, now)
+            if result.next_attempt is not None:
+                next_attempt = min(result.next_attempt, self.schedule.expires_at(received_at))
+            return replace(
+                recipient,
+                state=RecipientState.DEFERRED,
+                last_reply=result.reply,
+                attempts=attempts,
+                next_attempt=next_attempt,
+            )
+        if result.state is RecipientState.PENDING:
+            raise ValueError("a result is delivered, deferred or failed, not pending")
+        return replace(
+            recipient,
+            state=result.state,
+            last_reply=result.reply,
+            attempts=attempts,
+            next_attempt=None,
+        )
+
+    async def finish(
+        self,
+        queue_id: str,
+        results: Mapping[int, RecipientResult],
+        *,
+        now: float | None = None,
+    ) -> QueueEntry:
+        """`update()`, then remove the message if every recipient is done, else release it."""
+        entry = await self.update(queue_id, results, now=now)
+        if entry.is_done:
+            await self.remove(queue_id)
+        else:
+            self.release(queue_id)
+        return entry
+
+    async def remove(self, queue_id: str) -> None:
+        """Delete a message (when every recipient is done, or by an administrator)."""
+        async with self._lock(queue_id):
+            self._require(queue_id)
+            unlink = functools.partial(
+                unlink_all, self.layout.envelope(queue_id), self.layout.message(queue_id)
+            )
+            await self.committer.run(DurableRename(syncs=[], rename=unlink, directory=self.active))
+            del self._entries[queue_id]
+            self._claimed.discard(queue_id)
+            self._locks.pop(queue_id, None)
+        log.info("%s: removed", queue_id)
+
+    # Inside
+
+    def _require_open(self) -> None:
+        if not self._opened:
+            raise QueueError(f"the queue {self.directory} is not open (call open() first)")
+
+    def _require(self, queue_id: str) -> QueueEntry:
+        self._require_open()
+        entry = self._entries.get(queue_id)
+        if entry is None:
+            raise UnknownMessage(queue_id)
+        return entry
+
+    def _lock(self, queue_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(queue_id, asyncio.Lock())
+
+    def _signal(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
