@@ -7,31 +7,27 @@ each other.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from mailroom.auth import Authenticator, MemoryThrottle
-from mailroom.config import Config, Listener, Protocol
+from mailroom.config import Config, Listener, Protocol, TlsMode
+from mailroom.delivery.dispatcher import Dispatcher
+from mailroom.delivery.local import LocalDelivery
 from mailroom.directory import Directory
+from mailroom.net import ListeningServer, SessionHandler, TlsContexts
+from mailroom.queue import MailQueue, RetrySchedule
+from mailroom.routing import Router
+from mailroom.smtp.policy import SmtpServices
+from mailroom.smtp.server import SmtpServer
 
 log = logging.getLogger("mailroom")
-
-ServerStarter = Callable[["Services", Listener], Awaitable["RunningServer"]]
-
-
-class RunningServer:
-    """What a started protocol server gives back: a way to stop it."""
-
-    async def stop(self) -> None:  # pragma: no cover - overridden by each server
-        raise NotImplementedError
-
-
-# Protocol servers that exist in this version, by protocol. Each later issue adds its own.
-SERVER_STARTERS: dict[Protocol, ServerStarter] = {}
 
 
 @dataclass
@@ -39,6 +35,10 @@ class Services:
     config: Config
     directory: Directory
     authenticator: Authenticator
+    router: Router
+    queue: MailQueue
+    local_delivery: LocalDelivery
+    tls: TlsContexts | None
 
 
 def configure_logging(config: Config) -> None:
@@ -50,25 +50,62 @@ def configure_logging(config: Config) -> None:
     )
 
 
+def data_dir(config: Config) -> Path:
+    return config.resolve(config.data_dir)
+
+
+def queue_dir(config: Config) -> Path:
+    return data_dir(config) / "queue"
+
+
 async def open_directory(config: Config) -> Directory:
     base = config.source.parent if config.source else None
     return await Directory.connect(config.directory, base)
 
 
+def needs_tls(config: Config) -> bool:
+    return any(listener.tls is not TlsMode.NONE for listener in config.listeners)
+
+
 @asynccontextmanager
 async def running_services(config: Config, *, migrate: bool) -> AsyncIterator[Services]:
-    """Directory and authenticator for `config`, closed on exit."""
-    directory = await open_directory(config)
-    try:
+    """Every shared service of `config`, closed on exit."""
+    base = config.source.parent if config.source else Path.cwd()
+    async with contextlib.AsyncExitStack() as stack:
+        directory = await open_directory(config)
+        stack.push_async_callback(directory.close)
         if migrate:
             await directory.migrate()
         authenticator = Authenticator(directory, config.auth, MemoryThrottle(config.auth.throttle))
-        try:
-            yield Services(config, directory, authenticator)
-        finally:
-            await authenticator.close()
-    finally:
-        await directory.close()
+        stack.push_async_callback(authenticator.close)
+        router = Router(directory, config.routing, base)
+        router.load()
+        queue = MailQueue(queue_dir(config), schedule=RetrySchedule.from_config(config.queue))
+        await queue.open()
+        stack.push_async_callback(queue.close)
+        yield Services(
+            config=config,
+            directory=directory,
+            authenticator=authenticator,
+            router=router,
+            queue=queue,
+            local_delivery=LocalDelivery(config.mailbox, data_dir(config), config.hostname),
+            tls=TlsContexts(config) if needs_tls(config) else None,
+        )
+
+
+def session_handler(services: Services, listener: Listener) -> SessionHandler | None:
+    """The protocol server for `listener`, or None if this version has none yet."""
+    if listener.protocol in (Protocol.SMTP, Protocol.SUBMISSION):
+        smtp = SmtpServices(
+            config=services.config,
+            authenticator=services.authenticator,
+            router=services.router,
+            queue=services.queue,
+            tls=services.tls,
+        )
+        return SmtpServer(listener, smtp)
+    return None
 
 
 def describe_listener(listener: Listener) -> str:
@@ -76,37 +113,76 @@ def describe_listener(listener: Listener) -> str:
     return f"{listener.name}: {protocol} on {listener.address} (tls {tls})"
 
 
-async def serve(config: Config, announce: Callable[[str], None]) -> None:
-    """Start every listener whose protocol exists in this version; run until SIGINT/SIGTERM."""
+@dataclass
+class RunningHost:
+    """What `serve` started, for whoever asked to be told (tests, mostly)."""
+
+    services: Services
+    servers: list[ListeningServer]
+    dispatcher: Dispatcher
+
+    def port(self, name: str) -> int:
+        """The port the listener called `name` is bound to."""
+        return next(s.port for s in self.servers if s.listener.name == name)
+
+
+async def serve(
+    config: Config,
+    announce: Callable[[str], None],
+    *,
+    started: Callable[[RunningHost], Awaitable[None]] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Start every listener whose protocol exists in this version and the delivery of
+    queued mail; run until SIGINT/SIGTERM (or `stop` is set). SIGHUP re-reads
+    certificates and map files."""
     async with running_services(config, migrate=True) as services:
-        started: list[RunningServer] = []
+        servers: list[ListeningServer] = []
+        delivery = Dispatcher(services.queue, services.router, services.local_delivery)
+        dispatcher = asyncio.create_task(delivery.run())
         try:
             for listener in config.listeners:
-                starter = SERVER_STARTERS.get(listener.protocol)
-                if starter is None:
-                    announce(
-                        f"not yet available in this version, skipped: {describe_listener(listener)}"
-                    )
+                handler = session_handler(services, listener)
+                if handler is None:
+                    announce(f"not yet available in this version, skipped: "
+                             f"{describe_listener(listener)}")
                     continue
-                started.append(await starter(services, listener))
+                server = ListeningServer(listener, handler, services.tls)
+                await server.start()
+                servers.append(server)
                 announce(f"listening: {describe_listener(listener)}")
-            if not started:
-                announce("no listener could be started: this version has no protocol servers yet")
-            announce("running; stop with Ctrl-C or SIGTERM")
-            await _until_stopped()
+            if started is not None:
+                await started(RunningHost(services, servers, delivery))
+            announce("running; stop with Ctrl-C or SIGTERM, reload with SIGHUP")
+            if stop is not None:
+                await stop.wait()
+            else:
+                await _until_stopped(lambda: reload(services))
         finally:
-            for server in reversed(started):
+            for server in reversed(servers):
                 await server.stop()
+            dispatcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await dispatcher
     announce("stopped")
 
 
-async def _until_stopped() -> None:
+def reload(services: Services) -> None:
+    """SIGHUP: new certificates and map files; a bad file keeps the last good one."""
+    log.info("SIGHUP: reloading certificates and map files")
+    if services.tls is not None:
+        services.tls.reload()
+    services.router.reload()
+
+
+async def _until_stopped(on_hangup: Callable[[], None]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, on_hangup)
     try:
         await stop.wait()
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(signum)

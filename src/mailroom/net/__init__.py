@@ -8,13 +8,20 @@ from mailroom.net.connection import (
     LineTooLong,
     TlsInfo,
 )
-from mailroom.net.listener import ListeningServer, Refusal, SessionHandler, in_networks
+from mailroom.net.listener import (
+    IPAddress,
+    ListeningServer,
+    Refusal,
+    SessionHandler,
+    in_networks,
+)
 from mailroom.net.tls import CertificateError, TlsContexts, server_context
 
 __all__ = [
     "CertificateError",
     "Connection",
     "ConnectionClosed",
+    "IPAddress",
     "IdleTimeout",
     "LineTooLong",
     "ListeningServer",

@@ -45,7 +45,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailroom.config import RoutingConfig
-from mailroom.directory import Directory, InvalidAddress, normalize_address, split_address
+from mailroom.directory import (
+    Account,
+    Directory,
+    InvalidAddress,
+    normalize_address,
+    split_address,
+)
 from mailroom.routing.address_map import AddressMap, load_address_map
 from mailroom.routing.aliases_file import AliasesFile, load_aliases_file
 from mailroom.routing.map_file import MapFileError
@@ -225,6 +231,26 @@ class Router:
         if split is not None and _is_known_local(snapshot, maps, f"{split[0]}@{domain}"):
             return RecipientVerdict.LOCAL
         return RecipientVerdict.LOCAL_UNKNOWN
+
+    async def may_send_as(self, account: str, address: str) -> bool:
+        """Whether the logged-in `account` may use `address` as envelope sender: its own
+        or extra addresses (with or without a sub-address detail), or an alias it holds a
+        send-as grant for (the legacy host's rule for aliases like pr@)."""
+        try:
+            sender = normalize_address(address)
+        except InvalidAddress:
+            return False
+        snapshot = await self._snapshots.get()
+        if snapshot.may_send_as(account, sender):
+            return True
+        local, domain = split_address(sender)
+        split = split_detail(local, self._config.recipient_delimiter)
+        return split is not None and snapshot.may_send_as(account, f"{split[0]}@{domain}")
+
+    async def account(self, address: str) -> Account | None:
+        """The account an address (primary or extra) belongs to, from the cached snapshot."""
+        snapshot = await self._snapshots.get()
+        return snapshot.account_of(address)
 
     async def expand(self, address: str) -> Expansion:
         """The deliveries `address` stands for, and what could not be delivered. Never

@@ -45,6 +45,8 @@ class DirectorySnapshot:
     """Alias address -> its targets."""
     transports: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """Domain -> next hop."""
+    send_as: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+    """Account (primary address) -> the aliases it holds a send-as grant for."""
 
     @classmethod
     async def load(cls, directory: Directory) -> DirectorySnapshot:
@@ -56,7 +58,12 @@ class DirectorySnapshot:
             accounts[account.address] = account
             for extra in account.extra_addresses:
                 accounts[extra] = account
-        aliases = {alias.address: alias.targets for alias in await directory.list_aliases()}
+        send_as: dict[str, set[str]] = {}
+        aliases: dict[str, tuple[str, ...]] = {}
+        for alias in await directory.list_aliases():
+            aliases[alias.address] = alias.targets
+            for holder in alias.send_as:
+                send_as.setdefault(holder, set()).add(alias.address)
         transports = {t.domain: t.nexthop for t in await directory.list_transports()}
         return cls(
             version=version,
@@ -64,6 +71,7 @@ class DirectorySnapshot:
             accounts=MappingProxyType(accounts),
             aliases=MappingProxyType(aliases),
             transports=MappingProxyType(transports),
+            send_as=MappingProxyType({k: frozenset(v) for k, v in send_as.items()}),
         )
 
     def is_local_domain(self, domain: str) -> bool:
@@ -72,6 +80,14 @@ class DirectorySnapshot:
     def account_of(self, address: str) -> Account | None:
         """The account `address` (primary or extra) delivers to."""
         return self.accounts.get(address)
+
+    def may_send_as(self, account: str, address: str) -> bool:
+        """Whether the account (primary address) may use `address` as its sender: one of
+        its own addresses, or an alias it holds a send-as grant for."""
+        owner = self.accounts.get(address)
+        if owner is not None:
+            return owner.address == account
+        return address in self.send_as.get(account, frozenset())
 
     def alias_targets(self, address: str) -> tuple[str, ...] | None:
         return self.aliases.get(address)

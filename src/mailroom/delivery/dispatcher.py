@@ -1,0 +1,127 @@
+"""The delivery side of the queue: takes due messages and delivers each recipient.
+
+Local recipients go into their Maildirs through `local`; mail for other domains
+(relay transports and the internet) waits in the queue until remote delivery exists
+(deferred, retried on the queue's schedule). Every result is recorded in the queue
+before the message is released or removed, so a crash repeats a delivery at worst.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Protocol
+
+from mailroom.delivery.local import LocalDelivery, LocalStatus
+from mailroom.directory import Account
+from mailroom.queue import EnvelopeRecipient, MailQueue, QueueEntry, QueueError, RecipientResult
+from mailroom.routing import DirectoryUnavailable, InvalidRecipient, RecipientVerdict
+
+log = logging.getLogger("mailroom.delivery")
+
+# Messages delivered at once; each takes a thread while it writes to disk.
+CONCURRENCY = 16
+
+REMOTE_NOT_AVAILABLE = "4.4.1 remote delivery is not available in this version yet"
+
+
+class DeliveryRouter(Protocol):
+    """What delivery asks routing (mailroom.routing.Router implements it)."""
+
+    async def check(self, address: str) -> RecipientVerdict: ...
+
+    async def account(self, address: str) -> Account | None: ...
+
+
+class Dispatcher:
+    def __init__(self, queue: MailQueue, router: DeliveryRouter, local: LocalDelivery) -> None:
+        self.queue = queue
+        self.router = router
+        self.local = local
+        self._slots = asyncio.Semaphore(CONCURRENCY)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._progress = asyncio.Event()
+
+    async def settled(self) -> None:
+        """Return once nothing is being delivered and nothing queued is due now (mail
+        waiting for a later retry does not count). For tests and orderly shutdown."""
+        while True:
+            next_due = self.queue.next_due()
+            if not self._tasks and (next_due is None or next_due > time.time()):
+                return
+            self._progress.clear()
+            await self._progress.wait()
+
+    async def run(self) -> None:
+        """Deliver due messages until cancelled."""
+        try:
+            while True:
+                await self.queue.wait_for_work()
+                for entry in await self.queue.due():
+                    await self._slots.acquire()
+                    task = asyncio.create_task(self._deliver_released(entry))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._task_done)
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            if self._tasks:
+                await asyncio.wait(list(self._tasks))
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._progress.set()
+
+    async def _deliver_released(self, entry: QueueEntry) -> None:
+        try:
+            await self.deliver(entry)
+        except Exception:
+            log.exception("%s: delivery failed unexpectedly; the message stays queued",
+                          entry.queue_id)
+            self.queue.release(entry.queue_id)
+        finally:
+            self._slots.release()
+
+    async def deliver(self, entry: QueueEntry) -> None:
+        """Try every unfinished recipient of `entry` once and record the results."""
+        results: dict[int, RecipientResult] = {}
+        for index, recipient in entry.unfinished():
+            results[index] = await self.deliver_one(entry, recipient)
+        try:
+            await self.queue.finish(entry.queue_id, results)
+        except QueueError as error:
+            log.error("%s: could not record delivery results (%s); will retry", entry.queue_id,
+                      error)
+            self.queue.release(entry.queue_id)
+
+    async def deliver_one(self, entry: QueueEntry, recipient: EnvelopeRecipient
+                          ) -> RecipientResult:
+        try:
+            verdict = await self.router.check(recipient.address)
+            account = await self.router.account(recipient.address)
+        except InvalidRecipient as error:
+            return RecipientResult.failed(f"5.1.3 {error}")
+        except DirectoryUnavailable:
+            return RecipientResult.deferred("4.3.0 the directory is unavailable")
+        if verdict in (RecipientVerdict.RELAY, RecipientVerdict.REMOTE):
+            log.info("%s: to=<%s>, status=deferred (%s)", entry.queue_id, recipient.address,
+                     REMOTE_NOT_AVAILABLE)
+            return RecipientResult.deferred(REMOTE_NOT_AVAILABLE)
+        if account is None:
+            log.info("%s: to=<%s>, status=bounced (no such account)", entry.queue_id,
+                     recipient.address)
+            return RecipientResult.failed("5.1.1 no such account")
+        result = await self.local.deliver(
+            self.queue.message_path(entry.queue_id),
+            sender=entry.envelope.sender,
+            recipient=account.address,
+            original_recipient=recipient.address,
+            quota_bytes=account.quota_bytes,
+            queue_id=entry.queue_id,
+        )
+        if result.status is LocalStatus.DELIVERED:
+            return RecipientResult.delivered(result.reason)
+        if result.status is LocalStatus.TEMPORARY_FAILURE:
+            return RecipientResult.deferred(result.reason)
+        return RecipientResult.failed(result.reason)
