@@ -30,6 +30,10 @@ from mailroom.smtp.server import SmtpServer
 log = logging.getLogger("mailroom")
 
 
+class ListenError(Exception):
+    """A listener could not be opened (port taken, address not on this machine)."""
+
+
 @dataclass
 class Services:
     config: Config
@@ -148,7 +152,11 @@ async def serve(
                              f"{describe_listener(listener)}")
                     continue
                 server = ListeningServer(listener, handler, services.tls)
-                await server.start()
+                try:
+                    await server.start()
+                except OSError as error:
+                    raise ListenError(f"listener {listener.name}: cannot listen on "
+                                      f"{listener.address}: {error.strerror or error}") from None
                 servers.append(server)
                 announce(f"listening: {describe_listener(listener)}")
             if started is not None:

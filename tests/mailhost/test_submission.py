@@ -117,13 +117,14 @@ async def test_auth_login_mechanism_works_with_smtplib(mailhost: MailHost) -> No
 
 async def test_repeated_failures_ban_the_address_even_with_the_right_password(
         mailhost: MailHost) -> None:
-    limit = mailhost.config.auth.throttle.max_failures_per_ip
-    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=mailhost.port("smtps"), use_tls=True,
-                             tls_context=client_tls())
-    await client.connect()
-    for _ in range(limit):
-        with pytest.raises(aiosmtplib.SMTPAuthenticationError):
-            await client.login("alice@example.test", "guess")
-    with pytest.raises(aiosmtplib.SMTPAuthenticationError):
-        await client.login("alice@example.test", PASSWORD)
-    await client.quit()
+    def plain(password: str) -> str:
+        return base64.b64encode(f"\0alice@example.test\0{password}".encode()).decode()
+
+    talk = await Talk.open(mailhost.port("smtps"), tls=client_tls())
+    await talk.command("EHLO client.example")
+    for _ in range(mailhost.config.auth.throttle.max_failures_per_ip):
+        assert (await talk.command(f"AUTH PLAIN {plain('guess')}"))[0] == 535
+    assert (await talk.command(f"AUTH PLAIN {plain(PASSWORD)}"))[0] == 535
+    other = await Talk.open(mailhost.port("smtps"), tls=client_tls())  # banned, not the session
+    await other.command("EHLO client.example")
+    assert (await other.command(f"AUTH PLAIN {plain(PASSWORD)}"))[0] == 535

@@ -14,7 +14,12 @@ import typer
 from rich.console import Console
 
 from mailroom.config import Config, ConfigError, default_config_path, load_config
+from mailroom.app import ListenError
 from mailroom.directory import Directory, DirectoryError
+from mailroom.net import CertificateError
+from mailroom.queue import QueueError
+from mailroom.routing import MapFileError
+from mailroom.store import MailboxPathError
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,6 +36,11 @@ ConfigOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+# What a person can fix (a file, a value, a port): one line, no traceback.
+OPERATOR_ERRORS = (ConfigError, DirectoryError, MapFileError, CertificateError, ListenError,
+                   MailboxPathError, QueueError)
 
 
 class CommandError(Exception):
@@ -79,7 +89,7 @@ def reports_errors(function: F) -> F:
         except CommandError as error:
             error_console.print(f"mailroom: error: {error}")
             raise typer.Exit(error.status) from None
-        except (ConfigError, DirectoryError) as error:
+        except OPERATOR_ERRORS as error:
             error_console.print(f"mailroom: error: {error}")
             raise typer.Exit(1) from None
 

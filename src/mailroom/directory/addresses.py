@@ -56,7 +56,8 @@ def normalize_local_part(text: str, original: str | None = None) -> str:
     local = text.lower()
     if not local:
         raise InvalidAddress(shown, "the part before '@' is empty")
-    if len(local.encode("utf-8")) > MAX_LOCAL_PART_LENGTH:
+    # surrogatepass: a lone surrogate (from surrogateescape decoding) is refused below.
+    if len(local.encode("utf-8", "surrogatepass")) > MAX_LOCAL_PART_LENGTH:
         raise InvalidAddress(shown, f"the part before '@' is longer than {MAX_LOCAL_PART_LENGTH} bytes")
     if local.startswith(".") or local.endswith(".") or ".." in local:
         raise InvalidAddress(shown, "dots cannot start, end or repeat in the part before '@'")

@@ -1,0 +1,1 @@
+"""The directory's schema revisions, oldest first (Alembic skips this file)."""
