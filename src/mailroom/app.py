@@ -148,15 +148,18 @@ async def serve(
             for listener in config.listeners:
                 handler = session_handler(services, listener)
                 if handler is None:
-                    announce(f"not yet available in this version, skipped: "
-                             f"{describe_listener(listener)}")
+                    announce(
+                        f"not yet available in this version, skipped: {describe_listener(listener)}"
+                    )
                     continue
                 server = ListeningServer(listener, handler, services.tls)
                 try:
                     await server.start()
                 except OSError as error:
-                    raise ListenError(f"listener {listener.name}: cannot listen on "
-                                      f"{listener.address}: {error.strerror or error}") from None
+                    raise ListenError(
+                        f"listener {listener.name}: cannot listen on "
+                        f"{listener.address}: {error.strerror or error}"
+                    ) from None
                 servers.append(server)
                 announce(f"listening: {describe_listener(listener)}")
             if started is not None:

@@ -68,8 +68,9 @@ def write_config(root: Path, settings: dict[str, str] | None = None) -> Path:
         text = text.replace(shipped, cheap, 1)
     path = root / "mailroom.toml"
     path.write_text(text)
-    write_self_signed_certificate(root / "tls" / "cert.pem", root / "tls" / "key.pem",
-                                  "mail.example.test")
+    write_self_signed_certificate(
+        root / "tls" / "cert.pem", root / "tls" / "key.pem", "mail.example.test"
+    )
     return path
 
 
@@ -80,14 +81,16 @@ async def populate(directory: Directory, config: Config) -> None:
     await directory.add_account("alice@example.test", hashed, display_name="Alice")
     await directory.add_account("bob@example.test", hashed, display_name="Bob")
     await directory.add_address("alice@example.test", "alice.liddell@example.test")
-    await directory.add_alias("pr@example.test", ["alice@example.test", "bob@example.test"],
-                              send_as=["alice@example.test"])
+    await directory.add_alias(
+        "pr@example.test",
+        ["alice@example.test", "bob@example.test"],
+        send_as=["alice@example.test"],
+    )
     await directory.add_alias("press@example.test", ["alice@example.test", "press@outside.example"])
     await directory.set_transport("lists.example.test", "[127.0.0.1]:1")
 
 
-async def start_host(root: Path, settings: dict[str, str] | None = None
-                     ) -> AsyncIterator[MailHost]:
+async def start_host(root: Path, settings: dict[str, str] | None = None) -> AsyncIterator[MailHost]:
     root.mkdir(parents=True, exist_ok=True)
     config = load_config(write_config(root, settings))
     directory = await app.open_directory(config)

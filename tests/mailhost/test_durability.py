@@ -31,8 +31,14 @@ def free_port() -> int:
 
 async def start_server(config: Path) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mailroom", "serve", "-c", str(config),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "mailroom",
+        "serve",
+        "-c",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     assert process.stdout is not None
     while True:  # the server says when it is ready
@@ -49,9 +55,15 @@ async def sender(port: int, number: int, acked: set[str], stop: asyncio.Event) -
         count += 1
         message = f"Subject: {token}\r\n\r\nBody of {token}.\r\n".encode()
         try:
-            await aiosmtplib.send(message, sender="carol@outside.example",
-                                  recipients=["alice@example.test"], hostname="127.0.0.1",
-                                  port=port, start_tls=False, timeout=10)
+            await aiosmtplib.send(
+                message,
+                sender="carol@outside.example",
+                recipients=["alice@example.test"],
+                hostname="127.0.0.1",
+                port=port,
+                start_tls=False,
+                timeout=10,
+            )
         except (aiosmtplib.SMTPException, OSError):
             continue  # not acknowledged: the server may keep it or not
         acked.add(token)
@@ -74,8 +86,11 @@ async def test_every_acknowledged_message_survives_sigkill(tmp_path: Path) -> No
     config_path = write_config(root, {'address = "127.0.0.1:0"': f'address = "127.0.0.1:{port}"'})
     text = config_path.read_text()
     # Only the first listener keeps the fixed port; the others stay on port 0.
-    config_path.write_text(text.replace(f'address = "127.0.0.1:{port}"', 'address = "127.0.0.1:0"')
-                           .replace('address = "127.0.0.1:0"', f'address = "127.0.0.1:{port}"', 1))
+    config_path.write_text(
+        text.replace(f'address = "127.0.0.1:{port}"', 'address = "127.0.0.1:0"').replace(
+            'address = "127.0.0.1:0"', f'address = "127.0.0.1:{port}"', 1
+        )
+    )
     config = load_config(config_path)
     directory = await app.open_directory(config)
     await directory.migrate()
@@ -102,7 +117,8 @@ async def test_every_acknowledged_message_survives_sigkill(tmp_path: Path) -> No
         while not acked <= delivered_tokens(maildir) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         missing = acked - delivered_tokens(maildir)
-        assert missing == set(), f"{len(missing)} acknowledged message(s) lost: {sorted(missing)[:5]}"
+        lost = sorted(missing)[:5]
+        assert missing == set(), f"{len(missing)} acknowledged message(s) lost: {lost}"
     finally:
         with contextlib.suppress(ProcessLookupError):
             server.send_signal(signal.SIGTERM)

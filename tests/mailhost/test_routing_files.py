@@ -41,16 +41,23 @@ async def host(tmp_path: Path) -> AsyncIterator[MailHost]:
     settings = {
         '# aliases_file = "/etc/aliases"': 'aliases_file = "aliases"',
         '# rewrite_maps = ["/etc/mailroom/arbitration"]': 'rewrite_maps = ["arbitration"]',
-        '# recipient_bcc_maps = ["/etc/mailroom/recipient-bcc"]':
-            'recipient_bcc_maps = ["recipient-bcc"]',
+        '# recipient_bcc_maps = ["/etc/mailroom/recipient-bcc"]': (
+            'recipient_bcc_maps = ["recipient-bcc"]'
+        ),
     }
     async for running in start_host(root, settings):
         yield running
 
 
 async def send(host: MailHost, recipient: str) -> None:
-    await aiosmtplib.send(MESSAGE, sender="carol@outside.example", recipients=[recipient],
-                          hostname="127.0.0.1", port=host.port("smtp"), start_tls=False)
+    await aiosmtplib.send(
+        MESSAGE,
+        sender="carol@outside.example",
+        recipients=[recipient],
+        hostname="127.0.0.1",
+        port=host.port("smtp"),
+        start_tls=False,
+    )
 
 
 async def test_an_aliases_file_entry_applies_to_every_local_domain(host: MailHost) -> None:
@@ -89,7 +96,7 @@ async def test_a_broken_map_file_refuses_to_start_naming_file_and_line(tmp_path:
     (root / "arbitration").write_text("/^ok$/ a@example.test\n/unclosed( b@example.test\n")
     from mailroom.routing import MapFileError
 
+    setting = {'# rewrite_maps = ["/etc/mailroom/arbitration"]': 'rewrite_maps = ["arbitration"]'}
     with pytest.raises(MapFileError, match=r"arbitration:2: "):
-        async for _ in start_host(root, {
-                '# rewrite_maps = ["/etc/mailroom/arbitration"]': 'rewrite_maps = ["arbitration"]'}):
+        async for _ in start_host(root, setting):
             pass

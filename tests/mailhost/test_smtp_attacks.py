@@ -29,9 +29,11 @@ async def test_a_bare_lf_dot_does_not_end_the_message(mailhost: MailHost) -> Non
     await talk.command("MAIL FROM:<carol@outside.example>")
     await talk.command("RCPT TO:<alice@example.test>")
     assert (await talk.command("DATA"))[0] == 354
-    smuggled = (b"Subject: first\r\n\r\nfirst body\n.\n"
-                b"MAIL FROM:<ceo@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
-                b"Subject: smuggled\r\n\r\nsmuggled body\r\n.\r\n")
+    smuggled = (
+        b"Subject: first\r\n\r\nfirst body\n.\n"
+        b"MAIL FROM:<ceo@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
+        b"Subject: smuggled\r\n\r\nsmuggled body\r\n.\r\n"
+    )
     await talk.send(smuggled)
     code, text = await talk.reply()
     assert code == 250 and "queued as" in text

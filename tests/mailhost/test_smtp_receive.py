@@ -16,8 +16,9 @@ from tests.mailhost.talk import Talk
 MESSAGE = b"From: Carol <carol@outside.example>\r\nSubject: hello\r\n\r\nHi there.\r\n"
 
 
-async def send(host: MailHost, sender: str, recipients: list[str],
-               message: bytes = MESSAGE) -> dict[str, tuple[int, str]]:
+async def send(
+    host: MailHost, sender: str, recipients: list[str], message: bytes = MESSAGE
+) -> dict[str, tuple[int, str]]:
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=host.port("smtp"), start_tls=False)
     await client.connect()
     try:
@@ -30,9 +31,9 @@ async def send(host: MailHost, sender: str, recipients: list[str],
 async def test_mail_to_an_account_is_delivered_to_its_maildir(mailhost: MailHost) -> None:
     await send(mailhost, "carol@outside.example", ["alice@example.test"])
     (message,) = await mailhost.delivered("alice@example.test")
-    assert message.startswith(b"Return-Path: <carol@outside.example>\n"
-                              b"Delivered-To: alice@example.test\n"
-                              b"Received: from ")
+    assert message.startswith(
+        b"Return-Path: <carol@outside.example>\nDelivered-To: alice@example.test\nReceived: from "
+    )
     assert message.endswith(b"Subject: hello\n\nHi there.\n")  # Maildir keeps LF endings
 
 
@@ -69,14 +70,17 @@ async def test_an_unknown_local_recipient_is_refused_at_rcpt(mailhost: MailHost)
     await client.quit()
 
 
-@pytest.mark.parametrize("recipient", [
-    "victim@outside.example",
-    "victim%outside.example@example.test",
-    "outside.example!victim@example.test",
-    "@example.test:victim@outside.example",
-    '"victim@outside.example"@example.test',
-    "victim@[192.0.2.1]",
-])
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        "victim@outside.example",
+        "victim%outside.example@example.test",
+        "outside.example!victim@example.test",
+        "@example.test:victim@outside.example",
+        '"victim@outside.example"@example.test',
+        "victim@[192.0.2.1]",
+    ],
+)
 async def test_relaying_is_refused_for_every_trick(mailhost: MailHost, recipient: str) -> None:
     def attempt() -> tuple[int, bytes]:
         with smtplib.SMTP("127.0.0.1", mailhost.port("smtp")) as client:
@@ -102,14 +106,16 @@ async def test_an_alias_forwarding_outside_is_accepted_and_queued(mailhost: Mail
     assert len(await mailhost.delivered("alice@example.test")) == 1
     (entry,) = await mailhost.running.services.queue.entries()
     assert [r.address for r in entry.envelope.recipients if r.state.value != "delivered"] == [
-        "press@outside.example"]
+        "press@outside.example"
+    ]
 
 
 @pytest.fixture
 async def small_host(tmp_path: Path) -> AsyncIterator[MailHost]:
     """A host that takes messages of at most 64 KiB."""
-    async for host in start_host(tmp_path / "small",
-                                 {'# max_message_size = "50M"': 'max_message_size = "64K"'}):
+    async for host in start_host(
+        tmp_path / "small", {'# max_message_size = "50M"': 'max_message_size = "64K"'}
+    ):
         yield host
 
 
@@ -181,8 +187,16 @@ async def test_the_server_speaks_esmtp_with_the_announced_extensions(mailhost: M
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=mailhost.port("smtp"), start_tls=False)
     await client.connect()
     await client.ehlo()
-    for extension in ("pipelining", "size", "8bitmime", "smtputf8", "enhancedstatuscodes",
-                      "starttls", "dsn", "chunking"):
+    for extension in (
+        "pipelining",
+        "size",
+        "8bitmime",
+        "smtputf8",
+        "enhancedstatuscodes",
+        "starttls",
+        "dsn",
+        "chunking",
+    ):
         assert client.supports_extension(extension), extension
     assert not client.supports_extension("auth")  # no logins on the MX port
     await client.quit()

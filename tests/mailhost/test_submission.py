@@ -16,11 +16,22 @@ from tests.mailhost.talk import Talk
 MESSAGE = b"From: Alice <alice@example.test>\r\nSubject: out\r\n\r\nGoing out.\r\n"
 
 
-async def submit(host: MailHost, sender: str, recipients: list[str], *,
-                 login: str = "alice@example.test", port: str = "submission") -> None:
+async def submit(
+    host: MailHost,
+    sender: str,
+    recipients: list[str],
+    *,
+    login: str = "alice@example.test",
+    port: str = "submission",
+) -> None:
     implicit = port == "smtps"
-    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=host.port(port), use_tls=implicit,
-                             start_tls=not implicit, tls_context=client_tls())
+    client = aiosmtplib.SMTP(
+        hostname="127.0.0.1",
+        port=host.port(port),
+        use_tls=implicit,
+        start_tls=not implicit,
+        tls_context=client_tls(),
+    )
     await client.connect()
     try:
         await client.login(login, PASSWORD)
@@ -48,18 +59,22 @@ async def test_a_member_may_send_to_the_internet(mailhost: MailHost) -> None:
     assert entry.envelope.recipients[0].address == "carol@outside.example"
 
 
-@pytest.mark.parametrize("sender", ["alice.liddell@example.test", "alice+news@example.test",
-                                    "pr@example.test"])
+@pytest.mark.parametrize(
+    "sender", ["alice.liddell@example.test", "alice+news@example.test", "pr@example.test"]
+)
 async def test_a_member_may_send_as_own_addresses_and_granted_aliases(
-        mailhost: MailHost, sender: str) -> None:
+    mailhost: MailHost, sender: str
+) -> None:
     await submit(mailhost, sender, ["bob@example.test"])
     assert len(await mailhost.delivered("bob@example.test")) == 1
 
 
-@pytest.mark.parametrize("sender", ["bob@example.test", "press@example.test",
-                                    "ceo@outside.example"])
+@pytest.mark.parametrize(
+    "sender", ["bob@example.test", "press@example.test", "ceo@outside.example"]
+)
 async def test_a_sender_the_login_does_not_own_is_refused_with_553(
-        mailhost: MailHost, sender: str) -> None:
+    mailhost: MailHost, sender: str
+) -> None:
     with pytest.raises(aiosmtplib.SMTPSenderRefused) as refused:
         await submit(mailhost, sender, ["bob@example.test"])
     assert refused.value.code == 553
@@ -67,8 +82,9 @@ async def test_a_sender_the_login_does_not_own_is_refused_with_553(
 
 
 async def test_a_login_through_another_address_sends_as_the_account(mailhost: MailHost) -> None:
-    await submit(mailhost, "alice@example.test", ["bob@example.test"],
-                 login="alice.liddell@example.test")
+    await submit(
+        mailhost, "alice@example.test", ["bob@example.test"], login="alice.liddell@example.test"
+    )
     assert len(await mailhost.delivered("bob@example.test")) == 1
 
 
@@ -93,8 +109,9 @@ async def test_mail_without_login_is_refused_on_submission(mailhost: MailHost) -
 
 
 async def test_a_wrong_password_is_refused_with_535(mailhost: MailHost) -> None:
-    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=mailhost.port("smtps"), use_tls=True,
-                             tls_context=client_tls())
+    client = aiosmtplib.SMTP(
+        hostname="127.0.0.1", port=mailhost.port("smtps"), use_tls=True, tls_context=client_tls()
+    )
     await client.connect()
     with pytest.raises(aiosmtplib.SMTPAuthenticationError) as refused:
         await client.login("alice@example.test", "guess")
@@ -116,7 +133,8 @@ async def test_auth_login_mechanism_works_with_smtplib(mailhost: MailHost) -> No
 
 
 async def test_repeated_failures_ban_the_address_even_with_the_right_password(
-        mailhost: MailHost) -> None:
+    mailhost: MailHost,
+) -> None:
     def plain(password: str) -> str:
         return base64.b64encode(f"\0alice@example.test\0{password}".encode()).decode()
 

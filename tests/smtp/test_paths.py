@@ -242,7 +242,7 @@ def test_a_long_srs_style_local_part_over_64_octets_is_accepted() -> None:
     assert recipient(f"<{local}@example.org>").local_part == local
 
 
-def test_a_path_over_256_octets_is_refused() -> None:
+def test_a_path_with_a_long_local_part_over_256_octets_is_refused() -> None:
     assert refusal(f"<{'a' * 250}@example.org>") == "501 5.1.3"
 
 

@@ -13,8 +13,8 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 
-from mailroom.config import Config, ConfigError, default_config_path, load_config
 from mailroom.app import ListenError
+from mailroom.config import Config, ConfigError, default_config_path, load_config
 from mailroom.directory import Directory, DirectoryError
 from mailroom.net import CertificateError
 from mailroom.queue import QueueError
@@ -39,8 +39,15 @@ ConfigOption = Annotated[
 
 
 # What a person can fix (a file, a value, a port): one line, no traceback.
-OPERATOR_ERRORS = (ConfigError, DirectoryError, MapFileError, CertificateError, ListenError,
-                   MailboxPathError, QueueError)
+OPERATOR_ERRORS = (
+    ConfigError,
+    DirectoryError,
+    MapFileError,
+    CertificateError,
+    ListenError,
+    MailboxPathError,
+    QueueError,
+)
 
 
 class CommandError(Exception):

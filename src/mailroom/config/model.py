@@ -131,7 +131,7 @@ class ThrottleConfig(Section):
     """Delay before answering a failed login; doubles with each further failure."""
     delay_max_seconds: float = Field(default=15.0, ge=0)
     """Longest delay before answering a failed login."""
-    exempt_networks: Annotated[Networks, Field(default_factory=list)]
+    exempt_networks: Networks = Field(default_factory=list)
     """Client networks never throttled (e.g. a webmail host). Use sparingly."""
 
 
@@ -161,7 +161,7 @@ class AuthConfig(Section):
     `user`, which becomes `user@<default_domain>`)."""
     master_user_separator: str = Field(default="*", min_length=1, max_length=1)
     """Separator between account and master name in a master login."""
-    master_users: Annotated[list[MasterUser], Field(default_factory=list)]
+    master_users: list[MasterUser] = Field(default_factory=list)
     passwords: PasswordHashing = PasswordHashing()
     throttle: ThrottleConfig = ThrottleConfig()
 
@@ -213,9 +213,9 @@ class Listener(Section):
     """This listener's own certificate (default: [tls] certificate)."""
     key: Path | None = None
     """This listener's own key (default: [tls] key)."""
-    allow_networks: Annotated[Networks, Field(default_factory=list)]
+    allow_networks: Networks = Field(default_factory=list)
     """If set, only clients from these networks may connect."""
-    plaintext_networks: Annotated[Networks, Field(default_factory=list)]
+    plaintext_networks: Networks = Field(default_factory=list)
     """Networks allowed to send passwords without TLS (the legacy webmail on port 2001)."""
     max_connections: int = Field(default=1000, ge=1)
     """Connections open at once on this listener."""
@@ -290,9 +290,9 @@ class RoutingConfig(Section):
     aliases_file: Path | None = None
     """An aliases(5) file (the legacy /etc/aliases): `postmaster: root`. Names without a
     domain apply to every local domain; targets without a domain get the alias's domain."""
-    rewrite_maps: Annotated[list[Path], Field(default_factory=list)]
+    rewrite_maps: list[Path] = Field(default_factory=list)
     """Postfix regexp_table(5) files rewriting recipients (the legacy `arbitration`)."""
-    recipient_bcc_maps: Annotated[list[Path], Field(default_factory=list)]
+    recipient_bcc_maps: list[Path] = Field(default_factory=list)
     """Files of `address  bcc-address` lines: a copy of mail to an address goes to another
     (Postfix's recipient_bcc_maps; the legacy `cacert-inc-bcc`)."""
     max_expansion: int = Field(default=1000, ge=1)
@@ -356,7 +356,7 @@ class Config(Section):
     routing: RoutingConfig = RoutingConfig()
     mailbox: MailboxConfig = MailboxConfig()
     queue: QueueConfig = QueueConfig()
-    listeners: Annotated[list[Listener], Field(default_factory=list)]
+    listeners: list[Listener] = Field(default_factory=list)
 
     _source: Path | None = PrivateAttr(default=None)
 
@@ -380,8 +380,11 @@ class Config(Section):
     def _unique_listeners(self) -> Config:
         for attribute in ("name", "address"):
             # Port 0 (any free port, for tests) may repeat.
-            values = [getattr(listener, attribute) for listener in self.listeners
-                      if attribute == "name" or listener.port != 0]
+            values = [
+                getattr(listener, attribute)
+                for listener in self.listeners
+                if attribute == "name" or listener.port != 0
+            ]
             repeated = sorted({v for v in values if values.count(v) > 1})
             if repeated:
                 raise ValueError(

@@ -77,8 +77,9 @@ class Dispatcher:
         try:
             await self.deliver(entry)
         except Exception:
-            log.exception("%s: delivery failed unexpectedly; the message stays queued",
-                          entry.queue_id)
+            log.exception(
+                "%s: delivery failed unexpectedly; the message stays queued", entry.queue_id
+            )
             self.queue.release(entry.queue_id)
         finally:
             self._slots.release()
@@ -91,12 +92,12 @@ class Dispatcher:
         try:
             await self.queue.finish(entry.queue_id, results)
         except QueueError as error:
-            log.error("%s: could not record delivery results (%s); will retry", entry.queue_id,
-                      error)
+            log.error(
+                "%s: could not record delivery results (%s); will retry", entry.queue_id, error
+            )
             self.queue.release(entry.queue_id)
 
-    async def deliver_one(self, entry: QueueEntry, recipient: EnvelopeRecipient
-                          ) -> RecipientResult:
+    async def deliver_one(self, entry: QueueEntry, recipient: EnvelopeRecipient) -> RecipientResult:
         try:
             verdict = await self.router.check(recipient.address)
             account = await self.router.account(recipient.address)
@@ -105,12 +106,17 @@ class Dispatcher:
         except DirectoryUnavailable:
             return RecipientResult.deferred("4.3.0 the directory is unavailable")
         if verdict in (RecipientVerdict.RELAY, RecipientVerdict.REMOTE):
-            log.info("%s: to=<%s>, status=deferred (%s)", entry.queue_id, recipient.address,
-                     REMOTE_NOT_AVAILABLE)
+            log.info(
+                "%s: to=<%s>, status=deferred (%s)",
+                entry.queue_id,
+                recipient.address,
+                REMOTE_NOT_AVAILABLE,
+            )
             return RecipientResult.deferred(REMOTE_NOT_AVAILABLE)
         if account is None:
-            log.info("%s: to=<%s>, status=bounced (no such account)", entry.queue_id,
-                     recipient.address)
+            log.info(
+                "%s: to=<%s>, status=bounced (no such account)", entry.queue_id, recipient.address
+            )
             return RecipientResult.failed("5.1.1 no such account")
         result = await self.local.deliver(
             self.queue.message_path(entry.queue_id),

@@ -3,8 +3,8 @@ goes. Imports no protocol; only `config` of Mailroom's packages."""
 
 from mailroom.directory.addresses import normalize_address, normalize_domain, split_address
 from mailroom.directory.errors import (
-    AlreadyExists,
     AliasLoop,
+    AlreadyExists,
     DatabaseUnavailable,
     DirectoryError,
     InUse,

@@ -23,8 +23,9 @@ _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 
 
 def _is_atext(char: str) -> bool:
-    return bool(re.fullmatch(_ATEXT, char)) or (ord(char) > 127 and char.isprintable()
-                                                 and not char.isspace())
+    return bool(re.fullmatch(_ATEXT, char)) or (
+        ord(char) > 127 and char.isprintable() and not char.isspace()
+    )
 
 
 def normalize_domain(text: str) -> str:
@@ -58,7 +59,9 @@ def normalize_local_part(text: str, original: str | None = None) -> str:
         raise InvalidAddress(shown, "the part before '@' is empty")
     # surrogatepass: a lone surrogate (from surrogateescape decoding) is refused below.
     if len(local.encode("utf-8", "surrogatepass")) > MAX_LOCAL_PART_LENGTH:
-        raise InvalidAddress(shown, f"the part before '@' is longer than {MAX_LOCAL_PART_LENGTH} bytes")
+        raise InvalidAddress(
+            shown, f"the part before '@' is longer than {MAX_LOCAL_PART_LENGTH} bytes"
+        )
     if local.startswith(".") or local.endswith(".") or ".." in local:
         raise InvalidAddress(shown, "dots cannot start, end or repeat in the part before '@'")
     for char in local:

@@ -81,8 +81,9 @@ class SessionPolicy:
         return offered
 
 
-def recipient_reply(verdict: RecipientVerdict, expansion: Expansion, *, authenticated: bool,
-                    shown: str) -> SmtpReply | None:
+def recipient_reply(
+    verdict: RecipientVerdict, expansion: Expansion, *, authenticated: bool, shown: str
+) -> SmtpReply | None:
     """None to accept the recipient, else the refusal. No open relay: a recipient in
     no domain of ours is accepted only from a logged-in member."""
     if verdict is RecipientVerdict.REMOTE and not authenticated:

@@ -4,8 +4,8 @@ protocol names). Pure: the session passes everything it needs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.utils import format_datetime
 from datetime import datetime
+from email.utils import format_datetime
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,13 @@ def received_header(arrival: Arrival) -> bytes:
     client = f"{_clean(arrival.client_hostname or 'unknown')} [{arrival.client_ip}]"
     lines = [f"Received: from {_clean(arrival.helo)} ({client})"]
     if arrival.tls_version:
-        lines.append(f"\t(using {_clean(arrival.tls_version)} with cipher "
-                     f"{_clean(arrival.tls_cipher or 'unknown')})")
-    protocol = protocol_name(arrival.extended, arrival.tls_version is not None,
-                             arrival.authenticated)
+        lines.append(
+            f"\t(using {_clean(arrival.tls_version)} with cipher "
+            f"{_clean(arrival.tls_cipher or 'unknown')})"
+        )
+    protocol = protocol_name(
+        arrival.extended, arrival.tls_version is not None, arrival.authenticated
+    )
     lines.append(f"\tby {arrival.server_hostname} (Mailroom) with {protocol} id {arrival.queue_id}")
     date = format_datetime(arrival.when)
     if arrival.single_recipient is not None:

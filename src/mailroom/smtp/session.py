@@ -111,8 +111,9 @@ class SmtpSession:
     async def run(self) -> None:
         log.info("connect from %s on %s", self.connection.peer, self.connection.listener_name)
         try:
-            await self.send(replies.greeting(self.hostname, self.config.smtp.greeting
-                                             or "ESMTP Mailroom"))
+            await self.send(
+                replies.greeting(self.hostname, self.config.smtp.greeting or "ESMTP Mailroom")
+            )
             while True:
                 await self.next_command()
         except SessionEnded:
@@ -149,8 +150,9 @@ class SmtpSession:
             return
         smtputf8 = self.transaction.smtputf8 if self.transaction else False
         try:
-            command = parse_command(line, max_length=self.config.smtp.max_command_line,
-                                    smtputf8=smtputf8)
+            command = parse_command(
+                line, max_length=self.config.smtp.max_command_line, smtputf8=smtputf8
+            )
         except SmtpError as error:
             await self.refuse(error.reply)
             return
@@ -199,8 +201,9 @@ class SmtpSession:
         if not command.extended:
             await self.send(replies.helo_reply(self.hostname))
             return
-        extensions = self.policy.extensions(tls=self.connection.tls is not None,
-                                            peer=self.connection.peer_ip)
+        extensions = self.policy.extensions(
+            tls=self.connection.tls is not None, peer=self.connection.peer_ip
+        )
         await self.send(replies.ehlo_reply(self.hostname, extensions))
 
     async def on_starttls(self) -> None:
@@ -285,11 +288,14 @@ class SmtpSession:
         if params.size is not None and params.size > limit:
             raise SmtpError(replies.SIZE_EXCEEDS_LIMIT)
         sender = "" if command.path.is_null else command.path.address
-        if self.account is not None and sender and not await self.services.router.may_send_as(
-            self.account, sender
+        if (
+            self.account is not None
+            and sender
+            and not await self.services.router.may_send_as(self.account, sender)
         ):
-            log.info("%s: sender <%s> refused for login %s", self.connection.peer, sender,
-                     self.account)
+            log.info(
+                "%s: sender <%s> refused for login %s", self.connection.peer, sender, self.account
+            )
             raise SmtpError(replies.sender_not_owned(sender, self.account))
         self.transaction = Transaction(
             sender=sender,
@@ -325,24 +331,36 @@ class SmtpSession:
             raise SmtpError(replies.BAD_RECIPIENT_SYNTAX.with_detail(str(error))) from None
         except DirectoryUnavailable:
             raise SmtpError(replies.TEMPORARY) from None
-        refusal = recipient_reply(verdict, expansion, authenticated=authenticated,
-                                  shown=path.mailbox)
+        refusal = recipient_reply(
+            verdict, expansion, authenticated=authenticated, shown=path.mailbox
+        )
         if refusal is not None:
-            log.info("%s: RCPT <%s> refused: %s %s", self.connection.peer, address,
-                     refusal.code, refusal.text)
+            log.info(
+                "%s: RCPT <%s> refused: %s %s",
+                self.connection.peer,
+                address,
+                refusal.code,
+                refusal.text,
+            )
             raise SmtpError(refusal)
         notify = _notify(command.params.notify)
-        original = (command.params.orcpt.address if command.params.orcpt else
-                    expansion.original)
+        original = command.params.orcpt.address if command.params.orcpt else expansion.original
         for delivery in expansion.deliveries:
-            transaction.recipients.append(EnvelopeRecipient(
-                address=delivery.recipient,
-                original=original,
-                notify=frozenset({"NEVER"}) if delivery.bcc else notify,
-            ))
+            transaction.recipients.append(
+                EnvelopeRecipient(
+                    address=delivery.recipient,
+                    original=original,
+                    notify=frozenset({"NEVER"}) if delivery.bcc else notify,
+                )
+            )
         for failure in expansion.failures:
-            log.warning("%s: RCPT <%s>: %s (%s)", self.connection.peer, address,
-                        failure.reason.value, failure.message)
+            log.warning(
+                "%s: RCPT <%s>: %s (%s)",
+                self.connection.peer,
+                address,
+                failure.reason.value,
+                failure.message,
+            )
         transaction.accepted += 1
         await self.send(replies.RECIPIENT_OK)
 
@@ -356,8 +374,10 @@ class SmtpSession:
             raise SmtpError(replies.NO_VALID_RECIPIENTS)
         writer = await self.open_queue_file(transaction)
         await self.send(replies.START_DATA)
-        decoder = DataDecoder(max_size=self.config.smtp.max_message_size,
-                              max_line_length=self.config.smtp.max_data_line)
+        decoder = DataDecoder(
+            max_size=self.config.smtp.max_message_size,
+            max_line_length=self.config.smtp.max_data_line,
+        )
         pending = bytearray()
         failed: SmtpReply | None = None
         while True:
@@ -377,8 +397,12 @@ class SmtpSession:
         if failed is None and pending:
             failed = await self.write_content(writer, pending)
         if decoder.bare_lf_count or decoder.bare_cr_count:
-            log.info("%s: message with %d bare LF line ending(s), %d bare CR(s) (normalised)",
-                     self.connection.peer, decoder.bare_lf_count, decoder.bare_cr_count)
+            log.info(
+                "%s: message with %d bare LF line ending(s), %d bare CR(s) (normalised)",
+                self.connection.peer,
+                decoder.bare_lf_count,
+                decoder.bare_cr_count,
+            )
         if decoder.too_big:
             failed = replies.MESSAGE_TOO_BIG
         elif decoder.line_too_long:
@@ -392,8 +416,9 @@ class SmtpSession:
         transaction = self.transaction
         if transaction is None or not transaction.recipients:
             await self.skip_octets(command.size)
-            raise SmtpError(replies.NEED_MAIL if transaction is None
-                            else replies.NO_VALID_RECIPIENTS)
+            raise SmtpError(
+                replies.NEED_MAIL if transaction is None else replies.NO_VALID_RECIPIENTS
+            )
         if transaction.writer is None:
             transaction.writer = await self.open_queue_file(transaction)
         writer = transaction.writer
@@ -436,32 +461,38 @@ class SmtpSession:
         try:
             writer = await self.services.queue.receive(envelope)
             single = transaction.recipients[0].original if transaction.accepted == 1 else None
-            await writer.write(received_header(Arrival(
-                helo=self.helo or "unknown",
-                client_ip=str(self.connection.peer_ip),
-                client_hostname=None,
-                server_hostname=self.hostname,
-                queue_id=writer.queue_id,
-                tls_version=tls.version if tls else None,
-                tls_cipher=tls.cipher if tls else None,
-                authenticated=self.account is not None,
-                extended=self.extended,
-                single_recipient=single,
-                when=datetime.now(UTC),
-            )))
+            await writer.write(
+                received_header(
+                    Arrival(
+                        helo=self.helo or "unknown",
+                        client_ip=str(self.connection.peer_ip),
+                        client_hostname=None,
+                        server_hostname=self.hostname,
+                        queue_id=writer.queue_id,
+                        tls_version=tls.version if tls else None,
+                        tls_cipher=tls.cipher if tls else None,
+                        authenticated=self.account is not None,
+                        extended=self.extended,
+                        single_recipient=single,
+                        when=datetime.now(UTC),
+                    )
+                )
+            )
         except (QueueError, OSError) as error:
             log.error("%s: cannot open a queue file: %s", self.connection.peer, error)
             raise SmtpError(replies.QUEUE_WRITE_ERROR) from None
         transaction.writer = writer
         return writer
 
-    async def write_content(self, writer: MessageWriter, pending: bytearray | bytes
-                            ) -> SmtpReply | None:
+    async def write_content(
+        self, writer: MessageWriter, pending: bytearray | bytes
+    ) -> SmtpReply | None:
         try:
             await writer.write(bytes(pending))
         except (QueueError, OSError) as error:
-            log.error("%s: %s: queue file write error: %s", self.connection.peer,
-                      writer.queue_id, error)
+            log.error(
+                "%s: %s: queue file write error: %s", self.connection.peer, writer.queue_id, error
+            )
             return replies.QUEUE_WRITE_ERROR
         finally:
             if isinstance(pending, bytearray):
@@ -482,8 +513,13 @@ class SmtpSession:
             transaction.writer = None
             await self.abort_transaction()
             raise SmtpError(replies.QUEUE_WRITE_ERROR) from None
-        log.info("%s: client=%s, helo=%s%s", queue_id, self.connection.peer, self.helo,
-                 f", sasl_username={self.account}" if self.account else "")
+        log.info(
+            "%s: client=%s, helo=%s%s",
+            queue_id,
+            self.connection.peer,
+            self.helo,
+            f", sasl_username={self.account}" if self.account else "",
+        )
         self.transaction = None
         await self.send(replies.queued(queue_id))
 
@@ -503,8 +539,11 @@ class SmtpSession:
             try:
                 await transaction.writer.abort()
             except (QueueError, OSError) as error:
-                log.warning("%s: could not remove an aborted queue file: %s",
-                            transaction.writer.queue_id, error)
+                log.warning(
+                    "%s: could not remove an aborted queue file: %s",
+                    transaction.writer.queue_id,
+                    error,
+                )
 
 
 def _notify(notify: frozenset[Notify] | None) -> frozenset[str] | None:
@@ -520,4 +559,3 @@ def _unique(recipients: list[EnvelopeRecipient]) -> list[EnvelopeRecipient]:
             seen.add(recipient.address)
             kept.append(recipient)
     return kept
-
