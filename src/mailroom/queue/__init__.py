@@ -17,9 +17,10 @@ from mailroom.queue.envelope import (
     MailParams,
     RecipientState,
 )
-from mailroom.queue.errors import CommitFailed, QueueError, UnknownMessage
+from mailroom.queue.errors import CommitFailed, QueueError, QueueInUse, UnknownMessage
 from mailroom.queue.group_commit import GroupCommitter
 from mailroom.queue.ids import is_queue_id, new_queue_id
+from mailroom.queue.inspection import read_entry, read_queue
 from mailroom.queue.retry import RetrySchedule
 from mailroom.queue.spool import MailQueue
 from mailroom.queue.writer import MessageWriter
@@ -36,10 +37,13 @@ __all__ = [
     "MessageWriter",
     "QueueEntry",
     "QueueError",
+    "QueueInUse",
     "RecipientResult",
     "RecipientState",
     "RetrySchedule",
     "UnknownMessage",
     "is_queue_id",
     "new_queue_id",
+    "read_entry",
+    "read_queue",
 ]

@@ -19,3 +19,7 @@ class UnknownMessage(QueueError, LookupError):
 
 class CommitFailed(QueueError):
     """The message could not be made durable; nothing was acknowledged, answer 451."""
+
+
+class QueueInUse(QueueError):
+    """Another process has the queue open."""

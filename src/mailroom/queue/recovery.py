@@ -16,19 +16,38 @@ queue. The rules follow from how a commit is made (writer.py):
 from __future__ import annotations
 
 import errno
+import fcntl
 import logging
 import os
 from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
+from typing import BinaryIO
 
 from mailroom.queue.durable import fsync_directory, make_directory
 from mailroom.queue.entry import QueueEntry
 from mailroom.queue.envelope import Envelope, EnvelopeError
+from mailroom.queue.errors import QueueInUse
 from mailroom.queue.ids import is_queue_id
 from mailroom.queue.layout import QueueLayout
 
 log = logging.getLogger("mailroom.queue")
+
+
+def lock_queue(layout: QueueLayout) -> BinaryIO:
+    """Take the queue's lock file (held while the returned file is open). One process
+    at a time may own a queue: recovery would delete another's messages in progress."""
+    make_directory(layout.root)
+    handle = open(layout.root / "lock", "a+b")  # noqa: SIM115 - held until close()
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise QueueInUse(
+            f"the queue {layout.root} is in use by another Mailroom process; "
+            "stop it first (or use `mailroom queue list`, which only reads)"
+        ) from None
+    return handle
 
 
 def recover(layout: QueueLayout) -> list[QueueEntry]:

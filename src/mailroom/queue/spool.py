@@ -45,7 +45,7 @@ from mailroom.queue.envelope import Envelope, EnvelopeRecipient, RecipientState
 from mailroom.queue.errors import QueueError, UnknownMessage
 from mailroom.queue.group_commit import DEFAULT_THREADS, DurableRename, GroupCommitter
 from mailroom.queue.layout import QueueLayout
-from mailroom.queue.recovery import recover
+from mailroom.queue.recovery import lock_queue, recover
 from mailroom.queue.retry import RetrySchedule
 from mailroom.queue.writer import MessageWriter, create_incoming
 
@@ -77,9 +77,13 @@ class MailQueue:
         self._locks: dict[str, asyncio.Lock] = {}
         self._changed = asyncio.Event()
         self._opened = False
+        self._lock_file: BinaryIO | None = None
 
     async def open(self) -> None:
-        """Create the directories, clean up after a crash, and load the queued messages."""
+        """Create the directories, clean up after a crash, and load the queued messages.
+        Raises QueueInUse if another process has this queue open: its messages in
+        progress would look like a crash's leftovers."""
+        self._lock_file = await asyncio.to_thread(lock_queue, self.layout)
         entries = await asyncio.to_thread(recover, self.layout)
         self._entries = {entry.queue_id: entry for entry in entries}
         self._opened = True
@@ -93,6 +97,9 @@ class MailQueue:
         """Wait for commits under way, then stop."""
         self._opened = False
         await self.committer.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
 
     async def __aenter__(self) -> MailQueue:
         await self.open()
