@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncmy
 import asyncpg
 import pytest
+import uvloop
 
 MYSQL_SERVER = os.environ.get("MAILROOM_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
 POSTGRES_SERVER = os.environ.get(
@@ -26,6 +27,13 @@ POSTGRES_SERVER = os.environ.get(
 )
 
 BACKENDS = ["sqlite", "mariadb", "postgresql"]
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Async tests run on uvloop, as `mailroom serve` does."""
+    return {"uvloop": uvloop.new_event_loop}
 
 
 async def _mysql(statement: str) -> None:

@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ from mailroom.smtp.policy import SmtpServices
 from mailroom.smtp.server import SmtpServer
 
 log = logging.getLogger("mailroom")
+
+DISK_THREADS = 64
 
 
 class ListenError(Exception):
@@ -98,7 +101,9 @@ async def running_services(config: Config, *, migrate: bool) -> AsyncIterator[Se
         )
 
 
-def session_handler(services: Services, listener: Listener) -> SessionHandler | None:
+def session_handler(
+    services: Services, listener: Listener, delivery: Dispatcher
+) -> SessionHandler | None:
     """The protocol server for `listener`, or None if this version has none yet."""
     if listener.protocol in (Protocol.SMTP, Protocol.SUBMISSION):
         smtp = SmtpServices(
@@ -107,6 +112,7 @@ def session_handler(services: Services, listener: Listener) -> SessionHandler | 
             router=services.router,
             queue=services.queue,
             tls=services.tls,
+            delivery=delivery,
         )
         return SmtpServer(listener, smtp)
     return None
@@ -140,13 +146,19 @@ async def serve(
     """Start every listener whose protocol exists in this version and the delivery of
     queued mail; run until SIGINT/SIGTERM (or `stop` is set). SIGHUP re-reads
     certificates and map files."""
+    # Disk work (Maildir writes and their fsyncs) runs in threads; asyncio's default
+    # pool has only cores+4, and waiting fsyncs should overlap so the filesystem's
+    # journal can commit many at once.
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=DISK_THREADS, thread_name_prefix="mailroom-disk")
+    )
     async with running_services(config, migrate=True) as services:
         servers: list[ListeningServer] = []
         delivery = Dispatcher(services.queue, services.router, services.local_delivery)
         dispatcher = asyncio.create_task(delivery.run())
         try:
             for listener in config.listeners:
-                handler = session_handler(services, listener)
+                handler = session_handler(services, listener, delivery)
                 if handler is None:
                     announce(
                         f"not yet available in this version, skipped: {describe_listener(listener)}"

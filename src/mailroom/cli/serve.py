@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import uvloop
+
 from mailroom import app as application
-from mailroom.cli.command import ConfigOption, console, load, run
+from mailroom.cli.command import ConfigOption, console, load
 
 
 def serve(config: ConfigOption = None) -> None:
-    """Start the listeners of the config and serve until Ctrl-C or SIGTERM."""
+    """Start the listeners of the config and serve until Ctrl-C or SIGTERM; SIGHUP
+    re-reads certificates and map files."""
+    settings = load(config)
+    application.configure_logging(settings)
 
     async def main() -> None:
-        settings = load(config)
-        application.configure_logging(settings)
         await application.serve(settings, announce=lambda line: console.print(line))
 
-    run(main())
+    # uvloop: the same asyncio API on libuv, measurably faster for many connections.
+    uvloop.run(main())

@@ -1,9 +1,14 @@
-"""The delivery side of the queue: takes due messages and delivers each recipient.
+"""Delivering messages: from the queue when they are due, and at once while the SMTP
+client waits.
 
 Local recipients go into their Maildirs through `local`; mail for other domains
 (relay transports and the internet) waits in the queue until remote delivery exists
 (deferred, retried on the queue's schedule). Every result is recorded in the queue
 before the message is released or removed, so a crash repeats a delivery at worst.
+
+`deliver_now` is the LMTP-like fast path (DESIGN.md): a message for local accounts
+is written into their Maildirs (each fsynced) before the client hears 250, and
+never touches the queue; whatever could not be delivered at once is queued.
 """
 
 from __future__ import annotations
@@ -11,11 +16,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
+from pathlib import Path
 from typing import Protocol
 
 from mailroom.delivery.local import LocalDelivery, LocalStatus
 from mailroom.directory import Account
-from mailroom.queue import EnvelopeRecipient, MailQueue, QueueEntry, QueueError, RecipientResult
+from mailroom.queue import (
+    Envelope,
+    EnvelopeRecipient,
+    MailQueue,
+    QueueEntry,
+    QueueError,
+    RecipientResult,
+    RecipientState,
+)
 from mailroom.routing import DirectoryUnavailable, InvalidRecipient, RecipientVerdict
 
 log = logging.getLogger("mailroom.delivery")
@@ -84,11 +99,31 @@ class Dispatcher:
         finally:
             self._slots.release()
 
+    async def deliver_now(self, queue_id: str, message: Path, envelope: Envelope) -> Envelope:
+        """Deliver the local recipients of a message not yet queued; return the envelope
+        with those delivered marked so (the rest stay pending, for the queue)."""
+        recipients = []
+        for recipient in envelope.recipients:
+            if await self.router.check(recipient.address) is RecipientVerdict.LOCAL:
+                result = await self.deliver_one(queue_id, message, envelope.sender, recipient)
+                if result.state is RecipientState.DELIVERED:
+                    recipient = replace(
+                        recipient,
+                        state=RecipientState.DELIVERED,
+                        last_reply=result.reply,
+                        attempts=1,
+                    )
+            recipients.append(recipient)
+        return replace(envelope, recipients=tuple(recipients))
+
     async def deliver(self, entry: QueueEntry) -> None:
         """Try every unfinished recipient of `entry` once and record the results."""
         results: dict[int, RecipientResult] = {}
+        message = self.queue.message_path(entry.queue_id)
         for index, recipient in entry.unfinished():
-            results[index] = await self.deliver_one(entry, recipient)
+            results[index] = await self.deliver_one(
+                entry.queue_id, message, entry.envelope.sender, recipient
+            )
         try:
             await self.queue.finish(entry.queue_id, results)
         except QueueError as error:
@@ -97,7 +132,10 @@ class Dispatcher:
             )
             self.queue.release(entry.queue_id)
 
-    async def deliver_one(self, entry: QueueEntry, recipient: EnvelopeRecipient) -> RecipientResult:
+    async def deliver_one(
+        self, queue_id: str, message: Path, sender: str, recipient: EnvelopeRecipient
+    ) -> RecipientResult:
+        """One attempt at one recipient of the message stored at `message`."""
         try:
             verdict = await self.router.check(recipient.address)
             account = await self.router.account(recipient.address)
@@ -108,23 +146,21 @@ class Dispatcher:
         if verdict in (RecipientVerdict.RELAY, RecipientVerdict.REMOTE):
             log.info(
                 "%s: to=<%s>, status=deferred (%s)",
-                entry.queue_id,
+                queue_id,
                 recipient.address,
                 REMOTE_NOT_AVAILABLE,
             )
             return RecipientResult.deferred(REMOTE_NOT_AVAILABLE)
         if account is None:
-            log.info(
-                "%s: to=<%s>, status=bounced (no such account)", entry.queue_id, recipient.address
-            )
+            log.info("%s: to=<%s>, status=bounced (no such account)", queue_id, recipient.address)
             return RecipientResult.failed("5.1.1 no such account")
         result = await self.local.deliver(
-            self.queue.message_path(entry.queue_id),
-            sender=entry.envelope.sender,
+            message,
+            sender=sender,
             recipient=account.address,
             original_recipient=recipient.address,
             quota_bytes=account.quota_bytes,
-            queue_id=entry.queue_id,
+            queue_id=queue_id,
         )
         if result.status is LocalStatus.DELIVERED:
             return RecipientResult.delivered(result.reason)

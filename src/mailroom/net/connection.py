@@ -15,6 +15,7 @@ import asyncio
 import ipaddress
 import ssl
 from dataclasses import dataclass
+from typing import cast
 
 # Pause reading from the socket when this much input waits unread.
 HIGH_WATER = 256 * 1024
@@ -60,8 +61,8 @@ class _StreamProtocol(asyncio.Protocol):
         self._writing_paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -139,7 +140,7 @@ class Connection:
         self.peer_port = int(peer[1])
         self.local_ip = ipaddress.ip_address(str(local[0]).split("%", 1)[0])
         self.local_port = int(local[1])
-        self.tls: TlsInfo | None = None
+        self.tls: TlsInfo | None = _tls_info(transport)  # set already on implicit TLS
 
     @property
     def peer(self) -> str:
@@ -248,14 +249,7 @@ class Connection:
             raise ConnectionClosed("TLS handshake failed")
         self._transport = transport
         self._protocol.transport = transport
-        ssl_object = transport.get_extra_info("ssl_object")
-        assert isinstance(ssl_object, ssl.SSLObject)
-        cipher = ssl_object.cipher()
-        self.tls = TlsInfo(
-            version=ssl_object.version() or "",
-            cipher=cipher[0] if cipher else "",
-            peer_certificate=ssl_object.getpeercert(binary_form=True),
-        )
+        self.tls = _tls_info(transport)
 
     def close(self) -> None:
         self._transport.close()
@@ -266,3 +260,15 @@ class Connection:
     @property
     def closed(self) -> bool:
         return self._protocol.closed or self._transport.is_closing()
+
+
+def _tls_info(transport: asyncio.BaseTransport) -> TlsInfo | None:
+    ssl_object = transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return None
+    cipher = ssl_object.cipher()
+    return TlsInfo(
+        version=ssl_object.version() or "",
+        cipher=cipher[0] if cipher else "",
+        peer_certificate=ssl_object.getpeercert(binary_form=True),
+    )

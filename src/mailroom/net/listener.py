@@ -22,6 +22,9 @@ log = logging.getLogger("mailroom.net")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# Seconds a client has to finish a TLS handshake.
+HANDSHAKE_TIMEOUT = 30.0
+
 
 class Refusal(enum.Enum):
     NOT_ALLOWED = "client network not allowed"
@@ -74,12 +77,17 @@ class ListeningServer:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         host = self.listener.host
+        implicit = self.listener.tls is TlsMode.IMPLICIT and self.tls is not None
+        # Implicit TLS is the event loop's own: the handshake is done before the session
+        # starts, and no byte of the ClientHello can be read by anyone else first.
         self._server = await loop.create_server(
             self._protocol_factory,
             host=None if host in {"*", ""} else host,
             port=self.listener.port,
             reuse_address=True,
             backlog=511,
+            ssl=self.tls.for_listener(self.listener.name) if implicit and self.tls else None,
+            ssl_handshake_timeout=HANDSHAKE_TIMEOUT if implicit else None,
         )
 
     def _protocol_factory(self) -> asyncio.Protocol:
@@ -105,9 +113,7 @@ class ListeningServer:
         if refusal is not None:
             log.info("%s: refused %s: %s", listener.name, connection.peer, refusal.value)
             try:
-                # A refusal is said in the clear, so not on implicit-TLS listeners: a TLS
-                # handshake per refused connection would make floods cheap to amplify.
-                if refusal is not Refusal.NOT_ALLOWED and listener.tls is not TlsMode.IMPLICIT:
+                if refusal is not Refusal.NOT_ALLOWED:
                     await asyncio.wait_for(self.handler.refuse(connection, refusal), 10)
             except (ConnectionClosed, TimeoutError, OSError):
                 pass
@@ -116,7 +122,6 @@ class ListeningServer:
             return
         self._per_address[address] += 1
         try:
-            await self._maybe_implicit_tls(connection)
             await self.handler.handle(connection)
         except ConnectionClosed:
             pass
@@ -129,11 +134,6 @@ class ListeningServer:
             if self._per_address[address] <= 0:
                 del self._per_address[address]
             connection.close()
-
-    async def _maybe_implicit_tls(self, connection: Connection) -> None:
-        if self.listener.tls is TlsMode.IMPLICIT:
-            assert self.tls is not None
-            await connection.start_tls(self.tls.for_listener(self.listener.name))
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop accepting; give sessions `grace` seconds, then cancel them."""
@@ -156,5 +156,5 @@ class _AcceptingProtocol(_StreamProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        assert isinstance(transport, asyncio.Transport)
-        self._server.session_started(transport, self)
+        assert self.transport is not None
+        self._server.session_started(self.transport, self)

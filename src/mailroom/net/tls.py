@@ -34,37 +34,36 @@ def server_context(certificate: Path, key: Path) -> ssl.SSLContext:
 
 
 class TlsContexts:
-    """The current TLS context of each listener. `reload()` builds new contexts from the
-    files; connections already established keep the one they started with."""
+    """One live TLS context per certificate/key pair, shared by the listeners using it.
+
+    `reload()` (SIGHUP) first loads every pair into scratch contexts; only if all
+    load does it load them again into the live contexts, whose new handshakes then
+    use the new certificates. Connections already established keep theirs. The live
+    contexts are changed in place because an implicit-TLS listener hands its context
+    to the event loop once, at start.
+    """
 
     def __init__(self, config: Config) -> None:
         self._config = config
-        self._contexts: dict[str, ssl.SSLContext] = {}
-        self._load_all()
+        self._by_listener = {listener.name: self._files(listener) for listener in config.listeners}
+        self._live = {files: server_context(*files) for files in set(self._by_listener.values())}
 
     def _files(self, listener: Listener) -> tuple[Path, Path]:
         certificate = listener.certificate or self._config.tls.certificate
         key = listener.key or self._config.tls.key
         return self._config.resolve(certificate), self._config.resolve(key)
 
-    def _load_all(self) -> None:
-        loaded: dict[tuple[Path, Path], ssl.SSLContext] = {}
-        contexts: dict[str, ssl.SSLContext] = {}
-        for listener in self._config.listeners:
-            files = self._files(listener)
-            if files not in loaded:
-                loaded[files] = server_context(*files)
-            contexts[listener.name] = loaded[files]
-        self._contexts = contexts
-
     def for_listener(self, name: str) -> ssl.SSLContext:
-        return self._contexts[name]
+        return self._live[self._by_listener[name]]
 
     def reload(self) -> bool:
         """Re-read every certificate; on any error keep all the old ones and log why."""
         try:
-            self._load_all()
-        except CertificateError as error:
+            for files in self._live:
+                server_context(*files)  # refuses a broken pair before anything changes
+            for (certificate, key), context in self._live.items():
+                context.load_cert_chain(certificate, key)
+        except (CertificateError, OSError, ssl.SSLError) as error:
             log.error("TLS reload failed, keeping the previous certificates: %s", error)
             return False
         log.info("TLS certificates reloaded")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from mailroom.auth import Authenticator, mechanisms
 from mailroom.config import Config, Listener, TlsMode
 from mailroom.config import Protocol as ListenerProtocol
 from mailroom.net import IPAddress, TlsContexts, in_networks
-from mailroom.queue import MailQueue
+from mailroom.queue import Envelope, MailQueue
 from mailroom.routing import Expansion, FailureReason, RecipientVerdict
 from mailroom.smtp import replies
 from mailroom.smtp.replies import SmtpReply
@@ -27,6 +28,12 @@ class SmtpRouter(Protocol):
     async def may_send_as(self, account: str, address: str) -> bool: ...
 
 
+class ImmediateDelivery(Protocol):
+    """Delivery while the client waits (mailroom.delivery.dispatcher.Dispatcher)."""
+
+    async def deliver_now(self, queue_id: str, message: Path, envelope: Envelope) -> Envelope: ...
+
+
 @dataclass(frozen=True)
 class SmtpServices:
     config: Config
@@ -34,6 +41,8 @@ class SmtpServices:
     router: SmtpRouter
     queue: MailQueue
     tls: TlsContexts | None
+    delivery: ImmediateDelivery | None = None
+    """If set, local recipients are delivered before the 250 instead of queued."""
 
 
 @dataclass(frozen=True)

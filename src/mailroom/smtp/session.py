@@ -35,6 +35,7 @@ from mailroom.queue import (
     MailParams,
     MessageWriter,
     QueueError,
+    RecipientState,
 )
 from mailroom.routing import DirectoryUnavailable, InvalidRecipient
 from mailroom.smtp import replies
@@ -506,8 +507,17 @@ class SmtpSession:
         if failed is not None:
             await self.abort_transaction()
             raise SmtpError(failed)
+        envelope = self.envelope(transaction)
         try:
-            queue_id = await writer.commit(self.envelope(transaction))
+            if self.services.delivery is not None:
+                await writer.flush()
+                envelope = await self.services.delivery.deliver_now(
+                    writer.queue_id, writer.path, envelope
+                )
+                if all(r.state is RecipientState.DELIVERED for r in envelope.recipients):
+                    await self.delivered_at_once(transaction, writer, envelope)
+                    return
+            queue_id = await writer.commit(envelope)
         except (CommitFailed, QueueError, OSError) as error:
             log.error("%s: %s: commit failed: %s", self.connection.peer, writer.queue_id, error)
             transaction.writer = None
@@ -522,6 +532,29 @@ class SmtpSession:
         )
         self.transaction = None
         await self.send(replies.queued(queue_id))
+
+    async def delivered_at_once(
+        self, transaction: Transaction, writer: MessageWriter, envelope: Envelope
+    ) -> None:
+        """Every recipient has it in a fsynced Maildir: the queue file is not needed."""
+        log.info(
+            "%s: client=%s, helo=%s%s",
+            writer.queue_id,
+            self.connection.peer,
+            self.helo,
+            f", sasl_username={self.account}" if self.account else "",
+        )
+        log.info(
+            "%s: from=<%s>, size=%d, nrcpt=%d (delivered at once)",
+            writer.queue_id,
+            envelope.sender,
+            writer.size,
+            len(envelope.recipients),
+        )
+        transaction.writer = None
+        self.transaction = None
+        await writer.abort()
+        await self.send(replies.queued(writer.queue_id))
 
     def envelope(self, transaction: Transaction) -> Envelope:
         return Envelope(
