@@ -8,44 +8,15 @@ import contextlib
 import os
 import re
 import signal
-import socket
-import sys
 import time
 from pathlib import Path
 
 import aiosmtplib
 
-from mailroom import app
-from mailroom.config import load_config
-from tests.mailhost.conftest import populate, write_config
+from tests.mailhost.process import prepare_host, start_server
 
 SENDERS = 8
 ACKED_BEFORE_KILL = 60
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def start_server(config: Path) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "mailroom",
-        "serve",
-        "-c",
-        str(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    assert process.stdout is not None
-    while True:  # the server says when it is ready
-        line = await asyncio.wait_for(process.stdout.readline(), 60)
-        assert line, "the server exited before it was ready"
-        if line.startswith(b"running"):
-            return process
 
 
 async def sender(port: int, number: int, acked: set[str], stop: asyncio.Event) -> None:
@@ -81,21 +52,7 @@ def delivered_tokens(maildir: Path) -> set[str]:
 
 async def test_every_acknowledged_message_survives_sigkill(tmp_path: Path) -> None:
     root = tmp_path / "host"
-    root.mkdir()
-    port = free_port()
-    config_path = write_config(root, {'address = "127.0.0.1:0"': f'address = "127.0.0.1:{port}"'})
-    text = config_path.read_text()
-    # Only the first listener keeps the fixed port; the others stay on port 0.
-    config_path.write_text(
-        text.replace(f'address = "127.0.0.1:{port}"', 'address = "127.0.0.1:0"').replace(
-            'address = "127.0.0.1:0"', f'address = "127.0.0.1:{port}"', 1
-        )
-    )
-    config = load_config(config_path)
-    directory = await app.open_directory(config)
-    await directory.migrate()
-    await populate(directory, config)
-    await directory.close()
+    config_path, port = await prepare_host(root)
 
     server = await start_server(config_path)
     acked: set[str] = set()
