@@ -33,9 +33,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import alembic.command
-import alembic.config
-import alembic.util
 from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
@@ -341,6 +338,11 @@ class Directory:
 
     async def migrate(self) -> None:
         """Create or upgrade the schema to the newest Alembic revision (idempotent)."""
+        # Imported here: Alembic costs a third of a second to import, and only `init`
+        # and `serve` migrate; every other command starts without it.
+        import alembic.command
+        import alembic.config
+        import alembic.util
 
         if self._database.url.get_backend_name() == "mysql":
             # Adding the same filter again is a no-op.
