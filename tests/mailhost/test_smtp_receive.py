@@ -200,3 +200,15 @@ async def test_the_server_speaks_esmtp_with_the_announced_extensions(mailhost: M
         assert client.supports_extension(extension), extension
     assert not client.supports_extension("auth")  # no logins on the MX port
     await client.quit()
+
+
+async def test_mail_over_quota_is_accepted_and_waits_in_the_queue(mailhost: MailHost) -> None:
+    await mailhost.directory.update_account("bob@example.test", quota_bytes=10)
+    mailhost.running.services.router.forget_directory()
+    await send(mailhost, "carol@outside.example", ["bob@example.test"])
+    await mailhost.running.dispatcher.settled()
+    assert await mailhost.delivered("bob@example.test") == []
+    (entry,) = await mailhost.running.services.queue.entries()
+    (recipient,) = entry.envelope.recipients
+    assert recipient.state.value == "deferred"
+    assert recipient.last_reply.startswith("4.2.2")

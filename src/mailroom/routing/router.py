@@ -232,6 +232,11 @@ class Router:
             return RecipientVerdict.LOCAL
         return RecipientVerdict.LOCAL_UNKNOWN
 
+    def forget_directory(self) -> None:
+        """Re-read the directory at the next question (it is otherwise re-read when its
+        version changes, checked at most once per refresh interval)."""
+        self._snapshots.invalidate()
+
     async def may_send_as(self, account: str, address: str) -> bool:
         """Whether the logged-in `account` may use `address` as envelope sender: its own
         or extra addresses (with or without a sub-address detail), or an alias it holds a
