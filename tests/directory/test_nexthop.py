@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailroom.directory import InvalidValue
-from mailroom.directory.service import normalize_nexthop
+from mailroom.directory.nexthop import normalize_nexthop
 
 
 @pytest.mark.parametrize(

@@ -22,25 +22,28 @@ differently and callers should see one order everywhere.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
-import re
 import sqlite3
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, event, func, insert, select, update
-from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
 
 from mailroom.config import DirectoryConfig
 from mailroom.directory.addresses import normalize_address, normalize_domain, split_address
+from mailroom.directory.database import (
+    Database,
+    database_of,
+    open_sqlite_file,
+    sqlite_pragmas,
+    without_ignored_key_names,
+)
 from mailroom.directory.errors import (
     AliasLoop,
     AlreadyExists,
@@ -52,6 +55,7 @@ from mailroom.directory.errors import (
     NotFound,
     UnknownDomain,
 )
+from mailroom.directory.nexthop import normalize_nexthop
 from mailroom.directory.records import Account, Alias, Domain, Transport
 from mailroom.directory.schema import (
     DISPLAY_NAME_LENGTH,
@@ -67,12 +71,6 @@ from mailroom.directory.schema import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-CONNECT_TIMEOUT_SECONDS = 10
-"""How long to wait for MariaDB/MySQL or PostgreSQL to accept a connection."""
-SQLITE_BUSY_TIMEOUT_MS = 10_000
-"""How long a SQLite writer waits for another process's write to finish."""
-MYSQL_RECYCLE_SECONDS = 3600
-"""Reconnect pooled MySQL connections before the server's `wait_timeout` drops them."""
 MAX_QUOTA_BYTES = 2**63 - 1  # BIGINT
 IN_CHUNK = 500
 """Addresses per `IN (...)`: the backends cap the number of parameters per statement."""
@@ -82,164 +80,7 @@ class _NothingChanged(Exception):
     """Raised inside a write to roll it back, version bump included, without an error."""
 
 
-@dataclass(frozen=True)
-class _Database:
-    url: URL
-    location: str
-    """Where the database is, for messages: never the password."""
-    engine_options: dict[str, Any] = field(default_factory=dict)
-
-
-def _database_of(config: DirectoryConfig, base_dir: Path | None) -> _Database:
-    """The user-facing URL of the config, as the asyncio driver's URL and engine options."""
-    try:
-        url = make_url(config.url)
-    except (ArgumentError, ValueError):
-        # The parser's message would quote the whole URL, password and all.
-        raise InvalidValue(
-            "the directory URL is not a valid URL; expected e.g. sqlite:///directory.sqlite3"
-        ) from None
-    backend = url.get_backend_name().lower()  # URL schemes ignore case (RFC 3986 §3.1)
-    if backend == "sqlite":
-        database = url.database or ""
-        if database in ("", ":memory:"):
-            # One shared connection: each new in-memory connection would be a new database.
-            return _Database(
-                URL.create("sqlite+aiosqlite", database=":memory:"),
-                "in-memory SQLite",
-                {"poolclass": StaticPool},
-            )
-        path = Path(database)
-        if not path.is_absolute():
-            path = (base_dir if base_dir is not None else Path.cwd()) / path
-        return _Database(URL.create("sqlite+aiosqlite", database=str(path)), f"SQLite file {path}")
-    server_options: dict[str, Any] = {
-        "pool_size": config.pool_size,
-        "pool_pre_ping": True,
-        # The same rule on both servers: each statement sees what was committed before it.
-        "isolation_level": "READ COMMITTED",
-    }
-    if backend in ("mysql", "mariadb"):
-        return _Database(
-            url.set(drivername="mysql+asyncmy").update_query_dict({"charset": "utf8mb4"}),
-            f"MariaDB/MySQL at {url.host or 'localhost'}:{url.port or 3306}"
-            f" database {url.database or ''!r}",
-            server_options
-            | {
-                "pool_recycle": MYSQL_RECYCLE_SECONDS,
-                "connect_args": {"connect_timeout": CONNECT_TIMEOUT_SECONDS},
-            },
-        )
-    if backend in ("postgresql", "postgres"):
-        return _Database(
-            url.set(drivername="postgresql+asyncpg"),
-            f"PostgreSQL at {url.host or 'localhost'}:{url.port or 5432}"
-            f" database {url.database or ''!r}",
-            server_options | {"connect_args": {"timeout": CONNECT_TIMEOUT_SECONDS}},
-        )
-    raise InvalidValue(
-        f"the directory URL's scheme {backend!r} is not one of sqlite, mysql, mariadb, postgresql"
-    )
-
-
-def _open_sqlite_file(path: str) -> None:
-    """Open (creating if need be) and close the SQLite file; raise sqlite3.Error if we can't."""
-    sqlite3.connect(path).close()
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """Per connection: readers do not block the writer (WAL), foreign keys are enforced
-    (SQLite ignores them unless asked), and a writer waits for another instead of failing."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.close()
-
-
-def _without_ignored_key_names(record: logging.LogRecord) -> bool:
-    """MariaDB warns about every named primary key (it calls them all PRIMARY; our naming
-    convention and Alembic's version table name them for PostgreSQL), and the asyncmy driver
-    logs each warning: noise at every migration. Only that warning is dropped."""
-    return not record.getMessage().endswith("ignored for PRIMARY key.")
-
-
 # -- values other than addresses -------------------------------------------------------------
-
-_PORT = re.compile(r"[0-9]{1,5}")
-_IPV6_CHARACTERS = frozenset("0123456789abcdefABCDEF:.")
-_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-
-
-def _normalize_hostname(text: str) -> str | None:
-    """A host name (one label allowed: `localhost`, `mailhub`) in lower-case A-labels."""
-    name = text.removesuffix(".")
-    try:
-        name = name.lower().encode("idna").decode("ascii")
-    except UnicodeError:
-        return None
-    labels = name.split(".")
-    if len(name) > 253 or labels[-1].isdigit():
-        return None
-    if not all(_HOST_LABEL.fullmatch(label) for label in labels):
-        return None
-    return name
-
-
-def normalize_nexthop(text: str) -> str:
-    """A Postfix transport next hop as `[host]:port` (brackets: connect to the host itself,
-    no MX lookup) or `host:port` (look up MX records first).
-
-    Accepts `smtp:[host]:port`, `smtp:host`, `[host]`, `[host]:port`, `host:port`, `host`
-    and IP literals (`[192.0.2.7]:2525`, `[2001:db8::1]:25`); the port defaults to 25. An IP
-    address is always bracketed: MX records of an address mean nothing. Raises InvalidValue.
-    """
-    shown = text
-    value = text.strip()
-    problem = (
-        f"invalid next hop {shown!r}: expected smtp:[host]:port, [host]:port, host:port or host"
-    )
-    if not value or any(char.isspace() for char in value):
-        raise InvalidValue(problem)
-    if value[:5].lower() == "smtp:":
-        value = value[5:]
-    if value.startswith("["):
-        host, closed, rest = value[1:].partition("]")
-        if not closed:
-            raise InvalidValue(f"invalid next hop {shown!r}: '[' without ']'")
-        bracketed = True
-    else:
-        if value.count(":") > 1 and _IPV6_CHARACTERS.issuperset(value):
-            raise InvalidValue(
-                f"invalid next hop {shown!r}: an IPv6 address needs brackets, as [2001:db8::1]:25"
-            )
-        host, colon, after = value.partition(":")
-        if colon and not _PORT.fullmatch(after) and "." not in host:
-            # `lmtp:...`, `relay:...`: Postfix's other transports, not a host and port.
-            raise InvalidValue(
-                f"invalid next hop {shown!r}: only smtp: next hops are supported, not {host}:"
-            )
-        rest = colon + after
-        bracketed = False
-    port = 25
-    if rest:
-        if not rest.startswith(":") or not _PORT.fullmatch(rest[1:]):
-            raise InvalidValue(problem)
-        port = int(rest[1:])
-        if not 1 <= port <= 65535:
-            raise InvalidValue(f"invalid next hop {shown!r}: port {port} is not in 1-65535")
-    if not host:
-        raise InvalidValue(f"invalid next hop {shown!r}: no host")
-    if "%" in host:
-        raise InvalidValue(f"invalid next hop {shown!r}: IPv6 zone indexes are not supported")
-    try:
-        return f"[{ipaddress.ip_address(host).compressed}]:{port}"
-    except ValueError:
-        pass
-    hostname = _normalize_hostname(host)
-    if hostname is None:
-        raise InvalidValue(f"invalid next hop {shown!r}: {host!r} is not a host name or IP address")
-    return f"[{hostname}]:{port}" if bracketed else f"{hostname}:{port}"
 
 
 def _check_password_hash(password_hash: str) -> None:
@@ -298,7 +139,7 @@ class Directory:
     """One database of domains, accounts, aliases and transports, shared by the whole
     process (and by other nodes using the same server). Safe to use from many tasks."""
 
-    def __init__(self, engine: AsyncEngine, database: _Database) -> None:
+    def __init__(self, engine: AsyncEngine, database: Database) -> None:
         """Use `Directory.connect`."""
         self._engine = engine
         self._database = database
@@ -312,20 +153,20 @@ class Directory:
     async def connect(cls, config: DirectoryConfig, base_dir: Path | None = None) -> Directory:
         """Open the database named by `config.url` (relative SQLite paths against `base_dir`).
         Does not create tables: call `migrate()`. Raises DatabaseUnavailable."""
-        database = _database_of(config, base_dir)
+        database = database_of(config, base_dir)
         if database.url.get_backend_name() == "sqlite" and database.url.database != ":memory:":
             # Try the file with sqlite3 first. After a failed open, aiosqlite's worker thread
             # still finishes its own shutdown unawaited, and in a short-lived event loop (a
             # CLI command, a test) that ends in "Event loop is closed" noise from the thread.
             try:
-                await asyncio.to_thread(_open_sqlite_file, str(database.url.database))
+                await asyncio.to_thread(open_sqlite_file, str(database.url.database))
             except sqlite3.Error as error:
                 raise DatabaseUnavailable(
                     f"cannot use the directory database ({database.location}): {error}"
                 ) from error
         engine = create_async_engine(database.url, **database.engine_options)
         if database.url.get_backend_name() == "sqlite":
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         directory = cls(engine, database)
         try:
             async with engine.connect():
@@ -346,7 +187,7 @@ class Directory:
 
         if self._database.url.get_backend_name() == "mysql":
             # Adding the same filter again is a no-op.
-            logging.getLogger("asyncmy").addFilter(_without_ignored_key_names)
+            logging.getLogger("asyncmy").addFilter(without_ignored_key_names)
 
         def upgrade(connection: Connection) -> None:
             config = alembic.config.Config()
