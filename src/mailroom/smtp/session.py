@@ -26,7 +26,7 @@ from mailroom.auth import (
     UnknownMechanism,
 )
 from mailroom.auth.sasl import MAX_LINE_LENGTH as SASL_MAX_LINE_LENGTH
-from mailroom.net import Connection, IdleTimeout, LineTooLong
+from mailroom.net import Connection, ConnectionClosed, IdleTimeout, LineTooLong
 from mailroom.queue import (
     ClientInfo,
     CommitFailed,
@@ -131,7 +131,7 @@ class SmtpSession:
         if not self.connection.has_buffered_input():
             try:
                 await self.connection.drain()
-            except ConnectionError:
+            except (ConnectionError, ConnectionClosed):
                 if not quiet:
                     raise
 
@@ -161,6 +161,15 @@ class SmtpSession:
             await self.dispatch(command)
         except SmtpError as error:
             await self.refuse(error.reply)
+        except (ConnectionClosed, IdleTimeout, SessionEnded):
+            raise
+        except Exception:
+            # The last resort: a bug or a failing service must cost the client a retry,
+            # never the message (nothing was acknowledged) or a silent hang-up.
+            log.exception("%s: unexpected error in %s", self.connection.peer,
+                          type(command).__name__)
+            await self.abort_transaction()
+            await self.send(replies.TEMPORARY)
 
     async def dispatch(self, command: AnyCommand) -> None:
         match command:
