@@ -104,8 +104,14 @@ class Dispatcher:
         with those delivered marked so (the rest stay pending, for the queue)."""
         recipients = []
         for recipient in envelope.recipients:
-            if await self.router.check(recipient.address) is RecipientVerdict.LOCAL:
-                result = await self.deliver_one(queue_id, message, envelope.sender, recipient)
+            try:
+                account = await self.router.account(recipient.address)
+            except DirectoryUnavailable:
+                account = None  # the queue will try again
+            if account is not None:
+                result = await self.deliver_locally(
+                    queue_id, message, envelope.sender, recipient, account
+                )
                 if result.state is RecipientState.DELIVERED:
                     recipient = replace(
                         recipient,
@@ -137,8 +143,10 @@ class Dispatcher:
     ) -> RecipientResult:
         """One attempt at one recipient of the message stored at `message`."""
         try:
-            verdict = await self.router.check(recipient.address)
             account = await self.router.account(recipient.address)
+            if account is not None:
+                return await self.deliver_locally(queue_id, message, sender, recipient, account)
+            verdict = await self.router.check(recipient.address)
         except InvalidRecipient as error:
             return RecipientResult.failed(f"5.1.3 {error}")
         except DirectoryUnavailable:
@@ -151,9 +159,18 @@ class Dispatcher:
                 REMOTE_NOT_AVAILABLE,
             )
             return RecipientResult.deferred(REMOTE_NOT_AVAILABLE)
-        if account is None:
-            log.info("%s: to=<%s>, status=bounced (no such account)", queue_id, recipient.address)
-            return RecipientResult.failed("5.1.1 no such account")
+        log.info("%s: to=<%s>, status=bounced (no such account)", queue_id, recipient.address)
+        return RecipientResult.failed("5.1.1 no such account")
+
+    async def deliver_locally(
+        self,
+        queue_id: str,
+        message: Path,
+        sender: str,
+        recipient: EnvelopeRecipient,
+        account: Account,
+    ) -> RecipientResult:
+        """Into the account's Maildir; a full mailbox is a temporary failure."""
         result = await self.local.deliver(
             message,
             sender=sender,
