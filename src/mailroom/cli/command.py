@@ -13,7 +13,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 
-from mailroom.app import ListenError
+from mailroom.app import ListenError, open_directory
 from mailroom.config import Config, ConfigError, default_config_path, load_config
 from mailroom.directory import Directory, DirectoryError
 from mailroom.net import CertificateError
@@ -119,9 +119,7 @@ async def _awaited(work: Awaitable[T]) -> T:
 
 async def with_directory(config: Config, action: Callable[[Directory], Awaitable[T]]) -> T:
     """Open the directory of `config`, run `action` on it and close it."""
-    directory = await Directory.connect(
-        config.directory, config.source.parent if config.source else None
-    )
+    directory = await open_directory(config)
     try:
         return await action(directory)
     finally:
