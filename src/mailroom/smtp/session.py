@@ -80,7 +80,9 @@ class Transaction:
     sender: str
     params: MailParams
     smtputf8: bool
-    recipients: list[EnvelopeRecipient] = field(default_factory=list)
+    recipients: dict[str, EnvelopeRecipient] = field(default_factory=dict)
+    """Final recipients by address: the first RCPT that led to one wins, and however many
+    RCPTs reach one address it is one entry (the count is bounded by the directory)."""
     accepted: int = 0
     """RCPT commands answered 250 (the client's count, before alias expansion)."""
     writer: MessageWriter | None = None
@@ -166,8 +168,9 @@ class SmtpSession:
         except Exception:
             # The last resort: a bug or a failing service must cost the client a retry,
             # never the message (nothing was acknowledged) or a silent hang-up.
-            log.exception("%s: unexpected error in %s", self.connection.peer,
-                          type(command).__name__)
+            log.exception(
+                "%s: unexpected error in %s", self.connection.peer, type(command).__name__
+            )
             await self.abort_transaction()
             await self.send(replies.TEMPORARY)
 
@@ -356,12 +359,13 @@ class SmtpSession:
         notify = _notify(command.params.notify)
         original = command.params.orcpt.address if command.params.orcpt else expansion.original
         for delivery in expansion.deliveries:
-            transaction.recipients.append(
+            transaction.recipients.setdefault(
+                delivery.recipient,
                 EnvelopeRecipient(
                     address=delivery.recipient,
                     original=original,
                     notify=frozenset({"NEVER"}) if delivery.bcc else notify,
-                )
+                ),
             )
         for failure in expansion.failures:
             log.warning(
@@ -470,7 +474,8 @@ class SmtpSession:
         envelope = self.envelope(transaction)
         try:
             writer = await self.services.queue.receive(envelope)
-            single = transaction.recipients[0].original if transaction.accepted == 1 else None
+            first = next(iter(transaction.recipients.values()))
+            single = first.original if transaction.accepted == 1 else None
             await writer.write(
                 received_header(
                     Arrival(
@@ -568,7 +573,7 @@ class SmtpSession:
     def envelope(self, transaction: Transaction) -> Envelope:
         return Envelope(
             sender=transaction.sender,
-            recipients=tuple(_unique(transaction.recipients)),
+            recipients=tuple(transaction.recipients.values()),
             received_at=time.time(),
             params=transaction.params,
             client=ClientInfo(helo=self.helo or "", ip=str(self.connection.peer_ip)),
@@ -590,14 +595,3 @@ class SmtpSession:
 
 def _notify(notify: frozenset[Notify] | None) -> frozenset[str] | None:
     return frozenset(n.value for n in notify) if notify is not None else None
-
-
-def _unique(recipients: list[EnvelopeRecipient]) -> list[EnvelopeRecipient]:
-    """One envelope recipient per final address (the first RCPT that led to it)."""
-    seen: set[str] = set()
-    kept = []
-    for recipient in recipients:
-        if recipient.address not in seen:
-            seen.add(recipient.address)
-            kept.append(recipient)
-    return kept
