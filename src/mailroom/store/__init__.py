@@ -1,10 +1,15 @@
 """Mailboxes on disk: Maildir++ compatible with Dovecot.
 
-So far the delivery side: where an account's Maildir is (paths.py), writing
+The delivery side: where an account's Maildir is (paths.py), writing
 messages and folders into it (maildir.py) and the Maildir++ quota
-(quota.py). Imports no protocol; reading, UIDs and the index come with IMAP.
+(quota.py). The reading side, for IMAP and POP3: a folder's messages with
+their UIDs and flags (folder.py), kept in Dovecot's own `dovecot-uidlist`
+(uidlist.py) and `dovecot-keywords` (keywords.py) so Dovecot and Mailroom
+can take turns on one Maildir. Imports no protocol.
 """
 
+from mailroom.store.folder import FolderError, MaildirFolder, MaildirMessage, MessageGone
+from mailroom.store.keywords import Keywords, KeywordsError, TooManyKeywords
 from mailroom.store.maildir import (
     INBOX,
     FolderNameError,
@@ -23,14 +28,26 @@ from mailroom.store.quota import (
     recalculate,
     record_delivery,
 )
+from mailroom.store.uidlist import LockTimeout, UidList, UidListError, UidRecord
 
 __all__ = [
     "INBOX",
+    "FolderError",
     "FolderNameError",
+    "Keywords",
+    "KeywordsError",
+    "LockTimeout",
     "MailboxPathError",
     "Maildir",
+    "MaildirFolder",
+    "MaildirMessage",
     "MaildirSize",
+    "MessageGone",
     "TmpMessage",
+    "TooManyKeywords",
+    "UidList",
+    "UidListError",
+    "UidRecord",
     "check_quota",
     "current_usage",
     "folder_directory",
