@@ -55,6 +55,8 @@ def configure_logging(config: Config) -> None:
         stream=sys.stderr,
         force=True,
     )
+    # Alembic narrates every start ("Context impl SQLiteImpl"); only its problems matter.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.root.level))
 
 
 def data_dir(config: Config) -> Path:
