@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailroom.queue.durable import fsync_directory
+from mailroom.durable import fsync_directory
 
 DEFAULT_THREADS = 32
 """Changes being synced at once (the file system folds concurrent fsyncs together)."""

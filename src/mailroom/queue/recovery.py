@@ -24,7 +24,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import BinaryIO
 
-from mailroom.queue.durable import fsync_directory, make_directory
+from mailroom.durable import fsync_directory, make_directory
 from mailroom.queue.entry import QueueEntry
 from mailroom.queue.envelope import Envelope, EnvelopeError
 from mailroom.queue.errors import QueueInUse

@@ -39,7 +39,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from mailroom.queue.durable import unlink_all, write_synced
+from mailroom.durable import unlink_all, write_synced
 from mailroom.queue.entry import QueueEntry, RecipientResult
 from mailroom.queue.envelope import Envelope, EnvelopeRecipient, RecipientState
 from mailroom.queue.errors import QueueError, UnknownMessage

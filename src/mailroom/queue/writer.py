@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from mailroom.queue.durable import write_all, write_synced
+from mailroom.durable import write_all, write_synced
 from mailroom.queue.entry import QueueEntry
 from mailroom.queue.envelope import Envelope
 from mailroom.queue.errors import CommitFailed, QueueError

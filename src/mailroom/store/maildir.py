@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from mailroom.durable import fsync_directory, make_directory
 from mailroom.store import mutf7
 
 INBOX = "INBOX"
@@ -172,7 +173,7 @@ class Maildir:
         if self.exists():
             return
         for sub in ("cur", "new", "tmp"):
-            _make_directories(self.root / sub)
+            make_directory(self.root / sub)
 
     def folder(self, name: str) -> Maildir:
         """The folder `name` of this mailbox ("INBOX" is the mailbox itself)."""
@@ -191,7 +192,7 @@ class Maildir:
             folder.create()
             marker = folder.root / "maildirfolder"
             os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
-            _fsync_directory(folder.root)
+            fsync_directory(folder.root)
         return folder
 
     def write_tmp(self, source: Readable, *, prefix: bytes = b"") -> TmpMessage:
@@ -232,7 +233,7 @@ class Maildir:
                 raise
             # File systems without hard links (some FUSE and network ones).
             os.rename(message.path, target)
-        _fsync_directory(self.root / "new")
+        fsync_directory(self.root / "new")
         message.path.unlink(missing_ok=True)
         return target
 
@@ -251,28 +252,3 @@ class Maildir:
     async def deliver_async(self, source: Readable, *, prefix: bytes = b"") -> Path:
         """`deliver`, in a thread."""
         return await asyncio.to_thread(self.deliver, source, prefix=prefix)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _make_directories(path: Path) -> None:
-    """mkdir -p with mode 0700, fsyncing each new directory's parent."""
-    missing: list[Path] = []
-    for candidate in [path, *path.parents]:
-        if candidate.is_dir():
-            break
-        missing.append(candidate)
-    for directory in reversed(missing):
-        try:
-            directory.mkdir(mode=0o700)
-        except FileExistsError:
-            if not directory.is_dir():
-                raise
-            continue
-        _fsync_directory(directory.parent)

@@ -50,6 +50,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from mailroom.durable import fsync_directory
+
 FILE_NAME = "dovecot-uidlist"
 LOCK_SUFFIX = ".lock"
 STALE_LOCK_SECONDS = 120.0
@@ -290,7 +292,7 @@ class DotLock:
             raise
         os.close(fd)
         os.rename(self.path, self.target)
-        _fsync_directory(self.target.parent)
+        fsync_directory(self.target.parent)
 
     def release(self) -> None:
         if self._fd is None:
@@ -323,14 +325,6 @@ def _backoff(total: float) -> Iterator[float]:
     while time.monotonic() < deadline:
         yield delay
         delay = min(delay * 2, 0.05)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _number(text: str, what: str, number: int, *, low: int, high: int) -> int:

@@ -1,5 +1,6 @@
-"""The few file operations the queue is built from, each safe against a power cut
-where it says so. All blocking: call them from a worker thread."""
+"""File operations that survive a power cut where they say so: the queue and the
+mailbox store are built from these. All blocking: call them from a worker thread.
+A room of its own because neither of its users may import the other (DESIGN.md)."""
 
 from __future__ import annotations
 
@@ -43,13 +44,15 @@ def make_directory(path: Path) -> None:
     power cut: each new directory is fsynced into its parent."""
     missing: list[Path] = []
     for candidate in [path, *path.parents]:
-        if candidate.exists():
+        if candidate.is_dir():
             break
         missing.append(candidate)
     for directory in reversed(missing):
         try:
             directory.mkdir(mode=0o700)
         except FileExistsError:
+            if not directory.is_dir():
+                raise
             continue
         fsync_directory(directory.parent)
     if not path.is_dir():
