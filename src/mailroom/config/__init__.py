@@ -12,6 +12,8 @@ from mailroom.config.model import (
     AuthConfig,
     Config,
     DirectoryConfig,
+    DkimAlgorithm,
+    DkimConfig,
     Listener,
     MailboxConfig,
     MasterUser,
@@ -23,6 +25,7 @@ from mailroom.config.model import (
     ThrottleConfig,
     TlsConfig,
     TlsMode,
+    dkim_selector,
 )
 
 __all__ = [
@@ -31,6 +34,8 @@ __all__ = [
     "ConfigError",
     "ConfigProblem",
     "DirectoryConfig",
+    "DkimAlgorithm",
+    "DkimConfig",
     "Listener",
     "MailboxConfig",
     "MasterUser",
@@ -43,6 +48,7 @@ __all__ = [
     "TlsConfig",
     "TlsMode",
     "default_config_path",
+    "dkim_selector",
     "load_config",
     "parse_config",
 ]

@@ -329,6 +329,51 @@ class QueueConfig(Section):
     """A message undeliverable this long is returned to its sender (default 5 days)."""
 
 
+class DkimAlgorithm(StrEnum):
+    """Key types a DKIM selector's record may name in its k= tag."""
+
+    RSA = "rsa"
+    """RSA 2048 with rsa-sha256 (RFC 6376, RFC 8301): what every verifier understands."""
+    ED25519 = "ed25519"
+    """Ed25519 with ed25519-sha256 (RFC 8463): small and fast, not yet verified everywhere."""
+
+
+# RFC 6376 §3.1: selector = sub-domain *( "." sub-domain ); each label as in a host name.
+_DKIM_SELECTOR = re.compile(
+    r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
+)
+
+
+def dkim_selector(text: str) -> str:
+    """`Mail` -> `mail`; ValueError for what cannot stand before `._domainkey.` in DNS."""
+    selector = text.strip().lower()
+    if len(selector) > 63 or not _DKIM_SELECTOR.fullmatch(selector):
+        raise ValueError(
+            f"{text!r} is not a DKIM selector (letters, digits and inner hyphens, like 'mail')"
+        )
+    return selector
+
+
+class DkimConfig(Section):
+    """DKIM signing keys (RFC 6376): one per domain, made with `mailroom dkim keygen`."""
+
+    key_directory: Path = Path("dkim")
+    """Where keys are kept, as `<domain>.<selector>.key` (relative to the config file's
+    directory). Only Mailroom's user may read it."""
+    selector: str = "mail"
+    """The selector: keys are published at `<selector>._domainkey.<domain>` in DNS. Use a new
+    selector to roll keys over without breaking mail signed with the old one."""
+    algorithm: DkimAlgorithm = DkimAlgorithm.RSA
+    """Type of new keys: `rsa` (2048 bits, understood everywhere) or `ed25519` (RFC 8463)."""
+    sign: bool = True
+    """Sign mail from our domains that have a key when it is delivered to other hosts."""
+
+    @field_validator("selector")
+    @classmethod
+    def _selector(cls, value: str) -> str:
+        return dkim_selector(value)
+
+
 class LogConfig(Section):
     level: str = "info"
     """debug, info, warning or error."""
@@ -356,6 +401,7 @@ class Config(Section):
     routing: RoutingConfig = RoutingConfig()
     mailbox: MailboxConfig = MailboxConfig()
     queue: QueueConfig = QueueConfig()
+    dkim: DkimConfig = DkimConfig()
     listeners: list[Listener] = Field(default_factory=list)
 
     _source: Path | None = PrivateAttr(default=None)

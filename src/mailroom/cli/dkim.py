@@ -1,0 +1,79 @@
+"""`mailroom dkim keygen|show`: a domain's DKIM signing key and the DNS record to publish."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mailroom.cli.command import ConfigOption, command, console, fail, load
+from mailroom.config import Config, DkimAlgorithm
+from mailroom.directory import normalize_domain
+from mailroom.mailauth import DkimError, DkimKeys
+
+app = typer.Typer(help="DKIM signing keys and their DNS records.", no_args_is_help=True)
+
+DomainArgument = Annotated[str, typer.Argument(help="Domain to sign for, like example.org.")]
+SelectorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--selector", help="Selector (default: [dkim] selector, 'mail').", show_default=False
+    ),
+]
+
+
+def _keys(config: Config, selector: str | None) -> DkimKeys:
+    try:
+        return DkimKeys(config.resolve(config.dkim.key_directory), selector or config.dkim.selector)
+    except DkimError as error:
+        fail(str(error))
+
+
+@command(app, "keygen")
+def keygen(
+    domain: DomainArgument,
+    selector: SelectorOption = None,
+    algorithm: Annotated[
+        DkimAlgorithm | None,
+        typer.Option(
+            "--algorithm",
+            help="rsa (2048 bits) or ed25519 (default: [dkim] algorithm).",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing key for this selector.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Make a signing key for DOMAIN and print the TXT record to publish."""
+    loaded = load(config)
+    name = normalize_domain(domain)
+    keys = _keys(loaded, selector)
+    try:
+        key = keys.create(name, algorithm or loaded.dkim.algorithm, replace=force)
+    except DkimError as error:
+        fail(str(error))
+    console.print(f"wrote {key.algorithm.value} key {keys.path(name)}")
+    console.print("publish this record in DNS:")
+    console.print(key.zone_file_line)
+
+
+@command(app, "show")
+def show(
+    domain: DomainArgument, selector: SelectorOption = None, config: ConfigOption = None
+) -> None:
+    """Print the TXT record of DOMAIN's existing key."""
+    loaded = load(config)
+    name = normalize_domain(domain)
+    keys = _keys(loaded, selector)
+    try:
+        key = keys.load(name)
+    except DkimError as error:
+        fail(str(error))
+    if key is None:
+        fail(
+            f"no DKIM key for {name} with selector {keys.selector!r} "
+            f"(make one with `mailroom dkim keygen {name}`)"
+        )
+    console.print(key.zone_file_line)

@@ -1,0 +1,1 @@
+"""Tests of mail authentication: DKIM keys and signatures."""
