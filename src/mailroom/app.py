@@ -17,11 +17,18 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import dns.asyncresolver
+
 from mailroom.auth import Authenticator, MemoryThrottle
 from mailroom.config import Config, Listener, Protocol, TlsMode
+from mailroom.delivery.bounces import Bouncer
 from mailroom.delivery.dispatcher import Dispatcher
 from mailroom.delivery.local import LocalDelivery
+from mailroom.delivery.mx import make_resolver
+from mailroom.delivery.outbound import Outbound
+from mailroom.delivery.remote import RemoteDelivery
 from mailroom.directory import Directory
+from mailroom.mailauth import DkimKeys, DkimSigner
 from mailroom.net import ListeningServer, SessionHandler, TlsContexts
 from mailroom.queue import MailQueue, RetrySchedule
 from mailroom.routing import Router
@@ -103,6 +110,31 @@ async def running_services(config: Config, *, migrate: bool) -> AsyncIterator[Se
         )
 
 
+def outbound_delivery(config: Config, router: Router) -> Outbound:
+    """Delivery to other hosts as the config says (DNS servers, relay host, TLS, DKIM)."""
+    settings = config.delivery
+    resolver = (
+        make_resolver(settings.nameservers, settings.dns_port)
+        if settings.nameservers
+        else dns.asyncresolver.Resolver()
+    )
+    remote = RemoteDelivery(
+        resolver,
+        port=settings.smtp_port,
+        helo_name=config.hostname,
+        connect_timeout=settings.connect_timeout_seconds,
+        command_timeout=settings.command_timeout_seconds,
+        tls_policy=settings.tls.value,
+        max_connections_per_destination=settings.max_connections_per_destination,
+    )
+    signer = None
+    if config.dkim.sign:
+        signer = DkimSigner(
+            DkimKeys(config.resolve(config.dkim.key_directory), config.dkim.selector)
+        )
+    return Outbound(remote, router, relayhost=settings.relayhost, signer=signer)
+
+
 def session_handler(
     services: Services, listener: Listener, delivery: Dispatcher
 ) -> SessionHandler | None:
@@ -156,7 +188,13 @@ async def serve(
     )
     async with running_services(config, migrate=True) as services:
         servers: list[ListeningServer] = []
-        delivery = Dispatcher(services.queue, services.router, services.local_delivery)
+        delivery = Dispatcher(
+            services.queue,
+            services.router,
+            services.local_delivery,
+            outbound=outbound_delivery(config, services.router),
+            bouncer=Bouncer(services.queue, config.hostname),
+        )
         dispatcher = asyncio.create_task(delivery.run())
         try:
             for listener in config.listeners:

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from mailroom import app
 from mailroom.config import Config, load_config
@@ -17,6 +19,8 @@ from mailroom.config.example import ListenerExample, example_config_text
 from mailroom.directory import Directory
 from mailroom.directory.passwords import PasswordHasher
 from mailroom.net.certificates import write_self_signed_certificate
+from tests.delivery.dns_server import DnsServer, start_dns_server
+from tests.delivery.test_remote import Receiver
 
 PASSWORD = "correct horse battery"
 
@@ -32,7 +36,53 @@ TEST_SETTINGS = {
     "# memory_kib = 65536": "memory_kib = 64",
     "# parallelism = 4": "parallelism = 1",
     "# delay_base_seconds = 1.0": "delay_base_seconds = 0",
+    # Never the machine's DNS servers: the test's own, on loopback (see `Internet`).
+    "# nameservers = []": 'nameservers = ["127.0.0.1"]',
 }
+
+# The outside world's DNS: outside.example's MX is the test's receiving server.
+OUTSIDE_RECORDS = {
+    "outside.example": {"MX": ["10 mx.outside.example."]},
+    "mx.outside.example": {"A": ["127.0.0.1"]},
+}
+
+
+@dataclass
+class Internet:
+    """Everything beyond our host, on loopback: a DNS server and outside.example's MX
+    (an aiosmtpd server that keeps what it receives)."""
+
+    dns: DnsServer
+    mx: Receiver
+    smtp_port: int
+
+    def settings(self) -> dict[str, str]:
+        return {
+            "# dns_port = 53": f"dns_port = {self.dns.port}",
+            "# smtp_port = 25": f"smtp_port = {self.smtp_port}",
+        }
+
+
+async def start_internet() -> AsyncIterator[Internet]:
+    dns_server = await start_dns_server(OUTSIDE_RECORDS)
+    port = free_loopback_port()
+    receiver = Receiver(
+        {"nobody@outside.example": "550 5.1.1 <nobody@outside.example>: Recipient address rejected"}
+    )
+    controller = Controller(receiver, hostname="127.0.0.1", port=port, ready_timeout=5)
+    controller.start()
+    try:
+        yield Internet(dns_server, receiver, port)
+    finally:
+        controller.stop()
+        assert dns_server.transport is not None
+        dns_server.transport.close()
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -40,6 +90,7 @@ class MailHost:
     root: Path
     config: Config
     running: app.RunningHost
+    internet: Internet
 
     def port(self, name: str) -> int:
         return self.running.port(name)
@@ -91,8 +142,17 @@ async def populate(directory: Directory, config: Config) -> None:
 
 
 async def start_host(root: Path, settings: dict[str, str] | None = None) -> AsyncIterator[MailHost]:
+    """A running host and its internet, stopped when the iteration ends."""
+    async for internet in start_internet():
+        async for host in _start_host(root, internet, settings):
+            yield host
+
+
+async def _start_host(
+    root: Path, internet: Internet, settings: dict[str, str] | None
+) -> AsyncIterator[MailHost]:
     root.mkdir(parents=True, exist_ok=True)
-    config = load_config(write_config(root, settings))
+    config = load_config(write_config(root, {**internet.settings(), **(settings or {})}))
     directory = await app.open_directory(config)
     await directory.migrate()
     await populate(directory, config)
@@ -108,7 +168,7 @@ async def start_host(root: Path, settings: dict[str, str] | None = None) -> Asyn
     if task in done:
         task.result()  # raises what went wrong at start
     try:
-        yield MailHost(root, config, ready.result())
+        yield MailHost(root, config, ready.result(), internet)
     finally:
         stop.set()
         await task

@@ -11,6 +11,7 @@ from mailroom.config.loader import (
 from mailroom.config.model import (
     AuthConfig,
     Config,
+    DeliveryConfig,
     DirectoryConfig,
     DkimAlgorithm,
     DkimConfig,
@@ -33,6 +34,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "ConfigProblem",
+    "DeliveryConfig",
     "DirectoryConfig",
     "DkimAlgorithm",
     "DkimConfig",

@@ -374,6 +374,53 @@ class DkimConfig(Section):
         return dkim_selector(value)
 
 
+class OutboundTls(StrEnum):
+    OPPORTUNISTIC = "opportunistic"
+    """STARTTLS when the other server offers it, certificate not checked (Postfix's `may`)."""
+    REQUIRED = "required"
+    """Never send in clear; defer when STARTTLS is not offered (Postfix's `encrypt`)."""
+
+
+class DeliveryConfig(Section):
+    """Delivery to other hosts: MX lookup, transports, an optional relay host."""
+
+    nameservers: list[str] = Field(default_factory=list)
+    """DNS servers to ask (IP addresses); empty: those of /etc/resolv.conf."""
+    dns_port: int = Field(default=53, ge=1, le=65535)
+    """Port of those DNS servers."""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    """Port of the MX hosts (25; other values only for tests)."""
+    relayhost: str | None = None
+    """Send all mail for other domains through this host instead of their MX hosts:
+    `[host]:port` (no MX lookup) or `host:port`. Transports of a domain still win."""
+    tls: OutboundTls = OutboundTls.OPPORTUNISTIC
+    """`opportunistic` or `required`."""
+    max_connections_per_destination: int = Field(default=5, ge=1, le=100)
+    """Connections at once to one domain or next hop."""
+    connect_timeout_seconds: float = Field(default=30, gt=0)
+    command_timeout_seconds: float = Field(default=300, gt=0)
+    """How long to wait for each reply of the other server."""
+
+    @field_validator("relayhost")
+    @classmethod
+    def _nexthop(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(
+            r"\[[^\]\s]+\](:\d{1,5})?|[A-Za-z0-9.-]+(:\d{1,5})?", value
+        ):
+            raise ValueError(f"{value!r} is not [host]:port or host:port")
+        return value
+
+    @field_validator("nameservers")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_address(item)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address") from None
+        return value
+
+
 class LogConfig(Section):
     level: str = "info"
     """debug, info, warning or error."""
@@ -402,6 +449,7 @@ class Config(Section):
     mailbox: MailboxConfig = MailboxConfig()
     queue: QueueConfig = QueueConfig()
     dkim: DkimConfig = DkimConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
     listeners: list[Listener] = Field(default_factory=list)
 
     _source: Path | None = PrivateAttr(default=None)

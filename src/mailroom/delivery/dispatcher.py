@@ -1,10 +1,11 @@
 """Delivering messages: from the queue when they are due, and at once while the SMTP
 client waits.
 
-Local recipients go into their Maildirs through `local`; mail for other domains
-(relay transports and the internet) waits in the queue until remote delivery exists
-(deferred, retried on the queue's schedule). Every result is recorded in the queue
-before the message is released or removed, so a crash repeats a delivery at worst.
+Local recipients go into their Maildirs through `local`; mail for other domains goes
+through `outbound` (transports, relay host or MX; one transaction per domain), or
+waits in the queue when no outbound delivery is configured. Every result is recorded
+in the queue before the message is released or removed, so a crash repeats a delivery
+at worst; recipients that fail for good are reported to the sender by `bounces`.
 
 `deliver_now` is the LMTP-like fast path (DESIGN.md): a message for local accounts
 is written into their Maildirs (each fsynced) before the client hears 250, and
@@ -20,7 +21,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
+from mailroom.delivery.bounces import Bouncer
 from mailroom.delivery.local import LocalDelivery, LocalStatus
+from mailroom.delivery.outbound import Outbound
+from mailroom.delivery.remote import RemoteStatus
 from mailroom.directory import Account
 from mailroom.queue import (
     Envelope,
@@ -50,10 +54,20 @@ class DeliveryRouter(Protocol):
 
 
 class Dispatcher:
-    def __init__(self, queue: MailQueue, router: DeliveryRouter, local: LocalDelivery) -> None:
+    def __init__(
+        self,
+        queue: MailQueue,
+        router: DeliveryRouter,
+        local: LocalDelivery,
+        *,
+        outbound: Outbound | None = None,
+        bouncer: Bouncer | None = None,
+    ) -> None:
         self.queue = queue
         self.router = router
         self.local = local
+        self.outbound = outbound
+        self.bouncer = bouncer
         self._slots = asyncio.Semaphore(CONCURRENCY)
         self._tasks: set[asyncio.Task[None]] = set()
         self._progress = asyncio.Event()
@@ -123,25 +137,65 @@ class Dispatcher:
         return replace(envelope, recipients=tuple(recipients))
 
     async def deliver(self, entry: QueueEntry) -> None:
-        """Try every unfinished recipient of `entry` once and record the results."""
+        """Try every unfinished recipient of `entry` once, record the results, report
+        new failures to the sender, then remove or release the message."""
         results: dict[int, RecipientResult] = {}
         message = self.queue.message_path(entry.queue_id)
+        sender = entry.envelope.sender
+        remote: dict[str, list[int]] = {}
         for index, recipient in entry.unfinished():
-            results[index] = await self.deliver_one(
-                entry.queue_id, message, entry.envelope.sender, recipient
+            result = await self.deliver_one(entry.queue_id, message, sender, recipient)
+            if result is None:  # for another host: sent below, one transaction per domain
+                remote.setdefault(recipient.address.rpartition("@")[2], []).append(index)
+            else:
+                results[index] = result
+        recipients = entry.envelope.recipients
+        for domain, indexes in remote.items():
+            results |= await self.send_remote(
+                entry.queue_id, message, sender, domain, {i: recipients[i].address for i in indexes}
             )
         try:
-            await self.queue.finish(entry.queue_id, results)
+            after = await self.queue.update(entry.queue_id, results)
+            if self.bouncer is not None:
+                await self.bouncer.report_failures(entry, after)
+            if after.is_done:
+                await self.queue.remove(entry.queue_id)
+            else:
+                self.queue.release(entry.queue_id)
         except QueueError as error:
             log.error(
                 "%s: could not record delivery results (%s); will retry", entry.queue_id, error
             )
             self.queue.release(entry.queue_id)
 
+    async def send_remote(
+        self, queue_id: str, message: Path, sender: str, domain: str, addresses: dict[int, str]
+    ) -> dict[int, RecipientResult]:
+        if self.outbound is None:
+            for address in addresses.values():
+                log.info(
+                    "%s: to=<%s>, status=deferred (%s)", queue_id, address, REMOTE_NOT_AVAILABLE
+                )
+            return {i: RecipientResult.deferred(REMOTE_NOT_AVAILABLE) for i in addresses}
+        outcome = await self.outbound.send(
+            queue_id, message, sender, list(dict.fromkeys(addresses.values())), domain
+        )
+        results = {}
+        for index, address in addresses.items():
+            result = outcome[address]
+            if result.status is RemoteStatus.DELIVERED:
+                results[index] = RecipientResult.delivered(result.reply)
+            elif result.status is RemoteStatus.DEFERRED:
+                results[index] = RecipientResult.deferred(result.reply)
+            else:
+                results[index] = RecipientResult.failed(result.reply)
+        return results
+
     async def deliver_one(
         self, queue_id: str, message: Path, sender: str, recipient: EnvelopeRecipient
-    ) -> RecipientResult:
-        """One attempt at one recipient of the message stored at `message`."""
+    ) -> RecipientResult | None:
+        """One attempt at a local recipient of the message stored at `message`; None
+        for a recipient on another host (the caller sends those per domain)."""
         try:
             account = await self.router.account(recipient.address)
             if account is not None:
@@ -152,13 +206,7 @@ class Dispatcher:
         except DirectoryUnavailable:
             return RecipientResult.deferred("4.3.0 the directory is unavailable")
         if verdict in (RecipientVerdict.RELAY, RecipientVerdict.REMOTE):
-            log.info(
-                "%s: to=<%s>, status=deferred (%s)",
-                queue_id,
-                recipient.address,
-                REMOTE_NOT_AVAILABLE,
-            )
-            return RecipientResult.deferred(REMOTE_NOT_AVAILABLE)
+            return None
         log.info("%s: to=<%s>, status=bounced (no such account)", queue_id, recipient.address)
         return RecipientResult.failed("5.1.1 no such account")
 

@@ -232,6 +232,11 @@ class Router:
             return RecipientVerdict.LOCAL
         return RecipientVerdict.LOCAL_UNKNOWN
 
+    async def nexthop(self, domain: str) -> str | None:
+        """The transport's next hop for `domain`, if it has one."""
+        snapshot = await self._snapshots.get()
+        return snapshot.nexthop(domain)
+
     def forget_directory(self) -> None:
         """Re-read the directory at the next question (it is otherwise re-read when its
         version changes, checked at most once per refresh interval)."""
