@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -27,6 +30,7 @@ from mailroom.delivery.local import LocalDelivery
 from mailroom.delivery.mx import make_resolver
 from mailroom.delivery.outbound import Outbound
 from mailroom.delivery.remote import RemoteDelivery
+from mailroom.delivery.srs import SrsRewriter
 from mailroom.directory import Directory
 from mailroom.mailauth import DkimKeys, DkimSigner
 from mailroom.net import ListeningServer, SessionHandler, TlsContexts
@@ -53,6 +57,7 @@ class Services:
     queue: MailQueue
     local_delivery: LocalDelivery
     tls: TlsContexts | None
+    srs: SrsRewriter | None
 
 
 def configure_logging(config: Config) -> None:
@@ -107,10 +112,31 @@ async def running_services(config: Config, *, migrate: bool) -> AsyncIterator[Se
             queue=queue,
             local_delivery=LocalDelivery(config.mailbox, data_dir(config), config.hostname),
             tls=TlsContexts(config) if needs_tls(config) else None,
+            srs=srs_rewriter(config),
         )
 
 
-def outbound_delivery(config: Config, router: Router) -> Outbound:
+SRS_SECRET_FILE = "srs.secret"  # noqa: S105 - a file name, not a secret
+
+
+def srs_rewriter(config: Config) -> SrsRewriter | None:
+    """The SRS rewriter of the config, its secret made at first start (mode 0600)."""
+    if not config.delivery.srs:
+        return None
+    path = data_dir(config) / SRS_SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+    secret = path.read_text().strip()
+    if not secret:
+        raise ValueError(f"{path}: the SRS secret is empty; delete the file to make a new one")
+    domain = config.delivery.srs_domain or config.hostname
+    return SrsRewriter([secret.encode()], domain, clock=time.time)
+
+
+def outbound_delivery(config: Config, router: Router, srs: SrsRewriter | None) -> Outbound:
     """Delivery to other hosts as the config says (DNS servers, relay host, TLS, DKIM)."""
     settings = config.delivery
     resolver = (
@@ -132,7 +158,7 @@ def outbound_delivery(config: Config, router: Router) -> Outbound:
         signer = DkimSigner(
             DkimKeys(config.resolve(config.dkim.key_directory), config.dkim.selector)
         )
-    return Outbound(remote, router, relayhost=settings.relayhost, signer=signer)
+    return Outbound(remote, router, relayhost=settings.relayhost, signer=signer, srs=srs)
 
 
 def session_handler(
@@ -147,6 +173,7 @@ def session_handler(
             queue=services.queue,
             tls=services.tls,
             delivery=delivery,
+            srs=services.srs,
         )
         return SmtpServer(listener, smtp)
     return None
@@ -192,7 +219,7 @@ async def serve(
             services.queue,
             services.router,
             services.local_delivery,
-            outbound=outbound_delivery(config, services.router),
+            outbound=outbound_delivery(config, services.router, services.srs),
             bouncer=Bouncer(services.queue, config.hostname),
         )
         dispatcher = asyncio.create_task(delivery.run())

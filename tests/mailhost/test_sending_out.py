@@ -72,3 +72,43 @@ async def test_a_bounce_is_never_bounced(mailhost: MailHost) -> None:
     await mailhost.running.dispatcher.settled()
     assert len(mailhost.internet.mx.received) == 1
     assert len(await mailhost.delivered("alice@example.test")) == 1  # no report anywhere
+
+
+async def test_forwarded_mail_leaves_with_an_srs_sender(mailhost: MailHost) -> None:
+    from tests.mailhost.test_smtp_receive import send
+
+    await send(mailhost, "carol@outside.example", ["press@example.test"])
+    await mailhost.running.dispatcher.settled()
+    (forwarded,) = mailhost.internet.mx.received
+    assert forwarded.rcpt_tos == ["press@outside.example"]
+    assert forwarded.mail_from.startswith("SRS0=")
+    assert forwarded.mail_from.endswith("=outside.example=carol@mail.example.test")
+
+
+async def test_a_bounce_to_an_srs_sender_goes_back_to_the_original_sender(
+    mailhost: MailHost,
+) -> None:
+    from tests.mailhost.test_smtp_receive import send
+
+    await send(mailhost, "carol@outside.example", ["press@example.test"])
+    await mailhost.running.dispatcher.settled()
+    srs_address = mailhost.internet.mx.received[0].mail_from
+
+    await send(mailhost, "", [srs_address])  # the outside host bounces it to us
+    await mailhost.running.dispatcher.settled()
+    bounce = mailhost.internet.mx.received[1]
+    assert (bounce.mail_from, bounce.rcpt_tos) == ("<>", ["carol@outside.example"])
+
+
+async def test_a_forged_srs_address_is_refused(mailhost: MailHost) -> None:
+    from tests.mailhost.talk import Talk
+
+    talk = await Talk.open(mailhost.port("smtp"))
+    await talk.command("EHLO attacker.example")
+    await talk.command("MAIL FROM:<>")
+    code, text = await talk.command(
+        "RCPT TO:<SRS0=abcd=AB=victim.example=someone@mail.example.test>"
+    )
+    assert code == 550
+    assert text.startswith("5.1.1")
+    await talk.command("QUIT")

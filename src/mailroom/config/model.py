@@ -400,6 +400,13 @@ class DeliveryConfig(Section):
     connect_timeout_seconds: float = Field(default=30, gt=0)
     command_timeout_seconds: float = Field(default=300, gt=0)
     """How long to wait for each reply of the other server."""
+    srs: bool = True
+    """Rewrite the sender of mail forwarded to other hosts (an alias to an outside
+    address) with the Sender Rewriting Scheme, so receivers' SPF checks pass; bounces
+    to the rewritten address are accepted back and sent on to the original sender."""
+    srs_domain: str | None = None
+    """Domain of rewritten senders (default: hostname); its MX (or A) must be this host.
+    The signing secret is kept in `<data_dir>/srs.secret`, made at first start."""
 
     @field_validator("relayhost")
     @classmethod

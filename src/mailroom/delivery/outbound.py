@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from mailroom.delivery.remote import RemoteDelivery, RemoteResult
+from mailroom.delivery.srs import SrsRewriter
 from mailroom.mailauth import DkimError, DkimSigner
 
 log = logging.getLogger("mailroom.delivery")
@@ -19,6 +20,8 @@ log = logging.getLogger("mailroom.delivery")
 
 class NexthopRouter(Protocol):
     async def nexthop(self, domain: str) -> str | None: ...
+
+    async def is_local_domain(self, domain: str) -> bool: ...
 
 
 def author_domain(message: bytes) -> str | None:
@@ -37,29 +40,45 @@ class Outbound:
         *,
         relayhost: str | None,
         signer: DkimSigner | None,
+        srs: SrsRewriter | None,
     ) -> None:
         self.remote = remote
         self.router = router
         self.relayhost = relayhost
         self.signer = signer
-
-    async def nexthop(self, domain: str) -> str | None:
-        """The domain's transport, else the relay host, else None (MX lookup)."""
-        return await self.router.nexthop(domain) or self.relayhost
+        self.srs = srs
 
     async def send(
         self, queue_id: str, message: Path, sender: str, recipients: list[str], domain: str
     ) -> dict[str, RemoteResult]:
-        """One attempt for `recipients` (all in `domain`)."""
+        """One attempt for `recipients` (all in `domain`): through the domain's transport,
+        else the relay host, else its MX hosts."""
         body = await asyncio.to_thread(message.read_bytes)
         body = await self.signed(queue_id, body)
+        transport = await self.router.nexthop(domain)
+        if transport is None:
+            sender = await self.forwarding_sender(queue_id, sender)
         return await self.remote.deliver(
             sender=sender,
             recipients=recipients,
             message=body,
-            nexthop=await self.nexthop(domain),
+            nexthop=transport or self.relayhost,
             queue_id=queue_id,
         )
+
+    async def forwarding_sender(self, queue_id: str, sender: str) -> str:
+        """The sender of mail that leaves for the internet: another domain's sender means
+        we forward it (an alias), so SPF at the receiver needs it rewritten by SRS. Our
+        own domains' senders, the null sender, and mail to a transport's (internal) host
+        keep theirs."""
+        if self.srs is None or not sender:
+            return sender
+        if await self.router.is_local_domain(sender.rpartition("@")[2]):
+            return sender
+        rewritten = self.srs.forward(sender)
+        if rewritten != sender:
+            log.info("%s: sender <%s> rewritten to <%s> (SRS)", queue_id, sender, rewritten)
+        return rewritten
 
     async def signed(self, queue_id: str, message: bytes) -> bytes:
         """`message` with a DKIM-Signature if its author's domain has a key."""

@@ -232,6 +232,10 @@ class Router:
             return RecipientVerdict.LOCAL
         return RecipientVerdict.LOCAL_UNKNOWN
 
+    async def is_local_domain(self, domain: str) -> bool:
+        snapshot = await self._snapshots.get()
+        return snapshot.is_local_domain(domain.lower())
+
     async def nexthop(self, domain: str) -> str | None:
         """The transport's next hop for `domain`, if it has one."""
         snapshot = await self._snapshots.get()

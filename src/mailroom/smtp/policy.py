@@ -11,11 +11,12 @@ from typing import Protocol
 from mailroom.auth import Authenticator, mechanisms
 from mailroom.config import Config, Listener, TlsMode
 from mailroom.config import Protocol as ListenerProtocol
+from mailroom.delivery.srs import SrsError, SrsRewriter
 from mailroom.net import IPAddress, TlsContexts, in_networks
 from mailroom.queue import Envelope, MailQueue
 from mailroom.routing import Expansion, FailureReason, RecipientVerdict
 from mailroom.smtp import replies
-from mailroom.smtp.replies import SmtpReply
+from mailroom.smtp.replies import SmtpError, SmtpReply
 
 
 class SmtpRouter(Protocol):
@@ -43,6 +44,8 @@ class SmtpServices:
     tls: TlsContexts | None
     delivery: ImmediateDelivery | None = None
     """If set, local recipients are delivered before the 250 instead of queued."""
+    srs: SrsRewriter | None = None
+    """If set, bounces to the SRS addresses it made are accepted and sent on."""
 
 
 @dataclass(frozen=True)
@@ -106,3 +109,16 @@ def recipient_reply(
             return replies.BAD_RECIPIENT_SYNTAX.with_detail(shown)
         return replies.unknown_user(shown)
     return None
+
+
+def srs_original(srs: SrsRewriter | None, address: str) -> str | None:
+    """For a recipient in the SRS domain: the original sender it stands for. Raises
+    SmtpError (550) for an SRS address that is forged, damaged or too old."""
+    if srs is None or address.rpartition("@")[2].lower() != srs.domain.lower():
+        return None
+    if not srs.is_srs(address):
+        return None
+    try:
+        return srs.reverse(address)
+    except SrsError as error:
+        raise SmtpError(replies.unknown_user(address).with_detail(str(error)[:200])) from None

@@ -59,7 +59,7 @@ from mailroom.smtp.commands import (
     parse_command,
 )
 from mailroom.smtp.data import DataDecoder, HeaderScanner
-from mailroom.smtp.policy import SessionPolicy, recipient_reply
+from mailroom.smtp.policy import SessionPolicy, recipient_reply, srs_original
 from mailroom.smtp.received import Arrival, received_header
 from mailroom.smtp.replies import SmtpError, SmtpReply
 
@@ -336,6 +336,15 @@ class SmtpSession:
         authenticated = self.account is not None
         if path.has_routing_trick and not authenticated:
             raise SmtpError(replies.relay_denied(path.mailbox))
+        bounced_to = srs_original(self.services.srs, address)
+        if bounced_to is not None:
+            # A bounce of mail we forwarded: it goes on to the original sender.
+            transaction.recipients.setdefault(
+                bounced_to, EnvelopeRecipient(address=bounced_to, original=address)
+            )
+            transaction.accepted += 1
+            await self.send(replies.RECIPIENT_OK)
+            return
         router = self.services.router
         try:
             verdict = await router.check(address)
