@@ -144,13 +144,14 @@ async def populate(directory: Directory, config: Config) -> None:
 async def start_host(root: Path, settings: dict[str, str] | None = None) -> AsyncIterator[MailHost]:
     """A running host and its internet, stopped when the iteration ends."""
     async for internet in start_internet():
-        async for host in _start_host(root, internet, settings):
+        async for host in start_host_on(root, internet, settings):
             yield host
 
 
-async def _start_host(
+async def start_host_on(
     root: Path, internet: Internet, settings: dict[str, str] | None
 ) -> AsyncIterator[MailHost]:
+    """A running host using an `Internet` the caller started (and stops)."""
     root.mkdir(parents=True, exist_ok=True)
     config = load_config(write_config(root, {**internet.settings(), **(settings or {})}))
     directory = await app.open_directory(config)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import email
 from email.message import Message
+from pathlib import Path
 
 import dkim
 
 from mailroom.config import DkimConfig
 from mailroom.mailauth import DkimAlgorithm, DkimKeys
-from tests.mailhost.conftest import MailHost
+from tests.mailhost.conftest import MailHost, start_host_on, start_internet
 from tests.mailhost.test_submission import submit
 
 
@@ -112,3 +113,32 @@ async def test_a_forged_srs_address_is_refused(mailhost: MailHost) -> None:
     assert code == 550
     assert text.startswith("5.1.1")
     await talk.command("QUIT")
+
+
+async def test_a_transport_sends_its_domain_to_its_host(mailhost: MailHost) -> None:
+    from tests.mailhost.test_smtp_receive import send
+
+    port = mailhost.internet.smtp_port
+    await mailhost.directory.set_transport("lists.example.test", f"[127.0.0.1]:{port}")
+    mailhost.running.services.router.forget_directory()
+    await send(mailhost, "carol@outside.example", ["members@lists.example.test"])
+    await mailhost.running.dispatcher.settled()
+    (received,) = mailhost.internet.mx.received
+    # To an internal host of ours: the sender is kept, no SRS.
+    assert (received.mail_from, received.rcpt_tos) == (
+        "carol@outside.example",
+        ["members@lists.example.test"],
+    )
+
+
+async def test_a_relay_host_takes_all_mail_for_other_domains(tmp_path: Path) -> None:
+    async for internet in start_internet():
+        relay = {
+            '# relayhost = "[emailout.example.org]:25"': f'relayhost = "[127.0.0.1]:{internet.smtp_port}"'
+        }
+        async for host in start_host_on(tmp_path / "relayed", internet, relay):
+            # elsewhere.example has no DNS records at all: only the relay host can take it.
+            await submit(host, "alice@example.test", ["someone@elsewhere.example"])
+            await host.running.dispatcher.settled()
+            (received,) = internet.mx.received
+            assert received.rcpt_tos == ["someone@elsewhere.example"]
