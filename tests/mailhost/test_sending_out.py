@@ -133,9 +133,8 @@ async def test_a_transport_sends_its_domain_to_its_host(mailhost: MailHost) -> N
 
 async def test_a_relay_host_takes_all_mail_for_other_domains(tmp_path: Path) -> None:
     async for internet in start_internet():
-        relay = {
-            '# relayhost = "[emailout.example.org]:25"': f'relayhost = "[127.0.0.1]:{internet.smtp_port}"'
-        }
+        shipped = '# relayhost = "[emailout.example.org]:25"'
+        relay = {shipped: f'relayhost = "[127.0.0.1]:{internet.smtp_port}"'}
         async for host in start_host_on(tmp_path / "relayed", internet, relay):
             # elsewhere.example has no DNS records at all: only the relay host can take it.
             await submit(host, "alice@example.test", ["someone@elsewhere.example"])
