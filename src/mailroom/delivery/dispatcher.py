@@ -2,8 +2,8 @@
 client waits.
 
 Local recipients go into their Maildirs through `local`; mail for other domains goes
-through `outbound` (transports, relay host or MX; one transaction per domain), or
-waits in the queue when no outbound delivery is configured. Every result is recorded
+through `outbound` (transports, relay host or MX; one transaction per domain),
+retried on the queue's schedule while it fails temporarily. Every result is recorded
 in the queue before the message is released or removed, so a crash repeats a delivery
 at worst; recipients that fail for good are reported to the sender by `bounces`.
 
@@ -42,8 +42,6 @@ log = logging.getLogger("mailroom.delivery")
 # Messages delivered at once; each takes a thread while it writes to disk.
 CONCURRENCY = 16
 
-REMOTE_NOT_AVAILABLE = "4.4.1 remote delivery is not available in this version yet"
-
 
 class DeliveryRouter(Protocol):
     """What delivery asks routing (mailroom.routing.Router implements it)."""
@@ -60,8 +58,8 @@ class Dispatcher:
         router: DeliveryRouter,
         local: LocalDelivery,
         *,
-        outbound: Outbound | None = None,
-        bouncer: Bouncer | None = None,
+        outbound: Outbound,
+        bouncer: Bouncer,
     ) -> None:
         self.queue = queue
         self.router = router
@@ -156,8 +154,7 @@ class Dispatcher:
             )
         try:
             after = await self.queue.update(entry.queue_id, results)
-            if self.bouncer is not None:
-                await self.bouncer.report_failures(entry, after)
+            await self.bouncer.report_failures(entry, after)
             if after.is_done:
                 await self.queue.remove(entry.queue_id)
             else:
@@ -171,12 +168,7 @@ class Dispatcher:
     async def send_remote(
         self, queue_id: str, message: Path, sender: str, domain: str, addresses: dict[int, str]
     ) -> dict[int, RecipientResult]:
-        if self.outbound is None:
-            for address in addresses.values():
-                log.info(
-                    "%s: to=<%s>, status=deferred (%s)", queue_id, address, REMOTE_NOT_AVAILABLE
-                )
-            return {i: RecipientResult.deferred(REMOTE_NOT_AVAILABLE) for i in addresses}
+        """One attempt for the recipients (by envelope index) of one domain."""
         outcome = await self.outbound.send(
             queue_id, message, sender, list(dict.fromkeys(addresses.values())), domain
         )
