@@ -153,12 +153,11 @@ class Dispatcher:
                 entry.queue_id, message, sender, domain, {i: recipients[i].address for i in indexes}
             )
         try:
-            after = await self.queue.update(entry.queue_id, results)
-            await self.bouncer.report_failures(entry, after)
-            if after.is_done:
-                await self.queue.remove(entry.queue_id)
-            else:
-                self.queue.release(entry.queue_id)
+            await self.queue.finish(
+                entry.queue_id,
+                results,
+                before_removal=lambda after: self.bouncer.report_failures(entry, after),
+            )
         except QueueError as error:
             log.error(
                 "%s: could not record delivery results (%s); will retry", entry.queue_id, error

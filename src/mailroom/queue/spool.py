@@ -33,7 +33,7 @@ import functools
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -279,9 +279,14 @@ class MailQueue:
         results: Mapping[int, RecipientResult],
         *,
         now: float | None = None,
+        before_removal: Callable[[QueueEntry], Awaitable[object]] | None = None,
     ) -> QueueEntry:
-        """`update()`, then remove the message if every recipient is done, else release it."""
+        """`update()`, then remove the message if every recipient is done, else release it.
+        `before_removal` sees the updated entry while its message is still stored (the
+        bounce of a failed recipient returns the message)."""
         entry = await self.update(queue_id, results, now=now)
+        if before_removal is not None:
+            await before_removal(entry)
         if entry.is_done:
             await self.remove(queue_id)
         else:

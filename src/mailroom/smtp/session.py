@@ -339,11 +339,7 @@ class SmtpSession:
         bounced_to = srs_original(self.services.srs, address)
         if bounced_to is not None:
             # A bounce of mail we forwarded: it goes on to the original sender.
-            transaction.recipients.setdefault(
-                bounced_to, EnvelopeRecipient(address=bounced_to, original=address)
-            )
-            transaction.accepted += 1
-            await self.send(replies.RECIPIENT_OK)
+            await self.accept(transaction, [EnvelopeRecipient(bounced_to, original=address)])
             return
         router = self.services.router
         try:
@@ -367,15 +363,6 @@ class SmtpSession:
             raise SmtpError(refusal)
         notify = _notify(command.params.notify)
         original = command.params.orcpt.address if command.params.orcpt else expansion.original
-        for delivery in expansion.deliveries:
-            transaction.recipients.setdefault(
-                delivery.recipient,
-                EnvelopeRecipient(
-                    address=delivery.recipient,
-                    original=original,
-                    notify=frozenset({"NEVER"}) if delivery.bcc else notify,
-                ),
-            )
         for failure in expansion.failures:
             log.warning(
                 "%s: RCPT <%s>: %s (%s)",
@@ -384,6 +371,22 @@ class SmtpSession:
                 failure.reason.value,
                 failure.message,
             )
+        await self.accept(
+            transaction,
+            [
+                EnvelopeRecipient(
+                    address=delivery.recipient,
+                    original=original,
+                    notify=frozenset({"NEVER"}) if delivery.bcc else notify,
+                )
+                for delivery in expansion.deliveries
+            ],
+        )
+
+    async def accept(self, transaction: Transaction, recipients: list[EnvelopeRecipient]) -> None:
+        """A RCPT answered 250: its final recipients join the envelope, once each."""
+        for recipient in recipients:
+            transaction.recipients.setdefault(recipient.address, recipient)
         transaction.accepted += 1
         await self.send(replies.RECIPIENT_OK)
 
