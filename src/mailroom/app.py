@@ -24,20 +24,26 @@ import dns.asyncresolver
 
 from mailroom.auth import Authenticator, MemoryThrottle
 from mailroom.config import Config, Listener, Protocol, TlsMode
+from mailroom.control import CONTROL_SOCKET, ControlServer
+from mailroom.delivery.administration import QueueAdministration
 from mailroom.delivery.bounces import Bouncer
 from mailroom.delivery.dispatcher import Dispatcher
 from mailroom.delivery.local import LocalDelivery
+from mailroom.delivery.mta_sts_cache import MtaStsPolicies
 from mailroom.delivery.mx import make_resolver
-from mailroom.delivery.outbound import Outbound
-from mailroom.delivery.remote import RemoteDelivery
+from mailroom.delivery.outbound import Outbound, relayhost_login
+from mailroom.delivery.remote import RemoteDelivery, verified_tls_context
 from mailroom.delivery.srs import SrsRewriter
 from mailroom.directory import Directory
+from mailroom.imap.server import ImapServer, ImapServices
 from mailroom.mailauth import DkimKeys, DkimSigner
+from mailroom.message import search_text
 from mailroom.net import ListeningServer, SessionHandler, TlsContexts
 from mailroom.queue import MailQueue, RetrySchedule
 from mailroom.routing import Router
 from mailroom.smtp.policy import SmtpServices
 from mailroom.smtp.server import SmtpServer
+from mailroom.store import Account, MailboxEvents, MailStore, mailbox_path
 
 log = logging.getLogger("mailroom")
 
@@ -58,6 +64,7 @@ class Services:
     local_delivery: LocalDelivery
     tls: TlsContexts | None
     srs: SrsRewriter | None
+    mail_store: MailStore
 
 
 def configure_logging(config: Config) -> None:
@@ -104,16 +111,57 @@ async def running_services(config: Config, *, migrate: bool) -> AsyncIterator[Se
         queue = MailQueue(queue_dir(config), schedule=RetrySchedule.from_config(config.queue))
         await queue.open()
         stack.push_async_callback(queue.close)
+        events = MailboxEvents()
+        mail_store = MailStore(
+            events=events,
+            search_text=index_text,
+            hierarchy_separator=config.imap.hierarchy_separator,
+            hostname=config.hostname,
+        )
+        stack.push_async_callback(mail_store.close)
         yield Services(
             config=config,
             directory=directory,
             authenticator=authenticator,
             router=router,
             queue=queue,
-            local_delivery=LocalDelivery(config.mailbox, data_dir(config), config.hostname),
+            local_delivery=LocalDelivery(
+                config.mailbox, data_dir(config), config.hostname, events=events
+            ),
             tls=TlsContexts(config) if needs_tls(config) else None,
             srs=srs_rewriter(config),
+            mail_store=mail_store,
         )
+
+
+SEARCH_TEXT_LIMIT = 1024 * 1024
+"""Characters of a message kept in the full-text index (headers and text parts)."""
+
+
+def index_text(data: bytes) -> str:
+    return search_text(data, limit=SEARCH_TEXT_LIMIT)
+
+
+def imap_services(services: Services) -> ImapServices:
+    config = services.config
+
+    async def open_account(address: str) -> Account:
+        record = await services.directory.get_account(address)
+        quota = record.quota_bytes
+        if quota is None:
+            quota = config.mailbox.default_quota
+        root = mailbox_path(config.mailbox.path_template, address, data_dir(config))
+        account = services.mail_store.account(root, quota)
+        await account.ensure_default_folders()
+        return account
+
+    return ImapServices(
+        config=config,
+        authenticator=services.authenticator,
+        tls=services.tls,
+        store=services.mail_store,
+        open_account=open_account,
+    )
 
 
 SRS_SECRET_FILE = "srs.secret"  # noqa: S105 - a file name, not a secret
@@ -144,6 +192,8 @@ def outbound_delivery(config: Config, router: Router, srs: SrsRewriter | None) -
         if settings.nameservers
         else dns.asyncresolver.Resolver()
     )
+    ca_file = config.resolve(settings.tls_ca_file) if settings.tls_ca_file else None
+    verified = verified_tls_context(ca_file)
     remote = RemoteDelivery(
         resolver,
         port=settings.smtp_port,
@@ -152,13 +202,26 @@ def outbound_delivery(config: Config, router: Router, srs: SrsRewriter | None) -
         command_timeout=settings.command_timeout_seconds,
         tls_policy=settings.tls.value,
         max_connections_per_destination=settings.max_connections_per_destination,
+        verified_tls=verified,
+        mta_sts=MtaStsPolicies(
+            resolver, data_dir(config) / "mta-sts", verified, port=settings.mta_sts_port
+        )
+        if settings.mta_sts
+        else None,
     )
     signer = None
     if config.dkim.sign:
         signer = DkimSigner(
             DkimKeys(config.resolve(config.dkim.key_directory), config.dkim.selector)
         )
-    return Outbound(remote, router, relayhost=settings.relayhost, signer=signer, srs=srs)
+    return Outbound(
+        remote,
+        router,
+        relayhost=settings.relayhost,
+        signer=signer,
+        srs=srs,
+        relayhost_login=relayhost_login(config),
+    )
 
 
 def session_handler(
@@ -176,6 +239,8 @@ def session_handler(
             srs=services.srs,
         )
         return SmtpServer(listener, smtp)
+    if listener.protocol is Protocol.IMAP:
+        return ImapServer(listener, imap_services(services))
     return None
 
 
@@ -215,14 +280,26 @@ async def serve(
     )
     async with running_services(config, migrate=True) as services:
         servers: list[ListeningServer] = []
+        bouncer = Bouncer(
+            services.queue,
+            config.hostname,
+            router=services.router,
+            delay_warning=config.delivery.delay_warning_hours * 3600 or None,
+        )
         delivery = Dispatcher(
             services.queue,
             services.router,
             services.local_delivery,
             outbound=outbound_delivery(config, services.router, services.srs),
-            bouncer=Bouncer(services.queue, config.hostname),
+            bouncer=bouncer,
         )
         dispatcher = asyncio.create_task(delivery.run())
+        # `mailroom queue flush|hold|release|delete|bounce` ask this server over it.
+        control = ControlServer(
+            data_dir(config) / CONTROL_SOCKET,
+            QueueAdministration(services.queue, bouncer).handle,
+        )
+        await control.start()
         try:
             for listener in config.listeners:
                 handler = session_handler(services, listener, delivery)
@@ -249,6 +326,7 @@ async def serve(
             else:
                 await _until_stopped(lambda: reload(services))
         finally:
+            await control.close()
             for server in reversed(servers):
                 await server.stop()
             dispatcher.cancel()

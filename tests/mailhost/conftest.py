@@ -111,9 +111,13 @@ class MailHost:
         return [p.read_bytes() for p in sorted(files, key=lambda p: p.name)]
 
 
-def write_config(root: Path, settings: dict[str, str] | None = None) -> Path:
+def write_config(
+    root: Path,
+    settings: dict[str, str] | None = None,
+    listeners: tuple[ListenerExample, ...] = LISTENERS,
+) -> Path:
     """The example config with the test settings, and `settings` (shipped line -> new line)."""
-    text = example_config_text("mail.example.test", LISTENERS, "127.0.0.1")
+    text = example_config_text("mail.example.test", listeners, "127.0.0.1")
     for shipped, cheap in {**TEST_SETTINGS, **(settings or {})}.items():
         assert shipped in text
         text = text.replace(shipped, cheap, 1)
@@ -141,19 +145,26 @@ async def populate(directory: Directory, config: Config) -> None:
     await directory.set_transport("lists.example.test", "[127.0.0.1]:1")
 
 
-async def start_host(root: Path, settings: dict[str, str] | None = None) -> AsyncIterator[MailHost]:
+async def start_host(
+    root: Path,
+    settings: dict[str, str] | None = None,
+    listeners: tuple[ListenerExample, ...] = LISTENERS,
+) -> AsyncIterator[MailHost]:
     """A running host and its internet, stopped when the iteration ends."""
     async for internet in start_internet():
-        async for host in start_host_on(root, internet, settings):
+        async for host in start_host_on(root, internet, settings, listeners):
             yield host
 
 
 async def start_host_on(
-    root: Path, internet: Internet, settings: dict[str, str] | None
+    root: Path,
+    internet: Internet,
+    settings: dict[str, str] | None,
+    listeners: tuple[ListenerExample, ...] = LISTENERS,
 ) -> AsyncIterator[MailHost]:
     """A running host using an `Internet` the caller started (and stops)."""
     root.mkdir(parents=True, exist_ok=True)
-    config = load_config(write_config(root, {**internet.settings(), **(settings or {})}))
+    config = load_config(write_config(root, {**internet.settings(), **(settings or {})}, listeners))
     directory = await app.open_directory(config)
     await directory.migrate()
     await populate(directory, config)

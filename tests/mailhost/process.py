@@ -10,7 +10,8 @@ from pathlib import Path
 
 from mailroom import app
 from mailroom.config import load_config
-from tests.mailhost.conftest import populate, write_config
+from mailroom.config.example import ListenerExample
+from tests.mailhost.conftest import LISTENERS, populate, write_config
 
 
 def free_port() -> int:
@@ -19,12 +20,17 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def prepare_host(root: Path, settings: dict[str, str] | None = None) -> tuple[Path, int]:
-    """A host directory whose first listener (smtp) is on a fixed free port, the others
-    on any port; its directory populated. Returns the config path and that port."""
+async def prepare_host(
+    root: Path,
+    settings: dict[str, str] | None = None,
+    listeners: tuple[ListenerExample, ...] = LISTENERS,
+) -> tuple[Path, int]:
+    """A host directory whose first listener (smtp, unless `listeners` say otherwise) is on
+    a fixed free port, the others on any port; its directory populated. Returns the
+    config path and that port."""
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    config_path = write_config(root, settings)
+    config_path = write_config(root, settings, listeners)
     text = config_path.read_text()
     config_path.write_text(
         text.replace('address = "127.0.0.1:0"', f'address = "127.0.0.1:{port}"', 1)

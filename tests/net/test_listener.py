@@ -51,6 +51,9 @@ class EchoSession:
     async def refuse(self, connection: Connection, refusal: Refusal) -> None:
         await connection.send(f"busy: {refusal.value}\r\n".encode())
 
+    def stopping(self) -> None:
+        """Sessions end on QUIT or by the listener's grace."""
+
     tls_context: ssl.SSLContext
 
 

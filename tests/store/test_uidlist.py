@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mailroom.store.uidlist import (
+    ORPHAN_SECONDS,
     DotLock,
     LockTimeout,
     UidList,
@@ -143,7 +144,10 @@ def test_a_new_uidlist_takes_its_uidvalidity_from_the_clock() -> None:
     before = int(time.time())
     uidlist = UidList.create()
 
-    assert before <= uidlist.uidvalidity <= int(time.time())
+    # The clock, or one more than the last one this process gave out (a folder made
+    # again within the same second must not reuse a UIDVALIDITY).
+    assert before <= uidlist.uidvalidity
+    assert UidList.create().uidvalidity > uidlist.uidvalidity
     assert uidlist.next_uid == 1
     assert uidlist.guid is not None and len(uidlist.guid) == 32
 
@@ -188,3 +192,25 @@ def test_a_stale_lock_is_broken_as_dovecot_does(tmp_path: Path) -> None:
         lock.replace(b"3 V1 N1\n")
 
     assert read_uidlist(tmp_path) == UidList(1, 1)
+
+
+def test_a_lock_left_by_a_dead_process_is_broken_soon(tmp_path: Path) -> None:
+    target = tmp_path / "dovecot-uidlist"
+    lock_file = tmp_path / "dovecot-uidlist.lock"
+    lock_file.write_bytes(b"half-written by a process killed with SIGKILL")
+    old = time.time() - ORPHAN_SECONDS - 1
+    os.utime(lock_file, (old, old))
+
+    with DotLock(target, wait=1.0) as lock:
+        lock.replace(b"3 V1 N1\n")
+
+    assert target.read_bytes() == b"3 V1 N1\n"
+
+
+def test_a_held_lock_is_never_broken_however_old(tmp_path: Path) -> None:
+    target = tmp_path / "dovecot-uidlist"
+    with DotLock(target) as holder:
+        old = time.time() - ORPHAN_SECONDS - 1
+        os.utime(holder.path, (old, old))
+        with pytest.raises(LockTimeout):
+            DotLock(target, wait=0.3).acquire()

@@ -11,7 +11,7 @@ import ipaddress
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -322,6 +322,20 @@ class MailboxConfig(Section):
         return value
 
 
+class ImapConfig(Section):
+    """How IMAP shows mailboxes to clients."""
+
+    hierarchy_separator: Literal[".", "/"] = "."
+    """Separator between folder levels as clients see it (`Work.Projects`). Dovecot's
+    Maildir++ default, and so the legacy host's, is "."; on disk it is always Maildir++."""
+    authenticated_timeout_seconds: float = Field(default=1800, ge=1800)
+    """A logged-in client silent this long is disconnected (IDLE included); RFC 9051
+    §5.4 asks for at least 30 minutes."""
+    max_connections_per_user_ip: int = Field(default=10, ge=1)
+    """IMAP sessions at once of one account from one address (Dovecot's
+    mail_max_userip_connections)."""
+
+
 class QueueConfig(Section):
     """The durable queue of messages not yet delivered."""
 
@@ -407,6 +421,27 @@ class DeliveryConfig(Section):
     srs_domain: str | None = None
     """Domain of rewritten senders (default: hostname); its MX (or A) must be this host.
     The signing secret is kept in `<data_dir>/srs.secret`, made at first start."""
+    delay_warning_hours: float = Field(default=4, ge=0)
+    """Warn the sender once (an RFC 3464 report, Action: delayed) when a message is still
+    undelivered this long after it arrived; 0: never (Postfix's delay_warning_time).
+    Checked at each retry, so the warning may come as late as the next attempt."""
+    relayhost_username: str | None = Field(default=None, min_length=1, max_length=256)
+    """Log in to the relay host with this name (SASL PLAIN/LOGIN). Mail then goes to it
+    only over TLS with a verified certificate (see `tls_ca_file`), or waits."""
+    relayhost_password_file: Path | None = None
+    """A file holding the relay host's password on its first line (relative to the config
+    file's directory; readable by Mailroom's user only). Never the password itself here."""
+    tls_ca_file: Path | None = None
+    """PEM CA certificates to verify certificates with where they are verified: the relay
+    host's, MTA-STS policy hosts' and MTA-STS MX hosts' (default: the system's)."""
+    mta_sts: bool = True
+    """Honour recipient domains' MTA-STS policies (RFC 8461): in `enforce` mode mail goes
+    only to the MX hosts the policy lists, over TLS with a verified certificate; in
+    `testing` mode mismatches are only logged. Policies are cached in
+    `<data_dir>/mta-sts/`."""
+    mta_sts_port: int = Field(default=443, ge=1, le=65535)
+    """Port of the HTTPS servers policies are fetched from (443; other values only for
+    tests). Their addresses come from `nameservers`, like everything else."""
 
     @field_validator("relayhost")
     @classmethod
@@ -426,6 +461,14 @@ class DeliveryConfig(Section):
             except ValueError:
                 raise ValueError(f"{item!r} is not an IP address") from None
         return value
+
+    @model_validator(mode="after")
+    def _relayhost_login(self) -> DeliveryConfig:
+        if (self.relayhost_username is None) != (self.relayhost_password_file is None):
+            raise ValueError("set relayhost_username and relayhost_password_file together")
+        if self.relayhost_username is not None and self.relayhost is None:
+            raise ValueError("relayhost_username needs a relayhost")
+        return self
 
 
 class LogConfig(Section):
@@ -454,6 +497,7 @@ class Config(Section):
     smtp: SmtpConfig = SmtpConfig()
     routing: RoutingConfig = RoutingConfig()
     mailbox: MailboxConfig = MailboxConfig()
+    imap: ImapConfig = ImapConfig()
     queue: QueueConfig = QueueConfig()
     dkim: DkimConfig = DkimConfig()
     delivery: DeliveryConfig = DeliveryConfig()

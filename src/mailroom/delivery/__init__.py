@@ -1,7 +1,10 @@
-"""Delivery agents: `local` (into Maildirs) now; `remote` (SMTP to other hosts) later.
+"""Delivering queued mail: `local` (into Maildirs) and `remote` (SMTP to other hosts).
 
-An agent takes one message and one recipient and says what happened; the
-queue's dispatcher turns that into the recipient's new state.
+An agent says per recipient what happened; the dispatcher (`dispatcher`) records
+that in the queue and hands failures and delays to `bounces`. Around them: next hops
+and DKIM (`outbound`), MX lookup (`mx`), MTA-STS (`mta_sts`, `mta_sts_cache`,
+`https_get`), SRS (`srs`), RFC 3464 reports (`dsn`), and what `mailroom queue`
+commands do (`administration`).
 """
 
 from mailroom.delivery.local import LocalDelivery, LocalResult, LocalStatus

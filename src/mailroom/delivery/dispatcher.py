@@ -34,6 +34,7 @@ from mailroom.queue import (
     QueueError,
     RecipientResult,
     RecipientState,
+    UnknownMessage,
 )
 from mailroom.routing import DirectoryUnavailable, InvalidRecipient, RecipientVerdict
 
@@ -135,34 +136,49 @@ class Dispatcher:
         return replace(envelope, recipients=tuple(recipients))
 
     async def deliver(self, entry: QueueEntry) -> None:
-        """Try every unfinished recipient of `entry` once, record the results, report
-        new failures to the sender, then remove or release the message."""
+        """Try every unfinished recipient of `entry` once, record the results, tell the
+        sender of new failures (and of a long delay), then remove or release the message.
+
+        Each remote transaction's results are recorded (durably) as soon as it ends,
+        before the next domain is tried or anything else is done: once a host has
+        answered 250, a crash must not send the message there again. What remains is
+        the window from the moment the 250 is read off the socket until the new
+        envelope's rename and the fsync of `active/` have finished (the envelope is
+        written and fsynced, renamed over the old one, then the directory is fsynced;
+        QUIT is not waited for): a crash inside it, or a shutdown that cancels the
+        attempt inside it, sends the message to that host once more after the
+        restart. That is the duplicate RFC 1047 describes, which Postfix also has
+        between the remote reply and its queue file update.
+        """
+        queue_id = entry.queue_id
         results: dict[int, RecipientResult] = {}
-        message = self.queue.message_path(entry.queue_id)
+        message = self.queue.message_path(queue_id)
         sender = entry.envelope.sender
         remote: dict[str, list[int]] = {}
         for index, recipient in entry.unfinished():
-            result = await self.deliver_one(entry.queue_id, message, sender, recipient)
+            result = await self.deliver_one(queue_id, message, sender, recipient)
             if result is None:  # for another host: sent below, one transaction per domain
                 remote.setdefault(recipient.address.rpartition("@")[2], []).append(index)
             else:
                 results[index] = result
         recipients = entry.envelope.recipients
-        for domain, indexes in remote.items():
-            results |= await self.send_remote(
-                entry.queue_id, message, sender, domain, {i: recipients[i].address for i in indexes}
-            )
         try:
+            for domain, indexes in remote.items():
+                if results:
+                    await self.queue.update(queue_id, results)
+                results = await self.send_remote(
+                    queue_id, message, sender, domain, {i: recipients[i].address for i in indexes}
+                )
             await self.queue.finish(
-                entry.queue_id,
+                queue_id,
                 results,
-                before_removal=lambda after: self.bouncer.report_failures(entry, after),
+                before_removal=lambda after: self.bouncer.report(entry, after),
             )
+        except UnknownMessage:
+            log.info("%s: removed by the administrator during a delivery attempt", queue_id)
         except QueueError as error:
-            log.error(
-                "%s: could not record delivery results (%s); will retry", entry.queue_id, error
-            )
-            self.queue.release(entry.queue_id)
+            log.error("%s: could not record delivery results (%s); will retry", queue_id, error)
+            self.queue.release(queue_id)
 
     async def send_remote(
         self, queue_id: str, message: Path, sender: str, domain: str, addresses: dict[int, str]

@@ -36,6 +36,7 @@ from mailroom.config.model import MailboxConfig
 from mailroom.store import (
     INBOX,
     FolderNameError,
+    MailboxEvents,
     MailboxPathError,
     Maildir,
     check_quota,
@@ -80,10 +81,19 @@ class LocalResult:
 class LocalDelivery:
     """Delivers into the Maildirs laid out by `config.path_template` below `base`."""
 
-    def __init__(self, config: MailboxConfig, base: Path, hostname: str) -> None:
+    def __init__(
+        self,
+        config: MailboxConfig,
+        base: Path,
+        hostname: str,
+        *,
+        events: MailboxEvents | None = None,
+    ) -> None:
         self.config = config
         self.base = base
         self.hostname = hostname
+        self.events = events
+        """Told of each delivery, so IMAP sessions in IDLE hear of new mail at once."""
 
     def mailbox(self, address: str) -> Maildir:
         """The Maildir of the account whose primary address is `address`."""
@@ -155,6 +165,8 @@ class LocalDelivery:
                 target.discard(tmp)
                 raise
             record_delivery(account.root, tmp.size)
+            if self.events is not None:
+                self.events.notify(target.root)
         except OSError as error:
             log.warning("%s: to=<%s>: %s", request.queue_id, request.recipient, error)
             if error.errno == errno.EDQUOT:

@@ -11,11 +11,34 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Protocol
 
-from mailroom.delivery.remote import RemoteDelivery, RemoteResult
+from mailroom.config import Config, ConfigError, ConfigProblem
+from mailroom.delivery.remote import RelayLogin, RemoteDelivery, RemoteResult
 from mailroom.delivery.srs import SrsRewriter
 from mailroom.mailauth import DkimError, DkimSigner
 
 log = logging.getLogger("mailroom.delivery")
+
+
+def relayhost_login(config: Config) -> RelayLogin | None:
+    """The relay host's credentials: `relayhost_username` and the first line of
+    `relayhost_password_file`. ConfigError names the key if the file cannot be read or
+    is empty, so the server does not start without them."""
+    settings = config.delivery
+    if settings.relayhost_username is None or settings.relayhost_password_file is None:
+        return None
+    password_file = config.resolve(settings.relayhost_password_file)
+
+    def problem(message: str) -> ConfigError:
+        key = "delivery.relayhost_password_file"
+        return ConfigError(config.source or Path("."), [ConfigProblem(None, key, message)])
+
+    try:
+        lines = password_file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise problem(f"cannot read {password_file}: {error}") from None
+    if not lines or not lines[0]:
+        raise problem(f"{password_file} is empty; put the password on its first line")
+    return RelayLogin(settings.relayhost_username, lines[0])
 
 
 class NexthopRouter(Protocol):
@@ -41,10 +64,13 @@ class Outbound:
         relayhost: str | None,
         signer: DkimSigner | None,
         srs: SrsRewriter | None,
+        relayhost_login: RelayLogin | None = None,
     ) -> None:
+        """`relayhost_login`: log in to the relay host with it (never to anyone else)."""
         self.remote = remote
         self.router = router
         self.relayhost = relayhost
+        self.relayhost_login = relayhost_login if relayhost else None
         self.signer = signer
         self.srs = srs
 
@@ -64,6 +90,7 @@ class Outbound:
             message=body,
             nexthop=transport or self.relayhost,
             queue_id=queue_id,
+            login=None if transport else self.relayhost_login,
         )
 
     async def forwarding_sender(self, queue_id: str, sender: str) -> str:

@@ -15,6 +15,13 @@ TLS: STARTTLS (RFC 3207) whenever offered. "opportunistic" (Postfix's `may`) doe
 verify certificates (an unauthenticated encrypted session beats plain text, and MX
 certificates are often self-signed) and falls back to plain text on the same address if
 the handshake fails; "required" (Postfix's `encrypt`) defers rather than send in clear.
+Certificates are verified (Postfix's `secure`: a trusted CA and the host's name) in two
+cases, with no fallback: for a relay host we log in to (RelayLogin, RFC 4954 AUTH after
+STARTTLS only), and for the MX hosts of a domain whose MTA-STS policy (RFC 8461) says
+`enforce`, which also limits the hosts tried to those the policy lists (`mta_sts`).
+
+The reply to DATA is returned as soon as it arrives; QUIT is sent without waiting for
+its answer, so the caller can record the result before anything else happens.
 
 The client is aiosmtplib: asyncio-native, typed, and its `rcpt` answers each recipient
 separately, which is what per-recipient results need (smtplib's `sendmail` only
@@ -34,18 +41,23 @@ import logging
 import re
 import ssl
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import aiosmtplib
 import dns.asyncresolver
 
+from mailroom.delivery.mta_sts import apply_policy
+from mailroom.delivery.mta_sts_cache import MtaStsPolicies
 from mailroom.delivery.mx import MxHost, MxLookupError, resolve_addresses, resolve_mx
 
 log = logging.getLogger("mailroom.delivery")
 
 TlsPolicy = Literal["opportunistic", "required"]
+
+QUIT_TIMEOUT = 30.0
+"""Seconds a session may take to end after its transaction (the QUIT runs unawaited)."""
 
 # An enhanced status code at the start of a reply text (RFC 3463 §2, RFC 2034 §4).
 _ENHANCED_STATUS = re.compile(r"([245])\.[0-9]{1,3}\.[0-9]{1,3}\b")
@@ -81,6 +93,15 @@ class RemoteResult:
     reply: str
     remote_host: str | None
     enhanced_status: str
+
+
+@dataclass(frozen=True)
+class RelayLogin:
+    """Credentials for a relay host (SASL PLAIN or LOGIN, RFC 4954). With them, the
+    session must be encrypted and the certificate verified before they are sent."""
+
+    username: str
+    password: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -143,6 +164,14 @@ def _is_address(host: str) -> bool:
     return True
 
 
+def verified_tls_context(ca_file: Path | None = None) -> ssl.SSLContext:
+    """Certificates checked against `ca_file` (default: the system's CAs) and the host's
+    name (or address, for `[192.0.2.1]` next hops): Postfix's `secure` level."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
 def _opportunistic_tls_context() -> ssl.SSLContext:
     """Encryption without authentication (Postfix `may`/`encrypt`; RFC 7435 opportunistic
     security): an MX's certificate name is not something DNS without DNSSEC vouches for."""
@@ -191,6 +220,8 @@ class RemoteDelivery:
         command_timeout: float = 300.0,
         tls_policy: TlsPolicy = "opportunistic",
         max_connections_per_destination: int = 5,
+        verified_tls: ssl.SSLContext | None = None,
+        mta_sts: MtaStsPolicies | None = None,
     ) -> None:
         if tls_policy not in ("opportunistic", "required"):
             raise ValueError(
@@ -205,7 +236,10 @@ class RemoteDelivery:
         self._command_timeout = command_timeout
         self._tls_policy = tls_policy
         self._tls_context = _opportunistic_tls_context()
+        self._verified_tls = verified_tls or verified_tls_context()
+        self._mta_sts = mta_sts
         self._limits = _DestinationLimits(max_connections_per_destination)
+        self._quitting: set[asyncio.Task[None]] = set()
 
     async def deliver(
         self,
@@ -215,9 +249,12 @@ class RemoteDelivery:
         message: Path | bytes,
         nexthop: str | None = None,
         queue_id: str = "NOQUEUE",
+        login: RelayLogin | None = None,
     ) -> dict[str, RemoteResult]:
         """Deliver `message` to `recipients` (all of one domain) and say per recipient
-        what happened. Never raises for anything the network or DNS does."""
+        what happened. Never raises for anything the network or DNS does. With `login`
+        (for a relay host), every host must offer STARTTLS with a verified certificate
+        and accept the login, or the recipients are deferred."""
         if not recipients:
             return {}
         domains = {recipient.rpartition("@")[2].lower() for recipient in recipients}
@@ -235,9 +272,22 @@ class RemoteDelivery:
             }
             self._log(queue_id, results)
             return results
+        verify = login is not None
+        if nexthop is None and self._mta_sts is not None:
+            policy = await self._mta_sts.policy(domain)
+            targets, verify, refusal = apply_policy(policy, domain, targets, queue_id)
+            if refusal is not None:
+                results = {
+                    r: RemoteResult(RemoteStatus.DEFERRED, refusal, None, "4.7.5")
+                    for r in recipients
+                }
+                self._log(queue_id, results)
+                return results
         body = await asyncio.to_thread(message.read_bytes) if isinstance(message, Path) else message
         async with self._limits.hold(destination):
-            results = await self._try_in_turn(targets, sender, recipients, body, queue_id)
+            results = await self._try_in_turn(
+                targets, sender, recipients, body, queue_id, login, verify=verify
+            )
         self._log(queue_id, results)
         return results
 
@@ -263,16 +313,21 @@ class RemoteDelivery:
         recipients: list[str],
         message: bytes,
         queue_id: str,
+        login: RelayLogin | None = None,
+        *,
+        verify: bool = False,
     ) -> dict[str, RemoteResult]:
         failure = _HostFailed("4.4.1", "no address to connect to")
         last: _Target | None = None
         for target in targets:
             last = target
             try:
-                return await self._transaction(target, sender, recipients, message, use_tls=True)
+                return await self._transaction(
+                    target, sender, recipients, message, use_tls=True, login=login, verify=verify
+                )
             except _TlsHandshakeFailed as error:
                 failure = error
-                if self._tls_policy == "required":
+                if self._tls_policy == "required" or verify:
                     log.info("%s: %s", queue_id, error.text)
                     continue
                 log.info("%s: %s; retrying without TLS", queue_id, error.text)
@@ -293,7 +348,15 @@ class RemoteDelivery:
         return {r: RemoteResult(RemoteStatus.DEFERRED, reply, where, enhanced) for r in recipients}
 
     async def _transaction(
-        self, target: _Target, sender: str, recipients: list[str], message: bytes, *, use_tls: bool
+        self,
+        target: _Target,
+        sender: str,
+        recipients: list[str],
+        message: bytes,
+        *,
+        use_tls: bool,
+        login: RelayLogin | None = None,
+        verify: bool = False,
     ) -> dict[str, RemoteResult]:
         """One SMTP session with `target`. Raises _HostFailed when the next host should be
         tried; returns per-recipient results once the server has judged the envelope."""
@@ -305,6 +368,7 @@ class RemoteDelivery:
             start_tls=False,
         )
         stage = "receiving the initial server greeting"
+        finished = False
         try:
             try:
                 await client.connect(timeout=self._connect_timeout)
@@ -320,13 +384,19 @@ class RemoteDelivery:
             await self._hello(client, target)
             if use_tls and client.supports_extension("starttls"):
                 stage = "performing the STARTTLS handshake"
-                await self._starttls(client, target)
+                await self._starttls(client, target, verified=verify)
                 stage = "performing the EHLO handshake after STARTTLS"
                 await self._hello(client, target)
-            elif self._tls_policy == "required":
+            elif self._tls_policy == "required" or verify:
                 raise _HostFailed("4.7.4", f"TLS is required, but was not offered by host {target}")
+            if login is not None:
+                stage = "logging in"
+                await self._login(client, target, login)
             stage = "sending MAIL FROM"
-            return await self._envelope_and_data(client, target, sender, recipients, message)
+            results = await self._envelope_and_data(client, target, sender, recipients, message)
+            finished = True
+            self._quit_in_background(client)
+            return results
         except (aiosmtplib.SMTPTimeoutError, TimeoutError):
             raise _HostFailed(
                 "4.4.2", f"conversation with {target} timed out while {stage}"
@@ -342,6 +412,24 @@ class RemoteDelivery:
             raise _HostFailed(
                 "4.4.2", f"conversation with {target} failed while {stage}: {error}"
             ) from None
+        finally:
+            if not finished:
+                client.close()
+
+    def _quit_in_background(self, client: aiosmtplib.SMTP) -> None:
+        """QUIT without waiting for the reply: the caller records the server's answer to
+        DATA before anything else (a crash between a 250 and that record sends the
+        message twice), so a server slow to answer QUIT must not delay it."""
+        task = asyncio.create_task(self._quit(client))
+        self._quitting.add(task)
+        task.add_done_callback(self._quitting.discard)
+
+    async def _quit(self, client: aiosmtplib.SMTP) -> None:
+        try:
+            async with asyncio.timeout(min(self._command_timeout, QUIT_TIMEOUT)):
+                await client.quit()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            pass  # the transaction is over; how the session ends changes nothing
         finally:
             client.close()
 
@@ -361,10 +449,37 @@ class RemoteDelivery:
                     "4" + enhanced[1:], f"host {target} refused HELO: {reply}"
                 ) from None
 
-    async def _starttls(self, client: aiosmtplib.SMTP, target: _Target) -> None:
-        server_hostname = None if _is_address(target.name) else target.name
+    async def _login(self, client: aiosmtplib.SMTP, target: _Target, login: RelayLogin) -> None:
+        """AUTH (RFC 4954) on the encrypted session; a refusal defers, as Postfix does."""
+        mechanisms = client.supported_auth_methods
+        if "plain" in mechanisms:  # RFC 4616; the password goes once, on the TLS session
+            authenticate = client.auth_plain
+        elif "login" in mechanisms:
+            authenticate = client.auth_login
+        else:
+            raise _HostFailed("4.7.0", f"host {target} offers no AUTH PLAIN or LOGIN")
         try:
-            await client.starttls(server_hostname=server_hostname, tls_context=self._tls_context)
+            # One mechanism only: trying the next after a refusal (aiosmtplib's login())
+            # sends the password again for nothing, and some servers then hang.
+            await authenticate(login.username, login.password)
+        except aiosmtplib.SMTPResponseException as error:
+            reply, enhanced = _smtp_reply(error.code, error.message)
+            raise _HostFailed(
+                "4" + enhanced[1:], f"SASL authentication failed; server {target} said: {reply}"
+            ) from None
+        except aiosmtplib.SMTPException as error:
+            raise _HostFailed("4.7.0", f"cannot log in to host {target}: {error}") from None
+
+    async def _starttls(self, client: aiosmtplib.SMTP, target: _Target, *, verified: bool) -> None:
+        if verified:
+            # The name (or address) the certificate must carry is the one we were given.
+            server_hostname: str | None = target.name
+            context = self._verified_tls
+        else:
+            server_hostname = None if _is_address(target.name) else target.name
+            context = self._tls_context
+        try:
+            await client.starttls(server_hostname=server_hostname, tls_context=context)
         except aiosmtplib.SMTPResponseException as error:
             reply, enhanced = _smtp_reply(error.code, error.message)
             raise _TlsHandshakeFailed(
@@ -419,8 +534,6 @@ class RemoteDelivery:
             else:
                 accepted.append(recipient)
         if not accepted:
-            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
-                await client.quit()
             return results
         try:
             response = await client.data(message)
@@ -440,8 +553,6 @@ class RemoteDelivery:
             status = _status_for(response.code)
         for recipient in accepted:
             results[recipient] = RemoteResult(status, reply, where, enhanced)
-        with contextlib.suppress(aiosmtplib.SMTPException, OSError):
-            await client.quit()
         return {r: results[r] for r in recipients}
 
     @staticmethod

@@ -14,11 +14,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import ssl
+import zlib
 from dataclasses import dataclass
 from typing import cast
 
 # Pause reading from the socket when this much input waits unread.
 HIGH_WATER = 256 * 1024
+# Most octets one compressed chunk may inflate to (a "zip bomb" beyond it ends the connection).
+MAX_INFLATED_CHUNK = 64 * 1024 * 1024
 
 
 class ConnectionClosed(Exception):
@@ -59,12 +62,26 @@ class _StreamProtocol(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
         self._writing_paused = False
+        self.inflater: zlib._Decompress | None = None
+        """Set once the session turned on compression (IMAP COMPRESS=DEFLATE)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        if self.inflater is not None:
+            try:
+                data = self.inflater.decompress(data, MAX_INFLATED_CHUNK)
+            except zlib.error:
+                data = b""
+                self.inflater = None
+            if self.inflater is None or self.inflater.unconsumed_tail:
+                self.closed = True
+                if self.transport is not None:
+                    self.transport.abort()
+                self._wake()
+                return
         self.buffer += data
         if len(self.buffer) > HIGH_WATER and self.transport and not self.paused:
             self.paused = True
@@ -141,6 +158,8 @@ class Connection:
         self.local_ip = ipaddress.ip_address(str(local[0]).split("%", 1)[0])
         self.local_port = int(local[1])
         self.tls: TlsInfo | None = _tls_info(transport)  # set already on implicit TLS
+        self._deflater: zlib._Compress | None = None
+        self._unflushed = False
 
     @property
     def peer(self) -> str:
@@ -218,11 +237,31 @@ class Connection:
         return bool(self._protocol.buffer)
 
     def write(self, data: bytes) -> None:
-        if not self._transport.is_closing():
-            self._transport.write(data)
+        if self._transport.is_closing():
+            return
+        if self._deflater is not None:
+            data = self._deflater.compress(data)
+            self._unflushed = True
+            if not data:
+                return
+        self._transport.write(data)
 
     async def drain(self) -> None:
+        if self._deflater is not None and self._unflushed:
+            self._unflushed = False
+            if not self._transport.is_closing():
+                self._transport.write(self._deflater.flush(zlib.Z_SYNC_FLUSH))
         await self._protocol.drain()
+
+    def start_compression(self) -> None:
+        """Raw DEFLATE both ways from here on (RFC 4978 §4); input already buffered was
+        sent before the client compressed, so it stays as it is."""
+        self._deflater = zlib.compressobj(6, zlib.DEFLATED, -15)
+        self._protocol.inflater = zlib.decompressobj(-15)
+
+    @property
+    def compressed(self) -> bool:
+        return self._deflater is not None
 
     async def send(self, data: bytes) -> None:
         self.write(data)
@@ -252,6 +291,9 @@ class Connection:
         self.tls = _tls_info(transport)
 
     def close(self) -> None:
+        if self._deflater is not None and self._unflushed and not self._transport.is_closing():
+            self._unflushed = False
+            self._transport.write(self._deflater.flush(zlib.Z_SYNC_FLUSH))
         self._transport.close()
 
     def abort(self) -> None:

@@ -41,6 +41,10 @@ class SessionHandler(Protocol):
     async def refuse(self, connection: Connection, refusal: Refusal) -> None:
         """Say goodbye in the protocol's words (SMTP 421, IMAP * BYE, ...)."""
 
+    def stopping(self) -> None:
+        """The server is stopping: end sessions that are only waiting for the client
+        (an IMAP client in IDLE would otherwise hold the shutdown for the whole grace)."""
+
 
 def in_networks(
     address: IPAddress, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]
@@ -139,6 +143,7 @@ class ListeningServer:
         """Stop accepting; give sessions `grace` seconds, then cancel them."""
         if self._server is not None:
             self._server.close()
+        self.handler.stopping()
         if self._sessions:
             _, pending = await asyncio.wait(set(self._sessions), timeout=grace)
             for task in pending:

@@ -49,7 +49,9 @@ class QueueEntry:
 
     @property
     def due_at(self) -> float | None:
-        """When the next attempt is due; None if nothing is left to try."""
+        """When the next attempt is due; None if nothing is left to try or it is held."""
+        if self.envelope.held:
+            return None
         times = [
             self.envelope.received_at if r.next_attempt is None else r.next_attempt
             for _, r in self.unfinished()

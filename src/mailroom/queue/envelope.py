@@ -8,7 +8,9 @@ the envelope is small.
 
 `from_json` trusts nothing: a file that is not exactly the shape `to_json`
 writes is refused with `EnvelopeError`, never half-read. Unknown keys are
-ignored, so a newer Mailroom may add some without breaking a rollback.
+ignored, so a newer Mailroom may add some without breaking a rollback. Keys added
+after version 1 was first written (`held`, `delay_warned`) may be missing and then
+take their defaults, so envelopes queued by an older Mailroom still read.
 """
 
 from __future__ import annotations
@@ -100,6 +102,10 @@ class Envelope:
     """The account that submitted it, if the client logged in."""
     extra: Mapping[str, str] = field(default_factory=dict, hash=False)
     """Free annotations (e.g. a transport chosen at routing time)."""
+    held: bool = False
+    """Put on hold by an administrator: not delivered until released (`postsuper -h`)."""
+    delay_warned: bool = False
+    """A delay warning (RFC 3464 Action: delayed) has been sent: never send another."""
 
     def __post_init__(self) -> None:
         if not self.recipients:
@@ -137,6 +143,8 @@ class Envelope:
             else {"helo": self.client.helo, "ip": self.client.ip, "hostname": self.client.hostname},
             "authenticated": self.authenticated,
             "extra": dict(self.extra),
+            "held": self.held,
+            "delay_warned": self.delay_warned,
         }
         # ensure_ascii: addresses decoded with surrogateescape still round-trip.
         return json.dumps(document, ensure_ascii=True, allow_nan=False, sort_keys=True).encode()
@@ -197,6 +205,8 @@ class Envelope:
             client=client,
             authenticated=top.optional_text("authenticated"),
             extra=extra,
+            held=top.optional_boolean("held"),
+            delay_warned=top.optional_boolean("delay_warned"),
         )
 
 
@@ -253,6 +263,10 @@ class _Fields:
         if not isinstance(value, bool):
             raise EnvelopeError(f"{self.where}.{key}: expected true or false")
         return value
+
+    def optional_boolean(self, key: str) -> bool:
+        """A key added after version 1: missing means false."""
+        return key in self.document and self.boolean(key)
 
     def array(self, key: str) -> list[object]:
         value = self.value(key)

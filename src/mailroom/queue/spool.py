@@ -24,6 +24,11 @@ while being delivered; `update()` records recipients' results (by index, see
 if every recipient is done, or releases the claim otherwise.
 `wait_for_work()` returns when something unclaimed is due: at once, on the
 next commit or release, or when the earliest deferred message comes due.
+
+For administrators (`mailroom queue`, through `delivery.administration`): a held
+message (`set_held`) is never due; `reschedule` makes deferred recipients due now;
+`claim` waits until no delivery attempt holds a message, so that removing it never
+races an attempt. Each is a durable envelope rewrite like `update`.
 """
 
 from __future__ import annotations
@@ -206,6 +211,8 @@ class MailQueue:
         """
         async with self._lock(queue_id):
             entry = self._require(queue_id)
+            if not results:
+                return entry
             now = self._clock() if now is None else now
             recipients = list(entry.envelope.recipients)
             for index, result in results.items():
@@ -213,22 +220,25 @@ class MailQueue:
                     raise IndexError(f"{queue_id}: no recipient number {index}")
                 recipients[index] = self._apply(entry, recipients[index], result, now)
             envelope = replace(entry.envelope, recipients=tuple(recipients))
-            temporary = self.layout.envelope_update(queue_id)
-            change = DurableRename(
-                syncs=[functools.partial(write_synced, temporary, envelope.to_json())],
-                rename=functools.partial(os.rename, temporary, self.layout.envelope(queue_id)),
-                directory=self.active,
-            )
-            try:
-                await self.committer.run(change)
-            except OSError as error:
-                raise QueueError(
-                    f"{queue_id}: could not record delivery results: {error}"
-                ) from error
-            updated = replace(entry, envelope=envelope)
-            self._entries[queue_id] = updated
-            self._signal()
-            return updated
+            return await self._store(entry, envelope, "record delivery results")
+
+    async def _store(self, entry: QueueEntry, envelope: Envelope, doing: str) -> QueueEntry:
+        """Replace `entry`'s envelope on disk (durably) and in memory; hold its lock."""
+        queue_id = entry.queue_id
+        temporary = self.layout.envelope_update(queue_id)
+        change = DurableRename(
+            syncs=[functools.partial(write_synced, temporary, envelope.to_json())],
+            rename=functools.partial(os.rename, temporary, self.layout.envelope(queue_id)),
+            directory=self.active,
+        )
+        try:
+            await self.committer.run(change)
+        except OSError as error:
+            raise QueueError(f"{queue_id}: could not {doing}: {error}") from error
+        updated = replace(entry, envelope=envelope)
+        self._entries[queue_id] = updated
+        self._signal()
+        return updated
 
     def _apply(
         self, entry: QueueEntry, recipient: EnvelopeRecipient, result: RecipientResult, now: float
@@ -305,6 +315,59 @@ class MailQueue:
             self._claimed.discard(queue_id)
             self._locks.pop(queue_id, None)
         log.info("%s: removed", queue_id)
+
+    # Administration (`mailroom queue hold|release|flush|delete`; bounces are delivery's)
+
+    async def claim(self, queue_id: str) -> QueueEntry:
+        """Claim a message as `due()` does, waiting while a delivery attempt holds it, so
+        that an administrator's removal never races an attempt. End it with `finish()`,
+        `remove()` or `release()`."""
+        while True:
+            changed = self._changed
+            entry = self._require(queue_id)
+            if queue_id not in self._claimed:
+                self._claimed.add(queue_id)
+                return entry
+            await changed.wait()
+
+    async def set_held(self, queue_id: str, held: bool) -> QueueEntry:
+        """Put a message on hold (never due until released) or release it. A delivery
+        attempt under way finishes; its results keep the hold."""
+        return await self._change_envelope(
+            queue_id, lambda envelope: replace(envelope, held=held), "change the hold"
+        )
+
+    async def mark_delay_warned(self, queue_id: str) -> QueueEntry:
+        """Remember that the sender was warned of the delay (only one warning per message)."""
+        return await self._change_envelope(
+            queue_id, lambda envelope: replace(envelope, delay_warned=True), "mark the warning"
+        )
+
+    async def reschedule(self, queue_id: str, when: float | None = None) -> QueueEntry:
+        """Make every deferred recipient due at `when` (default now): `postqueue -f`.
+        Durable, so a flush before a restart still holds after it."""
+        when = self._clock() if when is None else when
+
+        def due_now(envelope: Envelope) -> Envelope:
+            recipients = tuple(
+                replace(r, next_attempt=min(when, r.next_attempt))
+                if r.state is RecipientState.DEFERRED and r.next_attempt is not None
+                else r
+                for r in envelope.recipients
+            )
+            return replace(envelope, recipients=recipients)
+
+        return await self._change_envelope(queue_id, due_now, "reschedule")
+
+    async def _change_envelope(
+        self, queue_id: str, change: Callable[[Envelope], Envelope], doing: str
+    ) -> QueueEntry:
+        async with self._lock(queue_id):
+            entry = self._require(queue_id)
+            envelope = change(entry.envelope)
+            if envelope == entry.envelope:
+                return entry
+            return await self._store(entry, envelope, doing)
 
     # Inside
 

@@ -23,3 +23,6 @@ class SmtpServer:
         hostname = self.policy.services.config.hostname
         reply = replies.SmtpReply(421, "4.7.0", f"{hostname} Error: {refusal.value}")
         await connection.send(reply.encode())
+
+    def stopping(self) -> None:
+        """Sessions finish what they are doing; the listener's grace bounds the wait."""

@@ -5,11 +5,28 @@ messages and folders into it (maildir.py) and the Maildir++ quota
 (quota.py). The reading side, for IMAP and POP3: a folder's messages with
 their UIDs and flags (folder.py), kept in Dovecot's own `dovecot-uidlist`
 (uidlist.py) and `dovecot-keywords` (keywords.py) so Dovecot and Mailroom
-can take turns on one Maildir. Imports no protocol.
+can take turns on one Maildir.
+
+For IMAP and POP3 sessions: `MailStore` (account.py) hands out `Account`s
+and shared `Mailbox`es (mailbox.py), whose state on disk and in the SQLite
+index (index.py) is kept by folder_state.py; `MailboxEvents` (events.py)
+wakes IDLE sessions. Imports no protocol.
 """
 
+from mailroom.store.account import Account, FolderInfo, MailStore
+from mailroom.store.errors import (
+    FlagError,
+    FolderExists,
+    FolderNotFound,
+    MailboxDeleted,
+    QuotaExceeded,
+    SpecialUseError,
+)
+from mailroom.store.events import MailboxEvents, Waiter
 from mailroom.store.folder import FolderError, MaildirFolder, MaildirMessage, MessageGone
+from mailroom.store.folder_state import FlagMode
 from mailroom.store.keywords import Keywords, KeywordsError, TooManyKeywords
+from mailroom.store.mailbox import FolderStatus, Mailbox, Quota
 from mailroom.store.maildir import (
     INBOX,
     FolderNameError,
@@ -28,26 +45,44 @@ from mailroom.store.quota import (
     recalculate,
     record_delivery,
 )
+from mailroom.store.snapshot import MessageInfo, Snapshot
 from mailroom.store.uidlist import LockTimeout, UidList, UidListError, UidRecord
 
 __all__ = [
     "INBOX",
+    "Account",
+    "FlagError",
+    "FlagMode",
     "FolderError",
+    "FolderExists",
+    "FolderInfo",
     "FolderNameError",
+    "FolderNotFound",
+    "FolderStatus",
     "Keywords",
     "KeywordsError",
     "LockTimeout",
+    "MailStore",
+    "Mailbox",
+    "MailboxDeleted",
+    "MailboxEvents",
     "MailboxPathError",
     "Maildir",
     "MaildirFolder",
     "MaildirMessage",
     "MaildirSize",
     "MessageGone",
+    "MessageInfo",
+    "Quota",
+    "QuotaExceeded",
+    "Snapshot",
+    "SpecialUseError",
     "TmpMessage",
     "TooManyKeywords",
     "UidList",
     "UidListError",
     "UidRecord",
+    "Waiter",
     "check_quota",
     "current_usage",
     "folder_directory",

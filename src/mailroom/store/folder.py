@@ -212,6 +212,10 @@ class MaildirFolder:
             return False
         return True
 
+    def assign_uids(self) -> UidList:
+        """Number every file that has no UID yet (under the uidlist lock); the list."""
+        return self._assign_uids()
+
     # -- inside --
 
     def _find(self, uid: int) -> MaildirMessage:

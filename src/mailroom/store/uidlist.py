@@ -42,7 +42,9 @@ gives them, so any name on disk round-trips.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import threading
 import time
 import uuid
 from collections.abc import Collection, Iterable, Iterator
@@ -61,6 +63,10 @@ MAX_UID = 2**32 - 2
 """UIDs are 32-bit and (uint32_t)-1 is reserved, so this is the largest one."""
 MAX_UIDVALIDITY = 2**32 - 1
 _EXTENSION_KEYS_WE_OWN = frozenset("VN")
+
+
+_last_uidvalidity = 0
+_uidvalidity_lock = threading.Lock()
 
 
 class UidListError(ValueError):
@@ -102,8 +108,18 @@ class UidList:
 
     @classmethod
     def create(cls, now: float | None = None) -> UidList:
-        """A new, empty list: UIDVALIDITY from the clock as Dovecot does, a fresh GUID."""
+        """A new, empty list: UIDVALIDITY from the clock as Dovecot does, a fresh GUID.
+
+        Never the same UIDVALIDITY twice in this process: a folder deleted and made
+        again within one second must not hand out its old UIDs under the old
+        UIDVALIDITY (RFC 9051 §6.3.4; Dovecot takes max(now, last + 1) too).
+        """
+        global _last_uidvalidity
         uidvalidity = int(time.time() if now is None else now)
+        with _uidvalidity_lock:
+            if now is None:
+                uidvalidity = max(uidvalidity, _last_uidvalidity + 1)
+                _last_uidvalidity = uidvalidity
         uidvalidity = min(max(uidvalidity, 1), MAX_UIDVALIDITY)
         return cls(uidvalidity, 1, (("G", uuid.uuid4().hex),))
 
@@ -241,6 +257,11 @@ class DotLock:
     Dovecot does; leaving the block without replacing removes the lock.
     Known gap, shared with Dovecot: two waiters that find the same stale
     lock at the same moment may both break it.
+
+    While we hold a lock we also hold an flock() on it, which the kernel drops when
+    the process dies: a lock left by a killed Mailroom is broken once it is
+    ORPHAN_SECONDS old, not after the whole STALE_LOCK_SECONDS (Dovecot's locks carry
+    no flock, and it holds them for milliseconds, never that long).
     """
 
     def __init__(
@@ -270,6 +291,7 @@ class DotLock:
                 self._fd = os.open(
                     self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
                 )
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return
             except FileExistsError:
                 self._break_if_stale()
@@ -312,9 +334,28 @@ class DotLock:
             age = time.time() - os.stat(self.path).st_mtime
         except FileNotFoundError:
             return
-        if age > self.stale:
+        if age > self.stale or (age > ORPHAN_SECONDS and not _flocked(self.path)):
             # As Dovecot does: a lock nobody touched for this long belongs to a dead process.
             self.path.unlink(missing_ok=True)
+
+
+ORPHAN_SECONDS = 3.0
+"""Age after which a lock whose holder has no flock on it is taken to be a dead one's."""
+
+
+def _flocked(path: Path) -> bool:
+    """Whether a living process holds an flock() on the lock file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def _backoff(total: float) -> Iterator[float]:

@@ -1,0 +1,960 @@
+"""IMAP benchmark: how long do the commands a mail client sends take, and how much
+memory does a session in IDLE cost the server?
+
+For each target (or, with --compare, a Mailroom started from this checkout and
+the reference Dovecot of bench/reference/, in alternating rounds):
+
+1. fill a new folder with M varied messages (bench/imap_messages.py), by APPEND
+   (MULTIAPPEND or pipelined with LITERAL+ when offered) or, with --fill maildir,
+   by writing the files straight into the account's Maildir; not measured;
+2. R rounds, each on a new connection after LOGIN, timing each command from the
+   moment it is sent to its tagged reply (all untagged data read): SELECT; FETCH
+   1:* (FLAGS); UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE), a
+   client's first sync; FETCH 1:B BODY.PEEK[]; UID SEARCH FROM, SUBJECT (header
+   substrings) and BODY (text); STORE 1:* +FLAGS (\\Seen) and -FLAGS; COPY 1:K;
+   MOVE of the last K; EXPUNGE of the last K marked \\Deleted. What a round
+   changes is undone after it, untimed, so every round starts from the same
+   mailbox (same messages, order, flags; only the UIDs of the last K grow);
+3. memory per idle session: N connections, each logged in (over many accounts,
+   so per-user limits do not apply), INBOX selected, in IDLE; the server's
+   memory (PSS summed over its process tree, bench/imap_memory.py) before and
+   after, divided by N.
+
+Prints one table: per operation the median over rounds (min–max), per target,
+and the ratio first/second (with --compare: Mailroom/Dovecot; lower is better).
+
+Only loopback addresses are accepted: this is a load generator. Every loop is
+bounded in count and every wait in time. What the script creates (folders,
+a Mailroom process and its temporary directory) it removes, by name and PID.
+
+Usage: see bench/README.md, or ``python bench/imap_bench.py --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import json
+import os
+import resource
+import signal
+import socket
+import statistics
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import imap_mailroom  # the bench directory is not a package: imported by path
+import imap_memory
+import imap_messages
+from imap_client import (
+    AppendItem,
+    ImapConnection,
+    ImapError,
+    Reply,
+    compact_sets,
+    quote,
+    search_numbers,
+)
+
+REFERENCE_DIR = Path("/tmp/mailroom-reference")  # noqa: S108 - bench/reference/start's default
+REFERENCE_PORT = 12143
+BENCH_DOMAIN = "example.test"
+APPEND_BATCH = 200  # messages per MULTIAPPEND (or per pipelined burst)
+SETUP_TIMEOUT_S = 600.0  # one untimed restore command (moving 1,000 messages back)
+IDLE_STEP_TIMEOUT_S = 60.0  # one step of opening an idle session
+IDLE_SETUP_CONCURRENCY = 32  # sessions being opened at once
+SETTLE_S = 2.0  # after the last session is idle, before sampling memory
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    host: str
+    port: int
+    user: str
+    password: str
+    pid: int | None = None
+    pidfile: Path | None = None
+    maildir: Path | None = None  # the fill user's Maildir, for --fill maildir
+
+    def server_pid(self) -> int | None:
+        if self.pid is not None:
+            return self.pid
+        if self.pidfile is not None:
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                return imap_memory.read_pid_file(self.pidfile)
+        return None
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.host}:{self.port} as {self.user}"
+
+
+@dataclass(frozen=True)
+class Load:
+    messages: int
+    rounds: int
+    warmup_rounds: int
+    body_range: int
+    batch: int
+    fill: str
+    seed: int
+    idle_connections: int
+    idle_users: tuple[str, ...]
+    idle_password: str
+    idle_mailbox: str
+    idle_timeout_s: float
+    command_timeout_s: float
+
+
+@dataclass(frozen=True)
+class Operation:
+    key: str
+    label: str
+
+
+OPERATIONS = (
+    Operation("select", "SELECT"),
+    Operation("fetch_flags", "FETCH 1:* (FLAGS)"),
+    Operation("fetch_sync", "UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE)"),
+    Operation("fetch_bodies", "FETCH 1:B BODY.PEEK[]"),
+    Operation("search_from", "UID SEARCH FROM (header)"),
+    Operation("search_subject", "UID SEARCH SUBJECT (header)"),
+    Operation("search_body", "UID SEARCH BODY (text)"),
+    Operation("store_add", "STORE 1:* +FLAGS (\\Seen)"),
+    Operation("store_remove", "STORE 1:* -FLAGS (\\Seen)"),
+    Operation("copy", "COPY 1:K"),
+    Operation("move", "MOVE last K"),
+    Operation("expunge", "EXPUNGE K \\Deleted"),
+)
+
+
+@dataclass
+class RoundResult:
+    target: str
+    round: int
+    ms: dict[str, float | None] = field(default_factory=dict)
+    client_cpu_ms: dict[str, float] = field(default_factory=dict)
+    received_bytes: dict[str, int] = field(default_factory=dict)
+    search_hits: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IdleResult:
+    target: str
+    requested: int
+    established: int = 0
+    seconds_to_open: float = 0.0
+    before: imap_memory.MemorySample | None = None
+    after: imap_memory.MemorySample | None = None
+    inbox_messages_mean: float = 0.0
+    errors: dict[str, int] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def kib_per_connection(self) -> float | None:
+        if self.before is None or self.after is None or not self.established:
+            return None
+        return (self.after.pss_kib - self.before.pss_kib) / self.established
+
+
+@dataclass
+class Folders:
+    """The folders of one run on one target; all are deleted at the end."""
+
+    main: str
+    copy: str
+    moved: str
+    stash: str
+
+    @classmethod
+    def for_run(cls, run_id: str) -> Folders:
+        base = f"imapbench-{run_id}"
+        return cls(base, f"{base}-copy", f"{base}-moved", f"{base}-stash")
+
+    def all(self) -> list[str]:
+        return [self.main, self.copy, self.moved, self.stash]
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except socket.gaierror:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
+
+
+def parse_target(text: str, index: int, user: str, password: str) -> Target:
+    """``[NAME=]HOST:PORT[,user=U][,password=P][,pid=N|pidfile=PATH][,maildir=PATH]``."""
+    head, *options = text.split(",")
+    name, sep, address = head.partition("=")
+    if not sep:
+        name, address = f"target{index + 1}", head
+    host, _, port_text = address.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port_text.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"target {text!r}: expected [NAME=]HOST:PORT[,user=…,password=…,pid=…|pidfile=…,"
+            "maildir=…], e.g. reference=127.0.0.1:12143,"
+            "pidfile=/tmp/mailroom-reference/dovecot/run/master.pid"
+        )
+    if not is_loopback(host):
+        raise argparse.ArgumentTypeError(
+            f"target {text!r}: {host} is not a loopback address; this load generator only "
+            "talks to this machine (127.0.0.0/8, ::1, localhost)"
+        )
+    values: dict[str, str] = {}
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep or key not in ("user", "password", "pid", "pidfile", "maildir"):
+            raise argparse.ArgumentTypeError(f"target {text!r}: unknown option {option!r}")
+        values[key] = value
+    if "pid" in values and not values["pid"].isdigit():
+        raise argparse.ArgumentTypeError(f"target {text!r}: pid must be a number")
+    return Target(
+        name=name,
+        host=host,
+        port=int(port_text),
+        user=values.get("user", user),
+        password=values.get("password", password),
+        pid=int(values["pid"]) if "pid" in values else None,
+        pidfile=Path(values["pidfile"]) if "pidfile" in values else None,
+        maildir=Path(values["maildir"]) if "maildir" in values else None,
+    )
+
+
+def reference_target(user: str, password: str) -> Target:
+    local = user.partition("@")[0]
+    return Target(
+        name="dovecot",
+        host="127.0.0.1",
+        port=REFERENCE_PORT,
+        user=user,
+        password=password,
+        pidfile=REFERENCE_DIR / "dovecot" / "run" / "master.pid",
+        maildir=REFERENCE_DIR / "mail" / BENCH_DOMAIN / local / "Maildir",
+    )
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+async def connect(target: Target, load: Load) -> ImapConnection:
+    conn = await ImapConnection.open(target.host, target.port, load.command_timeout_s)
+    try:
+        await conn.login(target.user, target.password)
+    except BaseException:
+        conn.abort()
+        raise
+    return conn
+
+
+async def must(conn: ImapConnection, command: str, *, keep: bool = False) -> Reply:
+    """An untimed command that has to succeed."""
+    reply = await conn.command(command, keep=keep, wait_s=SETUP_TIMEOUT_S)
+    if not reply.ok():
+        raise ImapError(f"{command[:80]}: {reply.status} {reply.text}")
+    return reply
+
+
+async def delete_folders(conn: ImapConnection, names: list[str]) -> None:
+    with contextlib.suppress(ImapError):
+        await conn.command("UNSELECT" if "UNSELECT" in conn.capabilities else "CLOSE")
+    for name in names:
+        await conn.command(f"DELETE {quote(name)}", wait_s=SETUP_TIMEOUT_S)
+
+
+async def message_count(conn: ImapConnection, folder: str) -> int:
+    reply = await must(conn, f"STATUS {quote(folder)} (MESSAGES)", keep=True)
+    for line in reply.untagged:
+        upper = line.upper()
+        if upper.startswith(b"* STATUS") and b"MESSAGES " in upper:
+            return int(upper.split(b"MESSAGES ")[1].split(b")")[0].split()[0])
+    raise ImapError(f"STATUS {folder}: no MESSAGES in the reply")
+
+
+# --------------------------------------------------------------------------- fill
+
+
+async def fill(
+    target: Target,
+    load: Load,
+    folders: Folders,
+    messages: list[imap_messages.BenchMessage],
+) -> float:
+    """Create the run's folders and put the corpus into the main one; returns seconds."""
+    started = time.perf_counter()
+    conn = await connect(target, load)
+    try:
+        await delete_folders(conn, folders.all())  # a previous run's leftovers of the same id
+        if load.fill == "maildir":
+            assert target.maildir is not None
+            owner_of = target.maildir if target.maildir.exists() else target.maildir.parent
+            while not owner_of.exists() and owner_of != owner_of.parent:
+                owner_of = owner_of.parent
+            stat = owner_of.stat()
+            folder_dir = target.maildir / f".{folders.main}"
+            await asyncio.to_thread(
+                imap_messages.write_maildir, folder_dir, messages, (stat.st_uid, stat.st_gid)
+            )
+        else:
+            await must(conn, f"CREATE {quote(folders.main)}")
+            done = 0
+            for batch in imap_messages.iter_batches(messages, APPEND_BATCH):
+                items = [AppendItem(m.flags, m.internal_date, m.data) for m in batch]
+                done += await conn.append_many(folders.main, items, wait_s=SETUP_TIMEOUT_S)
+                if done % 2000 < APPEND_BATCH:
+                    print(f"  appended {done}/{len(messages)}", flush=True)
+        for name in (folders.copy, folders.moved, folders.stash):
+            await must(conn, f"CREATE {quote(name)}")
+        count = await message_count(conn, folders.main)
+        if count != len(messages):
+            raise ImapError(
+                f"{folders.main} holds {count} messages after the fill, not {len(messages)}"
+            )
+        await conn.logout()
+    except BaseException:
+        conn.abort()
+        raise
+    return time.perf_counter() - started
+
+
+# --------------------------------------------------------------------------- one round
+
+
+async def run_round(target: Target, load: Load, folders: Folders, round_no: int) -> RoundResult:
+    """Every timed command once, on a new connection; then the mailbox is put back."""
+    result = RoundResult(target=target.name, round=round_no)
+    try:
+        conn = await connect(target, load)
+    except (ImapError, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
+        result.errors.append(f"connect and LOGIN: {describe(exc)}")
+        return result
+    m = load.messages
+    k = min(load.batch, m)
+    last_k = f"{m - k + 1}:{m}"
+
+    async def timed(key: str, command: str, *, keep: bool = False) -> Reply | None:
+        cpu = time.process_time()
+        started = time.perf_counter()
+        try:
+            reply = await conn.command(command, keep=keep)
+        except TimeoutError:
+            result.ms[key] = None
+            result.errors.append(f"{key}: timeout after {load.command_timeout_s:.0f} s")
+            raise
+        elapsed = time.perf_counter() - started
+        result.client_cpu_ms[key] = (time.process_time() - cpu) * 1000
+        result.received_bytes[key] = reply.received_bytes
+        if not reply.ok():
+            result.ms[key] = None
+            result.errors.append(f"{key}: {reply.status} {reply.text[:120]}")
+            return None
+        result.ms[key] = elapsed * 1000
+        return reply
+
+    try:
+        select = await timed("select", f"SELECT {quote(folders.main)}", keep=True)
+        if select is None:
+            return result
+        exists = next(
+            (int(line.split()[1]) for line in select.untagged if line.upper().endswith(b" EXISTS")),
+            -1,
+        )
+        if exists != m:
+            result.errors.append(f"SELECT: {exists} EXISTS, expected {m}")
+        await timed("fetch_flags", "FETCH 1:* (FLAGS)")
+        await timed("fetch_sync", "UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE)")
+        await timed("fetch_bodies", f"FETCH 1:{min(load.body_range, m)} BODY.PEEK[]")
+        for key, criterion in (
+            ("search_from", f"FROM {quote(imap_messages.FROM_TERM)}"),
+            ("search_subject", f"SUBJECT {quote(imap_messages.SUBJECT_TERM)}"),
+            ("search_body", f"BODY {quote(imap_messages.BODY_TERM)}"),
+        ):
+            reply = await timed(key, f"UID SEARCH {criterion}", keep=True)
+            if reply is not None:
+                result.search_hits[key] = len(search_numbers(reply))
+
+        seen = search_numbers(await must(conn, "UID SEARCH SEEN", keep=True))
+        await timed("store_add", "STORE 1:* +FLAGS (\\Seen)")
+        await timed("store_remove", "STORE 1:* -FLAGS (\\Seen)")
+        for uid_set in compact_sets(seen):
+            await must(conn, f"UID STORE {uid_set} +FLAGS.SILENT (\\Seen)")
+        seen_after = search_numbers(await must(conn, "UID SEARCH SEEN", keep=True))
+        if sorted(seen_after) != sorted(seen):
+            result.errors.append(f"\\Seen on {len(seen_after)} after the STOREs, not {len(seen)}")
+
+        await timed("copy", f"COPY 1:{k} {quote(folders.copy)}")
+        await must(conn, f"DELETE {quote(folders.copy)}")
+        await must(conn, f"CREATE {quote(folders.copy)}")
+
+        if "MOVE" in conn.capabilities:
+            moved = await timed("move", f"MOVE {last_k} {quote(folders.moved)}")
+            if moved is not None:
+                await must(conn, f"SELECT {quote(folders.moved)}")
+                await must(conn, f"UID MOVE 1:* {quote(folders.main)}")
+                await must(conn, f"SELECT {quote(folders.main)}")
+        else:
+            result.ms["move"] = None
+            result.errors.append("move: the server does not offer MOVE")
+
+        await must(conn, f"COPY {last_k} {quote(folders.stash)}")
+        await must(conn, f"STORE {last_k} +FLAGS.SILENT (\\Deleted)")
+        expunged = await timed("expunge", "EXPUNGE")
+        if expunged is None:
+            await must(conn, f"STORE {last_k} -FLAGS.SILENT (\\Deleted)")
+            await must(conn, f"DELETE {quote(folders.stash)}")
+            await must(conn, f"CREATE {quote(folders.stash)}")
+        else:
+            await must(conn, f"SELECT {quote(folders.stash)}")
+            if "MOVE" in conn.capabilities:
+                await must(conn, f"UID MOVE 1:* {quote(folders.main)}")
+            else:
+                await must(conn, f"UID COPY 1:* {quote(folders.main)}")
+                await must(conn, "UID STORE 1:* +FLAGS.SILENT (\\Deleted)")
+                await must(conn, "EXPUNGE")
+            # Not DELETE of the selected folder: Dovecot then drops the connection.
+            await must(conn, f"SELECT {quote(folders.main)}")
+        count = await message_count(conn, folders.main)
+        if count != m:
+            result.errors.append(f"after the round {folders.main} holds {count}, not {m}")
+        await conn.logout()
+    except (ImapError, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
+        result.errors.append(f"round stopped: {describe(exc)}")
+        conn.abort()
+    return result
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, ImapError):
+        return str(exc)[:200]
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return f"{type(exc).__name__}: {exc}"[:200]
+
+
+# --------------------------------------------------------------------------- idle memory
+
+
+async def idle_memory(target: Target, load: Load) -> IdleResult:
+    """Memory per session in IDLE: N sessions opened, the server's PSS before and after."""
+    result = IdleResult(target=target.name, requested=load.idle_connections)
+    pid = target.server_pid()
+    if pid is None:
+        result.note = "no pid= or pidfile= for this target: memory not measured"
+        return result
+    if not imap_memory.process_tree(pid):
+        result.note = f"process {pid} not found: memory not measured"
+        return result
+    errors: Counter[str] = Counter()
+    users = load.idle_users
+
+    async def open_idle(index: int) -> tuple[ImapConnection, int] | None:
+        user = users[index % len(users)]
+        try:
+            conn = await ImapConnection.open(target.host, target.port, IDLE_STEP_TIMEOUT_S)
+        except (OSError, ImapError, TimeoutError) as exc:
+            errors[f"connect: {describe(exc)[:60]}"] += 1
+            return None
+        try:
+            reply = await conn.command(f"LOGIN {quote(user)} {quote(load.idle_password)}")
+            if not reply.ok():
+                errors[f"LOGIN {reply.status} {reply.text[:60]}"] += 1
+                conn.abort()
+                return None
+            select = await conn.command(f"SELECT {quote(load.idle_mailbox)}", keep=True)
+            if not select.ok():
+                errors[f"SELECT {select.status} {select.text[:60]}"] += 1
+                conn.abort()
+                return None
+            exists = next(
+                (int(x.split()[1]) for x in select.untagged if x.upper().endswith(b" EXISTS")), 0
+            )
+            await conn.start_idle()
+            return conn, exists
+        except (OSError, ImapError, TimeoutError, asyncio.IncompleteReadError) as exc:
+            errors[describe(exc)[:80]] += 1
+            conn.abort()
+            return None
+
+    # Logins before the first sample, so one-off costs of the first logins (password
+    # hashing threads, caches) are in "before" on both sides.
+    warm = await asyncio.gather(*(open_idle(i) for i in range(min(8, len(users)))))
+    for opened in warm:
+        if opened is not None:
+            opened[0].abort()
+    errors.clear()
+    await asyncio.sleep(SETTLE_S)
+    result.before = imap_memory.sample(pid)
+
+    sessions: list[ImapConnection] = []
+    inbox_sizes: list[int] = []
+    semaphore = asyncio.Semaphore(IDLE_SETUP_CONCURRENCY)
+    deadline = time.monotonic() + load.idle_timeout_s
+
+    async def one(index: int) -> None:
+        async with semaphore:
+            if time.monotonic() > deadline:
+                errors["not opened: --idle-timeout reached"] += 1
+                return
+            opened = await open_idle(index)
+            if opened is not None:
+                sessions.append(opened[0])
+                inbox_sizes.append(opened[1])
+
+    started = time.perf_counter()
+    try:
+        tasks = [asyncio.create_task(one(i)) for i in range(load.idle_connections)]
+        _done, pending = await asyncio.wait(
+            tasks, timeout=load.idle_timeout_s + 2 * IDLE_STEP_TIMEOUT_S
+        )
+        for task in pending:
+            task.cancel()
+        if pending:
+            errors["not opened: --idle-timeout reached"] += len(pending)
+        result.seconds_to_open = time.perf_counter() - started
+        result.established = len(sessions)
+        await asyncio.sleep(SETTLE_S)
+        alive = sum(1 for s in sessions if not s.reader.at_eof())
+        if alive < len(sessions):
+            errors["closed by the server while idle"] += len(sessions) - alive
+            result.established = alive
+        result.after = imap_memory.sample(pid)
+        result.inbox_messages_mean = statistics.fmean(inbox_sizes) if inbox_sizes else 0.0
+    finally:
+        for session in sessions:
+            session.abort()
+    result.errors = dict(errors)
+    await wait_for_processes(pid, result.before.processes if result.before else 0)
+    return result
+
+
+async def wait_for_processes(pid: int, count: int, limit_s: float = 60.0) -> None:
+    """Until the tree is back to ``count`` processes (Dovecot's imap processes exit after
+    their client leaves), so the next measurement does not meet them; bounded in time."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline and len(imap_memory.process_tree(pid)) > count:  # noqa: ASYNC110 - /proc sends no event
+        await asyncio.sleep(0.25)
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def median_min_max(values: list[float | None]) -> tuple[float, float, float] | None:
+    present = [v for v in values if v is not None]
+    if not present or len(present) != len(values):
+        return None
+    return statistics.median(present), min(present), max(present)
+
+
+def summarize(
+    results: list[RoundResult], targets: list[Target]
+) -> dict[str, dict[str, tuple[float, float, float] | None]]:
+    summary: dict[str, dict[str, tuple[float, float, float] | None]] = {}
+    for target in targets:
+        mine = [r for r in results if r.target == target.name]
+        summary[target.name] = {
+            op.key: median_min_max([r.ms.get(op.key) for r in mine]) if mine else None
+            for op in OPERATIONS
+        }
+    return summary
+
+
+def print_round(result: RoundResult) -> None:
+    cells = []
+    for op in OPERATIONS:
+        value = result.ms.get(op.key)
+        cells.append(f"{op.key} {'—' if value is None else f'{value:.1f}'}")
+    print("  ms: " + ", ".join(cells))
+    cpu = sum(result.client_cpu_ms.values())
+    timed = sum(v for v in result.ms.values() if v is not None)
+    print(
+        f"  client CPU {cpu:.0f} ms of {timed:.0f} ms timed; search hits "
+        + ", ".join(f"{k} {v}" for k, v in result.search_hits.items())
+    )
+    for error in result.errors:
+        print(f"  error: {error}")
+
+
+def print_table(
+    summary: dict[str, dict[str, tuple[float, float, float] | None]],
+    idle: dict[str, IdleResult],
+    load: Load,
+) -> None:
+    names = list(summary)
+    label_width = max(len(op.label) for op in OPERATIONS) + 2
+    col = 26
+    print(
+        f"\nmedian ms over {load.rounds} round(s) (min–max); M={load.messages} messages, "
+        f"B={min(load.body_range, load.messages)}, K={min(load.batch, load.messages)}"
+    )
+    header = f"{'operation':<{label_width}}" + "".join(f"{n:>{col}}" for n in names)
+    ratio_label = f"{names[0]}/{names[1]}" if len(names) >= 2 else ""
+    if ratio_label:
+        header += f"{ratio_label:>{max(len(ratio_label) + 2, 14)}}"
+    print(header)
+
+    def cell(stats: tuple[float, float, float] | None) -> str:
+        if stats is None:
+            return "—"
+        med, low, high = stats
+        return f"{med:.1f} ({low:.1f}–{high:.1f})"
+
+    for op in OPERATIONS:
+        row = f"{op.label:<{label_width}}"
+        row += "".join(f"{cell(summary[n][op.key]):>{col}}" for n in names)
+        if ratio_label:
+            a, b = summary[names[0]][op.key], summary[names[1]][op.key]
+            ratio = "—" if a is None or b is None or b[0] == 0 else f"{a[0] / b[0]:.2f}×"
+            row += f"{ratio:>{max(len(ratio_label) + 2, 14)}}"
+        print(row)
+    if idle:
+        label = f"KiB per idle connection (N={load.idle_connections})"
+        row = f"{label:<{label_width}}"
+        per = {n: (idle[n].kib_per_connection if n in idle else None) for n in names}
+        row += "".join(f"{'—' if per[n] is None else f'{per[n]:.1f}':>{col}}" for n in names)
+        if ratio_label:
+            mine, theirs = per[names[0]], per[names[1]]
+            ratio = (
+                "—" if mine is None or theirs is None or theirs == 0 else f"{mine / theirs:.3f}×"
+            )
+            row += f"{ratio:>{max(len(ratio_label) + 2, 14)}}"
+        print(row)
+    print("(ratio: lower is better for the first target)")
+
+
+def print_idle(result: IdleResult) -> None:
+    if result.note:
+        print(f"  {result.note}")
+        return
+    before, after = result.before, result.after
+    print(
+        f"  {result.established}/{result.requested} sessions in IDLE after "
+        f"{result.seconds_to_open:.1f} s (mean INBOX {result.inbox_messages_mean:.0f} messages)"
+    )
+    if before and after:
+        print(
+            f"  server: {before.processes} → {after.processes} processes, "
+            f"PSS {before.pss_kib / 1024:.1f} → {after.pss_kib / 1024:.1f} MiB, "
+            f"RSS {before.rss_kib / 1024:.1f} → {after.rss_kib / 1024:.1f} MiB"
+            + ("" if after.pss_known else " (some PSS unreadable: RSS used for those)")
+        )
+    per = result.kib_per_connection
+    if per is not None:
+        print(f"  {per:.1f} KiB PSS per idle connection")
+    for kind, n in sorted(result.errors.items()):
+        print(f"  error: {kind} ×{n}")
+
+
+# --------------------------------------------------------------------------- orchestration
+
+
+async def run(
+    targets: list[Target], load: Load, run_id: str
+) -> tuple[list[RoundResult], dict[str, IdleResult], list[str]]:
+    problems: list[str] = []
+    print(f"generating {load.messages} messages (seed {load.seed})", flush=True)
+    messages, counts = imap_messages.generate(load.messages, load.seed)
+    sizes = [len(m.data) for m in messages]
+    print(
+        f"  {sum(sizes) / 1024 / 1024:.1f} MiB, {min(sizes)}–{max(sizes)} B each "
+        f"(median {statistics.median(sizes):.0f}); planted: FROM {counts.from_term}, "
+        f"SUBJECT {counts.subject_term}, BODY {counts.body_term}"
+    )
+    expected_hits = {
+        "search_from": counts.from_term,
+        "search_subject": counts.subject_term,
+        "search_body": counts.body_term,
+    }
+    folders = Folders.for_run(run_id)
+    ready: list[Target] = []
+    for target in targets:
+        print(f"\nfill {target}: {folders.main} by {load.fill}", flush=True)
+        try:
+            seconds = await fill(target, load, folders, messages)
+        except (ImapError, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
+            problems.append(f"{target.name}: fill failed: {describe(exc)}")
+            print(f"  failed: {describe(exc)}")
+            continue
+        print(f"  {load.messages} messages in {seconds:.1f} s")
+        ready.append(target)
+
+    results: list[RoundResult] = []
+    idle: dict[str, IdleResult] = {}
+    try:
+        total = load.warmup_rounds + load.rounds
+        for round_no in range(1, total + 1):
+            warm = round_no <= load.warmup_rounds
+            # Alternate which target goes first, so neither always meets a warmer cache.
+            order = ready if round_no % 2 else list(reversed(ready))
+            for target in order:
+                title = (
+                    "warm-up" if warm else f"round {round_no - load.warmup_rounds}/{load.rounds}"
+                )
+                print(f"\n{title}: {target}", flush=True)
+                result = await run_round(target, load, folders, round_no - load.warmup_rounds)
+                print_round(result)
+                for key, hits in result.search_hits.items():
+                    if hits != expected_hits[key]:
+                        result.errors.append(
+                            f"{key}: {hits} hits, the corpus has {expected_hits[key]}"
+                        )
+                        print(f"  note: {key} found {hits}, the corpus has {expected_hits[key]}")
+                if not warm:
+                    results.append(result)
+                elif result.errors:
+                    problems.append(f"{target.name} warm-up: {'; '.join(result.errors)}")
+        if load.idle_connections:
+            for target in ready:
+                print(
+                    f"\nidle sessions: {target.name}, {load.idle_connections} connections over "
+                    f"{len(load.idle_users)} accounts, {load.idle_mailbox} selected, IDLE",
+                    flush=True,
+                )
+                idle[target.name] = await idle_memory(target, load)
+                print_idle(idle[target.name])
+    finally:
+        for target in ready:
+            with contextlib.suppress(ImapError, OSError, TimeoutError, asyncio.IncompleteReadError):
+                conn = await connect(target, load)
+                await delete_folders(conn, folders.all())
+                await conn.logout()
+    return results, idle, problems
+
+
+def raise_fd_limit(wanted: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= wanted:
+        return
+    new_soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (new_soft, hard))
+    if new_soft < wanted:
+        print(
+            f"note: open files limited to {new_soft} (hard limit); fewer idle sessions fit",
+            file=sys.stderr,
+        )
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="IMAP benchmark: command times on an M-message mailbox, and server "
+        "memory per session in IDLE.",
+        epilog="Examples: python bench/imap_bench.py --compare ; python bench/imap_bench.py "
+        "--target dovecot=127.0.0.1:12143,pidfile=/tmp/mailroom-reference/dovecot/run/master.pid",
+    )
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="[NAME=]HOST:PORT[,user=U,password=P,pid=N|pidfile=F,maildir=D]",
+        help="an IMAP server on loopback; pid/pidfile: the root of its process tree (for "
+        "memory); maildir: the user's Maildir (for --fill maildir). Repeat to compare: the "
+        "ratio is the first over the second",
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="start a Mailroom from this checkout (temporary directory, IMAP on a free "
+        "127.0.0.1 port) and compare it with the reference Dovecot on 127.0.0.1:12143",
+    )
+    parser.add_argument("--user", default=f"alice@{BENCH_DOMAIN}", help="login of the fill user")
+    parser.add_argument("--password", default="demo", help="password of every account (demo)")
+    parser.add_argument("-m", "--messages", type=int, default=10_000, help="mailbox size (10000)")
+    parser.add_argument("-r", "--rounds", type=int, default=5, help="timed rounds (5)")
+    parser.add_argument(
+        "--warmup-rounds", type=int, default=1, help="untimed rounds first, per target (1)"
+    )
+    parser.add_argument(
+        "--body-range", type=int, default=500, help="B of FETCH 1:B BODY.PEEK[] (500)"
+    )
+    parser.add_argument(
+        "--batch", type=int, default=1000, help="K messages of COPY, MOVE, EXPUNGE (1000)"
+    )
+    parser.add_argument(
+        "--fill",
+        choices=("append", "maildir"),
+        default="append",
+        help="APPEND over IMAP, or write files into each target's maildir= (append)",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="corpus seed (1)")
+    parser.add_argument(
+        "-n",
+        "--idle-connections",
+        type=int,
+        default=2000,
+        help="sessions in IDLE for the memory figure; 0 skips it (2000)",
+    )
+    parser.add_argument(
+        "--idle-accounts",
+        type=int,
+        default=100,
+        help=f"the sessions log in as user0..user{{A-1}}@{BENCH_DOMAIN} in turn (100)",
+    )
+    parser.add_argument("--idle-mailbox", default="INBOX", help="mailbox selected before IDLE")
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=600.0,
+        help="seconds allowed for opening all idle sessions (600)",
+    )
+    parser.add_argument(
+        "--command-timeout",
+        type=float,
+        default=300.0,
+        help="seconds one timed command may take (300)",
+    )
+    parser.add_argument(
+        "--keep-mailroom-dir", action="store_true", help="leave --compare's Mailroom directory"
+    )
+    parser.add_argument("--json", type=Path, help="also write every round and the summary here")
+    return parser
+
+
+def load_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Load:
+    checks = [
+        (1 <= args.messages <= 1_000_000, "--messages must be 1..1000000"),
+        (1 <= args.rounds <= 50, "--rounds must be 1..50"),
+        (0 <= args.warmup_rounds <= 10, "--warmup-rounds must be 0..10"),
+        (args.body_range >= 1 and args.batch >= 1, "--body-range and --batch must be ≥ 1"),
+        (0 <= args.idle_connections <= 20_000, "--idle-connections must be 0..20000"),
+        (1 <= args.idle_accounts <= 10_000, "--idle-accounts must be 1..10000"),
+        (args.idle_timeout > 0 and args.command_timeout > 0, "timeouts must be positive"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            parser.error(message)
+    return Load(
+        messages=args.messages,
+        rounds=args.rounds,
+        warmup_rounds=args.warmup_rounds,
+        body_range=args.body_range,
+        batch=args.batch,
+        fill=args.fill,
+        seed=args.seed,
+        idle_connections=args.idle_connections,
+        idle_users=tuple(f"user{i}@{BENCH_DOMAIN}" for i in range(args.idle_accounts)),
+        idle_password=args.password,
+        idle_mailbox=args.idle_mailbox,
+        idle_timeout_s=args.idle_timeout,
+        command_timeout_s=args.command_timeout,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    load = load_from_args(args, parser)
+    try:
+        targets = [
+            parse_target(text, i, args.user, args.password) for i, text in enumerate(args.target)
+        ]
+    except argparse.ArgumentTypeError as exc:
+        parser.error(str(exc))
+    if not targets and not args.compare:
+        parser.error("give --target or --compare")
+    if len({t.name for t in targets}) != len(targets):
+        parser.error("targets need distinct names: NAME=HOST:PORT")
+    if load.fill == "maildir" and not args.compare:
+        for target in targets:
+            if target.maildir is None:
+                parser.error(f"--fill maildir needs maildir= on target {target.name}")
+    raise_fd_limit(load.idle_connections + 1024)
+    # SIGTERM ends the run like Ctrl-C does, so the cleanup below still happens.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+    run_id = time.strftime("%Y%m%dT%H%M%S")
+    problems: list[str] = []
+    mailroom: imap_mailroom.RunningMailroom | None = None
+    try:
+        if args.compare:
+            if not any(t.name == "dovecot" for t in targets):
+                targets.append(reference_target(args.user, args.password))
+            print("starting Mailroom from this checkout (accounts added with the CLI)…", flush=True)
+            try:
+                mailroom = imap_mailroom.start(
+                    [args.user, *load.idle_users],
+                    args.password,
+                    max_connections=load.idle_connections + 100,
+                    keep_dir=args.keep_mailroom_dir,
+                )
+            except imap_mailroom.MailroomNotServing as exc:
+                problems.append(f"mailroom: {exc}")
+                print(f"  Mailroom is not measured: {exc}", flush=True)
+            else:
+                print(
+                    f"  mailroom serving IMAP on 127.0.0.1:{mailroom.port}, pid {mailroom.pid}, "
+                    f"in {mailroom.directory}"
+                )
+                targets.insert(
+                    0,
+                    Target(
+                        name="mailroom",
+                        host="127.0.0.1",
+                        port=mailroom.port,
+                        user=args.user,
+                        password=args.password,
+                        pid=mailroom.pid,
+                        maildir=mailroom.maildir(args.user),
+                    ),
+                )
+        print(
+            f"imap_bench: {len(targets)} target(s), {load.rounds} round(s); client "
+            f"{sys.implementation.name} {sys.version.split()[0]} on {os.cpu_count()} CPU(s), "
+            f"load average {os.getloadavg()[0]:.2f}"
+        )
+        try:
+            results, idle, run_problems = asyncio.run(run(targets, load, run_id))
+        except KeyboardInterrupt:
+            print("\ninterrupted (Ctrl-C or SIGTERM): the run's folders were deleted", flush=True)
+            return 130
+        problems.extend(run_problems)
+    finally:
+        if mailroom is not None:
+            if mailroom.process.poll() is not None:
+                problems.append(
+                    f"mailroom exited with {mailroom.process.returncode} during the run"
+                )
+                print(imap_mailroom.log_tail(mailroom), file=sys.stderr)
+            imap_mailroom.stop(mailroom, keep_dir=args.keep_mailroom_dir)
+    summary = summarize(results, targets)
+    print_table(summary, idle, load)
+    for problem in problems:
+        print(f"problem: {problem}")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "load": asdict(replace(load, idle_users=())),
+                    "rounds": [asdict(r) for r in results],
+                    "median_min_max_ms": summary,
+                    "idle": {
+                        name: {**asdict(r), "kib_per_connection": r.kib_per_connection}
+                        for name, r in idle.items()
+                    },
+                    "problems": problems,
+                },
+                indent=2,
+                default=str,
+            )
+            + "\n"
+        )
+        print(f"wrote {args.json}")
+    failed = problems or any(r.errors for r in results)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""What the server announces (RFC 9051 §6.1.1), before and after login.
+
+Before login: only what a client needs to log in (STARTTLS, AUTH= mechanisms or
+LOGINDISABLED when passwords may not be sent yet). After: every extension the
+session implements. One list, so CAPABILITY, the greeting and the login reply agree.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mailroom.auth import mechanisms
+
+if TYPE_CHECKING:
+    from mailroom.imap.session import ImapSession
+
+BASE = ("IMAP4rev1", "IMAP4rev2", "SASL-IR", "LITERAL+", "ID", "ENABLE", "IDLE")
+AUTHENTICATED = (
+    "NAMESPACE",
+    "UNSELECT",
+    "UIDPLUS",
+    "MOVE",
+    "CHILDREN",
+    "LIST-EXTENDED",
+    "LIST-STATUS",
+    "SPECIAL-USE",
+    "CREATE-SPECIAL-USE",
+    "CONDSTORE",
+    "QRESYNC",
+    "ESEARCH",
+    "SEARCHRES",
+    "SORT",
+    "SORT=DISPLAY",
+    "ESORT",
+    "THREAD=REFERENCES",
+    "THREAD=ORDEREDSUBJECT",
+    "QUOTA",
+    "QUOTA=RES-STORAGE",
+    "STATUS=SIZE",
+    "UTF8=ACCEPT",
+    "BINARY",
+    "MULTIAPPEND",
+    "COMPRESS=DEFLATE",
+)
+
+
+def capabilities(session: ImapSession) -> list[str]:
+    from mailroom.imap.session import State
+
+    names = list(BASE)
+    if session.state is State.NOT_AUTHENTICATED:
+        if session.services.tls is not None and session.connection.tls is None:
+            names.append("STARTTLS")
+        offered = mechanisms(session.secure)
+        if offered:
+            names.extend(f"AUTH={name}" for name in offered)
+        else:
+            names.append("LOGINDISABLED")
+        return names
+    names.extend(AUTHENTICATED)
+    names.append(f"APPENDLIMIT={session.config.smtp.max_message_size}")
+    return names

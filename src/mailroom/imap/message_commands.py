@@ -1,0 +1,208 @@
+"""Commands that change messages: APPEND, STORE, COPY, MOVE, EXPUNGE, UID EXPUNGE, and
+leaving a mailbox with CLOSE / UNSELECT; CHECK (RFC 9051 §6.3.12, §6.4; RFC 4315
+UIDPLUS, RFC 6851 MOVE, RFC 7162 CONDSTORE, RFC 3502 MULTIAPPEND).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mailroom.imap import responses
+from mailroom.imap.commands import Append, Command, Copy, Expunge, Store, StoreMode
+from mailroom.imap.mailbox_commands import decode_name, open_mailbox
+from mailroom.imap.responses import STORE_ERRORS
+from mailroom.imap.selected import SelectedView
+from mailroom.imap.sequence import SequenceSet, format_set
+from mailroom.imap.wire import Atom, Value, status_response
+from mailroom.store import FlagMode, Mailbox
+
+if TYPE_CHECKING:
+    from mailroom.imap.session import ImapSession
+
+MODES: dict[StoreMode, FlagMode] = {
+    StoreMode.SET: "set",
+    StoreMode.ADD: "add",
+    StoreMode.REMOVE: "remove",
+}
+
+
+def selected_view(session: ImapSession) -> SelectedView:
+    if session.selected is None:
+        raise responses.NO_MAILBOX_SELECTED
+    return session.selected
+
+
+def writable_view(session: ImapSession) -> SelectedView:
+    view = selected_view(session)
+    if view.readonly:
+        raise responses.READ_ONLY
+    return view
+
+
+def resolve(view: SelectedView, numbers: SequenceSet, *, uid: bool) -> list[int]:
+    """The UIDs of a sequence set; BAD for sequence numbers past the last message."""
+    if not uid and view.out_of_range(numbers):
+        raise responses.bad("Error in IMAP command: Invalid messageset")
+    return view.uids_of(numbers, uid=uid)
+
+
+# -- APPEND ----------------------------------------------------------------------------------
+
+
+async def append(session: ImapSession, command: Command) -> None:
+    """APPEND, and MULTIAPPEND: all the messages or none (RFC 3502 §6.3.11)."""
+    assert isinstance(command.args, Append)
+    name = decode_name(session, command.args.mailbox)
+    messages = []
+    for message in command.args.messages:
+        data = message.data
+        if not isinstance(data, bytes | Path):
+            raise responses.bad("Invalid message data.")
+        if isinstance(data, bytes) and not data:
+            raise responses.no("Can't save a zero byte message.")
+        flags = [flag for flag in message.flags if flag != "\\Recent"]
+        messages.append((data, flags, message.internal_date))
+    target = await open_mailbox(session, name, for_copy=True)
+    try:
+        added = await target.append_many(messages)
+        uidvalidity = target.uidvalidity
+    except STORE_ERRORS as error:
+        raise responses.store_error(error, name) from None
+    finally:
+        await target.close()
+    code: list[Value] = [
+        Atom("APPENDUID"),
+        uidvalidity,
+        Atom(format_set(m.uid for m in added)),
+    ]
+    await session.tagged_ok(command, "Append completed.", code)
+
+
+# -- STORE -----------------------------------------------------------------------------------
+
+
+async def store(session: ImapSession, command: Command) -> None:
+    assert isinstance(command.args, Store)
+    args = command.args
+    view = writable_view(session)
+    uids = resolve(view, args.sequence, uid=command.uid)
+    if args.unchanged_since is not None:
+        session.enabled.add("CONDSTORE")
+    flags = [flag for flag in args.flags if flag != "\\Recent"]
+    try:
+        changed, failed = await view.mailbox.store_flags(
+            uids, MODES[args.mode], flags, args.unchanged_since
+        )
+    except STORE_ERRORS as error:
+        raise responses.store_error(error) from None
+    view.mark_reported(changed)
+    # As Dovecot: a FETCH for each message whose flags changed (RFC 9051 §6.4.6 lets
+    # the server leave out the others). .SILENT sends none, except the mod-sequences
+    # of a conditional store (RFC 7162 §3.1.3).
+    if not args.silent or (session.condstore and args.unchanged_since is not None):
+        with_uid = command.uid or session.qresync
+        out: list[bytes] = []
+        for message in changed:
+            number = view.sequence_of(message.uid)
+            if number is None:
+                continue
+            line = b"* %d FETCH (" % number
+            if with_uid:
+                line += b"UID %d " % message.uid
+            if not args.silent:
+                line += b"FLAGS " + view.flags(message).encode()
+                if session.condstore:
+                    line += b" "
+            if session.condstore:
+                line += b"MODSEQ (%d)" % message.modseq
+            out.append(line + b")\r\n")
+            if len(out) >= 1000:
+                session.write(b"".join(out))
+                out.clear()
+                await session.connection.drain()
+        session.write(b"".join(out))
+    if failed:
+        numbers = failed if command.uid else [view.sequence_of(u) or 0 for u in failed]
+        code: list[Value] = [Atom("MODIFIED"), Atom(format_set(numbers))]
+        await session.tagged_ok(command, "Conditional store failed.", code)
+        return
+    await session.tagged_ok(command, "Store completed.")
+
+
+# -- COPY, MOVE ------------------------------------------------------------------------------
+
+
+async def copy(session: ImapSession, command: Command) -> None:
+    assert isinstance(command.args, Copy)
+    moving = command.name == "MOVE"
+    view = writable_view(session) if moving else selected_view(session)
+    uids = resolve(view, command.args.sequence, uid=command.uid)
+    name = decode_name(session, command.args.mailbox)
+    target: Mailbox = await open_mailbox(session, name, for_copy=True)
+    try:
+        if not uids:
+            await session.tagged_ok(command, "No messages found.")
+            return
+        try:
+            if moving:
+                pairs = await view.mailbox.move(uids, target)
+            else:
+                pairs = await view.mailbox.copy(uids, target)
+        except STORE_ERRORS as error:
+            raise responses.store_error(error, name) from None
+        uidvalidity = target.uidvalidity
+    finally:
+        await target.close()
+    code: list[Value] = [
+        Atom("COPYUID"),
+        uidvalidity,
+        Atom(format_set(s for s, _ in pairs)),
+        Atom(format_set(d for _, d in pairs)),
+    ]
+    if not pairs:
+        await session.tagged_ok(command, "No messages found.")
+    elif moving:
+        # RFC 6851 §4.3: COPYUID in an untagged OK before the EXPUNGEs.
+        session.write(status_response(None, "OK", "Moved UIDs.", code))
+        await session.tagged_ok(command, "Move completed.")
+    else:
+        await session.tagged_ok(command, "Copy completed.", code)
+
+
+# -- EXPUNGE, CLOSE, UNSELECT, CHECK ---------------------------------------------------------
+
+
+async def expunge(session: ImapSession, command: Command) -> None:
+    assert isinstance(command.args, Expunge)
+    view = writable_view(session)
+    among = None
+    if command.args.uids is not None:
+        among = resolve(view, command.args.uids, uid=True)
+    try:
+        await view.mailbox.expunge(among)
+    except STORE_ERRORS as error:
+        raise responses.store_error(error) from None
+    await session.tagged_ok(command, "Expunge completed.")
+
+
+async def close(session: ImapSession, command: Command) -> None:
+    view = selected_view(session)
+    if not view.readonly:
+        try:
+            await view.mailbox.expunge(None)
+        except STORE_ERRORS as error:
+            raise responses.store_error(error) from None
+    await session.leave_selected()
+    await session.send(status_response(command.tag, "OK", "Close completed."))
+
+
+async def unselect(session: ImapSession, command: Command) -> None:
+    selected_view(session)
+    await session.leave_selected()
+    await session.send(status_response(command.tag, "OK", "Unselect completed."))
+
+
+async def check(session: ImapSession, command: Command) -> None:
+    selected_view(session)
+    await session.tagged_ok(command, "Check completed.")

@@ -1,0 +1,556 @@
+"""SEARCH, SORT and THREAD (RFC 9051 §6.4.4; RFC 4731 ESEARCH, RFC 5182 SEARCHRES,
+RFC 5256 SORT/THREAD, RFC 5267 ESORT, RFC 5957 SORT=DISPLAY, RFC 7162 MODSEQ).
+
+Keys are evaluated as sets of UIDs: what the shared mailbox state answers (flags,
+sizes, dates, UIDs, mod-sequences) first and for free; what needs the message
+(BODY, TEXT, header keys) only for the messages still in question, through the
+mailbox's full-text index, then checked against the message itself so the answer
+is exact (RFC 9051 §6.4.4: substring, case-insensitive). The header values SORT,
+THREAD and SENT* keys need are computed once per message and kept in the index.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
+
+from mailroom.imap import responses
+from mailroom.imap import search_keys as keys
+from mailroom.imap.commands import Command, Search, Sort, Thread
+from mailroom.imap.fetch import walk
+from mailroom.imap.message_commands import selected_view
+from mailroom.imap.ordering import (
+    SortCriterion,
+    SortHeaders,
+    SortItem,
+    SortKey,
+    sort_messages,
+)
+from mailroom.imap.search_keys import SearchKey
+from mailroom.imap.selected import SelectedView
+from mailroom.imap.sequence import format_set
+from mailroom.imap.threading import (
+    ThreadInput,
+    format_threads,
+    thread_orderedsubject,
+    thread_references,
+)
+from mailroom.message import MessagePart, decode_header, parse_message
+from mailroom.message.search_text import part_text
+from mailroom.store import Mailbox, MessageGone, MessageInfo
+
+if TYPE_CHECKING:
+    from mailroom.imap.session import ImapSession
+
+CHARSETS = frozenset({"US-ASCII", "UTF-8"})
+CONTENT_KEYS = (keys.Header, keys.Body, keys.Text)
+
+
+@dataclass
+class _Context:
+    session: ImapSession
+    view: SelectedView
+    numbers: dict[int, int]
+    """uid → sequence number of the messages in question."""
+    messages: dict[int, MessageInfo]
+    largest_uid: int
+    used_modseq: bool = False
+    _saved: frozenset[int] | None = None
+    summaries: dict[int, bytes] = field(default_factory=dict)
+    """Header summaries fetched ahead, a batch at a time (see `_prefetch_summaries`)."""
+
+    @property
+    def saved(self) -> frozenset[int]:
+        """The UIDs `$` names (RFC 5182), made a set once per command."""
+        if self._saved is None:
+            self._saved = frozenset(self.view.saved or ())
+        return self._saved
+
+
+async def _match(context: _Context, key: SearchKey, among: set[int]) -> set[int]:
+    if not among:
+        return set()
+    if isinstance(key, keys.And):
+        ordered = sorted(key.keys, key=_cost)
+        for part in ordered:
+            among = await _match(context, part, among)
+            if not among:
+                break
+        return among
+    if isinstance(key, keys.Or):
+        left = await _match(context, key.left, among)
+        return left | await _match(context, key.right, among - left)
+    if isinstance(key, keys.Not):
+        return among - await _match(context, key.key, among)
+    if isinstance(key, CONTENT_KEYS):
+        return await _match_content(context, key, among)
+    if isinstance(key, keys.Date) and key.field is keys.DateField.SENT:
+        result = set()
+        await _prefetch_summaries(context, among)
+        for uid in among:
+            summary = await _summary(context, uid)
+            if summary is None:
+                continue
+            sent = summary.date or context.messages[uid].internaldate
+            if _date_matches(sent.date(), key):
+                result.add(uid)
+        return result
+    return {uid for uid in among if _simple(context, key, uid)}
+
+
+def _cost(key: SearchKey) -> int:
+    if isinstance(key, CONTENT_KEYS):
+        return 2
+    if isinstance(key, keys.Date) and key.field is keys.DateField.SENT:
+        return 1
+    if isinstance(key, keys.And | keys.Or | keys.Not):
+        return 1
+    return 0
+
+
+def _date_matches(day: datetime.date, key: keys.Date) -> bool:
+    if key.comparison is keys.DateComparison.BEFORE:
+        return day < key.date
+    if key.comparison is keys.DateComparison.ON:
+        return day == key.date
+    return day >= key.date
+
+
+def _simple(context: _Context, key: SearchKey, uid: int) -> bool:
+    message = context.messages[uid]
+    if isinstance(key, keys.All):
+        return True
+    if isinstance(key, keys.Flag):
+        if key.flag == "\\Recent":
+            present = uid in context.view.recent
+        elif key.flag.startswith("\\"):
+            present = key.flag in message.flags
+        else:
+            wanted = key.flag.lower()
+            present = any(flag.lower() == wanted for flag in message.flags)
+        return present == key.present
+    if isinstance(key, keys.Size):
+        return message.size > key.size if key.larger else message.size < key.size
+    if isinstance(key, keys.Date):
+        return _date_matches(message.internaldate.date(), key)
+    if isinstance(key, keys.Within):
+        age = datetime.datetime.now(datetime.UTC) - message.internaldate
+        return (
+            age.total_seconds() > key.seconds if key.older else (age.total_seconds() <= key.seconds)
+        )
+    if isinstance(key, keys.Uid):
+        if key.uids.saved:
+            return uid in context.saved
+        return key.uids.contains(uid, context.largest_uid)
+    if isinstance(key, keys.Sequence):
+        if key.numbers.saved:
+            return uid in context.saved
+        return key.numbers.contains(context.numbers[uid], len(context.view.uids))
+    if isinstance(key, keys.ModSeq):
+        context.used_modseq = True
+        return message.modseq >= key.modseq
+    raise TypeError(f"not a search key: {key!r}")  # pragma: no cover
+
+
+# -- keys that need the message ---------------------------------------------------------------
+
+
+async def _match_content(
+    context: _Context, key: keys.Header | keys.Body | keys.Text, among: set[int]
+) -> set[int]:
+    mailbox = context.view.mailbox
+    needle = key.value
+    if isinstance(key, keys.Header):
+        return await _match_header(context, key, among)
+    if needle:
+        candidates = await mailbox.search_text(needle, sorted(among))
+    else:
+        candidates = set(among)
+    if isinstance(key, keys.Text):
+        return candidates  # headers and body: what the full-text index holds
+    # The index's text holds the header too: BODY is checked against the body itself.
+    result = set()
+    lowered = needle.casefold()
+    ordered = sorted(candidates)
+    for start in range(0, len(ordered), READ_BATCH):
+        messages = await mailbox.read_many(ordered[start : start + READ_BATCH])
+        for uid, data in messages.items():
+            if lowered in body_text(data, parse_message(data)).casefold():
+                result.add(uid)
+    return result
+
+
+READ_BATCH = 64
+"""Messages read in one trip to a store thread."""
+
+
+HEADER_BATCH = 1000
+
+
+ADDRESS_FIELDS = ("from", "to", "cc", "bcc", "subject")
+"""The header keys of SEARCH proper (RFC 9051 §6.4.4): kept decoded in memory while the
+mailbox is open, so a client's quick-filter search reads neither files nor the index."""
+_fields_memo: WeakKeyDictionary[Mailbox, dict[int, tuple[str, ...]]] = WeakKeyDictionary()
+
+
+async def _match_header(context: _Context, key: keys.Header, among: set[int]) -> set[int]:
+    """Header keys, from the decoded header fields kept in the index: the first search
+    reads each message once, later ones no file at all."""
+    wanted = key.field.lower()
+    needle = key.value.casefold()
+    mailbox = context.view.mailbox
+    if wanted in ADDRESS_FIELDS:
+        return await _match_address_field(mailbox, ADDRESS_FIELDS.index(wanted), needle, among)
+    ordered = sorted(among)
+    result = set()
+    for start in range(0, len(ordered), HEADER_BATCH):
+        chunk = ordered[start : start + HEADER_BATCH]
+        fields = await mailbox.cached_many(chunk, "headers.v1", _decoded_headers)
+        for uid, raw in fields.items():
+            for name, value in json.loads(raw):
+                if name == wanted and (not needle or needle in value):
+                    result.add(uid)
+                    break
+    return result
+
+
+async def _match_address_field(
+    mailbox: Mailbox, index: int, needle: str, among: set[int]
+) -> set[int]:
+    memo = _fields_memo.setdefault(mailbox, {})
+    missing = sorted(uid for uid in among if uid not in memo)
+    for start in range(0, len(missing), HEADER_BATCH):
+        chunk = missing[start : start + HEADER_BATCH]
+        found = await mailbox.cached_many(chunk, "search-fields.v1", _search_fields)
+        for uid, raw in found.items():
+            memo[uid] = tuple(json.loads(raw))
+    result = set()
+    for uid in among:
+        values = memo.get(uid)
+        if values is None:
+            continue
+        value = values[index]
+        # "" matches a message that has the field at all (None: it has none).
+        if value is not None and needle in value:
+            result.add(uid)
+    return result
+
+
+def _search_fields(data: bytes) -> bytes:
+    """From, To, Cc, Bcc, Subject decoded and case-folded (all occurrences of each
+    joined), None for a field the message lacks."""
+    part = parse_message(data)
+    values: list[str | None] = [None] * len(ADDRESS_FIELDS)
+    for header in part.fields:
+        name = header.name.lower()
+        if name in ADDRESS_FIELDS:
+            slot = ADDRESS_FIELDS.index(name)
+            text = decode_header(header.value).casefold()
+            values[slot] = text if values[slot] is None else f"{values[slot]}\n{text}"
+    return json.dumps(values, ensure_ascii=False).encode()
+
+
+def _decoded_headers(data: bytes) -> bytes:
+    """[name lower-cased, decoded value case-folded] of the message's header fields."""
+    part = parse_message(data)
+    return json.dumps(
+        [[f.name.lower(), decode_header(f.value).casefold()] for f in part.fields],
+        ensure_ascii=False,
+    ).encode()
+
+
+def body_text(data: bytes, root: MessagePart) -> str:
+    """The decoded text of the body: text parts, and the headers of attached messages."""
+    embedded = {id(p.message) for p in root.walk() if p.message is not None}
+    pieces: list[str] = []
+    for part in root.walk():
+        if id(part) in embedded:
+            pieces.extend(f"{f.name}: {decode_header(f.value)}" for f in part.fields)
+        text = part_text(data, part)
+        if text is not None:
+            pieces.append(text)
+    return "\n".join(pieces)
+
+
+# -- cached header summary (SORT, THREAD, SENT*) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Summary:
+    headers: SortHeaders
+    date: datetime.datetime | None
+    message_id: str | None
+    references: tuple[str, ...]
+    subject: str
+    is_reply: bool
+
+
+def _summarize(data: bytes) -> bytes:
+    part = parse_message(data)
+    headers = SortHeaders.from_part(part)
+    stamp = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+    thread = ThreadInput.from_part(0, 0, part, stamp)
+    return json.dumps(
+        {
+            "date": headers.date.isoformat() if headers.date else None,
+            "subject": headers.subject,
+            "from": headers.from_mailbox,
+            "to": headers.to_mailbox,
+            "cc": headers.cc_mailbox,
+            "dfrom": headers.display_from,
+            "dto": headers.display_to,
+            "id": thread.message_id,
+            "refs": list(thread.references),
+            "tsubject": thread.subject,
+            "reply": thread.is_reply_or_forward,
+        }
+    ).encode()
+
+
+async def _prefetch_summaries(context: _Context, uids: Iterable[int]) -> None:
+    """The summaries of `uids`, fetched in batches (one trip to the store for many)."""
+    missing = sorted(uid for uid in uids if uid not in context.summaries)
+    for start in range(0, len(missing), SUMMARY_BATCH):
+        chunk = missing[start : start + SUMMARY_BATCH]
+        context.summaries.update(
+            await context.view.mailbox.cached_many(chunk, "summary.v1", _summarize)
+        )
+
+
+SUMMARY_BATCH = 1000
+
+
+async def _summary(context: _Context, uid: int) -> _Summary | None:
+    raw = context.summaries.get(uid)
+    if raw is None:
+        try:
+            raw = await context.view.mailbox.cached(uid, "summary.v1", _summarize)
+        except MessageGone:
+            return None
+    value = json.loads(raw)
+    date = datetime.datetime.fromisoformat(value["date"]) if value["date"] else None
+    return _Summary(
+        SortHeaders(
+            date=date,
+            subject=value["subject"],
+            from_mailbox=value["from"],
+            to_mailbox=value["to"],
+            cc_mailbox=value["cc"],
+            display_from=value["dfrom"],
+            display_to=value["dto"],
+        ),
+        date,
+        value["id"],
+        tuple(value["refs"]),
+        value["tsubject"],
+        value["reply"],
+    )
+
+
+# -- the commands ---------------------------------------------------------------------------
+
+
+def _check_charset(charset: str | None) -> None:
+    if charset is not None and charset.upper() not in CHARSETS:
+        raise responses.no(f"Unsupported charset {charset[:40]}", "BADCHARSET (US-ASCII UTF-8)")
+
+
+async def search(session: ImapSession, command: Command) -> None:
+    assert isinstance(command.args, Search)
+    args = command.args
+    view = selected_view(session)
+    options = args.return_options
+    if options is None and "IMAP4REV2" in session.enabled:
+        options = frozenset()  # RFC 9051 §7.3.4: IMAP4rev2 answers SEARCH with ESEARCH (ALL)
+    saving = options is not None and "SAVE" in options
+    try:
+        _check_charset(args.charset)
+        uids, used_modseq = await _evaluate_counting(session, view, args.key)
+    except Exception:
+        if saving:  # RFC 5182 §2.1: a failed SEARCH (SAVE) leaves `$` empty (as Dovecot)
+            view.saved = []
+        raise
+    if used_modseq:  # RFC 7162 §3.1: SEARCH MODSEQ enables CONDSTORE
+        session.enabled.add("CONDSTORE")
+    if uids and options is not None and options & {"MIN", "MAX"} and not options & {"ALL", "COUNT"}:
+        # RFC 4731 §3.2, RFC 5182 §2.1: with only MIN and/or MAX asked for, those
+        # messages are the result that is saved and whose MODSEQ is reported.
+        ends = [uids[0]] if "MIN" in options else []
+        ends += [uids[-1]] if "MAX" in options else []
+        reported = sorted(set(ends))
+    else:
+        reported = uids
+    ids = uids if command.uid else [view.sequence_of(uid) or 0 for uid in uids]
+    found_messages = (view.mailbox.find(uid) for uid in reported)
+    highest = max((m.modseq for m in found_messages if m is not None), default=0)
+    if options is None:
+        line = b"* SEARCH" + b"".join(b" %d" % n for n in ids)
+        if used_modseq and ids:
+            line += b" (MODSEQ %d)" % highest
+        session.write(line + b"\r\n")
+    else:
+        if saving:
+            view.saved = list(reported)
+        shown = options - {"SAVE"} or ({"ALL"} if not saving else set())
+        if shown:
+            session.write(_esearch(command, ids, shown, highest if used_modseq else None))
+    await session.tagged_ok(command, "Search completed.")
+
+
+async def _evaluate_counting(
+    session: ImapSession, view: SelectedView, key: SearchKey
+) -> tuple[list[int], bool]:
+    pairs = list(walk(view, list(view.uids)))
+    context = _Context(
+        session,
+        view,
+        {m.uid: n for n, m in pairs},
+        {m.uid: m for _, m in pairs},
+        view.uids[-1] if view.uids else 0,
+    )
+    found = await _match(context, key, set(context.messages))
+    return sorted(found), context.used_modseq
+
+
+def _esearch(
+    command: Command,
+    ids: list[int],
+    options: Iterable[str],
+    modseq: int | None,
+    *,
+    sorted_ids: bool = True,
+) -> bytes:
+    """RFC 4731 §3.1: `* ESEARCH (TAG "a1") UID MIN 2 MAX 9 ALL 2:4,9 COUNT 4`.
+
+    For SORT (RFC 5267 §3.1, `sorted_ids=False`) the ids are in sort order: MIN
+    and MAX are the first and last, and ALL keeps the order (as Dovecot)."""
+    parts = [b'* ESEARCH (TAG "%s")' % command.tag.encode()]
+    if command.uid:
+        parts.append(b"UID")
+    options = set(options)
+    # In Dovecot's order: MIN MAX ALL COUNT MODSEQ.
+    if ids:
+        if "MIN" in options:
+            parts.append(b"MIN %d" % (min(ids) if sorted_ids else ids[0]))
+        if "MAX" in options:
+            parts.append(b"MAX %d" % (max(ids) if sorted_ids else ids[-1]))
+        if "ALL" in options:
+            text = format_set(ids) if sorted_ids else _ordered_set(ids)
+            parts.append(b"ALL " + text.encode())
+    if "COUNT" in options:
+        parts.append(b"COUNT %d" % len(ids))
+    if modseq is not None and ids:
+        parts.append(b"MODSEQ %d" % modseq)
+    return b" ".join(parts) + b"\r\n"
+
+
+def _ordered_set(ids: list[int]) -> str:
+    """A sequence set keeping the order of `ids`: ascending runs become ranges."""
+    parts: list[str] = []
+    index = 0
+    while index < len(ids):
+        start = end = ids[index]
+        while index + 1 < len(ids) and ids[index + 1] == end + 1:
+            index += 1
+            end = ids[index]
+        parts.append(str(start) if start == end else f"{start}:{end}")
+        index += 1
+    return ",".join(parts)
+
+
+async def sort(session: ImapSession, command: Command) -> None:
+    assert isinstance(command.args, Sort)
+    args = command.args
+    _check_charset(args.charset)
+    view = selected_view(session)
+    try:
+        criteria = [SortCriterion(SortKey(c.key), c.reverse) for c in args.criteria]
+    except ValueError:
+        raise responses.bad("Unknown sort criterion.") from None
+    uids, used_modseq = await _evaluate_counting(session, view, args.key)
+    modseq = None
+    if used_modseq:  # RFC 7162 §3.1.5, as for SEARCH (and Dovecot)
+        session.enabled.add("CONDSTORE")
+        found = (view.mailbox.find(uid) for uid in uids)
+        modseq = max((m.modseq for m in found if m is not None), default=0) or None
+    needs_headers = any(c.key not in (SortKey.ARRIVAL, SortKey.SIZE) for c in criteria)
+    empty = SortHeaders(None, "", "", "", "", "", "")
+    items = []
+    context = _context(session, view)
+    if needs_headers:
+        await _prefetch_summaries(context, uids)
+    for uid in uids:
+        message = view.mailbox.find(uid)
+        number = view.sequence_of(uid)
+        if message is None or number is None:
+            continue
+        headers = empty
+        if needs_headers:
+            summary = await _summary(context, uid)
+            headers = summary.headers if summary is not None else empty
+        items.append(
+            SortItem(
+                id=uid if command.uid else number,
+                sequence=number,
+                arrival=message.internaldate,
+                size=message.size,
+                headers=headers,
+            )
+        )
+    ordered = sort_messages(items, criteria)
+    if args.return_options is not None:
+        shown = args.return_options or {"ALL"}
+        session.write(_esearch(command, ordered, shown, modseq, sorted_ids=False))
+    else:
+        line = b"* SORT" + b"".join(b" %d" % n for n in ordered)
+        if modseq is not None and ordered:
+            line += b" (MODSEQ %d)" % modseq
+        session.write(line + b"\r\n")
+    await session.tagged_ok(command, "Sort completed.")
+
+
+def _context(session: ImapSession, view: SelectedView) -> _Context:
+    return _Context(session, view, {}, {}, 0)
+
+
+async def thread(session: ImapSession, command: Command) -> None:
+    assert isinstance(command.args, Thread)
+    args = command.args
+    _check_charset(args.charset)
+    if args.algorithm not in ("REFERENCES", "ORDEREDSUBJECT"):
+        raise responses.bad("Unknown thread algorithm.")
+    view = selected_view(session)
+    uids, _ = await _evaluate_counting(session, view, args.key)
+    context = _context(session, view)
+    await _prefetch_summaries(context, uids)
+    inputs = []
+    for uid in uids:
+        message = view.mailbox.find(uid)
+        number = view.sequence_of(uid)
+        if message is None or number is None:
+            continue
+        summary = await _summary(context, uid)
+        if summary is None:
+            continue
+        arrival = message.internaldate
+        inputs.append(
+            ThreadInput(
+                id=uid if command.uid else number,
+                sequence=number,
+                date=summary.date or arrival,
+                message_id=summary.message_id,
+                references=summary.references,
+                subject=summary.subject,
+                is_reply_or_forward=summary.is_reply,
+            )
+        )
+    if args.algorithm == "REFERENCES":
+        threads = thread_references(inputs)
+    else:
+        threads = thread_orderedsubject(inputs)
+    session.write(b"* THREAD " + format_threads(threads) + b"\r\n")
+    await session.tagged_ok(command, "Thread completed.")

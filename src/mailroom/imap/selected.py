@@ -1,0 +1,174 @@
+"""A session's view of its selected mailbox: sequence numbers, and what it has been told.
+
+Every session that selects a folder shares one `store.Mailbox` (its messages, flags,
+mod-sequences). What is the session's own is small: the UIDs it knows, in order
+(message sequence number n is `uids[n-1]`), and the highest mod-sequence it has
+reported. `updates()` compares that with the mailbox and writes the untagged
+EXPUNGE (or VANISHED), EXISTS and FETCH FLAGS that bring the client up to date
+(RFC 9051 §7.5.1, §7.4.1; RFC 7162 §3.2.10 for VANISHED).
+
+Expunges are held back while a FETCH, STORE or SEARCH (by sequence number) runs:
+their numbers would shift under the client (RFC 9051 §7.5.1).
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable
+
+from mailroom.imap.sequence import SequenceSet, format_set
+from mailroom.imap.wire import Atom, format_flags, serialize
+from mailroom.store import Mailbox, MessageInfo
+
+
+class SelectedView:
+    """What one session has been told about one selected mailbox."""
+
+    def __init__(
+        self, mailbox: Mailbox, name: str, *, readonly: bool, recent: Iterable[int] = ()
+    ) -> None:
+        self.mailbox = mailbox
+        self.name = name
+        self.readonly = readonly
+        snapshot = mailbox.snapshot
+        self.uids = array(snapshot.uids.typecode, snapshot.uids)
+        self.known_modseq = snapshot.highestmodseq
+        self.recent: set[int] = set(recent)
+        self._own: dict[int, int] = {}
+        """uid → modseq of changes this session reported itself (not to repeat them)."""
+        self.show_recent = True
+        """False under IMAP4rev2, which has no \\Recent (RFC 9051 §2.3.2)."""
+        self.saved: list[int] | None = None
+        """SEARCHRES (RFC 5182): the UIDs of `SEARCH RETURN (SAVE)`."""
+
+    # -- numbers --------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.uids)
+
+    def sequence_of(self, uid: int) -> int | None:
+        """The message sequence number of `uid` in this view, or None."""
+        position = bisect_left(self.uids, uid)
+        if position < len(self.uids) and self.uids[position] == uid:
+            return position + 1
+        return None
+
+    def uids_of(self, numbers: SequenceSet, *, uid: bool) -> list[int]:
+        """The UIDs a sequence set names, in ascending order; numbers past the end are
+        ignored for UID sets (RFC 9051 §6.4.9) and refused by the caller for sequence
+        numbers (`out_of_range`)."""
+        if numbers.saved:
+            saved = self.saved or []
+            known = set(self.uids)
+            return [u for u in saved if u in known]
+        if not self.uids:
+            return []
+        if uid:
+            largest = self.uids[-1]
+            result: list[int] = []
+            for low, high in numbers.bounds(largest):
+                start = bisect_left(self.uids, low)
+                end = bisect_left(self.uids, high + 1)
+                result.extend(self.uids[start:end])
+            return sorted(set(result))
+        count = len(self.uids)
+        positions: set[int] = set()
+        for low, high in numbers.bounds(count):
+            positions.update(range(max(low, 1) - 1, min(high, count)))
+        return [self.uids[p] for p in sorted(positions)]
+
+    def out_of_range(self, numbers: SequenceSet) -> bool:
+        """Whether a message sequence set names a number past the last message (in an
+        empty mailbox, every set does, `*` included: there is no last message)."""
+        if numbers.saved:
+            return False
+        return not self.uids or numbers.exceeds(len(self.uids))
+
+    # -- telling the client ---------------------------------------------------------------
+
+    def mark_reported(self, messages: Iterable[MessageInfo]) -> None:
+        """This session has just sent these messages' flags (its own STORE)."""
+        for message in messages:
+            self._own[message.uid] = message.modseq
+
+    async def updates(
+        self, *, expunges: bool, qresync: bool, condstore: bool, rev2: bool = False
+    ) -> bytes:
+        """The untagged responses that bring this client up to date (may be empty)."""
+        await self.mailbox.sync()
+        snapshot = self.mailbox.snapshot
+        out: list[bytes] = []
+        current = snapshot.uids
+        if expunges:
+            gone = self._gone(current)
+            if gone:
+                if qresync:
+                    out.append(f"* VANISHED {format_set(gone)}\r\n".encode())
+                    gone_set = set(gone)
+                    self.uids = array(
+                        self.uids.typecode, (u for u in self.uids if u not in gone_set)
+                    )
+                else:
+                    for uid in reversed(gone):
+                        number = self.sequence_of(uid)
+                        if number is not None:
+                            out.append(f"* {number} EXPUNGE\r\n".encode())
+                            del self.uids[number - 1]
+                for uid in gone:
+                    self.recent.discard(uid)
+                    self._own.pop(uid, None)
+        known_last = self.uids[-1] if self.uids else 0
+        start = bisect_left(current, known_last + 1)
+        added = current[start:]
+        if snapshot.highestmodseq > self.known_modseq:
+            out.extend(self._flag_changes(snapshot.messages[:start], condstore))
+            self.known_modseq = snapshot.highestmodseq
+        if added:
+            self.uids.extend(added)
+            out.append(f"* {len(self.uids)} EXISTS\r\n".encode())
+            if not self.readonly and any(m.recent for m in snapshot.messages[start:]):
+                self.recent.update(await self.mailbox.claim_recent())
+            if not rev2:  # RFC 9051 §7.3.2: no RECENT (nor \\Recent) in IMAP4rev2
+                out.append(f"* {len(self.recent)} RECENT\r\n".encode())
+        return b"".join(out)
+
+    def _gone(self, current: array[int]) -> list[int]:
+        """UIDs this view knows that the mailbox no longer has, ascending."""
+        if len(current) >= len(self.uids) and self._same_prefix(current):
+            return []
+        present = set(current)
+        return [uid for uid in self.uids if uid not in present]
+
+    def _same_prefix(self, current: array[int]) -> bool:
+        if not self.uids:
+            return True
+        last = self.uids[-1]
+        end = bisect_left(current, last + 1)
+        return current[:end] == self.uids
+
+    def _flag_changes(self, messages: Iterable[MessageInfo], condstore: bool) -> list[bytes]:
+        out = []
+        for message in messages:
+            if message.modseq <= self.known_modseq:
+                continue
+            if self._own.pop(message.uid, None) == message.modseq:
+                continue
+            number = self.sequence_of(message.uid)
+            if number is None:
+                continue
+            items: list[object] = [Atom("UID"), message.uid, Atom("FLAGS"), self.flags(message)]
+            if condstore:
+                items += [Atom("MODSEQ"), [message.modseq]]
+            out.append(f"* {number} FETCH ".encode() + serialize(items) + b"\r\n")  # type: ignore[arg-type]
+        return out
+
+    def is_recent(self, uid: int) -> bool:
+        """Whether to show \\Recent on this message in this session."""
+        return self.show_recent and uid in self.recent
+
+    def flags(self, message: MessageInfo) -> Atom:
+        """The message's flags as this session shows them (with its own \\Recent)."""
+        if self.show_recent and message.uid in self.recent:
+            return format_flags([*message.flags, "\\Recent"])
+        return format_flags(message.flags)

@@ -1,0 +1,449 @@
+"""One IMAP connection: reads commands with the sans-I/O parser and runs them.
+
+The session owns the connection-level state (RFC 9051 §3: not authenticated,
+authenticated, selected, logout), the commands valid in any state (CAPABILITY, NOOP,
+LOGOUT, ID, ENABLE), login (LOGIN, AUTHENTICATE, STARTTLS) and IDLE. The commands on
+mailboxes and messages live in their own modules (mailbox_commands, fetch, search,
+message_commands) and are found through COMMANDS. Every reply to the client goes
+through `send`/`tagged`, so untagged updates from other sessions are written before
+a command's tagged OK.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import enum
+import logging
+import os
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mailroom.auth import (
+    AuthRequest,
+    Challenge,
+    Credentials,
+    SaslExchange,
+    SaslFailure,
+    UnknownMechanism,
+)
+from mailroom.auth.sasl import MAX_LINE_LENGTH as SASL_MAX_LINE
+from mailroom.imap import responses
+from mailroom.imap.commands import Authenticate, Command, Compress, Enable, Id, Login
+from mailroom.imap.parser import CommandError, CommandParser, NeedLiteral, ParserLimits
+from mailroom.imap.responses import ImapError
+from mailroom.imap.selected import SelectedView
+from mailroom.imap.wire import Atom, continuation, response, status_response
+from mailroom.net import Connection, ConnectionClosed, IdleTimeout, LineTooLong
+from mailroom.store import Account
+
+if TYPE_CHECKING:
+    from mailroom.imap.server import ImapServer
+
+log = logging.getLogger("mailroom.imap")
+
+MAX_LINE = 64 * 1024
+"""Longest command line (Dovecot's imap_max_line_length); literals are not counted."""
+LITERAL_IN_MEMORY = 1024 * 1024
+"""APPEND messages up to this size are kept in memory; larger ones go to a file."""
+IDLE_KEEPALIVE_SECONDS = 120
+"""`* OK Still here` during IDLE, so NAT boxes keep the connection (Dovecot: 2 min)."""
+READ_CHUNK = 256 * 1024
+
+
+class State(enum.Enum):
+    NOT_AUTHENTICATED = "not authenticated"
+    AUTHENTICATED = "authenticated"
+    SELECTED = "selected"
+    LOGOUT = "logout"
+
+
+Handler = Callable[["ImapSession", Command], Awaitable[None]]
+
+
+class ImapSession:
+    """The state of one client connection."""
+
+    def __init__(self, server: ImapServer, connection: Connection) -> None:
+        self.server = server
+        self.services = server.services
+        self.config = server.services.config
+        self.connection = connection
+        self.state = State.NOT_AUTHENTICATED
+        self.parser = CommandParser(
+            ParserLimits(max_append_literal=self.config.smtp.max_message_size)
+        )
+        self.login_name: str | None = None
+        self.account: Account | None = None
+        self.selected: SelectedView | None = None
+        self.enabled: set[str] = set()
+        self.counted = False
+        self.spooled: list[Path] = []
+        """Files holding APPEND messages of the command being read (removed after it)."""
+        self.separator = self.config.imap.hierarchy_separator
+        self.waiting = False
+        """Between commands or in IDLE: nothing is lost by ending the session now."""
+
+    # -- what the client may do ------------------------------------------------------------
+
+    @property
+    def secure(self) -> bool:
+        return self.server.may_send_password(self.connection)
+
+    @property
+    def utf8(self) -> bool:
+        return "UTF8=ACCEPT" in self.enabled
+
+    @property
+    def condstore(self) -> bool:
+        return "CONDSTORE" in self.enabled or "QRESYNC" in self.enabled
+
+    @property
+    def qresync(self) -> bool:
+        return "QRESYNC" in self.enabled
+
+    def capabilities(self) -> list[str]:
+        from mailroom.imap.capabilities import capabilities
+
+        return capabilities(self)
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            code = [Atom("CAPABILITY"), *(Atom(c) for c in self.capabilities())]
+            await self.send(status_response(None, "OK", "Mailroom ready.", code))
+            while self.state is not State.LOGOUT and not self.server.stopped:
+                self.waiting = True
+                command = await self.read_command()
+                self.waiting = False
+                if command is not None:
+                    await self.execute(command)
+            if self.server.stopped:
+                await self.send(SHUTDOWN_BYE)
+            reason = "logged out" if self.state is State.LOGOUT else "server shutting down"
+        except IdleTimeout:
+            reason = "disconnected for inactivity"
+            with contextlib.suppress(OSError, ConnectionClosed):
+                await self.send(b"* BYE Disconnected for inactivity.\r\n")
+        except ConnectionClosed:
+            reason = "connection closed by the client"
+        finally:
+            await self.leave_selected()
+            if self.counted and self.login_name is not None:
+                self.server.session_ended(self.login_name, self.connection.peer_ip)
+        if self.login_name is not None:
+            log.info("%s: imap(%s): %s", self.connection.peer, self.login_name, reason)
+
+    def stop_when_idle(self) -> None:
+        """The server is stopping (see ImapServer.stopping)."""
+        if self.waiting:
+            self.connection.write(SHUTDOWN_BYE)
+            self.connection.close()
+
+    async def send(self, data: bytes) -> None:
+        self.connection.write(data)
+        await self.connection.drain()
+
+    def write(self, data: bytes) -> None:
+        """Queue output; callers writing much await `drain` now and then."""
+        self.connection.write(data)
+
+    async def tagged_ok(self, command: Command, text: str, code: object = None) -> None:
+        await self.flush_updates(command)
+        await self.send(status_response(command.tag, "OK", text, code))  # type: ignore[arg-type]
+
+    async def read_line(self) -> bytes:
+        line = await self.connection.read_line(MAX_LINE + 2)
+        if line.endswith(b"\r\n"):
+            return line[:-2]
+        if line.endswith(b"\n"):
+            return line[:-1]
+        raise ConnectionClosed()
+
+    async def read_command(self) -> Command | None:
+        """The next command, or None when the client's input was answered with BAD."""
+        try:
+            step = self.parser.feed_line(await self.read_line())
+            while isinstance(step, NeedLiteral):
+                if step.synchronizing:
+                    await self.send(continuation("OK"))
+                if step.message:
+                    self.parser.feed_literal(await self._read_message_literal(step.size))
+                else:
+                    self.parser.feed_literal(await self.connection.read_exactly(step.size))
+                step = self.parser.feed_line(await self.read_line())
+        except LineTooLong:
+            self.parser.reset()
+            await self.send(b"* BAD Command line too long.\r\n")
+            return None
+        if isinstance(step, CommandError):
+            self.parser.reset()
+            await self._refuse(step)
+            return None
+        return step
+
+    async def _refuse(self, error: CommandError) -> None:
+        tag = error.tag or "*"
+        if error.code == "TOOBIG" and error.tag:
+            await self.send(status_response(tag, "NO", error.text, Atom("TOOBIG")))
+        else:
+            await self.send(status_response(tag, "BAD", error.text))
+        if error.fatal:
+            await self.send(b"* BYE Too long argument.\r\n")
+            self.state = State.LOGOUT
+
+    async def _read_message_literal(self, size: int) -> bytes | Path:
+        """An APPEND message: in memory when small, else streamed into a file that is
+        removed once the command is done (never held twice in memory)."""
+        if size <= LITERAL_IN_MEMORY:
+            return await self.connection.read_exactly(size)
+        directory = self.account.root / "tmp" if self.account is not None else None
+        if directory is not None:
+            await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix="mailroom-append.", dir=directory)
+        path = Path(name)
+        self.spooled.append(path)
+        with os.fdopen(handle, "wb") as file:
+            remaining = size
+            while remaining:
+                chunk = await self.connection.read_some(min(remaining, READ_CHUNK))
+                await asyncio.to_thread(file.write, chunk)
+                remaining -= len(chunk)
+        return path
+
+    async def execute(self, command: Command) -> None:
+        from mailroom.imap.dispatch import COMMANDS, allowed_in
+
+        entry = COMMANDS.get(command.name)
+        try:
+            if entry is None:
+                raise responses.bad("Unknown command.")
+            handler, states = entry
+            if self.state not in states:
+                raise allowed_in(states, self.state)
+            await handler(self, command)
+        except ImapError as error:
+            await self.flush_updates(command)
+            await self.send(error.line(command.tag))
+        except (ConnectionClosed, IdleTimeout):
+            raise
+        except Exception:
+            log.exception("%s: %s failed", self.connection.peer, command.name)
+            await self.send(responses.SERVER_BUG.line(command.tag))
+        finally:
+            for path in self.spooled:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            self.spooled.clear()
+
+    async def flush_updates(self, command: Command | None) -> None:
+        """Send what other sessions and deliveries changed in the selected mailbox."""
+        view = self.selected
+        if view is None:
+            return
+        if view.mailbox.deleted:
+            # Another session deleted or renamed it (Dovecot 2.3's words and reaction).
+            self.write(b"* BYE Selected mailbox was deleted, have to disconnect.\r\n")
+            self.state = State.LOGOUT
+            await self.connection.drain()
+            self.connection.close()
+            raise ConnectionClosed()
+        # RFC 9051 §7.5.1: no EXPUNGE while answering FETCH, STORE or SEARCH by number.
+        expunges = command is None or command.uid or command.name not in HOLD_EXPUNGES
+        data = await view.updates(
+            expunges=expunges,
+            qresync=self.qresync,
+            condstore=self.condstore,
+            rev2="IMAP4REV2" in self.enabled,
+        )
+        if data:
+            self.write(data)
+
+    async def leave_selected(self) -> None:
+        view, self.selected = self.selected, None
+        if view is not None:
+            await view.mailbox.close()
+        if self.state is State.SELECTED:
+            self.state = State.AUTHENTICATED
+
+    # -- any state -------------------------------------------------------------------------
+
+    async def capability(self, command: Command) -> None:
+        self.write(response(None, Atom("CAPABILITY"), *(Atom(c) for c in self.capabilities())))
+        await self.tagged_ok(command, "Capability completed.")
+
+    async def noop(self, command: Command) -> None:
+        await self.tagged_ok(command, "NOOP completed.")
+
+    async def logout(self, command: Command) -> None:
+        self.write(b"* BYE Logging out\r\n")
+        await self.send(status_response(command.tag, "OK", "Logout completed."))
+        self.state = State.LOGOUT
+
+    async def id(self, command: Command) -> None:
+        assert isinstance(command.args, Id)
+        if command.args.parameters:
+            fields = " ".join(f"{k}={v!r}" for k, v in command.args.parameters[:10])
+            log.info("%s: ID %s", self.connection.peer, fields[:300])
+        self.write(response(None, Atom("ID"), ["name", "Mailroom"]))
+        await self.tagged_ok(command, "ID completed.")
+
+    async def enable(self, command: Command) -> None:
+        """RFC 5161. CONDSTORE, QRESYNC (which implies CONDSTORE), UTF8=ACCEPT, IMAP4rev2."""
+        assert isinstance(command.args, Enable)
+        newly = []
+        for name in command.args.capabilities:
+            if name in ENABLEABLE and name not in self.enabled:
+                self.enabled.add(name)
+                newly.append(name)
+        if "IMAP4REV2" in self.enabled and self.selected is not None:
+            self.selected.show_recent = False  # RFC 9051 has no \\Recent
+        self.write(response(None, Atom("ENABLED"), *(Atom(name) for name in newly)))
+        await self.tagged_ok(command, "Enabled.")
+
+    async def compress(self, command: Command) -> None:
+        """RFC 4978: DEFLATE from the byte after this command's OK."""
+        assert isinstance(command.args, Compress)
+        if command.args.mechanism != "DEFLATE":
+            raise responses.bad("Unknown compression mechanism.")
+        if self.connection.compressed:
+            raise responses.no("Compression already active.", "COMPRESSIONACTIVE")
+        await self.send(status_response(command.tag, "OK", "DEFLATE active"))
+        self.connection.start_compression()
+
+    # -- not authenticated ----------------------------------------------------------------
+
+    async def starttls(self, command: Command) -> None:
+        tls = self.services.tls
+        if tls is None or self.connection.tls is not None:
+            raise responses.bad("TLS is not available." if tls is None else "TLS is already on.")
+        await self.send(status_response(command.tag, "OK", "Begin TLS negotiation now."))
+        await self.connection.start_tls(tls.for_listener(self.server.listener.name))
+        self.parser.reset()
+
+    async def login(self, command: Command) -> None:
+        assert isinstance(command.args, Login)
+        if not self.secure:
+            raise responses.PLAINTEXT_DISALLOWED
+        credentials = Credentials(
+            authzid="", authcid=command.args.user, password=command.args.password
+        )
+        await self.authenticate_with(command, credentials)
+
+    async def authenticate(self, command: Command) -> None:
+        assert isinstance(command.args, Authenticate)
+        if not self.secure:
+            raise responses.PLAINTEXT_DISALLOWED
+        try:
+            exchange = SaslExchange(command.args.mechanism)
+        except UnknownMechanism:
+            raise responses.no("Unsupported authentication mechanism.") from None
+        initial = command.args.initial_response
+        step = exchange.start(initial.encode("ascii") if initial is not None else None)
+        while isinstance(step, Challenge):
+            await self.send(continuation(base64.b64encode(step.data).decode("ascii")))
+            try:
+                line = await self.connection.read_line(SASL_MAX_LINE + 2)
+            except LineTooLong:
+                raise responses.bad("Authentication response too long.") from None
+            step = exchange.respond(line.rstrip(b"\r\n"))
+        if isinstance(step, SaslFailure):
+            if step.cancelled:
+                raise responses.bad("Authentication aborted by client.")
+            raise responses.AUTHENTICATION_FAILED
+        assert isinstance(step, Credentials)
+        await self.authenticate_with(command, step)
+
+    async def authenticate_with(self, command: Command, credentials: Credentials) -> None:
+        request = AuthRequest(
+            protocol="imap",
+            client_ip=self.connection.peer_ip,
+            login=credentials.authcid,
+            password=credentials.password,
+            authzid=credentials.authzid,
+            secure=self.secure,
+        )
+        result = await self.services.authenticator.authenticate(request)
+        if not result.ok or result.account is None:
+            if result.delay_seconds:
+                await asyncio.sleep(result.delay_seconds)
+            raise responses.AUTHENTICATION_FAILED
+        if not self.server.session_started(result.account, self.connection.peer_ip):
+            raise responses.no("Maximum number of connections from user+IP exceeded.", "LIMIT")
+        self.counted = True
+        self.login_name = result.account
+        try:
+            self.account = await self.services.open_account(result.account)
+        except Exception:
+            log.exception("%s: cannot open the mailbox of %s", self.connection.peer, result.account)
+            raise responses.SERVER_BUG from None
+        self.state = State.AUTHENTICATED
+        log.info(
+            "%s: imap(%s): logged in on %s (%s)",
+            self.connection.peer,
+            result.account,
+            self.server.listener.name,
+            self.connection.tls.version if self.connection.tls else "no TLS",
+        )
+        self.connection.idle_timeout = self.config.imap.authenticated_timeout_seconds
+        code = [Atom("CAPABILITY"), *(Atom(c) for c in self.capabilities())]
+        await self.send(status_response(command.tag, "OK", "Logged in", code))
+
+    # -- IDLE (RFC 2177) -------------------------------------------------------------------
+
+    async def idle(self, command: Command) -> None:
+        await self.flush_updates(None)
+        await self.send(continuation("idling"))
+        view = self.selected
+        done = asyncio.ensure_future(self.read_line())
+        self.waiting = True
+        try:
+            if view is None:
+                line = await self._idle_without_mailbox(done)
+            else:
+                async with view.mailbox.watch() as waiter:
+                    # Changes that came before the watch began are sent first.
+                    await self.flush_updates(None)
+                    await self.connection.drain()
+                    wake = asyncio.ensure_future(waiter.wait())
+                    try:
+                        while not done.done():
+                            finished, _ = await asyncio.wait(
+                                {done, wake},
+                                timeout=IDLE_KEEPALIVE_SECONDS,
+                                return_when=asyncio.FIRST_COMPLETED,
+                            )
+                            if not finished:
+                                await self.send(b"* OK Still here\r\n")
+                            elif wake in finished:
+                                await self.flush_updates(None)
+                                await self.connection.drain()
+                                wake = asyncio.ensure_future(waiter.wait())
+                    finally:
+                        wake.cancel()
+                line = done.result()
+        finally:
+            self.waiting = False
+            if not done.done():
+                done.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ConnectionClosed, IdleTimeout):
+                    await done
+        if line.upper() != b"DONE":
+            raise responses.bad("Expected DONE.")
+        await self.tagged_ok(command, "Idle completed.")
+
+    async def _idle_without_mailbox(self, done: asyncio.Future[bytes]) -> bytes:
+        while True:
+            finished, _ = await asyncio.wait({done}, timeout=IDLE_KEEPALIVE_SECONDS)
+            if finished:
+                return done.result()
+            await self.send(b"* OK Still here\r\n")
+
+
+SHUTDOWN_BYE = b"* BYE Server shutting down.\r\n"
+ENABLEABLE = frozenset({"CONDSTORE", "QRESYNC", "UTF8=ACCEPT", "IMAP4REV2"})
+HOLD_EXPUNGES = frozenset({"FETCH", "STORE", "SEARCH"})

@@ -1,0 +1,483 @@
+"""An account's folders for IMAP and POP3: list, create, delete, rename, subscribe, quota.
+
+`MailStore` is the process-wide part, built once by the app: it hands out
+one shared `Mailbox` per folder directory (counting references, so the
+last `close()` releases it), owns the worker threads all disk work runs in,
+and knows the hierarchy separator clients see. `MailStore.account(root,
+quota_bytes)` is cheap and made per login.
+
+Folder names are checked and mapped to Maildir++ directories by
+folder_names.py (nothing can name a path outside the root). INBOX is the
+root itself and is special (RFC 9051 §6.3.4-6.3.6): it always exists,
+cannot be deleted, and renaming it moves its messages into the new folder
+and leaves it empty. Renaming a folder renames its children too.
+Subscriptions live in Dovecot's `subscriptions` file (subscriptions.py);
+SPECIAL-USE in `mailroom-special-use` (special_use.py).
+
+LIST attributes (RFC 9051 §7.3.1, RFC 5258 LIST-EXTENDED, RFC 6154):
+\\HasChildren / \\HasNoChildren on every listed folder; \\Noselect on a
+level that only exists as the parent of others (`.A.B` without `.A`);
+\\NonExistent for a subscribed name with no folder; \\Subscribed; and the
+folder's special use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import shutil
+import socket
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from mailroom.store.errors import FolderExists, FolderNotFound, SpecialUseError
+from mailroom.store.events import MailboxEvents, folder_key
+from mailroom.store.folder import FolderError
+from mailroom.store.folder_names import FolderNames
+from mailroom.store.mailbox import FolderStatus, Mailbox, Quota
+from mailroom.store.maildir import INBOX, FolderNameError, Maildir, unique_name
+from mailroom.store.quota import current_usage, record_delivery, scan_usage
+from mailroom.store.special_use import (
+    DEFAULT_FOLDERS,
+    SUPPORTED,
+    attributes_of,
+    change_special_use,
+    read_special_use,
+)
+from mailroom.store.subscriptions import Levels, change_subscriptions, read_subscriptions
+from mailroom.store.uidlist import LOCK_WAIT_SECONDS
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+WORKERS = 8
+"""Threads for the store's disk work, shared by every mailbox of the process."""
+LINGER_SECONDS = 60.0
+"""A mailbox nobody has open stays loaded this long (its index open, its state in memory)."""
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    """One line of LIST: a name, its attributes, and whether it can be selected."""
+
+    name: str
+    attributes: frozenset[str]
+    """E.g. {"\\HasNoChildren", "\\Sent", "\\Subscribed"}."""
+    subscribed: bool
+    selectable: bool
+
+
+class MailStore:
+    """Every account's mailboxes in this process."""
+
+    def __init__(
+        self,
+        *,
+        events: MailboxEvents,
+        search_text: Callable[[bytes], str],
+        hierarchy_separator: str = ".",
+        hostname: str | None = None,
+        workers: int = WORKERS,
+        lock_wait: float = LOCK_WAIT_SECONDS,
+        linger: float = LINGER_SECONDS,
+    ) -> None:
+        self.events = events
+        self.search_text = search_text
+        self.names = FolderNames(hierarchy_separator)
+        self.hostname = hostname or socket.gethostname()
+        self.lock_wait = lock_wait
+        self.linger = linger
+        self._lingering: dict[str, asyncio.TimerHandle] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="mailroom-store")
+        self._open: dict[str, Mailbox] = {}
+        self._ready: dict[str, asyncio.Future[None]] = {}
+
+    @property
+    def separator(self) -> str:
+        return self.names.separator
+
+    def account(self, root: Path, quota_bytes: int | None) -> Account:
+        """The account whose Maildir is `root` (cheap: nothing is read here)."""
+        return Account(self, root, quota_bytes)
+
+    def opened(self, path: Path) -> Mailbox | None:
+        """The open Mailbox of this folder directory, if some session has it open."""
+        return self._open.get(folder_key(path))
+
+    async def open_mailbox(self, path: Path, quota: Quota | None) -> Mailbox:
+        """The shared Mailbox of the folder at `path`; `close()` it when done."""
+        key = folder_key(path)
+        mailbox = self._open.get(key)
+        if mailbox is None:
+            mailbox = Mailbox(
+                path,
+                events=self.events,
+                executor=self._executor,
+                search_text=self.search_text,
+                hostname=self.hostname,
+                quota=quota,
+                lock_wait=self.lock_wait,
+            )
+            mailbox._release = self._release
+            self._open[key] = mailbox
+            ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._ready[key] = ready
+            mailbox._references = 1
+            try:
+                await mailbox.open()
+            except BaseException as error:
+                del self._open[key]
+                ready.set_exception(error)
+                ready.exception()  # retrieved: waiters re-raise it
+                raise
+            finally:
+                self._ready.pop(key, None)
+            ready.set_result(None)
+            return mailbox
+        mailbox._references += 1
+        lingering = self._lingering.pop(key, None)
+        if lingering is not None:
+            lingering.cancel()
+        pending = self._ready.get(key)
+        if pending is not None:
+            try:
+                await asyncio.shield(pending)
+            except BaseException:
+                mailbox._references -= 1
+                raise
+        if quota is not None:
+            mailbox.quota = quota
+        return mailbox
+
+    async def _release(self, mailbox: Mailbox) -> None:
+        if mailbox._references <= 0:
+            return  # closed twice
+        mailbox._references -= 1
+        if mailbox._references > 0:
+            return
+        key = folder_key(mailbox.path)
+        if self._open.get(key) is not mailbox:
+            await mailbox._close()  # deleted or renamed meanwhile: nobody gets it again
+            return
+        if self.linger <= 0:
+            del self._open[key]
+            await mailbox._close()
+            return
+        # Kept open a little: STATUS polls and a client's next SELECT cost a few stat() calls.
+        loop = asyncio.get_running_loop()
+        self._lingering[key] = loop.call_later(self.linger, self._expire, key, mailbox)
+
+    def _expire(self, key: str, mailbox: Mailbox) -> None:
+        self._lingering.pop(key, None)
+        if mailbox._references == 0 and self._open.get(key) is mailbox:
+            del self._open[key]
+            task = asyncio.get_running_loop().create_task(mailbox._close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    def _forget(self, path: Path) -> None:
+        """A folder went away (DELETE, RENAME): its open Mailbox must not be handed out again."""
+        key = folder_key(path)
+        mailbox = self._open.pop(key, None)
+        if mailbox is not None:
+            mailbox.deleted = True
+            lingering = self._lingering.pop(key, None)
+            if lingering is not None:
+                lingering.cancel()
+                task = asyncio.get_running_loop().create_task(mailbox._close())
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
+        self.events.notify(path)
+
+    async def close(self) -> None:
+        """Close idle mailboxes and stop the worker threads (at shutdown, after the sessions)."""
+        for handle in self._lingering.values():
+            handle.cancel()
+        self._lingering.clear()
+        idle = [m for m in self._open.values() if m._references == 0]
+        for mailbox in idle:
+            del self._open[folder_key(mailbox.path)]
+            await mailbox._close()
+        if self._closing:
+            await asyncio.gather(*self._closing)
+        self._executor.shutdown(wait=True)
+
+
+class Account:
+    """One member's Maildir, as their sessions see it."""
+
+    def __init__(self, store: MailStore, root: Path, quota_bytes: int | None) -> None:
+        self.store = store
+        self.root = root
+        self.quota_bytes = quota_bytes
+        self.names = store.names
+
+    def __repr__(self) -> str:
+        return f"Account({str(self.root)!r})"
+
+    @property
+    def separator(self) -> str:
+        return self.names.separator
+
+    def path_of(self, name: str) -> Path:
+        """The directory of folder `name` (FolderNameError for names that cannot be)."""
+        return self.names.path(self.root, name)
+
+    def _quota(self) -> Quota:
+        return Quota(self.root, self.quota_bytes)
+
+    async def _run(self, function: Callable[..., T], *args: object) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.store._executor, functools.partial(function, *args))
+
+    # -- folders --
+
+    async def open(self, name: str) -> Mailbox:
+        """The folder, shared with every other session that has it open; `close()` it."""
+        path = self.path_of(name)
+        if path == self.root:
+            await self._run(Maildir(self.root, hostname=self.store.hostname).create)
+        elif await self._run(_is_folder, path):
+            # Dovecot makes a folder's missing cur/, new/ or tmp/ when it opens it.
+            await self._run(Maildir(path, hostname=self.store.hostname, is_folder=True).create)
+        else:
+            raise FolderNotFound(name)
+        return await self.store.open_mailbox(path, self._quota())
+
+    async def status(self, name: str) -> FolderStatus:
+        """STATUS of a folder (cheap when some session has it open)."""
+        mailbox = await self.open(name)
+        try:
+            await mailbox.sync()
+            return mailbox.status()
+        finally:
+            await mailbox.close()
+
+    async def folders(self) -> list[FolderInfo]:
+        """Every folder (INBOX first), missing parents, and subscribed names with no folder."""
+        return await self._run(self._folders)
+
+    def _folders(self) -> list[FolderInfo]:
+        directories = _folder_directories(self.root)
+        names: dict[str, str] = {}  # name → directory
+        for directory in directories:
+            try:
+                names[self.names.name(directory)] = directory
+            except FolderNameError as error:
+                log.info("%s: skipping folder directory %r: %s", self.root, directory, error)
+        selectable = {name for name, d in names.items() if _is_folder(self.root / d)}
+        selectable.add(INBOX)
+        every = set(names) | {INBOX}
+        for name in list(every):
+            parent = self.names.parent(name)
+            while parent is not None and parent not in every:
+                every.add(parent)
+                parent = self.names.parent(parent)
+        subscribed = set(self._subscribed_names())
+        top_level = {d: n for n, d in names.items() if self.names.parent(n) is None}
+        special = attributes_of(top_level, read_special_use(self.root))
+        sep = self.names.separator
+        result: list[FolderInfo] = []
+        for name in sorted(every | subscribed, key=lambda n: (n != INBOX, n)):
+            attributes: set[str] = set()
+            exists = name in every
+            if not exists:
+                attributes.add("\\NonExistent")
+            elif name not in selectable:
+                attributes.add("\\Noselect")
+            if exists:
+                has_children = any(other.startswith(name + sep) for other in every)
+                attributes.add("\\HasChildren" if has_children else "\\HasNoChildren")
+            if name in subscribed:
+                attributes.add("\\Subscribed")
+            stored_as = names.get(name)
+            if stored_as is not None and stored_as in special:
+                attributes.add(special[stored_as])
+            result.append(
+                FolderInfo(name, frozenset(attributes), name in subscribed, name in selectable)
+            )
+        return result
+
+    def _subscribed_names(self) -> list[str]:
+        found = []
+        for levels in read_subscriptions(self.root):
+            try:
+                found.append(self.names.normalize(self.names.separator.join(levels)))
+            except FolderNameError:
+                continue
+        return found
+
+    async def ensure_default_folders(self) -> None:
+        """INBOX, Sent, Drafts, Trash, Junk and Archive; new ones are subscribed."""
+        await self._run(self._ensure_default_folders)
+
+    def _ensure_default_folders(self) -> None:
+        maildir = Maildir(self.root, hostname=self.store.hostname)
+        maildir.create()
+        created = []
+        for name in DEFAULT_FOLDERS:
+            if not _is_folder(self.path_of(name)):
+                maildir.create_folder(name)
+                created.append((name,))
+        if created:
+            change_subscriptions(self.root, add=created, wait=self.store.lock_wait)
+
+    async def create(self, name: str, special_use: str | None = None) -> None:
+        """CREATE (RFC 9051 §6.3.4; USE, RFC 6154 §3). FolderExists if it is there."""
+        name = self.names.normalize(name)
+        if special_use is not None and special_use not in SUPPORTED:
+            raise SpecialUseError(f"{special_use} cannot be given to a folder here")
+        await self._run(self._create, name, special_use)
+
+    def _create(self, name: str, special_use: str | None) -> None:
+        path = self.path_of(name)
+        if path == self.root or _is_folder(path):
+            raise FolderExists(name)
+        Maildir(self.root, hostname=self.store.hostname).create_folder(
+            ".".join(self.names.levels(name))
+        )
+        if special_use is not None:
+            change_special_use(self.root, set_to={path.name: special_use})
+
+    async def delete(self, name: str) -> None:
+        """DELETE (RFC 9051 §6.3.5): the folder and its messages; its children stay."""
+        name = self.names.normalize(name)
+        path = self.path_of(name)
+        if path == self.root:
+            raise FolderError("INBOX cannot be deleted")
+        await self._run(self._delete, name, path)
+        self.store._forget(path)
+
+    def _delete(self, name: str, path: Path) -> None:
+        if not path.is_dir():
+            raise FolderNotFound(name)
+        used_bytes, used_messages = scan_usage(path)  # a folder has no dot directories
+        aside = self.root / f"mailroom-deleting-{unique_name(self.store.hostname)}"
+        os.rename(path, aside)  # atomic: no half-deleted folder is ever listed
+        if read_special_use(self.root).get(path.name) is not None:
+            change_special_use(self.root, set_to={path.name: None})
+        shutil.rmtree(aside, ignore_errors=True)
+        if used_messages:
+            record_delivery(self.root, -used_bytes, -used_messages)
+
+    async def rename(self, old: str, new: str) -> None:
+        """RENAME (RFC 9051 §6.3.6); children move along; INBOX's messages move out."""
+        old = self.names.normalize(old)
+        new = self.names.normalize(new)
+        new_path = self.path_of(new)
+        if new_path == self.root:
+            raise FolderExists(new)
+        if self.path_of(old) == self.root:
+            await self._rename_inbox(new)
+            return
+        if new == old or self.names.is_inside(new, old):
+            raise FolderNameError(f"{old!r} cannot be renamed into itself")
+        moved = await self._run(self._rename, old, new)
+        for old_path in moved:
+            self.store._forget(old_path)
+
+    def _rename(self, old: str, new: str) -> list[Path]:
+        old_directory = self.path_of(old).name
+        new_directory = self.path_of(new).name
+        family = [
+            d
+            for d in _folder_directories(self.root)
+            if d == old_directory or d.startswith(old_directory + ".")
+        ]
+        if not family:
+            raise FolderNotFound(old)
+        targets = {d: new_directory + d[len(old_directory) :] for d in family}
+        for target in targets.values():
+            # The length first: exists() of an over-long name raises ENAMETOOLONG.
+            if len(target.encode()) > 255:
+                raise FolderNameError(f"{new!r}: a folder below it would get too long a name")
+            if (self.root / target).exists():
+                raise FolderExists(self.names.name(target))
+        for source, target in targets.items():
+            os.rename(self.root / source, self.root / target)
+        recorded = read_special_use(self.root)
+        changes: dict[str, str | None] = {}
+        for source, target in targets.items():
+            if source in recorded:
+                changes[source] = None
+                changes[target] = recorded[source]
+        if changes:
+            change_special_use(self.root, set_to=changes)
+        self._rename_subscriptions(targets)
+        return [self.root / source for source in family]
+
+    def _rename_subscriptions(self, targets: dict[str, str]) -> None:
+        subscribed = set(self._subscribed_names())
+        remove, add = [], []
+        for source, target in targets.items():
+            name = self.names.name(source)
+            if name in subscribed:
+                remove.append(tuple(self.names.levels(name)))
+                add.append(tuple(self.names.levels(self.names.name(target))))
+        if remove:
+            change_subscriptions(self.root, add=add, remove=remove, wait=self.store.lock_wait)
+
+    async def _rename_inbox(self, new: str) -> None:
+        """RFC 9051 §6.3.6: INBOX's messages move to a new folder; INBOX stays, empty."""
+        await self.create(new)
+        inbox = await self.open(INBOX)
+        try:
+            target = await self.open(new)
+            try:
+                await inbox.sync()
+                await inbox.move([m.uid for m in inbox.messages], target)
+            finally:
+                await target.close()
+        finally:
+            await inbox.close()
+
+    # -- subscriptions --
+
+    async def subscribe(self, name: str) -> None:
+        """SUBSCRIBE (RFC 9051 §6.3.7): allowed for names that do not exist (yet)."""
+        levels = tuple(self.names.levels(self.names.normalize(name)))
+        await self._run(self._change_subscriptions, [levels], [])
+
+    async def unsubscribe(self, name: str) -> None:
+        levels = tuple(self.names.levels(self.names.normalize(name)))
+        await self._run(self._change_subscriptions, [], [levels])
+
+    def _change_subscriptions(self, add: list[Levels], remove: list[Levels]) -> None:
+        Maildir(self.root, hostname=self.store.hostname).create()
+        change_subscriptions(self.root, add=add, remove=remove, wait=self.store.lock_wait)
+
+    async def subscriptions(self) -> list[str]:
+        return await self._run(self._subscribed_names)
+
+    # -- quota --
+
+    async def quota(self) -> tuple[int, int | None, int]:
+        """(bytes used, byte limit or None, messages) of the whole account (RFC 9208)."""
+        usage = await self._run(current_usage, self.root, self.quota_bytes)
+        return usage.used_bytes, self.quota_bytes, usage.used_messages
+
+
+def _is_folder(path: Path) -> bool:
+    """A Maildir folder as Dovecot sees one: a directory with cur/ or new/ (a folder that
+    Dovecot created but never opened may have only new/ and its uidlist)."""
+    return (path / "cur").is_dir() or (path / "new").is_dir()
+
+
+def _folder_directories(root: Path) -> list[str]:
+    try:
+        with os.scandir(root) as entries:
+            return sorted(
+                entry.name
+                for entry in entries
+                if entry.name.startswith(".")
+                and entry.name not in (".", "..")
+                and entry.is_dir(follow_symlinks=False)
+            )
+    except FileNotFoundError:
+        return []

@@ -1,0 +1,333 @@
+"""The SQLite index of one Maildir folder: a cache that deleting loses nothing.
+
+Each folder directory (the INBOX root, or a `.Folder`) has its own
+`mailroom-index.sqlite` (no leading '.': in Maildir++ a dot name is a
+folder). It holds what would be slow to find again on every SELECT: per UID
+the file's base name, its flag letters, where it is (new/ or cur/), its
+CONDSTORE modseq (RFC 7162), stored and virtual (CRLF) size and internal
+date; the UIDs expunged with the modseq of their expunge (QRESYNC's
+VANISHED); HIGHESTMODSEQ; opaque cached blobs per message (ENVELOPE,
+BODYSTRUCTURE, …); and an FTS5 table (trigram tokenizer: case-insensitive
+substring search, which is what IMAP SEARCH asks for) filled lazily.
+
+It is a cache: UIDs come from `dovecot-uidlist`, flags from the file
+names, internal dates from the files' mtimes (as Dovecot's maildir does), so
+a deleted index is rebuilt by the next sync. A rebuilt index starts its
+modseqs at the clock in microseconds, so HIGHESTMODSEQ never goes backwards
+for a client that remembered it (RFC 7162 §3.1.2.2 forbids that). An index
+that SQLite cannot read is moved aside with a log line and rebuilt.
+
+Blocking: the Mailbox calls it from its worker thread only, one call at a
+time (the connection is not shared between threads at once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "mailroom-index.sqlite"
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages (
+    uid INTEGER PRIMARY KEY,
+    base BLOB NOT NULL,
+    file BLOB NOT NULL,
+    recent INTEGER NOT NULL,
+    info BLOB NOT NULL,
+    modseq INTEGER NOT NULL,
+    stored_size INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    internaldate INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS expunged (uid INTEGER PRIMARY KEY, modseq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS cache (
+    uid INTEGER NOT NULL, field TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (uid, field)
+) WITHOUT ROWID;
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(text, tokenize='trigram case_sensitive 0');
+"""
+
+
+def clock_modseq() -> int:
+    """A modseq above any given before: the clock in microseconds."""
+    return time.time_ns() // 1000
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRow:
+    """One message as the index records it."""
+
+    uid: int
+    base: str
+    file: str
+    """The file's name in its directory (base, then `:2,<info>` in cur/)."""
+    recent: bool
+    """The file is in new/."""
+    info: str
+    modseq: int
+    stored_size: int
+    size: int
+    """Virtual size: with CRLF line ends (RFC822.SIZE)."""
+    internaldate: int
+    """Seconds since the epoch (the file's mtime)."""
+
+
+def _values(row: IndexRow) -> tuple[int | str | bytes, ...]:
+    return (
+        row.uid,
+        # File names are bytes to the kernel; a name that is not UTF-8 must round-trip.
+        os.fsencode(row.base),
+        os.fsencode(row.file),
+        int(row.recent),
+        os.fsencode(row.info),
+        row.modseq,
+        row.stored_size,
+        row.size,
+        row.internaldate,
+    )
+
+
+class MailboxIndex:
+    """The open index of one folder directory."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / FILE_NAME
+        self.rebuilt = False
+        """True when this index was created (or re-created) by this open."""
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as error:
+            self._move_aside(error)
+            self._db = self._open()
+
+    # -- opening --
+
+    def _open(self) -> sqlite3.Connection:
+        existed = self.path.exists()
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            version = self._meta(db, "schema")
+            if version not in (None, SCHEMA_VERSION):
+                raise sqlite3.DatabaseError(f"schema version {version}, expected {SCHEMA_VERSION}")
+            if version is None:
+                existed = False
+                with db:
+                    db.execute("BEGIN IMMEDIATE")
+                    for table in ("messages", "expunged", "cache", "fts"):
+                        db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+                    db.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
+                    )
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('uidvalidity', 0)")
+                    db.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('highestmodseq', ?)", (clock_modseq(),)
+                    )
+                    db.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('history_start', ?)", (clock_modseq(),)
+                    )
+            db.execute("SELECT count(*) FROM messages").fetchone()
+        except BaseException:
+            db.close()
+            raise
+        self.rebuilt = not existed
+        return db
+
+    def _move_aside(self, error: Exception) -> None:
+        aside = self.path.with_name(f"{FILE_NAME}.broken-{int(time.time())}")
+        log.error("%s cannot be read (%s); moved to %s, rebuilding", self.path, error, aside.name)
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(self.path, aside)
+        for suffix in ("-wal", "-shm"):
+            self.path.with_name(FILE_NAME + suffix).unlink(missing_ok=True)
+
+    @staticmethod
+    def _meta(db: sqlite3.Connection, key: str) -> int | None:
+        row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- reading --
+
+    @property
+    def uidvalidity(self) -> int:
+        return self._meta(self._db, "uidvalidity") or 0
+
+    @property
+    def highestmodseq(self) -> int:
+        return self._meta(self._db, "highestmodseq") or 0
+
+    @property
+    def history_start(self) -> int:
+        """Expunges with a modseq at or below this one are not recorded (index rebuilt)."""
+        return self._meta(self._db, "history_start") or 0
+
+    def rows(self) -> list[IndexRow]:
+        cursor = self._db.execute(
+            "SELECT uid, base, file, recent, info, modseq, stored_size, size, internaldate"
+            " FROM messages ORDER BY uid"
+        )
+        return [
+            IndexRow(
+                uid=uid,
+                base=os.fsdecode(base),
+                file=os.fsdecode(file),
+                recent=bool(recent),
+                info=os.fsdecode(info),
+                modseq=modseq,
+                stored_size=stored,
+                size=size,
+                internaldate=date,
+            )
+            for uid, base, file, recent, info, modseq, stored, size, date in cursor
+        ]
+
+    def expunged(self) -> list[tuple[int, int]]:
+        """(modseq, uid) of recorded expunges, in modseq order."""
+        return list(self._db.execute("SELECT modseq, uid FROM expunged ORDER BY modseq, uid"))
+
+    # -- writing --
+
+    def reset(self, uidvalidity: int, modseq: int) -> None:
+        """Forget every message: the folder has a new UIDVALIDITY (or the index is new)."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            for table in ("messages", "expunged", "cache", "fts"):
+                self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+            self._set(uidvalidity=uidvalidity, highestmodseq=modseq, history_start=modseq)
+
+    def apply(
+        self,
+        *,
+        upsert: Iterable[IndexRow] = (),
+        expunge: Sequence[int] = (),
+        highestmodseq: int,
+        expunge_modseq: int | None = None,
+    ) -> None:
+        """One transaction: rows added or changed, UIDs expunged, the new HIGHESTMODSEQ."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (_values(r) for r in upsert),
+            )
+            if expunge:
+                uids = [(uid,) for uid in expunge]
+                self._db.executemany("DELETE FROM messages WHERE uid = ?", uids)
+                self._db.executemany("DELETE FROM cache WHERE uid = ?", uids)
+                self._db.executemany("DELETE FROM fts WHERE rowid = ?", uids)
+                if expunge_modseq is not None:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO expunged VALUES (?, ?)",
+                        ((uid, expunge_modseq) for uid in expunge),
+                    )
+            # Never lower it: another process may share this index (folder_state.py).
+            self._db.execute(
+                "UPDATE meta SET value = max(value, ?) WHERE key = 'highestmodseq'",
+                (highestmodseq,),
+            )
+
+    def _set(self, **values: int) -> None:
+        for key, value in values.items():
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # -- cached blobs --
+
+    def cached(self, uid: int, field: str) -> bytes | None:
+        row = self._db.execute(
+            "SELECT value FROM cache WHERE uid = ? AND field = ?", (uid, field)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def put_cached(self, uid: int, field: str, value: bytes) -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", (uid, field, value))
+
+    def cached_many(self, uids: Iterable[int], field: str) -> dict[int, bytes]:
+        """The values of `field` the index has for `uids` (one query per 500 UIDs)."""
+        wanted = list(uids)
+        found: dict[int, bytes] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT uid, value FROM cache WHERE field = ? AND uid IN ({marks})",  # noqa: S608 - only "?" marks
+                (field, *chunk),
+            )
+            found.update((uid, bytes(value)) for uid, value in rows)
+        return found
+
+    def put_cached_many(self, field: str, values: dict[int, bytes]) -> None:
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO cache VALUES (?, ?, ?)",
+                [(uid, field, value) for uid, value in values.items()],
+            )
+
+    def derived(
+        self, uids: list[int]
+    ) -> tuple[list[tuple[int, str, bytes]], list[tuple[int, str]]]:
+        """The cached values and indexed texts of `uids`: what a copy can take along."""
+        cache: list[tuple[int, str, bytes]] = []
+        texts: list[tuple[int, str]] = []
+        for start in range(0, len(uids), 500):
+            chunk = uids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            cache.extend(
+                (uid, field, bytes(value))
+                for uid, field, value in self._db.execute(
+                    f"SELECT uid, field, value FROM cache WHERE uid IN ({marks})",  # noqa: S608 - only "?" marks
+                    chunk,
+                )
+            )
+            texts.extend(
+                self._db.execute(
+                    f"SELECT rowid, text FROM fts WHERE rowid IN ({marks})",  # noqa: S608 - only "?" marks
+                    chunk,
+                )
+            )
+        return cache, texts
+
+    def put_cache_rows(self, cache: list[tuple[int, str, bytes]]) -> None:
+        """Store cached values that `derived` gave, under the copies' UIDs."""
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", cache)
+
+    # -- full-text search --
+
+    def texts_missing(self, uids: Iterable[int]) -> list[int]:
+        """The UIDs among `uids` whose text is not indexed yet."""
+        have = {row[0] for row in self._db.execute("SELECT rowid FROM fts")}
+        return [uid for uid in uids if uid not in have]
+
+    def put_texts(self, texts: Iterable[tuple[int, str]]) -> None:
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany("INSERT OR REPLACE INTO fts (rowid, text) VALUES (?, ?)", texts)
+
+    def search(self, needle: str) -> set[int]:
+        """UIDs whose text contains `needle`, case-insensitively (RFC 9051 §6.4.4)."""
+        if len(needle) >= 3:
+            # A trigram phrase query is a substring match; '"' is doubled inside one.
+            phrase = '"' + needle.replace('"', '""') + '"'
+            return {row[0] for row in self._db.execute("SELECT rowid FROM fts(?)", (phrase,))}
+        # Shorter than one trigram: the tokenizer cannot help, so look at every text.
+        folded = needle.casefold()
+        return {
+            rowid
+            for rowid, text in self._db.execute("SELECT rowid, text FROM fts")
+            if folded in text.casefold()
+        }

@@ -1,0 +1,539 @@
+"""A selected folder, shared by every IMAP and POP3 session of this process.
+
+There is one `Mailbox` per folder directory per process (the `MailStore`
+hands them out, counting references). Sessions keep only their own view,
+a list of UIDs, and read the shared state: `messages` (sorted by UID, with
+O(log n) lookup through `find`), UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ.
+Everything that touches the disk or the index runs in the store's worker
+threads (folder_state.py), one operation at a time per folder; the state
+that readers see is an immutable snapshot replaced in one step.
+
+Every change made here calls `MailboxEvents.notify(path)`, so sessions in
+IDLE wake at once; `sync()` picks up changes other processes made.
+
+Writing follows Maildir and Dovecot: APPEND writes to tmp/, fsyncs, renames
+into new/ (no flags: the message is \\Recent, as Dovecot does) or cur/
+(with its flags), fsyncs the directory, sets the file's mtime to the
+internal date and numbers it under the `dovecot-uidlist` lock. COPY makes
+hard links (Dovecot's maildir copy does) and falls back to copying the
+bytes; MOVE is COPY then an expunge of the originals (RFC 6851 §3.3).
+The Maildir++ quota (`maildirsize`) is checked before anything is written
+and updated after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import functools
+import io
+import logging
+import os
+import shutil
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+from mailroom.store.errors import MailboxDeleted, QuotaExceeded
+from mailroom.store.events import MailboxEvents, Waiter
+from mailroom.store.flags import info_letters, split_flags
+from mailroom.store.folder import SYSTEM_FLAGS
+from mailroom.store.folder_state import FlagMode, FolderState, NewFile
+from mailroom.store.keywords import (
+    MAX_KEYWORDS,
+    Keywords,
+    KeywordsError,
+    add_keywords,
+    read_keywords,
+)
+from mailroom.store.maildir import Maildir, unique_name
+from mailroom.store.message_reading import (
+    cached_value,
+    cached_values,
+    read_message,
+    read_messages,
+    search_text,
+)
+from mailroom.store.quota import current_usage, record_delivery
+from mailroom.store.snapshot import MessageInfo, Snapshot
+from mailroom.store.uidlist import LOCK_WAIT_SECONDS
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_SYSTEM = frozenset(SYSTEM_FLAGS.values())
+_LINK_UNSUPPORTED = (errno.EXDEV, errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK)
+
+
+@dataclass(frozen=True)
+class Quota:
+    """The Maildir++ quota a mailbox's account has: its root (where `maildirsize` is)."""
+
+    root: Path
+    limit_bytes: int | None
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    """What STATUS reports (RFC 9051 §6.3.11, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE)."""
+
+    messages: int
+    uidnext: int
+    uidvalidity: int
+    unseen: int
+    recent: int
+    size: int
+    highestmodseq: int
+    deleted: int
+
+
+class Mailbox:
+    """One folder directory, open for any number of sessions."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        events: MailboxEvents,
+        executor: Executor | None,
+        search_text: Callable[[bytes], str],
+        hostname: str,
+        quota: Quota | None = None,
+        lock_wait: float = LOCK_WAIT_SECONDS,
+    ) -> None:
+        self.path = path
+        self.events = events
+        self.quota = quota
+        self.hostname = hostname
+        self.deleted = False
+        """Set when the folder was deleted or renamed while open: sessions should leave."""
+        self._executor = executor
+        self._extract = search_text
+        self._state = FolderState(path, lock_wait=lock_wait)
+        self._lock = asyncio.Lock()
+        self._references = 0
+        self._release: Callable[[Mailbox], Awaitable[None]] | None = None
+
+    def __repr__(self) -> str:
+        return f"Mailbox({str(self.path)!r})"
+
+    # -- shared state (no I/O) --
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """Everything below at one moment (a session that needs several values at once)."""
+        return self._state.snapshot
+
+    @property
+    def messages(self) -> Sequence[MessageInfo]:
+        return self._state.snapshot.messages
+
+    @property
+    def uidvalidity(self) -> int:
+        return self._state.snapshot.uidvalidity
+
+    @property
+    def uidnext(self) -> int:
+        return self._state.snapshot.uidnext
+
+    @property
+    def highestmodseq(self) -> int:
+        return self._state.snapshot.highestmodseq
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        """The keywords the folder knows (FLAGS, PERMANENTFLAGS)."""
+        return self._state.snapshot.keywords
+
+    @property
+    def can_create_keywords(self) -> bool:
+        """Whether PERMANENTFLAGS may include \\* (Maildir holds 26 keywords per folder)."""
+        return len(self._state.snapshot.keywords) < MAX_KEYWORDS
+
+    def find(self, uid: int) -> MessageInfo | None:
+        return self._state.snapshot.find(uid)
+
+    def changed_since(self, modseq: int) -> list[MessageInfo]:
+        """Messages whose modseq is above `modseq` (CONDSTORE CHANGEDSINCE)."""
+        return [m for m in self._state.snapshot.messages if m.modseq > modseq]
+
+    def vanished_since(self, modseq: int) -> list[int]:
+        """UIDs expunged after `modseq` (QRESYNC, RFC 7162 §3.2.10).
+
+        When the index was rebuilt after `modseq`, the exact answer is lost;
+        then every UID below UIDNEXT that is not a message now is reported,
+        which RFC 7162 §3.2.5.2 allows (the client ignores UIDs it never had).
+        """
+        state = self._state
+        if modseq < state.history_start:
+            present = set(state.snapshot.uids)
+            return [uid for uid in range(1, state.snapshot.uidnext) if uid not in present]
+        modseqs, uids = state.expunged_modseqs, state.expunged_uids
+        low, high = 0, len(modseqs)
+        while low < high:
+            middle = (low + high) // 2
+            if modseqs[middle] <= modseq:
+                low = middle + 1
+            else:
+                high = middle
+        return sorted(set(uids[low:]) - set(state.snapshot.uids))
+
+    def status(self) -> FolderStatus:
+        snapshot = self._state.snapshot
+        unseen = recent = deleted = size = 0
+        for message in snapshot.messages:
+            flags = message.flags
+            unseen += "\\Seen" not in flags
+            deleted += "\\Deleted" in flags
+            recent += message.recent
+            size += message.size
+        return FolderStatus(
+            messages=len(snapshot.messages),
+            uidnext=snapshot.uidnext,
+            uidvalidity=snapshot.uidvalidity,
+            unseen=unseen,
+            recent=recent,
+            size=size,
+            highestmodseq=snapshot.highestmodseq,
+            deleted=deleted,
+        )
+
+    def watch(self) -> contextlib.AbstractAsyncContextManager[Waiter]:
+        """`async with mailbox.watch() as waiter: await waiter.wait()` (IDLE)."""
+        return self.events.watch(self.path)
+
+    # -- running blocking work --
+
+    async def _run(self, function: Callable[..., T], *args: object) -> T:
+        """Run `function` in a store thread, one at a time for this folder."""
+        async with self._lock:
+            return await self._thread(function, *args)
+
+    async def _thread(self, function: Callable[..., T], *args: object) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(function, *args))
+
+    def _changed(self) -> None:
+        self.events.notify(self.path)
+
+    # -- opening --
+
+    async def open(self) -> None:
+        """Load the index and sync with the disk (the `MailStore` calls this once)."""
+        await self._run(self._state.open)
+
+    async def close(self) -> None:
+        """This user is done with the folder (the last one closes the index)."""
+        if self._release is not None:
+            await self._release(self)
+        else:
+            await self._close()
+
+    async def _close(self) -> None:
+        await self._run(self._state.close)
+
+    # -- syncing --
+
+    async def sync(self) -> bool:
+        """Look at the disk again; whether anything changed. Cheap when nothing did."""
+        changed = await self._run(self._state.sync)
+        if changed:
+            if not await self._thread(os.path.isdir, self.path / "cur"):
+                self.deleted = True
+            self._changed()  # other sessions of this folder need not wait for their poll
+        return changed
+
+    async def claim_recent(self) -> list[int]:
+        """Move messages from new/ to cur/ and return their UIDs: \\Recent for the caller.
+
+        Each message is claimed once, by whichever session asks first, as in
+        Dovecot (RFC 3501 §2.3.2: \\Recent in one session only).
+        """
+        return await self._run(self._state.claim_recent)
+
+    # -- flags --
+
+    async def store_flags(
+        self,
+        uids: Iterable[int],
+        mode: FlagMode,
+        flags: Iterable[str],
+        unchangedsince: int | None = None,
+    ) -> tuple[list[MessageInfo], list[int]]:
+        """Set, add or remove flags; (messages changed, UIDs that failed UNCHANGEDSINCE).
+
+        FlagError for a flag that cannot be stored, TooManyKeywords past 26
+        keywords (both before anything changes). Messages whose flags were
+        already so are not "changed" and keep their modseq.
+        """
+        changed, failed = await self._run(
+            self._state.store_flags, list(uids), mode, list(flags), unchangedsince
+        )
+        if changed:
+            self._changed()
+        return changed, failed
+
+    # -- adding messages --
+
+    async def append(
+        self,
+        source: bytes | Path,
+        flags: Iterable[str] = (),
+        internaldate: datetime | None = None,
+    ) -> MessageInfo:
+        """Add a message (bytes, or a file to copy); it is on stable storage when this returns.
+
+        QuotaExceeded (nothing written) if its size does not fit.
+        """
+        (message,) = await self.append_many([(source, flags, internaldate)])
+        return message
+
+    async def append_many(
+        self, messages: Sequence[tuple[bytes | Path, Iterable[str], datetime | None]]
+    ) -> list[MessageInfo]:
+        """MULTIAPPEND (RFC 3502): all the messages, or (on any error) none of them.
+
+        Every message is written to tmp/ and fsynced first; only then do they
+        enter the folder together, with consecutive UIDs.
+        """
+        prepared = []
+        for source, flags, internaldate in messages:
+            system, keywords = split_flags(flags)
+            date = internaldate.timestamp() if internaldate is not None else None
+            prepared.append((source, system, keywords, date))
+        added = await self._run(self._append, prepared)
+        self._changed()
+        return added
+
+    def _append(
+        self,
+        messages: list[tuple[bytes | Path, frozenset[str], frozenset[str], float | None]],
+    ) -> list[MessageInfo]:
+        self._check_exists()
+        known = sum(
+            len(source) if isinstance(source, bytes) else source.stat().st_size
+            for source, _, _, _ in messages
+        )
+        self._check_quota(known)
+        maildir = Maildir(self.path, hostname=self.hostname)
+        items: list[NewFile] = []
+        try:
+            wanted = frozenset().union(*(keywords for _, _, keywords, _ in messages))
+            mapping = self._mapping_with(wanted)
+            for source, system, keywords, date in messages:
+                with io.BytesIO(source) if isinstance(source, bytes) else source.open("rb") as file:
+                    tmp = maildir.write_tmp(file)
+                base = f"{tmp.name},S={tmp.size},W={tmp.virtual_size}"
+                target = tmp.path.with_name(base)
+                os.rename(tmp.path, target)
+                info = info_letters("", system, keywords, mapping) if system or keywords else None
+                items.append(NewFile(target, base, info, date, tmp.size, tmp.virtual_size))
+        except BaseException:
+            for item in items:
+                item.tmp_path.unlink(missing_ok=True)
+            raise
+        added = self._state.add_files(items)
+        self._record_usage(sum(item.stored_size for item in items), len(items))
+        return added
+
+    def _check_exists(self) -> None:
+        """Writing into a deleted folder would bring its directories back: refuse."""
+        if self.deleted or not (self.path / "cur").is_dir():
+            self.deleted = True
+            raise MailboxDeleted(f"{self.path.name or 'INBOX'}: the folder has been deleted")
+
+    def _mapping_with(self, keywords: frozenset[str]) -> Keywords:
+        mapping = read_keywords(self.path)
+        if keywords:
+            mapping = add_keywords(self.path, keywords, wait=self._state.lock_wait)
+            self._state.refresh_keywords()
+        return mapping
+
+    def _check_quota(self, size: int) -> None:
+        quota = self.quota
+        if quota is None or quota.limit_bytes is None:
+            return
+        used = current_usage(quota.root, quota.limit_bytes).used_bytes
+        if used + size > quota.limit_bytes:
+            raise QuotaExceeded(
+                f"the mailbox is full: {used} of {quota.limit_bytes} bytes used, "
+                f"the message needs {size}"
+            )
+
+    def _record_usage(self, size: int, count: int) -> None:
+        if self.quota is not None and count:
+            record_delivery(self.quota.root, size, count)
+
+    async def copy(self, uids: Iterable[int], target: Mailbox) -> list[tuple[int, int]]:
+        """Copy messages with their flags; (source UID, new UID) pairs for COPYUID (RFC 4315)."""
+        pairs = await self._copy(uids, target, check_quota=True)
+        if pairs:
+            target._changed()
+        return pairs
+
+    async def move(self, uids: Iterable[int], target: Mailbox) -> list[tuple[int, int]]:
+        """Copy, then expunge the originals (RFC 6851); the (source, new) UID pairs."""
+        pairs = await self._copy(uids, target, check_quota=False)
+        if pairs:
+            moved = {source for source, _ in pairs}
+            removed = await self._run(self._state.expunge, moved, False)
+            await self._thread(
+                self._record_usage, -sum(m.stored_size for m in removed), -len(removed)
+            )
+            target._changed()
+            self._changed()
+        return pairs
+
+    async def _copy(
+        self, uids: Iterable[int], target: Mailbox, *, check_quota: bool
+    ) -> list[tuple[int, int]]:
+        wanted = sorted(set(uids))
+        pairs: list[tuple[int, int]] = []
+        for attempt in range(2):
+            sources = [m for m in map(self.find, wanted) if m is not None]
+            if not sources:
+                break
+            copied, missing = await target._run(target._import, sources, check_quota)
+            pairs += copied
+            if not missing or attempt:
+                break
+            await self.sync()  # renamed by another process meanwhile: find their new names
+            wanted = missing
+        pairs.sort()
+        if pairs:
+            await self._thread(_carry_derived, self._state, target._state, pairs)
+        return pairs
+
+    def _import(
+        self, sources: list[MessageInfo], check_quota: bool
+    ) -> tuple[list[tuple[int, int]], list[int]]:
+        """In this (the target) folder: link or copy the files into tmp/, then add them."""
+        self._check_exists()
+        if check_quota:
+            self._check_quota(sum(m.stored_size for m in sources))
+        mapping = self._mapping_for_copies(sources)
+        items: list[NewFile] = []
+        origins: list[int] = []
+        missing: list[int] = []
+        try:
+            for message in sources:
+                base = f"{unique_name(self.hostname)},S={message.stored_size},W={message.size}"
+                tmp = self.path / "tmp" / base
+                try:
+                    _link_or_copy(message.path, tmp)
+                except FileNotFoundError:
+                    missing.append(message.uid)
+                    continue
+                keywords = frozenset(k for k in message.flags - _SYSTEM if mapping.letter_for(k))
+                info = info_letters(message.info, message.flags & _SYSTEM, keywords, mapping)
+                date = message.internaldate.timestamp()
+                items.append(
+                    NewFile(tmp, base, info or None, date, message.stored_size, message.size)
+                )
+                origins.append(message.uid)
+        except BaseException:
+            for item in items:
+                item.tmp_path.unlink(missing_ok=True)
+            raise
+        if not items:
+            return [], missing
+        added = self._state.add_files(items)
+        self._record_usage(sum(item.stored_size for item in items), len(items))
+        new_uids = {m.base_name: m.uid for m in added}
+        pairs = [
+            (origin, new_uids[item.base])
+            for origin, item in zip(origins, items, strict=True)
+            if item.base in new_uids
+        ]
+        return pairs, missing
+
+    def _mapping_for_copies(self, sources: list[MessageInfo]) -> Keywords:
+        """This folder's keywords, with those of the copies added where there is room."""
+        wanted = frozenset().union(*(m.flags - _SYSTEM for m in sources))
+        try:
+            return self._mapping_with(wanted)
+        except KeywordsError:
+            # Past 26 keywords: Maildir cannot carry the rest; the copies lose them.
+            for keyword in sorted(wanted):
+                with contextlib.suppress(KeywordsError):
+                    self._mapping_with(frozenset([keyword]))
+            log.warning("%s: keywords lost on copy: no room for more than 26", self.path)
+            return read_keywords(self.path)
+
+    # -- removing messages --
+
+    async def expunge(self, uids: Iterable[int] | None = None) -> list[int]:
+        """Remove the messages flagged \\Deleted (among `uids`, if given); their UIDs.
+
+        This is EXPUNGE, CLOSE and UID EXPUNGE (RFC 4315 §2.1): a message
+        without \\Deleted is never removed here.
+        """
+        selected = None if uids is None else set(uids)
+        removed = await self._run(self._state.expunge, selected, True)
+        if removed:
+            await self._thread(
+                self._record_usage, -sum(m.stored_size for m in removed), -len(removed)
+            )
+            self._changed()
+        return [m.uid for m in removed]
+
+    # -- reading --
+
+    async def read(self, uid: int) -> bytes:
+        """The message with CRLF line ends; MessageGone if it has been expunged."""
+        return await self._thread(read_message, self._state, uid)
+
+    async def cached(self, uid: int, field: str, compute: Callable[[bytes], bytes]) -> bytes:
+        """`compute(message)` for this message, kept in the index under `field`."""
+        return await self._thread(cached_value, self._state, uid, field, compute)
+
+    async def read_many(self, uids: Iterable[int]) -> dict[int, bytes]:
+        """Several messages in one trip to a store thread; expunged ones are missing."""
+        return await self._thread(read_messages, self._state, list(uids))
+
+    async def cached_many(
+        self, uids: Iterable[int], field: str, compute: Callable[[bytes], bytes]
+    ) -> dict[int, bytes]:
+        """`cached` for several messages in one trip; expunged ones are missing."""
+        return await self._thread(cached_values, self._state, list(uids), field, compute)
+
+    async def search_text(self, needle: str, uids: Iterable[int]) -> set[int]:
+        """The UIDs among `uids` whose text (headers and decoded body) holds `needle`.
+
+        Case-insensitive substring search (RFC 9051 §6.4.4) over an FTS5
+        trigram index filled as needed; needles under 3 characters are
+        looked for by scanning the stored texts.
+        """
+        return await self._thread(search_text, self._state, needle, set(uids), self._extract)
+
+
+def _carry_derived(source: FolderState, target: FolderState, pairs: list[tuple[int, int]]) -> None:
+    """Copies keep what the source's index knew of the originals (envelope, body
+    structure, search text), as Dovecot's cache does, so nothing is computed again."""
+    new_uid = dict(pairs)
+    with source.locked_index() as index:
+        cache, texts = index.derived(sorted(new_uid))
+    if not cache and not texts:
+        return
+    with target.locked_index() as index:
+        index.put_cache_rows([(new_uid[uid], field, value) for uid, field, value in cache])
+        target.pending_texts.update((new_uid[uid], text) for uid, text in texts)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+        return
+    except OSError as error:
+        if error.errno not in _LINK_UNSUPPORTED:
+            raise
+    shutil.copy2(source, target)
+    fd = os.open(target, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,1 @@
+"""IMAP: grammar, sessions, commands."""

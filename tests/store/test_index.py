@@ -1,0 +1,245 @@
+"""The SQLite index is a cache: a Maildir Dovecot wrote is served with Dovecot's UIDs,
+and a deleted or broken index is rebuilt with the same UIDs and flags, a HIGHESTMODSEQ
+that only went up, and a log line for the broken one."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from mailroom.store import Account, MailboxEvents, MailStore
+from mailroom.store.index import FILE_NAME
+
+FIXTURES = Path(__file__).parent / "fixtures" / "dovecot-2.3"
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[MailStore]:
+    # linger=0: a closed mailbox is really closed, so reopening reads the index again.
+    mail_store = MailStore(
+        events=MailboxEvents(),
+        search_text=lambda data: data.decode(),
+        hostname="test.host",
+        linger=0,
+    )
+    yield mail_store
+    await mail_store.close()
+
+
+@pytest.fixture
+def dovecot_maildir(tmp_path: Path) -> Path:
+    root = tmp_path / "Maildir"
+    shutil.copytree(FIXTURES / "Maildir", root)
+    for folder in (root, root / ".Entw&APw-rfe"):
+        for sub in ("cur", "new", "tmp"):
+            (folder / sub).mkdir(exist_ok=True)
+    return root
+
+
+@pytest.fixture
+def account(store: MailStore, dovecot_maildir: Path) -> Account:
+    return store.account(dovecot_maildir, quota_bytes=None)
+
+
+def described(account_messages: object) -> list[tuple[int, frozenset[str]]]:
+    return [(m.uid, m.flags) for m in account_messages]  # type: ignore[attr-defined]
+
+
+async def test_dovecots_maildir_is_served_with_dovecots_uids_flags_and_sizes(
+    account: Account,
+) -> None:
+    inbox = await account.open("INBOX")
+
+    assert inbox.uidvalidity == 1795616411
+    assert described(inbox.messages) == [
+        (1, frozenset({"\\Seen", "$Forwarded"})),
+        (2, frozenset({"\\Flagged", "\\Answered", "Junk", "NonJunk"})),
+        (4, frozenset()),
+        (5, frozenset()),
+        (6, frozenset()),
+    ]
+    assert [m.size for m in inbox.messages] == [44, 47, 47, 47, 47]
+    assert [m.recent for m in inbox.messages] == [False, False, False, False, True]
+    assert inbox.uidnext == 7
+    assert inbox.keywords == ("$Forwarded", "Junk", "NonJunk", "$Label1")
+    await inbox.close()
+
+
+async def test_dovecots_utf7_folder_opens_by_its_unicode_name(account: Account) -> None:
+    drafts = await account.open("Entwürfe")
+
+    assert [m.uid for m in drafts.messages] == [1]
+    await drafts.close()
+
+
+async def test_the_index_is_a_file_of_the_folder_without_a_leading_dot(
+    account: Account, dovecot_maildir: Path
+) -> None:
+    inbox = await account.open("INBOX")
+    await inbox.close()
+
+    assert (dovecot_maildir / FILE_NAME).is_file()
+    assert [f.name for f in await account.folders()] == ["INBOX", "Entwürfe"]
+
+
+async def test_a_deleted_index_is_rebuilt_with_the_same_uids_and_a_higher_modseq(
+    account: Account, dovecot_maildir: Path
+) -> None:
+    inbox = await account.open("INBOX")
+    await inbox.store_flags([4], "add", ["\\Seen", "$Label1"])
+    before = described(inbox.messages)
+    highest = inbox.highestmodseq
+    await inbox.close()
+
+    for name in (FILE_NAME, FILE_NAME + "-wal", FILE_NAME + "-shm"):
+        (dovecot_maildir / name).unlink(missing_ok=True)
+    inbox = await account.open("INBOX")
+
+    assert described(inbox.messages) == before
+    assert inbox.highestmodseq > highest
+    assert all(m.modseq > highest for m in inbox.messages)
+    await inbox.close()
+
+
+async def test_the_index_survives_a_reopen_with_modseqs_and_vanished_uids(
+    account: Account,
+) -> None:
+    inbox = await account.open("INBOX")
+    await inbox.store_flags([5], "add", ["\\Deleted"])
+    before_expunge = inbox.highestmodseq
+    await inbox.expunge()
+    snapshot = [(m.uid, m.modseq) for m in inbox.messages]
+    highest = inbox.highestmodseq
+    await inbox.close()
+
+    inbox = await account.open("INBOX")
+
+    assert [(m.uid, m.modseq) for m in inbox.messages] == snapshot
+    assert inbox.highestmodseq == highest
+    assert inbox.vanished_since(before_expunge) == [5]
+    await inbox.close()
+
+
+async def test_vanished_since_before_a_rebuild_reports_every_uid_not_present(
+    account: Account, dovecot_maildir: Path
+) -> None:
+    inbox = await account.open("INBOX")
+    old_modseq = inbox.highestmodseq
+    await inbox.close()
+    (dovecot_maildir / FILE_NAME).unlink()
+
+    inbox = await account.open("INBOX")
+
+    # UID 3 was expunged by Dovecot; the rebuilt index cannot know when.
+    assert inbox.vanished_since(old_modseq) == [3]
+    await inbox.close()
+
+
+async def test_a_corrupt_index_is_moved_aside_and_rebuilt_with_a_log_line(
+    account: Account, dovecot_maildir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    inbox = await account.open("INBOX")
+    before = described(inbox.messages)
+    await inbox.close()
+    for name in (FILE_NAME + "-wal", FILE_NAME + "-shm"):
+        (dovecot_maildir / name).unlink(missing_ok=True)
+    (dovecot_maildir / FILE_NAME).write_bytes(b"this is not a database" * 100)
+
+    with caplog.at_level(logging.ERROR, logger="mailroom.store.index"):
+        inbox = await account.open("INBOX")
+
+    assert described(inbox.messages) == before
+    assert "cannot be read" in caplog.text
+    assert list(dovecot_maildir.glob(FILE_NAME + ".broken-*"))
+    await inbox.close()
+
+
+async def test_an_index_with_another_schema_version_is_rebuilt(
+    account: Account, dovecot_maildir: Path
+) -> None:
+    inbox = await account.open("INBOX")
+    before = described(inbox.messages)
+    await inbox.close()
+    with sqlite3.connect(dovecot_maildir / FILE_NAME) as db:
+        db.execute("UPDATE meta SET value = 99 WHERE key = 'schema'")
+
+    inbox = await account.open("INBOX")
+
+    assert described(inbox.messages) == before
+    await inbox.close()
+
+
+async def test_a_new_uidvalidity_forgets_the_old_uids(
+    account: Account, dovecot_maildir: Path
+) -> None:
+    inbox = await account.open("INBOX")
+    highest = inbox.highestmodseq
+    await inbox.close()
+    (dovecot_maildir / "dovecot-uidlist").unlink()
+
+    inbox = await account.open("INBOX")
+
+    assert inbox.uidvalidity != 1795616411
+    assert [m.uid for m in inbox.messages] == [1, 2, 3, 4, 5]
+    assert inbox.highestmodseq > highest
+    await inbox.close()
+
+
+async def test_ten_thousand_messages_sync_without_reading_them(
+    store: MailStore, tmp_path: Path
+) -> None:
+    account = store.account(tmp_path / "Maildir", quota_bytes=None)
+    inbox = await account.open("INBOX")
+    for number in range(10_000):
+        name = f"{1700000000 + number}.M1P1Q{number}.host,S=10,W=11:2,S"
+        (inbox.path / "cur" / name).write_bytes(b"Subject: \n")
+
+    assert await inbox.sync()
+    assert len(inbox.messages) == 10_000
+    assert inbox.find(5000) is not None and inbox.find(10_001) is None
+    assert not await inbox.sync()  # nothing changed: a few stat() calls
+    await inbox.close()
+
+
+async def test_two_processes_sharing_a_folder_see_the_same_uids_and_rising_modseqs(
+    store: MailStore, tmp_path: Path
+) -> None:
+    other_process = MailStore(
+        events=MailboxEvents(), search_text=lambda data: data.decode(), hostname="other"
+    )
+    ours = await store.account(tmp_path / "Maildir", quota_bytes=None).open("INBOX")
+    theirs = await other_process.account(tmp_path / "Maildir", quota_bytes=None).open("INBOX")
+
+    first = await ours.append(b"Subject: one\r\n\r\n1\r\n")
+    assert await theirs.sync()
+    second = await theirs.append(b"Subject: two\r\n\r\n2\r\n", ["\\Seen"])
+    await theirs.store_flags([first.uid], "add", ["\\Flagged"])
+    assert await ours.sync()
+
+    assert [(m.uid, m.flags) for m in ours.messages] == [
+        (first.uid, {"\\Flagged"}),
+        (second.uid, {"\\Seen"}),
+    ]
+    assert second.uid == first.uid + 1
+    assert ours.highestmodseq > first.modseq
+    assert theirs.highestmodseq > second.modseq > first.modseq
+    await theirs.close()
+    await other_process.close()
+    await ours.close()
+
+
+async def test_dovecots_new_message_is_claimed_as_recent_and_moved_to_cur(
+    account: Account, dovecot_maildir: Path
+) -> None:
+    inbox = await account.open("INBOX")
+
+    assert await inbox.claim_recent() == [6]
+
+    assert (dovecot_maildir / "cur" / "1795616427.M454329P13700.vm,S=43,W=47:2,").is_file()
+    assert not any((dovecot_maildir / "new").iterdir())
+    await inbox.close()
