@@ -497,3 +497,23 @@ async def test_sessions_and_another_process_working_at_once_keep_the_state_true(
     assert {m.base_name: m.info for m in inbox.messages} == on_disk
     modseqs = [m.modseq for m in inbox.messages]
     assert max(modseqs) == inbox.highestmodseq
+
+
+async def test_texts_of_expunged_messages_leave_the_search_index_in_bulk(
+    inbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mailroom.store import index as index_module
+
+    monkeypatch.setattr(index_module, "PRUNE_AT_LEAST", 2)
+    messages = [await inbox.append(MESSAGE, ["\\Deleted"]) for _ in range(3)]
+    keep = await inbox.append(MESSAGE)
+    assert await inbox.search_text("noon", [m.uid for m in [*messages, keep]]) == {
+        m.uid for m in [*messages, keep]
+    }
+    await inbox.expunge()
+    # An expunged message is never found, whether or not its text is still indexed…
+    assert await inbox.search_text("noon", [m.uid for m in messages]) == set()
+    with inbox._state.locked_index() as index:
+        indexed = {rowid for (rowid,) in index._db.execute("SELECT rowid FROM fts")}
+    # …and once there are enough of them, the search drops their texts.
+    assert indexed == {keep.uid}

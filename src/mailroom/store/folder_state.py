@@ -576,6 +576,8 @@ class FolderState:
             gone = sorted(m.uid for m in removed)
             self._index().apply(expunge=gone, highestmodseq=modseq, expunge_modseq=modseq)
             self._record_expunges(gone, modseq)
+            for uid in gone:
+                self.pending_texts.pop(uid, None)
             drop = set(gone)
             kept = tuple(m for m in self.snapshot.messages if m.uid not in drop)
             self._publish(kept, highestmodseq=modseq)

@@ -57,6 +57,10 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(text, tokenize='trigram case_s
 """
 
 
+PRUNE_AT_LEAST = 2000
+"""Texts of expunged messages kept in the full-text index before they are dropped."""
+
+
 def clock_modseq() -> int:
     """A modseq above any given before: the clock in microseconds."""
     return time.time_ns() // 1000
@@ -228,7 +232,9 @@ class MailboxIndex:
                 uids = [(uid,) for uid in expunge]
                 self._db.executemany("DELETE FROM messages WHERE uid = ?", uids)
                 self._db.executemany("DELETE FROM cache WHERE uid = ?", uids)
-                self._db.executemany("DELETE FROM fts WHERE rowid = ?", uids)
+                # The texts stay: deleting from a trigram index costs more than the whole
+                # expunge (UIDs are never reused, searches keep only present ones), and
+                # `prune_texts` drops them in bulk once there are many.
                 if expunge_modseq is not None:
                     self._db.executemany(
                         "INSERT OR REPLACE INTO expunged VALUES (?, ?)",
@@ -307,6 +313,19 @@ class MailboxIndex:
             self._db.executemany("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", cache)
 
     # -- full-text search --
+
+    def prune_texts(self, present: set[int]) -> int:
+        """Drop the texts of expunged messages once they are many; how many went."""
+        stale = [
+            (rowid,)
+            for (rowid,) in self._db.execute("SELECT rowid FROM fts")
+            if rowid not in present
+        ]
+        if len(stale) < max(PRUNE_AT_LEAST, len(present) // 2):
+            return 0
+        with self._db:
+            self._db.executemany("DELETE FROM fts WHERE rowid = ?", stale)
+        return len(stale)
 
     def texts_missing(self, uids: Iterable[int]) -> list[int]:
         """The UIDs among `uids` whose text is not indexed yet."""

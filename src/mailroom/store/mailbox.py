@@ -517,6 +517,10 @@ def _carry_derived(source: FolderState, target: FolderState, pairs: list[tuple[i
     new_uid = dict(pairs)
     with source.locked_index() as index:
         cache, texts = index.derived(sorted(new_uid))
+        # Texts the source had not indexed yet (it was a copy itself) go along too.
+        texts += [
+            (uid, source.pending_texts[uid]) for uid in new_uid if uid in source.pending_texts
+        ]
     if not cache and not texts:
         return
     with target.locked_index() as index:

@@ -96,6 +96,7 @@ def search_text(
 ) -> set[int]:
     """The UIDs among `uids` whose extracted text holds `needle`, case-insensitively."""
     with state.locked_index() as index:
+        index.prune_texts(set(state.snapshot.uids))
         missing = index.texts_missing(uids)
     batch: list[tuple[int, str]] = []
     for uid in missing:
