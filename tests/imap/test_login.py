@@ -123,3 +123,17 @@ async def test_a_command_line_too_long_is_refused(alice: ImapTalk) -> None:
     assert await alice.read_response() == b"* BAD Command line too long."
     reply = await alice.command("NOOP")
     assert reply.ok
+
+
+async def test_no_message_is_uploaded_before_login(imap_host: MailHost) -> None:
+    talk = await ImapTalk.open(imap_host.port("imaps"), tls=client_tls())
+    # Synchronizing: the server never asks for the octets.
+    await talk.send(b"a1 APPEND INBOX {5000000}\r\n")
+    assert await talk.read_response() == b"a1 BAD Please login first."
+    # LITERAL+: the octets are read and thrown away, and the session goes on.
+    await talk.send(b"a2 APPEND INBOX {2000000+}\r\n" + b"x" * 2_000_000 + b"\r\n")
+    assert await talk.read_response() == b"a2 BAD Please login first."
+    reply = await talk.command(f'LOGIN alice@example.test "{PASSWORD}"')
+    assert reply.ok
+    assert not list((imap_host.maildir("alice@example.test") / "tmp").iterdir())
+    await talk.close()

@@ -132,6 +132,7 @@ class ImapSession:
         except ConnectionClosed:
             reason = "connection closed by the client"
         finally:
+            self._drop_spooled()  # a connection lost in the middle of an APPEND
             await self.leave_selected()
             if self.counted and self.login_name is not None:
                 self.server.session_ended(self.login_name, self.connection.peer_ip)
@@ -167,8 +168,19 @@ class ImapSession:
     async def read_command(self) -> Command | None:
         """The next command, or None when the client's input was answered with BAD."""
         try:
-            step = self.parser.feed_line(await self.read_line())
+            first = await self.read_line()
+            step = self.parser.feed_line(first)
             while isinstance(step, NeedLiteral):
+                if step.message and self.state is State.NOT_AUTHENTICATED:
+                    # No message uploads before login (APPEND needs it anyway): a
+                    # synchronizing literal is never asked for, a LITERAL+ one is read
+                    # and thrown away.
+                    if not step.synchronizing:
+                        await self._discard(step.size)
+                    self.parser.reset()
+                    tag = first.split(b" ", 1)[0].decode("ascii", "replace") or "*"
+                    await self.send(status_response(tag, "BAD", "Please login first."))
+                    return None
                 if step.synchronizing:
                     await self.send(continuation("OK"))
                 if step.message:
@@ -182,9 +194,22 @@ class ImapSession:
             return None
         if isinstance(step, CommandError):
             self.parser.reset()
+            self._drop_spooled()
             await self._refuse(step)
             return None
         return step
+
+    async def _discard(self, size: int) -> None:
+        remaining = size
+        while remaining:
+            remaining -= len(await self.connection.read_some(min(remaining, READ_CHUNK)))
+
+    def _drop_spooled(self) -> None:
+        """Remove the files of APPEND messages read for the current command."""
+        for path in self.spooled:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        self.spooled.clear()
 
     async def _refuse(self, error: CommandError) -> None:
         tag = error.tag or "*"
@@ -235,10 +260,7 @@ class ImapSession:
             log.exception("%s: %s failed", self.connection.peer, command.name)
             await self.send(responses.SERVER_BUG.line(command.tag))
         finally:
-            for path in self.spooled:
-                with contextlib.suppress(OSError):
-                    path.unlink()
-            self.spooled.clear()
+            self._drop_spooled()
 
     async def flush_updates(self, command: Command | None) -> None:
         """Send what other sessions and deliveries changed in the selected mailbox."""
