@@ -150,6 +150,12 @@ class FolderState:
         stamp = disk_stamp(self.path)
         if not force and not self._suspect and stamp == self._stamp:
             return False
+        if not force and self._same_files(stamp):
+            # Only our own renames and unlinks since the last look (the usual case
+            # right after a STORE or EXPUNGE): nothing to reconcile.
+            self._stamp = stamp
+            self._suspect = _recent(stamp, time.time())
+            return False
         if not (self.path / "cur").is_dir():
             return self._vanished()
         started = time.time()
@@ -207,7 +213,7 @@ class FolderState:
             rows.append(message)
         gone = sorted(old)
         self._stamp = stamp
-        self._suspect = any(started - mtime_ns / 1e9 < SUSPECT_SECONDS for mtime_ns, _, _ in stamp)
+        self._suspect = _recent(stamp, started)
         uidnext = max(uidlist.next_uid, snapshot.uidnext)
         if not rows and not gone:
             if uidnext != snapshot.uidnext or keywords_changed:
@@ -226,6 +232,24 @@ class FolderState:
         messages.sort(key=lambda m: m.uid)
         self._publish(tuple(messages), highestmodseq=highest, uidnext=uidnext)
         return True
+
+    def _same_files(self, stamp: DiskStamp) -> bool:
+        """Whether new/ and cur/ hold exactly the files the snapshot names, with
+        `dovecot-uidlist` and `dovecot-keywords` untouched: then the snapshot is right
+        (a file name carries the message's flags)."""
+        if self._stamp is None or stamp[2:] != self._stamp[2:]:
+            return False
+        try:
+            cur = set(os.listdir(os.path.join(self.path, "cur")))
+            new = set(os.listdir(os.path.join(self.path, "new")))
+        except FileNotFoundError:
+            return False
+        messages = self.snapshot.messages
+        if len(cur) + len(new) != len(messages):
+            return False
+        return cur == {m.file_name for m in messages if not m.recent} and new == {
+            m.file_name for m in messages if m.recent
+        }
 
     def _next_modseq(self) -> int:
         """The modseq for the next change: above ours and above what the index has seen.
@@ -620,3 +644,9 @@ def _row(message: MessageInfo) -> IndexRow:
         size=message.size,
         internaldate=int(message.internaldate.timestamp()),
     )
+
+
+def _recent(stamp: DiskStamp, now: float) -> bool:
+    """Whether a directory in `stamp` changed within SUSPECT_SECONDS of `now`: a later
+    change in the same mtime tick would not show in its stamp, so look again next time."""
+    return any(now - mtime_ns / 1e9 < SUSPECT_SECONDS for mtime_ns, _, _ in stamp)
