@@ -402,6 +402,9 @@ class ImapSession:
             self.account = await self.services.open_account(result.account)
         except Exception:
             log.exception("%s: cannot open the mailbox of %s", self.connection.peer, result.account)
+            self.server.session_ended(result.account, self.connection.peer_ip)
+            self.counted = False
+            self.login_name = None
             raise responses.SERVER_BUG from None
         self.state = State.AUTHENTICATED
         log.info(
