@@ -88,3 +88,18 @@ async def test_expunges_wait_while_a_fetch_by_number_runs(imap_host: MailHost) -
     assert b"* 1 EXPUNGE" in reply.untagged
     await first.close()
     await second.close()
+
+
+async def test_a_stopping_server_says_bye_to_a_session_in_idle_at_once(
+    imap_host: MailHost,
+) -> None:
+    talk = await login(imap_host)
+    assert (await talk.command("SELECT INBOX")).ok
+    await talk.send(b"a9 IDLE\r\n")
+    assert await talk.read_response() == b"+ idling"
+    (server,) = [s for s in imap_host.running.servers if s.listener.name == "imaps"]
+    # The listener's grace is 5 s; a session in IDLE must not hold the stop that long.
+    stopping = asyncio.create_task(server.stop(grace=30))
+    assert await asyncio.wait_for(talk.read_response(), 5) == b"* BYE Server shutting down."
+    assert await talk.closed()
+    await asyncio.wait_for(stopping, 5)

@@ -89,14 +89,6 @@ def _needs_message(item: FetchItem) -> bool:
     return True
 
 
-def _needs_structure(item: FetchItem) -> bool:
-    return isinstance(item, FetchAttribute) and item.attribute in (
-        Attribute.ENVELOPE,
-        Attribute.BODYSTRUCTURE,
-        Attribute.BODY,
-    )
-
-
 class _Message:
     """One message's octets and parsed structure, read at most once per FETCH."""
 

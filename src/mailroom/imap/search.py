@@ -369,11 +369,12 @@ async def search(session: ImapSession, command: Command) -> None:
     saving = options is not None and "SAVE" in options
     try:
         _check_charset(args.charset)
-        uids, used_modseq = await _evaluate_counting(session, view, args.key)
+        uids, evaluated = await _evaluate(session, view, args.key)
     except Exception:
         if saving:  # RFC 5182 §2.1: a failed SEARCH (SAVE) leaves `$` empty (as Dovecot)
             view.saved = []
         raise
+    used_modseq = evaluated.used_modseq
     if used_modseq:  # RFC 7162 §3.1: SEARCH MODSEQ enables CONDSTORE
         session.enabled.add("CONDSTORE")
     if uids and options is not None and options & {"MIN", "MAX"} and not options & {"ALL", "COUNT"}:
@@ -401,9 +402,11 @@ async def search(session: ImapSession, command: Command) -> None:
     await session.tagged_ok(command, "Search completed.")
 
 
-async def _evaluate_counting(
+async def _evaluate(
     session: ImapSession, view: SelectedView, key: SearchKey
-) -> tuple[list[int], bool]:
+) -> tuple[list[int], _Context]:
+    """The UIDs (ascending) that match `key`, and the context the search built (whether
+    it used MODSEQ; the header summaries it fetched, which SORT and THREAD reuse)."""
     pairs = list(walk(view, list(view.uids)))
     context = _Context(
         session,
@@ -413,7 +416,7 @@ async def _evaluate_counting(
         view.uids[-1] if view.uids else 0,
     )
     found = await _match(context, key, set(context.messages))
-    return sorted(found), context.used_modseq
+    return sorted(found), context
 
 
 def _esearch(
@@ -471,7 +474,8 @@ async def sort(session: ImapSession, command: Command) -> None:
         criteria = [SortCriterion(SortKey(c.key), c.reverse) for c in args.criteria]
     except ValueError:
         raise responses.bad("Unknown sort criterion.") from None
-    uids, used_modseq = await _evaluate_counting(session, view, args.key)
+    uids, context = await _evaluate(session, view, args.key)
+    used_modseq = context.used_modseq
     modseq = None
     if used_modseq:  # RFC 7162 §3.1.5, as for SEARCH (and Dovecot)
         session.enabled.add("CONDSTORE")
@@ -480,7 +484,6 @@ async def sort(session: ImapSession, command: Command) -> None:
     needs_headers = any(c.key not in (SortKey.ARRIVAL, SortKey.SIZE) for c in criteria)
     empty = SortHeaders(None, "", "", "", "", "", "")
     items = []
-    context = _context(session, view)
     if needs_headers:
         await _prefetch_summaries(context, uids)
     for uid in uids:
@@ -513,10 +516,6 @@ async def sort(session: ImapSession, command: Command) -> None:
     await session.tagged_ok(command, "Sort completed.")
 
 
-def _context(session: ImapSession, view: SelectedView) -> _Context:
-    return _Context(session, view, {}, {}, 0)
-
-
 async def thread(session: ImapSession, command: Command) -> None:
     assert isinstance(command.args, Thread)
     args = command.args
@@ -524,8 +523,7 @@ async def thread(session: ImapSession, command: Command) -> None:
     if args.algorithm not in ("REFERENCES", "ORDEREDSUBJECT"):
         raise responses.bad("Unknown thread algorithm.")
     view = selected_view(session)
-    uids, _ = await _evaluate_counting(session, view, args.key)
-    context = _context(session, view)
+    uids, context = await _evaluate(session, view, args.key)
     await _prefetch_summaries(context, uids)
     inputs = []
     for uid in uids:
