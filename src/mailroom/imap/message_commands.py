@@ -102,21 +102,28 @@ async def store(session: ImapSession, command: Command) -> None:
     # of a conditional store (RFC 7162 §3.1.3).
     if not args.silent or (session.condstore and args.unchanged_since is not None):
         with_uid = command.uid or session.qresync
+        condstore = session.condstore
+        flags_text: dict[tuple[frozenset[str], bool], bytes] = {}
         out: list[bytes] = []
         for message in changed:
             number = view.sequence_of(message.uid)
             if number is None:
                 continue
-            line = b"* %d FETCH (" % number
+            parts = [b"* %d FETCH (" % number]
             if with_uid:
-                line += b"UID %d " % message.uid
+                parts.append(b"UID %d " % message.uid)
             if not args.silent:
-                line += b"FLAGS " + view.flags(message).encode()
-                if session.condstore:
-                    line += b" "
-            if session.condstore:
-                line += b"MODSEQ (%d)" % message.modseq
-            out.append(line + b")\r\n")
+                key = (message.flags, view.is_recent(message.uid))
+                text = flags_text.get(key)
+                if text is None:
+                    text = flags_text[key] = b"FLAGS " + view.flags(message).encode()
+                parts.append(text)
+                if condstore:
+                    parts.append(b" ")
+            if condstore:
+                parts.append(b"MODSEQ (%d)" % message.modseq)
+            parts.append(b")\r\n")
+            out.append(b"".join(parts))
             if len(out) >= 1000:
                 session.write(b"".join(out))
                 out.clear()

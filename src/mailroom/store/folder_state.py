@@ -33,6 +33,7 @@ import re
 import threading
 import time
 from array import array
+from bisect import bisect_left
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -66,13 +67,15 @@ SUSPECT_SECONDS = 2.0
 _SIZE = re.compile(r",S=(\d{1,19})(?=[,:]|$)")
 _VSIZE = re.compile(r",W=(\d{1,19})(?=[,:]|$)")
 _SYSTEM = frozenset(SYSTEM_FLAGS.values())
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
 
 @dataclass(frozen=True)
 class NewFile:
     """A message file in tmp/, ready to become a message of the folder."""
 
-    tmp_path: Path
+    tmp_path: str
+    """In the folder's tmp/, named `base`."""
     base: str
     info: str | None
     """Flag letters; None puts the message into new/ (it is then \\Recent)."""
@@ -235,10 +238,16 @@ class FolderState:
 
     def _same_files(self, stamp: DiskStamp) -> bool:
         """Whether new/ and cur/ hold exactly the files the snapshot names, with
-        `dovecot-uidlist` and `dovecot-keywords` untouched: then the snapshot is right
-        (a file name carries the message's flags)."""
-        if self._stamp is None or stamp[2:] != self._stamp[2:]:
+        `dovecot-keywords` untouched and `dovecot-uidlist` as we last read or wrote it:
+        then the snapshot is right (a file name carries the message's flags)."""
+        if self._stamp is None or stamp[3] != self._stamp[3]:
             return False
+        if stamp[2] != self._stamp[2]:
+            # Changed by our own add_files(), which kept what it wrote (_assign)?
+            cached = self._uidlist_cache
+            mtime_ns, inode, size = stamp[2]
+            if cached is None or cached[0] != (mtime_ns, size, inode):
+                return False
         try:
             cur = set(os.listdir(os.path.join(self.path, "cur")))
             new = set(os.listdir(os.path.join(self.path, "new")))
@@ -319,14 +328,20 @@ class FolderState:
     def _list(self) -> dict[str, tuple[str, str]]:
         return self.folder._list()
 
+    def _uidlist_key(self) -> tuple[int, int, int] | None:
+        """What tells one version of `dovecot-uidlist` from another (None: no file)."""
+        try:
+            info = os.stat(os.path.join(self.path, UIDLIST_FILE_NAME))
+        except FileNotFoundError:
+            return None
+        return (info.st_mtime_ns, info.st_size, info.st_ino)
+
     def _read_uidlist(self) -> UidList | None:
         """The folder's uidlist, parsed again only when the file changed (10,000 lines: 45 ms)."""
-        try:
-            info = os.stat(self.path / UIDLIST_FILE_NAME)
-        except FileNotFoundError:
+        key = self._uidlist_key()
+        if key is None:
             self._uidlist_cache = None
             return None
-        key = (info.st_mtime_ns, info.st_size, info.st_ino)
         if self._uidlist_cache is not None and self._uidlist_cache[0] == key:
             return self._uidlist_cache[1]
         try:
@@ -365,12 +380,14 @@ class FolderState:
         uidvalidity: int | None = None,
         highestmodseq: int | None = None,
         uidnext: int | None = None,
+        uids: array[int] | None = None,
     ) -> None:
+        """Replace the snapshot; `uids` when the caller knows the UIDs did not change."""
         old = self.snapshot
         top = messages[-1].uid + 1 if messages else 1
         self.snapshot = Snapshot(
             messages=messages,
-            uids=array("I", (m.uid for m in messages)),
+            uids=array("I", [m.uid for m in messages]) if uids is None else uids,
             uidvalidity=old.uidvalidity if uidvalidity is None else uidvalidity,
             uidnext=max(top, old.uidnext if uidnext is None else uidnext),
             highestmodseq=old.highestmodseq if highestmodseq is None else highestmodseq,
@@ -378,15 +395,22 @@ class FolderState:
         )
 
     def _replace(self, updated: dict[int, MessageInfo], highestmodseq: int | None) -> None:
-        """Publish the snapshot with these messages replaced, and write them to the index."""
+        """Publish the snapshot with these messages replaced (same UIDs, new file names,
+        flags or modseqs), and write their changes to the index."""
         if not updated:
             return
         self._index().apply(
-            upsert=[_row(m) for m in updated.values()],
+            renamed=[(m.file_name, m.recent, m.info, m.modseq, m.uid) for m in updated.values()],
             highestmodseq=self.snapshot.highestmodseq if highestmodseq is None else highestmodseq,
         )
-        messages = tuple(updated.get(m.uid, m) for m in self.snapshot.messages)
-        self._publish(messages, highestmodseq=highestmodseq)
+        snapshot = self.snapshot
+        messages = list(snapshot.messages)
+        present = snapshot.uids
+        for uid, message in updated.items():
+            position = bisect_left(present, uid)
+            if position < len(present) and present[position] == uid:
+                messages[position] = message
+        self._publish(tuple(messages), highestmodseq=highestmodseq, uids=present)
 
     def _record_expunges(self, uids: Iterable[int], modseq: int) -> None:
         for uid in uids:
@@ -444,46 +468,10 @@ class FolderState:
             changed: dict[int, MessageInfo] = {}
             failed: list[int] = []
             for attempt in range(2):
-                retry: list[int] = []
                 modseq = self._next_modseq()
-                updated: dict[int, MessageInfo] = {}
-                cur = os.path.join(self.path, "cur")
-                flags_of = self._decoder.flags
-                for uid in pending:
-                    message = self.snapshot.find(uid)
-                    if message is None:
-                        continue  # expunged: nothing to store (RFC 9051 §6.4.6)
-                    if unchangedsince is not None and message.modseq > unchangedsince:
-                        failed.append(uid)  # RFC 7162 §3.1.3: MODIFIED
-                        continue
-                    wanted = _apply_mode(message.flags, mode, system, keywords)
-                    if wanted == message.flags:
-                        continue
-                    info = info_letters(
-                        message.info,
-                        wanted & _SYSTEM,
-                        wanted - _SYSTEM,
-                        self._decoder.mapping,
-                    )
-                    name = f"{message.base_name}{INFO_SEPARATOR}{info}"
-                    try:
-                        os.rename(message.file_path, os.path.join(cur, name))
-                    except FileNotFoundError:
-                        retry.append(uid)
-                        continue
-                    updated[uid] = MessageInfo(
-                        uid=uid,
-                        flags=flags_of(info),
-                        modseq=modseq,
-                        size=message.size,
-                        internaldate=message.internaldate,
-                        recent=False,
-                        base_name=message.base_name,
-                        file_name=name,
-                        info=info,
-                        stored_size=message.stored_size,
-                        folder=message.folder,
-                    )
+                updated, retry = self._rename_for_flags(
+                    pending, mode, system, keywords, unchangedsince, modseq, failed
+                )
                 self._replace(updated, modseq if updated else None)
                 changed.update(updated)
                 if not retry or attempt:
@@ -493,24 +481,122 @@ class FolderState:
                 pending = retry
             return sorted(changed.values(), key=lambda m: m.uid), failed
 
+    def _rename_for_flags(
+        self,
+        uids: list[int],
+        mode: FlagMode,
+        system: frozenset[str],
+        keywords: frozenset[str],
+        unchangedsince: int | None,
+        modseq: int,
+        failed: list[int],
+    ) -> tuple[dict[int, MessageInfo], list[int]]:
+        """Rename the files of `uids` to carry their new flags; (changed messages by UID,
+        UIDs whose file had gone). A UID modified since `unchangedsince` goes to `failed`.
+
+        A folder has a few dozen distinct flag strings: the new info for each is
+        worked out once, so the loop is mostly the rename system calls.
+        """
+        snapshot = self.snapshot
+        messages, present = snapshot.messages, snapshot.uids
+        mapping, flags_of = self._decoder.mapping, self._decoder.flags
+        outcome: dict[str, tuple[str, frozenset[str]] | None] = {}
+        updated: dict[int, MessageInfo] = {}
+        retry: list[int] = []
+        rename = os.rename
+        # Names relative to open directories: the kernel need not walk the whole path
+        # twice for each of thousands of renames.
+        cur = os.open(os.path.join(self.path, "cur"), _DIRECTORY_FLAGS)
+        try:
+            new = os.open(os.path.join(self.path, "new"), _DIRECTORY_FLAGS)
+        except FileNotFoundError:
+            new = cur
+        try:
+            position = 0
+            for uid in uids:
+                # `uids` is sorted: search forward from the last position.
+                position = bisect_left(present, uid, position)
+                if position == len(present) or present[position] != uid:
+                    continue  # expunged: nothing to store (RFC 9051 §6.4.6)
+                message = messages[position]
+                if unchangedsince is not None and message.modseq > unchangedsince:
+                    failed.append(uid)  # RFC 7162 §3.1.3: MODIFIED
+                    continue
+                old_info = message.info
+                if old_info in outcome:
+                    result = outcome[old_info]
+                else:
+                    wanted = _apply_mode(message.flags, mode, system, keywords)
+                    if wanted == message.flags:
+                        result = None
+                    else:
+                        info = info_letters(old_info, wanted & _SYSTEM, wanted - _SYSTEM, mapping)
+                        result = (info, flags_of(info))
+                    outcome[old_info] = result
+                if result is None:
+                    continue
+                info, new_flags = result
+                name = f"{message.base_name}{INFO_SEPARATOR}{info}"
+                try:
+                    rename(
+                        message.file_name,
+                        name,
+                        src_dir_fd=new if message.recent else cur,
+                        dst_dir_fd=cur,
+                    )
+                except FileNotFoundError:
+                    retry.append(uid)
+                    continue
+                updated[uid] = MessageInfo(
+                    uid,
+                    new_flags,
+                    modseq,
+                    message.size,
+                    message.internaldate,
+                    False,
+                    message.base_name,
+                    name,
+                    info,
+                    message.stored_size,
+                    message.folder,
+                )
+        finally:
+            if new != cur:
+                os.close(new)
+            os.close(cur)
+        return updated, retry
+
     def add_files(self, files: list[NewFile]) -> list[MessageInfo]:
         """Make tmp/ files messages (in order), give them UIDs; their infos, in order."""
         with self._lock:
-            directories = set()
-            placed: list[NewFile] = []
-            for item in files:
-                directory = "new" if item.info is None else "cur"
-                name = item.base if item.info is None else f"{item.base}{INFO_SEPARATOR}{item.info}"
-                # IMAP dates have seconds; the mtime is what a rebuilt index reads back.
-                date = int(time.time() if item.internaldate is None else item.internaldate)
-                os.utime(item.tmp_path, (date, date))
-                os.rename(item.tmp_path, os.path.join(self.path, directory, name))
-                placed.append(replace(item, internaldate=date))
-                directories.add(directory)
-            for directory in sorted(directories):
-                fsync_directory(self.path / directory)
-            uids, uidvalidity = self._assign(placed)
-            return self._added(placed, uids, uidvalidity)
+            folder = os.fspath(self.path)
+            directories: dict[str, int] = {}
+            dates: list[int] = []
+            try:
+                for sub in ("tmp", "new", "cur"):
+                    directories[sub] = os.open(os.path.join(folder, sub), _DIRECTORY_FLAGS)
+                tmp, used = directories["tmp"], set()
+                for item in files:
+                    directory = "new" if item.info is None else "cur"
+                    name = (
+                        item.base
+                        if item.info is None
+                        else f"{item.base}{INFO_SEPARATOR}{item.info}"
+                    )
+                    # IMAP dates have seconds; the mtime is what a rebuilt index reads back.
+                    date = int(time.time() if item.internaldate is None else item.internaldate)
+                    source = os.path.basename(item.tmp_path)
+                    os.utime(source, (date, date), dir_fd=tmp)
+                    os.rename(source, name, src_dir_fd=tmp, dst_dir_fd=directories[directory])
+                    dates.append(date)
+                    used.add(directory)
+                for directory in sorted(used):
+                    os.fsync(directories[directory])
+            finally:
+                for descriptor in directories.values():
+                    os.close(descriptor)
+            uids, uidvalidity = self._assign(files)
+            return self._added(files, dates, uids, uidvalidity)
 
     def _assign(self, files: list[NewFile]) -> tuple[list[int], int]:
         """UIDs for the new base names, in order, under the uidlist lock; and UIDVALIDITY."""
@@ -518,11 +604,16 @@ class FolderState:
         try:
             with uidlist_lock(self.path, wait=self.lock_wait) as lock:
                 uidlist = self._read_uidlist()
-                self._uidlist_cache = None  # changed below: never trust the cached object again
+                self._uidlist_cache = None  # changed below: trusted again once written
                 if uidlist is not None:
                     for item in files:
                         uidlist.assign([item.base])
                     write_uidlist(lock, uidlist)
+                    # The file now holds exactly this object: the next sync need not
+                    # read it again (10,000 lines take tens of milliseconds to parse).
+                    key = self._uidlist_key()
+                    if key is not None:
+                        self._uidlist_cache = (key, uidlist)
         except UidListError:
             uidlist = None
         if uidlist is None:
@@ -530,39 +621,56 @@ class FolderState:
         found = [uidlist.uid_of(item.base) for item in files]
         return [0 if uid is None else uid for uid in found], uidlist.uidvalidity
 
-    def _added(self, files: list[NewFile], uids: list[int], uidvalidity: int) -> list[MessageInfo]:
+    def _added(
+        self, files: list[NewFile], dates: list[int], uids: list[int], uidvalidity: int
+    ) -> list[MessageInfo]:
         if uidvalidity != self.snapshot.uidvalidity:
             self._sync(force=True)
             return [m for m in (self.snapshot.find(uid) for uid in uids) if m is not None]
         modseq = self._next_modseq()
         added = []
-        for item, uid in zip(files, uids, strict=True):
+        flags_of = self._decoder.flags
+        for item, date, uid in zip(files, dates, uids, strict=True):
             if not uid:
                 continue
             recent = item.info is None
             info = item.info or ""
-            name = item.base if recent else f"{item.base}{INFO_SEPARATOR}{info}"
-            date = item.internaldate if item.internaldate is not None else time.time()
             added.append(
                 MessageInfo(
-                    uid=uid,
-                    flags=self._decoder.flags(info),
-                    modseq=modseq,
-                    size=item.size,
-                    internaldate=datetime.fromtimestamp(int(date), UTC),
-                    recent=recent,
-                    base_name=item.base,
-                    file_name=name,
-                    info=info,
-                    stored_size=item.stored_size,
-                    folder=self.path,
+                    uid,
+                    flags_of(info),
+                    modseq,
+                    item.size,
+                    datetime.fromtimestamp(date, UTC),
+                    recent,
+                    item.base,
+                    item.base if recent else f"{item.base}{INFO_SEPARATOR}{info}",
+                    info,
+                    item.stored_size,
+                    self.path,
                 )
             )
         self._index().apply(upsert=[_row(m) for m in added], highestmodseq=modseq)
-        known = {m.uid for m in self.snapshot.messages}
-        messages = list(self.snapshot.messages) + [m for m in added if m.uid not in known]
-        messages.sort(key=lambda m: m.uid)
-        self._publish(tuple(messages), highestmodseq=modseq, uidnext=max(uids, default=0) + 1)
+        snapshot = self.snapshot
+        uidnext = max(uids, default=0) + 1
+        added.sort(key=lambda m: m.uid)
+        if not added:
+            self._publish(snapshot.messages, highestmodseq=modseq, uidnext=uidnext)
+        elif not snapshot.uids or added[0].uid > snapshot.uids[-1]:
+            # The usual case: the new UIDs all come after the known ones.
+            uids_now = array("I", snapshot.uids)
+            uids_now.extend(m.uid for m in added)
+            self._publish(
+                snapshot.messages + tuple(added),
+                highestmodseq=modseq,
+                uidnext=uidnext,
+                uids=uids_now,
+            )
+        else:
+            known = set(snapshot.uids)
+            messages = list(snapshot.messages) + [m for m in added if m.uid not in known]
+            messages.sort(key=lambda m: m.uid)
+            self._publish(tuple(messages), highestmodseq=modseq, uidnext=uidnext)
         return added
 
     def expunge(self, uids: Collection[int] | None, deleted_only: bool) -> list[MessageInfo]:

@@ -217,16 +217,27 @@ class MailboxIndex:
         self,
         *,
         upsert: Iterable[IndexRow] = (),
+        renamed: Iterable[tuple[str, bool, str, int, int]] = (),
         expunge: Sequence[int] = (),
         highestmodseq: int,
         expunge_modseq: int | None = None,
     ) -> None:
-        """One transaction: rows added or changed, UIDs expunged, the new HIGHESTMODSEQ."""
+        """One transaction: rows added or replaced, files renamed ((file, recent, info,
+        modseq, uid): a flag change or a move to cur/), UIDs expunged, the new
+        HIGHESTMODSEQ."""
+        encode = os.fsencode
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
                 "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_values(r) for r in upsert),
+            )
+            self._db.executemany(
+                "UPDATE messages SET file = ?, recent = ?, info = ?, modseq = ? WHERE uid = ?",
+                (
+                    (encode(file), int(recent), encode(info), modseq, uid)
+                    for file, recent, info, modseq, uid in renamed
+                ),
             )
             if expunge:
                 uids = [(uid,) for uid in expunge]

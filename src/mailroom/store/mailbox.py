@@ -331,10 +331,13 @@ class Mailbox:
                 target = tmp.path.with_name(base)
                 os.rename(tmp.path, target)
                 info = info_letters("", system, keywords, mapping) if system or keywords else None
-                items.append(NewFile(target, base, info, date, tmp.size, tmp.virtual_size))
+                items.append(
+                    NewFile(os.fspath(target), base, info, date, tmp.size, tmp.virtual_size)
+                )
         except BaseException:
             for item in items:
-                item.tmp_path.unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(item.tmp_path)
             raise
         added = self._state.add_files(items)
         self._record_usage(sum(item.stored_size for item in items), len(items))
@@ -419,25 +422,35 @@ class Mailbox:
         items: list[NewFile] = []
         origins: list[int] = []
         missing: list[int] = []
+        tmp = os.path.join(self.path, "tmp", "")
         try:
-            for message in sources:
-                base = f"{unique_name(self.hostname)},S={message.stored_size},W={message.size}"
-                tmp = self.path / "tmp" / base
-                try:
-                    _link_or_copy(message.path, tmp)
-                except FileNotFoundError:
-                    missing.append(message.uid)
-                    continue
-                keywords = frozenset(k for k in message.flags - _SYSTEM if mapping.letter_for(k))
-                info = info_letters(message.info, message.flags & _SYSTEM, keywords, mapping)
-                date = message.internaldate.timestamp()
-                items.append(
-                    NewFile(tmp, base, info or None, date, message.stored_size, message.size)
-                )
-                origins.append(message.uid)
+            with _Directories() as directories:
+                target = directories.open(tmp)
+                for message in sources:
+                    base = f"{unique_name(self.hostname)},S={message.stored_size},W={message.size}"
+                    source = directories.open(
+                        os.path.join(message.folder, "new" if message.recent else "cur", "")
+                    )
+                    try:
+                        _link_or_copy(message.file_name, source, base, target)
+                    except FileNotFoundError:
+                        missing.append(message.uid)
+                        continue
+                    keywords = frozenset(
+                        k for k in message.flags - _SYSTEM if mapping.letter_for(k)
+                    )
+                    info = info_letters(message.info, message.flags & _SYSTEM, keywords, mapping)
+                    date = message.internaldate.timestamp()
+                    items.append(
+                        NewFile(
+                            tmp + base, base, info or None, date, message.stored_size, message.size
+                        )
+                    )
+                    origins.append(message.uid)
         except BaseException:
             for item in items:
-                item.tmp_path.unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(item.tmp_path)
             raise
         if not items:
             return [], missing
@@ -528,16 +541,49 @@ def _carry_derived(source: FolderState, target: FolderState, pairs: list[tuple[i
         target.pending_texts.update((new_uid[uid], text) for uid, text in texts)
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+class _Directories:
+    """Directories open by path for the duration of a copy: files are linked relative to
+    them, so the kernel walks each path once rather than twice per message."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, int] = {}
+
+    def open(self, path: str) -> int:
+        found = self._open.get(path)
+        if found is None:
+            found = self._open[path] = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        return found
+
+    def __enter__(self) -> _Directories:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for descriptor in self._open.values():
+            os.close(descriptor)
+        self._open.clear()
+
+
+def _link_or_copy(source: str, source_dir: int, target: str, target_dir: int) -> None:
+    """Link `source` (in `source_dir`) as `target` (in `target_dir`); a durable copy where
+    the file system cannot link."""
     try:
-        os.link(source, target)
+        os.link(source, target, src_dir_fd=source_dir, dst_dir_fd=target_dir)
         return
     except OSError as error:
         if error.errno not in _LINK_UNSUPPORTED:
             raise
-    shutil.copy2(source, target)
-    fd = os.open(target, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with (
+        open(os.open(source, os.O_RDONLY | os.O_CLOEXEC, dir_fd=source_dir), "rb") as reader,
+        open(
+            os.open(
+                target,
+                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                0o600,
+                dir_fd=target_dir,
+            ),
+            "wb",
+        ) as writer,
+    ):
+        shutil.copyfileobj(reader, writer)
+        writer.flush()
+        os.fsync(writer.fileno())
