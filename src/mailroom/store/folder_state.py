@@ -82,6 +82,8 @@ class NewFile:
     internaldate: float | None
     stored_size: int
     size: int
+    dated: bool = False
+    """The file's mtime is already `internaldate` (a link to the original, for a copy)."""
 
 
 class FolderState:
@@ -106,6 +108,8 @@ class FolderState:
         self._stamp: DiskStamp | None = None
         self._uidlist_cache: tuple[tuple[int, int, int], UidList] | None = None
         self._suspect = True
+        self._names: tuple[Snapshot, set[str], set[str]] | None = None
+        """The file names in cur/ and in new/ of one snapshot (_same_files)."""
 
     # -- opening and closing --
 
@@ -253,12 +257,17 @@ class FolderState:
             new = set(os.listdir(os.path.join(self.path, "new")))
         except FileNotFoundError:
             return False
-        messages = self.snapshot.messages
-        if len(cur) + len(new) != len(messages):
+        snapshot = self.snapshot
+        if len(cur) + len(new) != len(snapshot.messages):
             return False
-        return cur == {m.file_name for m in messages if not m.recent} and new == {
-            m.file_name for m in messages if m.recent
-        }
+        if self._names is None or self._names[0] is not snapshot:
+            # Kept until the snapshot changes: syncs often come several to a snapshot.
+            self._names = (
+                snapshot,
+                {m.file_name for m in snapshot.messages if not m.recent},
+                {m.file_name for m in snapshot.messages if m.recent},
+            )
+        return cur == self._names[1] and new == self._names[2]
 
     def _next_modseq(self) -> int:
         """The modseq for the next change: above ours and above what the index has seen.
@@ -438,17 +447,26 @@ class FolderState:
         """Move new/ files to cur/; their UIDs (only one caller gets each, as in Dovecot)."""
         with self._lock:
             updated: dict[int, MessageInfo] = {}
-            for message in self.snapshot.messages:
-                if not message.recent:
-                    continue
-                name = message.file_name
-                if INFO_SEPARATOR not in name:
-                    name += INFO_SEPARATOR
+            recent = [m for m in self.snapshot.messages if m.recent]
+            if not recent:
+                return []
+            new = os.open(os.path.join(self.path, "new"), _DIRECTORY_FLAGS)
+            try:
+                cur = os.open(os.path.join(self.path, "cur"), _DIRECTORY_FLAGS)
                 try:
-                    os.rename(message.path, self.path / "cur" / name)
-                except FileNotFoundError:
-                    continue  # another process (a Dovecot) claimed it
-                updated[message.uid] = replace(message, file_name=name, recent=False)
+                    for message in recent:
+                        name = message.file_name
+                        if INFO_SEPARATOR not in name:
+                            name += INFO_SEPARATOR
+                        try:
+                            os.rename(message.file_name, name, src_dir_fd=new, dst_dir_fd=cur)
+                        except FileNotFoundError:
+                            continue  # another process (a Dovecot) claimed it
+                        updated[message.uid] = replace(message, file_name=name, recent=False)
+                finally:
+                    os.close(cur)
+            finally:
+                os.close(new)
             self._replace(updated, None)
             return sorted(updated)
 
@@ -586,7 +604,8 @@ class FolderState:
                     # IMAP dates have seconds; the mtime is what a rebuilt index reads back.
                     date = int(time.time() if item.internaldate is None else item.internaldate)
                     source = os.path.basename(item.tmp_path)
-                    os.utime(source, (date, date), dir_fd=tmp)
+                    if not item.dated:
+                        os.utime(source, (date, date), dir_fd=tmp)
                     os.rename(source, name, src_dir_fd=tmp, dst_dir_fd=directories[directory])
                     dates.append(date)
                     used.add(directory)
@@ -606,8 +625,7 @@ class FolderState:
                 uidlist = self._read_uidlist()
                 self._uidlist_cache = None  # changed below: trusted again once written
                 if uidlist is not None:
-                    for item in files:
-                        uidlist.assign([item.base])
+                    uidlist.assign_in_order(item.base for item in files)
                     write_uidlist(lock, uidlist)
                     # The file now holds exactly this object: the next sync need not
                     # read it again (10,000 lines take tens of milliseconds to parse).

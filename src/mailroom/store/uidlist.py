@@ -102,6 +102,11 @@ class UidList:
     """Header fields other than V and N, in file order (G, the GUID, among them)."""
     records: list[UidRecord] = field(default_factory=list)
     _by_name: dict[str, UidRecord] = field(init=False, repr=False, compare=False)
+    _formatted: tuple[list[UidRecord], int, list[str]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    """The record lines of `records[:n]` as last formatted (records are only ever
+    appended to a list; `retain` makes a new one): the next write formats only the rest."""
 
     def __post_init__(self) -> None:
         self._by_name = {record.name: record for record in self.records}
@@ -151,6 +156,36 @@ class UidList:
             self._by_name[name] = record
             added.append(record)
         return added
+
+    def assign_in_order(self, names: Iterable[str]) -> list[int]:
+        """The UIDs of `names`, giving those not yet listed the next UIDs in the order
+        given (our own new files: APPEND's or COPY's order, not Dovecot's sort)."""
+        uids: list[int] = []
+        for name in names:
+            record = self._by_name.get(name)
+            if record is None:
+                _check_name(name)
+                if self.next_uid > MAX_UID:
+                    raise UidListError("the folder has used up all 2^32 UIDs; it must be recreated")
+                record = UidRecord(self.next_uid, name)
+                self.next_uid += 1
+                self.records.append(record)
+                self._by_name[name] = record
+            uids.append(record.uid)
+        return uids
+
+    def record_lines(self) -> list[str]:
+        """One line per record, as `dovecot-uidlist` holds them (without line ends)."""
+        lines: list[str] = []
+        start = 0
+        if self._formatted is not None and self._formatted[0] is self.records:
+            _, start, done = self._formatted
+            lines = done
+        for record in self.records[start:]:
+            fields = "".join(f" {key}{value}" for key, value in record.extensions)
+            lines.append(f"{record.uid}{fields} :{record.name}")
+        self._formatted = (self.records, len(self.records), lines)
+        return lines
 
     def retain(self, names: Collection[str]) -> list[UidRecord]:
         """Drop the records whose name is not in `names` (expunged); return them.
@@ -222,11 +257,9 @@ def format_uidlist(uidlist: UidList) -> bytes:
     """The file Dovecot 2.3 would write for `uidlist` (version 3)."""
     header = [f"3 V{uidlist.uidvalidity} N{uidlist.next_uid}"]
     header += [f" {key}{value}" for key, value in uidlist.header_extensions]
-    lines = ["".join(header)]
-    for record in uidlist.records:
-        fields = "".join(f" {key}{value}" for key, value in record.extensions)
-        lines.append(f"{record.uid}{fields} :{record.name}")
-    return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+    body = "\n".join(uidlist.record_lines())
+    text = "".join(header) + "\n" + (body + "\n" if body else "")
+    return text.encode("utf-8", "surrogateescape")
 
 
 def read_uidlist(directory: Path) -> UidList | None:
