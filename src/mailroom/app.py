@@ -37,7 +37,7 @@ from mailroom.delivery.srs import SrsRewriter
 from mailroom.directory import Directory
 from mailroom.imap.server import ImapServer, ImapServices
 from mailroom.mailauth import DkimKeys, DkimSigner
-from mailroom.message import search_text
+from mailroom.message import SearchText, search_text
 from mailroom.net import ListeningServer, SessionHandler, TlsContexts
 from mailroom.queue import MailQueue, RetrySchedule
 from mailroom.routing import Router
@@ -138,7 +138,7 @@ SEARCH_TEXT_LIMIT = 1024 * 1024
 """Characters of a message kept in the full-text index (headers and text parts)."""
 
 
-def index_text(data: bytes) -> str:
+def index_text(data: bytes) -> SearchText:
     return search_text(data, limit=SEARCH_TEXT_LIMIT)
 
 

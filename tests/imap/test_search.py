@@ -246,6 +246,33 @@ async def test_needles_like_full_text_query_syntax_are_plain_substrings(
     assert await search(alice, f"TEXT {needle}") == b"* SEARCH"
 
 
+async def test_body_and_text_answer_for_copies_moved_back_under_new_uids(
+    alice: ImapTalk,
+) -> None:
+    assert await search(alice, "BODY bistro") == b"* SEARCH 2"
+    for command in ("CREATE Elsewhere", "MOVE 1:2 Elsewhere", "SELECT Elsewhere"):
+        assert (await alice.command(command)).ok
+    assert (await alice.command("UID MOVE 1:* INBOX")).ok
+    assert (await alice.command("SELECT INBOX")).ok
+
+    assert (await alice.command("UID SEARCH BODY bistro")).lines("SEARCH") == ["SEARCH 5"]
+    assert (await alice.command('UID SEARCH BODY "lunch plans"')).lines("SEARCH") == ["SEARCH"]
+    reply = await alice.command('UID SEARCH TEXT "lunch plans"')
+    assert reply.lines("SEARCH") == ["SEARCH 3 5"]
+
+
+async def test_body_finds_html_words_across_the_tags_between_them(alice: ImapTalk) -> None:
+    html = (
+        b"Subject: menu\r\nContent-Type: text/html\r\n\r\n"
+        b"<p>Soup <b>of the</b>\r\n  <i>day</i></p>\r\n"
+    )
+    assert (await alice.append("INBOX", html)).ok
+    assert (await alice.command("NOOP")).ok
+
+    assert await search(alice, 'BODY "soup of the day"') == b"* SEARCH 4"
+    assert await search(alice, 'BODY "<b>"') == b"* SEARCH"
+
+
 # -- dates and sizes ----------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from mailroom.imap.wire import (
     response,
     serialize,
     status_response,
+    string_pieces,
 )
 from tests.imap.test_parser import command
 
@@ -155,3 +156,12 @@ def test_serialized_bytes_read_back_as_the_same_octets(data: bytes) -> None:
     # A search string keeps its octets (decoded as UTF-8 with replacement).
     parsed = command(b"a SEARCH BODY " + serialize(data) + b"\r\n").args
     assert parsed == Search(Body(data.decode("utf-8", errors="replace")))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=1200) | st.sampled_from([b"", b"NIL", b"a\r\nb", b"\x00"]), st.booleans())
+def test_string_pieces_are_the_serialized_string_written_in_parts(data: bytes, utf8: bool) -> None:
+    pieces = string_pieces(data, utf8=utf8)
+    assert b"".join(pieces) == serialize(data, utf8=utf8)
+    if len(pieces) == 2 and b"\x00" not in data:
+        assert pieces[1] is data  # a literal's octets are not copied

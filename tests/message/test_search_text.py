@@ -38,23 +38,34 @@ MESSAGE = crlf(
 )
 
 
-def test_headers_are_decoded() -> None:
-    assert "Subject: Caf\u00e9" in search_text(MESSAGE, limit=10_000)
+def test_header_fields_are_decoded() -> None:
+    assert "Subject: Caf\u00e9\n" in search_text(MESSAGE, limit=10_000).head
+
+
+def test_the_body_holds_no_field_of_the_header() -> None:
+    body = search_text(MESSAGE, limit=10_000).body
+    assert "Caf\u00e9" not in body and "multipart/mixed" not in body
 
 
 def test_text_parts_are_decoded_and_html_stripped() -> None:
-    text = search_text(MESSAGE, limit=10_000)
-    assert "na\u00efve softbreak" in text
-    assert "bold & more" in text
-    assert "evil" not in text and "<p>" not in text
+    body = search_text(MESSAGE, limit=10_000).body
+    assert "na\u00efve softbreak" in body
+    assert "bold & more" in body
+    assert "evil" not in body and "<p>" not in body
 
 
 def test_non_text_parts_are_skipped_and_embedded_messages_included() -> None:
-    text = search_text(MESSAGE, limit=10_000)
-    assert "secretbinary" not in text
-    assert "Subject: forwarded" in text and "inner words" in text
+    body = search_text(MESSAGE, limit=10_000).body
+    assert "secretbinary" not in body
+    assert "Subject: forwarded" in body and "inner words" in body
 
 
-def test_limit_bounds_the_result() -> None:
-    assert len(search_text(MESSAGE, limit=20)) == 20
-    assert search_text(MESSAGE, limit=0) == ""
+def test_blanks_are_kept_as_they_are() -> None:
+    data = crlf("Subject: x\n\na  b\tc\n")
+    assert search_text(data, limit=10_000).body == "a  b\tc\r\n"
+
+
+def test_limit_bounds_the_header_and_the_body() -> None:
+    head, body = search_text(MESSAGE, limit=20)
+    assert len(head) == 20 and len(body) == 20
+    assert search_text(MESSAGE, limit=0) == ("", "")

@@ -27,7 +27,7 @@ MESSAGE = b"Subject: hello\r\n\r\nHello\r\n"
 @pytest.fixture
 async def store() -> AsyncIterator[MailStore]:
     mail_store = MailStore(
-        events=MailboxEvents(), search_text=lambda data: data.decode(), hostname="test.host"
+        events=MailboxEvents(), search_text=lambda data: ("", data.decode()), hostname="test.host"
     )
     yield mail_store
     await mail_store.close()
@@ -37,7 +37,7 @@ async def store() -> AsyncIterator[MailStore]:
 async def slash_store() -> AsyncIterator[MailStore]:
     mail_store = MailStore(
         events=MailboxEvents(),
-        search_text=lambda data: data.decode(),
+        search_text=lambda data: ("", data.decode()),
         hostname="test.host",
         hierarchy_separator="/",
     )

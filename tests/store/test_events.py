@@ -22,7 +22,7 @@ MESSAGE = b"Subject: ping\r\n\r\nping\r\n"
 async def store() -> AsyncIterator[MailStore]:
     mail_store = MailStore(
         events=MailboxEvents(poll_interval=0.05),
-        search_text=lambda data: data.decode(),
+        search_text=lambda data: ("", data.decode()),
         hostname="test.host",
     )
     yield mail_store

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mailroom.store import Account, MailboxEvents, MailStore
-from mailroom.store.index import FILE_NAME
+from mailroom.store.index import FILE_NAME, SCHEMA_VERSION
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dovecot-2.3"
 
@@ -23,7 +23,7 @@ async def store() -> AsyncIterator[MailStore]:
     # linger=0: a closed mailbox is really closed, so reopening reads the index again.
     mail_store = MailStore(
         events=MailboxEvents(),
-        search_text=lambda data: data.decode(),
+        search_text=lambda data: ("", data.decode()),
         hostname="test.host",
         linger=0,
     )
@@ -210,7 +210,7 @@ async def test_two_processes_sharing_a_folder_see_the_same_uids_and_rising_modse
     store: MailStore, tmp_path: Path
 ) -> None:
     other_process = MailStore(
-        events=MailboxEvents(), search_text=lambda data: data.decode(), hostname="other"
+        events=MailboxEvents(), search_text=lambda data: ("", data.decode()), hostname="other"
     )
     ours = await store.account(tmp_path / "Maildir", quota_bytes=None).open("INBOX")
     theirs = await other_process.account(tmp_path / "Maildir", quota_bytes=None).open("INBOX")
@@ -243,3 +243,28 @@ async def test_dovecots_new_message_is_claimed_as_recent_and_moved_to_cur(
     assert (dovecot_maildir / "cur" / "1795616427.M454329P13700.vm,S=43,W=47:2,").is_file()
     assert not any((dovecot_maildir / "new").iterdir())
     await inbox.close()
+
+
+async def test_an_index_of_schema_1_drops_its_full_text_table_and_keeps_its_modseqs(
+    account: Account, dovecot_maildir: Path
+) -> None:
+    inbox = await account.open("INBOX")
+    await inbox.store_flags([4], "add", ["\\Seen"])
+    before = [(m.uid, m.modseq) for m in inbox.messages]
+    await inbox.close()
+    with sqlite3.connect(dovecot_maildir / FILE_NAME) as db:
+        db.execute("DROP TABLE texts")
+        db.execute("CREATE VIRTUAL TABLE fts USING fts5(text, tokenize='trigram')")
+        db.execute("INSERT INTO fts (rowid, text) VALUES (1, 'old text')")
+        db.execute("UPDATE meta SET value = 1 WHERE key = 'schema'")
+
+    inbox = await account.open("INBOX")
+
+    assert [(m.uid, m.modseq) for m in inbox.messages] == before
+    assert await inbox.search_text("old text", [1]) == set()
+    await inbox.close()
+    with sqlite3.connect(dovecot_maildir / FILE_NAME) as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+        (schema,) = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    assert "fts" not in tables
+    assert schema == SCHEMA_VERSION

@@ -27,8 +27,9 @@ from mailroom.store import (
 MESSAGE = b"From: alice@example.org\r\nSubject: Lunch\r\n\r\nSee you at NOON.\r\n"
 
 
-def text_of(data: bytes) -> str:
-    return data.decode("utf-8", "replace")
+def text_of(data: bytes) -> tuple[str, str]:
+    head, _, body = data.decode("utf-8", "replace").partition("\r\n\r\n")
+    return head, body
 
 
 @pytest.fixture
@@ -499,21 +500,47 @@ async def test_sessions_and_another_process_working_at_once_keep_the_state_true(
     assert max(modseqs) == inbox.highestmodseq
 
 
-async def test_texts_of_expunged_messages_leave_the_search_index_in_bulk(
-    inbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+async def test_texts_of_expunged_messages_leave_the_index_at_the_next_search(
+    inbox: Mailbox,
 ) -> None:
-    from mailroom.store import index as index_module
-
-    monkeypatch.setattr(index_module, "PRUNE_AT_LEAST", 2)
     messages = [await inbox.append(MESSAGE, ["\\Deleted"]) for _ in range(3)]
     keep = await inbox.append(MESSAGE)
     assert await inbox.search_text("noon", [m.uid for m in [*messages, keep]]) == {
         m.uid for m in [*messages, keep]
     }
     await inbox.expunge()
-    # An expunged message is never found, whether or not its text is still indexed…
+
     assert await inbox.search_text("noon", [m.uid for m in messages]) == set()
     with inbox._state.locked_index() as index:
-        indexed = {rowid for (rowid,) in index._db.execute("SELECT rowid FROM fts")}
-    # …and once there are enough of them, the search drops their texts.
-    assert indexed == {keep.uid}
+        assert index.texts_missing([m.uid for m in [*messages, keep]]) == [m.uid for m in messages]
+
+
+async def test_body_only_search_leaves_the_header_out(inbox: Mailbox) -> None:
+    lunch = await inbox.append(MESSAGE)
+
+    assert await inbox.search_text("lunch", [lunch.uid]) == {lunch.uid}
+    assert await inbox.search_text("lunch", [lunch.uid], body_only=True) == set()
+    assert await inbox.search_text("NOON", [lunch.uid], body_only=True) == {lunch.uid}
+
+
+async def test_a_copy_has_its_text_indexed_before_any_search(account: Account) -> None:
+    inbox = await account.open("INBOX")
+    archive = await account.open("Archive")
+    message = await inbox.append(MESSAGE)
+    assert await inbox.search_text("noon", [message.uid]) == {message.uid}
+
+    ((_, copy_uid),) = await inbox.copy([message.uid], archive)
+
+    with archive._state.locked_index() as index:
+        assert index.texts_missing([copy_uid]) == []
+        assert index.search("noon", head=False) == {copy_uid}
+    await inbox.close()
+    await archive.close()
+
+
+async def test_needles_are_case_folded_like_the_texts(inbox: Mailbox) -> None:
+    street = await inbox.append("Subject: x\r\n\r\nStra\u00dfe \u00c9T\u00c9\r\n".encode())
+
+    assert await inbox.search_text("STRASSE", [street.uid], body_only=True) == {street.uid}
+    assert await inbox.search_text("\u00e9t\u00e9", [street.uid], body_only=True) == {street.uid}
+    assert await inbox.search_text("\u00e9t\u00e9s", [street.uid], body_only=True) == set()

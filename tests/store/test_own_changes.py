@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from mailroom.store import Account, Mailbox, MailboxEvents, MailStore
 from mailroom.store.index import FILE_NAME as INDEX_FILE_NAME
+from mailroom.store.index import MailboxIndex
 from mailroom.store.uidlist import UidList, format_uidlist, parse_uidlist
 
 MESSAGE = b"From: alice@example.org\r\nSubject: Lunch\r\n\r\nSee you at noon.\r\n"
@@ -192,3 +193,43 @@ def test_a_uidlist_written_again_and_again_is_what_a_fresh_format_gives(
             assert written == format_uidlist(fresh)
             again = parse_uidlist(written)
             assert again.records == uidlist.records and again.next_uid == uidlist.next_uid
+
+
+def never(data: bytes) -> bytes:
+    raise AssertionError("a copy's cached value was computed again")
+
+
+async def test_a_copy_in_the_same_folder_takes_its_cached_values_and_texts(
+    inbox: Mailbox,
+) -> None:
+    message = await inbox.append(MESSAGE)
+    assert await inbox.cached(message.uid, "envelope", lambda data: b"envelope") == b"envelope"
+    assert await inbox.search_text("noon", [message.uid]) == {message.uid}
+
+    ((_, copy_uid),) = await inbox.copy([message.uid], inbox)
+
+    assert await inbox.cached(copy_uid, "envelope", never) == b"envelope"
+    index = MailboxIndex(inbox.path)  # a second reader of the same file
+    try:
+        assert index.texts_missing([message.uid, copy_uid]) == []
+    finally:
+        index.close()
+    assert await inbox.search_text("noon", [message.uid, copy_uid]) == {message.uid, copy_uid}
+
+
+async def test_a_copy_from_a_folder_whose_index_is_gone_still_copies(account: Account) -> None:
+    inbox = await account.open("INBOX")
+    archive = await account.open("Archive")
+    try:
+        message = await inbox.append(MESSAGE)
+        await inbox.cached(message.uid, "envelope", lambda data: b"envelope")
+        (inbox.path / INDEX_FILE_NAME).unlink()  # an administrator's clean-up, say
+
+        ((_, copy_uid),) = await inbox.copy([message.uid], archive)
+
+        assert await archive.read(copy_uid) == MESSAGE
+        assert await archive.cached(copy_uid, "envelope", lambda data: b"again") == b"again"
+        assert await archive.search_text("noon", [copy_uid]) == {copy_uid}
+    finally:
+        await inbox.close()
+        await archive.close()

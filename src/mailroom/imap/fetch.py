@@ -11,9 +11,10 @@ mailbox never sits in memory.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from operator import attrgetter
+from typing import TYPE_CHECKING, NamedTuple
 
 from mailroom.imap import responses
 from mailroom.imap.bodystructure import body_structure_bytes
@@ -29,6 +30,7 @@ from mailroom.imap.fetch_items import (
 )
 from mailroom.imap.message_commands import resolve, selected_view
 from mailroom.imap.sections import (
+    Partial,
     Section,
     SectionText,
     UnknownTransferEncoding,
@@ -38,7 +40,7 @@ from mailroom.imap.sections import (
 )
 from mailroom.imap.selected import SelectedView
 from mailroom.imap.sequence import format_set
-from mailroom.imap.wire import Literal8, serialize
+from mailroom.imap.wire import Literal8, format_flags, serialize, string_pieces
 from mailroom.message import MessagePart, parse_message
 from mailroom.store import MessageInfo
 
@@ -73,10 +75,13 @@ def internal_date(value: datetime.datetime) -> bytes:
 
 
 @lru_cache(maxsize=1024)
-def _flags_text(flags: frozenset[str], recent: bool) -> bytes:
-    from mailroom.imap.wire import format_flags
+def _flag_list(flags: frozenset[str], recent: bool) -> str:
+    return format_flags([*flags, "\\Recent"] if recent else flags)
 
-    return format_flags([*flags, "\\Recent"] if recent else flags).encode()
+
+@lru_cache(maxsize=1024)
+def _flags_text(flags: frozenset[str], recent: bool) -> bytes:
+    return _flag_list(flags, recent).encode()
 
 
 def _needs_message(item: FetchItem) -> bool:
@@ -91,6 +96,8 @@ def _needs_message(item: FetchItem) -> bool:
 
 class _Message:
     """One message's octets and parsed structure, read at most once per FETCH."""
+
+    __slots__ = ("_part", "data")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
@@ -108,16 +115,25 @@ class _Message:
         return section_data(self.data, self.part, section)
 
 
-def walk(view: SelectedView, uids: list[int]) -> Iterator[tuple[int, MessageInfo]]:
-    """(sequence number, message) for each of `uids` (ascending) that the mailbox still
-    has, merging sorted lists instead of searching each one."""
+def numbered(view: SelectedView, uids: list[int]) -> tuple[Sequence[int], Sequence[MessageInfo]]:
+    """The sequence numbers and the messages of those of `uids` (ascending) that the
+    mailbox still has, as two sequences of the same length, merging sorted lists
+    instead of searching each one.
+
+    Two sequences rather than pairs: for the usual `1:*` on an up-to-date view they are a
+    range and the snapshot's own tuple, and nothing is made per message (10,000 pairs
+    cost FETCH FLAGS more in garbage collection than in making them).
+    """
     snapshot = view.mailbox.snapshot
     messages, present = snapshot.messages, snapshot.uids
     known = view.uids
-    if len(uids) == len(known) == len(present) and known == present:
-        # The usual `1:*` on an up-to-date view: no merging needed.
-        yield from enumerate(messages, 1)
-        return
+    if len(uids) == len(known) == len(present) and (
+        known is present or known.tobytes() == present.tobytes()
+    ):
+        # (Comparing the arrays themselves would make an int of every element.)
+        return range(1, len(messages) + 1), messages
+    numbers: list[int] = []
+    found: list[MessageInfo] = []
     i = j = 0
     for uid in uids:
         while j < len(known) and known[j] < uid:
@@ -127,7 +143,15 @@ def walk(view: SelectedView, uids: list[int]) -> Iterator[tuple[int, MessageInfo
         while i < len(present) and present[i] < uid:
             i += 1
         if i < len(present) and present[i] == uid:
-            yield j + 1, messages[i]
+            numbers.append(j + 1)
+            found.append(messages[i])
+    return numbers, found
+
+
+def walk(view: SelectedView, uids: list[int]) -> list[tuple[int, MessageInfo]]:
+    """`numbered` as (sequence number, message) pairs."""
+    numbers, messages = numbered(view, uids)
+    return list(zip(numbers, messages, strict=True))
 
 
 async def fetch(session: ImapSession, command: Command) -> None:
@@ -163,14 +187,15 @@ async def fetch(session: ImapSession, command: Command) -> None:
     with_modseq = session.condstore and (args.changed_since is not None or asks_flags)
     sets_seen = not view.readonly and any(i.sets_seen for i in items)
     needs_message = any(_needs_message(i) for i in items)
-    present = list(walk(view, uids))
+    numbers, messages = numbered(view, uids)
     # Messages this session still knows of that another one has expunged:
-    expunged = len(present) < len(uids)
+    expunged = len(messages) < len(uids)
     if args.changed_since is not None:
-        present = [(n, m) for n, m in present if m.modseq > args.changed_since]
+        kept = [k for k, m in enumerate(messages) if m.modseq > args.changed_since]
+        numbers, messages = [numbers[k] for k in kept], [messages[k] for k in kept]
     seen_now: dict[int, MessageInfo] = {}
     if sets_seen:
-        unseen = [m.uid for _, m in present if "\\Seen" not in m.flags]
+        unseen = [m.uid for m in messages if "\\Seen" not in m.flags]
         if unseen:  # one change for the whole command, not one per message
             changed, _ = await view.mailbox.store_flags(unseen, "add", ["\\Seen"])
             view.mark_reported(changed)
@@ -182,35 +207,34 @@ async def fetch(session: ImapSession, command: Command) -> None:
     ]
     output = _Output(session)
     if not structures and not needs_message and not seen_now:
-        await _fetch_metadata(output, view, present, items, with_modseq)
-        present = []
+        await _fetch_metadata(output, view, numbers, messages, items, with_modseq)
+        numbers, messages = (), ()
+    cached: dict[Attribute, dict[int, bytes]] = {}
+    writers = _writers(session, view, items, cached, with_modseq)
     batch = READ_BATCH if needs_message else CACHE_BATCH
-    for start in range(0, len(present), batch):
-        chunk = present[start : start + batch]
-        chunk_uids = [m.uid for _, m in chunk]
+    for start in range(0, len(messages), batch):
+        chunk = messages[start : start + batch]
+        chunk_uids = [m.uid for m in chunk]
         # One trip to a store thread per batch, not one per message and item.
-        cached = {
-            attribute: await view.mailbox.cached_many(chunk_uids, field, compute)
-            for attribute, field, compute in structures
-        }
+        for attribute, field, compute in structures:
+            cached[attribute] = await view.mailbox.cached_many(chunk_uids, field, compute)
         bodies = await view.mailbox.read_many(chunk_uids) if needs_message else {}
-        for number, message in chunk:
+        for number, message in zip(numbers[start : start + batch], chunk, strict=True):
             uid = message.uid
-            if (needs_message and uid not in bodies) or any(
-                uid not in values for values in cached.values()
+            if (needs_message and uid not in bodies) or (
+                cached and any(uid not in values for values in cached.values())
             ):
                 expunged = True  # by another session or process, since the batch began
                 continue
             extra_flags = uid in seen_now
             message = seen_now.get(uid, message)
-            body = bodies.pop(uid, None)
-            pieces = _fetch_one(session, view, message, items, body, cached, with_modseq)
+            pieces = _fetch_one(message, bodies.pop(uid, None), writers)
             if extra_flags and not asks_flags:
                 # RFC 9051 §6.4.5: the \Seen that BODY[] set is reported; with CONDSTORE
                 # its new mod-sequence too (RFC 7162 §3.1).
-                pieces.append(b"FLAGS " + _flags_text(message.flags, view.is_recent(uid)))
+                pieces.append(b" FLAGS " + _flags_text(message.flags, view.is_recent(uid)))
                 if session.condstore and not with_modseq and not asks_modseq:
-                    pieces.append(b"MODSEQ (%d)" % message.modseq)
+                    pieces.append(b" MODSEQ (%d)" % message.modseq)
             await output.fetch_response(number, pieces)
     await output.flush()
     if expunged:
@@ -221,106 +245,202 @@ async def fetch(session: ImapSession, command: Command) -> None:
     await session.tagged_ok(command, "Fetch completed.")
 
 
-def _fetch_one(
-    session: ImapSession,
-    view: SelectedView,
-    message: MessageInfo,
-    items: list[FetchItem],
-    body: bytes | None,
-    cached: dict[Attribute, dict[int, bytes]],
-    with_modseq: bool,
-) -> list[bytes]:
-    """The data items of one message's FETCH response, in the order asked."""
+Writer = Callable[[MessageInfo, "_Message | None", list[bytes]], None]
+"""Appends one data item of one message's FETCH response to a list of pieces."""
+
+
+def _fetch_one(message: MessageInfo, body: bytes | None, writers: list[Writer]) -> list[bytes]:
+    """The data items of one message's FETCH response, in the order asked, as pieces to
+    write one after the other (SP-separated already)."""
     loaded = _Message(body) if body is not None else None
     out: list[bytes] = []
-    utf8 = session.utf8
-    for item in items:
-        if isinstance(item, FetchAttribute):
-            attribute = item.attribute
-            if attribute is Attribute.FLAGS:
-                out.append(b"FLAGS " + _flags_text(message.flags, view.is_recent(message.uid)))
-            elif attribute is Attribute.UID:
-                out.append(b"UID %d" % message.uid)
-            elif attribute is Attribute.RFC822_SIZE:
-                out.append(b"RFC822.SIZE %d" % message.size)
-            elif attribute is Attribute.INTERNALDATE:
-                out.append(b"INTERNALDATE " + internal_date(message.internaldate))
-            elif attribute is Attribute.MODSEQ:
-                out.append(b"MODSEQ (%d)" % message.modseq)
-            elif attribute in STRUCTURES:
-                out.append(attribute.value.encode() + b" " + cached[attribute][message.uid])
-            else:
-                assert loaded is not None
-                section = {
-                    Attribute.RFC822: WHOLE,
-                    Attribute.RFC822_HEADER: HEADER,
-                    Attribute.RFC822_TEXT: TEXT,
-                }[attribute]
-                data = loaded.section(section)
-                out.append(attribute.value.encode() + b" " + serialize(data, utf8=utf8))
-        elif isinstance(item, BodySection):
-            assert loaded is not None
-            data = apply_partial(loaded.section(item.section), item.partial)
-            out.append(item.response_name.encode() + b" " + serialize(data, utf8=utf8))
-        elif isinstance(item, BinarySection | BinarySize):
-            assert loaded is not None
-            try:
-                data = binary_data(loaded.data, loaded.part, Section(part=item.part))
-            except UnknownTransferEncoding:
-                raise responses.no("Unknown Content-Transfer-Encoding.", "UNKNOWN-CTE") from None
-            if isinstance(item, BinarySize):
-                out.append(item.response_name.encode() + b" %d" % len(data))
-                continue
-            data = apply_partial(data, item.partial)
-            value = serialize(Literal8(data)) if b"\x00" in data else serialize(data)
-            out.append(item.response_name.encode() + b" " + value)
-    if with_modseq and not any(
-        isinstance(i, FetchAttribute) and i.attribute is Attribute.MODSEQ for i in items
-    ):
-        out.append(b"MODSEQ (%d)" % message.modseq)
+    for index, write in enumerate(writers):
+        if index:
+            out.append(b" ")
+        write(message, loaded, out)
     return out
 
 
-def _metadata_writer(
-    view: SelectedView, items: list[FetchItem], with_modseq: bool
-) -> Callable[[MessageInfo], bytes]:
-    """For items the mailbox state answers alone (FLAGS, UID, sizes, dates, MODSEQ): one
-    function per item, chosen once per command rather than once per message."""
-    parts: list[Callable[[MessageInfo], bytes]] = []
-    for item in items:
-        assert isinstance(item, FetchAttribute)
-        attribute = item.attribute
-        if attribute is Attribute.FLAGS:
-            parts.append(lambda m: b"FLAGS " + _flags_text(m.flags, view.is_recent(m.uid)))
-        elif attribute is Attribute.UID:
-            parts.append(lambda m: b"UID %d" % m.uid)
-        elif attribute is Attribute.RFC822_SIZE:
-            parts.append(lambda m: b"RFC822.SIZE %d" % m.size)
-        elif attribute is Attribute.INTERNALDATE:
-            parts.append(lambda m: b"INTERNALDATE " + internal_date(m.internaldate))
-        elif attribute is Attribute.MODSEQ:
-            parts.append(lambda m: b"MODSEQ (%d)" % m.modseq)
+def _writers(
+    session: ImapSession,
+    view: SelectedView,
+    items: list[FetchItem],
+    cached: dict[Attribute, dict[int, bytes]],
+    with_modseq: bool,
+) -> list[Writer]:
+    """One writer per item, chosen once per command rather than once per message and
+    item. `cached` holds the current batch's ENVELOPE/BODYSTRUCTURE values."""
+    writers = [_writer(session, view, item, cached) for item in items]
     if with_modseq and FetchAttribute(Attribute.MODSEQ) not in items:
-        parts.append(lambda m: b"MODSEQ (%d)" % m.modseq)
-    if len(parts) == 1:
-        return parts[0]
-    return lambda m: b" ".join(part(m) for part in parts)
+        writers.append(_from_state(_state_item(view, Attribute.MODSEQ)))
+    return writers
+
+
+def _writer(
+    session: ImapSession,
+    view: SelectedView,
+    item: FetchItem,
+    cached: dict[Attribute, dict[int, bytes]],
+) -> Writer:
+    if isinstance(item, BodySection):
+        return _section_writer(item.response_name, item.section, item.partial, session.utf8)
+    if isinstance(item, BinarySection | BinarySize):
+        return _binary_writer(item)
+    attribute = item.attribute
+    if attribute in STATE_ITEMS:
+        return _from_state(_state_item(view, attribute))
+    if attribute in STRUCTURES:
+        name = attribute.value.encode() + b" "
+
+        def structure(message: MessageInfo, loaded: _Message | None, out: list[bytes]) -> None:
+            out.append(name)
+            out.append(cached[attribute][message.uid])
+
+        return structure
+    section = {
+        Attribute.RFC822: WHOLE,
+        Attribute.RFC822_HEADER: HEADER,
+        Attribute.RFC822_TEXT: TEXT,
+    }[attribute]
+    return _section_writer(attribute.value, section, None, session.utf8)
+
+
+def _from_state(item: _StateItem) -> Writer:
+    form, value = item
+
+    def write(message: MessageInfo, loaded: _Message | None, out: list[bytes]) -> None:
+        out.append(form % value(message))
+
+    return write
+
+
+def _section_writer(name: str, section: Section, partial: Partial | None, utf8: bool) -> Writer:
+    """BODY[section]<partial>, RFC822, RFC822.HEADER, RFC822.TEXT: the octets as a
+    string (a literal, for any real message), written without copying them."""
+    prefix = name.encode() + b" "
+    whole = section == WHOLE and partial is None
+
+    def write(message: MessageInfo, loaded: _Message | None, out: list[bytes]) -> None:
+        assert loaded is not None
+        data = loaded.data if whole else apply_partial(loaded.section(section), partial)
+        out.append(prefix)
+        out.extend(string_pieces(data, utf8=utf8))
+
+    return write
+
+
+def _binary_writer(item: BinarySection | BinarySize) -> Writer:
+    """BINARY[part]<partial> and BINARY.SIZE[part] (RFC 3516)."""
+    name = item.response_name.encode()
+    section = Section(part=item.part)
+
+    def write(message: MessageInfo, loaded: _Message | None, out: list[bytes]) -> None:
+        assert loaded is not None
+        try:
+            data = binary_data(loaded.data, loaded.part, section)
+        except UnknownTransferEncoding:
+            raise responses.no("Unknown Content-Transfer-Encoding.", "UNKNOWN-CTE") from None
+        if isinstance(item, BinarySize):
+            out.append(name + b" %d" % len(data))
+            return
+        data = apply_partial(data, item.partial)
+        value = serialize(Literal8(data)) if b"\x00" in data else serialize(data)
+        out.append(name + b" " + value)
+
+    return write
+
+
+class _StateItem(NamedTuple):
+    """An item the mailbox state answers alone (FLAGS, UID, RFC822.SIZE, INTERNALDATE,
+    MODSEQ): `form % value(message)`."""
+
+    form: bytes
+    value: Callable[[MessageInfo], object]
+
+
+STATE_ITEMS = (
+    Attribute.FLAGS,
+    Attribute.UID,
+    Attribute.RFC822_SIZE,
+    Attribute.INTERNALDATE,
+    Attribute.MODSEQ,
+)
+
+
+def _state_item(view: SelectedView, attribute: Attribute) -> _StateItem:
+    if attribute is Attribute.FLAGS:
+        if not view.show_recent or not view.recent:
+            return _StateItem(b"FLAGS %s", lambda m: _flags_text(m.flags, False))
+        recent = view.recent
+        return _StateItem(b"FLAGS %s", lambda m: _flags_text(m.flags, m.uid in recent))
+    if attribute is Attribute.INTERNALDATE:
+        return _StateItem(b"INTERNALDATE %s", lambda m: internal_date(m.internaldate))
+    return {
+        Attribute.UID: _StateItem(b"UID %d", attrgetter("uid")),
+        Attribute.RFC822_SIZE: _StateItem(b"RFC822.SIZE %d", attrgetter("size")),
+        Attribute.MODSEQ: _StateItem(b"MODSEQ (%d)", attrgetter("modseq")),
+    }[attribute]
 
 
 async def _fetch_metadata(
     output: _Output,
     view: SelectedView,
-    present: list[tuple[int, MessageInfo]],
+    numbers: Sequence[int],
+    messages: Sequence[MessageInfo],
     items: list[FetchItem],
     with_modseq: bool,
 ) -> None:
-    data_of = _metadata_writer(view, items, with_modseq)
-    for start in range(0, len(present), CACHE_BATCH):
-        lines = [
-            b"* %d FETCH (%s)\r\n" % (number, data_of(message))
-            for number, message in present[start : start + CACHE_BATCH]
-        ]
+    """FETCH of items the mailbox state answers alone, a batch of lines at a time."""
+    attributes = []
+    for item in items:
+        assert isinstance(item, FetchAttribute) and item.attribute in STATE_ITEMS
+        attributes.append(item.attribute)
+    if with_modseq and Attribute.MODSEQ not in attributes:
+        attributes.append(Attribute.MODSEQ)
+    if attributes == [Attribute.FLAGS]:
+        await _fetch_flags(output, view, numbers, messages)
+        return
+    state_items = [_state_item(view, attribute) for attribute in attributes]
+    line = b"* %%d FETCH (%s)\r\n" % b" ".join(item.form for item in state_items)
+    for start in range(0, len(messages), CACHE_BATCH):
+        end = start + CACHE_BATCH
+        chunk = messages[start:end]
+        columns = [map(item.value, chunk) for item in state_items]
+        lines = [line % values for values in zip(numbers[start:end], *columns, strict=True)]
         await output.raw(b"".join(lines))
+
+
+class _FlagLists(dict[frozenset[str], str]):
+    """The flag list of each flag set met in one command: flag sets are shared between
+    messages (store/flags.py), so nearly every lookup hits."""
+
+    def __init__(self, recent: bool) -> None:
+        super().__init__()
+        self.recent = recent
+
+    def __missing__(self, flags: frozenset[str]) -> str:
+        text = self[flags] = _flag_list(flags, self.recent)
+        return text
+
+
+async def _fetch_flags(
+    output: _Output,
+    view: SelectedView,
+    numbers: Sequence[int],
+    messages: Sequence[MessageInfo],
+) -> None:
+    """`FETCH 1:* (FLAGS)`, how clients resynchronise a mailbox: the most frequent FETCH,
+    over whole mailboxes, so with the least work per message (an f-string, two lookups;
+    measured faster than calling a function per item, or formatting bytes with %)."""
+    lists = (_FlagLists(recent=False), _FlagLists(recent=True))  # by `uid in recent`
+    recent = view.recent if view.show_recent else set()
+    for start in range(0, len(messages), CACHE_BATCH):
+        end = start + CACHE_BATCH
+        lines = [
+            f"* {number} FETCH (FLAGS {lists[m.uid in recent][m.flags]})\r\n"
+            for number, m in zip(numbers[start:end], messages[start:end], strict=True)
+        ]
+        await output.raw("".join(lines).encode())
 
 
 class _Output:
@@ -334,14 +454,11 @@ class _Output:
         self.since_drain = 0
 
     async def fetch_response(self, number: int, pieces: list[bytes]) -> None:
+        """`* number FETCH (…)` around pieces already separated by SP."""
         self.pending.append(b"* %d FETCH (" % number)
-        for index, piece in enumerate(pieces):
-            if index:
-                self.pending.append(b" ")
-            self.pending.append(piece)
-            self.size += len(piece)
+        self.pending.extend(pieces)
         self.pending.append(b")\r\n")
-        self.size += 20
+        self.size += sum(map(len, pieces)) + 20
         if self.size >= WRITE_CHUNK:
             await self.flush()
 

@@ -3,10 +3,10 @@ RFC 5256 SORT/THREAD, RFC 5267 ESORT, RFC 5957 SORT=DISPLAY, RFC 7162 MODSEQ).
 
 Keys are evaluated as sets of UIDs: what the shared mailbox state answers (flags,
 sizes, dates, UIDs, mod-sequences) first and for free; what needs the message
-(BODY, TEXT, header keys) only for the messages still in question, through the
-mailbox's full-text index, then checked against the message itself so the answer
-is exact (RFC 9051 §6.4.4: substring, case-insensitive). The header values SORT,
-THREAD and SENT* keys need are computed once per message and kept in the index.
+(BODY, TEXT, header keys) only for the messages still in question: BODY and TEXT
+from the header and body texts the mailbox's index keeps (RFC 9051 §6.4.4:
+substring, case-insensitive). The header values SORT, THREAD and SENT* keys need
+are computed once per message and kept in the index.
 """
 
 from __future__ import annotations
@@ -39,8 +39,7 @@ from mailroom.imap.threading import (
     thread_orderedsubject,
     thread_references,
 )
-from mailroom.message import MessagePart, decode_header, parse_message
-from mailroom.message.search_text import part_text
+from mailroom.message import decode_header, parse_message
 from mailroom.store import Mailbox, MessageGone, MessageInfo
 
 if TYPE_CHECKING:
@@ -166,26 +165,10 @@ async def _match_content(
     needle = key.value
     if isinstance(key, keys.Header):
         return await _match_header(context, key, among)
-    if needle:
-        candidates = await mailbox.search_text(needle, sorted(among))
-    else:
-        candidates = set(among)
-    if isinstance(key, keys.Text):
-        return candidates  # headers and body: what the full-text index holds
-    # The index's text holds the header too: BODY is checked against the body itself.
-    result = set()
-    lowered = needle.casefold()
-    ordered = sorted(candidates)
-    for start in range(0, len(ordered), READ_BATCH):
-        messages = await mailbox.read_many(ordered[start : start + READ_BATCH])
-        for uid, data in messages.items():
-            if lowered in body_text(data, parse_message(data)).casefold():
-                result.add(uid)
-    return result
-
-
-READ_BATCH = 64
-"""Messages read in one trip to a store thread."""
+    if not needle:
+        return set(among)
+    # The index keeps the header and the body apart: BODY and TEXT are exact from it.
+    return await mailbox.search_text(needle, sorted(among), body_only=isinstance(key, keys.Body))
 
 
 HEADER_BATCH = 1000
@@ -261,19 +244,6 @@ def _decoded_headers(data: bytes) -> bytes:
         [[f.name.lower(), decode_header(f.value).casefold()] for f in part.fields],
         ensure_ascii=False,
     ).encode()
-
-
-def body_text(data: bytes, root: MessagePart) -> str:
-    """The decoded text of the body: text parts, and the headers of attached messages."""
-    embedded = {id(p.message) for p in root.walk() if p.message is not None}
-    pieces: list[str] = []
-    for part in root.walk():
-        if id(part) in embedded:
-            pieces.extend(f"{f.name}: {decode_header(f.value)}" for f in part.fields)
-        text = part_text(data, part)
-        if text is not None:
-            pieces.append(text)
-    return "\n".join(pieces)
 
 
 # -- cached header summary (SORT, THREAD, SENT*) ---------------------------------------------

@@ -65,16 +65,20 @@ class SelectedView:
         if not self.uids:
             return []
         if uid:
-            largest = self.uids[-1]
-            result: list[int] = []
-            for low, high in numbers.bounds(largest):
-                start = bisect_left(self.uids, low)
-                end = bisect_left(self.uids, high + 1)
-                result.extend(self.uids[start:end])
-            return sorted(set(result))
+            ranges = [
+                self.uids[bisect_left(self.uids, low) : bisect_left(self.uids, high + 1)]
+                for low, high in numbers.bounds(self.uids[-1])
+            ]
+            if len(ranges) == 1:  # `1:*` and the like: sorted already, without repeats
+                return ranges[0].tolist()
+            return sorted({u for found in ranges for u in found})
         count = len(self.uids)
+        bounds = numbers.bounds(count)
+        if len(bounds) == 1:  # `1:*`, `1:500`: a slice, not a set of positions
+            low, high = bounds[0]
+            return self.uids[max(low, 1) - 1 : min(high, count)].tolist()
         positions: set[int] = set()
-        for low, high in numbers.bounds(count):
+        for low, high in bounds:
             positions.update(range(max(low, 1) - 1, min(high, count)))
         return [self.uids[p] for p in sorted(positions)]
 

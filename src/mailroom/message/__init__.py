@@ -10,7 +10,7 @@ from mailroom.message.addresses import Address, first_mailbox, parse_addresses
 from mailroom.message.headers import HeaderField, decode_header, unfold
 from mailroom.message.mime import MAX_DEPTH, MAX_PARTS, MessagePart, parse_message
 from mailroom.message.parameters import ContentType, HeaderParameters, parse_header_parameters
-from mailroom.message.search_text import search_text
+from mailroom.message.search_text import SearchText, search_text
 from mailroom.message.transfer import decode_transfer
 
 addresses = parse_addresses
@@ -24,6 +24,7 @@ __all__ = [
     "HeaderField",
     "HeaderParameters",
     "MessagePart",
+    "SearchText",
     "addresses",
     "decode_header",
     "decode_transfer",

@@ -1,21 +1,23 @@
 """The text of a message for full-text search: header values and decoded text parts.
 
-IMAP SEARCH TEXT/BODY and the store's FTS index match against this: each header as
-`Name: decoded value`, then every text/* part (into encapsulated messages) with its
-transfer encoding undone and its charset decoded; HTML loses its tags. The result is
-bounded by `limit` characters so a huge message costs a bounded amount of work.
+IMAP SEARCH TEXT and BODY (RFC 9051 §6.4.4) match against this, kept in the store's
+index: the header, each field as `Name: decoded value`; and the body, every text/*
+part (into encapsulated messages, with their header fields) with its transfer
+encoding undone and its charset decoded, HTML without its tags. Each is bounded by
+`limit` characters so a huge message costs a bounded amount of work.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from typing import NamedTuple
 
 from mailroom.message.headers import decode_bytes, decode_header
 from mailroom.message.mime import MessagePart, parse_message
 from mailroom.message.transfer import decode_transfer
 
-_BLANKS = re.compile(r"[ \t\r\f\v]+")
+_BLANKS = re.compile(r"[ \t\r\n\f\v]+")
 _TAG_START = re.compile(r"<[A-Za-z!/?]")
 
 
@@ -61,30 +63,37 @@ def part_text(data: bytes, part: MessagePart, *, max_octets: int | None = None) 
         decoded = raw
     text = decode_bytes(decoded, part.content_type.charset)
     if part.content_type.subtype == "html":
-        text = html_to_text(text)
+        # Blanks are not significant in HTML (a tag became one too): a reader sees one.
+        text = _BLANKS.sub(" ", html_to_text(text))
     return text
 
 
-def search_text(data: bytes, *, limit: int) -> str:
-    """Headers and decoded text parts of `data`, at most `limit` characters."""
+class SearchText(NamedTuple):
+    """What SEARCH BODY and TEXT look in (RFC 9051 §6.4.4): TEXT in both, BODY in `body`."""
+
+    head: str
+    """The message's header fields, `Name: decoded value` a line each."""
+    body: str
+    """The decoded text parts, with the header fields of encapsulated messages."""
+
+
+def search_text(data: bytes, *, limit: int) -> SearchText:
+    """The header and the body text of `data`, each at most `limit` characters."""
     root = parse_message(data)
-    out: list[str] = []
+    head = "".join(f"{f.name}: {decode_header(f.value)}\n" for f in root.fields)
+    embedded = {id(p.message) for p in root.walk() if p.message is not None}
+    pieces: list[str] = []
     used = 0
-    messages = {id(root)} | {id(p.message) for p in root.walk() if p.message is not None}
     for part in root.walk():
         if used >= limit:
             break
-        pieces: list[str] = []
-        if id(part) in messages:
-            pieces.extend(f"{f.name}: {decode_header(f.value)}\n" for f in part.fields)
+        found: list[str] = []
+        if id(part) in embedded:
+            found.extend(f"{f.name}: {decode_header(f.value)}" for f in part.fields)
         # Encoded text is at most a few times longer than the characters it gives.
         text = part_text(data, part, max_octets=(limit - used) * 8 + 4096)
         if text is not None:
-            pieces.append(_BLANKS.sub(" ", text.replace("\r\n", "\n")) + "\n")
-        for piece in pieces:
-            if used >= limit:
-                break
-            piece = piece[: limit - used]
-            out.append(piece)
-            used += len(piece)
-    return "".join(out)
+            found.append(text)
+        pieces.extend(found)
+        used += sum(len(piece) + 1 for piece in found)
+    return SearchText(head[:limit], "\n".join(pieces)[:limit])

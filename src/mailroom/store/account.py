@@ -79,7 +79,7 @@ class MailStore:
         self,
         *,
         events: MailboxEvents,
-        search_text: Callable[[bytes], str],
+        search_text: Callable[[bytes], tuple[str, str]],
         hierarchy_separator: str = ".",
         hostname: str | None = None,
         workers: int = WORKERS,

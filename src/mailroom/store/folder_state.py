@@ -98,10 +98,6 @@ class FolderState:
         self.history_start = 0
         self.expunged_modseqs: array[int] = array("Q")
         self.expunged_uids: array[int] = array("I")
-        self.pending_texts: dict[int, str] = {}
-        """Search texts of copies, taken from their originals' index, not yet in ours:
-        put into the full-text index by the next search (indexing costs more than the
-        copy itself, and many copies are never searched)."""
         self._lock = threading.Lock()
         self._decoder = FlagDecoder(Keywords())
         self._keywords_stamp: tuple[int, int] | None = None
@@ -701,12 +697,23 @@ class FolderState:
             ]
             removed: list[MessageInfo] = []
             retry: list[int] = []
-            for message in wanted:
+            if wanted:
+                cur = os.open(os.path.join(self.path, "cur"), _DIRECTORY_FLAGS)
                 try:
-                    os.unlink(message.file_path)
-                    removed.append(message)
+                    new = os.open(os.path.join(self.path, "new"), _DIRECTORY_FLAGS)
                 except FileNotFoundError:
-                    retry.append(message.uid)
+                    new = cur
+                try:
+                    for message in wanted:
+                        try:
+                            os.unlink(message.file_name, dir_fd=new if message.recent else cur)
+                            removed.append(message)
+                        except FileNotFoundError:
+                            retry.append(message.uid)
+                finally:
+                    if new != cur:
+                        os.close(new)
+                    os.close(cur)
             if retry:
                 self._sync(force=True)  # renamed (flags) or expunged by another process
                 for uid in retry:
@@ -726,8 +733,6 @@ class FolderState:
             gone = sorted(m.uid for m in removed)
             self._index().apply(expunge=gone, highestmodseq=modseq, expunge_modseq=modseq)
             self._record_expunges(gone, modseq)
-            for uid in gone:
-                self.pending_texts.pop(uid, None)
             drop = set(gone)
             kept = tuple(m for m in self.snapshot.messages if m.uid not in drop)
             self._publish(kept, highestmodseq=modseq)

@@ -7,8 +7,8 @@ the file's base name, its flag letters, where it is (new/ or cur/), its
 CONDSTORE modseq (RFC 7162), stored and virtual (CRLF) size and internal
 date; the UIDs expunged with the modseq of their expunge (QRESYNC's
 VANISHED); HIGHESTMODSEQ; opaque cached blobs per message (ENVELOPE,
-BODYSTRUCTURE, …); and an FTS5 table (trigram tokenizer: case-insensitive
-substring search, which is what IMAP SEARCH asks for) filled lazily.
+BODYSTRUCTURE, …); and per UID the texts SEARCH TEXT and BODY look in (header
+and body), case-folded, filled lazily.
 
 It is a cache: UIDs come from `dovecot-uidlist`, flags from the file
 names, internal dates from the files' mtimes (as Dovecot's maildir does), so
@@ -35,7 +35,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 FILE_NAME = "mailroom-index.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS messages (
@@ -53,12 +53,13 @@ CREATE TABLE IF NOT EXISTS expunged (uid INTEGER PRIMARY KEY, modseq INTEGER NOT
 CREATE TABLE IF NOT EXISTS cache (
     uid INTEGER NOT NULL, field TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (uid, field)
 ) WITHOUT ROWID;
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(text, tokenize='trigram case_sensitive 0');
+CREATE TABLE IF NOT EXISTS texts (uid INTEGER PRIMARY KEY, head BLOB NOT NULL, body BLOB NOT NULL);
+-- Which UIDs have texts, without reading a page per text (which the table's scan does).
+CREATE INDEX IF NOT EXISTS texts_uids ON texts (uid);
 """
 
-
-PRUNE_AT_LEAST = 2000
-"""Texts of expunged messages kept in the full-text index before they are dropped."""
+MMAP_BYTES = 1 << 30
+"""Of the index file read through a memory map: a text search reads all the texts."""
 
 
 def clock_modseq() -> int:
@@ -83,6 +84,10 @@ class IndexRow:
     """Virtual size: with CRLF line ends (RFC822.SIZE)."""
     internaldate: int
     """Seconds since the epoch (the file's mtime)."""
+
+
+TextRow = tuple[int, bytes, bytes]
+"""(uid, header, body) as the index stores them: case-folded UTF-8."""
 
 
 def _values(row: IndexRow) -> tuple[int | str | bytes, ...]:
@@ -121,15 +126,19 @@ class MailboxIndex:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
             db.executescript(_SCHEMA)
             version = self._meta(db, "schema")
+            if version == 1:
+                _drop_full_text_index(db)
+                version = SCHEMA_VERSION
             if version not in (None, SCHEMA_VERSION):
                 raise sqlite3.DatabaseError(f"schema version {version}, expected {SCHEMA_VERSION}")
             if version is None:
                 existed = False
                 with db:
                     db.execute("BEGIN IMMEDIATE")
-                    for table in ("messages", "expunged", "cache", "fts"):
+                    for table in ("messages", "expunged", "cache", "texts"):
                         db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
                     db.execute(
                         "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
@@ -209,7 +218,7 @@ class MailboxIndex:
         """Forget every message: the folder has a new UIDVALIDITY (or the index is new)."""
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            for table in ("messages", "expunged", "cache", "fts"):
+            for table in ("messages", "expunged", "cache", "texts"):
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
             self._set(uidvalidity=uidvalidity, highestmodseq=modseq, history_start=modseq)
 
@@ -243,9 +252,8 @@ class MailboxIndex:
                 uids = [(uid,) for uid in expunge]
                 self._db.executemany("DELETE FROM messages WHERE uid = ?", uids)
                 self._db.executemany("DELETE FROM cache WHERE uid = ?", uids)
-                # The texts stay: deleting from a trigram index costs more than the whole
-                # expunge (UIDs are never reused, searches keep only present ones), and
-                # `prune_texts` drops them in bulk once there are many.
+                # The texts stay until the next search drops them all in one statement
+                # (`drop_texts`): UIDs are never reused, and many expunges meet no search.
                 if expunge_modseq is not None:
                     self._db.executemany(
                         "INSERT OR REPLACE INTO expunged VALUES (?, ?)",
@@ -294,12 +302,10 @@ class MailboxIndex:
                 [(uid, field, value) for uid, value in values.items()],
             )
 
-    def derived(
-        self, uids: list[int]
-    ) -> tuple[list[tuple[int, str, bytes]], list[tuple[int, str]]]:
+    def derived(self, uids: list[int]) -> tuple[list[tuple[int, str, bytes]], list[TextRow]]:
         """The cached values and indexed texts of `uids`: what a copy can take along."""
         cache: list[tuple[int, str, bytes]] = []
-        texts: list[tuple[int, str]] = []
+        texts: list[TextRow] = []
         for start in range(0, len(uids), 500):
             chunk = uids[start : start + 500]
             marks = ",".join("?" * len(chunk))
@@ -312,52 +318,103 @@ class MailboxIndex:
             )
             texts.extend(
                 self._db.execute(
-                    f"SELECT rowid, text FROM fts WHERE rowid IN ({marks})",  # noqa: S608 - only "?" marks
+                    f"SELECT uid, head, body FROM texts WHERE uid IN ({marks})",  # noqa: S608 - only "?" marks
                     chunk,
                 )
             )
         return cache, texts
+
+    def take_derived(self, source: Path, pairs: Iterable[tuple[int, int]]) -> None:
+        """Copy the cached values and texts of the messages of the folder at `source`
+        to ours, for each (source UID, our UID) pair: what a COPY or MOVE takes along.
+
+        The rows go from one database file to the other inside SQLite (the source's
+        index is attached for the moment, read as of its last commit), never through
+        Python objects: the texts of a thousand messages are megabytes. A source
+        without an index gives nothing (the copies' values are computed when needed).
+        """
+        pairs = list(pairs)
+        source_file = source / FILE_NAME
+        if not pairs or not source_file.exists():
+            return
+        schema = "main"
+        if source_file != self.path:
+            schema = "source"
+            self._db.execute("ATTACH DATABASE ? AS source", (os.fspath(source_file),))
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS copies"
+                    " (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)"
+                )
+                self._db.execute("DELETE FROM temp.copies")
+                self._db.executemany("INSERT OR REPLACE INTO temp.copies VALUES (?, ?)", pairs)
+                for table, columns in (("cache", "c.field, c.value"), ("texts", "c.head, c.body")):
+                    self._db.execute(
+                        f"INSERT OR REPLACE INTO main.{table} SELECT copies.new, {columns}"  # noqa: S608 - fixed names
+                        f" FROM {schema}.{table} AS c JOIN temp.copies ON c.uid = copies.old"
+                    )
+                self._db.execute("DELETE FROM temp.copies")
+        finally:
+            if schema == "source":
+                self._db.execute("DETACH DATABASE source")
 
     def put_cache_rows(self, cache: list[tuple[int, str, bytes]]) -> None:
         """Store cached values that `derived` gave, under the copies' UIDs."""
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", cache)
 
-    # -- full-text search --
+    # -- texts for SEARCH TEXT and BODY --
 
-    def prune_texts(self, present: set[int]) -> int:
-        """Drop the texts of expunged messages once they are many; how many went."""
+    def drop_texts(self, present: set[int]) -> int:
+        """Drop the texts of messages not in `present` (expunged); how many went."""
         stale = [
-            (rowid,)
-            for (rowid,) in self._db.execute("SELECT rowid FROM fts")
-            if rowid not in present
+            (uid,) for (uid,) in self._db.execute("SELECT uid FROM texts") if uid not in present
         ]
-        if len(stale) < max(PRUNE_AT_LEAST, len(present) // 2):
-            return 0
-        with self._db:
-            self._db.executemany("DELETE FROM fts WHERE rowid = ?", stale)
+        if stale:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany("DELETE FROM texts WHERE uid = ?", stale)
         return len(stale)
 
     def texts_missing(self, uids: Iterable[int]) -> list[int]:
-        """The UIDs among `uids` whose text is not indexed yet."""
-        have = {row[0] for row in self._db.execute("SELECT rowid FROM fts")}
+        """The UIDs among `uids` whose texts are not indexed yet."""
+        have = {row[0] for row in self._db.execute("SELECT uid FROM texts")}
         return [uid for uid in uids if uid not in have]
 
-    def put_texts(self, texts: Iterable[tuple[int, str]]) -> None:
+    def put_texts(self, texts: Iterable[TextRow]) -> None:
+        """Store texts that `folded_texts` or `derived` gave."""
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("INSERT OR REPLACE INTO fts (rowid, text) VALUES (?, ?)", texts)
+            self._db.executemany("INSERT OR REPLACE INTO texts VALUES (?, ?, ?)", texts)
 
-    def search(self, needle: str) -> set[int]:
-        """UIDs whose text contains `needle`, case-insensitively (RFC 9051 §6.4.4)."""
-        if len(needle) >= 3:
-            # A trigram phrase query is a substring match; '"' is doubled inside one.
-            phrase = '"' + needle.replace('"', '""') + '"'
-            return {row[0] for row in self._db.execute("SELECT rowid FROM fts(?)", (phrase,))}
-        # Shorter than one trigram: the tokenizer cannot help, so look at every text.
-        folded = needle.casefold()
-        return {
-            rowid
-            for rowid, text in self._db.execute("SELECT rowid, text FROM fts")
-            if folded in text.casefold()
-        }
+    def search(self, needle: str, *, head: bool) -> set[int]:
+        """UIDs whose body text (and header too, with `head`) holds `needle`,
+        case-insensitively (RFC 9051 §6.4.4)."""
+        # A plain scan: for a substring anywhere it costs about what one lookup in a
+        # trigram index does, and storing a text costs no more than writing it (a
+        # trigram index costs many times that to fill, and far more to delete from).
+        # Both sides are case-folded UTF-8, where a byte substring is a text substring.
+        query = "SELECT uid FROM texts WHERE instr(body, ?1) > 0"
+        if head:
+            query += " OR instr(head, ?1) > 0"
+        return {uid for (uid,) in self._db.execute(query, (_fold(needle),))}
+
+
+def folded_texts(uid: int, head: str, body: str) -> TextRow:
+    """A message's texts (see mailroom.message.search_text) as the index stores them."""
+    return uid, _fold(head), _fold(body)
+
+
+def _fold(text: str) -> bytes:
+    # surrogatepass: text decoded with surrogateescape must not fail to be stored.
+    return text.casefold().encode("utf-8", "surrogatepass")
+
+
+def _drop_full_text_index(db: sqlite3.Connection) -> None:
+    """Schema 1 kept the texts in an FTS5 trigram table: the texts are extracted again."""
+    with db:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("DROP TABLE IF EXISTS fts")
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))

@@ -31,6 +31,7 @@ import io
 import logging
 import os
 import shutil
+import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -100,7 +101,7 @@ class Mailbox:
         *,
         events: MailboxEvents,
         executor: Executor | None,
-        search_text: Callable[[bytes], str],
+        search_text: Callable[[bytes], tuple[str, str]],
         hostname: str,
         quota: Quota | None = None,
         lock_wait: float = LOCK_WAIT_SECONDS,
@@ -431,8 +432,9 @@ class Mailbox:
                     source = directories.open(
                         os.path.join(message.folder, "new" if message.recent else "cur", "")
                     )
+                    date = message.internaldate.timestamp()
                     try:
-                        _link_or_copy(message.file_name, source, base, target)
+                        linked = _link_or_copy(message.file_name, source, base, target)
                     except FileNotFoundError:
                         missing.append(message.uid)
                         continue
@@ -440,10 +442,16 @@ class Mailbox:
                         k for k in message.flags - _SYSTEM if mapping.letter_for(k)
                     )
                     info = info_letters(message.info, message.flags & _SYSTEM, keywords, mapping)
-                    date = message.internaldate.timestamp()
                     items.append(
                         NewFile(
-                            tmp + base, base, info or None, date, message.stored_size, message.size
+                            tmp + base,
+                            base,
+                            info or None,
+                            date,
+                            message.stored_size,
+                            message.size,
+                            # A link shares the original's mtime: its internal date already.
+                            dated=linked,
                         )
                     )
                     origins.append(message.uid)
@@ -514,31 +522,31 @@ class Mailbox:
         """`cached` for several messages in one trip; expunged ones are missing."""
         return await self._thread(cached_values, self._state, list(uids), field, compute)
 
-    async def search_text(self, needle: str, uids: Iterable[int]) -> set[int]:
-        """The UIDs among `uids` whose text (headers and decoded body) holds `needle`.
+    async def search_text(
+        self, needle: str, uids: Iterable[int], *, body_only: bool = False
+    ) -> set[int]:
+        """The UIDs among `uids` whose text (header and decoded body, or only the body
+        with `body_only`) holds `needle`.
 
-        Case-insensitive substring search (RFC 9051 §6.4.4) over an FTS5
-        trigram index filled as needed; needles under 3 characters are
-        looked for by scanning the stored texts.
+        Case-insensitive substring search (RFC 9051 §6.4.4) over the texts kept in
+        the index, extracted from the files of messages that have none yet.
         """
-        return await self._thread(search_text, self._state, needle, set(uids), self._extract)
+        return await self._thread(
+            search_text, self._state, needle, set(uids), self._extract, body_only
+        )
 
 
 def _carry_derived(source: FolderState, target: FolderState, pairs: list[tuple[int, int]]) -> None:
     """Copies keep what the source's index knew of the originals (envelope, body
-    structure, search text), as Dovecot's cache does, so nothing is computed again."""
-    new_uid = dict(pairs)
-    with source.locked_index() as index:
-        cache, texts = index.derived(sorted(new_uid))
-        # Texts the source had not indexed yet (it was a copy itself) go along too.
-        texts += [
-            (uid, source.pending_texts[uid]) for uid in new_uid if uid in source.pending_texts
-        ]
-    if not cache and not texts:
-        return
+    structure, search texts), as Dovecot's cache does, so nothing is computed again."""
     with target.locked_index() as index:
-        index.put_cache_rows([(new_uid[uid], field, value) for uid, field, value in cache])
-        target.pending_texts.update((new_uid[uid], text) for uid, text in texts)
+        # Copies expunged meanwhile would leave rows nobody removes.
+        present = [(old, new) for old, new in pairs if target.snapshot.find(new) is not None]
+        try:
+            index.take_derived(source.path, present)
+        except sqlite3.Error as error:
+            # Only a saving: what is not taken along is computed again when needed.
+            log.warning("%s: cached values not copied from %s: %s", target.path, source.path, error)
 
 
 class _Directories:
@@ -563,12 +571,12 @@ class _Directories:
         self._open.clear()
 
 
-def _link_or_copy(source: str, source_dir: int, target: str, target_dir: int) -> None:
-    """Link `source` (in `source_dir`) as `target` (in `target_dir`); a durable copy where
-    the file system cannot link."""
+def _link_or_copy(source: str, source_dir: int, target: str, target_dir: int) -> bool:
+    """Link `source` (in `source_dir`) as `target` (in `target_dir`), or make a durable
+    copy where the file system cannot link; whether it linked."""
     try:
         os.link(source, target, src_dir_fd=source_dir, dst_dir_fd=target_dir)
-        return
+        return True
     except OSError as error:
         if error.errno not in _LINK_UNSUPPORTED:
             raise
@@ -587,3 +595,4 @@ def _link_or_copy(source: str, source_dir: int, target: str, target_dir: int) ->
         shutil.copyfileobj(reader, writer)
         writer.flush()
         os.fsync(writer.fileno())
+    return False

@@ -8,37 +8,91 @@ change is a rename); then the folder is synced once and the new name used.
 Derived values (ENVELOPE, BODYSTRUCTURE, … computed by the IMAP layer)
 are cached in the index under a field name; the text used by SEARCH BODY
 and TEXT is extracted by an injected function (mailroom.message's
-search_text) the first time a search needs it, and kept in the index's
-FTS5 table. The index is used under the folder's lock, the files are read
-and the extraction runs outside it, so a slow search does not hold up the
-folder's other work. All blocking: called from the store's threads.
+search_text) the first time a search needs it, and kept in the index. The
+index is used under the folder's lock, the files are read and the
+extraction runs outside it, so a slow search does not hold up the folder's
+other work. All blocking: called from the store's threads.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Collection
+from pathlib import Path
 
 from mailroom.store.folder import MessageGone
 from mailroom.store.folder_state import FolderState
+from mailroom.store.index import TextRow, folded_texts
 from mailroom.store.snapshot import crlf
 
+READ_CHUNK = 1024 * 1024
+"""Bytes read at a time from a message file larger than its recorded size."""
 TEXT_BATCH = 200
 """Extracted texts written to the index in one transaction."""
 
 
-def read_message(state: FolderState, uid: int) -> bytes:
-    """The message with CRLF line ends; MessageGone if it was expunged."""
+def read_message(state: FolderState, uid: int, directories: Directories | None = None) -> bytes:
+    """The message with CRLF line ends; MessageGone if it was expunged. `directories`:
+    the open folder directories of a batch of reads."""
     for attempt in range(2):
         message = state.snapshot.find(uid)
         if message is None:
             break
         try:
-            return crlf(message.path.read_bytes())
+            if directories is None:
+                data = read_file(message.file_path, message.stored_size)
+            else:
+                directory = directories.fd(message.folder, message.recent)
+                data = read_file(message.file_name, message.stored_size, directory)
+            return crlf(data)
         except FileNotFoundError:
             if attempt:
                 break
             state.sync(force=True)  # renamed by another process: find its new name
     raise MessageGone(uid)
+
+
+def read_file(path: str, size: int, dir_fd: int | None = None) -> bytes:
+    """The whole file at `path`, expected to be `size` bytes long: one read() when it is.
+
+    A wrong size (the file was rewritten by another program since it was recorded)
+    never truncates the message: asking for one byte more shows a larger file, and
+    reading then goes on to the end. os.open rather than pathlib: this runs for every
+    message of a body FETCH.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
+    try:
+        data = os.read(fd, size + 1)
+        if len(data) == size:  # a regular file reads short only at its end
+            return data
+        chunks = [data]
+        while chunk := os.read(fd, READ_CHUNK):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+class Directories:
+    """The new/ and cur/ directories of folders, opened once for a batch of reads: files
+    opened relative to them spare the kernel a walk of the whole path each time."""
+
+    def __init__(self) -> None:
+        self._fds: dict[tuple[Path, bool], int] = {}
+
+    def fd(self, folder: Path, recent: bool) -> int:
+        """The open new/ (recent) or cur/ of `folder`; FileNotFoundError if it is gone."""
+        fd = self._fds.get((folder, recent))
+        if fd is None:
+            path = os.path.join(folder, "new" if recent else "cur")
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            self._fds[folder, recent] = fd
+        return fd
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
 
 
 def cached_value(
@@ -59,11 +113,15 @@ def cached_value(
 def read_messages(state: FolderState, uids: list[int]) -> dict[int, bytes]:
     """Several messages at once (CRLF line ends); expunged ones are left out."""
     found = {}
-    for uid in uids:
-        try:
-            found[uid] = read_message(state, uid)
-        except MessageGone:
-            continue
+    directories = Directories()
+    try:
+        for uid in uids:
+            try:
+                found[uid] = read_message(state, uid, directories)
+            except MessageGone:
+                continue
+    finally:
+        directories.close()
     return found
 
 
@@ -92,19 +150,22 @@ def cached_values(
 
 
 def search_text(
-    state: FolderState, needle: str, uids: Collection[int], extract: Callable[[bytes], str]
+    state: FolderState,
+    needle: str,
+    uids: Collection[int],
+    extract: Callable[[bytes], tuple[str, str]],
+    body_only: bool,
 ) -> set[int]:
-    """The UIDs among `uids` whose extracted text holds `needle`, case-insensitively."""
+    """The UIDs among `uids` whose extracted body text (and header, unless `body_only`)
+    holds `needle`, case-insensitively."""
     with state.locked_index() as index:
-        index.prune_texts(set(state.snapshot.uids))
+        index.drop_texts(set(state.snapshot.uids))
         missing = index.texts_missing(uids)
-    batch: list[tuple[int, str]] = []
+    # A copy's texts came from its original's index (Mailbox._copy); these are new.
+    batch: list[TextRow] = []
     for uid in missing:
-        # A copy's text comes from its original's index (see Mailbox._copy); else the
-        # message is read and its text extracted.
-        text = state.pending_texts.pop(uid, None)
         try:
-            batch.append((uid, text if text is not None else extract(read_message(state, uid))))
+            batch.append(folded_texts(uid, *extract(read_message(state, uid))))
         except MessageGone:
             continue
         if len(batch) >= TEXT_BATCH:
@@ -112,13 +173,12 @@ def search_text(
             batch = []
     _put_texts(state, batch)
     with state.locked_index() as index:
-        found = index.search(needle)
-    return found & set(uids)
+        found = index.search(needle, head=not body_only)
+    return found.intersection(uids)
 
 
-def _put_texts(state: FolderState, batch: list[tuple[int, str]]) -> None:
+def _put_texts(state: FolderState, batch: list[TextRow]) -> None:
     if not batch:
         return
     with state.locked_index() as index:
-        present = [(uid, text) for uid, text in batch if state.snapshot.find(uid) is not None]
-        index.put_texts(present)
+        index.put_texts(row for row in batch if state.snapshot.find(row[0]) is not None)

@@ -77,6 +77,10 @@ def crlf(data: bytes) -> bytes:
     """The message with CRLF line ends, as IMAP and POP3 serve it (Maildir stores LF)."""
     if b"\r" not in data:  # as stored by Maildir: LF only, the fast way
         return data.replace(b"\n", b"\r\n")
+    if data.count(b"\n") == data.count(b"\r\n"):
+        # Already CRLF throughout (a Maildir written by another program): as it is.
+        # A lone CR is no line end and stays as the regex would leave it.
+        return data
     return _LINE_END.sub(b"\r\n", data)
 
 
