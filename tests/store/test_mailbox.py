@@ -530,6 +530,7 @@ async def test_a_copy_has_its_text_indexed_before_any_search(account: Account) -
     assert await inbox.search_text("noon", [message.uid]) == {message.uid}
 
     ((_, copy_uid),) = await inbox.copy([message.uid], archive)
+    await archive.settled()  # the texts go along after the COPY has its answer
 
     with archive._state.locked_index() as index:
         assert index.texts_missing([copy_uid]) == []

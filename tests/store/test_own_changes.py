@@ -207,6 +207,7 @@ async def test_a_copy_in_the_same_folder_takes_its_cached_values_and_texts(
     assert await inbox.search_text("noon", [message.uid]) == {message.uid}
 
     ((_, copy_uid),) = await inbox.copy([message.uid], inbox)
+    await inbox.settled()
 
     assert await inbox.cached(copy_uid, "envelope", never) == b"envelope"
     index = MailboxIndex(inbox.path)  # a second reader of the same file

@@ -17,6 +17,7 @@ once for their internal date (the mtime, as Dovecot does) and, when the
 name has no `,S=`/`,W=`, their sizes; a changed flag letter string gets a
 new modseq; a file no longer found is an expunge, recorded with its modseq
 for QRESYNC. A directory whose mtime is within two seconds of the listing
+(a tenth of a second where file times have sub-second parts)
 is looked at again next time, because a change in the same clock tick
 would leave its mtime as it was.
 
@@ -63,7 +64,11 @@ from mailroom.store.uidlist import (
 
 FlagMode = Literal["set", "add", "remove"]
 SUSPECT_SECONDS = 2.0
-"""A directory changed this recently may change again within the same mtime tick."""
+"""A directory changed this recently may change again within the same mtime tick, on a
+file system whose times have whole seconds (Dovecot waits as long)."""
+SUSPECT_SECONDS_FINE = 0.1
+"""The same where times have sub-second parts: the kernel's file-time clock ticks every
+few milliseconds (jiffies), so a change this much later always shows a new mtime."""
 _SIZE = re.compile(r",S=(\d{1,19})(?=[,:]|$)")
 _VSIZE = re.compile(r",W=(\d{1,19})(?=[,:]|$)")
 _SYSTEM = frozenset(SYSTEM_FLAGS.values())
@@ -780,4 +785,9 @@ def _row(message: MessageInfo) -> IndexRow:
 def _recent(stamp: DiskStamp, now: float) -> bool:
     """Whether a directory in `stamp` changed within SUSPECT_SECONDS of `now`: a later
     change in the same mtime tick would not show in its stamp, so look again next time."""
-    return any(now - mtime_ns / 1e9 < SUSPECT_SECONDS for mtime_ns, _, _ in stamp)
+    for mtime_ns, _, _ in stamp:
+        # A whole second (or a missing file's 0) is read as coarse: the longer wait.
+        window = SUSPECT_SECONDS if mtime_ns % 1_000_000_000 == 0 else SUSPECT_SECONDS_FINE
+        if now - mtime_ns / 1e9 < window:
+            return True
+    return False

@@ -324,9 +324,10 @@ class MailboxIndex:
             )
         return cache, texts
 
-    def take_derived(self, source: Path, pairs: Iterable[tuple[int, int]]) -> None:
-        """Copy the cached values and texts of the messages of the folder at `source`
-        to ours, for each (source UID, our UID) pair: what a COPY or MOVE takes along.
+    def take_derived(self, source: Path, pairs: Iterable[tuple[int, int]], *, texts: bool) -> None:
+        """Copy the cached values (or the texts, with `texts`) of the messages of the
+        folder at `source` to ours, for each (source UID, our UID) pair: what a COPY or
+        MOVE takes along.
 
         The rows go from one database file to the other inside SQLite (the source's
         index is attached for the moment, read as of its last commit), never through
@@ -350,11 +351,13 @@ class MailboxIndex:
                 )
                 self._db.execute("DELETE FROM temp.copies")
                 self._db.executemany("INSERT OR REPLACE INTO temp.copies VALUES (?, ?)", pairs)
-                for table, columns in (("cache", "c.field, c.value"), ("texts", "c.head, c.body")):
-                    self._db.execute(
-                        f"INSERT OR REPLACE INTO main.{table} SELECT copies.new, {columns}"  # noqa: S608 - fixed names
-                        f" FROM {schema}.{table} AS c JOIN temp.copies ON c.uid = copies.old"
-                    )
+                table, columns = (
+                    ("texts", "c.head, c.body") if texts else ("cache", "c.field, c.value")
+                )
+                self._db.execute(
+                    f"INSERT OR REPLACE INTO main.{table} SELECT copies.new, {columns}"  # noqa: S608 - fixed names
+                    f" FROM {schema}.{table} AS c JOIN temp.copies ON c.uid = copies.old"
+                )
                 self._db.execute("DELETE FROM temp.copies")
         finally:
             if schema == "source":

@@ -42,7 +42,7 @@ from typing import TypeVar
 from mailroom.store.errors import MailboxDeleted, QuotaExceeded
 from mailroom.store.events import MailboxEvents, Waiter
 from mailroom.store.flags import info_letters, split_flags
-from mailroom.store.folder import SYSTEM_FLAGS
+from mailroom.store.folder import SYSTEM_FLAGS, FolderError
 from mailroom.store.folder_state import FlagMode, FolderState, NewFile
 from mailroom.store.keywords import (
     MAX_KEYWORDS,
@@ -117,6 +117,7 @@ class Mailbox:
         self._state = FolderState(path, lock_wait=lock_wait)
         self._lock = asyncio.Lock()
         self._references = 0
+        self._background: set[asyncio.Task[object]] = set()
         self._release: Callable[[Mailbox], Awaitable[None]] | None = None
 
     def __repr__(self) -> str:
@@ -218,6 +219,24 @@ class Mailbox:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(function, *args))
 
+    def _in_background(self, function: Callable[..., object], *args: object) -> None:
+        """Run `function` in a store thread once the folder's work so far is done,
+        without waiting for it: work that only saves later work. The folder's next
+        operations queue behind it; closing the folder waits for it."""
+        task = asyncio.get_running_loop().create_task(self._run(function, *args))
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[object]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("%s: background work failed: %s", self.path, task.exception())
+
+    async def settled(self) -> None:
+        """Wait for the background work started so far (tests, and closing)."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
     def _changed(self) -> None:
         self.events.notify(self.path)
 
@@ -235,6 +254,7 @@ class Mailbox:
             await self._close()
 
     async def _close(self) -> None:
+        await self.settled()
         await self._run(self._state.close)
 
     # -- syncing --
@@ -409,7 +429,12 @@ class Mailbox:
             wanted = missing
         pairs.sort()
         if pairs:
-            await self._thread(_carry_derived, self._state, target._state, pairs)
+            # The cached values now: a MOVE's expunge removes the originals' at once.
+            await target._run(_carry_derived, self._state, target._state, pairs, False)
+            # The texts (megabytes for a thousand messages) after the answer: the
+            # originals' stay until their folder's next search, and a search that comes
+            # first extracts what is missing itself.
+            target._in_background(_carry_derived, self._state, target._state, pairs, True)
         return pairs
 
     def _import(
@@ -536,17 +561,20 @@ class Mailbox:
         )
 
 
-def _carry_derived(source: FolderState, target: FolderState, pairs: list[tuple[int, int]]) -> None:
+def _carry_derived(
+    source: FolderState, target: FolderState, pairs: list[tuple[int, int]], texts: bool
+) -> None:
     """Copies keep what the source's index knew of the originals (envelope, body
-    structure, search texts), as Dovecot's cache does, so nothing is computed again."""
-    with target.locked_index() as index:
-        # Copies expunged meanwhile would leave rows nobody removes.
-        present = [(old, new) for old, new in pairs if target.snapshot.find(new) is not None]
-        try:
-            index.take_derived(source.path, present)
-        except sqlite3.Error as error:
-            # Only a saving: what is not taken along is computed again when needed.
-            log.warning("%s: cached values not copied from %s: %s", target.path, source.path, error)
+    structure; or the search texts), as Dovecot's cache does, so nothing is computed
+    again. Only a saving: what is not taken along is computed again when needed."""
+    try:
+        with target.locked_index() as index:
+            # Copies expunged meanwhile would leave rows nobody removes.
+            present = [(old, new) for old, new in pairs if target.snapshot.find(new) is not None]
+            index.take_derived(source.path, present, texts=texts)
+    except (sqlite3.Error, FolderError) as error:
+        # Closed (deleted) meanwhile, or an index that cannot be read: nothing lost.
+        log.info("%s: cached values not copied from %s: %s", target.path, source.path, error)
 
 
 class _Directories:
