@@ -36,7 +36,7 @@ import time
 from array import array
 from bisect import bisect_left
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -75,12 +75,13 @@ _SYSTEM = frozenset(SYSTEM_FLAGS.values())
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NewFile:
-    """A message file in tmp/, ready to become a message of the folder."""
+    """A message file ready to become a message of the folder: in tmp/, named `base`;
+    or, when `placed`, already in new/ or cur/ under its final name (a hard link, which
+    appears whole at once, as a file written in tmp/ and renamed does)."""
 
-    tmp_path: str
-    """In the folder's tmp/, named `base`."""
+    path: str
     base: str
     info: str | None
     """Flag letters; None puts the message into new/ (it is then \\Recent)."""
@@ -89,6 +90,12 @@ class NewFile:
     size: int
     dated: bool = False
     """The file's mtime is already `internaldate` (a link to the original, for a copy)."""
+    placed: bool = False
+
+    @property
+    def file_name(self) -> str:
+        """Its name in new/ (no flags) or cur/."""
+        return self.base if self.info is None else f"{self.base}{INFO_SEPARATOR}{self.info}"
 
 
 class FolderState:
@@ -194,15 +201,14 @@ class FolderState:
             if previous is not None and previous.base_name == base:
                 if previous.file_name == name and previous.recent == recent:
                     if keywords_changed:
-                        previous = replace(previous, flags=self._decoder.flags(previous.info))
+                        previous = previous._replace(flags=self._decoder.flags(previous.info))
                     messages.append(previous)
                     continue
                 info = _info_of(name)
                 flags = self._decoder.flags(info)
                 changed = flags != previous.flags
                 flags_changed |= changed
-                message = replace(
-                    previous,
+                message = previous._replace(
                     flags=flags,
                     info=info,
                     file_name=name,
@@ -463,7 +469,7 @@ class FolderState:
                             os.rename(message.file_name, name, src_dir_fd=new, dst_dir_fd=cur)
                         except FileNotFoundError:
                             continue  # another process (a Dovecot) claimed it
-                        updated[message.uid] = replace(message, file_name=name, recent=False)
+                        updated[message.uid] = message._replace(file_name=name, recent=False)
                 finally:
                     os.close(cur)
             finally:
@@ -586,7 +592,7 @@ class FolderState:
         return updated, retry
 
     def add_files(self, files: list[NewFile]) -> list[MessageInfo]:
-        """Make tmp/ files messages (in order), give them UIDs; their infos, in order."""
+        """Make the files messages (in order), give them UIDs; their infos, in order."""
         with self._lock:
             folder = os.fspath(self.path)
             directories: dict[str, int] = {}
@@ -597,19 +603,18 @@ class FolderState:
                 tmp, used = directories["tmp"], set()
                 for item in files:
                     directory = "new" if item.info is None else "cur"
-                    name = (
-                        item.base
-                        if item.info is None
-                        else f"{item.base}{INFO_SEPARATOR}{item.info}"
-                    )
                     # IMAP dates have seconds; the mtime is what a rebuilt index reads back.
                     date = int(time.time() if item.internaldate is None else item.internaldate)
-                    source = os.path.basename(item.tmp_path)
-                    if not item.dated:
-                        os.utime(source, (date, date), dir_fd=tmp)
-                    os.rename(source, name, src_dir_fd=tmp, dst_dir_fd=directories[directory])
                     dates.append(date)
                     used.add(directory)
+                    if item.placed:
+                        continue
+                    source = os.path.basename(item.path)
+                    if not item.dated:
+                        os.utime(source, (date, date), dir_fd=tmp)
+                    os.rename(
+                        source, item.file_name, src_dir_fd=tmp, dst_dir_fd=directories[directory]
+                    )
                 for directory in sorted(used):
                     os.fsync(directories[directory])
             finally:

@@ -344,7 +344,9 @@ class MailboxIndex:
             self._db.execute("ATTACH DATABASE ? AS source", (os.fspath(source_file),))
         try:
             with self._db:
-                self._db.execute("BEGIN IMMEDIATE")
+                # Deferred, not IMMEDIATE: that would take the write lock of the attached
+                # source too, and hold up the source's own work (a MOVE's expunge).
+                self._db.execute("BEGIN")
                 self._db.execute(
                     "CREATE TEMP TABLE IF NOT EXISTS copies"
                     " (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)"

@@ -42,7 +42,7 @@ from typing import TypeVar
 from mailroom.store.errors import MailboxDeleted, QuotaExceeded
 from mailroom.store.events import MailboxEvents, Waiter
 from mailroom.store.flags import info_letters, split_flags
-from mailroom.store.folder import SYSTEM_FLAGS, FolderError
+from mailroom.store.folder import INFO_SEPARATOR, SYSTEM_FLAGS, FolderError
 from mailroom.store.folder_state import FlagMode, FolderState, NewFile
 from mailroom.store.keywords import (
     MAX_KEYWORDS,
@@ -51,7 +51,7 @@ from mailroom.store.keywords import (
     add_keywords,
     read_keywords,
 )
-from mailroom.store.maildir import Maildir, unique_name
+from mailroom.store.maildir import Maildir, escape_hostname, unique_name
 from mailroom.store.message_reading import (
     cached_value,
     cached_values,
@@ -358,7 +358,7 @@ class Mailbox:
         except BaseException:
             for item in items:
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(item.tmp_path)
+                    os.unlink(item.path)
             raise
         added = self._state.add_files(items)
         self._record_usage(sum(item.stored_size for item in items), len(items))
@@ -448,42 +448,72 @@ class Mailbox:
         items: list[NewFile] = []
         origins: list[int] = []
         missing: list[int] = []
-        tmp = os.path.join(self.path, "tmp", "")
+        folder = os.fspath(self.path)
+        hostname = escape_hostname(self.hostname)
+        # Flags → letters in this folder, once per distinct set (a few dozen per folder).
+        letters: dict[tuple[str, frozenset[str]], str | None] = {}
         try:
             with _Directories() as directories:
-                target = directories.open(tmp)
+                tmp = directories.open(os.path.join(folder, "tmp"))
                 for message in sources:
-                    base = f"{unique_name(self.hostname)},S={message.stored_size},W={message.size}"
+                    key = (message.info, message.flags)
+                    if key in letters:
+                        info = letters[key]
+                    else:
+                        keywords = frozenset(
+                            k for k in message.flags - _SYSTEM if mapping.letter_for(k)
+                        )
+                        info = letters[key] = (
+                            info_letters(message.info, message.flags & _SYSTEM, keywords, mapping)
+                            or None
+                        )
+                    name = unique_name(hostname, escaped=True)
+                    base = f"{name},S={message.stored_size},W={message.size}"
+                    final = base if info is None else f"{base}{INFO_SEPARATOR}{info}"
                     source = directories.open(
-                        os.path.join(message.folder, "new" if message.recent else "cur", "")
+                        os.path.join(message.folder, "new" if message.recent else "cur")
                     )
-                    date = message.internaldate.timestamp()
+                    # Straight into new/ or cur/: a link appears whole, so tmp/ has no
+                    # part to play (and the copy keeps the original's mtime, its date).
+                    target = "new" if info is None else "cur"
+                    placed = True
                     try:
-                        linked = _link_or_copy(message.file_name, source, base, target)
+                        os.link(
+                            message.file_name,
+                            final,
+                            src_dir_fd=source,
+                            dst_dir_fd=directories.open(os.path.join(folder, target)),
+                        )
                     except FileNotFoundError:
                         missing.append(message.uid)
                         continue
-                    keywords = frozenset(
-                        k for k in message.flags - _SYSTEM if mapping.letter_for(k)
+                    except OSError as error:
+                        if error.errno not in _LINK_UNSUPPORTED:
+                            raise
+                        try:
+                            _copy_file(message.file_name, source, base, tmp)
+                        except FileNotFoundError:
+                            missing.append(message.uid)
+                            continue
+                        placed = False
+                    item = NewFile(
+                        os.path.join(folder, target, final)
+                        if placed
+                        else os.path.join(folder, "tmp", base),
+                        base,
+                        info,
+                        message.internaldate.timestamp(),
+                        message.stored_size,
+                        message.size,
+                        dated=placed,
+                        placed=placed,
                     )
-                    info = info_letters(message.info, message.flags & _SYSTEM, keywords, mapping)
-                    items.append(
-                        NewFile(
-                            tmp + base,
-                            base,
-                            info or None,
-                            date,
-                            message.stored_size,
-                            message.size,
-                            # A link shares the original's mtime: its internal date already.
-                            dated=linked,
-                        )
-                    )
+                    items.append(item)
                     origins.append(message.uid)
         except BaseException:
             for item in items:
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(item.tmp_path)
+                    os.unlink(item.path)
             raise
         if not items:
             return [], missing
@@ -599,15 +629,9 @@ class _Directories:
         self._open.clear()
 
 
-def _link_or_copy(source: str, source_dir: int, target: str, target_dir: int) -> bool:
-    """Link `source` (in `source_dir`) as `target` (in `target_dir`), or make a durable
-    copy where the file system cannot link; whether it linked."""
-    try:
-        os.link(source, target, src_dir_fd=source_dir, dst_dir_fd=target_dir)
-        return True
-    except OSError as error:
-        if error.errno not in _LINK_UNSUPPORTED:
-            raise
+def _copy_file(source: str, source_dir: int, target: str, target_dir: int) -> None:
+    """A durable copy of `source` (in `source_dir`) as `target` (in `target_dir`), where
+    the file system cannot link."""
     with (
         open(os.open(source, os.O_RDONLY | os.O_CLOEXEC, dir_fd=source_dir), "rb") as reader,
         open(
@@ -623,4 +647,3 @@ def _link_or_copy(source: str, source_dir: int, target: str, target_dir: int) ->
         shutil.copyfileobj(reader, writer)
         writer.flush()
         os.fsync(writer.fileno())
-    return False

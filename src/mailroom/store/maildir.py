@@ -106,12 +106,14 @@ def escape_hostname(hostname: str) -> str:
     return hostname.replace("/", "\\057").replace(":", "\\072")
 
 
-def unique_name(hostname: str) -> str:
-    """A fresh Dovecot-style base name: `<secs>.M<usecs>P<pid>Q<counter>.<hostname>`."""
+def unique_name(hostname: str, *, escaped: bool = False) -> str:
+    """A fresh Dovecot-style base name: `<secs>.M<usecs>P<pid>Q<counter>.<hostname>`
+    (`escaped`: the caller has passed the host name through escape_hostname already)."""
     with _counter_lock:
         counter = next(_counter)
     seconds, microseconds = divmod(time.time_ns() // 1000, 1_000_000)
-    return f"{seconds}.M{microseconds}P{os.getpid()}Q{counter}.{escape_hostname(hostname)}"
+    host = hostname if escaped else escape_hostname(hostname)
+    return f"{seconds}.M{microseconds}P{os.getpid()}Q{counter}.{host}"
 
 
 @dataclass(frozen=True)
