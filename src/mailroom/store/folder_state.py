@@ -410,23 +410,32 @@ class FolderState:
             keywords=tuple(name for _, name in self._decoder.mapping.by_index),
         )
 
-    def _replace(self, updated: dict[int, MessageInfo], highestmodseq: int | None) -> None:
-        """Publish the snapshot with these messages replaced (same UIDs, new file names,
-        flags or modseqs), and write their changes to the index."""
+    def _replace(self, updated: list[tuple[int, MessageInfo]], highestmodseq: int | None) -> None:
+        """Publish the snapshot with the messages at these positions replaced (same UIDs,
+        new file names, flags or modseqs), and write their changes to the index."""
         if not updated:
             return
         self._index().apply(
-            renamed=[(m.file_name, m.recent, m.info, m.modseq, m.uid) for m in updated.values()],
+            renamed=[(m.file_name, m.recent, m.info, m.modseq, m.uid) for _, m in updated],
             highestmodseq=self.snapshot.highestmodseq if highestmodseq is None else highestmodseq,
         )
         snapshot = self.snapshot
         messages = list(snapshot.messages)
-        present = snapshot.uids
-        for uid, message in updated.items():
-            position = bisect_left(present, uid)
-            if position < len(present) and present[position] == uid:
+        names = self._names if self._names is not None and self._names[0] is snapshot else None
+        if names is not None:
+            # The next sync compares the folder with these: change them, not rebuild them.
+            cur, new = set(names[1]), set(names[2])
+            for position, message in updated:
+                old = messages[position]
+                (new if old.recent else cur).discard(old.file_name)
+                (new if message.recent else cur).add(message.file_name)
                 messages[position] = message
-        self._publish(tuple(messages), highestmodseq=highestmodseq, uids=present)
+        else:
+            for position, message in updated:
+                messages[position] = message
+        self._publish(tuple(messages), highestmodseq=highestmodseq, uids=snapshot.uids)
+        if names is not None:
+            self._names = (self.snapshot, cur, new)
 
     def _record_expunges(self, uids: Iterable[int], modseq: int) -> None:
         for uid in uids:
@@ -453,15 +462,15 @@ class FolderState:
     def claim_recent(self) -> list[int]:
         """Move new/ files to cur/; their UIDs (only one caller gets each, as in Dovecot)."""
         with self._lock:
-            updated: dict[int, MessageInfo] = {}
-            recent = [m for m in self.snapshot.messages if m.recent]
+            updated: list[tuple[int, MessageInfo]] = []
+            recent = [(k, m) for k, m in enumerate(self.snapshot.messages) if m.recent]
             if not recent:
                 return []
             new = os.open(os.path.join(self.path, "new"), _DIRECTORY_FLAGS)
             try:
                 cur = os.open(os.path.join(self.path, "cur"), _DIRECTORY_FLAGS)
                 try:
-                    for message in recent:
+                    for position, message in recent:
                         name = message.file_name
                         if INFO_SEPARATOR not in name:
                             name += INFO_SEPARATOR
@@ -469,13 +478,13 @@ class FolderState:
                             os.rename(message.file_name, name, src_dir_fd=new, dst_dir_fd=cur)
                         except FileNotFoundError:
                             continue  # another process (a Dovecot) claimed it
-                        updated[message.uid] = message._replace(file_name=name, recent=False)
+                        updated.append((position, message._replace(file_name=name, recent=False)))
                 finally:
                     os.close(cur)
             finally:
                 os.close(new)
             self._replace(updated, None)
-            return sorted(updated)
+            return [message.uid for _, message in updated]
 
     def store_flags(
         self,
@@ -490,43 +499,60 @@ class FolderState:
             if keywords and mode != "remove":
                 add_keywords(self.path, keywords, wait=self.lock_wait)
                 self._load_keywords(force=True)
-            changed: dict[int, MessageInfo] = {}
+            changed: list[tuple[int, MessageInfo]] = []
             failed: list[int] = []
             for attempt in range(2):
                 modseq = self._next_modseq()
                 updated, retry = self._rename_for_flags(
-                    pending, mode, system, keywords, unchangedsince, modseq, failed
+                    self._positions(pending), mode, system, keywords, unchangedsince, modseq, failed
                 )
                 self._replace(updated, modseq if updated else None)
-                changed.update(updated)
+                changed += updated
                 if not retry or attempt:
                     break
                 # Renamed by another process meanwhile: find the new names, then try again.
                 self._sync(force=True)
                 pending = retry
-            return sorted(changed.values(), key=lambda m: m.uid), failed
+            messages = [message for _, message in changed]
+            if len(changed) > len(updated):
+                messages.sort(key=lambda m: m.uid)  # the retried ones come last
+            return messages, failed
+
+    def _positions(self, uids: list[int]) -> Iterable[int]:
+        """Where the messages of `uids` (sorted) are in the snapshot; those it has."""
+        present = self.snapshot.uids
+        if len(uids) == len(present) and array("I", uids).tobytes() == present.tobytes():
+            return range(len(present))  # the whole folder (1:*): no search
+        positions = []
+        position = 0
+        for uid in uids:
+            # `uids` is sorted: search forward from the last position.
+            position = bisect_left(present, uid, position)
+            if position < len(present) and present[position] == uid:
+                positions.append(position)
+        return positions
 
     def _rename_for_flags(
         self,
-        uids: list[int],
+        positions: Iterable[int],
         mode: FlagMode,
         system: frozenset[str],
         keywords: frozenset[str],
         unchangedsince: int | None,
         modseq: int,
         failed: list[int],
-    ) -> tuple[dict[int, MessageInfo], list[int]]:
-        """Rename the files of `uids` to carry their new flags; (changed messages by UID,
-        UIDs whose file had gone). A UID modified since `unchangedsince` goes to `failed`.
+    ) -> tuple[list[tuple[int, MessageInfo]], list[int]]:
+        """Rename the files of the messages at these snapshot `positions` (ascending)
+        to carry their new flags; ((position, changed message) pairs, UIDs whose file
+        had gone). A UID modified since `unchangedsince` goes to `failed`.
 
         A folder has a few dozen distinct flag strings: the new info for each is
         worked out once, so the loop is mostly the rename system calls.
         """
-        snapshot = self.snapshot
-        messages, present = snapshot.messages, snapshot.uids
+        messages = self.snapshot.messages
         mapping, flags_of = self._decoder.mapping, self._decoder.flags
         outcome: dict[str, tuple[str, frozenset[str]] | None] = {}
-        updated: dict[int, MessageInfo] = {}
+        updated: list[tuple[int, MessageInfo]] = []
         retry: list[int] = []
         rename = os.rename
         # Names relative to open directories: the kernel need not walk the whole path
@@ -537,13 +563,9 @@ class FolderState:
         except FileNotFoundError:
             new = cur
         try:
-            position = 0
-            for uid in uids:
-                # `uids` is sorted: search forward from the last position.
-                position = bisect_left(present, uid, position)
-                if position == len(present) or present[position] != uid:
-                    continue  # expunged: nothing to store (RFC 9051 §6.4.6)
+            for position in positions:
                 message = messages[position]
+                uid = message.uid
                 if unchangedsince is not None and message.modseq > unchangedsince:
                     failed.append(uid)  # RFC 7162 §3.1.3: MODIFIED
                     continue
@@ -572,18 +594,23 @@ class FolderState:
                 except FileNotFoundError:
                     retry.append(uid)
                     continue
-                updated[uid] = MessageInfo(
-                    uid,
-                    new_flags,
-                    modseq,
-                    message.size,
-                    message.internaldate,
-                    False,
-                    message.base_name,
-                    name,
-                    info,
-                    message.stored_size,
-                    message.folder,
+                updated.append(
+                    (
+                        position,
+                        MessageInfo(
+                            uid,
+                            new_flags,
+                            modseq,
+                            message.size,
+                            message.internaldate,
+                            False,
+                            message.base_name,
+                            name,
+                            info,
+                            message.stored_size,
+                            message.folder,
+                        ),
+                    )
                 )
         finally:
             if new != cur:

@@ -27,6 +27,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -60,6 +61,10 @@ CREATE INDEX IF NOT EXISTS texts_uids ON texts (uid);
 
 MMAP_BYTES = 1 << 30
 """Of the index file read through a memory map: a text search reads all the texts."""
+
+
+_FS_ENCODING = sys.getfilesystemencoding()
+_FS_ERRORS = sys.getfilesystemencodeerrors()
 
 
 def clock_modseq() -> int:
@@ -234,7 +239,6 @@ class MailboxIndex:
         """One transaction: rows added or replaced, files renamed ((file, recent, info,
         modseq, uid): a flag change or a move to cur/), UIDs expunged, the new
         HIGHESTMODSEQ."""
-        encode = os.fsencode
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
@@ -244,7 +248,14 @@ class MailboxIndex:
             self._db.executemany(
                 "UPDATE messages SET file = ?, recent = ?, info = ?, modseq = ? WHERE uid = ?",
                 (
-                    (encode(file), int(recent), encode(info), modseq, uid)
+                    # os.fsencode, without its checks: thousands at a time.
+                    (
+                        file.encode(_FS_ENCODING, _FS_ERRORS),
+                        int(recent),
+                        info.encode(_FS_ENCODING, _FS_ERRORS),
+                        modseq,
+                        uid,
+                    )
                     for file, recent, info, modseq, uid in renamed
                 ),
             )
