@@ -7,7 +7,7 @@ import asyncio
 
 import aiosmtplib
 
-from tests.imap.conftest import ImapTalk, login
+from tests.imap.conftest import ImapReply, ImapTalk, login
 from tests.imap.test_clients import append_many
 from tests.mailhost.conftest import MailHost
 
@@ -68,6 +68,39 @@ async def test_two_sessions_see_each_others_changes(imap_host: MailHost) -> None
     assert reply.untagged == [b"* 2 EXPUNGE", b"* 3 EXISTS", b"* 0 RECENT"]
     reply = await second.command("FETCH 1:* (UID)")
     assert reply.lines("") == ["1 FETCH (UID 1)", "2 FETCH (UID 3)", "3 FETCH (UID 4)"]
+    await first.close()
+    await second.close()
+
+
+def fetches(reply: ImapReply) -> list[str]:
+    return [line for line in reply.lines("") if " FETCH " in line]
+
+
+async def test_a_store_reports_another_sessions_change_made_just_before_it(
+    imap_host: MailHost,
+) -> None:
+    first = await login(imap_host)
+    second = await login(imap_host)
+    await append_many(first, "INBOX", range(1, 4))
+    assert (await first.command("SELECT INBOX")).ok
+    assert (await second.command("SELECT INBOX")).ok
+
+    assert (await second.command("STORE 1 +FLAGS.SILENT (\\Flagged)")).ok
+    # The first session's own change comes right after the second's: its STORE answers
+    # for message 3 and tells of message 1 too, once.
+    reply = await first.command("STORE 3 +FLAGS.SILENT (\\Seen)")
+    assert fetches(reply) == ["1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))"]
+    assert fetches(await first.command("NOOP")) == []
+
+    # Nothing changed in between: its own silent change is not echoed (RFC 9051 §6.4.6).
+    reply = await first.command("STORE 2 +FLAGS.SILENT (\\Answered)")
+    assert fetches(reply) == []
+    assert fetches(await first.command("NOOP")) == []
+    reply = await second.command("NOOP")
+    assert sorted(fetches(reply)) == [
+        "2 FETCH (UID 2 FLAGS (\\Answered))",
+        "3 FETCH (UID 3 FLAGS (\\Seen))",
+    ]
     await first.close()
     await second.close()
 

@@ -90,13 +90,14 @@ async def store(session: ImapSession, command: Command) -> None:
     if args.unchanged_since is not None:
         session.enabled.add("CONDSTORE")
     flags = [flag for flag in args.flags if flag != "\\Recent"]
+    before = view.mailbox.highestmodseq
     try:
         changed, failed = await view.mailbox.store_flags(
             uids, MODES[args.mode], flags, args.unchanged_since
         )
     except STORE_ERRORS as error:
         raise responses.store_error(error) from None
-    view.mark_reported(changed)
+    view.mark_reported(changed, before=before)
     # As Dovecot: a FETCH for each message whose flags changed (RFC 9051 §6.4.6 lets
     # the server leave out the others). .SILENT sends none, except the mod-sequences
     # of a conditional store (RFC 7162 §3.1.3).

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from mailroom.imap.sequence import SequenceSet, format_set
 from mailroom.imap.wire import Atom, format_flags, serialize
@@ -91,8 +91,22 @@ class SelectedView:
 
     # -- telling the client ---------------------------------------------------------------
 
-    def mark_reported(self, messages: Iterable[MessageInfo]) -> None:
-        """This session has just sent these messages' flags (its own STORE)."""
+    def mark_reported(self, messages: Sequence[MessageInfo], *, before: int | None = None) -> None:
+        """This session has just sent these messages' flags (its own STORE).
+
+        `before`: the mailbox's HIGHESTMODSEQ just before the change. When this
+        session had seen everything up to it and the change took the very next
+        modseq, nothing else changed in between: the session is simply up to date,
+        and the next update need not look through the whole mailbox for changes.
+        """
+        if (
+            messages
+            and before is not None
+            and self.known_modseq >= before
+            and max(m.modseq for m in messages) == before + 1
+        ):
+            self.known_modseq = before + 1
+            return
         for message in messages:
             self._own[message.uid] = message.modseq
 
