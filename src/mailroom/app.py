@@ -135,7 +135,8 @@ async def running_services(config: Config, *, migrate: bool) -> AsyncIterator[Se
 
 
 SEARCH_TEXT_LIMIT = 1024 * 1024
-"""Characters of a message kept in the full-text index (headers and text parts)."""
+"""Characters of a message kept in its folder's index for SEARCH TEXT/BODY (each of
+the header and the text parts)."""
 
 
 def index_text(data: bytes) -> SearchText:
