@@ -466,7 +466,10 @@ class FolderState:
             recent = [(k, m) for k, m in enumerate(self.snapshot.messages) if m.recent]
             if not recent:
                 return []
-            new = os.open(os.path.join(self.path, "new"), _DIRECTORY_FLAGS)
+            try:
+                new = os.open(os.path.join(self.path, "new"), _DIRECTORY_FLAGS)
+            except FileNotFoundError:
+                return []  # the folder is gone: the next sync says so
             try:
                 cur = os.open(os.path.join(self.path, "cur"), _DIRECTORY_FLAGS)
                 try:
