@@ -23,8 +23,8 @@ from mailroom.store.errors import (
     SpecialUseError,
 )
 from mailroom.store.events import MailboxEvents, Waiter
+from mailroom.store.file_changes import FlagMode
 from mailroom.store.folder import FolderError, MaildirFolder, MaildirMessage, MessageGone
-from mailroom.store.folder_state import FlagMode
 from mailroom.store.keywords import Keywords, KeywordsError, TooManyKeywords
 from mailroom.store.mailbox import FolderStatus, Mailbox, Quota
 from mailroom.store.maildir import (

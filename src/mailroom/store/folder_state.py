@@ -24,6 +24,9 @@ would leave its mtime as it was.
 Modseqs (RFC 7162): each operation (a sync that found changes, a STORE, an
 APPEND, an EXPUNGE) takes HIGHESTMODSEQ + 1 for everything it changed.
 Moving a file from new/ to cur/ changes no flag and so no modseq.
+
+The file work of the changes (renames for flags, new files placed, unlinks) is
+file_changes.py's; this module keeps the UIDs, modseqs, index and snapshot in step.
 """
 
 from __future__ import annotations
@@ -34,19 +37,24 @@ import re
 import threading
 import time
 from array import array
-from bisect import bisect_left
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
 
 from mailroom.durable import fsync_directory
 from mailroom.store.events import DiskStamp, disk_stamp
-from mailroom.store.flags import FlagDecoder, info_letters, split_flags
+from mailroom.store.file_changes import (
+    DIRECTORY_FLAGS,
+    FlagMode,
+    NewFile,
+    place_files,
+    positions_of,
+    rename_for_flags,
+    unlink_messages,
+)
+from mailroom.store.flags import FlagDecoder, split_flags
 from mailroom.store.folder import (
     INFO_SEPARATOR,
-    SYSTEM_FLAGS,
     FolderError,
     MaildirFolder,
 )
@@ -62,7 +70,6 @@ from mailroom.store.uidlist import (
     write_uidlist,
 )
 
-FlagMode = Literal["set", "add", "remove"]
 SUSPECT_SECONDS = 2.0
 """A directory changed this recently may change again within the same mtime tick, on a
 file system whose times have whole seconds (Dovecot waits as long)."""
@@ -71,31 +78,6 @@ SUSPECT_SECONDS_FINE = 0.1
 few milliseconds (jiffies), so a change this much later always shows a new mtime."""
 _SIZE = re.compile(r",S=(\d{1,19})(?=[,:]|$)")
 _VSIZE = re.compile(r",W=(\d{1,19})(?=[,:]|$)")
-_SYSTEM = frozenset(SYSTEM_FLAGS.values())
-_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
-
-
-@dataclass(frozen=True, slots=True)
-class NewFile:
-    """A message file ready to become a message of the folder: in tmp/, named `base`;
-    or, when `placed`, already in new/ or cur/ under its final name (a hard link, which
-    appears whole at once, as a file written in tmp/ and renamed does)."""
-
-    path: str
-    base: str
-    info: str | None
-    """Flag letters; None puts the message into new/ (it is then \\Recent)."""
-    internaldate: float | None
-    stored_size: int
-    size: int
-    dated: bool = False
-    """The file's mtime is already `internaldate` (a link to the original, for a copy)."""
-    placed: bool = False
-
-    @property
-    def file_name(self) -> str:
-        """Its name in new/ (no flags) or cur/."""
-        return self.base if self.info is None else f"{self.base}{INFO_SEPARATOR}{self.info}"
 
 
 class FolderState:
@@ -467,11 +449,11 @@ class FolderState:
             if not recent:
                 return []
             try:
-                new = os.open(os.path.join(self.path, "new"), _DIRECTORY_FLAGS)
+                new = os.open(os.path.join(self.path, "new"), DIRECTORY_FLAGS)
             except FileNotFoundError:
                 return []  # the folder is gone: the next sync says so
             try:
-                cur = os.open(os.path.join(self.path, "cur"), _DIRECTORY_FLAGS)
+                cur = os.open(os.path.join(self.path, "cur"), DIRECTORY_FLAGS)
                 try:
                     for position, message in recent:
                         name = message.file_name
@@ -506,8 +488,17 @@ class FolderState:
             failed: list[int] = []
             for attempt in range(2):
                 modseq = self._next_modseq()
-                updated, retry = self._rename_for_flags(
-                    self._positions(pending), mode, system, keywords, unchangedsince, modseq, failed
+                updated, retry = rename_for_flags(
+                    self.path,
+                    self.snapshot.messages,
+                    self._decoder,
+                    positions_of(self.snapshot.uids, pending),
+                    mode,
+                    system,
+                    keywords,
+                    unchangedsince,
+                    modseq,
+                    failed,
                 )
                 self._replace(updated, modseq if updated else None)
                 changed += updated
@@ -521,135 +512,10 @@ class FolderState:
                 messages.sort(key=lambda m: m.uid)  # the retried ones come last
             return messages, failed
 
-    def _positions(self, uids: list[int]) -> Iterable[int]:
-        """Where the messages of `uids` (sorted) are in the snapshot; those it has."""
-        present = self.snapshot.uids
-        if len(uids) == len(present) and array("I", uids).tobytes() == present.tobytes():
-            return range(len(present))  # the whole folder (1:*): no search
-        positions = []
-        position = 0
-        for uid in uids:
-            # `uids` is sorted: search forward from the last position.
-            position = bisect_left(present, uid, position)
-            if position < len(present) and present[position] == uid:
-                positions.append(position)
-        return positions
-
-    def _rename_for_flags(
-        self,
-        positions: Iterable[int],
-        mode: FlagMode,
-        system: frozenset[str],
-        keywords: frozenset[str],
-        unchangedsince: int | None,
-        modseq: int,
-        failed: list[int],
-    ) -> tuple[list[tuple[int, MessageInfo]], list[int]]:
-        """Rename the files of the messages at these snapshot `positions` (ascending)
-        to carry their new flags; ((position, changed message) pairs, UIDs whose file
-        had gone). A UID modified since `unchangedsince` goes to `failed`.
-
-        A folder has a few dozen distinct flag strings: the new info for each is
-        worked out once, so the loop is mostly the rename system calls.
-        """
-        messages = self.snapshot.messages
-        mapping, flags_of = self._decoder.mapping, self._decoder.flags
-        outcome: dict[str, tuple[str, frozenset[str]] | None] = {}
-        updated: list[tuple[int, MessageInfo]] = []
-        retry: list[int] = []
-        rename = os.rename
-        # Names relative to open directories: the kernel need not walk the whole path
-        # twice for each of thousands of renames.
-        cur = os.open(os.path.join(self.path, "cur"), _DIRECTORY_FLAGS)
-        try:
-            new = os.open(os.path.join(self.path, "new"), _DIRECTORY_FLAGS)
-        except FileNotFoundError:
-            new = cur
-        try:
-            for position in positions:
-                message = messages[position]
-                uid = message.uid
-                if unchangedsince is not None and message.modseq > unchangedsince:
-                    failed.append(uid)  # RFC 7162 §3.1.3: MODIFIED
-                    continue
-                old_info = message.info
-                if old_info in outcome:
-                    result = outcome[old_info]
-                else:
-                    wanted = _apply_mode(message.flags, mode, system, keywords)
-                    if wanted == message.flags:
-                        result = None
-                    else:
-                        info = info_letters(old_info, wanted & _SYSTEM, wanted - _SYSTEM, mapping)
-                        result = (info, flags_of(info))
-                    outcome[old_info] = result
-                if result is None:
-                    continue
-                info, new_flags = result
-                name = f"{message.base_name}{INFO_SEPARATOR}{info}"
-                try:
-                    rename(
-                        message.file_name,
-                        name,
-                        src_dir_fd=new if message.recent else cur,
-                        dst_dir_fd=cur,
-                    )
-                except FileNotFoundError:
-                    retry.append(uid)
-                    continue
-                updated.append(
-                    (
-                        position,
-                        MessageInfo(
-                            uid,
-                            new_flags,
-                            modseq,
-                            message.size,
-                            message.internaldate,
-                            False,
-                            message.base_name,
-                            name,
-                            info,
-                            message.stored_size,
-                            message.folder,
-                        ),
-                    )
-                )
-        finally:
-            if new != cur:
-                os.close(new)
-            os.close(cur)
-        return updated, retry
-
     def add_files(self, files: list[NewFile]) -> list[MessageInfo]:
         """Make the files messages (in order), give them UIDs; their infos, in order."""
         with self._lock:
-            folder = os.fspath(self.path)
-            directories: dict[str, int] = {}
-            dates: list[int] = []
-            try:
-                for sub in ("tmp", "new", "cur"):
-                    directories[sub] = os.open(os.path.join(folder, sub), _DIRECTORY_FLAGS)
-                tmp, used = directories["tmp"], set()
-                for item in files:
-                    directory = "new" if item.info is None else "cur"
-                    # IMAP dates have seconds; the mtime is what a rebuilt index reads back.
-                    date = int(time.time() if item.internaldate is None else item.internaldate)
-                    dates.append(date)
-                    used.add(directory)
-                    if item.placed:
-                        continue
-                    source = os.path.basename(item.path)
-                    if not item.dated:
-                        os.utime(source, (date, date), dir_fd=tmp)
-                    os.rename(
-                        source, item.file_name, src_dir_fd=tmp, dst_dir_fd=directories[directory]
-                    )
-                for directory in sorted(used):
-                    os.fsync(directories[directory])
-            finally:
-                for descriptor in directories.values():
-                    os.close(descriptor)
+            dates = place_files(self.path, files)
             uids, uidvalidity = self._assign(files)
             return self._added(files, dates, uids, uidvalidity)
 
@@ -735,25 +601,7 @@ class FolderState:
                 for m in self.snapshot.messages
                 if (uids is None or m.uid in uids) and (not deleted_only or "\\Deleted" in m.flags)
             ]
-            removed: list[MessageInfo] = []
-            retry: list[int] = []
-            if wanted:
-                cur = os.open(os.path.join(self.path, "cur"), _DIRECTORY_FLAGS)
-                try:
-                    new = os.open(os.path.join(self.path, "new"), _DIRECTORY_FLAGS)
-                except FileNotFoundError:
-                    new = cur
-                try:
-                    for message in wanted:
-                        try:
-                            os.unlink(message.file_name, dir_fd=new if message.recent else cur)
-                            removed.append(message)
-                        except FileNotFoundError:
-                            retry.append(message.uid)
-                finally:
-                    if new != cur:
-                        os.close(new)
-                    os.close(cur)
+            removed, retry = unlink_messages(self.path, wanted)
             if retry:
                 self._sync(force=True)  # renamed (flags) or expunged by another process
                 for uid in retry:
@@ -785,17 +633,6 @@ class FolderState:
         """The index, for the caller alone while the block runs (message_reading.py)."""
         with self._lock:
             yield self._index()
-
-
-def _apply_mode(
-    current: frozenset[str], mode: FlagMode, system: frozenset[str], keywords: frozenset[str]
-) -> frozenset[str]:
-    given = system | keywords
-    if mode == "set":
-        return given
-    if mode == "add":
-        return current | given
-    return current - given
 
 
 def _info_of(name: str) -> str:

@@ -313,28 +313,6 @@ class MailboxIndex:
                 [(uid, field, value) for uid, value in values.items()],
             )
 
-    def derived(self, uids: list[int]) -> tuple[list[tuple[int, str, bytes]], list[TextRow]]:
-        """The cached values and indexed texts of `uids`: what a copy can take along."""
-        cache: list[tuple[int, str, bytes]] = []
-        texts: list[TextRow] = []
-        for start in range(0, len(uids), 500):
-            chunk = uids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            cache.extend(
-                (uid, field, bytes(value))
-                for uid, field, value in self._db.execute(
-                    f"SELECT uid, field, value FROM cache WHERE uid IN ({marks})",  # noqa: S608 - only "?" marks
-                    chunk,
-                )
-            )
-            texts.extend(
-                self._db.execute(
-                    f"SELECT uid, head, body FROM texts WHERE uid IN ({marks})",  # noqa: S608 - only "?" marks
-                    chunk,
-                )
-            )
-        return cache, texts
-
     def take_derived(self, source: Path, pairs: Iterable[tuple[int, int]], *, texts: bool) -> None:
         """Copy the cached values (or the texts, with `texts`) of the messages of the
         folder at `source` to ours, for each (source UID, our UID) pair: what a COPY or
@@ -375,11 +353,6 @@ class MailboxIndex:
         finally:
             if schema == "source":
                 self._db.execute("DETACH DATABASE source")
-
-    def put_cache_rows(self, cache: list[tuple[int, str, bytes]]) -> None:
-        """Store cached values that `derived` gave, under the copies' UIDs."""
-        with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", cache)
 
     # -- texts for SEARCH TEXT and BODY --
 

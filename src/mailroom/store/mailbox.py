@@ -41,9 +41,10 @@ from typing import TypeVar
 
 from mailroom.store.errors import MailboxDeleted, QuotaExceeded
 from mailroom.store.events import MailboxEvents, Waiter
+from mailroom.store.file_changes import FlagMode, NewFile
 from mailroom.store.flags import info_letters, split_flags
 from mailroom.store.folder import INFO_SEPARATOR, SYSTEM_FLAGS, FolderError
-from mailroom.store.folder_state import FlagMode, FolderState, NewFile
+from mailroom.store.folder_state import FolderState
 from mailroom.store.keywords import (
     MAX_KEYWORDS,
     Keywords,

@@ -1,0 +1,219 @@
+"""The file work behind a folder's changes: flags renamed into file names, new files
+placed into new/ or cur/, files unlinked, each relative to an open directory (the
+kernel walks no path for each of thousands of files).
+
+The bookkeeping around them (UIDs, modseqs, the index, the snapshot) is
+folder_state.py's; these functions touch only the disk, and are called with its
+lock held.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from mailroom.store.flags import FlagDecoder, info_letters
+from mailroom.store.folder import INFO_SEPARATOR, SYSTEM_FLAGS
+from mailroom.store.snapshot import MessageInfo
+
+FlagMode = Literal["set", "add", "remove"]
+DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_SYSTEM = frozenset(SYSTEM_FLAGS.values())
+
+
+@dataclass(frozen=True, slots=True)
+class NewFile:
+    """A message file ready to become a message of the folder: in tmp/, named `base`;
+    or, when `placed`, already in new/ or cur/ under its final name (a hard link, which
+    appears whole at once, as a file written in tmp/ and renamed does)."""
+
+    path: str
+    base: str
+    info: str | None
+    """Flag letters; None puts the message into new/ (it is then \\Recent)."""
+    internaldate: float | None
+    stored_size: int
+    size: int
+    dated: bool = False
+    """The file's mtime is already `internaldate` (a link to the original, for a copy)."""
+    placed: bool = False
+
+    @property
+    def file_name(self) -> str:
+        """Its name in new/ (no flags) or cur/."""
+        return self.base if self.info is None else f"{self.base}{INFO_SEPARATOR}{self.info}"
+
+
+def positions_of(present: array[int], uids: list[int]) -> Iterable[int]:
+    """Where `uids` (sorted) are in `present` (a snapshot's UIDs); those it has."""
+    if len(uids) == len(present) and array("I", uids).tobytes() == present.tobytes():
+        return range(len(present))  # the whole folder (1:*): no search
+    positions = []
+    position = 0
+    for uid in uids:
+        # `uids` is sorted: search forward from the last position.
+        position = bisect_left(present, uid, position)
+        if position < len(present) and present[position] == uid:
+            positions.append(position)
+    return positions
+
+
+def rename_for_flags(
+    folder: Path,
+    messages: Sequence[MessageInfo],
+    decoder: FlagDecoder,
+    positions: Iterable[int],
+    mode: FlagMode,
+    system: frozenset[str],
+    keywords: frozenset[str],
+    unchangedsince: int | None,
+    modseq: int,
+    failed: list[int],
+) -> tuple[list[tuple[int, MessageInfo]], list[int]]:
+    """Rename the files of `messages` at these `positions` (ascending) to carry their
+    new flags; ((position, changed message) pairs, UIDs whose file
+    had gone). A UID modified since `unchangedsince` goes to `failed`.
+
+    A folder has a few dozen distinct flag strings: the new info for each is
+    worked out once, so the loop is mostly the rename system calls.
+    """
+    mapping, flags_of = decoder.mapping, decoder.flags
+    outcome: dict[str, tuple[str, frozenset[str]] | None] = {}
+    updated: list[tuple[int, MessageInfo]] = []
+    retry: list[int] = []
+    rename = os.rename
+    # Names relative to open directories: the kernel need not walk the whole path
+    # twice for each of thousands of renames.
+    cur = os.open(os.path.join(folder, "cur"), DIRECTORY_FLAGS)
+    try:
+        new = os.open(os.path.join(folder, "new"), DIRECTORY_FLAGS)
+    except FileNotFoundError:
+        new = cur
+    try:
+        for position in positions:
+            message = messages[position]
+            uid = message.uid
+            if unchangedsince is not None and message.modseq > unchangedsince:
+                failed.append(uid)  # RFC 7162 §3.1.3: MODIFIED
+                continue
+            old_info = message.info
+            if old_info in outcome:
+                result = outcome[old_info]
+            else:
+                wanted = apply_mode(message.flags, mode, system, keywords)
+                if wanted == message.flags:
+                    result = None
+                else:
+                    info = info_letters(old_info, wanted & _SYSTEM, wanted - _SYSTEM, mapping)
+                    result = (info, flags_of(info))
+                outcome[old_info] = result
+            if result is None:
+                continue
+            info, new_flags = result
+            name = f"{message.base_name}{INFO_SEPARATOR}{info}"
+            try:
+                rename(
+                    message.file_name,
+                    name,
+                    src_dir_fd=new if message.recent else cur,
+                    dst_dir_fd=cur,
+                )
+            except FileNotFoundError:
+                retry.append(uid)
+                continue
+            updated.append(
+                (
+                    position,
+                    MessageInfo(
+                        uid,
+                        new_flags,
+                        modseq,
+                        message.size,
+                        message.internaldate,
+                        False,
+                        message.base_name,
+                        name,
+                        info,
+                        message.stored_size,
+                        message.folder,
+                    ),
+                )
+            )
+    finally:
+        if new != cur:
+            os.close(new)
+        os.close(cur)
+    return updated, retry
+
+
+def place_files(folder: Path, files: list[NewFile]) -> list[int]:
+    """Move files from tmp/ into new/ or cur/ (those not `placed` there already), with
+    their dates as mtimes, and make that durable; the dates, in order."""
+    directories: dict[str, int] = {}
+    dates: list[int] = []
+    try:
+        for sub in ("tmp", "new", "cur"):
+            directories[sub] = os.open(os.path.join(folder, sub), DIRECTORY_FLAGS)
+        tmp, used = directories["tmp"], set()
+        for item in files:
+            directory = "new" if item.info is None else "cur"
+            # IMAP dates have seconds; the mtime is what a rebuilt index reads back.
+            date = int(time.time() if item.internaldate is None else item.internaldate)
+            dates.append(date)
+            used.add(directory)
+            if item.placed:
+                continue
+            source = os.path.basename(item.path)
+            if not item.dated:
+                os.utime(source, (date, date), dir_fd=tmp)
+            os.rename(source, item.file_name, src_dir_fd=tmp, dst_dir_fd=directories[directory])
+        for directory in sorted(used):
+            os.fsync(directories[directory])
+    finally:
+        for descriptor in directories.values():
+            os.close(descriptor)
+    return dates
+
+
+def unlink_messages(
+    folder: Path, messages: list[MessageInfo]
+) -> tuple[list[MessageInfo], list[int]]:
+    """Delete the files of `messages`; (those deleted, UIDs whose file had gone)."""
+    removed: list[MessageInfo] = []
+    gone: list[int] = []
+    if not messages:
+        return removed, gone
+    cur = os.open(os.path.join(folder, "cur"), DIRECTORY_FLAGS)
+    try:
+        new = os.open(os.path.join(folder, "new"), DIRECTORY_FLAGS)
+    except FileNotFoundError:
+        new = cur
+    try:
+        for message in messages:
+            try:
+                os.unlink(message.file_name, dir_fd=new if message.recent else cur)
+                removed.append(message)
+            except FileNotFoundError:
+                gone.append(message.uid)
+    finally:
+        if new != cur:
+            os.close(new)
+        os.close(cur)
+    return removed, gone
+
+
+def apply_mode(
+    current: frozenset[str], mode: FlagMode, system: frozenset[str], keywords: frozenset[str]
+) -> frozenset[str]:
+    given = system | keywords
+    if mode == "set":
+        return given
+    if mode == "add":
+        return current | given
+    return current - given
