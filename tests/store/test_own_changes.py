@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from array import array
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailroom.store import Account, Mailbox, MailboxEvents, MailStore
+from mailroom.store.file_changes import positions_of
 from mailroom.store.index import FILE_NAME as INDEX_FILE_NAME
 from mailroom.store.index import MailboxIndex
 from mailroom.store.uidlist import UidList, format_uidlist, parse_uidlist
@@ -234,3 +236,15 @@ async def test_a_copy_from_a_folder_whose_index_is_gone_still_copies(account: Ac
     finally:
         await inbox.close()
         await archive.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    present=st.lists(st.integers(1, 60), unique=True).map(sorted),
+    wanted=st.lists(st.integers(1, 60), unique=True).map(sorted),
+)
+def test_positions_of_finds_exactly_the_uids_the_snapshot_has(
+    present: list[int], wanted: list[int]
+) -> None:
+    positions = list(positions_of(array("I", present), wanted))
+    assert [present[p] for p in positions] == [uid for uid in wanted if uid in present]
