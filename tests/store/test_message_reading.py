@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mailroom.store import Mailbox, MailboxEvents, MailStore
-from mailroom.store.message_reading import Directories, read_file
+from mailroom.store.file_changes import Directories
+from mailroom.store.message_reading import read_file
 from mailroom.store.snapshot import crlf
 
 MESSAGE = b"Subject: hi\n\nHello\nBob\n"

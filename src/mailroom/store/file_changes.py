@@ -50,6 +50,38 @@ class NewFile:
         return self.base if self.info is None else f"{self.base}{INFO_SEPARATOR}{self.info}"
 
 
+class Directories:
+    """Directories opened once for a batch of file operations (reads, links): names
+    relative to them spare the kernel a walk of the whole path each time. Closing (or
+    leaving the `with` block) closes them all."""
+
+    def __init__(self) -> None:
+        self._fds: dict[str, int] = {}
+
+    def open(self, path: str | Path) -> int:
+        """The open directory at `path`; FileNotFoundError if it is gone."""
+        key = os.fspath(path)
+        fd = self._fds.get(key)
+        if fd is None:
+            fd = self._fds[key] = os.open(key, DIRECTORY_FLAGS)
+        return fd
+
+    def fd(self, folder: Path, recent: bool) -> int:
+        """The open new/ (recent) or cur/ of `folder`."""
+        return self.open(os.path.join(folder, "new" if recent else "cur"))
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+
+    def __enter__(self) -> Directories:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
 def positions_of(present: array[int], uids: list[int]) -> Iterable[int]:
     """Where `uids` (sorted) are in `present` (a snapshot's UIDs); those it has."""
     if len(uids) == len(present) and array("I", uids).tobytes() == present.tobytes():

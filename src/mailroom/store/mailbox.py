@@ -41,7 +41,7 @@ from typing import TypeVar
 
 from mailroom.store.errors import MailboxDeleted, QuotaExceeded
 from mailroom.store.events import MailboxEvents, Waiter
-from mailroom.store.file_changes import FlagMode, NewFile
+from mailroom.store.file_changes import Directories, FlagMode, NewFile
 from mailroom.store.flags import info_letters, split_flags
 from mailroom.store.folder import INFO_SEPARATOR, SYSTEM_FLAGS, FolderError
 from mailroom.store.folder_state import FolderState
@@ -454,7 +454,7 @@ class Mailbox:
         # Flags → letters in this folder, once per distinct set (a few dozen per folder).
         letters: dict[tuple[str, frozenset[str]], str | None] = {}
         try:
-            with _Directories() as directories:
+            with Directories() as directories:
                 tmp = directories.open(os.path.join(folder, "tmp"))
                 for message in sources:
                     key = (message.info, message.flags)
@@ -606,28 +606,6 @@ def _carry_derived(
     except (sqlite3.Error, FolderError) as error:
         # Closed (deleted) meanwhile, or an index that cannot be read: nothing lost.
         log.info("%s: cached values not copied from %s: %s", target.path, source.path, error)
-
-
-class _Directories:
-    """Directories open by path for the duration of a copy: files are linked relative to
-    them, so the kernel walks each path once rather than twice per message."""
-
-    def __init__(self) -> None:
-        self._open: dict[str, int] = {}
-
-    def open(self, path: str) -> int:
-        found = self._open.get(path)
-        if found is None:
-            found = self._open[path] = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        return found
-
-    def __enter__(self) -> _Directories:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        for descriptor in self._open.values():
-            os.close(descriptor)
-        self._open.clear()
 
 
 def _copy_file(source: str, source_dir: int, target: str, target_dir: int) -> None:

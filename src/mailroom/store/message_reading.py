@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection
-from pathlib import Path
 
+from mailroom.store.file_changes import Directories
 from mailroom.store.folder import MessageGone
 from mailroom.store.folder_state import FolderState
 from mailroom.store.index import TextRow, folded_texts
@@ -71,28 +71,6 @@ def read_file(path: str, size: int, dir_fd: int | None = None) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
-
-
-class Directories:
-    """The new/ and cur/ directories of folders, opened once for a batch of reads: files
-    opened relative to them spare the kernel a walk of the whole path each time."""
-
-    def __init__(self) -> None:
-        self._fds: dict[tuple[Path, bool], int] = {}
-
-    def fd(self, folder: Path, recent: bool) -> int:
-        """The open new/ (recent) or cur/ of `folder`; FileNotFoundError if it is gone."""
-        fd = self._fds.get((folder, recent))
-        if fd is None:
-            path = os.path.join(folder, "new" if recent else "cur")
-            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            self._fds[folder, recent] = fd
-        return fd
-
-    def close(self) -> None:
-        for fd in self._fds.values():
-            os.close(fd)
-        self._fds.clear()
 
 
 def cached_value(
