@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,34 +22,9 @@ from mailroom.store import (
     QuotaExceeded,
     TooManyKeywords,
 )
+from tests.store.conftest import text_of
 
 MESSAGE = b"From: alice@example.org\r\nSubject: Lunch\r\n\r\nSee you at NOON.\r\n"
-
-
-def text_of(data: bytes) -> tuple[str, str]:
-    head, _, body = data.decode("utf-8", "replace").partition("\r\n\r\n")
-    return head, body
-
-
-@pytest.fixture
-async def store() -> AsyncIterator[MailStore]:
-    mail_store = MailStore(events=MailboxEvents(), search_text=text_of, hostname="test.host")
-    yield mail_store
-    await mail_store.close()
-
-
-@pytest.fixture
-async def account(store: MailStore, tmp_path: Path) -> Account:
-    account = store.account(tmp_path / "Maildir", quota_bytes=None)
-    await account.ensure_default_folders()
-    return account
-
-
-@pytest.fixture
-async def inbox(account: Account) -> AsyncIterator[Mailbox]:
-    mailbox = await account.open("INBOX")
-    yield mailbox
-    await mailbox.close()
 
 
 async def test_an_appended_message_reads_back_with_crlf_and_is_stored_with_lf(

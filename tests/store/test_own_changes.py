@@ -20,20 +20,9 @@ from mailroom.store.file_changes import positions_of
 from mailroom.store.index import FILE_NAME as INDEX_FILE_NAME
 from mailroom.store.index import MailboxIndex
 from mailroom.store.uidlist import UidList, format_uidlist, parse_uidlist
+from tests.store.conftest import text_of
 
 MESSAGE = b"From: alice@example.org\r\nSubject: Lunch\r\n\r\nSee you at noon.\r\n"
-
-
-def text_of(data: bytes) -> tuple[str, str]:
-    head, _, body = data.decode("utf-8", "replace").partition("\r\n\r\n")
-    return head, body
-
-
-@pytest.fixture
-async def store() -> AsyncIterator[MailStore]:
-    mail_store = MailStore(events=MailboxEvents(), search_text=text_of, hostname="test.host")
-    yield mail_store
-    await mail_store.close()
 
 
 @pytest.fixture
@@ -42,20 +31,6 @@ async def other_store() -> AsyncIterator[MailStore]:
     mail_store = MailStore(events=MailboxEvents(), search_text=text_of, hostname="other.host")
     yield mail_store
     await mail_store.close()
-
-
-@pytest.fixture
-async def account(store: MailStore, tmp_path: Path) -> Account:
-    account = store.account(tmp_path / "Maildir", quota_bytes=None)
-    await account.ensure_default_folders()
-    return account
-
-
-@pytest.fixture
-async def inbox(account: Account) -> AsyncIterator[Mailbox]:
-    mailbox = await account.open("INBOX")
-    yield mailbox
-    await mailbox.close()
 
 
 async def test_a_message_another_process_adds_right_after_our_append_is_seen(

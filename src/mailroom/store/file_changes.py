@@ -122,12 +122,8 @@ def rename_for_flags(
     rename = os.rename
     # Names relative to open directories: the kernel need not walk the whole path
     # twice for each of thousands of renames.
-    cur = os.open(os.path.join(folder, "cur"), DIRECTORY_FLAGS)
-    try:
-        new = os.open(os.path.join(folder, "new"), DIRECTORY_FLAGS)
-    except FileNotFoundError:
-        new = cur
-    try:
+    with Directories() as directories:
+        cur, new = _messages_directories(directories, folder)
         for position in positions:
             message = messages[position]
             uid = message.uid
@@ -177,10 +173,6 @@ def rename_for_flags(
                     ),
                 )
             )
-    finally:
-        if new != cur:
-            os.close(new)
-        os.close(cur)
     return updated, retry
 
 
@@ -221,23 +213,24 @@ def unlink_messages(
     gone: list[int] = []
     if not messages:
         return removed, gone
-    cur = os.open(os.path.join(folder, "cur"), DIRECTORY_FLAGS)
-    try:
-        new = os.open(os.path.join(folder, "new"), DIRECTORY_FLAGS)
-    except FileNotFoundError:
-        new = cur
-    try:
+    with Directories() as directories:
+        cur, new = _messages_directories(directories, folder)
         for message in messages:
             try:
                 os.unlink(message.file_name, dir_fd=new if message.recent else cur)
                 removed.append(message)
             except FileNotFoundError:
                 gone.append(message.uid)
-    finally:
-        if new != cur:
-            os.close(new)
-        os.close(cur)
     return removed, gone
+
+
+def _messages_directories(directories: Directories, folder: Path) -> tuple[int, int]:
+    """cur/ and new/ of `folder`, open; cur/ twice when new/ is missing (nothing in it)."""
+    cur = directories.open(os.path.join(folder, "cur"))
+    try:
+        return cur, directories.open(os.path.join(folder, "new"))
+    except FileNotFoundError:
+        return cur, cur
 
 
 def apply_mode(

@@ -145,34 +145,22 @@ class UidList:
     def assign(self, names: Iterable[str]) -> list[UidRecord]:
         """Give the names not yet listed the next UIDs, in Dovecot's order; return them."""
         fresh = sorted({name for name in names if name not in self._by_name}, key=delivery_order)
-        added: list[UidRecord] = []
-        for name in fresh:
-            _check_name(name)
-            if self.next_uid > MAX_UID:
-                raise UidListError("the folder has used up all 2^32 UIDs; it must be recreated")
-            record = UidRecord(self.next_uid, name)
-            self.next_uid += 1
-            self.records.append(record)
-            self._by_name[name] = record
-            added.append(record)
-        return added
+        return [self._add(name) for name in fresh]
 
     def assign_in_order(self, names: Iterable[str]) -> list[int]:
         """The UIDs of `names`, giving those not yet listed the next UIDs in the order
         given (our own new files: APPEND's or COPY's order, not Dovecot's sort)."""
-        uids: list[int] = []
-        for name in names:
-            record = self._by_name.get(name)
-            if record is None:
-                _check_name(name)
-                if self.next_uid > MAX_UID:
-                    raise UidListError("the folder has used up all 2^32 UIDs; it must be recreated")
-                record = UidRecord(self.next_uid, name)
-                self.next_uid += 1
-                self.records.append(record)
-                self._by_name[name] = record
-            uids.append(record.uid)
-        return uids
+        return [(self._by_name.get(name) or self._add(name)).uid for name in names]
+
+    def _add(self, name: str) -> UidRecord:
+        _check_name(name)
+        if self.next_uid > MAX_UID:
+            raise UidListError("the folder has used up all 2^32 UIDs; it must be recreated")
+        record = UidRecord(self.next_uid, name)
+        self.next_uid += 1
+        self.records.append(record)
+        self._by_name[name] = record
+        return record
 
     def record_lines(self) -> list[str]:
         """One line per record, as `dovecot-uidlist` holds them (without line ends)."""
