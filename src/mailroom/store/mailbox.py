@@ -395,14 +395,14 @@ class Mailbox:
 
     async def copy(self, uids: Iterable[int], target: Mailbox) -> list[tuple[int, int]]:
         """Copy messages with their flags; (source UID, new UID) pairs for COPYUID (RFC 4315)."""
-        pairs = await self._copy(uids, target, check_quota=True)
+        pairs = await self._copy(uids, target, moving=False)
         if pairs:
             target._changed()
         return pairs
 
     async def move(self, uids: Iterable[int], target: Mailbox) -> list[tuple[int, int]]:
         """Copy, then expunge the originals (RFC 6851); the (source, new) UID pairs."""
-        pairs = await self._copy(uids, target, check_quota=False)
+        pairs = await self._copy(uids, target, moving=True)
         if pairs:
             moved = {source for source, _ in pairs}
             removed = await self._run(self._state.expunge, moved, False)
@@ -414,15 +414,17 @@ class Mailbox:
         return pairs
 
     async def _copy(
-        self, uids: Iterable[int], target: Mailbox, *, check_quota: bool
+        self, uids: Iterable[int], target: Mailbox, *, moving: bool
     ) -> list[tuple[int, int]]:
+        """Link the messages into `target`; (source UID, new UID) pairs. A MOVE's copies
+        are not counted against the quota (the originals go)."""
         wanted = sorted(set(uids))
         pairs: list[tuple[int, int]] = []
         for attempt in range(2):
             sources = [m for m in map(self.find, wanted) if m is not None]
             if not sources:
                 break
-            copied, missing = await target._run(target._import, sources, check_quota)
+            copied, missing = await target._run(target._import, sources, not moving)
             pairs += copied
             if not missing or attempt:
                 break
@@ -430,11 +432,15 @@ class Mailbox:
             wanted = missing
         pairs.sort()
         if pairs:
-            # The cached values now: a MOVE's expunge removes the originals' at once.
-            await target._run(_carry_derived, self._state, target._state, pairs, False)
-            # The texts (megabytes for a thousand messages) after the answer: the
-            # originals' stay until their folder's next search, and a search that comes
-            # first extracts what is missing itself.
+            # What the originals' index knew goes along after the answer, the texts
+            # (megabytes for a thousand messages) last; only a MOVE waits for the cached
+            # values, as its expunge removes the originals' at once. The texts stay
+            # until the source's next search; a search of the copies that comes first
+            # extracts what is missing itself.
+            if moving:
+                await target._run(_carry_derived, self._state, target._state, pairs, False)
+            else:
+                target._in_background(_carry_derived, self._state, target._state, pairs, False)
             target._in_background(_carry_derived, self._state, target._state, pairs, True)
         return pairs
 
