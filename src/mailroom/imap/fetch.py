@@ -148,12 +148,6 @@ def numbered(view: SelectedView, uids: list[int]) -> tuple[Sequence[int], Sequen
     return numbers, found
 
 
-def walk(view: SelectedView, uids: list[int]) -> list[tuple[int, MessageInfo]]:
-    """`numbered` as (sequence number, message) pairs."""
-    numbers, messages = numbered(view, uids)
-    return list(zip(numbers, messages, strict=True))
-
-
 async def fetch(session: ImapSession, command: Command) -> None:
     assert isinstance(command.args, Fetch)
     args = command.args

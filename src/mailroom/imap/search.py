@@ -21,7 +21,7 @@ from weakref import WeakKeyDictionary
 from mailroom.imap import responses
 from mailroom.imap import search_keys as keys
 from mailroom.imap.commands import Command, Search, Sort, Thread
-from mailroom.imap.fetch import walk
+from mailroom.imap.fetch import numbered
 from mailroom.imap.message_commands import selected_view
 from mailroom.imap.ordering import (
     SortCriterion,
@@ -377,12 +377,12 @@ async def _evaluate(
 ) -> tuple[list[int], _Context]:
     """The UIDs (ascending) that match `key`, and the context the search built (whether
     it used MODSEQ; the header summaries it fetched, which SORT and THREAD reuse)."""
-    pairs = list(walk(view, list(view.uids)))
+    numbers, messages = numbered(view, view.uids.tolist())
     context = _Context(
         session,
         view,
-        {m.uid: n for n, m in pairs},
-        {m.uid: m for _, m in pairs},
+        {m.uid: n for n, m in zip(numbers, messages, strict=True)},
+        {m.uid: m for m in messages},
         view.uids[-1] if view.uids else 0,
     )
     found = await _match(context, key, set(context.messages))

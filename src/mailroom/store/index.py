@@ -373,7 +373,7 @@ class MailboxIndex:
         return [uid for uid in uids if uid not in have]
 
     def put_texts(self, texts: Iterable[TextRow]) -> None:
-        """Store texts that `folded_texts` or `derived` gave."""
+        """Store texts that `folded_texts` made."""
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany("INSERT OR REPLACE INTO texts VALUES (?, ?, ?)", texts)
