@@ -77,3 +77,91 @@ async def test_every_acknowledged_append_survives_sigkill(tmp_path: Path) -> Non
     finally:
         server.send_signal(signal.SIGTERM)
         await server.wait()
+
+
+MESSAGES_PER_FOLDER = 150
+ACKED_TRANSFERS = 25
+
+
+async def subjects_by_folder(talk: ImapTalk, folders: list[str]) -> dict[str, list[str]]:
+    """The subject tokens of every message in each folder (a token may repeat)."""
+    found: dict[str, list[str]] = {}
+    for folder in folders:
+        assert (await talk.command(f"SELECT {folder}")).ok
+        reply = await talk.command("FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        found[folder] = [
+            match.group(1).decode()
+            for line in reply.untagged
+            if (match := re.search(rb"Subject: ([mc]\d+)", line))
+        ]
+    return found
+
+
+async def transfer_one_by_one(
+    port: int, command: str, folder: str, uids: dict[str, int], acked: set[str]
+) -> None:
+    """`UID MOVE` or `UID COPY` each message of `folder` to Archive or Drafts, one
+    command per message, until the server dies."""
+    target = "Archive" if command == "MOVE" else "Drafts"
+    try:
+        talk = await ImapTalk.logged_in(port)
+        assert (await talk.command(f"SELECT {folder}")).ok
+        for token, uid in uids.items():
+            if (await talk.command(f"UID {command} {uid} {target}")).ok:
+                acked.add(token)
+    except (ConnectionError, OSError, asyncio.IncompleteReadError):
+        return  # killed: an unanswered command may or may not have happened
+
+
+async def test_moves_and_copies_survive_sigkill_whole(tmp_path: Path) -> None:
+    """Killed in the middle of MOVEs and COPYs, the server loses no message and
+    duplicates none: each moved message is in its source or its target, never both
+    nor neither; every acknowledged MOVE and COPY is there after the restart."""
+    config_path, port = await prepare_host(tmp_path / "host", listeners=LISTENERS)
+    server = await start_server(config_path)
+    uids: dict[str, dict[str, int]] = {"INBOX": {}, "Sent": {}}
+    try:
+        talk = await ImapTalk.logged_in(port)
+        for folder, letter in (("INBOX", "m"), ("Sent", "c")):
+            for number in range(MESSAGES_PER_FOLDER):
+                token = f"{letter}{number}"
+                data = f"Subject: {token}\r\n\r\nBody of {token}.\r\n".encode()
+                reply = await talk.append(folder, data, "(\\Seen)" if number % 2 else "")
+                match = re.search(rb"\[APPENDUID \d+ (\d+)\]", reply.tagged)
+                assert reply.ok and match, reply.tagged
+                uids[folder][token] = int(match.group(1))
+        await talk.close()
+        moved: set[str] = set()
+        copied: set[str] = set()
+        clients = [
+            asyncio.create_task(transfer_one_by_one(port, "MOVE", "INBOX", uids["INBOX"], moved)),
+            asyncio.create_task(transfer_one_by_one(port, "COPY", "Sent", uids["Sent"], copied)),
+        ]
+        try:
+            async with asyncio.timeout(120):
+                while min(len(moved), len(copied)) < ACKED_TRANSFERS:
+                    await asyncio.sleep(0.005)
+            os.kill(server.pid, signal.SIGKILL)  # in the middle of transfers
+            await server.wait()
+        finally:
+            await asyncio.gather(*clients)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            server.kill()
+    promised_moves, promised_copies = set(moved), set(copied)
+    assert len(promised_moves) < MESSAGES_PER_FOLDER, "every MOVE finished before the kill"
+
+    server = await start_server(config_path)
+    try:
+        talk = await ImapTalk.logged_in(port)
+        found = await subjects_by_folder(talk, ["INBOX", "Archive", "Sent", "Drafts"])
+        await talk.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        await server.wait()
+    both = sorted(found["INBOX"] + found["Archive"])
+    assert both == sorted(uids["INBOX"]), "a moved message was lost or is in two places"
+    assert promised_moves <= set(found["Archive"])
+    assert sorted(found["Sent"]) == sorted(uids["Sent"])
+    assert promised_copies <= set(found["Drafts"])
+    assert len(found["Drafts"]) == len(set(found["Drafts"])), "a message was copied twice"

@@ -203,6 +203,31 @@ async def test_move_expunges_the_originals_and_records_them_as_vanished(
     await trash.close()
 
 
+async def test_move_renames_each_file_into_the_target(account: Account) -> None:
+    inbox = await account.open("INBOX")
+    trash = await account.open("Trash")
+    fresh = await inbox.append(MESSAGE)  # in new/
+    seen = await inbox.append(MESSAGE, ["\\Seen", "Work"])  # in cur/
+    inodes = {m.uid: m.path.stat().st_ino for m in (fresh, seen)}
+
+    pairs = await inbox.move([fresh.uid, seen.uid], trash)
+
+    assert [source for source, _ in pairs] == [fresh.uid, seen.uid]
+    for source, target in pairs:
+        moved = trash.find(target)
+        assert moved is not None
+        # The same file, renamed: not a link to it, nor a copy.
+        assert moved.path.stat().st_ino == inodes[source]
+        assert moved.path.stat().st_nlink == 1
+        assert await trash.read(target) == MESSAGE
+    assert trash.find(pairs[1][1]).flags == {"\\Seen", "Work"}  # type: ignore[union-attr]
+    assert os.listdir(inbox.path / "cur") + os.listdir(inbox.path / "new") == []
+    assert inbox.messages == ()
+    assert inbox.vanished_since(0) == [fresh.uid, seen.uid]
+    await inbox.close()
+    await trash.close()
+
+
 async def test_expunge_removes_only_deleted_messages(inbox: Mailbox) -> None:
     keep = await inbox.append(MESSAGE, ["\\Deleted"])
     drop = await inbox.append(MESSAGE, ["\\Deleted", "\\Seen"])

@@ -140,6 +140,35 @@ async def test_a_copy_to_another_file_system_is_a_durable_copy_with_its_date(
         shutil.rmtree(elsewhere, ignore_errors=True)
 
 
+async def test_a_move_to_another_file_system_copies_then_deletes_the_original(
+    store: MailStore, tmp_path: Path
+) -> None:
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.fail("this test needs /dev/shm on a file system other than the temporary one")
+    elsewhere = Path(os.environ.get("MAILROOM_TEST_SHM", shm)) / f"mailroom-move-{os.getpid()}"
+    try:
+        source = await store.account(tmp_path / "Maildir", quota_bytes=None).open("INBOX")
+        target = await store.account(elsewhere / "Maildir", quota_bytes=None).open("INBOX")
+        try:
+            date = datetime(2020, 2, 29, 12, 0, tzinfo=UTC)
+            original = await source.append(MESSAGE, ["\\Answered"], date)
+            ((_, moved_uid),) = await source.move([original.uid], target)
+
+            moved = target.find(moved_uid)
+            assert moved is not None
+            assert moved.flags == frozenset({"\\Answered"}) and moved.internaldate == date
+            assert await target.read(moved_uid) == MESSAGE
+            assert not original.path.exists()
+            assert source.messages == ()
+            assert os.listdir(target.path / "tmp") == []
+        finally:
+            await source.close()
+            await target.close()
+    finally:
+        shutil.rmtree(elsewhere, ignore_errors=True)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     steps=st.lists(

@@ -593,14 +593,24 @@ class FolderState:
             self._publish(tuple(messages), highestmodseq=modseq, uidnext=uidnext)
         return added
 
-    def expunge(self, uids: Collection[int] | None, deleted_only: bool) -> list[MessageInfo]:
-        """Delete messages (those flagged \\Deleted, if `deleted_only`); the ones removed."""
+    def expunge(
+        self,
+        uids: Collection[int] | None,
+        deleted_only: bool,
+        moved: Collection[int] = (),
+    ) -> list[MessageInfo]:
+        """Delete messages (those flagged \\Deleted, if `deleted_only`); the ones removed.
+        The files of `moved` were renamed into another folder (a MOVE): they are only
+        recorded as gone."""
         with self._lock:
             wanted = [
                 m
                 for m in self.snapshot.messages
                 if (uids is None or m.uid in uids) and (not deleted_only or "\\Deleted" in m.flags)
             ]
+            moved_away = [m for m in wanted if m.uid in moved] if moved else []
+            if moved_away:
+                wanted = [m for m in wanted if m.uid not in moved]
             removed, retry = unlink_messages(self.path, wanted)
             if retry:
                 self._sync(force=True)  # renamed (flags) or expunged by another process
@@ -613,10 +623,12 @@ class FolderState:
                         removed.append(found)
                     except FileNotFoundError:
                         continue
-            if not removed:
-                return []
+            # A rename is durable once its target directory is (the MOVE did that).
             for directory in {"new" if m.recent else "cur" for m in removed}:
                 fsync_directory(self.path / directory)
+            removed += moved_away
+            if not removed:
+                return []
             modseq = self._next_modseq()
             gone = sorted(m.uid for m in removed)
             self._index().apply(expunge=gone, highestmodseq=modseq, expunge_modseq=modseq)

@@ -16,7 +16,8 @@ into new/ (no flags: the message is \\Recent, as Dovecot does) or cur/
 (with its flags), fsyncs the directory, sets the file's mtime to the
 internal date and numbers it under the `dovecot-uidlist` lock. COPY makes
 hard links (Dovecot's maildir copy does) and falls back to copying the
-bytes; MOVE is COPY then an expunge of the originals (RFC 6851 §3.3).
+bytes; MOVE renames the files into the target, then expunges the originals'
+records (RFC 6851 §3.3).
 The Maildir++ quota (`maildirsize`) is checked before anything is written
 and updated after.
 """
@@ -52,7 +53,7 @@ from mailroom.store.keywords import (
     add_keywords,
     read_keywords,
 )
-from mailroom.store.maildir import Maildir, escape_hostname, unique_name
+from mailroom.store.maildir import Maildir, escape_hostname, unique_names
 from mailroom.store.message_reading import (
     cached_value,
     cached_values,
@@ -69,6 +70,17 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _SYSTEM = frozenset(SYSTEM_FLAGS.values())
 _LINK_UNSUPPORTED = (errno.EXDEV, errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK)
+_RENAME_UNSUPPORTED = (errno.EXDEV,)
+
+
+@dataclass(frozen=True)
+class _Imported:
+    """What `Mailbox._import` did: (source UID, new UID) pairs; the source UIDs whose
+    file had gone (renamed by another process: look again); those renamed away."""
+
+    pairs: list[tuple[int, int]]
+    missing: list[int]
+    renamed: set[int]
 
 
 @dataclass(frozen=True)
@@ -395,17 +407,24 @@ class Mailbox:
 
     async def copy(self, uids: Iterable[int], target: Mailbox) -> list[tuple[int, int]]:
         """Copy messages with their flags; (source UID, new UID) pairs for COPYUID (RFC 4315)."""
-        pairs = await self._copy(uids, target, moving=False)
+        pairs, _ = await self._copy(uids, target, moving=False)
         if pairs:
             target._changed()
         return pairs
 
     async def move(self, uids: Iterable[int], target: Mailbox) -> list[tuple[int, int]]:
-        """Copy, then expunge the originals (RFC 6851); the (source, new) UID pairs."""
-        pairs = await self._copy(uids, target, moving=True)
+        """Move messages (RFC 6851): each file is renamed into `target`, then the
+        originals are expunged here; the (source UID, new UID) pairs.
+
+        A crash in between leaves each message in one folder or the other, never
+        lost, and never in both: a renamed file has left this folder already (its
+        next sync records the expunge), and one without a UID in `target` yet is
+        numbered by that folder's next sync. Where the folders are on different file
+        systems, the files are copied and the originals then deleted."""
+        pairs, renamed = await self._copy(uids, target, moving=True)
         if pairs:
             moved = {source for source, _ in pairs}
-            removed = await self._run(self._state.expunge, moved, False)
+            removed = await self._run(self._state.expunge, moved, False, renamed)
             await self._thread(
                 self._record_usage, -sum(m.stored_size for m in removed), -len(removed)
             )
@@ -415,21 +434,24 @@ class Mailbox:
 
     async def _copy(
         self, uids: Iterable[int], target: Mailbox, *, moving: bool
-    ) -> list[tuple[int, int]]:
-        """Link the messages into `target`; (source UID, new UID) pairs. A MOVE's copies
+    ) -> tuple[list[tuple[int, int]], set[int]]:
+        """Link (or, `moving`, rename) the messages into `target`: the (source UID, new
+        UID) pairs, and the source UIDs whose files were renamed away. A MOVE's copies
         are not counted against the quota (the originals go)."""
         wanted = sorted(set(uids))
         pairs: list[tuple[int, int]] = []
+        renamed: set[int] = set()
         for attempt in range(2):
             sources = [m for m in map(self.find, wanted) if m is not None]
             if not sources:
                 break
-            copied, missing = await target._run(target._import, sources, not moving)
-            pairs += copied
-            if not missing or attempt:
+            imported = await target._run(target._import, sources, moving)
+            pairs += imported.pairs
+            renamed |= imported.renamed
+            if not imported.missing or attempt:
                 break
             await self.sync()  # renamed by another process meanwhile: find their new names
-            wanted = missing
+            wanted = imported.missing
         pairs.sort()
         if pairs:
             # What the originals' index knew goes along after the answer, the texts
@@ -442,27 +464,42 @@ class Mailbox:
             else:
                 target._in_background(_carry_derived, self._state, target._state, pairs, False)
             target._in_background(_carry_derived, self._state, target._state, pairs, True)
-        return pairs
+        return pairs, renamed
 
-    def _import(
-        self, sources: list[MessageInfo], check_quota: bool
-    ) -> tuple[list[tuple[int, int]], list[int]]:
-        """In this (the target) folder: link or copy the files into tmp/, then add them."""
+    def _import(self, sources: list[MessageInfo], moving: bool) -> _Imported:
+        """In this (the target) folder: take the messages' files in and number them.
+
+        A copy is a hard link (Dovecot's maildir copy makes them too), a move a
+        rename; either goes straight into new/ or cur/, as a link or a rename appears
+        whole (tmp/ has no part to play, and the file keeps its mtime, the internal
+        date). Where the file system cannot link or rename across, the bytes are
+        copied through tmp/ and fsynced."""
         self._check_exists()
-        if check_quota:
+        if not moving:
             self._check_quota(sum(m.stored_size for m in sources))
         mapping = self._mapping_for_copies(sources)
+        transfer = os.rename if moving else os.link
+        unsupported = _RENAME_UNSUPPORTED if moving else _LINK_UNSUPPORTED
         items: list[NewFile] = []
-        origins: list[int] = []
+        taken: list[MessageInfo] = []  # the source of each item
         missing: list[int] = []
+        renamed: set[int] = set()
         folder = os.fspath(self.path)
-        hostname = escape_hostname(self.hostname)
+        names = unique_names(escape_hostname(self.hostname), len(sources), escaped=True)
         # Flags → letters in this folder, once per distinct set (a few dozen per folder).
         letters: dict[tuple[str, frozenset[str]], str | None] = {}
         try:
             with Directories() as directories:
                 tmp = directories.open(os.path.join(folder, "tmp"))
-                for message in sources:
+                # The target directory of each file (fd) and its path (with a final "/").
+                into = {
+                    sub: (directories.open(path), os.path.join(path, ""))
+                    for sub, path in ((s, os.path.join(folder, s)) for s in ("new", "cur"))
+                }
+                tmp_prefix = os.path.join(folder, "tmp", "")
+                # Source directories by (folder, in new/): a batch has one or two.
+                source_fds: dict[tuple[Path, bool], int] = {}
+                for message, name in zip(sources, names, strict=True):
                     key = (message.info, message.flags)
                     if key in letters:
                         info = letters[key]
@@ -474,65 +511,63 @@ class Mailbox:
                             info_letters(message.info, message.flags & _SYSTEM, keywords, mapping)
                             or None
                         )
-                    name = unique_name(hostname, escaped=True)
                     base = f"{name},S={message.stored_size},W={message.size}"
                     final = base if info is None else f"{base}{INFO_SEPARATOR}{info}"
-                    source = directories.open(
-                        os.path.join(message.folder, "new" if message.recent else "cur")
-                    )
-                    # Straight into new/ or cur/: a link appears whole, so tmp/ has no
-                    # part to play (and the copy keeps the original's mtime, its date).
-                    target = "new" if info is None else "cur"
-                    placed = True
+                    where = (message.folder, message.recent)
+                    source = source_fds.get(where)
+                    if source is None:
+                        source = source_fds[where] = directories.fd(*where)
+                    target, prefix = into["new" if info is None else "cur"]
                     try:
-                        os.link(
-                            message.file_name,
-                            final,
-                            src_dir_fd=source,
-                            dst_dir_fd=directories.open(os.path.join(folder, target)),
-                        )
+                        transfer(message.file_name, final, src_dir_fd=source, dst_dir_fd=target)
+                        path, placed = prefix + final, True
                     except FileNotFoundError:
                         missing.append(message.uid)
                         continue
                     except OSError as error:
-                        if error.errno not in _LINK_UNSUPPORTED:
+                        if error.errno not in unsupported:
                             raise
                         try:
                             _copy_file(message.file_name, source, base, tmp)
                         except FileNotFoundError:
                             missing.append(message.uid)
                             continue
-                        placed = False
-                    item = NewFile(
-                        os.path.join(folder, target, final)
-                        if placed
-                        else os.path.join(folder, "tmp", base),
-                        base,
-                        info,
-                        message.internaldate.timestamp(),
-                        message.stored_size,
-                        message.size,
-                        dated=placed,
-                        placed=placed,
+                        path, placed = tmp_prefix + base, False
+                    if placed and moving:
+                        renamed.add(message.uid)
+                    items.append(
+                        NewFile(
+                            path,
+                            base,
+                            info,
+                            message.internaldate.timestamp(),
+                            message.stored_size,
+                            message.size,
+                            dated=placed,
+                            placed=placed,
+                        )
                     )
-                    items.append(item)
-                    origins.append(message.uid)
+                    taken.append(message)
         except BaseException:
-            for item in items:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(item.path)
+            # A renamed original must not be deleted: put it back where it was.
+            for item, message in zip(items, taken, strict=True):
+                with contextlib.suppress(OSError):
+                    if message.uid in renamed:
+                        os.rename(item.path, message.file_path)
+                    else:
+                        os.unlink(item.path)
             raise
         if not items:
-            return [], missing
+            return _Imported([], missing, renamed)
         added = self._state.add_files(items)
         self._record_usage(sum(item.stored_size for item in items), len(items))
         new_uids = {m.base_name: m.uid for m in added}
         pairs = [
-            (origin, new_uids[item.base])
-            for origin, item in zip(origins, items, strict=True)
+            (message.uid, new_uids[item.base])
+            for message, item in zip(taken, items, strict=True)
             if item.base in new_uids
         ]
-        return pairs, missing
+        return _Imported(pairs, missing, renamed)
 
     def _mapping_for_copies(self, sources: list[MessageInfo]) -> Keywords:
         """This folder's keywords, with those of the copies added where there is room."""

@@ -109,11 +109,18 @@ def escape_hostname(hostname: str) -> str:
 def unique_name(hostname: str, *, escaped: bool = False) -> str:
     """A fresh Dovecot-style base name: `<secs>.M<usecs>P<pid>Q<counter>.<hostname>`
     (`escaped`: the caller has passed the host name through escape_hostname already)."""
+    return unique_names(hostname, 1, escaped=escaped)[0]
+
+
+def unique_names(hostname: str, count: int, *, escaped: bool = False) -> list[str]:
+    """`count` fresh base names at once (a COPY of thousands): one clock reading, each
+    its own counter value, which alone keeps them apart within this process."""
     with _counter_lock:
-        counter = next(_counter)
+        counters = list(itertools.islice(_counter, count))
     seconds, microseconds = divmod(time.time_ns() // 1000, 1_000_000)
     host = hostname if escaped else escape_hostname(hostname)
-    return f"{seconds}.M{microseconds}P{os.getpid()}Q{counter}.{host}"
+    prefix = f"{seconds}.M{microseconds}P{os.getpid()}Q"
+    return [f"{prefix}{counter}.{host}" for counter in counters]
 
 
 @dataclass(frozen=True)
