@@ -5,6 +5,7 @@ UIDPLUS, RFC 6851 MOVE, RFC 7162 CONDSTORE, RFC 3502 MULTIAPPEND).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ from mailroom.imap.responses import STORE_ERRORS
 from mailroom.imap.selected import SelectedView
 from mailroom.imap.sequence import SequenceSet, format_set
 from mailroom.imap.wire import Atom, Value, status_response
-from mailroom.store import FlagMode, Mailbox
+from mailroom.store import FlagMode, Mailbox, MessageInfo
 
 if TYPE_CHECKING:
     from mailroom.imap.session import ImapSession
@@ -102,40 +103,71 @@ async def store(session: ImapSession, command: Command) -> None:
     # the server leave out the others). .SILENT sends none, except the mod-sequences
     # of a conditional store (RFC 7162 §3.1.3).
     if not args.silent or (session.condstore and args.unchanged_since is not None):
-        with_uid = command.uid or session.qresync
-        condstore = session.condstore
-        flags_text: dict[tuple[frozenset[str], bool], bytes] = {}
-        out: list[bytes] = []
-        for message in changed:
-            number = view.sequence_of(message.uid)
-            if number is None:
-                continue
-            parts = [b"* %d FETCH (" % number]
-            if with_uid:
-                parts.append(b"UID %d " % message.uid)
-            if not args.silent:
-                key = (message.flags, view.is_recent(message.uid))
-                text = flags_text.get(key)
-                if text is None:
-                    text = flags_text[key] = b"FLAGS " + view.flags(message).encode()
-                parts.append(text)
-                if condstore:
-                    parts.append(b" ")
-            if condstore:
-                parts.append(b"MODSEQ (%d)" % message.modseq)
-            parts.append(b")\r\n")
-            out.append(b"".join(parts))
-            if len(out) >= 1000:
-                session.write(b"".join(out))
-                out.clear()
-                await session.connection.drain()
-        session.write(b"".join(out))
+        await _report_stored(session, view, changed, uid=command.uid, silent=args.silent)
     if failed:
         numbers = failed if command.uid else [view.sequence_of(u) or 0 for u in failed]
         code: list[Value] = [Atom("MODIFIED"), Atom(format_set(numbers))]
         await session.tagged_ok(command, "Conditional store failed.", code)
         return
     await session.tagged_ok(command, "Store completed.")
+
+
+async def _report_stored(
+    session: ImapSession,
+    view: SelectedView,
+    changed: list[MessageInfo],
+    *,
+    uid: bool,
+    silent: bool,
+) -> None:
+    """The untagged FETCH of each message a STORE changed (ascending UIDs): its flags
+    (unless .SILENT), with UID and MODSEQ where the session needs them.
+
+    Thousands at a time (a STORE 1:*): the view's UIDs are walked in step with the
+    changed ones, and a flag list is formatted once per distinct set of flags."""
+    with_uid = uid or session.qresync
+    condstore = session.condstore
+    # One format per line: "* n FETCH (" [UID u ] [FLAGS (...)] [ ][MODSEQ (m)] ")".
+    template = b"* %d FETCH ("
+    if with_uid:
+        template += b"UID %d "
+    if not silent:
+        template += b"%s"
+        if condstore:
+            template += b" "
+    if condstore:
+        template += b"MODSEQ (%d)"
+    template += b")\r\n"
+    flags_text: dict[tuple[frozenset[str], bool], bytes] = {}
+    recent = view.recent if view.show_recent else set()
+    uids = view.uids
+    count = len(uids)
+    position = 0
+    out: list[bytes] = []
+    for message in changed:
+        message_uid = message.uid
+        if position < count and uids[position] != message_uid:
+            position = bisect_left(uids, message_uid, position)
+        if position >= count or uids[position] != message_uid:
+            continue  # not in this session's view (yet)
+        position += 1
+        values: list[int | bytes] = [position]
+        if with_uid:
+            values.append(message_uid)
+        if not silent:
+            key = (message.flags, message_uid in recent)
+            text = flags_text.get(key)
+            if text is None:
+                text = flags_text[key] = b"FLAGS " + view.flags(message).encode()
+            values.append(text)
+        if condstore:
+            values.append(message.modseq)
+        out.append(template % tuple(values))
+        if len(out) >= 1000:
+            session.write(b"".join(out))
+            out.clear()
+            await session.connection.drain()
+    session.write(b"".join(out))
 
 
 # -- COPY, MOVE ------------------------------------------------------------------------------
