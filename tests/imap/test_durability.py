@@ -165,3 +165,55 @@ async def test_moves_and_copies_survive_sigkill_whole(tmp_path: Path) -> None:
     assert sorted(found["Sent"]) == sorted(uids["Sent"])
     assert promised_copies <= set(found["Drafts"])
     assert len(found["Drafts"]) == len(set(found["Drafts"])), "a message was copied twice"
+
+
+async def test_flags_and_modseqs_survive_sigkill_right_after_a_store(tmp_path: Path) -> None:
+    """The index writes a STORE's rows after the answer: killed right after it, the
+    server still has the flags (they are in the file names), and no modseq goes
+    backwards (RFC 7162 §3.1.2.2): HIGHESTMODSEQ is at least the last one reported,
+    and the next change gets a higher one."""
+    config_path, port = await prepare_host(tmp_path / "host", listeners=LISTENERS)
+    server = await start_server(config_path)
+    try:
+        talk = await ImapTalk.logged_in(port)
+        for number in range(200):
+            data = f"Subject: s{number}\r\n\r\nBody {number}.\r\n".encode()
+            assert (await talk.append("INBOX", data)).ok
+        assert (await talk.command("ENABLE CONDSTORE")).ok
+        assert (await talk.command("SELECT INBOX")).ok
+        reported = 0
+        for round_number in range(6):
+            # Each answer is read, then at once the next command goes out: the last
+            # answer is followed by the kill, with its rows likely still queued.
+            mode = "+" if round_number % 2 == 0 else "-"
+            reply = await talk.command(f"STORE 1:* {mode}FLAGS (\\Seen $Label{round_number})")
+            assert reply.ok, reply.tagged
+            modseqs = [int(m) for m in re.findall(rb"MODSEQ \((\d+)\)", b"".join(reply.untagged))]
+            assert len(modseqs) == 200
+            reported = max(reported, *modseqs)
+        os.kill(server.pid, signal.SIGKILL)
+        await server.wait()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            server.kill()
+
+    server = await start_server(config_path)
+    try:
+        talk = await ImapTalk.logged_in(port)
+        assert (await talk.command("ENABLE CONDSTORE")).ok
+        select = await talk.command("SELECT INBOX")
+        highest = re.search(rb"HIGHESTMODSEQ (\d+)", b"".join(select.untagged))
+        assert highest is not None and int(highest.group(1)) >= reported
+        reply = await talk.command("FETCH 1:* (FLAGS)")
+        flags = [line for line in reply.untagged if b" FETCH " in line]
+        assert len(flags) == 200
+        # The last STORE removed \Seen (and a $Label5 no message had); the one before
+        # added $Label4.
+        assert all(b"\\Seen" not in line and b"$Label4" in line for line in flags), flags[:3]
+        after = await talk.command("STORE 1 +FLAGS (\\Flagged)")
+        (modseq,) = re.findall(rb"MODSEQ \((\d+)\)", b"".join(after.untagged))
+        assert int(modseq) > reported
+        await talk.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        await server.wait()

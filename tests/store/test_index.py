@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mailroom.store import Account, MailboxEvents, MailStore
-from mailroom.store.index import FILE_NAME, SCHEMA_VERSION
+from mailroom.store.index import FILE_NAME, SCHEMA_VERSION, IndexRow, MailboxIndex
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dovecot-2.3"
 
@@ -268,3 +268,91 @@ async def test_an_index_of_schema_1_drops_its_full_text_table_and_keeps_its_mods
         (schema,) = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
     assert "fts" not in tables
     assert schema == SCHEMA_VERSION
+
+
+def _row(uid: int, info: str = "S", modseq: int = 5) -> IndexRow:
+    base = f"1700000000.M{uid}P1Q{uid}.host,S=10,W=11"
+    return IndexRow(
+        uid=uid,
+        base=base,
+        file=f"{base}:2,{info}",
+        recent=False,
+        info=info,
+        modseq=modseq,
+        stored_size=10,
+        size=11,
+        internaldate=1700000000,
+    )
+
+
+def _committed(path: Path, query: str) -> list[tuple[object, ...]]:
+    """What another connection (another process) reads in the index file now."""
+    db = sqlite3.connect(path / FILE_NAME)
+    try:
+        return list(db.execute(query))
+    finally:
+        db.close()
+
+
+def test_rows_written_behind_come_with_highestmodseq_written_at_once(tmp_path: Path) -> None:
+    index = MailboxIndex(tmp_path)
+    try:
+        raised = index.highestmodseq + 5  # a new index starts at the clock
+        index.apply_later(upsert=[_row(1), _row(2)], highestmodseq=raised)
+
+        meta = "SELECT value FROM meta WHERE key = 'highestmodseq'"
+        assert _committed(tmp_path, meta) == [(raised,)]  # before any flush
+        assert _committed(tmp_path, "SELECT uid FROM messages") == []
+        assert index.pending and index.highestmodseq == raised
+
+        index.flush()
+
+        assert not index.pending
+        assert _committed(tmp_path, "SELECT uid FROM messages ORDER BY uid") == [(1,), (2,)]
+    finally:
+        index.close()
+
+
+def test_writes_behind_keep_their_order_with_the_writes_made_at_once(tmp_path: Path) -> None:
+    index = MailboxIndex(tmp_path)
+    try:
+        index.apply_later(upsert=[_row(1), _row(2)], highestmodseq=6)
+        index.apply_later(renamed=[(_row(1).base, True, "", 7, 1)], highestmodseq=7)
+        # Made at once, after what is queued: the rows exist when it expunges one.
+        index.apply(expunge=[2], highestmodseq=8, expunge_modseq=8)
+
+        assert not index.pending
+        assert [(r.uid, r.recent, r.modseq) for r in index.rows()] == [(1, True, 7)]
+        assert index.expunged() == [(8, 2)]
+    finally:
+        index.close()
+
+
+def test_a_cached_value_is_read_back_before_it_is_written(tmp_path: Path) -> None:
+    index = MailboxIndex(tmp_path)
+    try:
+        index.put_cached(3, "envelope", b"(env)")
+        index.put_cached_many("envelope", {4: b"(four)"})
+
+        assert _committed(tmp_path, "SELECT uid FROM cache") == []
+        assert index.cached(3, "envelope") == b"(env)"
+        assert index.cached_many([3, 4, 5], "envelope") == {3: b"(env)", 4: b"(four)"}
+
+        index.flush()
+
+        assert _committed(tmp_path, "SELECT uid FROM cache ORDER BY uid") == [(3,), (4,)]
+        assert index.cached_many([3, 4], "envelope") == {3: b"(env)", 4: b"(four)"}
+    finally:
+        index.close()
+
+
+def test_closing_writes_what_is_queued(tmp_path: Path) -> None:
+    index = MailboxIndex(tmp_path)
+    index.apply_later(upsert=[_row(9)], highestmodseq=10)
+    index.put_cached(9, "envelope", b"(nine)")
+    index.close()
+    index.close()  # twice is harmless
+    index.flush()  # and so is a flush after closing
+
+    assert _committed(tmp_path, "SELECT uid FROM messages") == [(9,)]
+    assert _committed(tmp_path, "SELECT value FROM cache") == [(b"(nine)",)]

@@ -127,6 +127,18 @@ class FolderState:
                 self.index.close()
                 self.index = None
 
+    def writes_pending(self) -> bool:
+        """Whether the index has writes queued (MailboxIndex.flush)."""
+        index = self.index
+        return index is not None and index.pending
+
+    def flush_index(self) -> None:
+        """Make the index's queued writes. Not under the folder's lock: it runs beside
+        the folder's next operation (the index has a lock of its own)."""
+        index = self.index
+        if index is not None:
+            index.flush()
+
     def _index(self) -> MailboxIndex:
         if self.index is None:
             raise FolderError(f"{self.path}: the mailbox is closed")
@@ -397,7 +409,7 @@ class FolderState:
         new file names, flags or modseqs), and write their changes to the index."""
         if not updated:
             return
-        self._index().apply(
+        self._index().apply_later(
             renamed=[(m.file_name, m.recent, m.info, m.modseq, m.uid) for _, m in updated],
             highestmodseq=self.snapshot.highestmodseq if highestmodseq is None else highestmodseq,
         )
@@ -570,7 +582,7 @@ class FolderState:
                     self.path,
                 )
             )
-        self._index().apply(upsert=[_row(m) for m in added], highestmodseq=modseq)
+        self._index().apply_later(upsert=[_row(m) for m in added], highestmodseq=modseq)
         snapshot = self.snapshot
         uidnext = max(uids, default=0) + 1
         added.sort(key=lambda m: m.uid)
@@ -631,7 +643,7 @@ class FolderState:
                 return []
             modseq = self._next_modseq()
             gone = sorted(m.uid for m in removed)
-            self._index().apply(expunge=gone, highestmodseq=modseq, expunge_modseq=modseq)
+            self._index().apply_later(expunge=gone, highestmodseq=modseq, expunge_modseq=modseq)
             self._record_expunges(gone, modseq)
             drop = set(gone)
             kept = tuple(m for m in self.snapshot.messages if m.uid not in drop)

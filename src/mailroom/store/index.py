@@ -17,19 +17,31 @@ modseqs at the clock in microseconds, so HIGHESTMODSEQ never goes backwards
 for a client that remembered it (RFC 7162 §3.1.2.2 forbids that). An index
 that SQLite cannot read is moved aside with a log line and rebuilt.
 
-Blocking: the Mailbox calls it from its worker thread only, one call at a
-time (the connection is not shared between threads at once).
+Writing behind: what an IMAP command changes in the `messages` table (flags,
+new and expunged messages) and values put into the cache are written by `flush()`,
+which the Mailbox runs in another store thread after the command's answer, or
+before the next write here, whichever comes first: writes keep their order, and a
+client does not wait for rows that only save later work. HIGHESTMODSEQ is
+written at once: were the queued rows lost (the process killed), the next sync
+would find the files unlike the rows and give each difference a modseq above it.
+
+Blocking: called from store threads; a lock lets one thread at a time use the
+connection (a flush may run beside the folder's next operation until that one
+touches the index). HIGHESTMODSEQ is read through a second connection, so that
+taking the next modseq never waits for a flush.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import sqlite3
 import sys
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,11 +110,12 @@ TextRow = tuple[int, bytes, bytes]
 def _values(row: IndexRow) -> tuple[int | str | bytes, ...]:
     return (
         row.uid,
-        # File names are bytes to the kernel; a name that is not UTF-8 must round-trip.
-        os.fsencode(row.base),
-        os.fsencode(row.file),
+        # File names are bytes to the kernel; a name that is not UTF-8 must round-trip
+        # (os.fsencode, without its checks: thousands at a time).
+        row.base.encode(_FS_ENCODING, _FS_ERRORS),
+        row.file.encode(_FS_ENCODING, _FS_ERRORS),
         int(row.recent),
-        os.fsencode(row.info),
+        row.info.encode(_FS_ENCODING, _FS_ERRORS),
         row.modseq,
         row.stored_size,
         row.size,
@@ -117,6 +130,15 @@ class MailboxIndex:
         self.path = folder / FILE_NAME
         self.rebuilt = False
         """True when this index was created (or re-created) by this open."""
+        self._lock = threading.RLock()
+        """The connection, for one thread at a time."""
+        self._later: list[Callable[[], None]] = []
+        """Writes not made yet, in order (`flush`)."""
+        self._queued_cache: dict[tuple[int, str], bytes] = {}
+        """Cached values among them, by (uid, field)."""
+        self._closed = False
+        self._reader: sqlite3.Connection | None = None
+        self._reader_lock = threading.Lock()
         try:
             self._db = self._open()
         except sqlite3.DatabaseError as error:
@@ -176,24 +198,66 @@ class MailboxIndex:
         return None if row is None else int(row[0])
 
     def close(self) -> None:
-        self._db.close()
+        """Write what is queued, and close."""
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                self._flush()
+            finally:
+                self._closed = True
+                self._db.close()
+                with self._reader_lock:
+                    if self._reader is not None:
+                        self._reader.close()
+
+    # -- writing behind --
+
+    @property
+    def pending(self) -> bool:
+        """Whether writes wait for `flush`."""
+        return bool(self._later)
+
+    def flush(self) -> None:
+        """Make the queued writes, in order (nothing once closed)."""
+        with self._lock:
+            if not self._closed:
+                self._flush()
+
+    def _flush(self) -> None:
+        while self._later:
+            self._later.pop(0)()
 
     # -- reading --
 
     @property
     def uidvalidity(self) -> int:
-        return self._meta(self._db, "uidvalidity") or 0
+        with self._lock:
+            return self._meta(self._db, "uidvalidity") or 0
 
     @property
     def highestmodseq(self) -> int:
-        return self._meta(self._db, "highestmodseq") or 0
+        """As committed; through a connection of its own, so that a flush running in
+        another thread does not hold it up."""
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = sqlite3.connect(
+                    self.path, isolation_level=None, check_same_thread=False
+                )
+            return self._meta(self._reader, "highestmodseq") or 0
 
     @property
     def history_start(self) -> int:
         """Expunges with a modseq at or below this one are not recorded (index rebuilt)."""
-        return self._meta(self._db, "history_start") or 0
+        with self._lock:
+            return self._meta(self._db, "history_start") or 0
 
     def rows(self) -> list[IndexRow]:
+        with self._lock:
+            self._flush()
+            return self._rows()
+
+    def _rows(self) -> list[IndexRow]:
         cursor = self._db.execute(
             "SELECT uid, base, file, recent, info, modseq, stored_size, size, internaldate"
             " FROM messages ORDER BY uid"
@@ -215,12 +279,19 @@ class MailboxIndex:
 
     def expunged(self) -> list[tuple[int, int]]:
         """(modseq, uid) of recorded expunges, in modseq order."""
-        return list(self._db.execute("SELECT modseq, uid FROM expunged ORDER BY modseq, uid"))
+        with self._lock:
+            self._flush()
+            return list(self._db.execute("SELECT modseq, uid FROM expunged ORDER BY modseq, uid"))
 
     # -- writing --
 
     def reset(self, uidvalidity: int, modseq: int) -> None:
         """Forget every message: the folder has a new UIDVALIDITY (or the index is new)."""
+        with self._lock:
+            self._flush()
+            self._reset(uidvalidity, modseq)
+
+    def _reset(self, uidvalidity: int, modseq: int) -> None:
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             for table in ("messages", "expunged", "cache", "texts"):
@@ -239,6 +310,45 @@ class MailboxIndex:
         """One transaction: rows added or replaced, files renamed ((file, recent, info,
         modseq, uid): a flag change or a move to cur/), UIDs expunged, the new
         HIGHESTMODSEQ."""
+        with self._lock:
+            self._flush()
+            self._apply(list(upsert), list(renamed), list(expunge), highestmodseq, expunge_modseq)
+
+    def apply_later(
+        self,
+        *,
+        upsert: Iterable[IndexRow] = (),
+        renamed: Iterable[tuple[str, bool, str, int, int]] = (),
+        expunge: Sequence[int] = (),
+        highestmodseq: int,
+        expunge_modseq: int | None = None,
+    ) -> None:
+        """`apply`, with the rows written by the next `flush`; the new HIGHESTMODSEQ
+        is written now (see the module's docstring)."""
+        write = functools.partial(
+            self._apply, list(upsert), list(renamed), list(expunge), highestmodseq, expunge_modseq
+        )
+        with self._lock:
+            self._later.append(write)
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._raise_highestmodseq(highestmodseq)
+
+    def _raise_highestmodseq(self, highestmodseq: int) -> None:
+        # Never lower it: another process may share this index (folder_state.py).
+        self._db.execute(
+            "UPDATE meta SET value = max(value, ?) WHERE key = 'highestmodseq'",
+            (highestmodseq,),
+        )
+
+    def _apply(
+        self,
+        upsert: list[IndexRow],
+        renamed: list[tuple[str, bool, str, int, int]],
+        expunge: list[int],
+        highestmodseq: int,
+        expunge_modseq: int | None,
+    ) -> None:
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
@@ -270,11 +380,7 @@ class MailboxIndex:
                         "INSERT OR REPLACE INTO expunged VALUES (?, ?)",
                         ((uid, expunge_modseq) for uid in expunge),
                     )
-            # Never lower it: another process may share this index (folder_state.py).
-            self._db.execute(
-                "UPDATE meta SET value = max(value, ?) WHERE key = 'highestmodseq'",
-                (highestmodseq,),
-            )
+            self._raise_highestmodseq(highestmodseq)
 
     def _set(self, **values: int) -> None:
         for key, value in values.items():
@@ -283,35 +389,55 @@ class MailboxIndex:
     # -- cached blobs --
 
     def cached(self, uid: int, field: str) -> bytes | None:
-        row = self._db.execute(
-            "SELECT value FROM cache WHERE uid = ? AND field = ?", (uid, field)
-        ).fetchone()
+        with self._lock:
+            queued = self._queued_cache.get((uid, field))
+            if queued is not None:
+                return queued
+            row = self._db.execute(
+                "SELECT value FROM cache WHERE uid = ? AND field = ?", (uid, field)
+            ).fetchone()
         return None if row is None else bytes(row[0])
 
     def put_cached(self, uid: int, field: str, value: bytes) -> None:
-        with self._db:
-            self._db.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", (uid, field, value))
+        """Queued, like every cache write (`flush`)."""
+        self.put_cached_many(field, {uid: value})
 
     def cached_many(self, uids: Iterable[int], field: str) -> dict[int, bytes]:
         """The values of `field` the index has for `uids` (one query per 500 UIDs)."""
         wanted = list(uids)
         found: dict[int, bytes] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT uid, value FROM cache WHERE field = ? AND uid IN ({marks})",  # noqa: S608 - only "?" marks
-                (field, *chunk),
-            )
-            found.update((uid, bytes(value)) for uid, value in rows)
+        with self._lock:
+            if self._queued_cache:
+                for uid in wanted:
+                    queued = self._queued_cache.get((uid, field))
+                    if queued is not None:
+                        found[uid] = queued
+                wanted = [uid for uid in wanted if uid not in found]
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT uid, value FROM cache WHERE field = ? AND uid IN ({marks})",  # noqa: S608 - only "?" marks
+                    (field, *chunk),
+                )
+                found.update((uid, bytes(value)) for uid, value in rows)
         return found
 
     def put_cached_many(self, field: str, values: dict[int, bytes]) -> None:
+        """Queued (`flush`): a FETCH that computed values need not wait to store them."""
+        rows = [(uid, field, value) for uid, value in values.items()]
+        if rows:
+            with self._lock:
+                # Read from here until written, so that nothing is computed twice.
+                self._queued_cache.update(((uid, field), value) for uid, field, value in rows)
+                self._later.append(functools.partial(self._put_cached_rows, rows))
+
+    def _put_cached_rows(self, rows: list[tuple[int, str, bytes]]) -> None:
         with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO cache VALUES (?, ?, ?)",
-                [(uid, field, value) for uid, value in values.items()],
-            )
+            self._db.executemany("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", rows)
+        for uid, field, value in rows:
+            if self._queued_cache.get((uid, field)) is value:
+                del self._queued_cache[(uid, field)]
 
     def take_derived(self, source: Path, pairs: Iterable[tuple[int, int]], *, texts: bool) -> None:
         """Copy the cached values (or the texts, with `texts`) of the messages of the
@@ -327,6 +453,13 @@ class MailboxIndex:
         source_file = source / FILE_NAME
         if not pairs or not source_file.exists():
             return
+        with self._lock:
+            self._flush()
+            self._take_derived(source_file, pairs, texts=texts)
+
+    def _take_derived(
+        self, source_file: Path, pairs: list[tuple[int, int]], *, texts: bool
+    ) -> None:
         schema = "main"
         if source_file != self.path:
             schema = "source"
@@ -358,25 +491,30 @@ class MailboxIndex:
 
     def drop_texts(self, present: set[int]) -> int:
         """Drop the texts of messages not in `present` (expunged); how many went."""
-        stale = [
-            (uid,) for (uid,) in self._db.execute("SELECT uid FROM texts") if uid not in present
-        ]
-        if stale:
-            with self._db:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany("DELETE FROM texts WHERE uid = ?", stale)
+        with self._lock:
+            self._flush()
+            stale = [
+                (uid,) for (uid,) in self._db.execute("SELECT uid FROM texts") if uid not in present
+            ]
+            if stale:
+                with self._db:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    self._db.executemany("DELETE FROM texts WHERE uid = ?", stale)
         return len(stale)
 
     def texts_missing(self, uids: Iterable[int]) -> list[int]:
         """The UIDs among `uids` whose texts are not indexed yet."""
-        have = {row[0] for row in self._db.execute("SELECT uid FROM texts")}
+        with self._lock:
+            have = {row[0] for row in self._db.execute("SELECT uid FROM texts")}
         return [uid for uid in uids if uid not in have]
 
     def put_texts(self, texts: Iterable[TextRow]) -> None:
         """Store texts that `folded_texts` made."""
-        with self._db:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("INSERT OR REPLACE INTO texts VALUES (?, ?, ?)", texts)
+        with self._lock:
+            self._flush()
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany("INSERT OR REPLACE INTO texts VALUES (?, ?, ?)", texts)
 
     def search(self, needle: str, *, head: bool) -> set[int]:
         """UIDs whose body text (and header too, with `head`) holds `needle`,
@@ -388,7 +526,8 @@ class MailboxIndex:
         query = "SELECT uid FROM texts WHERE instr(body, ?1) > 0"
         if head:
             query += " OR instr(head, ?1) > 0"
-        return {uid for (uid,) in self._db.execute(query, (_fold(needle),))}
+        with self._lock:
+            return {uid for (uid,) in self._db.execute(query, (_fold(needle),))}
 
 
 def folded_texts(uid: int, head: str, body: str) -> TextRow:

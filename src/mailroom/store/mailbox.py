@@ -131,6 +131,7 @@ class Mailbox:
         self._lock = asyncio.Lock()
         self._references = 0
         self._background: set[asyncio.Task[object]] = set()
+        self._flushing: asyncio.Task[None] | None = None
         self._release: Callable[[Mailbox], Awaitable[None]] | None = None
 
     def __repr__(self) -> str:
@@ -230,7 +231,29 @@ class Mailbox:
 
     async def _thread(self, function: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(function, *args))
+        try:
+            return await loop.run_in_executor(self._executor, functools.partial(function, *args))
+        finally:
+            self._flush_soon()
+
+    def _flush_soon(self) -> None:
+        """Have the index's queued writes made in a store thread of their own, now that
+        the caller has its answer (the index is a cache: see index.py)."""
+        if self._flushing is not None or not self._state.writes_pending():
+            return
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(self._flush())
+        self._flushing = task
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, self._state.flush_index)
+        finally:
+            self._flushing = None
+        self._flush_soon()  # written meanwhile
 
     def _in_background(self, function: Callable[..., object], *args: object) -> None:
         """Run `function` in a store thread once the folder's work so far is done,
