@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mailroom.imap.fetch import READ_BATCH
 from tests.imap.conftest import ImapTalk, login
 from tests.mailhost.conftest import MailHost
 
@@ -685,3 +686,24 @@ async def test_random_fetch_items_are_answered_and_the_session_keeps_serving(
     assert reply.tagged.endswith(b" OK Fetch completed."), (items, reply.tagged)
     assert [line.split(b" FETCH ")[0] for line in reply.untagged] == [b"* 1", b"* 2"]
     assert (await two_messages.command("NOOP")).ok
+
+
+async def test_bodies_and_envelopes_of_many_batches_come_whole_and_in_order(
+    alice: ImapTalk,
+) -> None:
+    # More messages than one read from disk takes (fetch.READ_BATCH): the next batch
+    # is read while one is sent, and nothing may come twice, late or out of order.
+    count = 3 * READ_BATCH + 5
+    messages = [
+        f"Subject: number {n}\r\nFrom: a@example.test\r\n\r\nBody {n}.\r\n".encode()
+        for n in range(count)
+    ]
+    await selected(alice, *messages)
+
+    lines = await fetch(alice, "FETCH 1:* (BODY.PEEK[] ENVELOPE)")
+
+    assert len(lines) == count
+    for n, line in enumerate(lines):
+        assert line.startswith(b"* %d FETCH (BODY[] " % (n + 1))
+        assert literal(messages[n]) in line
+        assert b'"number %d"' % n in line

@@ -10,11 +10,12 @@ mailbox never sits in memory.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from operator import attrgetter
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mailroom.imap import responses
 from mailroom.imap.bodystructure import body_structure_bytes
@@ -206,37 +207,95 @@ async def fetch(session: ImapSession, command: Command) -> None:
     cached: dict[Attribute, dict[int, bytes]] = {}
     writers = _writers(session, view, items, cached, with_modseq)
     batch = READ_BATCH if needs_message else CACHE_BATCH
-    for start in range(0, len(messages), batch):
-        chunk = messages[start : start + batch]
-        chunk_uids = [m.uid for m in chunk]
+
+    async def load(chunk: Sequence[MessageInfo]) -> tuple[_Cached, dict[int, bytes]]:
         # One trip to a store thread per batch, not one per message and item.
-        for attribute, field, compute in structures:
-            cached[attribute] = await view.mailbox.cached_many(chunk_uids, field, compute)
-        bodies = await view.mailbox.read_many(chunk_uids) if needs_message else {}
-        for number, message in zip(numbers[start : start + batch], chunk, strict=True):
-            uid = message.uid
-            if (needs_message and uid not in bodies) or (
-                cached and any(uid not in values for values in cached.values())
-            ):
-                expunged = True  # by another session or process, since the batch began
-                continue
-            extra_flags = uid in seen_now
-            message = seen_now.get(uid, message)
-            pieces = _fetch_one(message, bodies.pop(uid, None), writers)
-            if extra_flags and not asks_flags:
-                # RFC 9051 §6.4.5: the \Seen that BODY[] set is reported; with CONDSTORE
-                # its new mod-sequence too (RFC 7162 §3.1).
-                pieces.append(b" FLAGS " + _flags_text(message.flags, view.is_recent(uid)))
-                if session.condstore and not with_modseq and not asks_modseq:
-                    pieces.append(b" MODSEQ (%d)" % message.modseq)
-            await output.fetch_response(number, pieces)
+        chunk_uids = [m.uid for m in chunk]
+        values = {
+            attribute: await view.mailbox.cached_many(chunk_uids, field, compute)
+            for attribute, field, compute in structures
+        }
+        return values, (await view.mailbox.read_many(chunk_uids) if needs_message else {})
+
+    # The next batch is read while this one is formatted and sent.
+    loading = asyncio.ensure_future(load(messages[:batch])) if messages else None
+    try:
+        for start in range(0, len(messages), batch):
+            assert loading is not None
+            values, bodies = await loading
+            following = messages[start + batch : start + 2 * batch]
+            loading = asyncio.ensure_future(load(following)) if following else None
+            cached.update(values)
+            await _respond(
+                session,
+                output,
+                view,
+                writers,
+                numbers[start : start + batch],
+                messages[start : start + batch],
+                bodies,
+                cached,
+                seen_now,
+                asks_flags=asks_flags,
+                asks_modseq=asks_modseq,
+                with_modseq=with_modseq,
+                needs_message=needs_message,
+            )
+    finally:
+        if loading is not None:  # the command failed: the batch read ahead is not wanted
+            loading.cancel()
+            loading.add_done_callback(_drop_outcome)
     await output.flush()
-    if expunged:
+    if output.expunged or expunged:
         # As Dovecot: the messages that still exist are sent, and the client told why
         # some are missing (RFC 9051 §7.1 EXPUNGEISSUED).
         await session.tagged_ok(command, "Some messages were already expunged.", "EXPUNGEISSUED")
         return
     await session.tagged_ok(command, "Fetch completed.")
+
+
+_Cached = dict[Attribute, dict[int, bytes]]
+
+
+def _drop_outcome(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: no "never retrieved" warning for it
+
+
+async def _respond(
+    session: ImapSession,
+    output: _Output,
+    view: SelectedView,
+    writers: list[Writer],
+    numbers: Sequence[int],
+    messages: Sequence[MessageInfo],
+    bodies: dict[int, bytes],
+    cached: _Cached,
+    seen_now: dict[int, MessageInfo],
+    *,
+    asks_flags: bool,
+    asks_modseq: bool,
+    with_modseq: bool,
+    needs_message: bool,
+) -> None:
+    """The responses for one batch of messages, whose bodies and cached values are read."""
+    for number, message in zip(numbers, messages, strict=True):
+        uid = message.uid
+        if (needs_message and uid not in bodies) or (
+            cached and any(uid not in values for values in cached.values())
+        ):
+            output.expunged = True  # by another session or process, since the batch began
+            continue
+        extra_flags = uid in seen_now
+        message = seen_now.get(uid, message)
+        pieces = _fetch_one(message, bodies.pop(uid, None), writers)
+        if extra_flags and not asks_flags:
+            # RFC 9051 §6.4.5: the \Seen that BODY[] set is reported; with CONDSTORE
+            # its new mod-sequence too (RFC 7162 §3.1).
+            pieces.append(b" FLAGS " + _flags_text(message.flags, view.is_recent(uid)))
+            if session.condstore and not with_modseq and not asks_modseq:
+                pieces.append(b" MODSEQ (%d)" % message.modseq)
+        await output.fetch_response(number, pieces)
 
 
 Writer = Callable[[MessageInfo, "_Message | None", list[bytes]], None]
@@ -446,6 +505,8 @@ class _Output:
         self.pending: list[bytes] = []
         self.size = 0
         self.since_drain = 0
+        self.expunged = False
+        """A message was left out: expunged since its batch was chosen."""
 
     async def fetch_response(self, number: int, pieces: list[bytes]) -> None:
         """`* number FETCH (…)` around pieces already separated by SP."""
