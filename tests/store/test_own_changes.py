@@ -4,6 +4,7 @@ made relative to open directories land where they should."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from array import array
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from mailroom.store import Account, Mailbox, MailboxEvents, MailStore
 from mailroom.store.file_changes import positions_of
+from mailroom.store.folder_state import SUSPECT_SECONDS_FINE
 from mailroom.store.index import FILE_NAME as INDEX_FILE_NAME
 from mailroom.store.index import MailboxIndex
 from mailroom.store.uidlist import UidList, format_uidlist, parse_uidlist
@@ -49,6 +51,32 @@ async def test_a_message_another_process_adds_right_after_our_append_is_seen(
     assert [m.uid for m in inbox.messages] == [1, 2, 3]
     found = inbox.find(theirs.uid)
     assert found is not None and found.flags == frozenset({"\\Flagged"})
+
+
+async def test_a_change_made_in_the_same_clock_tick_as_ours_is_found_once_it_passes(
+    inbox: Mailbox,
+) -> None:
+    """After our own STORE the folder is not listed again at once (we know what we
+    did); a change another process made in the same tick, which leaves the
+    directory's stamp as ours left it, is found by the first sync once the window
+    of that tick has passed."""
+    first = await inbox.append(MESSAGE, ["\\Seen"])
+    second = await inbox.append(MESSAGE, ["\\Seen"])
+    await inbox.sync()  # as at the end of every IMAP command: the folder is as we know it
+    await inbox.store_flags([first.uid], "add", ["\\Flagged"])
+    assert not await inbox.sync()  # only our own change: nothing to find
+    cur = inbox.path / "cur"
+    ours = os.stat(cur)
+    # Another process flags the second message; the directory keeps our stamp.
+    old = second.file_path
+    os.rename(old, old.replace(":2,S", ":2,FS"))
+    os.utime(cur, ns=(ours.st_atime_ns, ours.st_mtime_ns))
+
+    await asyncio.sleep(SUSPECT_SECONDS_FINE + 0.05)
+    assert await inbox.sync()
+
+    found = inbox.find(second.uid)
+    assert found is not None and found.flags == frozenset({"\\Seen", "\\Flagged"})
 
 
 async def test_a_uidlist_rewritten_by_another_process_after_ours_is_read_again(

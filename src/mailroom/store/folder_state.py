@@ -157,7 +157,10 @@ class FolderState:
 
     def _sync(self, *, force: bool) -> bool:
         stamp = disk_stamp(self.path)
-        if not force and not self._suspect and stamp == self._stamp:
+        if not force and stamp == self._stamp and not (self._suspect and _settled(stamp)):
+            # Nothing changed; or the last change is so recent that a look now could
+            # still miss one made in the same clock tick: the first sync after that
+            # window looks (below), and its look is conclusive.
             return False
         if not force and self._same_files(stamp):
             # Only our own renames and unlinks since the last look (the usual case
@@ -269,6 +272,23 @@ class FolderState:
                 {m.file_name for m in snapshot.messages if m.recent},
             )
         return cur == self._names[1] and new == self._names[2]
+
+    @contextlib.contextmanager
+    def _own_change(self, before: DiskStamp | None = None) -> Iterator[None]:
+        """Around this object's own renames, links and unlinks (with the lock held).
+
+        When the folder was as the last look saw it (`before`, taken now unless
+        given), its stamp afterwards is that of our own changes, which the snapshot
+        already has: the next sync need not list the folder to learn them. It stays
+        suspect, so that the first sync once the clock has moved on lists it after
+        all, and finds any change another process made in the same tick.
+        """
+        if before is None:
+            before = disk_stamp(self.path)
+        yield
+        if before == self._stamp:
+            self._stamp = disk_stamp(self.path)
+            self._suspect = True
 
     def _next_modseq(self) -> int:
         """The modseq for the next change: above ours and above what the index has seen.
@@ -455,7 +475,7 @@ class FolderState:
 
     def claim_recent(self) -> list[int]:
         """Move new/ files to cur/; their UIDs (only one caller gets each, as in Dovecot)."""
-        with self._lock:
+        with self._lock, self._own_change():
             updated: list[tuple[int, MessageInfo]] = []
             recent = [(k, m) for k, m in enumerate(self.snapshot.messages) if m.recent]
             if not recent:
@@ -492,7 +512,7 @@ class FolderState:
     ) -> tuple[list[MessageInfo], list[int]]:
         system, keywords = split_flags(flags)
         pending = sorted(set(uids))
-        with self._lock:
+        with self._lock, self._own_change():
             if keywords and mode != "remove":
                 add_keywords(self.path, keywords, wait=self.lock_wait)
                 self._load_keywords(force=True)
@@ -524,9 +544,11 @@ class FolderState:
                 messages.sort(key=lambda m: m.uid)  # the retried ones come last
             return messages, failed
 
-    def add_files(self, files: list[NewFile]) -> list[MessageInfo]:
-        """Make the files messages (in order), give them UIDs; their infos, in order."""
-        with self._lock:
+    def add_files(self, files: list[NewFile], before: DiskStamp | None = None) -> list[MessageInfo]:
+        """Make the files messages (in order), give them UIDs; their infos, in order.
+        `before`: the folder's stamp before the caller put files into new/ or cur/
+        (a COPY's links), when nothing else of ours changed the folder since."""
+        with self._lock, self._own_change(before):
             dates = place_files(self.path, files)
             uids, uidvalidity = self._assign(files)
             return self._added(files, dates, uids, uidvalidity)
@@ -614,7 +636,7 @@ class FolderState:
         """Delete messages (those flagged \\Deleted, if `deleted_only`); the ones removed.
         The files of `moved` were renamed into another folder (a MOVE): they are only
         recorded as gone."""
-        with self._lock:
+        with self._lock, self._own_change():
             wanted = [
                 m
                 for m in self.snapshot.messages
@@ -676,6 +698,12 @@ def _row(message: MessageInfo) -> IndexRow:
         size=message.size,
         internaldate=int(message.internaldate.timestamp()),
     )
+
+
+def _settled(stamp: DiskStamp) -> bool:
+    """Whether every directory of `stamp` last changed long enough ago that a look now
+    sees every change of the same clock tick."""
+    return not _recent(stamp, time.time())
 
 
 def _recent(stamp: DiskStamp, now: float) -> bool:

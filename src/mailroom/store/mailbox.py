@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from mailroom.store.errors import MailboxDeleted, QuotaExceeded
-from mailroom.store.events import MailboxEvents, Waiter
+from mailroom.store.events import MailboxEvents, Waiter, disk_stamp
 from mailroom.store.file_changes import Directories, FlagMode, NewFile
 from mailroom.store.flags import info_letters, split_flags
 from mailroom.store.folder import INFO_SEPARATOR, SYSTEM_FLAGS, FolderError
@@ -500,6 +500,9 @@ class Mailbox:
         self._check_exists()
         if not moving:
             self._check_quota(sum(m.stored_size for m in sources))
+        # Nothing else of ours changes this folder meanwhile (the folder's operations
+        # run one at a time): what changes from here is ours (FolderState._own_change).
+        before = disk_stamp(self.path)
         mapping = self._mapping_for_copies(sources)
         transfer = os.rename if moving else os.link
         unsupported = _RENAME_UNSUPPORTED if moving else _LINK_UNSUPPORTED
@@ -582,7 +585,7 @@ class Mailbox:
             raise
         if not items:
             return _Imported([], missing, renamed)
-        added = self._state.add_files(items)
+        added = self._state.add_files(items, before)
         self._record_usage(sum(item.stored_size for item in items), len(items))
         new_uids = {m.base_name: m.uid for m in added}
         pairs = [
