@@ -57,6 +57,8 @@ class Directories:
 
     def __init__(self) -> None:
         self._fds: dict[str, int] = {}
+        self._folders: dict[tuple[Path, bool], int] = {}
+        """The same, by (folder, in new/): no path joined for each of thousands of files."""
 
     def open(self, path: str | Path) -> int:
         """The open directory at `path`; FileNotFoundError if it is gone."""
@@ -68,12 +70,17 @@ class Directories:
 
     def fd(self, folder: Path, recent: bool) -> int:
         """The open new/ (recent) or cur/ of `folder`."""
-        return self.open(os.path.join(folder, "new" if recent else "cur"))
+        key = (folder, recent)
+        fd = self._folders.get(key)
+        if fd is None:
+            fd = self._folders[key] = self.open(os.path.join(folder, "new" if recent else "cur"))
+        return fd
 
     def close(self) -> None:
         for fd in self._fds.values():
             os.close(fd)
         self._fds.clear()
+        self._folders.clear()
 
     def __enter__(self) -> Directories:
         return self

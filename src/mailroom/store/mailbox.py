@@ -523,8 +523,6 @@ class Mailbox:
                     for sub, path in ((s, os.path.join(folder, s)) for s in ("new", "cur"))
                 }
                 tmp_prefix = os.path.join(folder, "tmp", "")
-                # Source directories by (folder, in new/): a batch has one or two.
-                source_fds: dict[tuple[Path, bool], int] = {}
                 for message, name in zip(sources, names, strict=True):
                     key = (message.info, message.flags)
                     if key in letters:
@@ -539,10 +537,7 @@ class Mailbox:
                         )
                     base = f"{name},S={message.stored_size},W={message.size}"
                     final = base if info is None else f"{base}{INFO_SEPARATOR}{info}"
-                    where = (message.folder, message.recent)
-                    source = source_fds.get(where)
-                    if source is None:
-                        source = source_fds[where] = directories.fd(*where)
+                    source = directories.fd(message.folder, message.recent)
                     target, prefix = into["new" if info is None else "cur"]
                     try:
                         transfer(message.file_name, final, src_dir_fd=source, dst_dir_fd=target)
