@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailroom.imap.fetch import READ_BATCH
+from mailroom.imap.fetch import READ_BATCH, batches
+from mailroom.store import MessageInfo
 from tests.imap.conftest import ImapTalk, login
 from tests.mailhost.conftest import MailHost
 
@@ -707,3 +709,26 @@ async def test_bodies_and_envelopes_of_many_batches_come_whole_and_in_order(
         assert line.startswith(b"* %d FETCH (BODY[] " % (n + 1))
         assert literal(messages[n]) in line
         assert b'"number %d"' % n in line
+
+
+@given(
+    sizes=st.lists(st.integers(0, 10_000), max_size=60),
+    count=st.integers(1, 8),
+    max_bytes=st.one_of(st.none(), st.integers(1, 20_000)),
+)
+def test_batches_cover_every_message_once_within_their_limits(
+    sizes: list[int], count: int, max_bytes: int | None
+) -> None:
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    messages = [
+        MessageInfo(n + 1, frozenset(), 1, size, when, False, "b", "b", "", size, Path("/x"))
+        for n, size in enumerate(sizes)
+    ]
+
+    ranges = batches(messages, count, max_bytes)
+
+    assert [n for start, end in ranges for n in range(start, end)] == list(range(len(sizes)))
+    for start, end in ranges:
+        assert 1 <= end - start <= count
+        if max_bytes is not None and end - start > 1:
+            assert sum(sizes[start:end]) <= max_bytes

@@ -298,7 +298,7 @@ def test_rows_written_behind_come_with_highestmodseq_written_at_once(tmp_path: P
     index = MailboxIndex(tmp_path)
     try:
         raised = index.highestmodseq + 5  # a new index starts at the clock
-        index.apply_later(upsert=[_row(1), _row(2)], highestmodseq=raised)
+        index.apply(upsert=[_row(1), _row(2)], highestmodseq=raised, later=True)
 
         meta = "SELECT value FROM meta WHERE key = 'highestmodseq'"
         assert _committed(tmp_path, meta) == [(raised,)]  # before any flush
@@ -316,8 +316,8 @@ def test_rows_written_behind_come_with_highestmodseq_written_at_once(tmp_path: P
 def test_writes_behind_keep_their_order_with_the_writes_made_at_once(tmp_path: Path) -> None:
     index = MailboxIndex(tmp_path)
     try:
-        index.apply_later(upsert=[_row(1), _row(2)], highestmodseq=6)
-        index.apply_later(renamed=[(_row(1).base, True, "", 7, 1)], highestmodseq=7)
+        index.apply(upsert=[_row(1), _row(2)], highestmodseq=6, later=True)
+        index.apply(renamed=[(_row(1).base, True, "", 7, 1)], highestmodseq=7, later=True)
         # Made at once, after what is queued: the rows exist when it expunges one.
         index.apply(expunge=[2], highestmodseq=8, expunge_modseq=8)
 
@@ -348,7 +348,7 @@ def test_a_cached_value_is_read_back_before_it_is_written(tmp_path: Path) -> Non
 
 def test_closing_writes_what_is_queued(tmp_path: Path) -> None:
     index = MailboxIndex(tmp_path)
-    index.apply_later(upsert=[_row(9)], highestmodseq=10)
+    index.apply(upsert=[_row(9)], highestmodseq=10, later=True)
     index.put_cached(9, "envelope", b"(nine)")
     index.close()
     index.close()  # twice is harmless

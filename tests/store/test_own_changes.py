@@ -139,62 +139,58 @@ async def test_a_copy_keeps_the_internal_date_after_the_index_is_rebuilt(
         await archive.close()
 
 
-async def test_a_copy_to_another_file_system_is_a_durable_copy_with_its_date(
-    store: MailStore, tmp_path: Path
-) -> None:
-    shm = Path("/dev/shm")
+@pytest.fixture
+async def elsewhere(store: MailStore, tmp_path: Path) -> AsyncIterator[tuple[Mailbox, Mailbox]]:
+    """An INBOX here and one on another file system (/dev/shm): no link or rename
+    between them can work."""
+    shm = Path(os.environ.get("MAILROOM_TEST_SHM", "/dev/shm"))
     if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
-        pytest.fail("this test needs /dev/shm on a file system other than the temporary one")
-    elsewhere = Path(os.environ.get("MAILROOM_TEST_SHM", shm)) / f"mailroom-{os.getpid()}"
+        pytest.fail("these tests need /dev/shm on a file system other than the temporary one")
+    other_root = shm / f"mailroom-{os.getpid()}-{tmp_path.name}"
     try:
         source = await store.account(tmp_path / "Maildir", quota_bytes=None).open("INBOX")
-        target = await store.account(elsewhere / "Maildir", quota_bytes=None).open("INBOX")
+        target = await store.account(other_root / "Maildir", quota_bytes=None).open("INBOX")
         try:
-            date = datetime(2020, 2, 29, 12, 0, tzinfo=UTC)
-            original = await source.append(MESSAGE, ["\\Flagged"], date)
-            ((_, copy_uid),) = await source.copy([original.uid], target)
-
-            copied = target.find(copy_uid)
-            assert copied is not None
-            assert copied.flags == frozenset({"\\Flagged"}) and copied.internaldate == date
-            assert os.stat(copied.path).st_ino != os.stat(original.path).st_ino
-            assert os.stat(copied.path).st_mtime == date.timestamp()
-            assert await target.read(copy_uid) == MESSAGE
-            assert os.listdir(target.path / "tmp") == []
+            yield source, target
         finally:
             await source.close()
             await target.close()
     finally:
-        shutil.rmtree(elsewhere, ignore_errors=True)
+        shutil.rmtree(other_root, ignore_errors=True)
+
+
+async def test_a_copy_to_another_file_system_is_a_durable_copy_with_its_date(
+    elsewhere: tuple[Mailbox, Mailbox],
+) -> None:
+    source, target = elsewhere
+    date = datetime(2020, 2, 29, 12, 0, tzinfo=UTC)
+    original = await source.append(MESSAGE, ["\\Flagged"], date)
+    ((_, copy_uid),) = await source.copy([original.uid], target)
+
+    copied = target.find(copy_uid)
+    assert copied is not None
+    assert copied.flags == frozenset({"\\Flagged"}) and copied.internaldate == date
+    assert os.stat(copied.path).st_ino != os.stat(original.path).st_ino
+    assert os.stat(copied.path).st_mtime == date.timestamp()
+    assert await target.read(copy_uid) == MESSAGE
+    assert os.listdir(target.path / "tmp") == []
 
 
 async def test_a_move_to_another_file_system_copies_then_deletes_the_original(
-    store: MailStore, tmp_path: Path
+    elsewhere: tuple[Mailbox, Mailbox],
 ) -> None:
-    shm = Path("/dev/shm")
-    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
-        pytest.fail("this test needs /dev/shm on a file system other than the temporary one")
-    elsewhere = Path(os.environ.get("MAILROOM_TEST_SHM", shm)) / f"mailroom-move-{os.getpid()}"
-    try:
-        source = await store.account(tmp_path / "Maildir", quota_bytes=None).open("INBOX")
-        target = await store.account(elsewhere / "Maildir", quota_bytes=None).open("INBOX")
-        try:
-            date = datetime(2020, 2, 29, 12, 0, tzinfo=UTC)
-            original = await source.append(MESSAGE, ["\\Answered"], date)
-            ((_, moved_uid),) = await source.move([original.uid], target)
+    source, target = elsewhere
+    date = datetime(2020, 2, 29, 12, 0, tzinfo=UTC)
+    original = await source.append(MESSAGE, ["\\Answered"], date)
+    ((_, moved_uid),) = await source.move([original.uid], target)
 
-            moved = target.find(moved_uid)
-            assert moved is not None
-            assert moved.flags == frozenset({"\\Answered"}) and moved.internaldate == date
-            assert await target.read(moved_uid) == MESSAGE
-            assert not original.path.exists()
-            assert source.messages == ()
-            assert os.listdir(target.path / "tmp") == []
-        finally:
-            await source.close()
-            await target.close()
-    finally:
-        shutil.rmtree(elsewhere, ignore_errors=True)
+    moved = target.find(moved_uid)
+    assert moved is not None
+    assert moved.flags == frozenset({"\\Answered"}) and moved.internaldate == date
+    assert await target.read(moved_uid) == MESSAGE
+    assert not original.path.exists()
+    assert source.messages == ()
+    assert os.listdir(target.path / "tmp") == []
 
 
 @settings(max_examples=60, deadline=None)

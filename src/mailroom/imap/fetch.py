@@ -54,6 +54,9 @@ WRITE_CHUNK = 64 * 1024
 """Responses are gathered into writes of about this size."""
 READ_BATCH = 64
 """Messages read from disk in one trip to a store thread (body sections)."""
+READ_BATCH_BYTES = 4 * 1024 * 1024
+"""And at most this many bytes of them (unless one message alone is larger): two
+batches are in memory at a time, the one sent and the one read ahead."""
 CACHE_BATCH = 1000
 """Messages whose cached ENVELOPE/BODYSTRUCTURE are looked up in one trip."""
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -218,21 +221,23 @@ async def fetch(session: ImapSession, command: Command) -> None:
         return values, (await view.mailbox.read_many(chunk_uids) if needs_message else {})
 
     # The next batch is read while this one is formatted and sent.
-    loading = asyncio.ensure_future(load(messages[:batch])) if messages else None
+    ranges = batches(messages, batch, READ_BATCH_BYTES if needs_message else None)
+    loading = asyncio.ensure_future(load(messages[slice(*ranges[0])])) if ranges else None
     try:
-        for start in range(0, len(messages), batch):
+        for index, (start, end) in enumerate(ranges):
             assert loading is not None
             values, bodies = await loading
-            following = messages[start + batch : start + 2 * batch]
-            loading = asyncio.ensure_future(load(following)) if following else None
+            loading = None
+            if index + 1 < len(ranges):
+                loading = asyncio.ensure_future(load(messages[slice(*ranges[index + 1])]))
             cached.update(values)
             await _respond(
                 session,
                 output,
                 view,
                 writers,
-                numbers[start : start + batch],
-                messages[start : start + batch],
+                numbers[start:end],
+                messages[start:end],
                 bodies,
                 cached,
                 seen_now,
@@ -255,6 +260,27 @@ async def fetch(session: ImapSession, command: Command) -> None:
 
 
 _Cached = dict[Attribute, dict[int, bytes]]
+
+
+def batches(
+    messages: Sequence[MessageInfo], count: int, max_bytes: int | None
+) -> list[tuple[int, int]]:
+    """(start, end) of each batch: at most `count` messages, and (with `max_bytes`) no
+    more bytes than that unless one message alone is larger."""
+    ranges = []
+    start = 0
+    while start < len(messages):
+        end = min(start + count, len(messages))
+        if max_bytes is not None:
+            size = messages[start].stored_size
+            stop = start + 1
+            while stop < end and size + messages[stop].stored_size <= max_bytes:
+                size += messages[stop].stored_size
+                stop += 1
+            end = stop
+        ranges.append((start, end))
+        start = end
+    return ranges
 
 
 def _drop_outcome(task: asyncio.Future[Any]) -> None:

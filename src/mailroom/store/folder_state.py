@@ -429,9 +429,10 @@ class FolderState:
         new file names, flags or modseqs), and write their changes to the index."""
         if not updated:
             return
-        self._index().apply_later(
+        self._index().apply(
             renamed=[(m.file_name, m.recent, m.info, m.modseq, m.uid) for _, m in updated],
             highestmodseq=self.snapshot.highestmodseq if highestmodseq is None else highestmodseq,
+            later=True,
         )
         snapshot = self.snapshot
         messages = list(snapshot.messages)
@@ -604,7 +605,7 @@ class FolderState:
                     self.path,
                 )
             )
-        self._index().apply_later(upsert=[_row(m) for m in added], highestmodseq=modseq)
+        self._index().apply(upsert=[_row(m) for m in added], highestmodseq=modseq, later=True)
         snapshot = self.snapshot
         uidnext = max(uids, default=0) + 1
         added.sort(key=lambda m: m.uid)
@@ -665,7 +666,9 @@ class FolderState:
                 return []
             modseq = self._next_modseq()
             gone = sorted(m.uid for m in removed)
-            self._index().apply_later(expunge=gone, highestmodseq=modseq, expunge_modseq=modseq)
+            self._index().apply(
+                expunge=gone, highestmodseq=modseq, expunge_modseq=modseq, later=True
+            )
             self._record_expunges(gone, modseq)
             drop = set(gone)
             kept = tuple(m for m in self.snapshot.messages if m.uid not in drop)

@@ -226,7 +226,12 @@ class MailboxIndex:
 
     def _flush(self) -> None:
         while self._later:
-            self._later.pop(0)()
+            try:
+                self._later.pop(0)()
+            except sqlite3.Error as error:
+                # Only a saving is lost: on its next open the folder's rows are compared
+                # with the files again (and cached values are computed when asked for).
+                log.warning("%s: a queued index write failed: %s", self.path, error)
 
     # -- reading --
 
@@ -306,33 +311,24 @@ class MailboxIndex:
         expunge: Sequence[int] = (),
         highestmodseq: int,
         expunge_modseq: int | None = None,
+        later: bool = False,
     ) -> None:
         """One transaction: rows added or replaced, files renamed ((file, recent, info,
         modseq, uid): a flag change or a move to cur/), UIDs expunged, the new
-        HIGHESTMODSEQ."""
-        with self._lock:
-            self._flush()
-            self._apply(list(upsert), list(renamed), list(expunge), highestmodseq, expunge_modseq)
-
-    def apply_later(
-        self,
-        *,
-        upsert: Iterable[IndexRow] = (),
-        renamed: Iterable[tuple[str, bool, str, int, int]] = (),
-        expunge: Sequence[int] = (),
-        highestmodseq: int,
-        expunge_modseq: int | None = None,
-    ) -> None:
-        """`apply`, with the rows written by the next `flush`; the new HIGHESTMODSEQ
-        is written now (see the module's docstring)."""
+        HIGHESTMODSEQ. With `later`, the rows are written by the next `flush` and
+        only the new HIGHESTMODSEQ now (see the module's docstring)."""
         write = functools.partial(
             self._apply, list(upsert), list(renamed), list(expunge), highestmodseq, expunge_modseq
         )
         with self._lock:
-            self._later.append(write)
-            with self._db:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._raise_highestmodseq(highestmodseq)
+            if later:
+                self._later.append(write)
+                with self._db:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    self._raise_highestmodseq(highestmodseq)
+            else:
+                self._flush()
+                write()
 
     def _raise_highestmodseq(self, highestmodseq: int) -> None:
         # Never lower it: another process may share this index (folder_state.py).
@@ -433,11 +429,13 @@ class MailboxIndex:
                 self._later.append(functools.partial(self._put_cached_rows, rows))
 
     def _put_cached_rows(self, rows: list[tuple[int, str, bytes]]) -> None:
-        with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", rows)
-        for uid, field, value in rows:
-            if self._queued_cache.get((uid, field)) is value:
-                del self._queued_cache[(uid, field)]
+        try:
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", rows)
+        finally:
+            for uid, field, value in rows:
+                if self._queued_cache.get((uid, field)) is value:
+                    del self._queued_cache[(uid, field)]
 
     def take_derived(self, source: Path, pairs: Iterable[tuple[int, int]], *, texts: bool) -> None:
         """Copy the cached values (or the texts, with `texts`) of the messages of the
