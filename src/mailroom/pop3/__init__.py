@@ -1,0 +1,83 @@
+"""The POP3 server (RFC 1939, with CAPA and response codes of RFC 2449, STLS of
+RFC 2595 and SASL AUTH of RFC 5034).
+
+Grammar is sans-I/O: commands.py reads the client's command lines and SASL
+responses into typed values, wire.py writes the server's responses (status lines,
+SASL challenges, dot-stuffed multi-line bodies). Neither touches a socket, the
+clock or the disk; the session around them, and the commands that work on
+`mailroom.store` mailboxes, are built on top.
+"""
+
+from mailroom.pop3.commands import (
+    MAX_COMMAND_LINE,
+    Apop,
+    Auth,
+    Capa,
+    Command,
+    CommandError,
+    Dele,
+    List,
+    Noop,
+    Pass,
+    Quit,
+    Retr,
+    Rset,
+    Stat,
+    Stls,
+    Top,
+    Uidl,
+    User,
+    parse_command,
+    parse_sasl_response,
+)
+from mailroom.pop3.wire import (
+    AUTH,
+    IN_USE,
+    LOGIN_DELAY,
+    MAX_LINE,
+    SYS_PERM,
+    SYS_TEMP,
+    TERMINATOR,
+    continuation,
+    dot_stuffed,
+    err,
+    multiline,
+    ok,
+    top,
+)
+
+__all__ = [
+    "AUTH",
+    "IN_USE",
+    "LOGIN_DELAY",
+    "MAX_COMMAND_LINE",
+    "MAX_LINE",
+    "SYS_PERM",
+    "SYS_TEMP",
+    "TERMINATOR",
+    "Apop",
+    "Auth",
+    "Capa",
+    "Command",
+    "CommandError",
+    "Dele",
+    "List",
+    "Noop",
+    "Pass",
+    "Quit",
+    "Retr",
+    "Rset",
+    "Stat",
+    "Stls",
+    "Top",
+    "Uidl",
+    "User",
+    "continuation",
+    "dot_stuffed",
+    "err",
+    "multiline",
+    "ok",
+    "parse_command",
+    "parse_sasl_response",
+    "top",
+]
