@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailroom.auth.sasl import MAX_LINE_LENGTH
 from mailroom.pop3.commands import (
     MAX_COMMAND_LINE,
     MAX_NUMBER,
@@ -31,7 +30,6 @@ from mailroom.pop3.commands import (
     Uidl,
     User,
     parse_command,
-    parse_sasl_response,
 )
 
 FAST = settings(max_examples=500, deadline=None)
@@ -322,38 +320,6 @@ def test_a_very_long_line_of_digits_is_refused_for_its_length() -> None:
     assert refused(b"RETR " + b"9" * 100_000) == "Command line too long (at most 255 octets)."
 
 
-# --- SASL responses ----------------------------------------------------------------
-
-
-def test_a_sasl_response_is_base64_decoded() -> None:
-    assert parse_sasl_response(base64.b64encode(b"\x00alice\x00secret")) == b"\x00alice\x00secret"
-
-
-def test_a_star_cancels_the_exchange() -> None:
-    assert parse_sasl_response(b"*") is None
-
-
-def test_an_empty_line_is_an_empty_response() -> None:
-    assert parse_sasl_response(b"") == b""
-
-
-@pytest.mark.parametrize("line", [b"=", b"AGFsaWN", b"AGFs aWNl", b"**", b"\xff\xfe"])
-def test_a_sasl_response_that_is_not_base64_is_refused(line: bytes) -> None:
-    with pytest.raises(CommandError) as caught:
-        parse_sasl_response(line)
-    assert caught.value.message == "Invalid base64 in SASL response."
-
-
-def test_a_sasl_response_may_be_as_long_as_the_mechanisms_accept() -> None:
-    longest = b"A" * (MAX_LINE_LENGTH - MAX_LINE_LENGTH % 4)
-    assert parse_sasl_response(longest) == base64.b64decode(longest)
-
-
-def test_a_sasl_response_longer_than_the_mechanisms_accept_is_refused() -> None:
-    with pytest.raises(CommandError):
-        parse_sasl_response(b"A" * (MAX_LINE_LENGTH + 4))
-
-
 # --- Hostile input -----------------------------------------------------------------
 
 
@@ -418,23 +384,3 @@ def test_message_numbers_are_read_only_in_range(number: int, padded: bool) -> No
         assert not 1 <= number <= MAX_NUMBER
     else:
         assert command == Retr(number)
-
-
-@FAST
-@given(st.binary(max_size=MAX_LINE_LENGTH + 100))
-def test_arbitrary_sasl_lines_give_octets_none_or_a_command_error(line: bytes) -> None:
-    try:
-        decoded = parse_sasl_response(line)
-    except CommandError as error:
-        check_error(error)
-    else:
-        if decoded is None:
-            assert line == b"*"
-        else:
-            assert base64.b64encode(decoded) == line
-
-
-@FAST
-@given(st.binary(max_size=2000))
-def test_any_octets_sent_as_base64_come_back(data: bytes) -> None:
-    assert parse_sasl_response(base64.b64encode(data)) == data

@@ -1,8 +1,8 @@
 """The POP3 server (RFC 1939, with CAPA and response codes of RFC 2449, STLS of
 RFC 2595 and SASL AUTH of RFC 5034).
 
-Grammar is sans-I/O: commands.py reads the client's command lines and SASL
-responses into typed values, wire.py writes the server's responses (status lines,
+Grammar is sans-I/O: commands.py reads the client's command lines into typed
+values, wire.py writes the server's responses (status lines,
 SASL challenges, dot-stuffed multi-line bodies). Neither touches a socket, the
 clock or the disk; the session around them, and the commands that work on
 `mailroom.store` mailboxes, are built on top.
@@ -28,7 +28,6 @@ from mailroom.pop3.commands import (
     Uidl,
     User,
     parse_command,
-    parse_sasl_response,
 )
 from mailroom.pop3.wire import (
     AUTH,
@@ -78,6 +77,5 @@ __all__ = [
     "multiline",
     "ok",
     "parse_command",
-    "parse_sasl_response",
     "top",
 ]

@@ -2,10 +2,10 @@
 
 `parse_command` takes one line as the connection layer read it, without its CRLF, and
 returns one of the command dataclasses below, or raises `CommandError` carrying the text
-to send after `-ERR `. `parse_sasl_response` reads the client's lines during an AUTH
-exchange. Grammar only: whether a command is allowed in the current state (USER after
-login, RETR before it, STLS on a TLS connection) is the session's to decide. Pure: no
-socket, no clock, no configuration.
+to send after `-ERR `. The client's lines during an AUTH exchange go as they are to
+`mailroom.auth.sasl.SaslExchange.respond`, as in IMAP and SMTP. Grammar only: whether a
+command is allowed in the current state (USER after login, RETR before it, STLS on a TLS
+connection) is the session's to decide. Pure: no socket, no clock, no configuration.
 
 Hand-written: no maintained Python library serves POP3 (poplib is a client; see
 DESIGN.md), and the grammar is a keyword and a few words.
@@ -27,17 +27,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from mailroom.auth.sasl import CANCEL, EMPTY_INITIAL_RESPONSE, MAX_LINE_LENGTH
+from mailroom.auth.sasl import EMPTY_INITIAL_RESPONSE
 
 MAX_COMMAND_LINE = 255
 """RFC 2449 §4: a command line is at most 255 octets, CRLF included (so 253 without)."""
 MAX_NUMBER = 2**31 - 1
 """Largest message number or TOP line count accepted (Dovecot's limit too): no
 arithmetic on them surprises anyone."""
-MAX_SASL_LINE = MAX_LINE_LENGTH
-"""Longest client line during an AUTH exchange (RFC 5034 §4): what the SASL mechanisms
-accept, rather than RFC 2449's 255 octets for command lines, so that a PLAIN response
-with a long password is not cut short."""
 
 # RFC 1939 §3: keywords are three or four characters, case-insensitive.
 _KEYWORD = re.compile(rb"[A-Za-z]{3,4}")
@@ -228,23 +224,6 @@ def parse_command(line: bytes) -> Command:
     if reader is None:
         raise CommandError(f"Unknown command: {name}.")
     return reader(rest)
-
-
-def parse_sasl_response(line: bytes) -> bytes | None:
-    """A client's line during an AUTH exchange (RFC 5034 §4), without its CRLF: the
-    decoded octets, or None when the client cancels with `*`. An empty line is an empty
-    response. Strict base64: padding as RFC 4648 §4 has it, nothing outside the alphabet.
-
-    (`SaslExchange.respond` takes the line as sent and decodes it itself; this is for a
-    session that wants the octets, or only to tell a cancel from a response.)"""
-    if line == CANCEL:
-        return None
-    if len(line) > MAX_SASL_LINE:
-        raise CommandError(f"SASL response too long (at most {MAX_SASL_LINE} octets).")
-    decoded = _base64(line)
-    if decoded is None:
-        raise CommandError("Invalid base64 in SASL response.")
-    return decoded
 
 
 def _arguments(rest: bytes) -> list[bytes]:
