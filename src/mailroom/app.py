@@ -39,6 +39,7 @@ from mailroom.imap.server import ImapServer, ImapServices
 from mailroom.mailauth import DkimKeys, DkimSigner
 from mailroom.message import SearchText, search_text
 from mailroom.net import ListeningServer, SessionHandler, TlsContexts
+from mailroom.pop3.server import Pop3Server, Pop3Services
 from mailroom.queue import MailQueue, RetrySchedule
 from mailroom.routing import Router
 from mailroom.smtp.policy import SmtpServices
@@ -143,7 +144,8 @@ def index_text(data: bytes) -> SearchText:
     return search_text(data, limit=SEARCH_TEXT_LIMIT)
 
 
-def imap_services(services: Services) -> ImapServices:
+def account_opener(services: Services) -> Callable[[str], Awaitable[Account]]:
+    """How IMAP and POP3 sessions find the mail account of a logged-in address."""
     config = services.config
 
     async def open_account(address: str) -> Account:
@@ -156,12 +158,25 @@ def imap_services(services: Services) -> ImapServices:
         await account.ensure_default_folders()
         return account
 
+    return open_account
+
+
+def imap_services(services: Services) -> ImapServices:
     return ImapServices(
-        config=config,
+        config=services.config,
         authenticator=services.authenticator,
         tls=services.tls,
         store=services.mail_store,
-        open_account=open_account,
+        open_account=account_opener(services),
+    )
+
+
+def pop3_services(services: Services) -> Pop3Services:
+    return Pop3Services(
+        config=services.config,
+        authenticator=services.authenticator,
+        tls=services.tls,
+        open_account=account_opener(services),
     )
 
 
@@ -226,9 +241,10 @@ def outbound_delivery(config: Config, router: Router, srs: SrsRewriter | None) -
 
 
 def session_handler(
-    services: Services, listener: Listener, delivery: Dispatcher
+    services: Services, listener: Listener, delivery: Dispatcher, pop3: Pop3Services
 ) -> SessionHandler | None:
-    """The protocol server for `listener`, or None if this version has none yet."""
+    """The protocol server for `listener`, or None if this version has none yet. The
+    POP3 listeners share `pop3` (and so its maildrop locks)."""
     if listener.protocol in (Protocol.SMTP, Protocol.SUBMISSION):
         smtp = SmtpServices(
             config=services.config,
@@ -242,6 +258,8 @@ def session_handler(
         return SmtpServer(listener, smtp)
     if listener.protocol is Protocol.IMAP:
         return ImapServer(listener, imap_services(services))
+    if listener.protocol is Protocol.POP3:
+        return Pop3Server(listener, pop3)
     return None
 
 
@@ -302,8 +320,9 @@ async def serve(
         )
         await control.start()
         try:
+            pop3 = pop3_services(services)
             for listener in config.listeners:
-                handler = session_handler(services, listener, delivery)
+                handler = session_handler(services, listener, delivery, pop3)
                 if handler is None:
                     announce(
                         f"not yet available in this version, skipped: {describe_listener(listener)}"

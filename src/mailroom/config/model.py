@@ -336,6 +336,14 @@ class ImapConfig(Section):
     mail_max_userip_connections)."""
 
 
+class Pop3Config(Section):
+    """POP3 sessions."""
+
+    authenticated_timeout_seconds: float = Field(default=600, ge=600)
+    """A logged-in client silent this long is disconnected; RFC 1939 §3 asks for at
+    least 10 minutes (Dovecot's too)."""
+
+
 class QueueConfig(Section):
     """The durable queue of messages not yet delivered."""
 
@@ -498,6 +506,7 @@ class Config(Section):
     routing: RoutingConfig = RoutingConfig()
     mailbox: MailboxConfig = MailboxConfig()
     imap: ImapConfig = ImapConfig()
+    pop3: Pop3Config = Pop3Config()
     queue: QueueConfig = QueueConfig()
     dkim: DkimConfig = DkimConfig()
     delivery: DeliveryConfig = DeliveryConfig()

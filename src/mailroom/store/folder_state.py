@@ -358,6 +358,22 @@ class FolderState:
     def _list(self) -> dict[str, tuple[str, str]]:
         return self.folder._list()
 
+    def pop3_uidls(self) -> dict[int, str]:
+        """The POP3 UIDLs `dovecot-uidlist` holds, by UID: Dovecot's P field, which it
+        keeps for mail migrated from another POP3 server (its pop3_migration plugin) and
+        answers UIDL with instead of `pop3_uidl_format`."""
+        with self._lock:
+            uidlist = self._read_uidlist()
+        if uidlist is None:
+            return {}
+        found: dict[int, str] = {}
+        for record in uidlist.records:
+            if record.extensions:
+                value = record.extension("P")
+                if value:
+                    found[record.uid] = value
+        return found
+
     def _uidlist_key(self) -> tuple[int, int, int] | None:
         """What tells one version of `dovecot-uidlist` from another (None: no file)."""
         try:

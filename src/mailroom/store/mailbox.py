@@ -611,8 +611,18 @@ class Mailbox:
         This is EXPUNGE, CLOSE and UID EXPUNGE (RFC 4315 §2.1): a message
         without \\Deleted is never removed here.
         """
-        selected = None if uids is None else set(uids)
-        removed = await self._run(self._state.expunge, selected, True)
+        return await self._remove(None if uids is None else set(uids), deleted_only=True)
+
+    async def remove(self, uids: Iterable[int]) -> list[int]:
+        """Remove these messages, flagged \\Deleted or not; the UIDs that were still here.
+
+        This is POP3's UPDATE state (RFC 1939 §6): what DELE marked goes at QUIT. One
+        step, so no crash leaves a message flagged \\Deleted that the user never asked
+        an IMAP client to delete."""
+        return await self._remove(set(uids), deleted_only=False)
+
+    async def _remove(self, selected: set[int] | None, *, deleted_only: bool) -> list[int]:
+        removed = await self._run(self._state.expunge, selected, deleted_only)
         if removed:
             await self._thread(
                 self._record_usage, -sum(m.stored_size for m in removed), -len(removed)
@@ -621,6 +631,11 @@ class Mailbox:
         return [m.uid for m in removed]
 
     # -- reading --
+
+    async def pop3_uidls(self) -> dict[int, str]:
+        """POP3 UIDLs that `dovecot-uidlist` keeps for some messages, by UID (see
+        `FolderState.pop3_uidls`); the others are made from UID and UIDVALIDITY."""
+        return await self._run(self._state.pop3_uidls)
 
     async def read(self, uid: int) -> bytes:
         """The message with CRLF line ends; MessageGone if it has been expunged."""

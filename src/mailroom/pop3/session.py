@@ -1,0 +1,430 @@
+"""One POP3 connection: reads command lines with the sans-I/O parser and answers them.
+
+RFC 1939's states: AUTHORIZATION (USER/PASS, AUTH, STLS, CAPA), TRANSACTION (the
+commands on the maildrop) and UPDATE (QUIT after login: the maildrop's changes are
+applied, `Maildrop.commit`). A client that sends several commands without waiting
+(RFC 2449 PIPELINING) is answered in order: lines are read from the connection's
+buffer one at a time.
+
+Texts follow Dovecot's where clients might look at them, and -ERR lines carry RFC 2449
+and RFC 3206 response codes (IN-USE, AUTH, SYS/TEMP), which RFC 1939 clients take as
+part of the text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from typing import TYPE_CHECKING
+
+from mailroom.auth import (
+    AuthRequest,
+    Challenge,
+    Credentials,
+    SaslExchange,
+    SaslFailure,
+    UnknownMechanism,
+    mechanisms,
+)
+from mailroom.auth.sasl import MAX_LINE_LENGTH as SASL_MAX_LINE
+from mailroom.net import Connection, ConnectionClosed, IdleTimeout, LineTooLong
+from mailroom.pop3 import wire
+from mailroom.pop3.commands import (
+    Apop,
+    Auth,
+    Capa,
+    Command,
+    CommandError,
+    Dele,
+    List,
+    Noop,
+    Pass,
+    Quit,
+    Retr,
+    Rset,
+    Stat,
+    Stls,
+    Top,
+    Uidl,
+    User,
+    parse_command,
+)
+from mailroom.pop3.maildrop import Maildrop, NoSuchMessage
+from mailroom.pop3.wire import AUTH, IN_USE, SYS_TEMP, err, ok
+from mailroom.store import Account, Mailbox
+
+if TYPE_CHECKING:
+    from mailroom.pop3.server import Pop3Server
+
+log = logging.getLogger("mailroom.pop3")
+
+READ_LIMIT = 1024
+"""Longest line read as a command. The grammar allows 255 octets (RFC 2449 §4); a line
+up to this long is read whole and refused with a reason, a longer one is skipped."""
+MAX_BAD_COMMANDS = 20
+"""A client that sends this many bad commands is disconnected (Dovecot's
+CLIENT_MAX_BAD_COMMANDS)."""
+JOIN_BELOW = 64 * 1024
+"""A RETR answer smaller than this goes out in one write with its status line."""
+
+INTERNAL_ERROR = err("Internal error occurred. Refer to server log for more information.", SYS_TEMP)
+AUTH_FAILED = err("Authentication failed.", AUTH)
+PLAINTEXT_DISALLOWED = err(
+    "Plaintext authentication disallowed on non-secure (SSL/TLS) connections.", AUTH
+)
+
+
+class State(enum.Enum):
+    AUTHORIZATION = "authorization"
+    TRANSACTION = "transaction"
+    LOGOUT = "logout"
+
+
+class Pop3Session:
+    """The state of one client connection."""
+
+    def __init__(self, server: Pop3Server, connection: Connection) -> None:
+        self.server = server
+        self.services = server.services
+        self.connection = connection
+        self.state = State.AUTHORIZATION
+        self.user: str | None = None
+        """The name of the last USER command, until PASS."""
+        self.login_name: str | None = None
+        self.account: Account | None = None
+        self.mailbox: Mailbox | None = None
+        self.maildrop: Maildrop | None = None
+        self.bad_commands = 0
+        self.waiting = False
+        """Between commands: nothing is lost by ending the session now."""
+
+    @property
+    def secure(self) -> bool:
+        return self.server.may_send_password(self.connection)
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        reason = "connection closed by the client"
+        try:
+            await self.send(ok("Mailroom ready."))
+            while self.state is not State.LOGOUT and not self.server.stopped:
+                self.waiting = True
+                line = await self._read_command_line()
+                self.waiting = False
+                if line is not None:
+                    await self.execute(line)
+            if self.state is State.LOGOUT:
+                reason = "logged out"
+            else:
+                reason = "server shutting down"
+                await self.send(err("Server shutting down.", SYS_TEMP))
+        except IdleTimeout:
+            reason = "disconnected for inactivity"
+            with contextlib.suppress(OSError, ConnectionClosed):
+                await self.send(err("Disconnected for inactivity."))
+        except ConnectionClosed:
+            pass
+        finally:
+            await self._leave()
+        if self.login_name is not None:
+            log.info("%s: pop3(%s): %s", self.connection.peer, self.login_name, reason)
+
+    def stop_when_idle(self) -> None:
+        """The server is stopping (see Pop3Server.stopping)."""
+        if self.waiting:
+            self.connection.write(err("Server shutting down.", SYS_TEMP))
+            self.connection.close()
+
+    async def send(self, data: bytes) -> None:
+        self.connection.write(data)
+        await self.connection.drain()
+
+    async def _read_command_line(self) -> bytes | None:
+        try:
+            line = await self.connection.read_line(READ_LIMIT)
+        except LineTooLong:
+            await self._bad("Command line too long.")
+            return None
+        if line.endswith(b"\r\n"):
+            return line[:-2]
+        if line.endswith(b"\n"):
+            return line[:-1]
+        raise ConnectionClosed()  # input ended in the middle of a line
+
+    async def _bad(self, text: str) -> None:
+        self.bad_commands += 1
+        if self.bad_commands >= MAX_BAD_COMMANDS:
+            await self.send(err("Too many bad commands."))
+            self.state = State.LOGOUT
+        else:
+            await self.send(err(text))
+
+    async def execute(self, line: bytes) -> None:
+        try:
+            command = parse_command(line)
+        except CommandError as error:
+            await self._bad(error.message)
+            return
+        try:
+            if self.state is State.AUTHORIZATION:
+                await self._authorization(command)
+            else:
+                await self._transaction(command)
+        except NoSuchMessage as error:
+            await self.send(err(error.text))
+        except (ConnectionClosed, IdleTimeout):
+            raise
+        except Exception:
+            log.exception("%s: pop3 %s failed", self.connection.peer, command.name)
+            await self.send(INTERNAL_ERROR)
+
+    async def _leave(self) -> None:
+        """The session ends: close the maildrop without applying anything (that is
+        QUIT's to do) and release it."""
+        if self.maildrop is not None:
+            self.maildrop.drop_read_ahead()
+            self.maildrop = None
+        if self.mailbox is not None:
+            mailbox, self.mailbox = self.mailbox, None
+            try:
+                await mailbox.close()
+            finally:
+                assert self.account is not None
+                self.services.locks.release(self.account.root)
+
+    # -- any state -----------------------------------------------------------------------
+
+    def capabilities(self) -> list[str]:
+        """RFC 2449 §6. USER is always listed, as Dovecot does (a client without TLS is
+        then told why, rather than left without a way to log in); SASL lists only the
+        mechanisms this connection may use."""
+        listed = ["CAPA", "TOP", "UIDL", "RESP-CODES", "PIPELINING", "AUTH-RESP-CODE"]
+        if self.state is State.AUTHORIZATION:
+            listed.append("USER")
+            offered = mechanisms(self.secure)
+            if offered:
+                listed.append("SASL " + " ".join(offered))
+            if self.services.tls is not None and self.connection.tls is None:
+                listed.append("STLS")
+        listed.append("IMPLEMENTATION Mailroom")
+        return listed
+
+    async def _capa(self) -> None:
+        body = wire.multiline(c.encode("ascii") for c in self.capabilities())
+        await self.send(ok("Capability list follows") + body)
+
+    async def _quit(self) -> None:
+        self.state = State.LOGOUT
+        await self.send(ok("Logging out."))
+
+    # -- AUTHORIZATION -------------------------------------------------------------------
+
+    async def _authorization(self, command: Command) -> None:
+        match command:
+            case Capa():
+                await self._capa()
+            case Noop():
+                await self.send(ok())
+            case Quit():
+                await self._quit()
+            case Stls():
+                await self._stls()
+            case User(username=name):
+                if not self.secure:
+                    await self._bad_login(PLAINTEXT_DISALLOWED)
+                    return
+                self.user = name
+                await self.send(ok())
+            case Pass(password=password):
+                user, self.user = self.user, None
+                if user is None:
+                    await self._bad("No username given.")
+                elif not self.secure:
+                    await self._bad_login(PLAINTEXT_DISALLOWED)
+                else:
+                    await self._log_in(Credentials(authzid="", authcid=user, password=password))
+            case Auth(mechanism=None):
+                offered = [m.encode("ascii") for m in mechanisms(self.secure)]
+                await self.send(ok() + wire.multiline(offered))
+            case Auth():
+                await self._auth(command)
+            case Apop():
+                await self._bad("APOP is not supported.")
+            case _:
+                await self._bad("Unknown command in this state.")
+
+    async def _bad_login(self, answer: bytes) -> None:
+        self.bad_commands += 1
+        await self.send(answer)
+
+    async def _stls(self) -> None:
+        tls = self.services.tls
+        if tls is None:
+            await self._bad("TLS is not available.")
+            return
+        if self.connection.tls is not None:
+            await self._bad("TLS is already active.")
+            return
+        await self.send(ok("Begin TLS negotiation now."))
+        await self.connection.start_tls(tls.for_listener(self.server.listener.name))
+        self.user = None  # RFC 2595 §4: what came before TLS is forgotten
+
+    async def _auth(self, command: Auth) -> None:
+        assert command.mechanism is not None
+        if not self.secure:
+            await self._bad_login(PLAINTEXT_DISALLOWED)
+            return
+        try:
+            exchange = SaslExchange(command.mechanism)
+        except UnknownMechanism:
+            await self._bad("Unsupported authentication mechanism.")
+            return
+        step = exchange.start(command.initial_response)
+        while isinstance(step, Challenge):
+            await self.send(wire.continuation(step.data))
+            try:
+                line = await self.connection.read_line(SASL_MAX_LINE + 2)
+            except LineTooLong:
+                await self._bad_login(err("Authentication response too long.", AUTH))
+                return
+            step = exchange.respond(line.rstrip(b"\r\n"))
+        if isinstance(step, SaslFailure):
+            if step.cancelled:
+                await self._bad_login(err("Authentication aborted by client.", AUTH))
+            else:
+                await self._bad_login(AUTH_FAILED)
+            return
+        assert isinstance(step, Credentials)
+        await self._log_in(step)
+
+    async def _log_in(self, credentials: Credentials) -> None:
+        request = AuthRequest(
+            protocol="pop3",
+            client_ip=self.connection.peer_ip,
+            login=credentials.authcid,
+            password=credentials.password,
+            authzid=credentials.authzid,
+            secure=self.secure,
+        )
+        result = await self.services.authenticator.authenticate(request)
+        if not result.ok or result.account is None:
+            if result.delay_seconds:
+                await asyncio.sleep(result.delay_seconds)
+            await self._bad_login(AUTH_FAILED)
+            return
+        account = await self.services.open_account(result.account)
+        if not await self.services.locks.acquire(account.root):
+            log.info(
+                "%s: pop3(%s): refused, another POP3 session has the mailbox",
+                self.connection.peer,
+                result.account,
+            )
+            await self.send(err("Mailbox is locked by another POP3 session.", IN_USE))
+            return
+        try:
+            mailbox = await account.open("INBOX")
+        except BaseException:
+            self.services.locks.release(account.root)
+            raise
+        self.account, self.mailbox = account, mailbox
+        self.maildrop = await Maildrop.open(mailbox)
+        self.login_name = result.account
+        self.state = State.TRANSACTION
+        self.connection.idle_timeout = self.services.config.pop3.authenticated_timeout_seconds
+        count, size = self.maildrop.stat()
+        log.info(
+            "%s: pop3(%s): logged in on %s (%s), %d messages, %d octets",
+            self.connection.peer,
+            result.account,
+            self.server.listener.name,
+            self.connection.tls.version if self.connection.tls else "no TLS",
+            count,
+            size,
+        )
+        await self.send(ok("Logged in."))
+
+    # -- TRANSACTION ---------------------------------------------------------------------
+
+    async def _transaction(self, command: Command) -> None:
+        maildrop = self.maildrop
+        assert maildrop is not None
+        match command:
+            case Retr(number=number):
+                await self._retr(maildrop, maildrop.index(number))
+            case Top(number=number, lines=lines):
+                index = maildrop.index(number)
+                data = await maildrop.read(index)
+                if data is None:
+                    await self.send(err("Message was removed by another session."))
+                else:
+                    await self.send(ok() + wire.top(data, lines))
+            case Stat():
+                count, size = maildrop.stat()
+                await self.send(ok(f"{count} {size}"))
+            case List(number=None):
+                listing = [b"%d %d" % (i + 1, maildrop.size(i)) for i in maildrop.present()]
+                await self.send(ok(f"{len(listing)} messages:") + wire.multiline(listing))
+            case List(number=int(number)):
+                index = maildrop.index(number)
+                await self.send(ok(f"{number} {maildrop.size(index)}"))
+            case Uidl(number=None):
+                uidls = maildrop.uidls
+                listing = [b"%d %s" % (i + 1, uidls[i].encode()) for i in maildrop.present()]
+                await self.send(ok() + wire.multiline(listing))
+            case Uidl(number=int(number)):
+                index = maildrop.index(number)
+                await self.send(ok(f"{number} {maildrop.uidls[index]}"))
+            case Dele(number=number):
+                maildrop.delete(number)
+                await self.send(ok("Marked to be deleted."))
+            case Rset():
+                maildrop.reset()
+                await self.send(ok())
+            case Noop():
+                await self.send(ok())
+            case Capa():
+                await self._capa()
+            case Quit():
+                await self._update(maildrop)
+            case _:
+                await self._bad("Unknown command in this state.")
+
+    async def _retr(self, maildrop: Maildrop, index: int) -> None:
+        data = await maildrop.read(index)
+        if data is None:
+            await self.send(err("Message was removed by another session."))
+            return
+        maildrop.retrieved.add(index)
+        status = ok(f"{len(data)} octets")
+        body = wire.dot_stuffed(data)
+        if len(body) < JOIN_BELOW:
+            self.connection.write(status + body)
+        else:
+            self.connection.write(status)
+            self.connection.write(body)
+        await self.connection.drain()
+
+    async def _update(self, maildrop: Maildrop) -> None:
+        """RFC 1939 §6: QUIT from TRANSACTION applies the session's changes."""
+        self.state = State.LOGOUT
+        try:
+            gone = await maildrop.commit()
+        except Exception:
+            log.exception(
+                "%s: pop3(%s): applying QUIT failed", self.connection.peer, self.login_name
+            )
+            await self.send(err("Some deleted messages were not removed.", SYS_TEMP))
+            return
+        deleted = len(maildrop.deleted)
+        if deleted:
+            log.info(
+                "%s: pop3(%s): removed %d messages%s",
+                self.connection.peer,
+                self.login_name,
+                deleted - gone,
+                f" ({gone} already gone)" if gone else "",
+            )
+        await self.send(ok("Logging out."))
