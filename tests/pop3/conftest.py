@@ -6,8 +6,11 @@ host, which runs on the test's event loop, goes on serving."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import poplib
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -25,7 +28,7 @@ POP3_LISTENERS = (
 )
 ALICE = "alice@example.test"
 
-__all__ = ["ALICE", "PASSWORD", "deliver", "message", "pop3_host", "pop3s"]
+__all__ = ["ALICE", "PASSWORD", "Pop3Talk", "deliver", "message", "pop3_host", "pop3s"]
 
 
 @pytest.fixture
@@ -56,3 +59,72 @@ def pop3s(host: MailHost, user: str = ALICE, password: str = PASSWORD) -> poplib
     client.user(user)
     client.pass_(password)
     return client
+
+
+class Pop3Talk:
+    """A POP3 client that shows exactly what the server said, line by line."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.greeting = b""
+
+    @classmethod
+    async def open(cls, port: int, *, tls: bool = False) -> Pop3Talk:
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=client_tls() if tls else None, limit=2**24
+        )
+        talk = cls(reader, writer)
+        talk.greeting = await talk.line()
+        assert talk.greeting.startswith(b"+OK"), talk.greeting
+        return talk
+
+    @classmethod
+    async def logged_in(cls, host: MailHost, user: str = ALICE) -> Pop3Talk:
+        """A session on the host's implicit-TLS ("pop3s") listener after USER/PASS."""
+        talk = await cls.open(host.port("pop3s"), tls=True)
+        assert (await talk.command(f"USER {user}")).startswith(b"+OK")
+        reply = await talk.command(f"PASS {PASSWORD}")
+        assert reply.startswith(b"+OK"), reply
+        return talk
+
+    async def send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def line(self) -> bytes:
+        """One line from the server, without its CRLF."""
+        line = await asyncio.wait_for(self.reader.readline(), 30)
+        if not line:
+            raise ConnectionError("the server closed the connection")
+        assert line.endswith(b"\r\n"), line
+        return line[:-2]
+
+    async def command(self, text: str | bytes) -> bytes:
+        """Send one command line; its status line."""
+        await self.send((text.encode() if isinstance(text, str) else text) + b"\r\n")
+        return await self.line()
+
+    async def body(self) -> list[bytes]:
+        """The lines of a multi-line answer up to its ".", un-stuffed."""
+        lines = []
+        while (line := await self.line()) != b".":
+            lines.append(line[1:] if line.startswith(b".") else line)
+        return lines
+
+    async def multiline(self, text: str | bytes) -> tuple[bytes, list[bytes]]:
+        """Send a command answered with several lines: (status line, lines); no lines
+        follow an -ERR."""
+        status = await self.command(text)
+        return status, await self.body() if status.startswith(b"+OK") else []
+
+    async def starttls(self) -> None:
+        await self.writer.start_tls(client_tls())
+
+    async def closed(self) -> bool:
+        return await asyncio.wait_for(self.reader.read(), 30) == b""
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(ConnectionError, ssl.SSLError):
+            await self.writer.wait_closed()

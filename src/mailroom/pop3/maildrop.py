@@ -7,7 +7,7 @@ one step and sets \\Seen on what was retrieved, as Dovecot's POP3 does; a sessio
 ends any other way (a lost connection, a crash) changes nothing.
 
 UIDL values are Dovecot's: its default `pop3_uidl_format` %08Xu%08Xv, the UID and the
-folder's UIDVALIDITY in upper-case hex, which a migrated Maildir keeps (both come from
+folder's UIDVALIDITY in hex, which a migrated Maildir keeps (both come from
 `dovecot-uidlist`), so "leave mail on server" clients fetch nothing twice; a UIDL
 Dovecot kept in the uidlist (its P field) comes first, as in Dovecot.
 
@@ -39,8 +39,9 @@ _VALID_UIDL = re.compile(r"[\x21-\x7e]{1,70}")
 
 
 def dovecot_uidl(uid: int, uidvalidity: int) -> str:
-    """Dovecot's default pop3_uidl_format `%08Xu%08Xv`, in 1.x and 2.x alike."""
-    return f"{uid:08X}{uidvalidity:08X}"
+    """Dovecot's default pop3_uidl_format `%08Xu%08Xv`: its %X writes lower-case hex
+    (Dovecot 2.3 answered so; 1.x's var_expand printed with %llx too)."""
+    return f"{uid:08x}{uidvalidity:08x}"
 
 
 class NoSuchMessage(Exception):
