@@ -81,7 +81,8 @@ async def test_a_dovecot_1_uidlist_gives_uid_and_uidvalidity_in_hex(
     for number, name in enumerate(names, 1):
         (source / "cur" / f"{name}:2,S").write_bytes(b"Subject: old %d\n\nBody.\n" % number)
     uids = [7, 8, 300]
-    lines = [b"1 1199999999 301"] + [b"%d %s" % (u, n.encode()) for u, n in zip(uids, names, strict=True)]
+    records = [b"%d %s" % (u, n.encode()) for u, n in zip(uids, names, strict=True)]
+    lines = [b"1 1199999999 301", *records]
     (source / "dovecot-uidlist").write_bytes(b"\n".join(lines) + b"\n")
     install(pop3_host, source)
     seen = await answers(pop3_host)
