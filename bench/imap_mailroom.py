@@ -1,14 +1,17 @@
-"""Start a throw-away Mailroom from this checkout for the IMAP benchmark (``--compare``).
+"""Start a throw-away Mailroom from this checkout for the IMAP and POP3 benchmarks
+(``--compare``).
 
 What it does, in a new temporary directory (removed afterwards unless kept):
 ``mailroom init DIR --demo``, then a config of its own in ``DIR/mailroom.toml``
-(one IMAP listener on a free 127.0.0.1 port; limits raised for 2,000 sessions),
+(one IMAP listener on a free 127.0.0.1 port, limits raised for 2,000 sessions;
+with ``pop3=True`` also a POP3 listener on another free port),
 ``mailroom domain add`` and ``mailroom user add`` for every account the
 benchmark logs in as, all through the CLI as an administrator would, and
 ``mailroom serve`` as a child process, stopped by its PID at the end.
 
-Until this version of Mailroom serves IMAP, ``serve`` skips the listener with a
-log line; ``start`` then raises ``MailroomNotServing`` with that line.
+Until this version of Mailroom serves IMAP (or POP3, when asked for), ``serve``
+skips the listener with a log line; ``start`` then raises ``MailroomNotServing``
+with that line.
 """
 
 from __future__ import annotations
@@ -31,17 +34,18 @@ CLI_TIMEOUT_S = 120.0
 
 
 class MailroomNotServing(Exception):
-    """Mailroom started but does not serve IMAP (yet), or did not start."""
+    """Mailroom started but does not serve IMAP or POP3 (yet), or did not start."""
 
 
 @dataclass
 class RunningMailroom:
-    """A Mailroom serving IMAP on ``port`` from ``directory``."""
+    """A Mailroom serving IMAP on ``port`` (and POP3 on ``pop3_port``) from ``directory``."""
 
     directory: Path
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    pop3_port: int | None = None
 
     @property
     def pid(self) -> int:
@@ -67,7 +71,7 @@ def free_loopback_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def config_text(port: int, max_connections: int) -> str:
+def config_text(port: int, max_connections: int, pop3_port: int | None = None) -> str:
     """The benchmark's mailroom.toml: only what differs from the defaults, with why."""
     return f"""# Written by bench/imap_mailroom.py for one benchmark run.
 hostname = "bench.mailroom.test"
@@ -102,6 +106,19 @@ plaintext_networks = ["127.0.0.0/8"]
 max_connections = {max_connections}
 max_connections_per_ip = {max_connections}
 idle_timeout_seconds = 3600
+""" + ("" if pop3_port is None else pop3_listener_text(pop3_port))
+
+
+def pop3_listener_text(port: int) -> str:
+    """The POP3 listener of bench/pop3_bench.py: USER/PASS in plain text from loopback,
+    as the reference Dovecot allows."""
+    return f"""
+[[listeners]]
+name = "pop3"
+protocol = "pop3"
+address = "127.0.0.1:{port}"
+tls = "starttls"
+plaintext_networks = ["127.0.0.0/8"]
 """
 
 
@@ -119,9 +136,14 @@ def run_cli(command: Path, config: Path, *args: str, stdin: bytes | None = None)
 
 
 def start(
-    accounts: list[str], password: str, max_connections: int, keep_dir: bool = False
+    accounts: list[str],
+    password: str,
+    max_connections: int,
+    keep_dir: bool = False,
+    pop3: bool = False,
 ) -> RunningMailroom:
-    """A Mailroom serving IMAP with ``accounts``; stop it with ``stop``."""
+    """A Mailroom serving IMAP (and POP3 if ``pop3``) with ``accounts``; stop it with
+    ``stop``."""
     command = mailroom_command()
     directory = Path(tempfile.mkdtemp(prefix="mailroom-imap-bench-"))
     try:
@@ -136,8 +158,13 @@ def start(
                 f"mailroom init: {(init.stdout + init.stderr).decode('utf-8', 'replace')}"
             )
         port = free_loopback_port()
+        pop3_port = free_loopback_port() if pop3 else None
+        for _ in range(10):  # the kernel may hand out the just-closed port again; rarely
+            if pop3_port != port:
+                break
+            pop3_port = free_loopback_port()
         config = directory / "mailroom.toml"
-        config.write_text(config_text(port, max_connections))
+        config.write_text(config_text(port, max_connections, pop3_port))
         domains = sorted({a.partition("@")[2] for a in accounts})
         for domain in domains:
             run_cli(command, config, "domain", "add", domain)
@@ -158,14 +185,16 @@ def start(
             ]
             for job in jobs:
                 job.result()
-        return serve(command, directory, config, port)
+        return serve(command, directory, config, port, pop3_port)
     except BaseException:
         if not keep_dir:
             shutil.rmtree(directory, ignore_errors=True)
         raise
 
 
-def serve(command: Path, directory: Path, config: Path, port: int) -> RunningMailroom:
+def serve(
+    command: Path, directory: Path, config: Path, port: int, pop3_port: int | None = None
+) -> RunningMailroom:
     log_path = directory / "serve.log"
     log = log_path.open("wb")
     process = subprocess.Popen(  # noqa: S603 - our own venv's entry point, fixed arguments
@@ -176,19 +205,21 @@ def serve(command: Path, directory: Path, config: Path, port: int) -> RunningMai
         start_new_session=True,  # our Ctrl-C does not reach it; we stop it by PID
     )
     log.close()
-    running = RunningMailroom(directory, port, process, log_path)
+    running = RunningMailroom(directory, port, process, log_path, pop3_port)
+    wanted = {"imap": port} if pop3_port is None else {"imap": port, "pop3": pop3_port}
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         text = log_path.read_text(errors="replace")
-        if "skipped: imap" in text:
-            stop(running, keep_dir=True)
-            line = next(x for x in text.splitlines() if "skipped: imap" in x)
-            raise MailroomNotServing(f"mailroom serve: {line.strip()}")
+        for name in wanted:
+            if f"skipped: {name}" in text:
+                stop(running, keep_dir=True)
+                line = next(x for x in text.splitlines() if f"skipped: {name}" in x)
+                raise MailroomNotServing(f"mailroom serve: {line.strip()}")
         if process.poll() is not None:
             raise MailroomNotServing(
                 f"mailroom serve exited with {process.returncode}: {text.strip()[-2000:]}"
             )
-        if "listening: imap" in text and port_open(port):
+        if all(f"listening: {n}" in text and port_open(p) for n, p in wanted.items()):
             return running
         time.sleep(0.1)
     stop(running, keep_dir=True)

@@ -8,14 +8,25 @@ import asyncio
 import base64
 import poplib
 import re
+from pathlib import Path
 
 import pytest
 
+from mailroom.config.model import PasswordHashing
+from mailroom.directory.passwords import PasswordHasher
 from mailroom.pop3.maildrop import READ_AHEAD_BYTES, READ_AHEAD_MESSAGES
 from mailroom.pop3.session import JOIN_BELOW, MAX_BAD_COMMANDS
 from tests.imap.conftest import ImapTalk
-from tests.mailhost.conftest import MailHost
-from tests.pop3.conftest import ALICE, PASSWORD, Pop3Talk, deliver, message, pop3s
+from tests.mailhost.conftest import MailHost, start_host
+from tests.pop3.conftest import (
+    ALICE,
+    PASSWORD,
+    POP3_LISTENERS,
+    Pop3Talk,
+    deliver,
+    message,
+    pop3s,
+)
 
 
 def crlf_lines(data: bytes) -> list[bytes]:
@@ -436,3 +447,32 @@ def poplib_refused(port: int) -> str:
 async def test_poplib_without_tls_is_told_why(pop3_host: MailHost) -> None:
     said = await asyncio.to_thread(poplib_refused, pop3_host.port("pop3"))
     assert "Plaintext authentication disallowed" in said
+
+
+MASTER_PASSWORD = "webmail master secret"
+
+
+async def test_a_master_user_logs_in_as_a_member(tmp_path: Path) -> None:
+    # The legacy webmail's master password, as Dovecot allowed it: `user*master` with
+    # USER/PASS, or the SASL authorization identity with AUTH PLAIN.
+    hashed = PasswordHasher(PasswordHashing(time_cost=1, memory_kib=64, parallelism=1)).hash(
+        MASTER_PASSWORD
+    )
+    settings = {
+        "# [[auth.master_users]]": "[[auth.master_users]]",
+        '# name = "webmail"': 'name = "webmail"',
+        '# password_hash = "$argon2id$v=19$m=65536,t=3,p=4$..."': f'password_hash = "{hashed}"',
+        '# networks = ["172.16.2.20/32"]': 'networks = ["127.0.0.1/32"]',
+    }
+    async for host in start_host(tmp_path / "host", settings, POP3_LISTENERS):
+        deliver(host, [message(1), message(2)])
+        pop = await Pop3Talk.open(host.port("pop3s"), tls=True)
+        assert await pop.command(f"USER {ALICE}*webmail") == b"+OK"
+        assert await pop.command(f"PASS {MASTER_PASSWORD}") == b"+OK Logged in."
+        assert (await pop.command("STAT")).startswith(b"+OK 2 ")
+        assert await pop.command("QUIT") == b"+OK Logging out."
+        pop = await Pop3Talk.open(host.port("pop3s"), tls=True)
+        sasl = base64.b64encode(f"{ALICE}\0webmail\0{MASTER_PASSWORD}".encode()).decode()
+        assert await pop.command(f"AUTH PLAIN {sasl}") == b"+OK Logged in."
+        assert (await pop.command("STAT")).startswith(b"+OK 2 ")
+        await pop.close()

@@ -236,6 +236,10 @@ class Connection:
     def has_buffered_input(self) -> bool:
         return bool(self._protocol.buffer)
 
+    def has_buffered_line(self) -> bool:
+        """A whole line has arrived and waits to be read: a client pipelining commands."""
+        return self._protocol.buffer.find(b"\n") >= 0
+
     def write(self, data: bytes) -> None:
         if self._transport.is_closing():
             return

@@ -67,7 +67,10 @@ MAX_BAD_COMMANDS = 20
 """A client that sends this many bad commands is disconnected (Dovecot's
 CLIENT_MAX_BAD_COMMANDS)."""
 JOIN_BELOW = 64 * 1024
-"""A RETR answer smaller than this goes out in one write with its status line."""
+"""Answers smaller than this are joined into one write with those around them."""
+CORK_BYTES = 256 * 1024
+"""Answers held back while the client's next command is already here are sent once
+they reach this size."""
 
 INTERNAL_ERROR = err("Internal error occurred. Refer to server log for more information.", SYS_TEMP)
 AUTH_FAILED = err("Authentication failed.", AUTH)
@@ -97,6 +100,8 @@ class Pop3Session:
         self.mailbox: Mailbox | None = None
         self.maildrop: Maildrop | None = None
         self.bad_commands = 0
+        self._output: list[bytes] = []
+        self._output_size = 0
         self.waiting = False
         """Between commands: nothing is lost by ending the session now."""
 
@@ -109,7 +114,7 @@ class Pop3Session:
     async def run(self) -> None:
         reason = "connection closed by the client"
         try:
-            await self.send(ok("Mailroom ready."))
+            await self.send_now(ok("Mailroom ready."))
             while self.state is not State.LOGOUT and not self.server.stopped:
                 self.waiting = True
                 line = await self._read_command_line()
@@ -118,13 +123,14 @@ class Pop3Session:
                     await self.execute(line)
             if self.state is State.LOGOUT:
                 reason = "logged out"
+                await self.flush()
             else:
                 reason = "server shutting down"
-                await self.send(err("Server shutting down.", SYS_TEMP))
+                await self.send_now(err("Server shutting down.", SYS_TEMP))
         except IdleTimeout:
             reason = "disconnected for inactivity"
             with contextlib.suppress(OSError, ConnectionClosed):
-                await self.send(err("Disconnected for inactivity."))
+                await self.send_now(err("Disconnected for inactivity."))
         except ConnectionClosed:
             pass
         finally:
@@ -139,7 +145,34 @@ class Pop3Session:
             self.connection.close()
 
     async def send(self, data: bytes) -> None:
-        self.connection.write(data)
+        """Answer the client. While its next command is already here (RFC 2449
+        PIPELINING), answers are held back and go out together, in a few large writes
+        rather than one small one each, as Dovecot's corked output does."""
+        self._output.append(data)
+        self._output_size += len(data)
+        if self._output_size < CORK_BYTES and self.connection.has_buffered_line():
+            return
+        await self.flush()
+
+    async def send_now(self, data: bytes) -> None:
+        """Answer at once, with what was held back: before the session waits for
+        anything but a command (a SASL response, a TLS handshake) or ends."""
+        self._output.append(data)
+        await self.flush()
+
+    async def flush(self) -> None:
+        output, self._output, self._output_size = self._output, [], 0
+        small: list[bytes] = []
+        for piece in output:
+            if len(piece) < JOIN_BELOW:
+                small.append(piece)
+                continue
+            if small:
+                self.connection.write(b"".join(small))
+                small = []
+            self.connection.write(piece)
+        if small:
+            self.connection.write(b"".join(small))
         await self.connection.drain()
 
     async def _read_command_line(self) -> bytes | None:
@@ -268,7 +301,7 @@ class Pop3Session:
         if self.connection.tls is not None:
             await self._bad("TLS is already active.")
             return
-        await self.send(ok("Begin TLS negotiation now."))
+        await self.send_now(ok("Begin TLS negotiation now."))
         await self.connection.start_tls(tls.for_listener(self.server.listener.name))
         self.user = None  # RFC 2595 §4: what came before TLS is forgotten
 
@@ -284,7 +317,7 @@ class Pop3Session:
             return
         step = exchange.start(command.initial_response)
         while isinstance(step, Challenge):
-            await self.send(wire.continuation(step.data))
+            await self.send_now(wire.continuation(step.data))
             try:
                 line = await self.connection.read_line(SASL_MAX_LINE + 2)
             except LineTooLong:
@@ -398,14 +431,8 @@ class Pop3Session:
             await self.send(err("Message was removed by another session."))
             return
         maildrop.retrieved.add(index)
-        status = ok(f"{len(data)} octets")
-        body = wire.dot_stuffed(data)
-        if len(body) < JOIN_BELOW:
-            self.connection.write(status + body)
-        else:
-            self.connection.write(status)
-            self.connection.write(body)
-        await self.connection.drain()
+        self._output.append(ok(f"{len(data)} octets"))
+        await self.send(wire.dot_stuffed(data))
 
     async def _update(self, maildrop: Maildrop) -> None:
         """RFC 1939 §6: QUIT from TRANSACTION applies the session's changes."""
