@@ -17,7 +17,7 @@ from mailroom.directory.passwords import PasswordHasher
 from mailroom.pop3.maildrop import READ_AHEAD_BYTES, READ_AHEAD_MESSAGES
 from mailroom.pop3.session import JOIN_BELOW, MAX_BAD_COMMANDS
 from tests.imap.conftest import ImapTalk
-from tests.mailhost.conftest import MailHost, start_host
+from tests.mailhost.conftest import MailHost, client_tls, start_host
 from tests.pop3.conftest import (
     ALICE,
     PASSWORD,
@@ -476,3 +476,23 @@ async def test_a_master_user_logs_in_as_a_member(tmp_path: Path) -> None:
         assert await pop.command(f"AUTH PLAIN {sasl}") == b"+OK Logged in."
         assert (await pop.command("STAT")).startswith(b"+OK 2 ")
         await pop.close()
+
+
+async def test_clients_over_a_listeners_limits_are_told_why(tmp_path: Path) -> None:
+    settings = {
+        'name = "pop3s"': 'name = "pop3s"\nmax_connections_per_ip = 1',
+        'name = "pop3"': 'name = "pop3"\nallow_networks = ["192.0.2.0/24"]',
+    }
+    async for host in start_host(tmp_path / "host", settings, POP3_LISTENERS):
+        first = await Pop3Talk.open(host.port("pop3s"), tls=True)
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", host.port("pop3s"), ssl=client_tls()
+        )
+        refused = await asyncio.wait_for(reader.read(), 30)
+        assert refused == b"-ERR [SYS/TEMP] Too many connections from this address.\r\n"
+        writer.close()
+        await first.close()
+        reader, writer = await asyncio.open_connection("127.0.0.1", host.port("pop3"))
+        # A network that is not allowed hears nothing at all (the connection layer's rule).
+        assert await asyncio.wait_for(reader.read(), 30) == b""
+        writer.close()

@@ -430,9 +430,10 @@ class Pop3Session:
         if data is None:
             await self.send(err("Message was removed by another session."))
             return
+        body = wire.dot_stuffed(data)
         maildrop.retrieved.add(index)
         self._output.append(ok(f"{len(data)} octets"))
-        await self.send(wire.dot_stuffed(data))
+        await self.send(body)
 
     async def _update(self, maildrop: Maildrop) -> None:
         """RFC 1939 §6: QUIT from TRANSACTION applies the session's changes."""
