@@ -424,6 +424,18 @@ async def test_bad_commands_get_errors_and_too_many_end_the_session(pop3_host: M
     assert await again.command("QUIT") == b"+OK Logging out."
 
 
+async def test_failed_logins_count_as_bad_commands(pop3_host: MailHost) -> None:
+    pop = await Pop3Talk.open(pop3_host.port("pop3s"), tls=True)
+    for _ in range(MAX_BAD_COMMANDS - 1):
+        assert await pop.command(f"AUTH PLAIN {plain(password='guess')}") == (
+            b"-ERR [AUTH] Authentication failed."
+        )
+    assert await pop.command(f"AUTH PLAIN {plain(password='guess')}") == (
+        b"-ERR Too many bad commands."
+    )
+    assert await pop.closed()
+
+
 async def test_a_wrong_number_is_no_bad_command(pop3_host: MailHost) -> None:
     # Clients ask for messages that are gone all the time; that is no reason to hang up.
     pop = await Pop3Talk.logged_in(pop3_host)

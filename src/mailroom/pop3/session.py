@@ -188,12 +188,16 @@ class Pop3Session:
         raise ConnectionClosed()  # input ended in the middle of a line
 
     async def _bad(self, text: str) -> None:
+        await self._refuse(err(text))
+
+    async def _refuse(self, answer: bytes) -> None:
+        """A bad command or a failed login: `answer` it, or end the session when this
+        connection has had MAX_BAD_COMMANDS of them."""
         self.bad_commands += 1
         if self.bad_commands >= MAX_BAD_COMMANDS:
-            await self.send(err("Too many bad commands."))
+            answer = err("Too many bad commands.")
             self.state = State.LOGOUT
-        else:
-            await self.send(err(text))
+        await self.send(answer)
 
     async def execute(self, line: bytes) -> None:
         try:
@@ -267,7 +271,7 @@ class Pop3Session:
                 await self._stls()
             case User(username=name):
                 if not self.secure:
-                    await self._bad_login(PLAINTEXT_DISALLOWED)
+                    await self._refuse(PLAINTEXT_DISALLOWED)
                     return
                 self.user = name
                 await self.send(ok())
@@ -276,7 +280,7 @@ class Pop3Session:
                 if user is None:
                     await self._bad("No username given.")
                 elif not self.secure:
-                    await self._bad_login(PLAINTEXT_DISALLOWED)
+                    await self._refuse(PLAINTEXT_DISALLOWED)
                 else:
                     await self._log_in(Credentials(authzid="", authcid=user, password=password))
             case Auth(mechanism=None):
@@ -288,10 +292,6 @@ class Pop3Session:
                 await self._bad("APOP is not supported.")
             case _:
                 await self._bad("Unknown command in this state.")
-
-    async def _bad_login(self, answer: bytes) -> None:
-        self.bad_commands += 1
-        await self.send(answer)
 
     async def _stls(self) -> None:
         tls = self.services.tls
@@ -308,7 +308,7 @@ class Pop3Session:
     async def _auth(self, command: Auth) -> None:
         assert command.mechanism is not None
         if not self.secure:
-            await self._bad_login(PLAINTEXT_DISALLOWED)
+            await self._refuse(PLAINTEXT_DISALLOWED)
             return
         try:
             exchange = SaslExchange(command.mechanism)
@@ -321,14 +321,14 @@ class Pop3Session:
             try:
                 line = await self.connection.read_line(SASL_MAX_LINE + 2)
             except LineTooLong:
-                await self._bad_login(err("Authentication response too long.", AUTH))
+                await self._refuse(err("Authentication response too long.", AUTH))
                 return
             step = exchange.respond(line.rstrip(b"\r\n"))
         if isinstance(step, SaslFailure):
             if step.cancelled:
-                await self._bad_login(err("Authentication aborted by client.", AUTH))
+                await self._refuse(err("Authentication aborted by client.", AUTH))
             else:
-                await self._bad_login(AUTH_FAILED)
+                await self._refuse(AUTH_FAILED)
             return
         assert isinstance(step, Credentials)
         await self._log_in(step)
@@ -346,7 +346,7 @@ class Pop3Session:
         if not result.ok or result.account is None:
             if result.delay_seconds:
                 await asyncio.sleep(result.delay_seconds)
-            await self._bad_login(AUTH_FAILED)
+            await self._refuse(AUTH_FAILED)
             return
         account = await self.services.open_account(result.account)
         if not await self.services.locks.acquire(account.root):
