@@ -279,7 +279,8 @@ async def hostile(
         if answer == TOO_MANY_BAD_COMMANDS:
             assert talk.errors >= MAX_BAD_COMMANDS, talk.said()
             await talk.closed_by_server()
-            talk = await (CheckedTalk.open(host) if messages is None else CheckedTalk.logged_in(host))
+            again = CheckedTalk.open(host) if messages is None else CheckedTalk.logged_in(host)
+            talk = await again
             marked.clear()
             continue
         if not answer.startswith(b"+OK"):
