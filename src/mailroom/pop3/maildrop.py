@@ -156,6 +156,13 @@ class Maildrop:
 
     # -- reading --
 
+    def ready(self, index: int) -> bytes | None:
+        """The message if it has been read already (see `read`), else None."""
+        data = self._ready.pop(index, None)
+        if data is not None:
+            self._keep_reading(index)
+        return data
+
     async def read(self, index: int) -> bytes | None:
         """The message with CRLF line ends; None if another session removed it.
 
@@ -169,9 +176,12 @@ class Maildrop:
             self._ready.clear()  # the client jumped: what was read ahead waits in vain
             self._ready.update(await self._read(self._batch(index)))
             data = self._ready.pop(index, None)
+        self._keep_reading(index)
+        return data
+
+    def _keep_reading(self, index: int) -> None:
         if self._ahead is None and len(self._ready) < READ_AHEAD_MESSAGES // 2:
             self._read_ahead(max(self._ready, default=index) + 1)
-        return data
 
     async def _take_ahead(self, index: int) -> bytes | None:
         assert self._ahead is not None

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import enum
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from mailroom.auth import (
@@ -121,6 +122,11 @@ class Pop3Session:
                 self.waiting = False
                 if line is not None:
                     await self.execute(line)
+                # While the client's next command is already here (RFC 2449 PIPELINING),
+                # answers wait and go out together, in a few large writes rather than
+                # one small one each, as Dovecot's corked output does.
+                if self._output_size >= CORK_BYTES or not self.connection.has_buffered_line():
+                    await self.flush()
             if self.state is State.LOGOUT:
                 reason = "logged out"
                 await self.flush()
@@ -144,15 +150,10 @@ class Pop3Session:
             self.connection.write(err("Server shutting down.", SYS_TEMP))
             self.connection.close()
 
-    async def send(self, data: bytes) -> None:
-        """Answer the client. While its next command is already here (RFC 2449
-        PIPELINING), answers are held back and go out together, in a few large writes
-        rather than one small one each, as Dovecot's corked output does."""
-        self._output.append(data)
-        self._output_size += len(data)
-        if self._output_size < CORK_BYTES and self.connection.has_buffered_line():
-            return
-        await self.flush()
+    def answer(self, *pieces: bytes) -> None:
+        """Queue an answer for the client; the command loop sends it (`run`)."""
+        self._output.extend(pieces)
+        self._output_size += sum(len(piece) for piece in pieces)
 
     async def send_now(self, data: bytes) -> None:
         """Answer at once, with what was held back: before the session waits for
@@ -161,6 +162,8 @@ class Pop3Session:
         await self.flush()
 
     async def flush(self) -> None:
+        if not self._output:
+            return
         output, self._output, self._output_size = self._output, [], 0
         small: list[bytes] = []
         for piece in output:
@@ -179,7 +182,7 @@ class Pop3Session:
         try:
             line = await self.connection.read_line(READ_LIMIT)
         except LineTooLong:
-            await self._bad("Command line too long.")
+            self._bad("Command line too long.")
             return None
         if line.endswith(b"\r\n"):
             return line[:-2]
@@ -187,36 +190,40 @@ class Pop3Session:
             return line[:-1]
         raise ConnectionClosed()  # input ended in the middle of a line
 
-    async def _bad(self, text: str) -> None:
-        await self._refuse(err(text))
+    def _bad(self, text: str) -> None:
+        self._refuse(err(text))
 
-    async def _refuse(self, answer: bytes) -> None:
+    def _refuse(self, answer: bytes) -> None:
         """A bad command or a failed login: `answer` it, or end the session when this
         connection has had MAX_BAD_COMMANDS of them."""
         self.bad_commands += 1
         if self.bad_commands >= MAX_BAD_COMMANDS:
             answer = err("Too many bad commands.")
             self.state = State.LOGOUT
-        await self.send(answer)
+        self.answer(answer)
 
     async def execute(self, line: bytes) -> None:
         try:
             command = parse_command(line)
         except CommandError as error:
-            await self._bad(error.message)
+            self._bad(error.message)
             return
         try:
             if self.state is State.AUTHORIZATION:
                 await self._authorization(command)
             else:
-                await self._transaction(command)
+                # Most commands are answered at once; those that wait for the disk or
+                # the store (and QUIT) return what to await.
+                pending = self._transaction(command)
+                if pending is not None:
+                    await pending
         except NoSuchMessage as error:
-            await self.send(err(error.text))
+            self.answer(err(error.text))
         except (ConnectionClosed, IdleTimeout):
             raise
         except Exception:
             log.exception("%s: pop3 %s failed", self.connection.peer, command.name)
-            await self.send(INTERNAL_ERROR)
+            self.answer(INTERNAL_ERROR)
 
     async def _leave(self) -> None:
         """The session ends: close the maildrop without applying anything (that is
@@ -249,57 +256,57 @@ class Pop3Session:
         listed.append("IMPLEMENTATION Mailroom")
         return listed
 
-    async def _capa(self) -> None:
+    def _capa(self) -> None:
         body = wire.multiline(c.encode("ascii") for c in self.capabilities())
-        await self.send(ok("Capability list follows") + body)
+        self.answer(ok("Capability list follows"), body)
 
-    async def _quit(self) -> None:
+    def _quit(self) -> None:
         self.state = State.LOGOUT
-        await self.send(ok("Logging out."))
+        self.answer(ok("Logging out."))
 
     # -- AUTHORIZATION -------------------------------------------------------------------
 
     async def _authorization(self, command: Command) -> None:
         match command:
             case Capa():
-                await self._capa()
+                self._capa()
             case Noop():
-                await self.send(ok())
+                self.answer(ok())
             case Quit():
-                await self._quit()
+                self._quit()
             case Stls():
                 await self._stls()
             case User(username=name):
                 if not self.secure:
-                    await self._refuse(PLAINTEXT_DISALLOWED)
+                    self._refuse(PLAINTEXT_DISALLOWED)
                     return
                 self.user = name
-                await self.send(ok())
+                self.answer(ok())
             case Pass(password=password):
                 user, self.user = self.user, None
                 if user is None:
-                    await self._bad("No username given.")
+                    self._bad("No username given.")
                 elif not self.secure:
-                    await self._refuse(PLAINTEXT_DISALLOWED)
+                    self._refuse(PLAINTEXT_DISALLOWED)
                 else:
                     await self._log_in(Credentials(authzid="", authcid=user, password=password))
             case Auth(mechanism=None):
                 offered = [m.encode("ascii") for m in mechanisms(self.secure)]
-                await self.send(ok() + wire.multiline(offered))
+                self.answer(ok(), wire.multiline(offered))
             case Auth():
                 await self._auth(command)
             case Apop():
-                await self._bad("APOP is not supported.")
+                self._bad("APOP is not supported.")
             case _:
-                await self._bad("Unknown command in this state.")
+                self._bad("Unknown command in this state.")
 
     async def _stls(self) -> None:
         tls = self.services.tls
         if tls is None:
-            await self._bad("TLS is not available.")
+            self._bad("TLS is not available.")
             return
         if self.connection.tls is not None:
-            await self._bad("TLS is already active.")
+            self._bad("TLS is already active.")
             return
         await self.send_now(ok("Begin TLS negotiation now."))
         await self.connection.start_tls(tls.for_listener(self.server.listener.name))
@@ -308,12 +315,12 @@ class Pop3Session:
     async def _auth(self, command: Auth) -> None:
         assert command.mechanism is not None
         if not self.secure:
-            await self._refuse(PLAINTEXT_DISALLOWED)
+            self._refuse(PLAINTEXT_DISALLOWED)
             return
         try:
             exchange = SaslExchange(command.mechanism)
         except UnknownMechanism:
-            await self._bad("Unsupported authentication mechanism.")
+            self._bad("Unsupported authentication mechanism.")
             return
         step = exchange.start(command.initial_response)
         while isinstance(step, Challenge):
@@ -321,14 +328,14 @@ class Pop3Session:
             try:
                 line = await self.connection.read_line(SASL_MAX_LINE + 2)
             except LineTooLong:
-                await self._refuse(err("Authentication response too long.", AUTH))
+                self._refuse(err("Authentication response too long.", AUTH))
                 return
             step = exchange.respond(line.rstrip(b"\r\n"))
         if isinstance(step, SaslFailure):
             if step.cancelled:
-                await self._refuse(err("Authentication aborted by client.", AUTH))
+                self._refuse(err("Authentication aborted by client.", AUTH))
             else:
-                await self._refuse(AUTH_FAILED)
+                self._refuse(AUTH_FAILED)
             return
         assert isinstance(step, Credentials)
         await self._log_in(step)
@@ -346,7 +353,7 @@ class Pop3Session:
         if not result.ok or result.account is None:
             if result.delay_seconds:
                 await asyncio.sleep(result.delay_seconds)
-            await self._refuse(AUTH_FAILED)
+            self._refuse(AUTH_FAILED)
             return
         account = await self.services.open_account(result.account)
         if not await self.services.locks.acquire(account.root):
@@ -355,7 +362,7 @@ class Pop3Session:
                 self.connection.peer,
                 result.account,
             )
-            await self.send(err("Mailbox is locked by another POP3 session.", IN_USE))
+            self.answer(err("Mailbox is locked by another POP3 session.", IN_USE))
             return
         try:
             mailbox = await account.open("INBOX")
@@ -377,63 +384,74 @@ class Pop3Session:
             count,
             size,
         )
-        await self.send(ok("Logged in."))
+        self.answer(ok("Logged in."))
 
     # -- TRANSACTION ---------------------------------------------------------------------
 
-    async def _transaction(self, command: Command) -> None:
+    def _transaction(self, command: Command) -> Awaitable[None] | None:
+        """Answer a command of the TRANSACTION state; what is left to await, if any."""
         maildrop = self.maildrop
         assert maildrop is not None
         match command:
             case Retr(number=number):
-                await self._retr(maildrop, maildrop.index(number))
-            case Top(number=number, lines=lines):
                 index = maildrop.index(number)
-                data = await maildrop.read(index)
+                data = maildrop.ready(index)
                 if data is None:
-                    await self.send(err("Message was removed by another session."))
-                else:
-                    await self.send(ok() + wire.top(data, lines))
+                    return self._read_then(maildrop, index, self._retr)
+                self._retr(maildrop, index, data)
+            case Top(number=number, lines=lines):
+                return self._read_then(
+                    maildrop, maildrop.index(number), lambda _, __, data: self._top(data, lines)
+                )
             case Stat():
                 count, size = maildrop.stat()
-                await self.send(ok(f"{count} {size}"))
+                self.answer(ok(f"{count} {size}"))
             case List(number=None):
                 listing = [b"%d %d" % (i + 1, maildrop.size(i)) for i in maildrop.present()]
-                await self.send(ok(f"{len(listing)} messages:") + wire.multiline(listing))
+                self.answer(ok(f"{len(listing)} messages:"), wire.multiline(listing))
             case List(number=int(number)):
                 index = maildrop.index(number)
-                await self.send(ok(f"{number} {maildrop.size(index)}"))
+                self.answer(ok(f"{number} {maildrop.size(index)}"))
             case Uidl(number=None):
                 uidls = maildrop.uidls
                 listing = [b"%d %s" % (i + 1, uidls[i].encode()) for i in maildrop.present()]
-                await self.send(ok() + wire.multiline(listing))
+                self.answer(ok(), wire.multiline(listing))
             case Uidl(number=int(number)):
                 index = maildrop.index(number)
-                await self.send(ok(f"{number} {maildrop.uidls[index]}"))
+                self.answer(ok(f"{number} {maildrop.uidls[index]}"))
             case Dele(number=number):
                 maildrop.delete(number)
-                await self.send(ok("Marked to be deleted."))
+                self.answer(ok("Marked to be deleted."))
             case Rset():
                 maildrop.reset()
-                await self.send(ok())
+                self.answer(ok())
             case Noop():
-                await self.send(ok())
+                self.answer(ok())
             case Capa():
-                await self._capa()
+                self._capa()
             case Quit():
-                await self._update(maildrop)
+                return self._update(maildrop)
             case _:
-                await self._bad("Unknown command in this state.")
+                self._bad("Unknown command in this state.")
+        return None
 
-    async def _retr(self, maildrop: Maildrop, index: int) -> None:
+    async def _read_then(
+        self, maildrop: Maildrop, index: int, answer: Callable[[Maildrop, int, bytes], None]
+    ) -> None:
+        """Read the message from the store, then `answer` with it."""
         data = await maildrop.read(index)
         if data is None:
-            await self.send(err("Message was removed by another session."))
-            return
+            self.answer(err("Message was removed by another session."))
+        else:
+            answer(maildrop, index, data)
+
+    def _retr(self, maildrop: Maildrop, index: int, data: bytes) -> None:
         body = wire.dot_stuffed(data)
         maildrop.retrieved.add(index)
-        self._output.append(ok(f"{len(data)} octets"))
-        await self.send(body)
+        self.answer(b"+OK %d octets\r\n" % len(data), body)
+
+    def _top(self, data: bytes, lines: int) -> None:
+        self.answer(ok(), wire.top(data, lines))
 
     async def _update(self, maildrop: Maildrop) -> None:
         """RFC 1939 §6: QUIT from TRANSACTION applies the session's changes."""
@@ -444,7 +462,7 @@ class Pop3Session:
             log.exception(
                 "%s: pop3(%s): applying QUIT failed", self.connection.peer, self.login_name
             )
-            await self.send(err("Some deleted messages were not removed.", SYS_TEMP))
+            self.answer(err("Some deleted messages were not removed.", SYS_TEMP))
             return
         deleted = len(maildrop.deleted)
         if deleted:
@@ -455,4 +473,4 @@ class Pop3Session:
                 deleted - gone,
                 f" ({gone} already gone)" if gone else "",
             )
-        await self.send(ok("Logging out."))
+        self.answer(ok("Logging out."))
