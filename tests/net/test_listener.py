@@ -43,6 +43,10 @@ class EchoSession:
                 await connection.send(b"go ahead\r\n")
                 await connection.start_tls(self.tls_context)
                 continue
+            if line.startswith(b"TIMEOUT "):  # a session changing its timeout (after login)
+                connection.idle_timeout = float(line.split()[1])
+                await connection.send(b"ok\r\n")
+                continue
             if line == b"QUIT\r\n":
                 await connection.send(b"bye\r\n")
                 return
@@ -200,6 +204,26 @@ async def test_a_silent_client_is_told_and_disconnected(start: Start) -> None:
     assert await reader.readline() == b"hello\r\n"
     assert await reader.readline() == b"timeout\r\n"
     assert await reader.read() == b""
+
+
+async def test_input_keeps_a_client_connected_and_silence_ends_it(start: Start) -> None:
+    server = await start(idle_timeout_seconds=1.0)
+    reader, writer = await connect(server)
+    assert await reader.readline() == b"hello\r\n"
+    for number in range(12):  # 2.4 s in all, never 1 s silent
+        writer.write(b"%d\r\n" % number)
+        assert await reader.readline() == b"got: %d\r\n" % number
+        await asyncio.sleep(0.2)
+    assert await asyncio.wait_for(reader.readline(), 10) == b"timeout\r\n"
+
+
+async def test_a_shorter_timeout_set_during_the_session_applies(start: Start) -> None:
+    server = await start(idle_timeout_seconds=3600)
+    reader, writer = await connect(server)
+    assert await reader.readline() == b"hello\r\n"
+    writer.write(b"TIMEOUT 0.2\r\n")
+    assert await reader.readline() == b"ok\r\n"
+    assert await asyncio.wait_for(reader.readline(), 10) == b"timeout\r\n"
 
 
 async def test_ipv6_loopback_is_served(start: Start) -> None:
