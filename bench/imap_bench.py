@@ -62,6 +62,7 @@ from imap_client import (
     quote,
     search_numbers,
 )
+from summary import summarize
 
 REFERENCE_DIR = Path("/tmp/mailroom-reference")  # noqa: S108 - bench/reference/start's default
 REFERENCE_PORT = 12143
@@ -550,26 +551,6 @@ async def wait_for_processes(pid: int, count: int, limit_s: float = 60.0) -> Non
 # --------------------------------------------------------------------------- reporting
 
 
-def median_min_max(values: list[float | None]) -> tuple[float, float, float] | None:
-    present = [v for v in values if v is not None]
-    if not present or len(present) != len(values):
-        return None
-    return statistics.median(present), min(present), max(present)
-
-
-def summarize(
-    results: list[RoundResult], targets: list[Target]
-) -> dict[str, dict[str, tuple[float, float, float] | None]]:
-    summary: dict[str, dict[str, tuple[float, float, float] | None]] = {}
-    for target in targets:
-        mine = [r for r in results if r.target == target.name]
-        summary[target.name] = {
-            op.key: median_min_max([r.ms.get(op.key) for r in mine]) if mine else None
-            for op in OPERATIONS
-        }
-    return summary
-
-
 def print_round(result: RoundResult) -> None:
     cells = []
     for op in OPERATIONS:
@@ -929,7 +910,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 print(imap_mailroom.log_tail(mailroom), file=sys.stderr)
             imap_mailroom.stop(mailroom, keep_dir=args.keep_mailroom_dir)
-    summary = summarize(results, targets)
+    summary = summarize(
+        {t.name: [r.ms for r in results if r.target == t.name] for t in targets},
+        [item.key for item in OPERATIONS],
+    )
     print_table(summary, idle, load)
     for problem in problems:
         print(f"problem: {problem}")

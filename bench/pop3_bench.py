@@ -53,6 +53,7 @@ import imap_messages
 from imap_bench import is_loopback, message_count, must
 from imap_client import AppendItem, ImapConnection, ImapError
 from pop3_client import Pop3Connection, Pop3Error, uidl_lines, unstuffed_length
+from summary import summarize
 
 REFERENCE_HOST = "127.0.0.1"
 REFERENCE_POP3_PORT = 12110
@@ -415,26 +416,6 @@ def describe(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- reporting
 
 
-def median_min_max(values: list[float | None]) -> tuple[float, float, float] | None:
-    present = [v for v in values if v is not None]
-    if not present or len(present) != len(values):
-        return None
-    return statistics.median(present), min(present), max(present)
-
-
-def summarize(
-    results: list[RoundResult], targets: list[Target]
-) -> dict[str, dict[str, tuple[float, float, float] | None]]:
-    summary: dict[str, dict[str, tuple[float, float, float] | None]] = {}
-    for target in targets:
-        mine = [r for r in results if r.target == target.name]
-        summary[target.name] = {
-            f.key: median_min_max([r.figures.get(f.key) for r in mine]) if mine else None
-            for f in FIGURES
-        }
-    return summary
-
-
 def number(value: float) -> str:
     """Three significant figures or so, never scientific notation."""
     if value >= 100:
@@ -713,7 +694,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 print(imap_mailroom.log_tail(mailroom), file=sys.stderr)
             imap_mailroom.stop(mailroom, keep_dir=args.keep_mailroom_dir)
-    summary = summarize(results, targets)
+    summary = summarize(
+        {t.name: [r.figures for r in results if r.target == t.name] for t in targets},
+        [item.key for item in FIGURES],
+    )
     print_table(summary, load)
     for problem in problems:
         print(f"problem: {problem}")

@@ -4,6 +4,7 @@ and guessers learn nothing and are slowed, then banned."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from ipaddress import IPv4Address, IPv6Address, ip_address
@@ -17,6 +18,7 @@ from mailroom.auth import (
     AuthOutcome,
     AuthRequest,
     AuthResult,
+    Credentials,
     MemoryThrottle,
     Throttle,
 )
@@ -583,3 +585,30 @@ class TestOnEveryBackend:
         assert (await backend_site.login("legacy", "secret")).ok
         assert (await backend_site.stored_hash("legacy@example.org")).startswith("$argon2id$")
         assert (await backend_site.login("legacy", "secret")).ok
+
+
+async def test_a_session_login_waits_the_delay_before_a_failure_is_answered(
+    make_site: MakeSite,
+) -> None:
+    # What the protocol sessions call: the throttle's delay is waited here, so that no
+    # session can answer a guess early.
+    site = await make_site(MemoryThrottle(throttle_config(delay_base_seconds=0.2)))
+    await site.add("alice@example.org")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    failed = await site.authenticator.log_in(
+        Credentials("", "alice@example.org", "guess"),
+        protocol="pop3",
+        client_ip=ip_address(HOME),
+        secure=True,
+    )
+    assert failed.outcome is AuthOutcome.BAD_PASSWORD
+    assert failed.delay_seconds == 0.2
+    assert loop.time() - started >= 0.2
+    passed = await site.authenticator.log_in(
+        Credentials("", "alice@example.org", PASSWORD),
+        protocol="pop3",
+        client_ip=ip_address(HOME),
+        secure=True,
+    )
+    assert (passed.ok, passed.delay_seconds) == (True, 0.0)

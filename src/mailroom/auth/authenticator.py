@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TypeVar
 
+from mailroom.auth.sasl import Credentials
 from mailroom.auth.throttle import IPAddress, NoThrottle, Throttle, canonical_client
 from mailroom.config import AuthConfig, MasterUser
 from mailroom.directory import Account, Directory, DirectoryError, InvalidAddress
@@ -149,6 +150,25 @@ class Authenticator:
     async def close(self) -> None:
         """Stop the hashing threads (waiting for running hashes, dropping queued ones)."""
         await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
+
+    async def log_in(
+        self, credentials: Credentials, *, protocol: str, client_ip: IPAddress, secure: bool
+    ) -> AuthResult:
+        """A protocol session's login (LOGIN, USER/PASS, or a finished SASL exchange):
+        `authenticate`, and on failure wait the throttle's delay before returning, so the
+        session answers only then (Dovecot's auth_penalty)."""
+        request = AuthRequest(
+            protocol=protocol,
+            client_ip=client_ip,
+            login=credentials.authcid,
+            password=credentials.password,
+            authzid=credentials.authzid,
+            secure=secure,
+        )
+        result = await self.authenticate(request)
+        if not result.ok and result.delay_seconds:
+            await asyncio.sleep(result.delay_seconds)
+        return result
 
     async def authenticate(self, request: AuthRequest) -> AuthResult:
         """Decide one login; log it. Raises only DirectoryError from the directory (e.g.

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailroom.auth import (
-    AuthRequest,
     Challenge,
     Credentials,
     SaslExchange,
@@ -381,18 +380,10 @@ class ImapSession:
         await self.authenticate_with(command, step)
 
     async def authenticate_with(self, command: Command, credentials: Credentials) -> None:
-        request = AuthRequest(
-            protocol="imap",
-            client_ip=self.connection.peer_ip,
-            login=credentials.authcid,
-            password=credentials.password,
-            authzid=credentials.authzid,
-            secure=self.secure,
+        result = await self.services.authenticator.log_in(
+            credentials, protocol="imap", client_ip=self.connection.peer_ip, secure=self.secure
         )
-        result = await self.services.authenticator.authenticate(request)
         if not result.ok or result.account is None:
-            if result.delay_seconds:
-                await asyncio.sleep(result.delay_seconds)
             raise responses.AUTHENTICATION_FAILED
         if not self.server.session_started(result.account, self.connection.peer_ip):
             raise responses.no("Maximum number of connections from user+IP exceeded.", "LIMIT")

@@ -13,7 +13,6 @@ part of the text.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import enum
 import logging
@@ -21,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from mailroom.auth import (
-    AuthRequest,
     Challenge,
     Credentials,
     SaslExchange,
@@ -341,18 +339,10 @@ class Pop3Session:
         await self._log_in(step)
 
     async def _log_in(self, credentials: Credentials) -> None:
-        request = AuthRequest(
-            protocol="pop3",
-            client_ip=self.connection.peer_ip,
-            login=credentials.authcid,
-            password=credentials.password,
-            authzid=credentials.authzid,
-            secure=self.secure,
+        result = await self.services.authenticator.log_in(
+            credentials, protocol="pop3", client_ip=self.connection.peer_ip, secure=self.secure
         )
-        result = await self.services.authenticator.authenticate(request)
         if not result.ok or result.account is None:
-            if result.delay_seconds:
-                await asyncio.sleep(result.delay_seconds)
             self._refuse(AUTH_FAILED)
             return
         account = await self.services.open_account(result.account)

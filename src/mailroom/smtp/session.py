@@ -10,7 +10,6 @@ A message is acknowledged with 250 only after the queue made it durable.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import time
@@ -18,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from mailroom.auth import (
-    AuthRequest,
     Challenge,
     Credentials,
     SaslExchange,
@@ -266,19 +264,13 @@ class SmtpSession:
         await self.authenticate(step, secure)
 
     async def authenticate(self, credentials: Credentials, secure: bool) -> None:
-        request = AuthRequest(
+        result = await self.services.authenticator.log_in(
+            credentials,
             protocol=self.policy.listener.protocol.value,
             client_ip=self.connection.peer_ip,
-            login=credentials.authcid,
-            password=credentials.password,
-            authzid=credentials.authzid,
             secure=secure,
         )
-        result = await self.services.authenticator.authenticate(request)
         if not result.ok:
-            # The throttle's growing delay before the answer (Dovecot's auth_penalty).
-            if result.delay_seconds:
-                await asyncio.sleep(result.delay_seconds)
             raise SmtpError(replies.AUTH_FAILED)
         self.account = result.account
         await self.send(replies.AUTH_SUCCEEDED)
