@@ -62,7 +62,7 @@ from imap_client import (
     quote,
     search_numbers,
 )
-from summary import summarize
+from summary import summarize, table_rows
 
 REFERENCE_DIR = Path("/tmp/mailroom-reference")  # noqa: S108 - bench/reference/start's default
 REFERENCE_PORT = 12143
@@ -585,20 +585,10 @@ def print_table(
         header += f"{ratio_label:>{max(len(ratio_label) + 2, 14)}}"
     print(header)
 
-    def cell(stats: tuple[float, float, float] | None) -> str:
-        if stats is None:
-            return "—"
-        med, low, high = stats
-        return f"{med:.1f} ({low:.1f}–{high:.1f})"
-
-    for op in OPERATIONS:
-        row = f"{op.label:<{label_width}}"
-        row += "".join(f"{cell(summary[n][op.key]):>{col}}" for n in names)
-        if ratio_label:
-            a, b = summary[names[0]][op.key], summary[names[1]][op.key]
-            ratio = "—" if a is None or b is None or b[0] == 0 else f"{a[0] / b[0]:.2f}×"
-            row += f"{ratio:>{max(len(ratio_label) + 2, 14)}}"
-        print(row)
+    rows = [(op.key, op.label) for op in OPERATIONS]
+    widths = (label_width, col, max(len(ratio_label) + 2, 14))
+    for line in table_rows(rows, summary, names, widths, lambda value: f"{value:.1f}"):
+        print(line)
     if idle:
         label = f"KiB per idle connection (N={load.idle_connections})"
         row = f"{label:<{label_width}}"

@@ -53,7 +53,7 @@ import imap_messages
 from imap_bench import is_loopback, message_count, must
 from imap_client import AppendItem, ImapConnection, ImapError
 from pop3_client import Pop3Connection, Pop3Error, uidl_lines, unstuffed_length
-from summary import summarize
+from summary import summarize, table_rows
 
 REFERENCE_HOST = "127.0.0.1"
 REFERENCE_POP3_PORT = 12110
@@ -464,20 +464,9 @@ def print_table(
         header += f"{ratio_label:>{ratio_width}}"
     print(header)
 
-    def cell(stats: tuple[float, float, float] | None) -> str:
-        if stats is None:
-            return "—"
-        med, low, high = stats
-        return f"{number(med)} ({number(low)}–{number(high)})"
-
-    for figure in FIGURES:
-        row = f"{figure.label:<{label_width}}"
-        row += "".join(f"{cell(summary[n][figure.key]):>{col}}" for n in names)
-        if ratio_label:
-            a, b = summary[names[0]][figure.key], summary[names[1]][figure.key]
-            ratio = "—" if a is None or b is None or b[0] == 0 else f"{a[0] / b[0]:.2f}×"
-            row += f"{ratio:>{ratio_width}}"
-        print(row)
+    rows = [(figure.key, figure.label) for figure in FIGURES]
+    for line in table_rows(rows, summary, names, (label_width, col, ratio_width), number):
+        print(line)
     if ratio_label:
         print("(ratio first/second: below 1 is better for times, above 1 for rates)")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 Spread = tuple[float, float, float]
 """Median, min and max."""
@@ -30,3 +30,34 @@ def summarize(
         }
         for target, mine in rounds.items()
     }
+
+
+def table_rows(
+    rows: Iterable[tuple[str, str]],
+    summary: Mapping[str, Mapping[str, Spread | None]],
+    names: list[str],
+    widths: tuple[int, int, int],
+    number: Callable[[float], str],
+) -> list[str]:
+    """One line per (figure key, label): the label, each target's median (min–max), and
+    with two targets the ratio first/second of the medians. `widths`: the label's
+    column, each target's, the ratio's."""
+    label_width, column, ratio_width = widths
+
+    def cell(spread: Spread | None) -> str:
+        if spread is None:
+            return "—"
+        median, low, high = spread
+        return f"{number(median)} ({number(low)}–{number(high)})"
+
+    lines = []
+    for key, label in rows:
+        line = f"{label:<{label_width}}" + "".join(
+            f"{cell(summary[name][key]):>{column}}" for name in names
+        )
+        if len(names) >= 2:
+            a, b = summary[names[0]][key], summary[names[1]][key]
+            ratio = "—" if a is None or b is None or b[0] == 0 else f"{a[0] / b[0]:.2f}×"
+            line += f"{ratio:>{ratio_width}}"
+        lines.append(line)
+    return lines
