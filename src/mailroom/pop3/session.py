@@ -17,6 +17,7 @@ import contextlib
 import enum
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from mailroom.auth import (
@@ -387,12 +388,10 @@ class Pop3Session:
                 index = maildrop.index(number)
                 data = maildrop.ready(index)
                 if data is None:
-                    return self._read_then(maildrop, index, self._retr)
+                    return self._read_then(maildrop, index, partial(self._retr, maildrop, index))
                 self._retr(maildrop, index, data)
             case Top(number=number, lines=lines):
-                return self._read_then(
-                    maildrop, maildrop.index(number), lambda _, __, data: self._top(data, lines)
-                )
+                return self._read_then(maildrop, maildrop.index(number), partial(self._top, lines))
             case Stat():
                 count, size = maildrop.stat()
                 self.answer(ok(f"{count} {size}"))
@@ -426,21 +425,21 @@ class Pop3Session:
         return None
 
     async def _read_then(
-        self, maildrop: Maildrop, index: int, answer: Callable[[Maildrop, int, bytes], None]
+        self, maildrop: Maildrop, index: int, answer: Callable[[bytes], None]
     ) -> None:
         """Read the message from the store, then `answer` with it."""
         data = await maildrop.read(index)
         if data is None:
             self.answer(err("Message was removed by another session."))
         else:
-            answer(maildrop, index, data)
+            answer(data)
 
     def _retr(self, maildrop: Maildrop, index: int, data: bytes) -> None:
         body = wire.dot_stuffed(data)
         maildrop.retrieved.add(index)
         self.answer(b"+OK %d octets\r\n" % len(data), body)
 
-    def _top(self, data: bytes, lines: int) -> None:
+    def _top(self, lines: int, data: bytes) -> None:
         self.answer(ok(), wire.top(data, lines))
 
     async def _update(self, maildrop: Maildrop) -> None:
