@@ -424,6 +424,17 @@ async def test_bad_commands_get_errors_and_too_many_end_the_session(pop3_host: M
     assert await again.command("QUIT") == b"+OK Logging out."
 
 
+async def test_only_bad_commands_in_a_row_end_the_session(pop3_host: MailHost) -> None:
+    # As in Dovecot: a command that works starts the count again, so a long session
+    # with a mistake now and then is never cut off.
+    pop = await Pop3Talk.logged_in(pop3_host)
+    for _ in range(3):
+        for _ in range(MAX_BAD_COMMANDS - 1):
+            assert (await pop.command("BOGUS")).startswith(b"-ERR Unknown command")
+        assert await pop.command("NOOP") == b"+OK"
+    await pop.close()
+
+
 async def test_failed_logins_count_as_bad_commands(pop3_host: MailHost) -> None:
     pop = await Pop3Talk.open(pop3_host.port("pop3s"), tls=True)
     for _ in range(MAX_BAD_COMMANDS - 1):

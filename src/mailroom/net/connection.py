@@ -173,9 +173,10 @@ class Connection:
         """Wait for more input, at most idle_timeout seconds (else IdleTimeout).
 
         Not `asyncio.timeout` around each wait: that schedules and cancels a timer for
-        every line a client sends (4 µs, a tenth of a POP3 command's whole turn on
-        loopback). One timer per connection stays armed instead; when it fires before
-        the deadline (input came meanwhile) it is set again for the new one."""
+        every line a client sends (4 µs measured alone; without it a POP3 NOOP's round
+        trip on loopback fell from 61 to 48 µs). One timer per connection stays armed
+        instead; when it fires before the deadline (input came meanwhile) it is set
+        again for the new one."""
         loop = asyncio.get_running_loop()
         self._deadline = loop.time() + self.idle_timeout
         timer = self._idle_timer

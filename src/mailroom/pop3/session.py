@@ -64,8 +64,8 @@ READ_LIMIT = 1024
 """Longest line read as a command. The grammar allows 255 octets (RFC 2449 §4); a line
 up to this long is read whole and refused with a reason, a longer one is skipped."""
 MAX_BAD_COMMANDS = 20
-"""A client that sends this many bad commands is disconnected (Dovecot's
-CLIENT_MAX_BAD_COMMANDS)."""
+"""A client that sends this many bad commands or failed logins in a row is disconnected
+(Dovecot's pop3 CLIENT_MAX_BAD_COMMANDS; any command that works starts the count again)."""
 JOIN_BELOW = 64 * 1024
 """Answers smaller than this are joined into one write with those around them."""
 CORK_BYTES = 256 * 1024
@@ -207,6 +207,7 @@ class Pop3Session:
         except CommandError as error:
             self._bad(error.message)
             return
+        bad_before = self.bad_commands
         try:
             if self.state is State.AUTHORIZATION:
                 await self._authorization(command)
@@ -223,6 +224,8 @@ class Pop3Session:
         except Exception:
             log.exception("%s: pop3 %s failed", self.connection.peer, command.name)
             self.answer(INTERNAL_ERROR)
+        if self.bad_commands == bad_before:
+            self.bad_commands = 0
 
     async def _leave(self) -> None:
         """The session ends: close the maildrop without applying anything (that is
