@@ -65,7 +65,7 @@ async def test_an_over_long_command_line_is_answered_not_fatal(mailhost: MailHos
 
 async def test_too_many_errors_end_the_session(mailhost: MailHost) -> None:
     talk = await Talk.open(mailhost.port("smtp"))
-    for _ in range(mailhost.config.smtp.max_errors - 1):
+    for _ in range(mailhost.config.listeners[0].max_bad_commands - 1):
         assert (await talk.command("BOGUS"))[0] == 500
     code, _ = await talk.command("BOGUS")
     assert code == 421

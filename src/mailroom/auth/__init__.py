@@ -14,6 +14,7 @@ from mailroom.auth.sasl import (
     UnknownMechanism,
     mechanisms,
     plain_response,
+    run_exchange,
 )
 from mailroom.auth.throttle import (
     MemoryThrottle,
@@ -45,4 +46,5 @@ __all__ = [
     "client_key",
     "mechanisms",
     "plain_response",
+    "run_exchange",
 ]

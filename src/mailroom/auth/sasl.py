@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum, auto
 
@@ -66,6 +67,8 @@ class SaslFailure:
     """For the log; a client is answered the protocol's generic failure."""
     cancelled: bool = False
     """The client sent `*`: protocols answer a cancel differently (IMAP BAD, SMTP 501)."""
+    too_long: bool = False
+    """The client's line was longer than `MAX_LINE_LENGTH` (SMTP answers 500 5.5.6)."""
 
 
 SaslStep = Challenge | Credentials | SaslFailure
@@ -184,6 +187,36 @@ def _field(raw: bytes, name: str, *, may_be_empty: bool = False) -> str | SaslFa
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return SaslFailure(f"the {name} is not UTF-8")
+
+
+SendChallenge = Callable[[bytes], Awaitable[None]]
+"""Sends one challenge, given base64-encoded, in the protocol's framing (`334 `, `+ `)."""
+ReadResponse = Callable[[], Awaitable[bytes | None]]
+"""Reads the client's next response line without its line end, or None when the line
+was longer than `MAX_LINE_LENGTH` (the protocol's reader skips the rest of it)."""
+
+
+async def run_exchange(
+    mechanism: str,
+    initial_response: bytes | None,
+    *,
+    send_challenge: SendChallenge,
+    read_response: ReadResponse,
+) -> Credentials | SaslFailure:
+    """Drive one whole exchange: the one SASL loop of every protocol (SMTP AUTH, IMAP
+    AUTHENTICATE, POP3 AUTH, ManageSieve AUTHENTICATE). Each protocol supplies only its
+    framing, and answers the result its own way. Raises UnknownMechanism before anything
+    is sent."""
+    exchange = SaslExchange(mechanism)
+    step = exchange.start(initial_response)
+    while isinstance(step, Challenge):
+        await send_challenge(base64.b64encode(step.data))
+        line = await read_response()
+        if line is None:
+            reason = f"the client's line is longer than {MAX_LINE_LENGTH} bytes"
+            return SaslFailure(reason, too_long=True)
+        step = exchange.respond(line)
+    return step
 
 
 def plain_response(authcid: str, password: str, authzid: str = "") -> bytes:

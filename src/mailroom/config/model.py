@@ -223,6 +223,10 @@ class Listener(Section):
     """Connections open at once from one client address."""
     idle_timeout_seconds: float = Field(default=300, gt=0)
     """A client silent this long is disconnected."""
+    max_bad_commands: int = Field(default=20, ge=1)
+    """Bad commands and failed logins before a session is ended: in a row for IMAP and
+    POP3 (Dovecot's rule), and for SMTP until a message is accepted (Postfix's
+    smtpd_hard_error_limit)."""
 
     @field_validator("address")
     @classmethod
@@ -275,8 +279,6 @@ class SmtpConfig(Section):
     """Longest line inside a message, in bytes."""
     max_received_headers: int = Field(default=50, ge=5)
     """A message with more Received: headers is looping and refused (Postfix's hopcount_limit)."""
-    max_errors: int = Field(default=20, ge=1)
-    """Client errors in one session before it is disconnected."""
     greeting: str = ""
     """Text after `220 hostname` in the greeting (default: "ESMTP Mailroom")."""
 

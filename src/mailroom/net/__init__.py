@@ -1,5 +1,6 @@
 """The one connection layer every protocol shares: listeners, TLS, limits, allow-lists,
-bounded reads. Knows no protocol."""
+bounded reads, and what every session shares (the password rule, the session registry,
+the bad-command limit). Knows no protocol."""
 
 from mailroom.net.connection import (
     Connection,
@@ -15,9 +16,16 @@ from mailroom.net.listener import (
     SessionHandler,
     in_networks,
 )
+from mailroom.net.session import (
+    BadCommandLimit,
+    SessionRegistry,
+    StoppableSession,
+    may_send_password,
+)
 from mailroom.net.tls import CertificateError, TlsContexts, server_context
 
 __all__ = [
+    "BadCommandLimit",
     "CertificateError",
     "Connection",
     "ConnectionClosed",
@@ -27,8 +35,11 @@ __all__ = [
     "ListeningServer",
     "Refusal",
     "SessionHandler",
+    "SessionRegistry",
+    "StoppableSession",
     "TlsContexts",
     "TlsInfo",
     "in_networks",
+    "may_send_password",
     "server_context",
 ]

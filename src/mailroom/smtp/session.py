@@ -138,7 +138,7 @@ class SmtpSession:
     async def refuse(self, reply: SmtpReply) -> None:
         """A client error: answer it, and end the session after too many."""
         self.errors += 1
-        if self.errors >= self.config.smtp.max_errors:
+        if self.errors >= self.policy.listener.max_bad_commands:
             await self.send(replies.too_many_errors(self.hostname))
             raise SessionEnded()
         await self.send(reply)
