@@ -39,7 +39,7 @@ from mailroom.imap.server import ImapServer, ImapServices
 from mailroom.mailauth import DkimKeys, DkimSigner
 from mailroom.message import SearchText, search_text
 from mailroom.net import ListeningServer, SessionHandler, TlsContexts
-from mailroom.pop3.server import Pop3Server, Pop3Services
+from mailroom.pop3.server import Pop3Server, Pop3Services, Pop3Settings
 from mailroom.queue import MailQueue, RetrySchedule
 from mailroom.routing import Router
 from mailroom.smtp.policy import SmtpServices
@@ -173,7 +173,9 @@ def imap_services(services: Services) -> ImapServices:
 
 def pop3_services(services: Services) -> Pop3Services:
     return Pop3Services(
-        config=services.config,
+        settings=Pop3Settings(
+            authenticated_timeout_seconds=services.config.pop3.authenticated_timeout_seconds
+        ),
         authenticator=services.authenticator,
         tls=services.tls,
         open_account=account_opener(services),

@@ -7,6 +7,7 @@ host, which runs on the test's event loop, goes on serving."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import io
 import poplib
@@ -28,7 +29,17 @@ POP3_LISTENERS = (
 )
 ALICE = "alice@example.test"
 
-__all__ = ["ALICE", "PASSWORD", "Pop3Talk", "deliver", "message", "pop3_host", "pop3s"]
+__all__ = [
+    "ALICE",
+    "PASSWORD",
+    "Pop3Talk",
+    "deliver",
+    "max_bad_commands",
+    "message",
+    "plain",
+    "pop3_host",
+    "pop3s",
+]
 
 
 @pytest.fixture
@@ -51,6 +62,17 @@ def deliver(host: MailHost, messages: list[bytes], address: str = ALICE) -> list
     maildir = Maildir(host.maildir(address), hostname="mail.example.test")
     maildir.create()
     return [maildir.deliver(io.BytesIO(data)) for data in messages]
+
+
+def plain(user: str = ALICE, password: str = PASSWORD) -> str:
+    """An AUTH PLAIN initial response (RFC 4616)."""
+    return base64.b64encode(f"\0{user}\0{password}".encode()).decode()
+
+
+def max_bad_commands(host: MailHost, listener: str = "pop3s") -> int:
+    """The listener's `max_bad_commands`, as the host's config has it."""
+    (found,) = [each for each in host.config.listeners if each.name == listener]
+    return found.max_bad_commands
 
 
 def pop3s(host: MailHost, user: str = ALICE, password: str = PASSWORD) -> poplib.POP3_SSL:

@@ -21,9 +21,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailroom.pop3.session import MAX_BAD_COMMANDS
 from tests.mailhost.conftest import MailHost, client_tls, start_host
-from tests.pop3.conftest import ALICE, PASSWORD, POP3_LISTENERS, deliver, message
+from tests.pop3.conftest import (
+    ALICE,
+    PASSWORD,
+    POP3_LISTENERS,
+    deliver,
+    max_bad_commands,
+    message,
+)
 
 TOO_MANY_BAD_COMMANDS = b"-ERR Too many bad commands.\r\n"
 STATUS_LINE = re.compile(rb"(\+OK|-ERR)( [^\r\n]*)?\r\n")
@@ -277,7 +283,7 @@ async def hostile(
     for line, sasl_replies in steps:
         answer = await talk.command(line, sasl_replies)
         if answer == TOO_MANY_BAD_COMMANDS:
-            assert talk.errors >= MAX_BAD_COMMANDS, talk.said()
+            assert talk.errors >= max_bad_commands(host), talk.said()
             await talk.closed_by_server()
             again = CheckedTalk.open(host) if messages is None else CheckedTalk.logged_in(host)
             talk = await again

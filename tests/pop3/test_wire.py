@@ -3,6 +3,8 @@ multi-line answers that a client reads back octet for octet."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -99,7 +101,13 @@ def test_a_status_line_is_measured_in_octets_of_utf8() -> None:
 
 
 def test_a_challenge_is_plus_space_and_base64() -> None:
-    assert continuation(b"Username:") == b"+ VXNlcm5hbWU6\r\n"
+    # run_exchange hands the challenge over already encoded.
+    assert continuation(base64.b64encode(b"Username:")) == b"+ VXNlcm5hbWU6\r\n"
+
+
+def test_a_challenge_that_is_not_base64_is_refused() -> None:
+    with pytest.raises(ValueError):
+        continuation(b"Username:\r\n")
 
 
 def test_an_empty_challenge_is_plus_space_alone() -> None:

@@ -1,10 +1,11 @@
 """POP3 command lines into typed commands (RFC 1939 §3-§7, RFC 2449, RFC 2595, RFC 5034).
 
 `parse_command` takes one line as the connection layer read it, without its CRLF, and
-returns one of the command dataclasses below, or raises `CommandError` carrying the text
-to send after `-ERR `. The client's lines during an AUTH exchange go as they are to
-`mailroom.auth.sasl.SaslExchange.respond`, as in IMAP and SMTP. Grammar only: whether a
-command is allowed in the current state (USER after login, RETR before it, STLS on a TLS
+returns one of the command dataclasses below, or raises `CommandError` (a bad command,
+answered by the session as any `replies.Pop3Error`) carrying the text to send after
+`-ERR `. The client's lines during an AUTH exchange go as they are to
+`mailroom.auth.sasl.run_exchange`, as in IMAP and SMTP. Grammar only: whether a command
+is allowed in the current state (USER after login, RETR before it, STLS on a TLS
 connection) is the session's to decide. Pure: no socket, no clock, no configuration.
 
 Hand-written: no maintained Python library serves POP3 (poplib is a client; see
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from mailroom.auth.sasl import EMPTY_INITIAL_RESPONSE
+from mailroom.pop3.replies import ErrReply, Pop3Error
 
 MAX_COMMAND_LINE = 255
 """RFC 2449 §4: a command line is at most 255 octets, CRLF included (so 253 without)."""
@@ -49,19 +51,20 @@ _DIGEST = re.compile(rb"[0-9a-f]{32}")
 _MECHANISM = re.compile(rb"[A-Za-z0-9_-]{1,20}")
 
 
-class CommandError(Exception):
-    """A command line that does not follow the grammar: answer `-ERR <message>`.
+class CommandError(Pop3Error):
+    """A command line that does not follow the grammar: answer `-ERR <message>`, a bad
+    command (the session answers it as any `Pop3Error`).
 
     Not a frozen dataclass, though it is as immutable: Python (and pytest, and hypothesis)
     add notes to an exception in flight, which a frozen dataclass would refuse."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
+        super().__init__(ErrReply(message))
 
     @property
     def message(self) -> str:
         """ASCII text for the client, without the `-ERR ` and the CRLF."""
-        return str(self.args[0])
+        return self.reply.text
 
 
 # --- Commands ---------------------------------------------------------------------
@@ -104,7 +107,7 @@ class Auth:
     """Upper-cased."""
     initial_response: bytes | None = field(default=None, repr=False)
     """Base64 as sent (`=` for an empty one), checked to be strict base64: what
-    `SaslExchange.start` takes. Kept out of repr, it may hold a password."""
+    `run_exchange` takes. Kept out of repr, it may hold a password."""
 
 
 @dataclass(frozen=True)

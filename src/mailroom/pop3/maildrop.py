@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from mailroom.pop3.replies import MESSAGE_DELETED, Pop3Error, no_such_message
 from mailroom.store import Mailbox, MessageInfo
 
 LOCK_FILE = "mailroom-pop3.lock"
@@ -44,12 +45,9 @@ def dovecot_uidl(uid: int, uidvalidity: int) -> str:
     return f"{uid:08x}{uidvalidity:08x}"
 
 
-class NoSuchMessage(Exception):
-    """The client named a message that is not there (a -ERR, nothing worse)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
+class NoSuchMessage(Pop3Error):
+    """The client named a message that is not there (a -ERR, nothing worse: not a bad
+    command)."""
 
 
 class MaildropLocks:
@@ -128,9 +126,9 @@ class Maildrop:
         """The index of message `number`; NoSuchMessage when it does not exist or is
         marked deleted (RFC 1939: such a message may not be referred to)."""
         if not 1 <= number <= len(self.messages):
-            raise NoSuchMessage(f"There's no message {number}.")
+            raise NoSuchMessage(no_such_message(number))
         if number - 1 in self.deleted:
-            raise NoSuchMessage("Message is deleted.")
+            raise NoSuchMessage(MESSAGE_DELETED)
         return number - 1
 
     def present(self) -> Iterable[int]:

@@ -6,9 +6,10 @@ applied, `Maildrop.commit`). A client that sends several commands without waitin
 (RFC 2449 PIPELINING) is answered in order: lines are read from the connection's
 buffer one at a time.
 
-Texts follow Dovecot's where clients might look at them, and -ERR lines carry RFC 2449
-and RFC 3206 response codes (IN-USE, AUTH, SYS/TEMP), which RFC 1939 clients take as
-part of the text.
+Handlers refuse by raising `replies.Pop3Error`; `execute` answers every refusal in one
+place (`_refuse`), where the listener's `max_bad_commands` is counted. The session gets
+its connection, its listener, the POP3 services and its server's session registry:
+never the server itself.
 """
 
 from __future__ import annotations
@@ -18,25 +19,25 @@ import enum
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING
 
-from mailroom.auth import (
-    Challenge,
-    Credentials,
-    SaslExchange,
-    SaslFailure,
-    UnknownMechanism,
-    mechanisms,
-)
+from mailroom.auth import Credentials, SaslFailure, UnknownMechanism, mechanisms, run_exchange
 from mailroom.auth.sasl import MAX_LINE_LENGTH as SASL_MAX_LINE
-from mailroom.net import Connection, ConnectionClosed, IdleTimeout, LineTooLong
-from mailroom.pop3 import wire
+from mailroom.config import Listener
+from mailroom.net import (
+    BadCommandLimit,
+    Connection,
+    ConnectionClosed,
+    IdleTimeout,
+    LineTooLong,
+    SessionRegistry,
+    may_send_password,
+)
+from mailroom.pop3 import replies, wire
 from mailroom.pop3.commands import (
     Apop,
     Auth,
     Capa,
     Command,
-    CommandError,
     Dele,
     List,
     Noop,
@@ -51,32 +52,22 @@ from mailroom.pop3.commands import (
     User,
     parse_command,
 )
-from mailroom.pop3.maildrop import Maildrop, NoSuchMessage
-from mailroom.pop3.wire import AUTH, IN_USE, SYS_TEMP, err, ok
+from mailroom.pop3.maildrop import Maildrop
+from mailroom.pop3.replies import ErrReply, Pop3Error
+from mailroom.pop3.services import Pop3Services
+from mailroom.pop3.wire import ok
 from mailroom.store import Account, Mailbox
-
-if TYPE_CHECKING:
-    from mailroom.pop3.server import Pop3Server
 
 log = logging.getLogger("mailroom.pop3")
 
 READ_LIMIT = 1024
 """Longest line read as a command. The grammar allows 255 octets (RFC 2449 §4); a line
 up to this long is read whole and refused with a reason, a longer one is skipped."""
-MAX_BAD_COMMANDS = 20
-"""A client that sends this many bad commands or failed logins in a row is disconnected
-(Dovecot's pop3 CLIENT_MAX_BAD_COMMANDS; any command that works starts the count again)."""
 JOIN_BELOW = 64 * 1024
 """Answers smaller than this are joined into one write with those around them."""
 CORK_BYTES = 256 * 1024
 """Answers held back while the client's next command is already here are sent once
 they reach this size."""
-
-INTERNAL_ERROR = err("Internal error occurred. Refer to server log for more information.", SYS_TEMP)
-AUTH_FAILED = err("Authentication failed.", AUTH)
-PLAINTEXT_DISALLOWED = err(
-    "Plaintext authentication disallowed on non-secure (SSL/TLS) connections.", AUTH
-)
 
 
 class State(enum.Enum):
@@ -88,10 +79,18 @@ class State(enum.Enum):
 class Pop3Session:
     """The state of one client connection."""
 
-    def __init__(self, server: Pop3Server, connection: Connection) -> None:
-        self.server = server
-        self.services = server.services
+    def __init__(
+        self,
+        connection: Connection,
+        listener: Listener,
+        services: Pop3Services,
+        registry: SessionRegistry[Pop3Session],
+    ) -> None:
         self.connection = connection
+        self.listener = listener
+        self.services = services
+        self.registry = registry
+        """Its `stopped` ends the session between commands (`Pop3Server.stopping`)."""
         self.state = State.AUTHORIZATION
         self.user: str | None = None
         """The name of the last USER command, until PASS."""
@@ -99,7 +98,9 @@ class Pop3Session:
         self.account: Account | None = None
         self.mailbox: Mailbox | None = None
         self.maildrop: Maildrop | None = None
-        self.bad_commands = 0
+        self.bad_commands = BadCommandLimit(listener.max_bad_commands)
+        """Bad commands and failed logins in a row (Dovecot's rule: any command that
+        works starts the count again); the session ends at the listener's limit."""
         self._output: list[bytes] = []
         self._output_size = 0
         self.waiting = False
@@ -107,7 +108,7 @@ class Pop3Session:
 
     @property
     def secure(self) -> bool:
-        return self.server.may_send_password(self.connection)
+        return may_send_password(self.connection, self.listener)
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -115,7 +116,7 @@ class Pop3Session:
         reason = "connection closed by the client"
         try:
             await self.send_now(ok("Mailroom ready."))
-            while self.state is not State.LOGOUT and not self.server.stopped:
+            while self.state is not State.LOGOUT and not self.registry.stopped:
                 self.waiting = True
                 line = await self._read_command_line()
                 self.waiting = False
@@ -131,11 +132,11 @@ class Pop3Session:
                 await self.flush()
             else:
                 reason = "server shutting down"
-                await self.send_now(err("Server shutting down.", SYS_TEMP))
+                await self.send_now(replies.SHUTTING_DOWN.line)
         except IdleTimeout:
             reason = "disconnected for inactivity"
             with contextlib.suppress(OSError, ConnectionClosed):
-                await self.send_now(err("Disconnected for inactivity."))
+                await self.send_now(replies.DISCONNECTED_FOR_INACTIVITY.line)
         except ConnectionClosed:
             pass
         finally:
@@ -146,7 +147,7 @@ class Pop3Session:
     def stop_when_idle(self) -> None:
         """The server is stopping (see Pop3Server.stopping)."""
         if self.waiting:
-            self.connection.write(err("Server shutting down.", SYS_TEMP))
+            self.connection.write(replies.SHUTTING_DOWN.line)
             self.connection.close()
 
     def answer(self, *pieces: bytes) -> None:
@@ -181,7 +182,7 @@ class Pop3Session:
         try:
             line = await self.connection.read_line(READ_LIMIT)
         except LineTooLong:
-            self._bad("Command line too long.")
+            self._refuse(replies.COMMAND_LINE_TOO_LONG)
             return None
         if line.endswith(b"\r\n"):
             return line[:-2]
@@ -189,25 +190,23 @@ class Pop3Session:
             return line[:-1]
         raise ConnectionClosed()  # input ended in the middle of a line
 
-    def _bad(self, text: str) -> None:
-        self._refuse(err(text))
-
-    def _refuse(self, answer: bytes) -> None:
-        """A bad command or a failed login: `answer` it, or end the session when this
-        connection has had MAX_BAD_COMMANDS of them."""
-        self.bad_commands += 1
-        if self.bad_commands >= MAX_BAD_COMMANDS:
-            answer = err("Too many bad commands.")
+    def _refuse(self, reply: ErrReply) -> None:
+        """The one place a refusal is answered. A bad command or a failed login is
+        counted, and ends the session when it is the listener's `max_bad_commands`th in
+        a row; any other refusal starts the count again, as a command that works does."""
+        if not reply.bad_command:
+            self.bad_commands.good()
+        elif self.bad_commands.bad():
+            reply = replies.TOO_MANY_BAD_COMMANDS
             self.state = State.LOGOUT
-        self.answer(answer)
+        self.answer(reply.line)
 
     async def execute(self, line: bytes) -> None:
         try:
             command = parse_command(line)
-        except CommandError as error:
-            self._bad(error.message)
+        except Pop3Error as error:  # CommandError: the line is no command
+            self._refuse(error.reply)
             return
-        bad_before = self.bad_commands
         try:
             if self.state is State.AUTHORIZATION:
                 await self._authorization(command)
@@ -217,15 +216,16 @@ class Pop3Session:
                 pending = self._transaction(command)
                 if pending is not None:
                     await pending
-        except NoSuchMessage as error:
-            self.answer(err(error.text))
+        except Pop3Error as error:
+            self._refuse(error.reply)
+            return
         except (ConnectionClosed, IdleTimeout):
             raise
         except Exception:
             log.exception("%s: pop3 %s failed", self.connection.peer, command.name)
-            self.answer(INTERNAL_ERROR)
-        if self.bad_commands == bad_before:
-            self.bad_commands = 0
+            self._refuse(replies.INTERNAL_ERROR)
+            return
+        self.bad_commands.good()
 
     async def _leave(self) -> None:
         """The session ends: close the maildrop without applying anything (that is
@@ -280,75 +280,75 @@ class Pop3Session:
                 await self._stls()
             case User(username=name):
                 if not self.secure:
-                    self._refuse(PLAINTEXT_DISALLOWED)
-                    return
+                    raise Pop3Error(replies.PLAINTEXT_DISALLOWED)
                 self.user = name
                 self.answer(ok())
             case Pass(password=password):
                 user, self.user = self.user, None
                 if user is None:
-                    self._bad("No username given.")
-                elif not self.secure:
-                    self._refuse(PLAINTEXT_DISALLOWED)
-                else:
-                    await self._log_in(Credentials(authzid="", authcid=user, password=password))
+                    raise Pop3Error(replies.NO_USERNAME)
+                if not self.secure:
+                    raise Pop3Error(replies.PLAINTEXT_DISALLOWED)
+                await self._log_in(Credentials(authzid="", authcid=user, password=password))
             case Auth(mechanism=None):
                 offered = [m.encode("ascii") for m in mechanisms(self.secure)]
                 self.answer(ok(), wire.multiline(offered))
             case Auth():
                 await self._auth(command)
             case Apop():
-                self._bad("APOP is not supported.")
+                raise Pop3Error(replies.APOP_NOT_SUPPORTED)
             case _:
-                self._bad("Unknown command in this state.")
+                raise Pop3Error(replies.UNKNOWN_COMMAND_IN_STATE)
 
     async def _stls(self) -> None:
         tls = self.services.tls
         if tls is None:
-            self._bad("TLS is not available.")
-            return
+            raise Pop3Error(replies.TLS_NOT_AVAILABLE)
         if self.connection.tls is not None:
-            self._bad("TLS is already active.")
-            return
+            raise Pop3Error(replies.TLS_ALREADY_ACTIVE)
         await self.send_now(ok("Begin TLS negotiation now."))
-        await self.connection.start_tls(tls.for_listener(self.server.listener.name))
+        await self.connection.start_tls(tls.for_listener(self.listener.name))
         self.user = None  # RFC 2595 §4: what came before TLS is forgotten
 
     async def _auth(self, command: Auth) -> None:
+        """RFC 5034 §4: the exchange is `mailroom.auth`'s; POP3 gives it the framing."""
         assert command.mechanism is not None
         if not self.secure:
-            self._refuse(PLAINTEXT_DISALLOWED)
-            return
+            raise Pop3Error(replies.PLAINTEXT_DISALLOWED)
         try:
-            exchange = SaslExchange(command.mechanism)
+            result = await run_exchange(
+                command.mechanism,
+                command.initial_response,
+                send_challenge=self._send_challenge,
+                read_response=self._read_sasl_response,
+            )
         except UnknownMechanism:
-            self._bad("Unsupported authentication mechanism.")
-            return
-        step = exchange.start(command.initial_response)
-        while isinstance(step, Challenge):
-            await self.send_now(wire.continuation(step.data))
-            try:
-                line = await self.connection.read_line(SASL_MAX_LINE + 2)
-            except LineTooLong:
-                self._refuse(err("Authentication response too long.", AUTH))
-                return
-            step = exchange.respond(line.rstrip(b"\r\n"))
-        if isinstance(step, SaslFailure):
-            if step.cancelled:
-                self._refuse(err("Authentication aborted by client.", AUTH))
-            else:
-                self._refuse(AUTH_FAILED)
-            return
-        assert isinstance(step, Credentials)
-        await self._log_in(step)
+            raise Pop3Error(replies.UNSUPPORTED_MECHANISM) from None
+        if isinstance(result, SaslFailure):
+            if result.too_long:
+                raise Pop3Error(replies.AUTH_RESPONSE_TOO_LONG)
+            if result.cancelled:
+                raise Pop3Error(replies.AUTH_ABORTED)
+            raise Pop3Error(replies.AUTH_FAILED)
+        await self._log_in(result)
+
+    async def _send_challenge(self, encoded: bytes) -> None:
+        await self.send_now(wire.continuation(encoded))
+
+    async def _read_sasl_response(self) -> bytes | None:
+        """The client's next line without its line end; None when it was too long."""
+        try:
+            line = await self.connection.read_line(SASL_MAX_LINE + 2)
+        except LineTooLong:
+            return None
+        return line.rstrip(b"\r\n")
 
     async def _log_in(self, credentials: Credentials) -> None:
         result = await self.services.authenticator.log_in(
             credentials, protocol="pop3", client_ip=self.connection.peer_ip, secure=self.secure
         )
         if not result.ok or result.account is None:
-            self._refuse(AUTH_FAILED)
-            return
+            raise Pop3Error(replies.AUTH_FAILED)
         account = await self.services.open_account(result.account)
         if not await self.services.locks.acquire(account.root):
             log.info(
@@ -356,8 +356,7 @@ class Pop3Session:
                 self.connection.peer,
                 result.account,
             )
-            self.answer(err("Mailbox is locked by another POP3 session.", IN_USE))
-            return
+            raise Pop3Error(replies.MAILBOX_IN_USE)
         try:
             mailbox = await account.open("INBOX")
         except BaseException:
@@ -367,13 +366,13 @@ class Pop3Session:
         self.maildrop = await Maildrop.open(mailbox)
         self.login_name = result.account
         self.state = State.TRANSACTION
-        self.connection.idle_timeout = self.services.config.pop3.authenticated_timeout_seconds
+        self.connection.idle_timeout = self.services.settings.authenticated_timeout_seconds
         count, size = self.maildrop.stat()
         log.info(
             "%s: pop3(%s): logged in on %s (%s), %d messages, %d octets",
             self.connection.peer,
             result.account,
-            self.server.listener.name,
+            self.listener.name,
             self.connection.tls.version if self.connection.tls else "no TLS",
             count,
             size,
@@ -424,7 +423,7 @@ class Pop3Session:
             case Quit():
                 return self._update(maildrop)
             case _:
-                self._bad("Unknown command in this state.")
+                raise Pop3Error(replies.UNKNOWN_COMMAND_IN_STATE)
         return None
 
     async def _read_then(
@@ -433,9 +432,8 @@ class Pop3Session:
         """Read the message from the store, then `answer` with it."""
         data = await maildrop.read(index)
         if data is None:
-            self.answer(err("Message was removed by another session."))
-        else:
-            answer(data)
+            raise Pop3Error(replies.MESSAGE_REMOVED)
+        answer(data)
 
     def _retr(self, maildrop: Maildrop, index: int, data: bytes) -> None:
         body = wire.dot_stuffed(data)
@@ -454,8 +452,7 @@ class Pop3Session:
             log.exception(
                 "%s: pop3(%s): applying QUIT failed", self.connection.peer, self.login_name
             )
-            self.answer(err("Some deleted messages were not removed.", SYS_TEMP))
-            return
+            raise Pop3Error(replies.DELETIONS_FAILED) from None
         deleted = len(maildrop.deleted)
         if deleted:
             log.info(

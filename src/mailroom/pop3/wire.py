@@ -3,7 +3,7 @@
     ok("2 320")                     → +OK 2 320
     err("No such message.")         → -ERR No such message.
     err("Mailbox locked.", IN_USE)  → -ERR [IN-USE] Mailbox locked.
-    continuation(b"")               → "+ " and base64
+    continuation(b"VXNlcm5hbWU6")   → + VXNlcm5hbWU6 (a SASL challenge)
     multiline([b"1 120", b"2 200"]) → the lines, then "."
     dot_stuffed(message)            → a message as the body of a RETR answer
     top(message, 10)                → its header and first 10 body lines, for TOP
@@ -15,7 +15,6 @@ ever ends an answer early. Pure: the session sends the bytes.
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Iterable
 
@@ -44,6 +43,7 @@ AUTH = "AUTH"
 _RESPONSE_CODE = re.compile(r"[\x21-\x2e\x30-\x5c\x5e-\x7e]+(?:/[\x21-\x2e\x30-\x5c\x5e-\x7e]+)*")
 _LINE_BREAKING = re.compile(r"[\x00\r\n]")
 _LINE_WITH_DOT = re.compile(rb"\n\.")
+_BASE64 = re.compile(rb"[A-Za-z0-9+/]*={0,2}")
 
 
 def ok(text: str = "") -> bytes:
@@ -61,10 +61,13 @@ def err(text: str, code: str | None = None) -> bytes:
     return _status_line(b"-ERR", text)
 
 
-def continuation(data: bytes) -> bytes:
-    """A SASL challenge (RFC 5034 §4): `+ `, the base64 of `data`, CRLF. An empty
-    challenge is `+ ` alone."""
-    return b"+ " + base64.b64encode(data) + b"\r\n"
+def continuation(encoded: bytes) -> bytes:
+    """A SASL challenge (RFC 5034 §4): `+ `, the challenge already in base64 (as
+    `mailroom.auth.sasl.run_exchange` hands it over), CRLF. An empty challenge is `+ `
+    alone."""
+    if not _BASE64.fullmatch(encoded):
+        raise ValueError("a SASL challenge that is not base64")
+    return b"+ " + encoded + b"\r\n"
 
 
 def multiline(lines: Iterable[bytes]) -> bytes:
