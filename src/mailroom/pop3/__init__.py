@@ -3,9 +3,12 @@ RFC 2595 and SASL AUTH of RFC 5034).
 
 Grammar is sans-I/O: commands.py reads the client's command lines into typed
 values, wire.py writes the server's responses (status lines,
-SASL challenges, dot-stuffed multi-line bodies). Neither touches a socket, the
+SASL challenges, dot-stuffed multi-line bodies), replies.py holds the -ERR answers
+and the `Pop3Error` a handler raises to send one. None touches a socket, the
 clock or the disk; the session around them, and the commands that work on
-`mailroom.store` mailboxes, are built on top.
+`mailroom.store` mailboxes, are built on top. The session gets its listener, the
+services and settings of services.py and its server's session registry, never the
+server (server.py), which imports it.
 """
 
 from mailroom.pop3.commands import (
@@ -29,6 +32,7 @@ from mailroom.pop3.commands import (
     User,
     parse_command,
 )
+from mailroom.pop3.replies import ErrReply, Pop3Error
 from mailroom.pop3.wire import (
     AUTH,
     IN_USE,
@@ -60,9 +64,11 @@ __all__ = [
     "Command",
     "CommandError",
     "Dele",
+    "ErrReply",
     "List",
     "Noop",
     "Pass",
+    "Pop3Error",
     "Quit",
     "Retr",
     "Rset",
