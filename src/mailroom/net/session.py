@@ -12,9 +12,6 @@ from mailroom.config import Listener
 from mailroom.net.connection import Connection
 from mailroom.net.listener import in_networks
 
-DEFAULT_MAX_BAD_COMMANDS = 20
-"""Dovecot's CLIENT_MAX_BAD_COMMANDS and Postfix's smtpd_hard_error_limit."""
-
 
 def may_send_password(connection: Connection, listener: Listener) -> bool:
     """Plain-text passwords (LOGIN, USER/PASS, SASL PLAIN and LOGIN) only over TLS, or
