@@ -14,16 +14,16 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, insert, select, update
 
 from mailroom.directory.addresses import normalize_address, normalize_domain
-from mailroom.directory.errors import InUse, InvalidAddress, InvalidValue, NotFound, UnknownDomain
+from mailroom.directory.errors import InvalidAddress, InvalidValue, NotFound, UnknownDomain
 from mailroom.directory.lookups import (
     account_id_of,
     account_record,
-    aliases_targeting,
     domain_id_of,
     holder_of,
     load_account,
     local_domain_id,
     refuse_taken,
+    refuse_while_targeted,
     require_account,
 )
 from mailroom.directory.records import Account
@@ -246,12 +246,7 @@ class AccountOperations(Transactions):
                 select(extra_addresses.c.address).where(extra_addresses.c.account_id == account_id)
             )
             addresses = [account, *(row.address for row in extras)]
-            targeting = await aliases_targeting(connection, addresses)
-            if targeting:
-                raise InUse(
-                    f"aliases forward to {account} or its extra addresses: {', '.join(targeting)}; "
-                    "change or remove those aliases first"
-                )
+            await refuse_while_targeted(connection, addresses, f"{account} or its extra addresses")
             await connection.execute(
                 delete(send_as_grants).where(send_as_grants.c.account_id == account_id)
             )
@@ -292,12 +287,7 @@ class AccountOperations(Transactions):
                     if holder
                     else f"no extra address {extra}"
                 )
-            targeting = await aliases_targeting(connection, [extra])
-            if targeting:
-                raise InUse(
-                    f"aliases forward to {extra}: {', '.join(targeting)}; "
-                    "change or remove those aliases first"
-                )
+            await refuse_while_targeted(connection, [extra], extra)
             await connection.execute(
                 delete(extra_addresses).where(extra_addresses.c.address == extra)
             )

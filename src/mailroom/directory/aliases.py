@@ -17,7 +17,6 @@ from mailroom.directory.addresses import normalize_address, normalize_domain, sp
 from mailroom.directory.errors import (
     AliasLoop,
     AlreadyExists,
-    InUse,
     InvalidAddress,
     InvalidValue,
     NotFound,
@@ -25,7 +24,6 @@ from mailroom.directory.errors import (
 )
 from mailroom.directory.lookups import (
     account_id_of,
-    aliases_targeting,
     domain_id_of,
     existing_addresses,
     in_chunks,
@@ -33,6 +31,7 @@ from mailroom.directory.lookups import (
     local_domain_id,
     local_domains_among,
     refuse_taken,
+    refuse_while_targeted,
     require_account,
     require_alias,
 )
@@ -182,12 +181,7 @@ class AliasOperations(Transactions):
         alias = normalize_address(address)
         async with self._writing() as connection:
             alias_id = await require_alias(connection, alias)
-            targeting = await aliases_targeting(connection, [alias])
-            if targeting:
-                raise InUse(
-                    f"aliases forward to {alias}: {', '.join(targeting)}; "
-                    "change or remove those aliases first"
-                )
+            await refuse_while_targeted(connection, [alias], alias)
             await connection.execute(
                 delete(alias_targets).where(alias_targets.c.alias_id == alias_id)
             )

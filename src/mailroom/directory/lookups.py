@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mailroom.directory.addresses import split_address
-from mailroom.directory.errors import AlreadyExists, NotFound, UnknownDomain
+from mailroom.directory.errors import AlreadyExists, InUse, NotFound, UnknownDomain
 from mailroom.directory.records import Account, Alias
 from mailroom.directory.schema import (
     accounts,
@@ -113,6 +113,18 @@ async def aliases_targeting(connection: AsyncConnection, addresses: Collection[s
         )
         found.update(row.address for row in rows)
     return sorted(found)
+
+
+async def refuse_while_targeted(
+    connection: AsyncConnection, addresses: Collection[str], named: str
+) -> None:
+    """InUse while aliases forward to any of `addresses` (`named`, in the message)."""
+    targeting = await aliases_targeting(connection, addresses)
+    if targeting:
+        raise InUse(
+            f"aliases forward to {named}: {', '.join(targeting)}; "
+            "change or remove those aliases first"
+        )
 
 
 async def existing_addresses(connection: AsyncConnection, addresses: Collection[str]) -> set[str]:
