@@ -150,10 +150,6 @@ class MailQueue:
         self._require(queue_id)
         return self.layout.message(queue_id)
 
-    def open_message(self, queue_id: str) -> BinaryIO:
-        """The stored message, opened for reading (read it in a thread if it is large)."""
-        return self.message_path(queue_id).open("rb")
-
     # Delivering
 
     def next_due(self) -> float | None:
