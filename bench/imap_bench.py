@@ -35,12 +35,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ipaddress
 import json
 import os
 import resource
 import signal
-import socket
 import statistics
 import sys
 import time
@@ -53,22 +51,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import imap_mailroom  # the bench directory is not a package: imported by path
 import imap_memory
 import imap_messages
-from imap_client import (
-    AppendItem,
-    ImapConnection,
-    ImapError,
-    Reply,
-    compact_sets,
-    quote,
-    search_numbers,
+from imap_client import ImapConnection, ImapError, Reply, compact_sets, quote, search_numbers
+from loopback import host_and_port, require_loopback
+from mailbox_fill import (
+    SETUP_TIMEOUT_S,
+    append_messages,
+    check_filled,
+    logged_in,
+    message_count,
+    must,
 )
 from summary import summarize, table_rows
 
 REFERENCE_DIR = Path("/tmp/mailroom-reference")  # noqa: S108 - bench/reference/start's default
 REFERENCE_PORT = 12143
 BENCH_DOMAIN = "example.test"
-APPEND_BATCH = 200  # messages per MULTIAPPEND (or per pipelined burst)
-SETUP_TIMEOUT_S = 600.0  # one untimed restore command (moving 1,000 messages back)
 IDLE_STEP_TIMEOUT_S = 60.0  # one step of opening an idle session
 IDLE_SETUP_CONCURRENCY = 32  # sessions being opened at once
 SETTLE_S = 2.0  # after the last session is idle, before sampling memory
@@ -187,33 +184,21 @@ class Folders:
 # --------------------------------------------------------------------------- targets
 
 
-def is_loopback(host: str) -> bool:
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except socket.gaierror:
-        return False
-    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
-
-
 def parse_target(text: str, index: int, user: str, password: str) -> Target:
     """``[NAME=]HOST:PORT[,user=U][,password=P][,pid=N|pidfile=PATH][,maildir=PATH]``."""
     head, *options = text.split(",")
     name, sep, address = head.partition("=")
     if not sep:
         name, address = f"target{index + 1}", head
-    host, _, port_text = address.rpartition(":")
-    host = host.strip("[]")
-    if not host or not port_text.isdigit():
+    split = host_and_port(address)
+    if split is None:
         raise argparse.ArgumentTypeError(
             f"target {text!r}: expected [NAME=]HOST:PORT[,user=…,password=…,pid=…|pidfile=…,"
             "maildir=…], e.g. reference=127.0.0.1:12143,"
             "pidfile=/tmp/mailroom-reference/dovecot/run/master.pid"
         )
-    if not is_loopback(host):
-        raise argparse.ArgumentTypeError(
-            f"target {text!r}: {host} is not a loopback address; this load generator only "
-            "talks to this machine (127.0.0.0/8, ::1, localhost)"
-        )
+    host, port = split
+    require_loopback(host, f"target {text!r}")
     values: dict[str, str] = {}
     for option in options:
         key, sep, value = option.partition("=")
@@ -225,7 +210,7 @@ def parse_target(text: str, index: int, user: str, password: str) -> Target:
     return Target(
         name=name,
         host=host,
-        port=int(port_text),
+        port=port,
         user=values.get("user", user),
         password=values.get("password", password),
         pid=int(values["pid"]) if "pid" in values else None,
@@ -251,21 +236,9 @@ def reference_target(user: str, password: str) -> Target:
 
 
 async def connect(target: Target, load: Load) -> ImapConnection:
-    conn = await ImapConnection.open(target.host, target.port, load.command_timeout_s)
-    try:
-        await conn.login(target.user, target.password)
-    except BaseException:
-        conn.abort()
-        raise
-    return conn
-
-
-async def must(conn: ImapConnection, command: str, *, keep: bool = False) -> Reply:
-    """An untimed command that has to succeed."""
-    reply = await conn.command(command, keep=keep, wait_s=SETUP_TIMEOUT_S)
-    if not reply.ok():
-        raise ImapError(f"{command[:80]}: {reply.status} {reply.text}")
-    return reply
+    return await logged_in(
+        target.host, target.port, target.user, target.password, load.command_timeout_s
+    )
 
 
 async def delete_folders(conn: ImapConnection, names: list[str]) -> None:
@@ -273,15 +246,6 @@ async def delete_folders(conn: ImapConnection, names: list[str]) -> None:
         await conn.command("UNSELECT" if "UNSELECT" in conn.capabilities else "CLOSE")
     for name in names:
         await conn.command(f"DELETE {quote(name)}", wait_s=SETUP_TIMEOUT_S)
-
-
-async def message_count(conn: ImapConnection, folder: str) -> int:
-    reply = await must(conn, f"STATUS {quote(folder)} (MESSAGES)", keep=True)
-    for line in reply.untagged:
-        upper = line.upper()
-        if upper.startswith(b"* STATUS") and b"MESSAGES " in upper:
-            return int(upper.split(b"MESSAGES ")[1].split(b")")[0].split()[0])
-    raise ImapError(f"STATUS {folder}: no MESSAGES in the reply")
 
 
 # --------------------------------------------------------------------------- fill
@@ -310,19 +274,10 @@ async def fill(
             )
         else:
             await must(conn, f"CREATE {quote(folders.main)}")
-            done = 0
-            for batch in imap_messages.iter_batches(messages, APPEND_BATCH):
-                items = [AppendItem(m.flags, m.internal_date, m.data) for m in batch]
-                done += await conn.append_many(folders.main, items, wait_s=SETUP_TIMEOUT_S)
-                if done % 2000 < APPEND_BATCH:
-                    print(f"  appended {done}/{len(messages)}", flush=True)
+            await append_messages(conn, folders.main, messages, progress=True)
         for name in (folders.copy, folders.moved, folders.stash):
             await must(conn, f"CREATE {quote(name)}")
-        count = await message_count(conn, folders.main)
-        if count != len(messages):
-            raise ImapError(
-                f"{folders.main} holds {count} messages after the fill, not {len(messages)}"
-            )
+        await check_filled(conn, folders.main, len(messages))
         await conn.logout()
     except BaseException:
         conn.abort()

@@ -38,7 +38,6 @@ class Reply:
     text: str
     untagged: list[bytes] = field(default_factory=list)  # only with keep=True; literals inline
     received_bytes: int = 0  # everything read for this command, literals included
-    untagged_count: int = 0
 
     def ok(self) -> bool:
         return self.status == "OK"
@@ -69,11 +68,6 @@ def imap_date_time(moment: datetime) -> str:
         f'"{moment.day:02d}-{months[moment.month - 1]}-{moment.year:04d} '
         f'{moment:%H:%M:%S} {sign}{minutes // 60:02d}{minutes % 60:02d}"'
     )
-
-
-def compact_set(numbers: Iterable[int]) -> str:
-    """``1:3,5,7:9`` from numbers (sorted and de-duplicated here)."""
-    return ",".join(compact_ranges(numbers))
 
 
 def compact_sets(numbers: Iterable[int], max_ranges: int = 500) -> list[str]:
@@ -171,7 +165,6 @@ class ImapConnection:
         prefix = tag.encode() + b" "
         received = 0
         untagged: list[bytes] = []
-        count = 0
         while True:
             response, size = await self._read_response()
             received += size
@@ -182,11 +175,9 @@ class ImapConnection:
                     text=text.decode("utf-8", "replace").rstrip("\r\n"),
                     untagged=untagged,
                     received_bytes=received,
-                    untagged_count=count,
                 )
             if response.startswith(b"+"):
                 raise ImapError(f"unexpected continuation request: {response[:200]!r}")
-            count += 1
             if keep:
                 untagged.append(response.rstrip(b"\r\n"))
 
