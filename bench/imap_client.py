@@ -105,6 +105,15 @@ def search_numbers(reply: Reply) -> list[int]:
     return numbers
 
 
+def describe(exc: BaseException) -> str:
+    """A failed exchange in one short line, for a benchmark's report."""
+    if isinstance(exc, ImapError):
+        return str(exc)[:200]
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return f"{type(exc).__name__}: {exc}"[:200]
+
+
 class ImapConnection:
     """One IMAP session over asyncio streams (RFC 9051 / RFC 3501 client side)."""
 
