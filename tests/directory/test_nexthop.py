@@ -1,5 +1,6 @@
 """Next hops of transports, in the forms a Postfix transport map uses, reduced to one
-normal form. Pure parsing: no database."""
+normal form; and the one grammar behind it (`mailroom.config.nexthop`), which the relay
+host and delivery read with too. Pure parsing: no database."""
 
 from __future__ import annotations
 
