@@ -7,18 +7,19 @@ the reference Dovecot of bench/reference/, in alternating rounds):
 1. fill a new folder with M varied messages (bench/imap_messages.py), by APPEND
    (MULTIAPPEND or pipelined with LITERAL+ when offered) or, with --fill maildir,
    by writing the files straight into the account's Maildir; not measured;
-2. R rounds, each on a new connection after LOGIN, timing each command from the
-   moment it is sent to its tagged reply (all untagged data read): SELECT; FETCH
-   1:* (FLAGS); UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE), a
-   client's first sync; FETCH 1:B BODY.PEEK[]; UID SEARCH FROM, SUBJECT (header
-   substrings) and BODY (text); STORE 1:* +FLAGS (\\Seen) and -FLAGS; COPY 1:K;
-   MOVE of the last K; EXPUNGE of the last K marked \\Deleted. What a round
-   changes is undone after it, untimed, so every round starts from the same
-   mailbox (same messages, order, flags; only the UIDs of the last K grow);
-3. memory per idle session: N connections, each logged in (over many accounts,
-   so per-user limits do not apply), INBOX selected, in IDLE; the server's
-   memory (PSS summed over its process tree, bench/imap_memory.py) before and
-   after, divided by N.
+2. R rounds (bench/imap_round.py), each on a new connection after LOGIN, timing
+   each command from the moment it is sent to its tagged reply (all untagged data
+   read): SELECT; FETCH 1:* (FLAGS); UID FETCH 1:* (UID FLAGS RFC822.SIZE
+   INTERNALDATE ENVELOPE), a client's first sync; FETCH 1:B BODY.PEEK[]; UID
+   SEARCH FROM, SUBJECT (header substrings) and BODY (text); STORE 1:* +FLAGS
+   (\\Seen) and -FLAGS; COPY 1:K; MOVE of the last K; EXPUNGE of the last K
+   marked \\Deleted. What a round changes is undone after it, untimed, so every
+   round starts from the same mailbox (same messages, order, flags; only the
+   UIDs of the last K grow);
+3. memory per idle session (bench/imap_idle.py): N connections, each logged in
+   (over many accounts, so per-user limits do not apply), INBOX selected, in
+   IDLE; the server's memory (PSS summed over its process tree,
+   bench/imap_memory.py) before and after, divided by N.
 
 Prints one table: per operation the median over rounds (min–max), per target,
 and the ratio first/second (with --compare: Mailroom/Dovecot; lower is better).
@@ -35,164 +36,43 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ipaddress
 import json
 import os
 import resource
 import signal
-import socket
 import statistics
 import sys
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import imap_mailroom  # the bench directory is not a package: imported by path
-import imap_memory
 import imap_messages
-from imap_client import (
-    AppendItem,
-    ImapConnection,
-    ImapError,
-    Reply,
-    compact_sets,
-    quote,
-    search_numbers,
+from imap_client import ImapError, describe
+from imap_idle import IdleLoad, IdleResult, idle_memory, print_idle
+from imap_round import (
+    OPERATIONS,
+    Folders,
+    Load,
+    RoundResult,
+    Target,
+    connect,
+    delete_folders,
+    fill,
+    print_round,
+    run_round,
 )
+from loopback import host_and_port, require_loopback
 from summary import summarize, table_rows
 
 REFERENCE_DIR = Path("/tmp/mailroom-reference")  # noqa: S108 - bench/reference/start's default
 REFERENCE_PORT = 12143
 BENCH_DOMAIN = "example.test"
-APPEND_BATCH = 200  # messages per MULTIAPPEND (or per pipelined burst)
-SETUP_TIMEOUT_S = 600.0  # one untimed restore command (moving 1,000 messages back)
-IDLE_STEP_TIMEOUT_S = 60.0  # one step of opening an idle session
-IDLE_SETUP_CONCURRENCY = 32  # sessions being opened at once
-SETTLE_S = 2.0  # after the last session is idle, before sampling memory
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    host: str
-    port: int
-    user: str
-    password: str
-    pid: int | None = None
-    pidfile: Path | None = None
-    maildir: Path | None = None  # the fill user's Maildir, for --fill maildir
-
-    def server_pid(self) -> int | None:
-        if self.pid is not None:
-            return self.pid
-        if self.pidfile is not None:
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                return imap_memory.read_pid_file(self.pidfile)
-        return None
-
-    def __str__(self) -> str:
-        return f"{self.name} {self.host}:{self.port} as {self.user}"
-
-
-@dataclass(frozen=True)
-class Load:
-    messages: int
-    rounds: int
-    warmup_rounds: int
-    body_range: int
-    batch: int
-    fill: str
-    seed: int
-    idle_connections: int
-    idle_users: tuple[str, ...]
-    idle_password: str
-    idle_mailbox: str
-    idle_timeout_s: float
-    command_timeout_s: float
-
-
-@dataclass(frozen=True)
-class Operation:
-    key: str
-    label: str
-
-
-OPERATIONS = (
-    Operation("select", "SELECT"),
-    Operation("fetch_flags", "FETCH 1:* (FLAGS)"),
-    Operation("fetch_sync", "UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE)"),
-    Operation("fetch_bodies", "FETCH 1:B BODY.PEEK[]"),
-    Operation("search_from", "UID SEARCH FROM (header)"),
-    Operation("search_subject", "UID SEARCH SUBJECT (header)"),
-    Operation("search_body", "UID SEARCH BODY (text)"),
-    Operation("store_add", "STORE 1:* +FLAGS (\\Seen)"),
-    Operation("store_remove", "STORE 1:* -FLAGS (\\Seen)"),
-    Operation("copy", "COPY 1:K"),
-    Operation("move", "MOVE last K"),
-    Operation("expunge", "EXPUNGE K \\Deleted"),
-)
-
-
-@dataclass
-class RoundResult:
-    target: str
-    round: int
-    ms: dict[str, float | None] = field(default_factory=dict)
-    client_cpu_ms: dict[str, float] = field(default_factory=dict)
-    received_bytes: dict[str, int] = field(default_factory=dict)
-    search_hits: dict[str, int] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-
-
-@dataclass
-class IdleResult:
-    target: str
-    requested: int
-    established: int = 0
-    seconds_to_open: float = 0.0
-    before: imap_memory.MemorySample | None = None
-    after: imap_memory.MemorySample | None = None
-    inbox_messages_mean: float = 0.0
-    errors: dict[str, int] = field(default_factory=dict)
-    note: str = ""
-
-    @property
-    def kib_per_connection(self) -> float | None:
-        if self.before is None or self.after is None or not self.established:
-            return None
-        return (self.after.pss_kib - self.before.pss_kib) / self.established
-
-
-@dataclass
-class Folders:
-    """The folders of one run on one target; all are deleted at the end."""
-
-    main: str
-    copy: str
-    moved: str
-    stash: str
-
-    @classmethod
-    def for_run(cls, run_id: str) -> Folders:
-        base = f"imapbench-{run_id}"
-        return cls(base, f"{base}-copy", f"{base}-moved", f"{base}-stash")
-
-    def all(self) -> list[str]:
-        return [self.main, self.copy, self.moved, self.stash]
 
 
 # --------------------------------------------------------------------------- targets
-
-
-def is_loopback(host: str) -> bool:
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except socket.gaierror:
-        return False
-    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
 
 
 def parse_target(text: str, index: int, user: str, password: str) -> Target:
@@ -201,19 +81,15 @@ def parse_target(text: str, index: int, user: str, password: str) -> Target:
     name, sep, address = head.partition("=")
     if not sep:
         name, address = f"target{index + 1}", head
-    host, _, port_text = address.rpartition(":")
-    host = host.strip("[]")
-    if not host or not port_text.isdigit():
+    split = host_and_port(address)
+    if split is None:
         raise argparse.ArgumentTypeError(
             f"target {text!r}: expected [NAME=]HOST:PORT[,user=…,password=…,pid=…|pidfile=…,"
             "maildir=…], e.g. reference=127.0.0.1:12143,"
             "pidfile=/tmp/mailroom-reference/dovecot/run/master.pid"
         )
-    if not is_loopback(host):
-        raise argparse.ArgumentTypeError(
-            f"target {text!r}: {host} is not a loopback address; this load generator only "
-            "talks to this machine (127.0.0.0/8, ::1, localhost)"
-        )
+    host, port = split
+    require_loopback(host, f"target {text!r}")
     values: dict[str, str] = {}
     for option in options:
         key, sep, value = option.partition("=")
@@ -225,7 +101,7 @@ def parse_target(text: str, index: int, user: str, password: str) -> Target:
     return Target(
         name=name,
         host=host,
-        port=int(port_text),
+        port=port,
         user=values.get("user", user),
         password=values.get("password", password),
         pid=int(values["pid"]) if "pid" in values else None,
@@ -247,324 +123,7 @@ def reference_target(user: str, password: str) -> Target:
     )
 
 
-# --------------------------------------------------------------------------- sessions
-
-
-async def connect(target: Target, load: Load) -> ImapConnection:
-    conn = await ImapConnection.open(target.host, target.port, load.command_timeout_s)
-    try:
-        await conn.login(target.user, target.password)
-    except BaseException:
-        conn.abort()
-        raise
-    return conn
-
-
-async def must(conn: ImapConnection, command: str, *, keep: bool = False) -> Reply:
-    """An untimed command that has to succeed."""
-    reply = await conn.command(command, keep=keep, wait_s=SETUP_TIMEOUT_S)
-    if not reply.ok():
-        raise ImapError(f"{command[:80]}: {reply.status} {reply.text}")
-    return reply
-
-
-async def delete_folders(conn: ImapConnection, names: list[str]) -> None:
-    with contextlib.suppress(ImapError):
-        await conn.command("UNSELECT" if "UNSELECT" in conn.capabilities else "CLOSE")
-    for name in names:
-        await conn.command(f"DELETE {quote(name)}", wait_s=SETUP_TIMEOUT_S)
-
-
-async def message_count(conn: ImapConnection, folder: str) -> int:
-    reply = await must(conn, f"STATUS {quote(folder)} (MESSAGES)", keep=True)
-    for line in reply.untagged:
-        upper = line.upper()
-        if upper.startswith(b"* STATUS") and b"MESSAGES " in upper:
-            return int(upper.split(b"MESSAGES ")[1].split(b")")[0].split()[0])
-    raise ImapError(f"STATUS {folder}: no MESSAGES in the reply")
-
-
-# --------------------------------------------------------------------------- fill
-
-
-async def fill(
-    target: Target,
-    load: Load,
-    folders: Folders,
-    messages: list[imap_messages.BenchMessage],
-) -> float:
-    """Create the run's folders and put the corpus into the main one; returns seconds."""
-    started = time.perf_counter()
-    conn = await connect(target, load)
-    try:
-        await delete_folders(conn, folders.all())  # a previous run's leftovers of the same id
-        if load.fill == "maildir":
-            assert target.maildir is not None
-            owner_of = target.maildir if target.maildir.exists() else target.maildir.parent
-            while not owner_of.exists() and owner_of != owner_of.parent:
-                owner_of = owner_of.parent
-            stat = owner_of.stat()
-            folder_dir = target.maildir / f".{folders.main}"
-            await asyncio.to_thread(
-                imap_messages.write_maildir, folder_dir, messages, (stat.st_uid, stat.st_gid)
-            )
-        else:
-            await must(conn, f"CREATE {quote(folders.main)}")
-            done = 0
-            for batch in imap_messages.iter_batches(messages, APPEND_BATCH):
-                items = [AppendItem(m.flags, m.internal_date, m.data) for m in batch]
-                done += await conn.append_many(folders.main, items, wait_s=SETUP_TIMEOUT_S)
-                if done % 2000 < APPEND_BATCH:
-                    print(f"  appended {done}/{len(messages)}", flush=True)
-        for name in (folders.copy, folders.moved, folders.stash):
-            await must(conn, f"CREATE {quote(name)}")
-        count = await message_count(conn, folders.main)
-        if count != len(messages):
-            raise ImapError(
-                f"{folders.main} holds {count} messages after the fill, not {len(messages)}"
-            )
-        await conn.logout()
-    except BaseException:
-        conn.abort()
-        raise
-    return time.perf_counter() - started
-
-
-# --------------------------------------------------------------------------- one round
-
-
-async def run_round(target: Target, load: Load, folders: Folders, round_no: int) -> RoundResult:
-    """Every timed command once, on a new connection; then the mailbox is put back."""
-    result = RoundResult(target=target.name, round=round_no)
-    try:
-        conn = await connect(target, load)
-    except (ImapError, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
-        result.errors.append(f"connect and LOGIN: {describe(exc)}")
-        return result
-    m = load.messages
-    k = min(load.batch, m)
-    last_k = f"{m - k + 1}:{m}"
-
-    async def timed(key: str, command: str, *, keep: bool = False) -> Reply | None:
-        cpu = time.process_time()
-        started = time.perf_counter()
-        try:
-            reply = await conn.command(command, keep=keep)
-        except TimeoutError:
-            result.ms[key] = None
-            result.errors.append(f"{key}: timeout after {load.command_timeout_s:.0f} s")
-            raise
-        elapsed = time.perf_counter() - started
-        result.client_cpu_ms[key] = (time.process_time() - cpu) * 1000
-        result.received_bytes[key] = reply.received_bytes
-        if not reply.ok():
-            result.ms[key] = None
-            result.errors.append(f"{key}: {reply.status} {reply.text[:120]}")
-            return None
-        result.ms[key] = elapsed * 1000
-        return reply
-
-    try:
-        select = await timed("select", f"SELECT {quote(folders.main)}", keep=True)
-        if select is None:
-            return result
-        exists = next(
-            (int(line.split()[1]) for line in select.untagged if line.upper().endswith(b" EXISTS")),
-            -1,
-        )
-        if exists != m:
-            result.errors.append(f"SELECT: {exists} EXISTS, expected {m}")
-        await timed("fetch_flags", "FETCH 1:* (FLAGS)")
-        await timed("fetch_sync", "UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE)")
-        await timed("fetch_bodies", f"FETCH 1:{min(load.body_range, m)} BODY.PEEK[]")
-        for key, criterion in (
-            ("search_from", f"FROM {quote(imap_messages.FROM_TERM)}"),
-            ("search_subject", f"SUBJECT {quote(imap_messages.SUBJECT_TERM)}"),
-            ("search_body", f"BODY {quote(imap_messages.BODY_TERM)}"),
-        ):
-            reply = await timed(key, f"UID SEARCH {criterion}", keep=True)
-            if reply is not None:
-                result.search_hits[key] = len(search_numbers(reply))
-
-        seen = search_numbers(await must(conn, "UID SEARCH SEEN", keep=True))
-        await timed("store_add", "STORE 1:* +FLAGS (\\Seen)")
-        await timed("store_remove", "STORE 1:* -FLAGS (\\Seen)")
-        for uid_set in compact_sets(seen):
-            await must(conn, f"UID STORE {uid_set} +FLAGS.SILENT (\\Seen)")
-        seen_after = search_numbers(await must(conn, "UID SEARCH SEEN", keep=True))
-        if sorted(seen_after) != sorted(seen):
-            result.errors.append(f"\\Seen on {len(seen_after)} after the STOREs, not {len(seen)}")
-
-        await timed("copy", f"COPY 1:{k} {quote(folders.copy)}")
-        await must(conn, f"DELETE {quote(folders.copy)}")
-        await must(conn, f"CREATE {quote(folders.copy)}")
-
-        if "MOVE" in conn.capabilities:
-            moved = await timed("move", f"MOVE {last_k} {quote(folders.moved)}")
-            if moved is not None:
-                await must(conn, f"SELECT {quote(folders.moved)}")
-                await must(conn, f"UID MOVE 1:* {quote(folders.main)}")
-                await must(conn, f"SELECT {quote(folders.main)}")
-        else:
-            result.ms["move"] = None
-            result.errors.append("move: the server does not offer MOVE")
-
-        await must(conn, f"COPY {last_k} {quote(folders.stash)}")
-        await must(conn, f"STORE {last_k} +FLAGS.SILENT (\\Deleted)")
-        expunged = await timed("expunge", "EXPUNGE")
-        if expunged is None:
-            await must(conn, f"STORE {last_k} -FLAGS.SILENT (\\Deleted)")
-            await must(conn, f"DELETE {quote(folders.stash)}")
-            await must(conn, f"CREATE {quote(folders.stash)}")
-        else:
-            await must(conn, f"SELECT {quote(folders.stash)}")
-            if "MOVE" in conn.capabilities:
-                await must(conn, f"UID MOVE 1:* {quote(folders.main)}")
-            else:
-                await must(conn, f"UID COPY 1:* {quote(folders.main)}")
-                await must(conn, "UID STORE 1:* +FLAGS.SILENT (\\Deleted)")
-                await must(conn, "EXPUNGE")
-            # Not DELETE of the selected folder: Dovecot then drops the connection.
-            await must(conn, f"SELECT {quote(folders.main)}")
-        count = await message_count(conn, folders.main)
-        if count != m:
-            result.errors.append(f"after the round {folders.main} holds {count}, not {m}")
-        await conn.logout()
-    except (ImapError, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
-        result.errors.append(f"round stopped: {describe(exc)}")
-        conn.abort()
-    return result
-
-
-def describe(exc: BaseException) -> str:
-    if isinstance(exc, ImapError):
-        return str(exc)[:200]
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    return f"{type(exc).__name__}: {exc}"[:200]
-
-
-# --------------------------------------------------------------------------- idle memory
-
-
-async def idle_memory(target: Target, load: Load) -> IdleResult:
-    """Memory per session in IDLE: N sessions opened, the server's PSS before and after."""
-    result = IdleResult(target=target.name, requested=load.idle_connections)
-    pid = target.server_pid()
-    if pid is None:
-        result.note = "no pid= or pidfile= for this target: memory not measured"
-        return result
-    if not imap_memory.process_tree(pid):
-        result.note = f"process {pid} not found: memory not measured"
-        return result
-    errors: Counter[str] = Counter()
-    users = load.idle_users
-
-    async def open_idle(index: int) -> tuple[ImapConnection, int] | None:
-        user = users[index % len(users)]
-        try:
-            conn = await ImapConnection.open(target.host, target.port, IDLE_STEP_TIMEOUT_S)
-        except (OSError, ImapError, TimeoutError) as exc:
-            errors[f"connect: {describe(exc)[:60]}"] += 1
-            return None
-        try:
-            reply = await conn.command(f"LOGIN {quote(user)} {quote(load.idle_password)}")
-            if not reply.ok():
-                errors[f"LOGIN {reply.status} {reply.text[:60]}"] += 1
-                conn.abort()
-                return None
-            select = await conn.command(f"SELECT {quote(load.idle_mailbox)}", keep=True)
-            if not select.ok():
-                errors[f"SELECT {select.status} {select.text[:60]}"] += 1
-                conn.abort()
-                return None
-            exists = next(
-                (int(x.split()[1]) for x in select.untagged if x.upper().endswith(b" EXISTS")), 0
-            )
-            await conn.start_idle()
-            return conn, exists
-        except (OSError, ImapError, TimeoutError, asyncio.IncompleteReadError) as exc:
-            errors[describe(exc)[:80]] += 1
-            conn.abort()
-            return None
-
-    # Logins before the first sample, so one-off costs of the first logins (password
-    # hashing threads, caches) are in "before" on both sides.
-    warm = await asyncio.gather(*(open_idle(i) for i in range(min(8, len(users)))))
-    for opened in warm:
-        if opened is not None:
-            opened[0].abort()
-    errors.clear()
-    await asyncio.sleep(SETTLE_S)
-    result.before = imap_memory.sample(pid)
-
-    sessions: list[ImapConnection] = []
-    inbox_sizes: list[int] = []
-    semaphore = asyncio.Semaphore(IDLE_SETUP_CONCURRENCY)
-    deadline = time.monotonic() + load.idle_timeout_s
-
-    async def one(index: int) -> None:
-        async with semaphore:
-            if time.monotonic() > deadline:
-                errors["not opened: --idle-timeout reached"] += 1
-                return
-            opened = await open_idle(index)
-            if opened is not None:
-                sessions.append(opened[0])
-                inbox_sizes.append(opened[1])
-
-    started = time.perf_counter()
-    try:
-        tasks = [asyncio.create_task(one(i)) for i in range(load.idle_connections)]
-        _done, pending = await asyncio.wait(
-            tasks, timeout=load.idle_timeout_s + 2 * IDLE_STEP_TIMEOUT_S
-        )
-        for task in pending:
-            task.cancel()
-        if pending:
-            errors["not opened: --idle-timeout reached"] += len(pending)
-        result.seconds_to_open = time.perf_counter() - started
-        result.established = len(sessions)
-        await asyncio.sleep(SETTLE_S)
-        alive = sum(1 for s in sessions if not s.reader.at_eof())
-        if alive < len(sessions):
-            errors["closed by the server while idle"] += len(sessions) - alive
-            result.established = alive
-        result.after = imap_memory.sample(pid)
-        result.inbox_messages_mean = statistics.fmean(inbox_sizes) if inbox_sizes else 0.0
-    finally:
-        for session in sessions:
-            session.abort()
-    result.errors = dict(errors)
-    await wait_for_processes(pid, result.before.processes if result.before else 0)
-    return result
-
-
-async def wait_for_processes(pid: int, count: int, limit_s: float = 60.0) -> None:
-    """Until the tree is back to ``count`` processes (Dovecot's imap processes exit after
-    their client leaves), so the next measurement does not meet them; bounded in time."""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline and len(imap_memory.process_tree(pid)) > count:  # noqa: ASYNC110 - /proc sends no event
-        await asyncio.sleep(0.25)
-
-
 # --------------------------------------------------------------------------- reporting
-
-
-def print_round(result: RoundResult) -> None:
-    cells = []
-    for op in OPERATIONS:
-        value = result.ms.get(op.key)
-        cells.append(f"{op.key} {'—' if value is None else f'{value:.1f}'}")
-    print("  ms: " + ", ".join(cells))
-    cpu = sum(result.client_cpu_ms.values())
-    timed = sum(v for v in result.ms.values() if v is not None)
-    print(
-        f"  client CPU {cpu:.0f} ms of {timed:.0f} ms timed; search hits "
-        + ", ".join(f"{k} {v}" for k, v in result.search_hits.items())
-    )
-    for error in result.errors:
-        print(f"  error: {error}")
 
 
 def print_table(
@@ -602,29 +161,6 @@ def print_table(
             row += f"{ratio:>{max(len(ratio_label) + 2, 14)}}"
         print(row)
     print("(ratio: lower is better for the first target)")
-
-
-def print_idle(result: IdleResult) -> None:
-    if result.note:
-        print(f"  {result.note}")
-        return
-    before, after = result.before, result.after
-    print(
-        f"  {result.established}/{result.requested} sessions in IDLE after "
-        f"{result.seconds_to_open:.1f} s (mean INBOX {result.inbox_messages_mean:.0f} messages)"
-    )
-    if before and after:
-        print(
-            f"  server: {before.processes} → {after.processes} processes, "
-            f"PSS {before.pss_kib / 1024:.1f} → {after.pss_kib / 1024:.1f} MiB, "
-            f"RSS {before.rss_kib / 1024:.1f} → {after.rss_kib / 1024:.1f} MiB"
-            + ("" if after.pss_known else " (some PSS unreadable: RSS used for those)")
-        )
-    per = result.kib_per_connection
-    if per is not None:
-        print(f"  {per:.1f} KiB PSS per idle connection")
-    for kind, n in sorted(result.errors.items()):
-        print(f"  error: {kind} ×{n}")
 
 
 # --------------------------------------------------------------------------- orchestration
@@ -686,13 +222,22 @@ async def run(
                 elif result.errors:
                     problems.append(f"{target.name} warm-up: {'; '.join(result.errors)}")
         if load.idle_connections:
+            idle_load = IdleLoad(
+                load.idle_connections,
+                load.idle_users,
+                load.idle_password,
+                load.idle_mailbox,
+                load.idle_timeout_s,
+            )
             for target in ready:
                 print(
                     f"\nidle sessions: {target.name}, {load.idle_connections} connections over "
                     f"{len(load.idle_users)} accounts, {load.idle_mailbox} selected, IDLE",
                     flush=True,
                 )
-                idle[target.name] = await idle_memory(target, load)
+                idle[target.name] = await idle_memory(
+                    target.name, target.host, target.port, target.server_pid(), idle_load
+                )
                 print_idle(idle[target.name])
     finally:
         for target in ready:

@@ -38,7 +38,6 @@ class Reply:
     text: str
     untagged: list[bytes] = field(default_factory=list)  # only with keep=True; literals inline
     received_bytes: int = 0  # everything read for this command, literals included
-    untagged_count: int = 0
 
     def ok(self) -> bool:
         return self.status == "OK"
@@ -69,11 +68,6 @@ def imap_date_time(moment: datetime) -> str:
         f'"{moment.day:02d}-{months[moment.month - 1]}-{moment.year:04d} '
         f'{moment:%H:%M:%S} {sign}{minutes // 60:02d}{minutes % 60:02d}"'
     )
-
-
-def compact_set(numbers: Iterable[int]) -> str:
-    """``1:3,5,7:9`` from numbers (sorted and de-duplicated here)."""
-    return ",".join(compact_ranges(numbers))
 
 
 def compact_sets(numbers: Iterable[int], max_ranges: int = 500) -> list[str]:
@@ -109,6 +103,15 @@ def search_numbers(reply: Reply) -> list[int]:
         if line.upper().startswith(b"* SEARCH"):
             numbers.extend(int(word) for word in line[8:].split() if word.isdigit())
     return numbers
+
+
+def describe(exc: BaseException) -> str:
+    """A failed exchange in one short line, for a benchmark's report."""
+    if isinstance(exc, ImapError):
+        return str(exc)[:200]
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return f"{type(exc).__name__}: {exc}"[:200]
 
 
 class ImapConnection:
@@ -171,7 +174,6 @@ class ImapConnection:
         prefix = tag.encode() + b" "
         received = 0
         untagged: list[bytes] = []
-        count = 0
         while True:
             response, size = await self._read_response()
             received += size
@@ -182,11 +184,9 @@ class ImapConnection:
                     text=text.decode("utf-8", "replace").rstrip("\r\n"),
                     untagged=untagged,
                     received_bytes=received,
-                    untagged_count=count,
                 )
             if response.startswith(b"+"):
                 raise ImapError(f"unexpected continuation request: {response[:200]!r}")
-            count += 1
             if keep:
                 untagged.append(response.rstrip(b"\r\n"))
 

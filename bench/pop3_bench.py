@@ -50,8 +50,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import imap_mailroom  # the bench directory is not a package: imported by path
 import imap_messages
-from imap_bench import is_loopback, message_count, must
-from imap_client import AppendItem, ImapConnection, ImapError
+from imap_client import ImapConnection, ImapError
+from loopback import host_and_port, require_loopback
+from mailbox_fill import append_messages, check_filled, logged_in, message_count, must
 from pop3_client import Pop3Connection, Pop3Error, uidl_lines, unstuffed_length
 from summary import summarize, table_rows
 
@@ -59,8 +60,6 @@ REFERENCE_HOST = "127.0.0.1"
 REFERENCE_POP3_PORT = 12110
 REFERENCE_IMAP_PORT = 12143
 BENCH_DOMAIN = "example.test"
-APPEND_BATCH = 200  # messages per MULTIAPPEND (or per pipelined burst)
-SETUP_TIMEOUT_S = 600.0  # one untimed IMAP command (appending or expunging a batch)
 DOT_EVERY = 20  # every DOT_EVERY-th message gets lines that need dot-stuffing
 DOT_LINES = b".\r\n.signature, a line that begins with a dot\r\n"
 MB = 1_000_000
@@ -101,15 +100,14 @@ class Load:
 class Figure:
     key: str
     label: str
-    higher_is_better: bool = False
 
 
 FIGURES = (
     Figure("login_ms", "login: connect, CAPA, USER, PASS (ms)"),
     Figure("list_ms", "STAT + UIDL (ms)"),
     Figure("retr_s", "RETR 1..M (s)"),
-    Figure("retr_per_s", "RETR messages/s", higher_is_better=True),
-    Figure("retr_mb_per_s", "RETR MB/s (10^6 bytes received)", higher_is_better=True),
+    Figure("retr_per_s", "RETR messages/s"),
+    Figure("retr_mb_per_s", "RETR MB/s (10^6 bytes received)"),
     Figure("retr_reads", "RETR socket reads (client recv calls)"),
     Figure("dele_quit_s", "DELE 1..M + QUIT (s)"),
     Figure("quit_ms", "of which QUIT, deletions applied (ms)"),
@@ -139,16 +137,11 @@ class RoundStopped(Exception):
 
 def split_address(text: str, what: str) -> tuple[str, int]:
     """``HOST:PORT`` (``[::1]:PORT`` for IPv6), checked to be loopback."""
-    host, _, port_text = text.rpartition(":")
-    host = host.strip("[]")
-    if not host or not port_text.isdigit():
+    split = host_and_port(text)
+    if split is None:
         raise argparse.ArgumentTypeError(f"{what} {text!r}: expected HOST:PORT")
-    if not is_loopback(host):
-        raise argparse.ArgumentTypeError(
-            f"{what} {text!r}: {host} is not a loopback address; this load generator only "
-            "talks to this machine (127.0.0.0/8, ::1, localhost)"
-        )
-    return host, int(port_text)
+    require_loopback(split[0], f"{what} {text!r}")
+    return split
 
 
 def parse_target(
@@ -218,13 +211,9 @@ def expected_size(data: bytes) -> int:
 
 
 async def imap_connect(target: Target, load: Load) -> ImapConnection:
-    conn = await ImapConnection.open(target.imap_host, target.imap_port, load.command_timeout_s)
-    try:
-        await conn.login(target.user, target.password)
-    except BaseException:
-        conn.abort()
-        raise
-    return conn
+    return await logged_in(
+        target.imap_host, target.imap_port, target.user, target.password, load.command_timeout_s
+    )
 
 
 async def empty_inbox(conn: ImapConnection) -> int:
@@ -246,12 +235,8 @@ async def fill_inbox(target: Target, load: Load, messages: list[imap_messages.Be
     conn = await imap_connect(target, load)
     try:
         before = await empty_inbox(conn)
-        for batch in imap_messages.iter_batches(messages, APPEND_BATCH):
-            items = [AppendItem(m.flags, m.internal_date, m.data) for m in batch]
-            await conn.append_many("INBOX", items, wait_s=SETUP_TIMEOUT_S)
-        count = await message_count(conn, "INBOX")
-        if count != len(messages):
-            raise ImapError(f"INBOX holds {count} messages after the fill, not {len(messages)}")
+        await append_messages(conn, "INBOX", messages)
+        await check_filled(conn, "INBOX", len(messages))
         await conn.logout()
     except BaseException:
         conn.abort()

@@ -29,11 +29,9 @@ import asyncio
 import contextlib
 import functools
 import hashlib
-import ipaddress
 import json
 import os
 import resource
-import socket
 import ssl
 import statistics
 import sys
@@ -42,6 +40,10 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from email.utils import formatdate
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from loopback import require_loopback  # the bench directory is not a package: imported by path
 
 COMMAND_TIMEOUT_S = 60.0  # one SMTP reply; Postfix's own smtpd timeouts are 300 s
 POLL_INTERVAL_S = 0.05  # Maildir polling; bounds the error of delivered/s
@@ -127,20 +129,8 @@ def parse_target(text: str, index: int) -> Target:
             f"target {text!r}: expected [NAME=]HOST:PORT[:MAILDIR_ROOT], "
             "e.g. reference=127.0.0.1:12525:/tmp/mailroom-reference/mail"
         )
-    if not is_loopback(host):
-        raise argparse.ArgumentTypeError(
-            f"target {text!r}: {host} is not a loopback address; this load generator only "
-            "sends to this machine (127.0.0.0/8, ::1, localhost)"
-        )
+    require_loopback(host, f"target {text!r}")
     return Target(name, host, int(port_text), Path(root) if root else None)
-
-
-def is_loopback(host: str) -> bool:
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except socket.gaierror:
-        return False
-    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
 
 
 # --------------------------------------------------------------------------- messages

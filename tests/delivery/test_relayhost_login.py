@@ -3,6 +3,7 @@ itself), read at start with errors that name the key."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,35 @@ def test_a_login_needs_a_name_a_password_file_and_a_relay_host(
 ) -> None:
     with pytest.raises(ValidationError, match=error):
         Config.model_validate({"delivery": delivery})
+
+
+@pytest.mark.parametrize(
+    "relayhost",
+    [
+        "[relay.example.org]:587",
+        "smtp:[relay.example.org]",
+        "relay.example.org",
+        "[2001:db8::1]:25",
+    ],
+)
+def test_a_relay_host_is_written_as_a_transports_next_hop_and_kept_as_written(
+    relayhost: str,
+) -> None:
+    config = Config.model_validate({"delivery": {"relayhost": relayhost}})
+    assert config.delivery.relayhost == relayhost
+
+
+@pytest.mark.parametrize(
+    ("relayhost", "reason"),
+    [
+        ("relay.example.org:0", "port 0 is not in 1-65535"),
+        ("lmtp:unix:/run/lmtp", "only smtp: next hops are supported, not lmtp:"),
+        ("relay_host.example.org", "'relay_host.example.org' is not a host name or IP address"),
+        ("[relay.example.org", "'[' without ']'"),
+    ],
+)
+def test_a_relay_host_that_is_not_a_next_hop_is_refused_saying_why(
+    relayhost: str, reason: str
+) -> None:
+    with pytest.raises(ValidationError, match=re.escape(reason)):
+        Config.model_validate({"delivery": {"relayhost": relayhost}})

@@ -382,6 +382,25 @@ async def test_a_bracketed_nexthop_is_connected_to_without_mx_lookup(
     assert dns.queries == []
 
 
+async def test_an_ip_address_nexthop_is_connected_to_without_mx_lookup_even_unbracketed(
+    dns_records, receivers, delivery_for, port
+) -> None:
+    relay = receivers("127.0.0.1")
+    dns = await dns_records(MX_RECORDS)
+    delivery = delivery_for(dns)
+
+    results = await delivery.deliver(
+        sender="a@origin.test",
+        recipients=["b@example.test"],
+        message=MESSAGE,
+        nexthop=f"127.0.0.1:{port}",  # as a relay host may be written
+    )
+
+    assert results["b@example.test"].remote_host == f"127.0.0.1[127.0.0.1]:{port}"
+    assert len(relay.received) == 1
+    assert dns.queries == []
+
+
 async def test_a_nexthop_without_brackets_uses_the_mx_of_that_host(
     dns_records, receivers, delivery_for, port
 ) -> None:

@@ -1,5 +1,6 @@
 """Next hops of transports, in the forms a Postfix transport map uses, reduced to one
-normal form. Pure parsing: no database."""
+normal form; and the one grammar behind it (`mailroom.config.nexthop`), which the relay
+host and delivery read with too. Pure parsing: no database."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailroom.config.nexthop import Nexthop, NexthopError, parse_nexthop
 from mailroom.directory import InvalidValue
 from mailroom.directory.nexthop import normalize_nexthop
 
@@ -112,3 +114,34 @@ def test_every_written_form_of_a_host_and_port_means_that_host_and_port(
     direct = bracketed or is_address
     expected_host = f"[{host}]" if direct else host
     assert normalize_nexthop(written) == f"{expected_host}:{port or 25}"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80) | st.from_regex(r"(smtp:)?\[?[a-zA-Z0-9.:-]{0,30}\]?(:[0-9]{0,6})?"))
+def test_the_grammar_reads_hostile_text_or_refuses_it_with_a_nexthop_error(text: str) -> None:
+    try:
+        hop = parse_nexthop(text)
+    except NexthopError as error:
+        assert "\n" not in str(error)
+        return
+    assert hop.port is None or 1 <= hop.port <= 65535
+    assert parse_nexthop(hop.normalized()) == Nexthop(hop.host, hop.port or 25, hop.look_up_mx)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    host=hostnames | addresses,
+    port=st.none() | st.integers(1, 65535),
+    bracketed=st.booleans(),
+    default_port=st.integers(1, 65535),
+)
+def test_delivery_reads_a_relay_host_as_written_with_its_own_default_port(
+    host: str, port: int | None, bracketed: bool, default_port: int
+) -> None:
+    """A relay host is kept as written: a missing port is delivery's (`smtp_port`), not 25."""
+    if ":" in host:
+        bracketed = True
+    written = (f"[{host}]" if bracketed else host) + ("" if port is None else f":{port}")
+    hop = parse_nexthop(written)
+    assert hop.port == port
+    assert hop.normalized(default_port).endswith(f":{port or default_port}")

@@ -35,8 +35,7 @@ async def test_the_stored_message_is_exactly_what_was_written(queue: MailQueue) 
             await writer.write(message[start : start + 10007])
         queue_id = await writer.commit()
 
-    with queue.open_message(queue_id) as stored:
-        assert stored.read() == message
+    assert queue.message_path(queue_id).read_bytes() == message
 
 
 async def test_commit_logs_sender_size_and_recipient_count_after_the_queue_id(

@@ -125,7 +125,7 @@ async def test_results_for_an_unknown_message_or_recipient_are_refused(queue: Ma
 
 async def test_a_hostile_queue_id_names_no_file(queue: MailQueue) -> None:
     with pytest.raises(UnknownMessage):
-        queue.open_message("../../../etc/passwd")
+        queue.message_path("../../../etc/passwd")
 
 
 async def test_removing_a_message_deletes_its_files(queue: MailQueue) -> None:

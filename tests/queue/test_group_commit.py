@@ -32,8 +32,7 @@ async def test_fifty_sessions_committing_together_all_get_durable_distinct_ids(
     async with MailQueue(tmp_path / "queue") as reopened:
         assert sorted(entry.queue_id for entry in await reopened.entries()) == sorted(ids)
         for n, queue_id in enumerate(ids):
-            with reopened.open_message(queue_id) as stored:
-                assert stored.read() == body(f"message {n}")
+            assert reopened.message_path(queue_id).read_bytes() == body(f"message {n}")
 
 
 async def test_three_hundred_sessions_each_get_a_durable_message(tmp_path: Path) -> None:

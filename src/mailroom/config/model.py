@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from mailroom.config.nexthop import parse_nexthop
 from mailroom.config.sizes import parse_size
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -456,10 +457,8 @@ class DeliveryConfig(Section):
     @field_validator("relayhost")
     @classmethod
     def _nexthop(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(
-            r"\[[^\]\s]+\](:\d{1,5})?|[A-Za-z0-9.-]+(:\d{1,5})?", value
-        ):
-            raise ValueError(f"{value!r} is not [host]:port or host:port")
+        if value is not None:
+            parse_nexthop(value)  # kept as written: delivery reads it with the same grammar
         return value
 
     @field_validator("nameservers")

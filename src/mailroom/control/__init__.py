@@ -2,8 +2,10 @@
 running server to change its queue (which only the server may touch while it runs).
 
 protocol.py is the grammar (sans-I/O), server.py the Unix socket the server listens
-on, client.py the command's side. What a request *does* is not decided here: the
-server is given a handler (`mailroom.delivery.administration`).
+on, client.py the command's side, administration.py what a request does to the queue
+(run by the server for requests on the socket, or by the command itself when no server
+runs). The server is given that as its handler; DSNs for bounced messages come from
+delivery's Bouncer, handed in by `app`.
 """
 
 from mailroom.control.client import ask_server

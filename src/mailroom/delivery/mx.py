@@ -14,6 +14,7 @@ opens no SMTP connection; `remote` does that.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -74,6 +75,15 @@ def make_resolver(
     resolver.timeout = timeout
     resolver.lifetime = timeout
     return resolver
+
+
+def is_ip_address(host: str) -> bool:
+    """Whether `host` is an IP address rather than a name: it is its own only address."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _absolute(name: str) -> dns.name.Name:

@@ -1,7 +1,7 @@
 """The directory's tables, as SQLAlchemy Core metadata: the one description of the schema
 that the service queries and that Alembic's migrations must reproduce.
 
-Only `directory.service` and the migrations use these tables; everything else sees the
+Only the directory's operations and the migrations use these tables; everything else sees the
 plain records of `directory.records`. The schema is portable across SQLite, MariaDB/MySQL
 and PostgreSQL:
 - constraint names come from one naming convention, so a later migration can name the

@@ -25,7 +25,7 @@ if every recipient is done, or releases the claim otherwise.
 `wait_for_work()` returns when something unclaimed is due: at once, on the
 next commit or release, or when the earliest deferred message comes due.
 
-For administrators (`mailroom queue`, through `delivery.administration`): a held
+For administrators (`mailroom queue`, through `control.administration`): a held
 message (`set_held`) is never due; `reschedule` makes deferred recipients due now;
 `claim` waits until no delivery attempt holds a message, so that removing it never
 races an attempt. Each is a durable envelope rewrite like `update`.
@@ -149,10 +149,6 @@ class MailQueue:
         """The stored message's file (valid until the message is removed)."""
         self._require(queue_id)
         return self.layout.message(queue_id)
-
-    def open_message(self, queue_id: str) -> BinaryIO:
-        """The stored message, opened for reading (read it in a thread if it is large)."""
-        return self.message_path(queue_id).open("rb")
 
     # Delivering
 

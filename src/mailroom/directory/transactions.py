@@ -1,0 +1,180 @@
+"""The directory's SQL engine and the transactions every operation runs in: opening the
+database, migrating its schema, and telling "the database is out of reach" apart from
+"this statement was wrong".
+
+How a change is made, so that a refusal changes nothing and two writers cannot race:
+- every address and domain is normalised first (`directory.addresses`), outside SQL;
+- each change is one transaction (`_writing`) whose first statement bumps the one-row
+  version counter. That row lock puts all writers, on every node sharing the database,
+  in one line, so the checks that follow ("is this address free?") still hold when the
+  write is made. The directory changes rarely (an administrator's command), so one line
+  costs nothing;
+- a refusal raises inside the transaction, which rolls it back, bump included.
+
+The operations themselves live in `domains`, `accounts`, `aliases` and `transports`;
+`service.Directory` is all of them on this one engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Self
+
+from sqlalchemy import event, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from mailroom.config import DirectoryConfig
+from mailroom.directory.database import (
+    Database,
+    database_of,
+    open_sqlite_file,
+    sqlite_pragmas,
+    without_ignored_key_names,
+)
+from mailroom.directory.errors import DatabaseUnavailable, DirectoryError
+from mailroom.directory.schema import directory_version
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class Transactions:
+    """One database engine, shared by the whole process (and by other nodes using the
+    same server), and the reading and writing transactions on it. Safe to use from many
+    tasks."""
+
+    def __init__(self, engine: AsyncEngine, database: Database) -> None:
+        """Use `connect`."""
+        self._engine = engine
+        self._database = database
+
+    @property
+    def location(self) -> str:
+        """Where the database is, for logs and messages (never includes a password)."""
+        return self._database.location
+
+    @classmethod
+    async def connect(cls, config: DirectoryConfig, base_dir: Path | None = None) -> Self:
+        """Open the database named by `config.url` (relative SQLite paths against `base_dir`).
+        Does not create tables: call `migrate()`. Raises DatabaseUnavailable."""
+        database = database_of(config, base_dir)
+        if database.url.get_backend_name() == "sqlite" and database.url.database != ":memory:":
+            # Try the file with sqlite3 first. After a failed open, aiosqlite's worker thread
+            # still finishes its own shutdown unawaited, and in a short-lived event loop (a
+            # CLI command, a test) that ends in "Event loop is closed" noise from the thread.
+            try:
+                await asyncio.to_thread(open_sqlite_file, str(database.url.database))
+            except sqlite3.Error as error:
+                raise DatabaseUnavailable(
+                    f"cannot use the directory database ({database.location}): {error}"
+                ) from error
+        engine = create_async_engine(database.url, **database.engine_options)
+        if database.url.get_backend_name() == "sqlite":
+            event.listen(engine.sync_engine, "connect", sqlite_pragmas)
+        directory = cls(engine, database)
+        try:
+            async with engine.connect():
+                pass  # fail now, with a clear message, rather than at the first question
+        except (DBAPIError, OSError) as error:
+            # Any refusal at this point (no such database, role, password) means unavailable.
+            await engine.dispose()
+            raise directory._unavailable(error) from error
+        return directory
+
+    async def migrate(self) -> None:
+        """Create or upgrade the schema to the newest Alembic revision (idempotent)."""
+        # Imported here: Alembic costs a third of a second to import, and only `init`
+        # and `serve` migrate; every other command starts without it.
+        import alembic.command
+        import alembic.config
+        import alembic.util
+
+        if self._database.url.get_backend_name() == "mysql":
+            # Adding the same filter again is a no-op.
+            logging.getLogger("asyncmy").addFilter(without_ignored_key_names)
+
+        def upgrade(connection: Connection) -> None:
+            config = alembic.config.Config()
+            # The Config is a ConfigParser: a '%' in the path would read as interpolation.
+            config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+            config.attributes["connection"] = connection
+            alembic.command.upgrade(config, "head")
+
+        connected = False
+        try:
+            async with self._engine.begin() as connection:
+                connected = True
+                await connection.run_sync(upgrade)
+        except (DBAPIError, OSError) as error:
+            if self._means_unavailable(error, connected):
+                raise self._unavailable(error) from error
+            raise
+        except alembic.util.CommandError as error:
+            raise DirectoryError(
+                f"cannot migrate the directory database ({self.location}): {error}; "
+                "was it migrated by a newer Mailroom?"
+            ) from error
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def version(self) -> int:
+        """A counter bumped by every change, so caches elsewhere know when to reload."""
+        async with self._reading() as connection:
+            value = await connection.scalar(select(directory_version.c.version))
+        return int(value or 0)
+
+    def _unavailable(self, error: BaseException) -> DatabaseUnavailable:
+        cause = error.orig if isinstance(error, DBAPIError) and error.orig else error
+        text = str(cause)
+        if len(cause.args) == 2 and isinstance(cause.args[0], int):
+            text = str(cause.args[1])  # MySQL's (code, message)
+        lines = text.strip().splitlines()
+        reason = lines[0][:300] if lines else type(cause).__name__
+        password = self._database.url.password
+        if password:
+            reason = reason.replace(str(password), "***")
+        return DatabaseUnavailable(f"cannot use the directory database ({self.location}): {reason}")
+
+    @staticmethod
+    def _means_unavailable(error: Exception, connected: bool) -> bool:
+        """Whether `error` says the database is out of reach rather than that a statement
+        was wrong: any failure to connect, a lost connection, a server gone away."""
+        if isinstance(error, OSError | OperationalError | InterfaceError):
+            return True
+        return isinstance(error, DBAPIError) and (error.connection_invalidated or not connected)
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncConnection]:
+        connected = False
+        try:
+            async with self._engine.connect() as connection:
+                connected = True
+                yield connection
+        except (DBAPIError, OSError) as error:
+            if self._means_unavailable(error, connected):
+                raise self._unavailable(error) from error
+            raise
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction that bumps the version first (see the module docstring: its row
+        lock serialises writers) and rolls back if anything inside raises."""
+        connected = False
+        try:
+            async with self._engine.begin() as connection:
+                connected = True
+                await connection.execute(
+                    update(directory_version).values(version=directory_version.c.version + 1)
+                )
+                yield connection
+        except (DBAPIError, OSError) as error:
+            if self._means_unavailable(error, connected):
+                raise self._unavailable(error) from error
+            raise
