@@ -1,19 +1,15 @@
 """One SMTP or submission session: the command loop around the sans-I/O grammar.
 
 It reads lines from the connection layer, lets `commands` parse them, asks
-`transaction` whether each may be taken now, asks the authenticator, the router and the
-queue, and sends the replies `replies` holds. The rules (which command when, which
-recipient is refused) are `transaction`'s; which extensions to offer is `policy`'s; the
-`Received:` header is `received`'s.
-
-A message is acknowledged with 250 only after the queue made it durable.
+`transaction` whether each may be taken now, asks the authenticator and the router, and
+sends the replies `replies` holds. The rules (which command when, which recipient is
+refused) are `transaction`'s; which extensions to offer is `policy`'s; DATA and BDAT,
+the queue file and the 250 that acknowledges a message are `reception`'s.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from datetime import UTC, datetime
 
 from mailroom.auth import Credentials, UnknownMechanism, run_exchange
 from mailroom.auth.sasl import MAX_LINE_LENGTH as SASL_MAX_LINE_LENGTH
@@ -25,13 +21,6 @@ from mailroom.net import (
     LineTooLong,
     SessionRegistry,
     may_send_password,
-)
-from mailroom.queue import (
-    CommitFailed,
-    Envelope,
-    MessageWriter,
-    QueueError,
-    RecipientState,
 )
 from mailroom.routing import DirectoryUnavailable, InvalidRecipient
 from mailroom.smtp import replies
@@ -52,42 +41,27 @@ from mailroom.smtp.commands import (
     Vrfy,
     parse_command,
 )
-from mailroom.smtp.data import DataDecoder
 from mailroom.smtp.policy import SessionPolicy
-from mailroom.smtp.received import Arrival, received_header
+from mailroom.smtp.reception import MessageReception
 from mailroom.smtp.replies import SmtpError, SmtpReply
 from mailroom.smtp.transaction import (
     SessionState,
-    Transaction,
     auth_refusal,
-    bdat_refusal,
-    data_failure,
-    data_refusal,
-    envelope_of,
     envelope_recipients,
-    last_chunk_failure,
     mail_refusal,
     new_transaction,
     rcpt_refusal,
     recipient_address,
+    refuse_if,
     route_refusal,
     sender_of,
 )
 
 log = logging.getLogger("mailroom.smtp")
 
-# Content is handed to the queue in pieces of about this size.
-WRITE_CHUNK = 64 * 1024
-
 
 class SessionEnded(Exception):
     """The session must end now (QUIT, too many errors, timeout); the reply was sent."""
-
-
-def _refuse_if(reply: SmtpReply | None) -> None:
-    """Raise the refusal a rule of `transaction` returned, if it returned one."""
-    if reply is not None:
-        raise SmtpError(reply)
 
 
 class SmtpSession:
@@ -106,6 +80,7 @@ class SmtpSession:
         self.registry = registry
         self.hostname = self.settings.hostname
         self.state = SessionState()
+        self.reception = MessageReception(connection, self.services, self.state, self.send)
         self.bad_commands = BadCommandLimit(policy.listener.max_bad_commands)
         self.enhanced_codes = True
         self.waiting = False
@@ -199,9 +174,9 @@ class SmtpSession:
             case Rcpt():
                 await self.on_rcpt(command)
             case Data():
-                await self.on_data()
+                await self.reception.data()
             case Bdat():
-                await self.on_bdat(command)
+                await self.reception.bdat(command)
             case Rset():
                 await self.abort_transaction()
                 await self.send(replies.OK)
@@ -248,7 +223,7 @@ class SmtpSession:
     # -- authentication -------------------------------------------------------------------
 
     async def on_auth(self, command: Auth) -> None:
-        _refuse_if(
+        refuse_if(
             auth_refusal(
                 self.state,
                 offered=self.policy.offers_auth,
@@ -299,7 +274,7 @@ class SmtpSession:
 
     async def on_mail(self, command: Mail) -> None:
         state = self.state
-        _refuse_if(
+        refuse_if(
             mail_refusal(
                 state, command, requires_auth=self.policy.requires_auth, settings=self.settings
             )
@@ -317,7 +292,7 @@ class SmtpSession:
         await self.send(replies.SENDER_OK)
 
     async def on_rcpt(self, command: Rcpt) -> None:
-        _refuse_if(rcpt_refusal(self.state, command, settings=self.settings))
+        refuse_if(rcpt_refusal(self.state, command, settings=self.settings))
         transaction = self.state.transaction
         assert transaction is not None
         address = recipient_address(command.path, self.hostname)
@@ -350,191 +325,6 @@ class SmtpSession:
         transaction.accept(envelope_recipients(route, command.params))
         await self.send(replies.RECIPIENT_OK)
 
-    async def on_data(self) -> None:
-        _refuse_if(data_refusal(self.state))
-        transaction = self.state.transaction
-        assert transaction is not None
-        writer = await self.open_queue_file(transaction)
-        await self.send(replies.START_DATA)
-        settings = self.settings
-        decoder = DataDecoder(
-            max_size=settings.max_message_size, max_line_length=settings.max_data_line
-        )
-        pending = bytearray()
-        failed: SmtpReply | None = None
-        while True:
-            try:
-                line = await self.connection.read_line(settings.max_data_line + 2)
-            except LineTooLong as error:
-                decoder.discard_overlong_line(ended_with_crlf=error.ended_with_crlf)
-                continue
-            content = decoder.feed(line)
-            if content is None:
-                break
-            if failed is not None or not content:
-                continue
-            pending += content
-            if len(pending) >= WRITE_CHUNK:
-                failed = await self.write_content(writer, pending)
-        if failed is None and pending:
-            failed = await self.write_content(writer, pending)
-        if decoder.bare_lf_count or decoder.bare_cr_count:
-            log.info(
-                "%s: message with %d bare LF line ending(s), %d bare CR(s) (normalised)",
-                self.connection.peer,
-                decoder.bare_lf_count,
-                decoder.bare_cr_count,
-            )
-        refusal = data_failure(decoder, settings)
-        await self.finish_message(transaction, failed if refusal is None else refusal)
-
-    async def on_bdat(self, command: Bdat) -> None:
-        """RFC 3030 CHUNKING: the chunk is read whatever happens, then answered."""
-        refusal = bdat_refusal(self.state)
-        if refusal is not None:
-            await self.skip_octets(command.size)
-            raise SmtpError(refusal)
-        transaction = self.state.transaction
-        assert transaction is not None
-        if transaction.writer is None:
-            transaction.writer = await self.open_queue_file(transaction)
-        writer = transaction.writer
-        remaining = command.size
-        while remaining:
-            piece = await self.connection.read_exactly(min(remaining, WRITE_CHUNK))
-            remaining -= len(piece)
-            if transaction.take_chunk(piece, self.settings.max_message_size):
-                transaction.chunking_failed = await self.write_content(writer, piece)
-        if not command.last:
-            if transaction.chunking_failed is not None:
-                refusal = transaction.chunking_failed
-                await self.abort_transaction()
-                raise SmtpError(refusal)
-            await self.send(replies.chunk_received(command.size))
-            return
-        await self.finish_message(transaction, last_chunk_failure(transaction, self.settings))
-
-    async def skip_octets(self, size: int) -> None:
-        remaining = size
-        while remaining:
-            remaining -= len(await self.connection.read_exactly(min(remaining, WRITE_CHUNK)))
-
-    # -- the queue file -------------------------------------------------------------------
-
-    async def open_queue_file(self, transaction: Transaction) -> MessageWriter:
-        """A new queue file that starts with our Received: header."""
-        tls = self.connection.tls
-        try:
-            writer = await self.services.queue.receive(self.envelope(transaction))
-            await writer.write(
-                received_header(
-                    Arrival(
-                        helo=self.state.helo or "unknown",
-                        client_ip=str(self.connection.peer_ip),
-                        client_hostname=None,
-                        server_hostname=self.hostname,
-                        queue_id=writer.queue_id,
-                        tls_version=tls.version if tls else None,
-                        tls_cipher=tls.cipher if tls else None,
-                        authenticated=self.state.account is not None,
-                        extended=self.state.extended,
-                        single_recipient=transaction.single_recipient(),
-                        when=datetime.now(UTC),
-                    )
-                )
-            )
-        except (QueueError, OSError) as error:
-            log.error("%s: cannot open a queue file: %s", self.connection.peer, error)
-            raise SmtpError(replies.QUEUE_WRITE_ERROR) from None
-        transaction.writer = writer
-        return writer
-
-    async def write_content(
-        self, writer: MessageWriter, pending: bytearray | bytes
-    ) -> SmtpReply | None:
-        try:
-            await writer.write(bytes(pending))
-        except (QueueError, OSError) as error:
-            log.error(
-                "%s: %s: queue file write error: %s", self.connection.peer, writer.queue_id, error
-            )
-            return replies.QUEUE_WRITE_ERROR
-        finally:
-            if isinstance(pending, bytearray):
-                pending.clear()
-        return None
-
-    async def finish_message(self, transaction: Transaction, failed: SmtpReply | None) -> None:
-        """Commit the message (250 only once it is durable) or drop it with `failed`."""
-        writer = transaction.writer
-        assert writer is not None
-        if failed is not None:
-            await self.abort_transaction()
-            raise SmtpError(failed)
-        envelope = self.envelope(transaction)
-        try:
-            if self.services.delivery is not None:
-                await writer.flush()
-                envelope = await self.services.delivery.deliver_now(
-                    writer.queue_id, writer.path, envelope
-                )
-                if all(r.state is RecipientState.DELIVERED for r in envelope.recipients):
-                    await self.delivered_at_once(transaction, writer, envelope)
-                    return
-            queue_id = await writer.commit(envelope)
-        except (CommitFailed, QueueError, OSError) as error:
-            log.error("%s: %s: commit failed: %s", self.connection.peer, writer.queue_id, error)
-            transaction.writer = None
-            await self.abort_transaction()
-            raise SmtpError(replies.QUEUE_WRITE_ERROR) from None
-        self.log_client(queue_id)
-        self.state.transaction = None
-        await self.send(replies.queued(queue_id))
-
-    async def delivered_at_once(
-        self, transaction: Transaction, writer: MessageWriter, envelope: Envelope
-    ) -> None:
-        """Every recipient has it in a fsynced Maildir: the queue file is not needed."""
-        self.log_client(writer.queue_id)
-        log.info(
-            "%s: from=<%s>, size=%d, nrcpt=%d (delivered at once)",
-            writer.queue_id,
-            envelope.sender,
-            writer.size,
-            len(envelope.recipients),
-        )
-        transaction.writer = None
-        self.state.transaction = None
-        await writer.abort()
-        await self.send(replies.queued(writer.queue_id))
-
-    def log_client(self, queue_id: str) -> None:
-        """Postfix's smtpd line for an accepted message."""
-        account = self.state.account
-        log.info(
-            "%s: client=%s, helo=%s%s",
-            queue_id,
-            self.connection.peer,
-            self.state.helo,
-            f", sasl_username={account}" if account else "",
-        )
-
-    def envelope(self, transaction: Transaction) -> Envelope:
-        return envelope_of(
-            transaction,
-            self.state,
-            client_ip=str(self.connection.peer_ip),
-            received_at=time.time(),
-        )
-
     async def abort_transaction(self) -> None:
-        transaction, self.state.transaction = self.state.transaction, None
-        if transaction is not None and transaction.writer is not None:
-            try:
-                await transaction.writer.abort()
-            except (QueueError, OSError) as error:
-                log.warning(
-                    "%s: could not remove an aborted queue file: %s",
-                    transaction.writer.queue_id,
-                    error,
-                )
+        """RSET, a new greeting, STARTTLS, an error or the end: no message is pending."""
+        await self.reception.abort()

@@ -7,8 +7,8 @@ session has learnt: a command, the router's `Route`, a limit) and returns the re
 to send, or None to go on. Nothing here reads a socket, the clock or the disk, or
 awaits anything: what needs the directory or the queue is asked by the session.
 
-The order of the checks is the order of the replies a client sees when several
-apply, as Postfix's smtpd gives them.
+Within each function the checks run in a fixed order: when several apply, the client
+hears the first.
 """
 
 from __future__ import annotations
@@ -21,8 +21,14 @@ from mailroom.smtp import replies
 from mailroom.smtp.commands import Body, Mail, Notify, Rcpt, RcptParams
 from mailroom.smtp.data import DataDecoder, HeaderScanner
 from mailroom.smtp.paths import Path
-from mailroom.smtp.replies import SmtpReply
+from mailroom.smtp.replies import SmtpError, SmtpReply
 from mailroom.smtp.settings import SmtpSettings
+
+
+def refuse_if(refusal: SmtpReply | None) -> None:
+    """Raise the refusal one of the rules below returned, if it returned one."""
+    if refusal is not None:
+        raise SmtpError(refusal)
 
 
 @dataclass
