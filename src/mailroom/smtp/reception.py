@@ -60,7 +60,8 @@ class MessageReception:
         self.send = send
 
     async def data(self) -> None:
-        """DATA (RFC 5321 §4.1.1.4): 354, the message up to its dot, then 250 or why not."""
+        """DATA (RFC 5321 §4.1.1.4): 354, the message up to its dot, then 250; or the
+        SmtpError of why not."""
         refuse_if(data_refusal(self.state))
         transaction = self.state.transaction
         assert transaction is not None
@@ -98,8 +99,9 @@ class MessageReception:
         refusal = data_failure(decoder, settings)
         await self.finish_message(transaction, failed if refusal is None else refusal)
 
-    async def bdat(self, command: Bdat) -> None:
-        """RFC 3030 CHUNKING: the chunk is read whatever happens, then answered."""
+    async def bdat(self, command: Bdat) -> bool:
+        """RFC 3030 CHUNKING: the chunk is read whatever happens, then answered. True
+        when it was the LAST chunk and the message was accepted."""
         refusal = bdat_refusal(self.state)
         if refusal is not None:
             await self.skip_octets(command.size)
@@ -121,8 +123,9 @@ class MessageReception:
                 await self.abort()
                 raise SmtpError(refusal)
             await self.send(replies.chunk_received(command.size))
-            return
+            return False
         await self.finish_message(transaction, last_chunk_failure(transaction, self.settings))
+        return True
 
     async def skip_octets(self, size: int) -> None:
         remaining = size

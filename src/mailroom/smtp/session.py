@@ -126,12 +126,16 @@ class SmtpSession:
                     raise
 
     async def refuse(self, reply: SmtpReply) -> None:
-        """A client error: answer it, and end the session after too many (the count is
-        the session's: nothing starts it again)."""
+        """A client error: answer it, and end the session after too many."""
         if self.bad_commands.bad():
             await self.send(replies.too_many_errors(self.hostname))
             raise SessionEnded()
         await self.send(reply)
+
+    def message_accepted(self) -> None:
+        """A message was answered 250: the errors are counted anew, as Postfix's
+        smtpd_hard_error_limit counts errors "without delivering mail"."""
+        self.bad_commands.good()
 
     async def next_command(self) -> None:
         limit = self.settings.max_command_line
@@ -175,8 +179,10 @@ class SmtpSession:
                 await self.on_rcpt(command)
             case Data():
                 await self.reception.data()
+                self.message_accepted()
             case Bdat():
-                await self.reception.bdat(command)
+                if await self.reception.bdat(command):
+                    self.message_accepted()
             case Rset():
                 await self.abort_transaction()
                 await self.send(replies.OK)
