@@ -89,10 +89,12 @@ def test_the_routed_account_and_detail_survive_the_round_trip() -> None:
 
 
 def test_an_envelope_queued_before_routing_was_recorded_still_reads() -> None:
-    # Written by the previous version: recipients without "account" and "detail".
+    # What the previous version's to_json wrote (commit 039d5b9): recipients without
+    # "account" and "detail".
     old = (
         b'{"authenticated": null, "client": {"helo": "client.example.org", "hostname": null,'
-        b' "ip": "192.0.2.7"}, "extra": {}, "params": {"body": "8BITMIME", "envid": null,'
+        b' "ip": "192.0.2.7"}, "delay_warned": false, "extra": {}, "held": false,'
+        b' "params": {"body": "8BITMIME", "envid": null,'
         b' "ret": null, "size": 1000, "smtputf8": false}, "received_at": 1700000000.0,'
         b' "recipients": [{"address": "alice@example.org", "attempts": 0, "last_reply": "",'
         b' "next_attempt": null, "notify": null, "original": "alice+lists@example.org",'

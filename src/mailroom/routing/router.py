@@ -117,7 +117,7 @@ class Delivery:
     """The final address: for LOCAL the account's primary address (an SRS bounce keeps
     the sender as the reversal gave it)."""
     original: str
-    """The address `expand` was called with (normalised)."""
+    """The address `expand` was called with (normalised; as given, for an SRS bounce)."""
     account: str | None = None
     """LOCAL: the account's primary address."""
     detail: str | None = None
