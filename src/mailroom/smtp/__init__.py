@@ -4,9 +4,11 @@ The grammar lives here as pure code that never touches a socket, a clock or a di
 `commands` turns a command line into a typed command, `paths` parses the addresses
 in MAIL FROM and RCPT TO, `data` decodes the DATA transfer, `xtext` is RFC 3461's
 parameter encoding, `replies` holds every reply text, and `transaction` the rules of
-which command may come when and which recipient is refused. The asyncio session
-(`session`, thin) feeds it bytes and sends the replies it returns (or the reply of the
-SmtpError it raises); it reads only its `SmtpSettings`, never the whole config.
+which command may come when and which recipient is refused. The asyncio side is thin:
+`session` (the command loop, greeting, TLS, AUTH, MAIL, RCPT) and `reception` (DATA,
+BDAT, the queue file) feed the grammar bytes and send the replies it returns (or the
+reply of the SmtpError it raises); they read only their `SmtpSettings`, never the whole
+config.
 """
 
 from mailroom.smtp.commands import (
