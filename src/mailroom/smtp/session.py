@@ -71,13 +71,14 @@ class SmtpSession:
         self,
         policy: SessionPolicy,
         connection: Connection,
-        registry: SessionRegistry[SmtpSession] | None = None,
+        registry: SessionRegistry[SmtpSession],
     ) -> None:
         self.policy = policy
         self.services = policy.services
         self.settings = policy.services.settings
         self.connection = connection
         self.registry = registry
+        """The listener's sessions: `stopped` once the server stops."""
         self.hostname = self.settings.hostname
         self.state = SessionState()
         self.reception = MessageReception(connection, self.services, self.state, self.send)
@@ -92,7 +93,7 @@ class SmtpSession:
         log.info("connect from %s on %s", self.connection.peer, self.connection.listener_name)
         try:
             await self.send(replies.greeting(self.hostname, self.settings.greeting))
-            while not self.stopped:
+            while not self.registry.stopped:
                 await self.next_command()
             await self.send(replies.shutting_down(self.hostname), quiet=True)
         except SessionEnded:
@@ -102,10 +103,6 @@ class SmtpSession:
         finally:
             await self.abort_transaction()
             log.info("disconnect from %s", self.connection.peer)
-
-    @property
-    def stopped(self) -> bool:
-        return self.registry is not None and self.registry.stopped
 
     def stop_when_idle(self) -> None:
         """The server is stopping: a session waiting for its client's next command ends
