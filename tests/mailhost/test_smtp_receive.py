@@ -240,3 +240,22 @@ async def test_a_stopping_server_ends_an_idle_session_with_421(tmp_path: Path) -
     assert text.startswith("4.3.2 mail.example.test ")
     assert await talk.closed()
     talk.close()
+
+
+async def test_a_message_being_sent_when_the_server_stops_is_finished_first(
+    mailhost: MailHost,
+) -> None:
+    talk = await Talk.open(mailhost.port("smtp"))
+    for line in ("EHLO client.example.net", "MAIL FROM:<carol@outside.example>"):
+        assert (await talk.command(line))[0] == 250
+    assert (await talk.command("RCPT TO:<alice@example.test>"))[0] == 250
+    assert (await talk.command("DATA"))[0] == 354
+    await talk.send(b"Subject: hello\r\n\r\n")
+    (smtp,) = [s for s in mailhost.running.servers if s.listener.name == "smtp"]
+    smtp.handler.stopping()  # what the listener does first when the server stops
+    code, _ = await talk.command("Hi there.\r\n.")
+    assert code == 250
+    code, text = await talk.reply()
+    assert (code, text[:5]) == (421, "4.3.2")
+    assert len(await mailhost.delivered("alice@example.test")) == 1
+    talk.close()
