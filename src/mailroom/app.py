@@ -44,6 +44,7 @@ from mailroom.queue import MailQueue, RetrySchedule
 from mailroom.routing import Router
 from mailroom.smtp.policy import SmtpServices
 from mailroom.smtp.server import SmtpServer
+from mailroom.smtp.settings import SmtpSettings
 from mailroom.store import Account, MailboxEvents, MailStore, mailbox_path
 
 log = logging.getLogger("mailroom")
@@ -249,7 +250,7 @@ def session_handler(
     POP3 listeners share `pop3` (and so its maildrop locks)."""
     if listener.protocol in (Protocol.SMTP, Protocol.SUBMISSION):
         smtp = SmtpServices(
-            config=services.config,
+            settings=SmtpSettings.from_config(services.config),
             authenticator=services.authenticator,
             router=services.router,
             queue=services.queue,

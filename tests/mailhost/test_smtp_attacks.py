@@ -72,6 +72,22 @@ async def test_too_many_errors_end_the_session(mailhost: MailHost) -> None:
     assert await talk.closed()
 
 
+async def test_an_accepted_message_starts_the_error_count_again(mailhost: MailHost) -> None:
+    talk = await Talk.open(mailhost.port("smtp"))
+    limit = mailhost.config.listeners[0].max_bad_commands
+    for _ in range(limit - 1):
+        assert (await talk.command("BOGUS"))[0] == 500
+    assert (await talk.command("EHLO client.example"))[0] == 250
+    assert (await talk.command("MAIL FROM:<carol@outside.example>"))[0] == 250
+    assert (await talk.command("RCPT TO:<alice@example.test>"))[0] == 250
+    assert (await talk.command("DATA"))[0] == 354
+    assert (await talk.command("Subject: hi\r\n\r\nHello.\r\n."))[0] == 250
+    for _ in range(limit - 1):
+        assert (await talk.command("BOGUS"))[0] == 500
+    assert (await talk.command("NOOP"))[0] == 250
+    assert (await talk.command("BOGUS"))[0] == 421
+
+
 async def test_a_silent_client_is_disconnected_with_421(tmp_path: Path) -> None:
     quick = {'protocol = "smtp"\n': 'protocol = "smtp"\nidle_timeout_seconds = 0.3\n'}
     async for host in start_host(tmp_path / "quick", quick):

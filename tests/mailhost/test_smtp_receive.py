@@ -47,6 +47,20 @@ async def test_a_sub_address_reaches_its_account(mailhost: MailHost) -> None:
     assert len(await mailhost.delivered("bob@example.test")) == 1
 
 
+async def test_a_sub_address_is_recorded_with_its_account_and_detail(mailhost: MailHost) -> None:
+    # The relay recipient keeps the message in the queue (its next hop is unreachable),
+    # so the record of alice's delivery at once can be read there.
+    recipients = ["alice+lists@example.test", "list@lists.example.test"]
+    assert await send(mailhost, "carol@outside.example", recipients) == {}
+    assert len(await mailhost.delivered("alice@example.test")) == 1
+    (entry,) = await mailhost.running.services.queue.entries()
+    alice, relayed = entry.envelope.recipients
+    assert (alice.address, alice.original) == ("alice@example.test", "alice+lists@example.test")
+    assert (alice.account, alice.detail) == ("alice@example.test", "lists")
+    assert alice.state.value == "delivered"
+    assert (relayed.account, relayed.detail) == (None, None)
+
+
 async def test_an_sql_alias_reaches_every_target(mailhost: MailHost) -> None:
     await send(mailhost, "carol@outside.example", ["pr@example.test"])
     assert len(await mailhost.delivered("alice@example.test")) == 1
@@ -212,3 +226,36 @@ async def test_mail_over_quota_is_accepted_and_waits_in_the_queue(mailhost: Mail
     (recipient,) = entry.envelope.recipients
     assert recipient.state.value == "deferred"
     assert recipient.last_reply.startswith("4.2.2")
+
+
+async def test_a_stopping_server_ends_an_idle_session_with_421(tmp_path: Path) -> None:
+    host_running = start_host(tmp_path / "host")
+    host = await anext(host_running)
+    talk = await Talk.open(host.port("smtp"))
+    assert (await talk.command("EHLO client.example.net"))[0] == 250
+    next_reply = asyncio.create_task(talk.reply())
+    await host_running.aclose()  # stops the server while the session waits
+    code, text = await next_reply
+    assert code == 421
+    assert text.startswith("4.3.2 mail.example.test ")
+    assert await talk.closed()
+    talk.close()
+
+
+async def test_a_message_being_sent_when_the_server_stops_is_finished_first(
+    mailhost: MailHost,
+) -> None:
+    talk = await Talk.open(mailhost.port("smtp"))
+    for line in ("EHLO client.example.net", "MAIL FROM:<carol@outside.example>"):
+        assert (await talk.command(line))[0] == 250
+    assert (await talk.command("RCPT TO:<alice@example.test>"))[0] == 250
+    assert (await talk.command("DATA"))[0] == 354
+    await talk.send(b"Subject: hello\r\n\r\n")
+    (smtp,) = [s for s in mailhost.running.servers if s.listener.name == "smtp"]
+    smtp.handler.stopping()  # what the listener does first when the server stops
+    code, _ = await talk.command("Hi there.\r\n.")
+    assert code == 250
+    code, text = await talk.reply()
+    assert (code, text[:5]) == (421, "4.3.2")
+    assert len(await mailhost.delivered("alice@example.test")) == 1
+    talk.close()

@@ -33,6 +33,8 @@ recipients = st.builds(
     last_reply=st.text(max_size=30),
     attempts=st.integers(min_value=0, max_value=10**6),
     next_attempt=st.none() | times,
+    account=optional_text,
+    detail=optional_text,
 )
 
 envelopes = st.builds(
@@ -72,6 +74,42 @@ def test_the_file_is_plain_json_an_administrator_can_read() -> None:
     assert document["sender"] == "alice@example.org"
     assert document["recipients"][0]["address"] == "bob@example.net"
     assert document["recipients"][0]["state"] == "pending"
+
+
+def test_the_routed_account_and_detail_survive_the_round_trip() -> None:
+    routed = EnvelopeRecipient(
+        "alice@example.org",
+        "alice+lists@example.org",
+        account="alice@example.org",
+        detail="lists",
+    )
+    original = Envelope(sender="bob@example.net", recipients=(routed,), received_at=1e9)
+    (recipient,) = Envelope.from_json(original.to_json()).recipients
+    assert (recipient.account, recipient.detail) == ("alice@example.org", "lists")
+
+
+def test_an_envelope_queued_before_routing_was_recorded_still_reads() -> None:
+    # What the previous version's to_json wrote (commit 039d5b9): recipients without
+    # "account" and "detail".
+    old = (
+        b'{"authenticated": null, "client": {"helo": "client.example.org", "hostname": null,'
+        b' "ip": "192.0.2.7"}, "delay_warned": false, "extra": {}, "held": false,'
+        b' "params": {"body": "8BITMIME", "envid": null,'
+        b' "ret": null, "size": 1000, "smtputf8": false}, "received_at": 1700000000.0,'
+        b' "recipients": [{"address": "alice@example.org", "attempts": 0, "last_reply": "",'
+        b' "next_attempt": null, "notify": null, "original": "alice+lists@example.org",'
+        b' "state": "pending"}], "sender": "bob@example.net", "version": 1}'
+    )
+    (recipient,) = Envelope.from_json(old).recipients
+    assert recipient.address == "alice@example.org"
+    assert (recipient.account, recipient.detail) == (None, None)
+
+
+def test_a_detail_that_is_not_text_is_refused() -> None:
+    document = json.loads(envelope().to_json())
+    document["recipients"][0]["detail"] = 7
+    with pytest.raises(EnvelopeError, match=r"recipients\[0\].detail: expected a string"):
+        Envelope.from_json(json.dumps(document).encode())
 
 
 def _tampered(**changes: object) -> bytes:
@@ -125,7 +163,9 @@ json_values = st.recursive(
 @given(
     envelopes,
     st.sampled_from(["sender", "recipients", "received_at", "params", "client", "extra"]),
-    st.sampled_from(["address", "notify", "state", "attempts", "next_attempt", None]),
+    st.sampled_from(
+        ["address", "notify", "state", "attempts", "next_attempt", "account", "detail", None]
+    ),
     json_values,
 )
 def test_any_field_replaced_by_any_json_is_read_or_refused(

@@ -30,7 +30,7 @@ from mailroom.smtp.commands import (
 )
 from mailroom.smtp.paths import NULL_PATH, Path
 from mailroom.smtp.replies import SmtpError
-from mailroom.smtp.xtext import decode_xtext, encode_xtext
+from mailroom.smtp.xtext import decode_xtext
 
 LIMIT = 10_000  # room for the 5000-digit numbers below
 
@@ -397,12 +397,3 @@ def test_xtext_decodes(encoded: str, decoded: str) -> None:
 def test_malformed_xtext_is_refused(encoded: str) -> None:
     with pytest.raises(ValueError):
         decode_xtext(encoded)
-
-
-def test_xtext_encodes_plus_equals_space_and_controls() -> None:
-    assert encode_xtext("a+b=c d\r\n") == "a+2Bb+3Dc+20d+0D+0A"
-
-
-def test_xtext_refuses_to_encode_non_ascii() -> None:
-    with pytest.raises(ValueError):
-        encode_xtext("jöran")

@@ -14,9 +14,18 @@ from mailroom.smtp.commands import Bdat, Command, Mail, Rcpt, parse_command
 from mailroom.smtp.data import DataDecoder, HeaderScanner
 from mailroom.smtp.paths import parse_forward_path, parse_reverse_path
 from mailroom.smtp.replies import SmtpError, SmtpReply
-from mailroom.smtp.xtext import decode_xtext, encode_xtext
+from mailroom.smtp.xtext import decode_xtext
 
 FAST = settings(max_examples=400, deadline=None)
+
+
+def encode_xtext(text: str) -> str:
+    """The encoder of a client (RFC 3461 §4): Mailroom only decodes xtext, so the
+    tests keep the other direction to check the decoder against."""
+    return "".join(
+        char if 33 <= ord(char) <= 126 and char not in "+=" else f"+{ord(char):02X}"
+        for char in text
+    )
 
 
 def assert_valid_reply(reply: SmtpReply) -> None:

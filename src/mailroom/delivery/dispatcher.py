@@ -118,7 +118,7 @@ class Dispatcher:
         recipients = []
         for recipient in envelope.recipients:
             try:
-                account = await self.router.account(recipient.address)
+                account = await self.router.account(_routed_account(recipient))
             except DirectoryUnavailable:
                 account = None  # the queue will try again
             if account is not None:
@@ -204,7 +204,7 @@ class Dispatcher:
         """One attempt at a local recipient of the message stored at `message`; None
         for a recipient on another host (the caller sends those per domain)."""
         try:
-            account = await self.router.account(recipient.address)
+            account = await self.router.account(_routed_account(recipient))
             if account is not None:
                 return await self.deliver_locally(queue_id, message, sender, recipient, account)
             verdict = await self.router.check(recipient.address)
@@ -231,6 +231,7 @@ class Dispatcher:
             sender=sender,
             recipient=account.address,
             original_recipient=recipient.address,
+            detail=recipient.detail,
             quota_bytes=account.quota_bytes,
             queue_id=queue_id,
         )
@@ -239,3 +240,10 @@ class Dispatcher:
         if result.status is LocalStatus.TEMPORARY_FAILURE:
             return RecipientResult.deferred(result.reason)
         return RecipientResult.failed(result.reason)
+
+
+def _routed_account(recipient: EnvelopeRecipient) -> str:
+    """The account routing delivered the recipient to at RCPT time; for envelopes queued
+    before it was recorded (and for remote recipients), the recipient's address, which
+    for a local delivery is that account's primary address."""
+    return recipient.account or recipient.address

@@ -108,6 +108,7 @@ class LocalDelivery:
         sender: str,
         recipient: str,
         original_recipient: str | None = None,
+        detail: str | None = None,
         quota_bytes: int | None,
         folder: str = INBOX,
         create_folder: bool = False,
@@ -117,8 +118,10 @@ class LocalDelivery:
         put back there) to the account `recipient` (its primary address).
 
         `original_recipient` is the address the message was sent to (default:
-        `recipient`); `quota_bytes` is the account's own quota (None: use the
-        configured default). Never raises for a delivery problem: it is in the result.
+        `recipient`); `detail` is the sub-address detail routing found (`lists` of
+        `alice+lists@`), for Sieve's `:detail` once Sieve runs here (unused until then);
+        `quota_bytes` is the account's own quota (None: use the configured default).
+        Never raises for a delivery problem: it is in the result.
         """
         limit = quota_bytes if quota_bytes is not None else self.config.default_quota
         request = _Request(

@@ -9,8 +9,9 @@ the envelope is small.
 `from_json` trusts nothing: a file that is not exactly the shape `to_json`
 writes is refused with `EnvelopeError`, never half-read. Unknown keys are
 ignored, so a newer Mailroom may add some without breaking a rollback. Keys added
-after version 1 was first written (`held`, `delay_warned`) may be missing and then
-take their defaults, so envelopes queued by an older Mailroom still read.
+after version 1 was first written (`held`, `delay_warned`, a recipient's `account`
+and `detail`) may be missing and then take their defaults, so envelopes queued by an
+older Mailroom still read.
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ class EnvelopeRecipient:
     attempts: int = 0
     next_attempt: float | None = None
     """When a deferred recipient is next tried (UTC epoch seconds)."""
+    account: str | None = None
+    """The account routing delivered it to (its primary address), for a local
+    recipient; None for others, and in envelopes queued before routing recorded it."""
+    detail: str | None = None
+    """The sub-address detail routing found (`lists` of `alice+lists@`; "" for
+    `alice+@`, RFC 5233), for Sieve's `:detail`; None when there was none."""
 
     def __post_init__(self) -> None:
         if self.attempts < 0:
@@ -127,6 +134,8 @@ class Envelope:
                     "last_reply": r.last_reply,
                     "attempts": r.attempts,
                     "next_attempt": r.next_attempt,
+                    "account": r.account,
+                    "detail": r.detail,
                 }
                 for r in self.recipients
             ],
@@ -180,6 +189,8 @@ class Envelope:
                     last_reply=r.text("last_reply"),
                     attempts=r.integer("attempts"),
                     next_attempt=r.optional_number("next_attempt"),
+                    account=r.added_optional_text("account"),
+                    detail=r.added_optional_text("detail"),
                 )
             )
         p = _Fields(top.value("params"), "params")
@@ -236,6 +247,10 @@ class _Fields:
     def optional_text(self, key: str) -> str | None:
         value = self.value(key)
         return None if value is None else _text(value, f"{self.where}.{key}")
+
+    def added_optional_text(self, key: str) -> str | None:
+        """A key added after version 1: missing means None."""
+        return self.optional_text(key) if key in self.document else None
 
     def integer(self, key: str) -> int:
         value = self.value(key)

@@ -1,7 +1,8 @@
 """Routing: turn one recipient address into deliveries — local mailboxes, the aliases
 file, SQL aliases, regexp rewrites, BCC maps, transports, sub-addresses. Uses only the
 directory (through an in-memory snapshot) and the operator's Postfix-format table files;
-it delivers nothing itself."""
+it delivers nothing itself. It also says which original sender a bounce to one of our
+SRS addresses is for (`srs_reversal`)."""
 
 from mailroom.routing.address_map import AddressMap, load_address_map, parse_address_map
 from mailroom.routing.aliases_file import AliasesFile, load_aliases_file, parse_aliases_file
@@ -20,9 +21,11 @@ from mailroom.routing.router import (
     FailureReason,
     InvalidRecipient,
     RecipientVerdict,
+    Route,
     Router,
 )
 from mailroom.routing.snapshot import DirectorySnapshot, DirectoryUnavailable, SnapshotCache
+from mailroom.routing.srs_reversal import SrsReverser
 
 __all__ = [
     "AddressMap",
@@ -39,8 +42,10 @@ __all__ = [
     "RecipientVerdict",
     "RegexpMatch",
     "RegexpTable",
+    "Route",
     "Router",
     "SnapshotCache",
+    "SrsReverser",
     "load_address_map",
     "load_aliases_file",
     "load_regexp_table",

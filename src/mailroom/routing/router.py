@@ -1,9 +1,11 @@
 """The router: one recipient address in, the deliveries it stands for out.
 
-`check` answers at RCPT time whether an address is ours (and known), relayed, or remote;
-`expand` turns an accepted recipient into deliveries. Both read the directory through an
-in-memory snapshot (`snapshot.py`) and the operator's table files, read by `load()` and
-re-read by `reload()`, which keeps the last good tables if a file has become bad.
+`check` answers whether an address is ours (and known), relayed, or remote; `expand`
+turns an accepted recipient into deliveries; `route` is both in one, for SMTP's RCPT (one
+call, one snapshot), and also answers for the SRS addresses our forwarding made. All
+read the directory through an in-memory snapshot (`snapshot.py`) and the operator's
+table files, read by `load()` and re-read by `reload()`, which keeps the last good
+tables if a file has become bad.
 
 How `expand` resolves an address, in this order (Postfix's virtual alias expansion is
 the model):
@@ -57,6 +59,7 @@ from mailroom.routing.aliases_file import AliasesFile, load_aliases_file
 from mailroom.routing.map_file import MapFileError
 from mailroom.routing.regexp_table import RegexpTable, load_regexp_table
 from mailroom.routing.snapshot import DEFAULT_REFRESH_INTERVAL, DirectorySnapshot, SnapshotCache
+from mailroom.routing.srs_reversal import SrsReverser, reverse_srs
 from mailroom.routing.subaddress import split_detail
 
 log = logging.getLogger(__name__)
@@ -81,6 +84,9 @@ class RecipientVerdict(enum.Enum):
     """Another domain with a transport: accept from anyone, deliver to its next hop."""
     REMOTE = "remote"
     """Any other domain: only for authenticated senders."""
+    SRS_BOUNCE = "srs-bounce"
+    """One of our SRS addresses (only `route` says so): a bounce of mail we forwarded,
+    accepted from anyone and sent on to the original sender."""
 
 
 class DeliveryKind(enum.Enum):
@@ -100,15 +106,18 @@ class FailureReason(enum.Enum):
     """More than max_expansion deliveries; the rest were dropped."""
     INVALID = "invalid"
     """Not an address (the recipient given, or what a rewrite map made of it)."""
+    BAD_SRS = "bad-srs"
+    """An SRS address of ours that is forged, damaged or too old (`route` only)."""
 
 
 @dataclass(frozen=True)
 class Delivery:
     kind: DeliveryKind
     recipient: str
-    """The final address: for LOCAL the account's primary address."""
+    """The final address: for LOCAL the account's primary address (an SRS bounce keeps
+    the sender as the reversal gave it)."""
     original: str
-    """The address `expand` was called with (normalised)."""
+    """The address `expand` was called with (normalised; as given, for an SRS bounce)."""
     account: str | None = None
     """LOCAL: the account's primary address."""
     detail: str | None = None
@@ -132,6 +141,14 @@ class Expansion:
     original: str
     deliveries: tuple[Delivery, ...]
     failures: tuple[ExpansionFailure, ...]
+
+
+@dataclass(frozen=True)
+class Route:
+    """`route`'s answer: whether the address may be accepted, and what it becomes."""
+
+    verdict: RecipientVerdict
+    expansion: Expansion
 
 
 @dataclass(frozen=True)
@@ -206,11 +223,47 @@ class Router:
         Raises InvalidRecipient for what is not an address, DirectoryUnavailable if the
         directory cannot be read and has never been."""
         maps = self._loaded_maps()
-        try:
-            recipient = normalize_address(address)
-        except InvalidAddress as error:
-            raise InvalidRecipient(str(address), error.reason) from None
+        recipient = _recipient(address)
+        return self._verdict(maps, await self._snapshots.get(), recipient)
+
+    async def route(self, address: str, *, srs: SrsReverser | None = None) -> Route:
+        """`check` and `expand` at once, from one snapshot: what RCPT TO asks. With `srs`,
+        an SRS address of ours is a bounce for the original sender it stands for (checked
+        before anything else, whatever its domain). Raises as `check` does."""
+        if srs is not None:
+            bounce = await self._srs_route(srs, address)
+            if bounce is not None:
+                return bounce
+        maps = self._loaded_maps()
+        recipient = _recipient(address)
         snapshot = await self._snapshots.get()
+        return Route(
+            self._verdict(maps, snapshot, recipient),
+            self._expansion(maps, snapshot, recipient),
+        )
+
+    async def _srs_route(self, srs: SrsReverser, address: str) -> Route | None:
+        reversal = reverse_srs(srs, address)
+        if reversal is None:
+            return None
+        sender = reversal.original_sender
+        if sender is None:
+            failure = ExpansionFailure(address, FailureReason.BAD_SRS, reversal.error)
+            return Route(RecipientVerdict.LOCAL_UNKNOWN, Expansion(address, (), (failure,)))
+        snapshot = await self._snapshots.get()
+        # The kind and account delivery would find for the sender (looked up as given).
+        account = snapshot.account_of(sender)
+        if account is not None:
+            delivery = Delivery(DeliveryKind.LOCAL, sender, address, account=account.address)
+        else:
+            nexthop = snapshot.nexthop(sender.rpartition("@")[2])
+            kind = DeliveryKind.REMOTE if nexthop is None else DeliveryKind.RELAY
+            delivery = Delivery(kind, sender, address, nexthop=nexthop)
+        return Route(RecipientVerdict.SRS_BOUNCE, Expansion(address, (delivery,), ()))
+
+    def _verdict(
+        self, maps: _Maps, snapshot: DirectorySnapshot, recipient: str
+    ) -> RecipientVerdict:
         local, domain = split_address(recipient)
         if not snapshot.is_local_domain(domain):
             # Relaying is decided by the domain given, as Postfix's smtpd does.
@@ -277,7 +330,9 @@ class Router:
             shown = str(address)[:300]
             failure = ExpansionFailure(shown, FailureReason.INVALID, error.reason)
             return Expansion(shown, (), (failure,))
-        snapshot = await self._snapshots.get()
+        return self._expansion(maps, await self._snapshots.get(), original)
+
+    def _expansion(self, maps: _Maps, snapshot: DirectorySnapshot, original: str) -> Expansion:
         expander = _Expander(self._config, maps, snapshot, original)
         expander.resolve(original, depth=0, detail=None, bcc=False)
         bcc = self._bcc_address(maps, snapshot, original)
@@ -292,6 +347,14 @@ class Router:
             if bcc is not None:
                 return bcc
         return None
+
+
+def _recipient(address: str) -> str:
+    """The address normalised; InvalidRecipient if it is none."""
+    try:
+        return normalize_address(address)
+    except InvalidAddress as error:
+        raise InvalidRecipient(str(address), error.reason) from None
 
 
 def _addresses_of(result: str) -> list[str]:

@@ -35,18 +35,3 @@ def decode_xtext(text: str) -> str:
         out.append(char)
         index += 1
     return "".join(out)
-
-
-def encode_xtext(text: str) -> str:
-    """`a+b` -> `a+2Bb`: every character outside 33..126, and `+` and `=`, as +XX.
-    ValueError for non-ASCII text (xtext carries US-ASCII only)."""
-    out: list[str] = []
-    for char in text:
-        point = ord(char)
-        if point > 127:
-            raise ValueError(f"{char!r} is not US-ASCII and cannot be written as xtext")
-        if 33 <= point <= 126 and char not in "+=":
-            out.append(char)
-        else:
-            out.append(f"+{point:02X}")
-    return "".join(out)
