@@ -25,7 +25,6 @@ from mailroom.delivery.bounces import Bouncer
 from mailroom.delivery.local import LocalDelivery, LocalStatus
 from mailroom.delivery.outbound import Outbound
 from mailroom.delivery.remote import RemoteStatus
-from mailroom.directory import Account
 from mailroom.queue import (
     Envelope,
     EnvelopeRecipient,
@@ -44,12 +43,22 @@ log = logging.getLogger("mailroom.delivery")
 CONCURRENCY = 16
 
 
+class LocalAccount(Protocol):
+    """What delivery needs of an account routing found (mailroom.directory.Account)."""
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def quota_bytes(self) -> int | None: ...
+
+
 class DeliveryRouter(Protocol):
     """What delivery asks routing (mailroom.routing.Router implements it)."""
 
     async def check(self, address: str) -> RecipientVerdict: ...
 
-    async def account(self, address: str) -> Account | None: ...
+    async def account(self, address: str) -> LocalAccount | None: ...
 
 
 class Dispatcher:
@@ -223,7 +232,7 @@ class Dispatcher:
         message: Path,
         sender: str,
         recipient: EnvelopeRecipient,
-        account: Account,
+        account: LocalAccount,
     ) -> RecipientResult:
         """Into the account's Maildir; a full mailbox is a temporary failure."""
         result = await self.local.deliver(
