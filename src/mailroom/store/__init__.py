@@ -16,15 +16,17 @@ wakes IDLE sessions. Imports no protocol.
 from mailroom.store.account import Account, FolderInfo, MailStore
 from mailroom.store.errors import (
     FlagError,
+    FolderError,
     FolderExists,
     FolderNotFound,
     MailboxDeleted,
+    MessageGone,
     QuotaExceeded,
     SpecialUseError,
 )
 from mailroom.store.events import MailboxEvents, Waiter
 from mailroom.store.file_changes import FlagMode
-from mailroom.store.folder import FolderError, MaildirFolder, MaildirMessage, MessageGone
+from mailroom.store.filename import unique_name
 from mailroom.store.keywords import Keywords, KeywordsError, TooManyKeywords
 from mailroom.store.mailbox import FolderStatus, Mailbox, Quota
 from mailroom.store.maildir import (
@@ -34,7 +36,6 @@ from mailroom.store.maildir import (
     TmpMessage,
     folder_directory,
     folder_name,
-    unique_name,
 )
 from mailroom.store.paths import MailboxPathError, mailbox_path
 from mailroom.store.quota import (
@@ -68,8 +69,6 @@ __all__ = [
     "MailboxEvents",
     "MailboxPathError",
     "Maildir",
-    "MaildirFolder",
-    "MaildirMessage",
     "MaildirSize",
     "MessageGone",
     "MessageInfo",

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from mailroom.store.flags import FlagDecoder, info_letters
-from mailroom.store.folder import INFO_SEPARATOR, SYSTEM_FLAGS
+from mailroom.store.filename import INFO_SEPARATOR, file_name
+from mailroom.store.flags import SYSTEM_FLAGS, FlagDecoder, info_letters
 from mailroom.store.snapshot import MessageInfo
 
 FlagMode = Literal["set", "add", "remove"]
@@ -47,7 +47,7 @@ class NewFile:
     @property
     def file_name(self) -> str:
         """Its name in new/ (no flags) or cur/."""
-        return self.base if self.info is None else f"{self.base}{INFO_SEPARATOR}{self.info}"
+        return file_name(self.base, self.info)
 
 
 class Directories:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import threading
 import time
 from array import array
@@ -42,6 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mailroom.durable import fsync_directory
+from mailroom.store.errors import FolderError
 from mailroom.store.events import DiskStamp, disk_stamp
 from mailroom.store.file_changes import (
     DIRECTORY_FLAGS,
@@ -52,23 +52,19 @@ from mailroom.store.file_changes import (
     rename_for_flags,
     unlink_messages,
 )
-from mailroom.store.flags import FlagDecoder, split_flags
-from mailroom.store.folder import (
+from mailroom.store.filename import (
     INFO_SEPARATOR,
-    FolderError,
-    MaildirFolder,
+    SIZE_FIELD,
+    VIRTUAL_SIZE_FIELD,
+    file_name,
+    info_of,
 )
+from mailroom.store.flags import FlagDecoder, split_flags
+from mailroom.store.folder_uids import FolderUids
 from mailroom.store.index import IndexRow, MailboxIndex, clock_modseq
 from mailroom.store.keywords import Keywords, KeywordsError, add_keywords, read_keywords
 from mailroom.store.snapshot import MessageInfo, Snapshot, virtual_size
-from mailroom.store.uidlist import FILE_NAME as UIDLIST_FILE_NAME
-from mailroom.store.uidlist import (
-    UidList,
-    UidListError,
-    read_uidlist,
-    uidlist_lock,
-    write_uidlist,
-)
+from mailroom.store.uidlist import UidList
 
 SUSPECT_SECONDS = 2.0
 """A directory changed this recently may change again within the same mtime tick, on a
@@ -76,8 +72,6 @@ file system whose times have whole seconds (Dovecot waits as long)."""
 SUSPECT_SECONDS_FINE = 0.1
 """The same where times have sub-second parts: the kernel's file-time clock ticks every
 few milliseconds (jiffies), so a change this much later always shows a new mtime."""
-_SIZE = re.compile(r",S=(\d{1,19})(?=[,:]|$)")
-_VSIZE = re.compile(r",W=(\d{1,19})(?=[,:]|$)")
 
 
 class FolderState:
@@ -86,7 +80,7 @@ class FolderState:
     def __init__(self, path: Path, *, lock_wait: float) -> None:
         self.path = path
         self.lock_wait = lock_wait
-        self.folder = MaildirFolder(path, lock_wait=lock_wait)
+        self.uids = FolderUids(path, lock_wait=lock_wait)
         self.index: MailboxIndex | None = None
         self.snapshot = Snapshot((), array("I"), 0, 1, 0, ())
         self.history_start = 0
@@ -96,7 +90,6 @@ class FolderState:
         self._decoder = FlagDecoder(Keywords())
         self._keywords_stamp: tuple[int, int] | None = None
         self._stamp: DiskStamp | None = None
-        self._uidlist_cache: tuple[tuple[int, int, int], UidList] | None = None
         self._suspect = True
         self._names: tuple[Snapshot, set[str], set[str]] | None = None
         """The file names in cur/ and in new/ of one snapshot (_same_files)."""
@@ -171,11 +164,11 @@ class FolderState:
         if not (self.path / "cur").is_dir():
             return self._vanished()
         started = time.time()
-        files = self._list()
-        uidlist = self._read_uidlist()
+        files = self.uids.list_files()
+        uidlist = self.uids.read()
         if uidlist is None or any(uidlist.uid_of(base) is None for base in files):
-            uidlist = self.folder.assign_uids()
-            files = self._list()
+            uidlist = self.uids.number_all()
+            files = self.uids.list_files()
         keywords_changed = self._load_keywords()
         snapshot = self.snapshot
         if uidlist.uidvalidity != snapshot.uidvalidity:
@@ -183,7 +176,7 @@ class FolderState:
             snapshot = self.snapshot
         if any(m.base_name not in files for m in snapshot.messages):
             # A rename in cur/ during readdir() may hide a file: look twice before expunging.
-            files.update(self._list())
+            files.update(self.uids.list_files())
         modseq = self._next_modseq()
         old = {m.uid: m for m in snapshot.messages}
         messages: list[MessageInfo] = []
@@ -201,7 +194,7 @@ class FolderState:
                         previous = previous._replace(flags=self._decoder.flags(previous.info))
                     messages.append(previous)
                     continue
-                info = _info_of(name)
+                info = info_of(name)
                 flags = self._decoder.flags(info)
                 changed = flags != previous.flags
                 flags_changed |= changed
@@ -252,9 +245,8 @@ class FolderState:
             return False
         if stamp[2] != self._stamp[2]:
             # Changed by our own add_files(), which kept what it wrote (_assign)?
-            cached = self._uidlist_cache
             mtime_ns, inode, size = stamp[2]
-            if cached is None or cached[0] != (mtime_ns, size, inode):
+            if not self.uids.is_kept((mtime_ns, size, inode)):
                 return False
         try:
             cur = set(os.listdir(os.path.join(self.path, "cur")))
@@ -326,9 +318,9 @@ class FolderState:
             info = os.stat(path)
         except FileNotFoundError:
             return None  # renamed or expunged meanwhile; the next sync sees where it went
-        size_match = _SIZE.search(base)
+        size_match = SIZE_FIELD.search(base)
         stored = int(size_match.group(1)) if size_match else info.st_size
-        vsize_match = _VSIZE.search(base)
+        vsize_match = VIRTUAL_SIZE_FIELD.search(base)
         vsize_text = uidlist.record_of(base)
         w = vsize_text.extension("W") if vsize_text is not None else None
         if vsize_match:
@@ -340,7 +332,7 @@ class FolderState:
                 size = virtual_size(path.read_bytes())
             except FileNotFoundError:
                 return None
-        letters = _info_of(name)
+        letters = info_of(name)
         return MessageInfo(
             uid=uid,
             flags=self._decoder.flags(letters),
@@ -355,48 +347,10 @@ class FolderState:
             folder=self.path,
         )
 
-    def _list(self) -> dict[str, tuple[str, str]]:
-        return self.folder._list()
-
     def pop3_uidls(self) -> dict[int, str]:
-        """The POP3 UIDLs `dovecot-uidlist` holds, by UID: Dovecot's P field, which it
-        keeps for mail migrated from another POP3 server (its pop3_migration plugin) and
-        answers UIDL with instead of `pop3_uidl_format`."""
+        """The POP3 UIDLs `dovecot-uidlist` holds, by UID (FolderUids.pop3_uidls)."""
         with self._lock:
-            uidlist = self._read_uidlist()
-        if uidlist is None:
-            return {}
-        found: dict[int, str] = {}
-        for record in uidlist.records:
-            if record.extensions:
-                value = record.extension("P")
-                if value:
-                    found[record.uid] = value
-        return found
-
-    def _uidlist_key(self) -> tuple[int, int, int] | None:
-        """What tells one version of `dovecot-uidlist` from another (None: no file)."""
-        try:
-            info = os.stat(os.path.join(self.path, UIDLIST_FILE_NAME))
-        except FileNotFoundError:
-            return None
-        return (info.st_mtime_ns, info.st_size, info.st_ino)
-
-    def _read_uidlist(self) -> UidList | None:
-        """The folder's uidlist, parsed again only when the file changed (10,000 lines: 45 ms)."""
-        key = self._uidlist_key()
-        if key is None:
-            self._uidlist_cache = None
-            return None
-        if self._uidlist_cache is not None and self._uidlist_cache[0] == key:
-            return self._uidlist_cache[1]
-        try:
-            uidlist = read_uidlist(self.path)
-        except UidListError:
-            return None  # folder.assign_uids() logs it and rebuilds the file
-        # Replaced between the stat and the read? Then the key is stale and the next look reads.
-        self._uidlist_cache = None if uidlist is None else (key, uidlist)
-        return uidlist
+            return self.uids.pop3_uidls()
 
     def _load_keywords(self, *, force: bool = False) -> bool:
         """Re-read `dovecot-keywords` if it changed; whether the mapping changed."""
@@ -572,23 +526,7 @@ class FolderState:
 
     def _assign(self, files: list[NewFile]) -> tuple[list[int], int]:
         """UIDs for the new base names, in order, under the uidlist lock; and UIDVALIDITY."""
-        uidlist = None
-        try:
-            with uidlist_lock(self.path, wait=self.lock_wait) as lock:
-                uidlist = self._read_uidlist()
-                self._uidlist_cache = None  # changed below: trusted again once written
-                if uidlist is not None:
-                    uidlist.assign_in_order(item.base for item in files)
-                    write_uidlist(lock, uidlist)
-                    # The file now holds exactly this object: the next sync need not
-                    # read it again (10,000 lines take tens of milliseconds to parse).
-                    key = self._uidlist_key()
-                    if key is not None:
-                        self._uidlist_cache = (key, uidlist)
-        except UidListError:
-            uidlist = None
-        if uidlist is None:
-            uidlist = self.folder.assign_uids()  # none yet, or broken: number everything
+        uidlist = self.uids.number_new(item.base for item in files)
         found = [uidlist.uid_of(item.base) for item in files]
         return [0 if uid is None else uid for uid in found], uidlist.uidvalidity
 
@@ -615,7 +553,7 @@ class FolderState:
                     datetime.fromtimestamp(date, UTC),
                     recent,
                     item.base,
-                    item.base if recent else f"{item.base}{INFO_SEPARATOR}{info}",
+                    file_name(item.base, None if recent else info),
                     info,
                     item.stored_size,
                     self.path,
@@ -698,11 +636,6 @@ class FolderState:
         """The index, for the caller alone while the block runs (message_reading.py)."""
         with self._lock:
             yield self._index()
-
-
-def _info_of(name: str) -> str:
-    _, separator, info = name.partition(INFO_SEPARATOR)
-    return info if separator else ""
 
 
 def _row(message: MessageInfo) -> IndexRow:

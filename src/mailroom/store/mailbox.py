@@ -40,11 +40,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from mailroom.store.errors import MailboxDeleted, QuotaExceeded
+from mailroom.store.errors import FolderError, MailboxDeleted, QuotaExceeded
 from mailroom.store.events import MailboxEvents, Waiter, disk_stamp
 from mailroom.store.file_changes import Directories, FlagMode, NewFile
-from mailroom.store.flags import info_letters, split_flags
-from mailroom.store.folder import INFO_SEPARATOR, SYSTEM_FLAGS, FolderError
+from mailroom.store.filename import INFO_SEPARATOR, base_name, new_base_names
+from mailroom.store.flags import SYSTEM_FLAGS, info_letters, split_flags
 from mailroom.store.folder_state import FolderState
 from mailroom.store.keywords import (
     MAX_KEYWORDS,
@@ -53,7 +53,7 @@ from mailroom.store.keywords import (
     add_keywords,
     read_keywords,
 )
-from mailroom.store.maildir import Maildir, escape_hostname, unique_names
+from mailroom.store.maildir import Maildir
 from mailroom.store.message_reading import (
     cached_value,
     cached_values,
@@ -384,7 +384,7 @@ class Mailbox:
             for source, system, keywords, date in messages:
                 with io.BytesIO(source) if isinstance(source, bytes) else source.open("rb") as file:
                     tmp = maildir.write_tmp(file)
-                base = f"{tmp.name},S={tmp.size},W={tmp.virtual_size}"
+                base = base_name(tmp.name, tmp.size, tmp.virtual_size)
                 target = tmp.path.with_name(base)
                 os.rename(tmp.path, target)
                 info = info_letters("", system, keywords, mapping) if system or keywords else None
@@ -511,7 +511,7 @@ class Mailbox:
         missing: list[int] = []
         renamed: set[int] = set()
         folder = os.fspath(self.path)
-        names = unique_names(escape_hostname(self.hostname), len(sources), escaped=True)
+        bases = new_base_names(self.hostname, [(m.stored_size, m.size) for m in sources])
         # Flags → letters in this folder, once per distinct set (a few dozen per folder).
         letters: dict[tuple[str, frozenset[str]], str | None] = {}
         try:
@@ -523,7 +523,7 @@ class Mailbox:
                     for sub, path in ((s, os.path.join(folder, s)) for s in ("new", "cur"))
                 }
                 tmp_prefix = os.path.join(folder, "tmp", "")
-                for message, name in zip(sources, names, strict=True):
+                for message, base in zip(sources, bases, strict=True):
                     key = (message.info, message.flags)
                     if key in letters:
                         info = letters[key]
@@ -535,7 +535,6 @@ class Mailbox:
                             info_letters(message.info, message.flags & _SYSTEM, keywords, mapping)
                             or None
                         )
-                    base = f"{name},S={message.stored_size},W={message.size}"
                     final = base if info is None else f"{base}{INFO_SEPARATOR}{info}"
                     source = directories.fd(message.folder, message.recent)
                     target, prefix = into["new" if info is None else "cur"]

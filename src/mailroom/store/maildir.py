@@ -17,27 +17,23 @@ in `tmp/`, which Dovecot cleans after 36 hours. A mailbox created by the
 delivery has each new directory fsynced into its parent, so a power cut
 cannot take away the directory that holds a delivered message.
 
-The unique name is Dovecot's `<secs>.M<usecs>P<pid>Q<counter>.<hostname>`,
-with '/' and ':' in the host name written as `\\057` and `\\072`.
+File names are filename.py's (Dovecot's grammar).
 
 Everything here is blocking; the async entry point runs it in a thread.
 """
 
 from __future__ import annotations
 
-import asyncio
 import errno
-import itertools
 import os
 import socket
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from mailroom.durable import fsync_directory, make_directory
 from mailroom.store import mutf7
+from mailroom.store.filename import base_name, unique_name
 
 INBOX = "INBOX"
 SEPARATOR = "."
@@ -95,32 +91,6 @@ def folder_name(directory: str) -> str:
         return mutf7.decode(directory[1:])
     except ValueError as error:
         raise FolderNameError(str(error)) from None
-
-
-_counter = itertools.count(1)
-_counter_lock = threading.Lock()
-
-
-def escape_hostname(hostname: str) -> str:
-    """The host name as Dovecot puts it into file names: '/' → \\057, ':' → \\072."""
-    return hostname.replace("/", "\\057").replace(":", "\\072")
-
-
-def unique_name(hostname: str, *, escaped: bool = False) -> str:
-    """A fresh Dovecot-style base name: `<secs>.M<usecs>P<pid>Q<counter>.<hostname>`
-    (`escaped`: the caller has passed the host name through escape_hostname already)."""
-    return unique_names(hostname, 1, escaped=escaped)[0]
-
-
-def unique_names(hostname: str, count: int, *, escaped: bool = False) -> list[str]:
-    """`count` fresh base names at once (a COPY of thousands): one clock reading, each
-    its own counter value, which alone keeps them apart within this process."""
-    with _counter_lock:
-        counters = list(itertools.islice(_counter, count))
-    seconds, microseconds = divmod(time.time_ns() // 1000, 1_000_000)
-    host = hostname if escaped else escape_hostname(hostname)
-    prefix = f"{seconds}.M{microseconds}P{os.getpid()}Q"
-    return [f"{prefix}{counter}.{host}" for counter in counters]
 
 
 @dataclass(frozen=True)
@@ -231,7 +201,7 @@ class Maildir:
 
     def publish(self, message: TmpMessage) -> Path:
         """Move a message from tmp/ to new/ under its final name; durable when this returns."""
-        target = self.root / "new" / f"{message.name},S={message.size},W={message.virtual_size}"
+        target = self.root / "new" / base_name(message.name, message.size, message.virtual_size)
         try:
             # link, not rename: an existing message of the same name is never replaced.
             os.link(message.path, target)
@@ -257,7 +227,3 @@ class Maildir:
         except BaseException:
             self.discard(message)
             raise
-
-    async def deliver_async(self, source: Readable, *, prefix: bytes = b"") -> Path:
-        """`deliver`, in a thread."""
-        return await asyncio.to_thread(self.deliver, source, prefix=prefix)

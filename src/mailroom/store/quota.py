@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailroom.store.maildir import unique_name
+from mailroom.store.filename import SIZE_FIELD, base_of, unique_name
 
 FILE_NAME = "maildirsize"
 MAX_FILE_SIZE = 5120
@@ -33,7 +33,6 @@ MAX_FILE_SIZE = 5120
 
 _LIMIT = re.compile(rb"(\d{1,19})([SC])")
 _USAGE = re.compile(rb"[ \t]*(-?\d{1,19})[ \t]+(-?\d{1,19})[ \t]*")
-_SIZE_IN_NAME = re.compile(r",S=(\d{1,19})(?=[,:]|$)")
 
 
 @dataclass(frozen=True)
@@ -83,8 +82,7 @@ def limits_line(bytes_limit: int | None, messages_limit: int | None = None) -> s
 
 def message_size(name: str, path: Path) -> int | None:
     """A message file's stored size: from `,S=` in its name, else stat(); None if it is gone."""
-    base = name.split(":", 1)[0]
-    match = _SIZE_IN_NAME.search(base)
+    match = SIZE_FIELD.search(base_of(name))
     if match is not None:
         return int(match.group(1))
     try:
