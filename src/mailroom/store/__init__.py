@@ -28,18 +28,18 @@ from mailroom.store.events import MailboxEvents, Waiter
 from mailroom.store.file_changes import FlagMode
 from mailroom.store.filename import unique_name
 from mailroom.store.keywords import Keywords, KeywordsError, TooManyKeywords
-from mailroom.store.mailbox import FolderStatus, Mailbox, Quota
+from mailroom.store.mailbox import FolderStatus, Mailbox
 from mailroom.store.maildir import (
     INBOX,
     FolderNameError,
     Maildir,
-    TmpMessage,
     folder_directory,
     folder_name,
 )
-from mailroom.store.paths import MailboxPathError, mailbox_path
+from mailroom.store.paths import MailboxLocation, MailboxPathError, locate_mailbox, mailbox_path
 from mailroom.store.quota import (
     MaildirSize,
+    Quota,
     check_quota,
     current_usage,
     parse_maildirsize,
@@ -67,6 +67,7 @@ __all__ = [
     "Mailbox",
     "MailboxDeleted",
     "MailboxEvents",
+    "MailboxLocation",
     "MailboxPathError",
     "Maildir",
     "MaildirSize",
@@ -76,7 +77,6 @@ __all__ = [
     "QuotaExceeded",
     "Snapshot",
     "SpecialUseError",
-    "TmpMessage",
     "TooManyKeywords",
     "UidList",
     "UidListError",
@@ -86,6 +86,7 @@ __all__ = [
     "current_usage",
     "folder_directory",
     "folder_name",
+    "locate_mailbox",
     "mailbox_path",
     "parse_maildirsize",
     "recalculate",

@@ -47,7 +47,6 @@ from mailroom.store.file_changes import (
     DIRECTORY_FLAGS,
     FlagMode,
     NewFile,
-    place_files,
     positions_of,
     rename_for_flags,
     unlink_messages,
@@ -515,12 +514,13 @@ class FolderState:
                 messages.sort(key=lambda m: m.uid)  # the retried ones come last
             return messages, failed
 
-    def add_files(self, files: list[NewFile], before: DiskStamp | None = None) -> list[MessageInfo]:
-        """Make the files messages (in order), give them UIDs; their infos, in order.
-        `before`: the folder's stamp before the caller put files into new/ or cur/
-        (a COPY's links), when nothing else of ours changed the folder since."""
+    def add_placed(
+        self, files: list[NewFile], dates: list[int], before: DiskStamp | None
+    ) -> list[MessageInfo]:
+        """Give UIDs to files just put into new/ or cur/ (writing.py), with their dates,
+        in order; their infos, in order. `before`: the folder's stamp before they were
+        put there, when nothing else of ours changed the folder since."""
         with self._lock, self._own_change(before):
-            dates = place_files(self.path, files)
             uids, uidvalidity = self._assign(files)
             return self._added(files, dates, uids, uidvalidity)
 

@@ -28,10 +28,8 @@ import asyncio
 import contextlib
 import errno
 import functools
-import io
 import logging
 import os
-import shutil
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Executor
@@ -40,11 +38,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from mailroom.store.errors import FolderError, MailboxDeleted, QuotaExceeded
-from mailroom.store.events import MailboxEvents, Waiter, disk_stamp
-from mailroom.store.file_changes import Directories, FlagMode, NewFile
-from mailroom.store.filename import INFO_SEPARATOR, base_name, new_base_names
-from mailroom.store.flags import SYSTEM_FLAGS, info_letters, split_flags
+from mailroom.store.errors import FolderError, MailboxDeleted
+from mailroom.store.events import MailboxEvents, Waiter
+from mailroom.store.file_changes import FlagMode
+from mailroom.store.flags import SYSTEM_FLAGS, split_flags
 from mailroom.store.folder_state import FolderState
 from mailroom.store.keywords import (
     MAX_KEYWORDS,
@@ -53,7 +50,6 @@ from mailroom.store.keywords import (
     add_keywords,
     read_keywords,
 )
-from mailroom.store.maildir import Maildir
 from mailroom.store.message_reading import (
     cached_value,
     cached_values,
@@ -61,9 +57,10 @@ from mailroom.store.message_reading import (
     read_messages,
     search_text,
 )
-from mailroom.store.quota import current_usage, record_delivery
+from mailroom.store.quota import Quota, record_delivery
 from mailroom.store.snapshot import MessageInfo, Snapshot
 from mailroom.store.uidlist import LOCK_WAIT_SECONDS
+from mailroom.store.writing import FolderWriter, NewMessage
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +78,6 @@ class _Imported:
     pairs: list[tuple[int, int]]
     missing: list[int]
     renamed: set[int]
-
-
-@dataclass(frozen=True)
-class Quota:
-    """The Maildir++ quota a mailbox's account has: its root (where `maildirsize` is)."""
-
-    root: Path
-    limit_bytes: int | None
 
 
 @dataclass(frozen=True)
@@ -361,44 +350,22 @@ class Mailbox:
         for source, flags, internaldate in messages:
             system, keywords = split_flags(flags)
             date = internaldate.timestamp() if internaldate is not None else None
-            prepared.append((source, system, keywords, date))
-        added = await self._run(self._append, prepared)
-        self._changed()
-        return added
+            prepared.append(NewMessage(source, system, keywords, date))
+        return await self._run(self._append, prepared)
 
-    def _append(
-        self,
-        messages: list[tuple[bytes | Path, frozenset[str], frozenset[str], float | None]],
-    ) -> list[MessageInfo]:
+    def _append(self, messages: list[NewMessage]) -> list[MessageInfo]:
         self._check_exists()
-        known = sum(
-            len(source) if isinstance(source, bytes) else source.stat().st_size
-            for source, _, _, _ in messages
+        return self._writer().put(messages, self._mapping_with).added
+
+    def _writer(self) -> FolderWriter:
+        """The one write path (writing.py), numbering into this folder's state."""
+        return FolderWriter(
+            self.path,
+            hostname=self.hostname,
+            quota=self.quota,
+            events=self.events,
+            state=self._state,
         )
-        self._check_quota(known)
-        maildir = Maildir(self.path, hostname=self.hostname)
-        items: list[NewFile] = []
-        try:
-            wanted = frozenset().union(*(keywords for _, _, keywords, _ in messages))
-            mapping = self._mapping_with(wanted)
-            for source, system, keywords, date in messages:
-                with io.BytesIO(source) if isinstance(source, bytes) else source.open("rb") as file:
-                    tmp = maildir.write_tmp(file)
-                base = base_name(tmp.name, tmp.size, tmp.virtual_size)
-                target = tmp.path.with_name(base)
-                os.rename(tmp.path, target)
-                info = info_letters("", system, keywords, mapping) if system or keywords else None
-                items.append(
-                    NewFile(os.fspath(target), base, info, date, tmp.size, tmp.virtual_size)
-                )
-        except BaseException:
-            for item in items:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(item.path)
-            raise
-        added = self._state.add_files(items)
-        self._record_usage(sum(item.stored_size for item in items), len(items))
-        return added
 
     def _check_exists(self) -> None:
         """Writing into a deleted folder would bring its directories back: refuse."""
@@ -413,17 +380,6 @@ class Mailbox:
             self._state.refresh_keywords()
         return mapping
 
-    def _check_quota(self, size: int) -> None:
-        quota = self.quota
-        if quota is None or quota.limit_bytes is None:
-            return
-        used = current_usage(quota.root, quota.limit_bytes).used_bytes
-        if used + size > quota.limit_bytes:
-            raise QuotaExceeded(
-                f"the mailbox is full: {used} of {quota.limit_bytes} bytes used, "
-                f"the message needs {size}"
-            )
-
     def _record_usage(self, size: int, count: int) -> None:
         if self.quota is not None and count:
             record_delivery(self.quota.root, size, count)
@@ -431,8 +387,6 @@ class Mailbox:
     async def copy(self, uids: Iterable[int], target: Mailbox) -> list[tuple[int, int]]:
         """Copy messages with their flags; (source UID, new UID) pairs for COPYUID (RFC 4315)."""
         pairs, _ = await self._copy(uids, target, moving=False)
-        if pairs:
-            target._changed()
         return pairs
 
     async def move(self, uids: Iterable[int], target: Mailbox) -> list[tuple[int, int]]:
@@ -451,7 +405,6 @@ class Mailbox:
             await self._thread(
                 self._record_usage, -sum(m.stored_size for m in removed), -len(removed)
             )
-            target._changed()
             self._changed()
         return pairs
 
@@ -490,101 +443,18 @@ class Mailbox:
         return pairs, renamed
 
     def _import(self, sources: list[MessageInfo], moving: bool) -> _Imported:
-        """In this (the target) folder: take the messages' files in and number them.
-
-        A copy is a hard link (Dovecot's maildir copy makes them too), a move a
-        rename; either goes straight into new/ or cur/, as a link or a rename appears
-        whole (tmp/ has no part to play, and the file keeps its mtime, the internal
-        date). Where the file system cannot link or rename across, the bytes are
-        copied through tmp/ and fsynced."""
+        """In this (the target) folder: take the messages' files in and number them
+        (writing.py: a copy is a hard link, a move a rename)."""
         self._check_exists()
-        if not moving:
-            self._check_quota(sum(m.stored_size for m in sources))
-        # Nothing else of ours changes this folder meanwhile (the folder's operations
-        # run one at a time): what changes from here is ours (FolderState._own_change).
-        before = disk_stamp(self.path)
-        mapping = self._mapping_for_copies(sources)
-        transfer = os.rename if moving else os.link
-        unsupported = _RENAME_UNSUPPORTED if moving else _LINK_UNSUPPORTED
-        items: list[NewFile] = []
-        taken: list[MessageInfo] = []  # the source of each item
-        missing: list[int] = []
-        renamed: set[int] = set()
-        folder = os.fspath(self.path)
-        bases = new_base_names(self.hostname, [(m.stored_size, m.size) for m in sources])
-        # Flags → letters in this folder, once per distinct set (a few dozen per folder).
-        letters: dict[tuple[str, frozenset[str]], str | None] = {}
-        try:
-            with Directories() as directories:
-                tmp = directories.open(os.path.join(folder, "tmp"))
-                # The target directory of each file (fd) and its path (with a final "/").
-                into = {
-                    sub: (directories.open(path), os.path.join(path, ""))
-                    for sub, path in ((s, os.path.join(folder, s)) for s in ("new", "cur"))
-                }
-                tmp_prefix = os.path.join(folder, "tmp", "")
-                for message, base in zip(sources, bases, strict=True):
-                    key = (message.info, message.flags)
-                    if key in letters:
-                        info = letters[key]
-                    else:
-                        keywords = frozenset(
-                            k for k in message.flags - _SYSTEM if mapping.letter_for(k)
-                        )
-                        info = letters[key] = (
-                            info_letters(message.info, message.flags & _SYSTEM, keywords, mapping)
-                            or None
-                        )
-                    final = base if info is None else f"{base}{INFO_SEPARATOR}{info}"
-                    source = directories.fd(message.folder, message.recent)
-                    target, prefix = into["new" if info is None else "cur"]
-                    try:
-                        transfer(message.file_name, final, src_dir_fd=source, dst_dir_fd=target)
-                        path, placed = prefix + final, True
-                    except FileNotFoundError:
-                        missing.append(message.uid)
-                        continue
-                    except OSError as error:
-                        if error.errno not in unsupported:
-                            raise
-                        try:
-                            _copy_file(message.file_name, source, base, tmp)
-                        except FileNotFoundError:
-                            missing.append(message.uid)
-                            continue
-                        path, placed = tmp_prefix + base, False
-                    if placed and moving:
-                        renamed.add(message.uid)
-                    items.append(
-                        NewFile(
-                            path,
-                            base,
-                            info,
-                            message.internaldate.timestamp(),
-                            message.stored_size,
-                            message.size,
-                            dated=placed,
-                            placed=placed,
-                        )
-                    )
-                    taken.append(message)
-        except BaseException:
-            # A renamed original must not be deleted: put it back where it was.
-            for item, message in zip(items, taken, strict=True):
-                with contextlib.suppress(OSError):
-                    if message.uid in renamed:
-                        os.rename(item.path, message.file_path)
-                    else:
-                        os.unlink(item.path)
-            raise
-        if not items:
-            return _Imported([], missing, renamed)
-        added = self._state.add_files(items, before)
-        self._record_usage(sum(item.stored_size for item in items), len(items))
-        new_uids = {m.base_name: m.uid for m in added}
+        put = self._writer().put_copies(
+            sources, lambda: self._mapping_for_copies(sources), moving=moving
+        )
+        missing = [sources[position].uid for position in put.missing]
+        renamed = {sources[position].uid for position in put.renamed}
+        new_uids = {m.base_name: m.uid for m in put.added}
         pairs = [
-            (message.uid, new_uids[item.base])
-            for message, item in zip(taken, items, strict=True)
+            (sources[position].uid, new_uids[item.base])
+            for position, item in zip(put.positions, put.files, strict=True)
             if item.base in new_uids
         ]
         return _Imported(pairs, missing, renamed)
@@ -682,23 +552,3 @@ def _carry_derived(
     except (sqlite3.Error, FolderError) as error:
         # Closed (deleted) meanwhile, or an index that cannot be read: nothing lost.
         log.info("%s: cached values not copied from %s: %s", target.path, source.path, error)
-
-
-def _copy_file(source: str, source_dir: int, target: str, target_dir: int) -> None:
-    """A durable copy of `source` (in `source_dir`) as `target` (in `target_dir`), where
-    the file system cannot link."""
-    with (
-        open(os.open(source, os.O_RDONLY | os.O_CLOEXEC, dir_fd=source_dir), "rb") as reader,
-        open(
-            os.open(
-                target,
-                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
-                0o600,
-                dir_fd=target_dir,
-            ),
-            "wb",
-        ) as writer,
-    ):
-        shutil.copyfileobj(reader, writer)
-        writer.flush()
-        os.fsync(writer.fileno())

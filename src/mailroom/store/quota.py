@@ -36,6 +36,14 @@ _USAGE = re.compile(rb"[ \t]*(-?\d{1,19})[ \t]+(-?\d{1,19})[ \t]*")
 
 
 @dataclass(frozen=True)
+class Quota:
+    """The Maildir++ quota of an account: its root (where `maildirsize` is), its limit."""
+
+    root: Path
+    limit_bytes: int | None
+
+
+@dataclass(frozen=True)
 class MaildirSize:
     """What a `maildirsize` file says: limits (None: not set) and usage."""
 
