@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailroom.store.filename import SIZE_FIELD, base_of, unique_name
+from mailroom.store.filename import stored_size_in, unique_name
 
 FILE_NAME = "maildirsize"
 MAX_FILE_SIZE = 5120
@@ -90,9 +90,9 @@ def limits_line(bytes_limit: int | None, messages_limit: int | None = None) -> s
 
 def message_size(name: str, path: Path) -> int | None:
     """A message file's stored size: from `,S=` in its name, else stat(); None if it is gone."""
-    match = SIZE_FIELD.search(base_of(name))
-    if match is not None:
-        return int(match.group(1))
+    size = stored_size_in(name)
+    if size is not None:
+        return size
     try:
         return path.stat().st_size
     except FileNotFoundError:

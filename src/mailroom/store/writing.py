@@ -50,7 +50,7 @@ from mailroom.store.file_changes import DIRECTORY_FLAGS, Directories, NewFile
 from mailroom.store.filename import INFO_SEPARATOR, base_name, new_base_names, unique_name
 from mailroom.store.flags import SYSTEM_FLAG_SET, info_letters
 from mailroom.store.keywords import Keywords
-from mailroom.store.quota import Quota, current_usage, record_delivery
+from mailroom.store.quota import Quota, check_quota, record_delivery
 from mailroom.store.snapshot import MessageInfo
 
 CHUNK = 64 * 1024
@@ -284,13 +284,9 @@ class FolderWriter:
 
     def _check_quota(self, size: int) -> None:
         quota = self.quota
-        if quota is None or quota.limit_bytes is None:
-            return
-        used = current_usage(quota.root, quota.limit_bytes).used_bytes
-        if used + size > quota.limit_bytes:
+        if quota is not None and not check_quota(quota.root, quota.limit_bytes, size):
             raise QuotaExceeded(
-                f"the mailbox is full: {used} of {quota.limit_bytes} bytes used, "
-                f"the message needs {size}"
+                f"the mailbox is full: {size} more bytes do not fit under {quota.limit_bytes}"
             )
 
     def _record_usage(self, size: int, count: int) -> None:
