@@ -27,8 +27,9 @@ from mailroom.store.errors import (
 from mailroom.store.events import MailboxEvents, Waiter
 from mailroom.store.file_changes import FlagMode
 from mailroom.store.filename import unique_name
+from mailroom.store.folder_view import FolderStatus
 from mailroom.store.keywords import Keywords, KeywordsError, TooManyKeywords
-from mailroom.store.mailbox import FolderStatus, Mailbox
+from mailroom.store.mailbox import Mailbox
 from mailroom.store.maildir import (
     INBOX,
     FolderNameError,

@@ -39,7 +39,8 @@ from mailroom.store.errors import FolderError, FolderExists, FolderNotFound, Spe
 from mailroom.store.events import MailboxEvents, folder_key
 from mailroom.store.filename import unique_name
 from mailroom.store.folder_names import FolderNames
-from mailroom.store.mailbox import FolderStatus, Mailbox
+from mailroom.store.folder_view import FolderStatus
+from mailroom.store.mailbox import Mailbox
 from mailroom.store.maildir import INBOX, FolderNameError, Maildir
 from mailroom.store.quota import Quota, current_usage, record_delivery, scan_usage
 from mailroom.store.special_use import (

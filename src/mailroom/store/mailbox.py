@@ -5,29 +5,25 @@ hands them out, counting references). Sessions keep only their own view,
 a list of UIDs, and read the shared state: `messages` (sorted by UID, with
 O(log n) lookup through `find`), UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ.
 Everything that touches the disk or the index runs in the store's worker
-threads (folder_state.py), one operation at a time per folder; the state
-that readers see is an immutable snapshot replaced in one step.
+threads (folder_work.py; the work itself is folder_state.py's), one
+operation at a time per folder; the state that readers see is an immutable
+snapshot replaced in one step (folder_view.py).
 
-Every change made here calls `MailboxEvents.notify(path)`, so sessions in
-IDLE wake at once; `sync()` picks up changes other processes made.
+Every change made here wakes the folder's waiters (`MailboxEvents.notify`),
+so sessions in IDLE wake at once; `sync()` picks up changes other processes
+made.
 
-Writing follows Maildir and Dovecot: APPEND writes to tmp/, fsyncs, renames
-into new/ (no flags: the message is \\Recent, as Dovecot does) or cur/
-(with its flags), fsyncs the directory, sets the file's mtime to the
-internal date and numbers it under the `dovecot-uidlist` lock. COPY makes
-hard links (Dovecot's maildir copy does) and falls back to copying the
-bytes; MOVE renames the files into the target, then expunges the originals'
-records (RFC 6851 §3.3).
-The Maildir++ quota (`maildirsize`) is checked before anything is written
-and updated after.
+APPEND, COPY and MOVE put messages into the folder through the store's one
+write path (writing.py: the quota, tmp/ and fsync, links into new/ or cur/,
+numbering under the `dovecot-uidlist` lock). COPY makes hard links
+(Dovecot's maildir copy does); MOVE renames the files into the target, then
+expunges the originals' records (RFC 6851 §3.3).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import functools
 import logging
 import os
 import sqlite3
@@ -39,12 +35,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from mailroom.store.errors import FolderError, MailboxDeleted
-from mailroom.store.events import MailboxEvents, Waiter
+from mailroom.store.events import MailboxEvents
 from mailroom.store.file_changes import FlagMode
-from mailroom.store.flags import SYSTEM_FLAGS, split_flags
+from mailroom.store.flags import SYSTEM_FLAG_SET, split_flags
 from mailroom.store.folder_state import FolderState
+from mailroom.store.folder_view import FolderView
+from mailroom.store.folder_work import FolderWork
 from mailroom.store.keywords import (
-    MAX_KEYWORDS,
     Keywords,
     KeywordsError,
     add_keywords,
@@ -58,16 +55,13 @@ from mailroom.store.message_reading import (
     search_text,
 )
 from mailroom.store.quota import Quota, record_delivery
-from mailroom.store.snapshot import MessageInfo, Snapshot
+from mailroom.store.snapshot import MessageInfo
 from mailroom.store.uidlist import LOCK_WAIT_SECONDS
 from mailroom.store.writing import FolderWriter, NewMessage
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-_SYSTEM = frozenset(SYSTEM_FLAGS.values())
-_LINK_UNSUPPORTED = (errno.EXDEV, errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK)
-_RENAME_UNSUPPORTED = (errno.EXDEV,)
 
 
 @dataclass(frozen=True)
@@ -80,21 +74,7 @@ class _Imported:
     renamed: set[int]
 
 
-@dataclass(frozen=True)
-class FolderStatus:
-    """What STATUS reports (RFC 9051 §6.3.11, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE)."""
-
-    messages: int
-    uidnext: int
-    uidvalidity: int
-    unseen: int
-    recent: int
-    size: int
-    highestmodseq: int
-    deleted: int
-
-
-class Mailbox:
+class Mailbox(FolderView, FolderWork):
     """One folder directory, open for any number of sessions."""
 
     def __init__(
@@ -125,142 +105,6 @@ class Mailbox:
 
     def __repr__(self) -> str:
         return f"Mailbox({str(self.path)!r})"
-
-    # -- shared state (no I/O) --
-
-    @property
-    def snapshot(self) -> Snapshot:
-        """Everything below at one moment (a session that needs several values at once)."""
-        return self._state.snapshot
-
-    @property
-    def messages(self) -> Sequence[MessageInfo]:
-        return self._state.snapshot.messages
-
-    @property
-    def uidvalidity(self) -> int:
-        return self._state.snapshot.uidvalidity
-
-    @property
-    def uidnext(self) -> int:
-        return self._state.snapshot.uidnext
-
-    @property
-    def highestmodseq(self) -> int:
-        return self._state.snapshot.highestmodseq
-
-    @property
-    def keywords(self) -> tuple[str, ...]:
-        """The keywords the folder knows (FLAGS, PERMANENTFLAGS)."""
-        return self._state.snapshot.keywords
-
-    @property
-    def can_create_keywords(self) -> bool:
-        """Whether PERMANENTFLAGS may include \\* (Maildir holds 26 keywords per folder)."""
-        return len(self._state.snapshot.keywords) < MAX_KEYWORDS
-
-    def find(self, uid: int) -> MessageInfo | None:
-        return self._state.snapshot.find(uid)
-
-    def changed_since(self, modseq: int) -> list[MessageInfo]:
-        """Messages whose modseq is above `modseq` (CONDSTORE CHANGEDSINCE)."""
-        return [m for m in self._state.snapshot.messages if m.modseq > modseq]
-
-    def vanished_since(self, modseq: int) -> list[int]:
-        """UIDs expunged after `modseq` (QRESYNC, RFC 7162 §3.2.10).
-
-        When the index was rebuilt after `modseq`, the exact answer is lost;
-        then every UID below UIDNEXT that is not a message now is reported,
-        which RFC 7162 §3.2.5.2 allows (the client ignores UIDs it never had).
-        """
-        state = self._state
-        if modseq < state.history_start:
-            present = set(state.snapshot.uids)
-            return [uid for uid in range(1, state.snapshot.uidnext) if uid not in present]
-        modseqs, uids = state.expunged_modseqs, state.expunged_uids
-        low, high = 0, len(modseqs)
-        while low < high:
-            middle = (low + high) // 2
-            if modseqs[middle] <= modseq:
-                low = middle + 1
-            else:
-                high = middle
-        return sorted(set(uids[low:]) - set(state.snapshot.uids))
-
-    def status(self) -> FolderStatus:
-        snapshot = self._state.snapshot
-        unseen = recent = deleted = size = 0
-        for message in snapshot.messages:
-            flags = message.flags
-            unseen += "\\Seen" not in flags
-            deleted += "\\Deleted" in flags
-            recent += message.recent
-            size += message.size
-        return FolderStatus(
-            messages=len(snapshot.messages),
-            uidnext=snapshot.uidnext,
-            uidvalidity=snapshot.uidvalidity,
-            unseen=unseen,
-            recent=recent,
-            size=size,
-            highestmodseq=snapshot.highestmodseq,
-            deleted=deleted,
-        )
-
-    def watch(self) -> contextlib.AbstractAsyncContextManager[Waiter]:
-        """`async with mailbox.watch() as waiter: await waiter.wait()` (IDLE)."""
-        return self.events.watch(self.path)
-
-    # -- running blocking work --
-
-    async def _run(self, function: Callable[..., T], *args: object) -> T:
-        """Run `function` in a store thread, one at a time for this folder."""
-        async with self._lock:
-            return await self._thread(function, *args)
-
-    async def _thread(self, function: Callable[..., T], *args: object) -> T:
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor, functools.partial(function, *args))
-        finally:
-            self._flush_soon()
-
-    def _flush_soon(self) -> None:
-        """Have the index's queued writes made in a store thread of their own, now that
-        the caller has its answer (the index is a cache: see index.py)."""
-        if self._flushing is not None or not self._state.writes_pending():
-            return
-        loop = asyncio.get_running_loop()
-        task = loop.create_task(self._flush())
-        self._flushing = task
-        self._background.add(task)
-        task.add_done_callback(self._background_done)
-
-    async def _flush(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self._executor, self._state.flush_index)
-        finally:
-            self._flushing = None
-        self._flush_soon()  # written meanwhile
-
-    def _in_background(self, function: Callable[..., object], *args: object) -> None:
-        """Run `function` in a store thread once the folder's work so far is done,
-        without waiting for it: work that only saves later work. The folder's next
-        operations queue behind it; closing the folder waits for it."""
-        task = asyncio.get_running_loop().create_task(self._run(function, *args))
-        self._background.add(task)
-        task.add_done_callback(self._background_done)
-
-    def _background_done(self, task: asyncio.Task[object]) -> None:
-        self._background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("%s: background work failed: %s", self.path, task.exception())
-
-    async def settled(self) -> None:
-        """Wait for the background work started so far (tests, and closing)."""
-        while self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
 
     def _changed(self) -> None:
         self.events.notify(self.path)
@@ -461,7 +305,7 @@ class Mailbox:
 
     def _mapping_for_copies(self, sources: list[MessageInfo]) -> Keywords:
         """This folder's keywords, with those of the copies added where there is room."""
-        wanted = frozenset().union(*(m.flags - _SYSTEM for m in sources))
+        wanted = frozenset().union(*(m.flags - SYSTEM_FLAG_SET for m in sources))
         try:
             return self._mapping_with(wanted)
         except KeywordsError:
