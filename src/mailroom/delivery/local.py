@@ -40,14 +40,15 @@ from mailroom.message.headers import HeaderBlock, parse_header_block, unfold
 from mailroom.store import (
     INBOX,
     FolderNameError,
+    FolderWriter,
     MailboxEvents,
     MailboxPathError,
     Maildir,
+    NewMessage,
     Quota,
     QuotaExceeded,
     locate_mailbox,
 )
-from mailroom.store.writing import FolderWriter, NewMessage
 
 log = logging.getLogger("mailroom.delivery")
 

@@ -1,16 +1,18 @@
 """Mailboxes on disk: Maildir++ compatible with Dovecot.
 
-The delivery side: where an account's Maildir is (paths.py), writing
-messages and folders into it (maildir.py) and the Maildir++ quota
-(quota.py). The reading side, for IMAP and POP3: a folder's messages with
-their UIDs and flags (folder.py), kept in Dovecot's own `dovecot-uidlist`
-(uidlist.py) and `dovecot-keywords` (keywords.py) so Dovecot and Mailroom
-can take turns on one Maildir.
+Where an account's Maildir is and its quota (paths.py: `locate_mailbox`), its
+layout and folders (maildir.py), the names of its message files (filename.py)
+and the Maildir++ quota (quota.py). Every message that enters a folder, from
+local delivery or from IMAP APPEND, COPY and MOVE, goes through one write path
+(writing.py: `FolderWriter`). The reading side, for IMAP and POP3: a folder's
+files numbered in Dovecot's own `dovecot-uidlist` (folder_uids.py, uidlist.py)
+with `dovecot-keywords` (keywords.py), so Dovecot and Mailroom can take turns
+on one Maildir.
 
-For IMAP and POP3 sessions: `MailStore` (account.py) hands out `Account`s
-and shared `Mailbox`es (mailbox.py), whose state on disk and in the SQLite
-index (index.py) is kept by folder_state.py; `MailboxEvents` (events.py)
-wakes IDLE sessions. Imports no protocol.
+For IMAP and POP3 sessions: `MailStore` (account.py) hands out `Account`s and
+shared `Mailbox`es (mailbox.py), whose state on disk and in the SQLite index
+(index.py) is kept by folder_state.py (on folder_sync.py and folder_memory.py);
+`MailboxEvents` (events.py) wakes IDLE sessions. Imports no protocol.
 """
 
 from mailroom.store.account import Account, FolderInfo, MailStore
@@ -49,6 +51,7 @@ from mailroom.store.quota import (
 )
 from mailroom.store.snapshot import MessageInfo, Snapshot
 from mailroom.store.uidlist import LockTimeout, UidList, UidListError, UidRecord
+from mailroom.store.writing import FolderWriter, NewMessage, Put
 
 __all__ = [
     "INBOX",
@@ -61,6 +64,7 @@ __all__ = [
     "FolderNameError",
     "FolderNotFound",
     "FolderStatus",
+    "FolderWriter",
     "Keywords",
     "KeywordsError",
     "LockTimeout",
@@ -74,6 +78,8 @@ __all__ = [
     "MaildirSize",
     "MessageGone",
     "MessageInfo",
+    "NewMessage",
+    "Put",
     "Quota",
     "QuotaExceeded",
     "Snapshot",
