@@ -165,7 +165,7 @@ class FolderSync(FolderMemory):
         if self._stamp is None or stamp[3] != self._stamp[3]:
             return False
         if stamp[2] != self._stamp[2]:
-            # Changed by our own add_files(), which kept what it wrote (_assign)?
+            # Changed by our own add_placed(), which kept what it wrote (FolderUids)?
             mtime_ns, inode, size = stamp[2]
             if not self.uids.is_kept((mtime_ns, size, inode)):
                 return False

@@ -1,6 +1,6 @@
 """Putting messages into a folder: the store's one write path.
 
-Local delivery (delivery/local.py, through `Maildir.deliver`-style calls), IMAP
+Local delivery (delivery/local.py; `Maildir.deliver` is the plainest use), IMAP
 APPEND, COPY and MOVE (mailbox.py) all add messages to a folder through
 `FolderWriter`, so the order of the steps, the file names, the quota and the change
 events are decided here and nowhere else:
