@@ -45,7 +45,7 @@ from mailroom.routing import Router
 from mailroom.smtp.policy import SmtpServices
 from mailroom.smtp.server import SmtpServer
 from mailroom.smtp.settings import SmtpSettings
-from mailroom.store import Account, MailboxEvents, MailStore, mailbox_path
+from mailroom.store import Account, MailboxEvents, MailStore, locate_mailbox
 
 log = logging.getLogger("mailroom")
 
@@ -151,11 +151,8 @@ def account_opener(services: Services) -> Callable[[str], Awaitable[Account]]:
 
     async def open_account(address: str) -> Account:
         record = await services.directory.get_account(address)
-        quota = record.quota_bytes
-        if quota is None:
-            quota = config.mailbox.default_quota
-        root = mailbox_path(config.mailbox.path_template, address, data_dir(config))
-        account = services.mail_store.account(root, quota)
+        where = locate_mailbox(config.mailbox, data_dir(config), address, record.quota_bytes)
+        account = services.mail_store.account(where.root, where.quota_bytes)
         await account.ensure_default_folders()
         return account
 

@@ -1,18 +1,23 @@
 """Reading a Maildir folder as Dovecot does: messages in UID order, flags from
 file names, new files numbered in the shared `dovecot-uidlist`. The fixture
-Maildir under fixtures/dovecot-2.3/ was written by Dovecot 2.3.19.1."""
+Maildir under fixtures/dovecot-2.3/ was written by Dovecot 2.3.19.1.
+
+These talk to `FolderState` (folder_state.py), the blocking side of a Mailbox."""
 
 from __future__ import annotations
 
 import io
 import shutil
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from mailroom.store import Maildir
-from mailroom.store.folder import MaildirFolder, MessageGone
+from mailroom.store.folder_state import FolderState
+from mailroom.store.folder_uids import FolderUids
 from mailroom.store.keywords import KeywordsError, TooManyKeywords, add_keywords
 from mailroom.store.uidlist import read_uidlist
 
@@ -31,50 +36,63 @@ def dovecot_maildir(tmp_path: Path) -> Path:
     return root
 
 
+@contextmanager
+def opened(path: Path) -> Iterator[FolderState]:
+    """The folder, opened (its index loaded and synced with the disk)."""
+    state = FolderState(path, lock_wait=5.0)
+    state.open()
+    try:
+        yield state
+    finally:
+        state.close()
+
+
 def test_dovecots_maildir_is_served_with_dovecots_uids_and_flags(dovecot_maildir: Path) -> None:
-    messages = MaildirFolder(dovecot_maildir).scan()
+    with opened(dovecot_maildir) as state:
+        messages = state.snapshot.messages
 
     # UID 3 was expunged by Dovecot; its record is still in the uidlist.
     assert [m.uid for m in messages] == [1, 2, 4, 5, 6]
     first, second, fourth, _, sixth = messages
-    assert first.flags == {"\\Seen"} and first.keywords == {"$Forwarded"}
-    assert second.flags == {"\\Flagged", "\\Answered"}
-    assert second.keywords == {"Junk", "NonJunk"}
-    assert fourth.flags == set() and fourth.keywords == set()
-    assert (first.size, first.virtual_size) == (40, 44)
+    assert first.flags == {"\\Seen", "$Forwarded"}
+    assert second.flags == {"\\Flagged", "\\Answered", "Junk", "NonJunk"}
+    assert fourth.flags == set()
+    assert (first.stored_size, first.size) == (40, 44)
     assert sixth.recent and sixth.path.parent.name == "new"
     assert not first.recent
 
 
-def test_scanning_a_fully_numbered_folder_leaves_dovecots_uidlist_untouched(
+def test_opening_a_fully_numbered_folder_leaves_dovecots_uidlist_untouched(
     dovecot_maildir: Path,
 ) -> None:
     before = (dovecot_maildir / "dovecot-uidlist").read_bytes()
 
-    MaildirFolder(dovecot_maildir).scan()
+    with opened(dovecot_maildir):
+        pass
 
     assert (dovecot_maildir / "dovecot-uidlist").read_bytes() == before
 
 
 def test_a_folder_below_the_inbox_keeps_its_own_uids(dovecot_maildir: Path) -> None:
-    (message,) = MaildirFolder(dovecot_maildir / ".Entw&APw-rfe").scan()
+    with opened(dovecot_maildir / ".Entw&APw-rfe") as state:
+        (message,) = state.snapshot.messages
 
     assert message.uid == 1
-    assert message.size == 42
+    assert message.stored_size == 42
 
 
 def test_a_delivered_message_appears_with_the_next_uid_its_size_and_no_flags(
     dovecot_maildir: Path,
 ) -> None:
-    Maildir(dovecot_maildir, hostname="mx.example.org").deliver(io.BytesIO(MESSAGE))
+    with opened(dovecot_maildir) as state:
+        Maildir(dovecot_maildir, hostname="mx.example.org").deliver(io.BytesIO(MESSAGE))
+        state.sync(force=True)
+        delivered = state.snapshot.messages[-1]
 
-    messages = MaildirFolder(dovecot_maildir).scan()
-
-    delivered = messages[-1]
     assert delivered.uid == 7  # after Dovecot's 6, though its header said N1
-    assert delivered.size == len(MESSAGE.replace(b"\r\n", b"\n"))
-    assert delivered.virtual_size == len(MESSAGE)
-    assert delivered.flags == set() and delivered.keywords == set()
+    assert delivered.stored_size == len(MESSAGE.replace(b"\r\n", b"\n"))
+    assert delivered.size == len(MESSAGE)
+    assert delivered.flags == set()
     assert delivered.recent
     # The expunged UID 3 is dropped from the rewritten list, never reused.
     uidlist = read_uidlist(dovecot_maildir)
@@ -84,25 +102,26 @@ def test_a_delivered_message_appears_with_the_next_uid_its_size_and_no_flags(
     assert uidlist.uidvalidity == 1795616411
 
 
-def test_an_empty_new_folder_gets_a_uidlist_on_first_scan(tmp_path: Path) -> None:
+def test_an_empty_new_folder_gets_a_uidlist_when_first_opened(tmp_path: Path) -> None:
     Maildir(tmp_path, hostname="h").create()
-    folder = MaildirFolder(tmp_path)
 
-    assert folder.scan() == []
-    uidlist = read_uidlist(tmp_path)
-    assert uidlist is not None and uidlist.next_uid == 1
-    assert folder.uidvalidity == uidlist.uidvalidity
+    with opened(tmp_path) as state:
+        assert state.snapshot.messages == ()
+        uidlist = read_uidlist(tmp_path)
+        assert uidlist is not None and uidlist.next_uid == 1
+        assert state.snapshot.uidvalidity == uidlist.uidvalidity
 
 
-def test_messages_keep_their_uids_across_scans_and_new_ones_follow(tmp_path: Path) -> None:
+def test_messages_keep_their_uids_across_syncs_and_new_ones_follow(tmp_path: Path) -> None:
     maildir = Maildir(tmp_path, hostname="h")
-    folder = MaildirFolder(tmp_path)
     maildir.deliver(io.BytesIO(b"one\n"))
     maildir.deliver(io.BytesIO(b"two\n"))
-    first = folder.scan()
+    with opened(tmp_path) as state:
+        first = state.snapshot.messages
 
-    maildir.deliver(io.BytesIO(b"three\n"))
-    second = folder.scan()
+        maildir.deliver(io.BytesIO(b"three\n"))
+        state.sync(force=True)
+        second = state.snapshot.messages
 
     assert [(m.uid, m.base_name) for m in second[:2]] == [(m.uid, m.base_name) for m in first]
     assert [m.uid for m in second] == [1, 2, 3]
@@ -110,94 +129,93 @@ def test_messages_keep_their_uids_across_scans_and_new_ones_follow(tmp_path: Pat
 
 def test_an_expunged_uid_is_never_given_again(tmp_path: Path) -> None:
     maildir = Maildir(tmp_path, hostname="h")
-    folder = MaildirFolder(tmp_path)
     maildir.deliver(io.BytesIO(b"one\n"))
     maildir.deliver(io.BytesIO(b"two\n"))
-    assert folder.expunge(folder.scan()[-1])
+    with opened(tmp_path) as state:
+        assert [m.uid for m in state.expunge({2}, False)] == [2]
 
-    maildir.deliver(io.BytesIO(b"three\n"))
+        maildir.deliver(io.BytesIO(b"three\n"))
+        state.sync(force=True)
 
-    assert [m.uid for m in folder.scan()] == [1, 3]
+        assert [m.uid for m in state.snapshot.messages] == [1, 3]
 
 
 def test_expunging_twice_says_the_second_time_there_was_nothing(tmp_path: Path) -> None:
     Maildir(tmp_path, hostname="h").deliver(io.BytesIO(b"one\n"))
-    folder = MaildirFolder(tmp_path)
-    (message,) = folder.scan()
-
-    assert folder.expunge(message)
-    assert not folder.expunge(message)
-    assert folder.scan() == []
+    with opened(tmp_path) as state:
+        assert len(state.expunge({1}, False)) == 1
+        assert state.expunge({1}, False) == []
+        assert state.snapshot.messages == ()
 
 
-def test_move_to_cur_keeps_the_name_and_adds_an_empty_info(tmp_path: Path) -> None:
+def test_claiming_a_recent_message_keeps_its_name_and_adds_an_empty_info(tmp_path: Path) -> None:
     path = Maildir(tmp_path, hostname="h").deliver(io.BytesIO(b"one\n"))
-    folder = MaildirFolder(tmp_path)
+    with opened(tmp_path) as state:
+        assert state.claim_recent() == [1]
+        (moved,) = state.snapshot.messages
 
-    moved = folder.move_to_cur(folder.scan()[0])
-
-    assert moved.path == tmp_path / "cur" / f"{path.name}:2,"
-    assert not moved.recent
-    assert folder.scan() == [moved]
+        assert moved.path == tmp_path / "cur" / f"{path.name}:2,"
+        assert not moved.recent
+        state.sync(force=True)
+        assert state.snapshot.messages == (moved,)
 
 
 def test_setting_flags_renames_the_file_with_sorted_letters(tmp_path: Path) -> None:
     path = Maildir(tmp_path, hostname="h").deliver(io.BytesIO(b"one\n"))
-    folder = MaildirFolder(tmp_path)
+    with opened(tmp_path) as state:
+        (changed,), _ = state.store_flags(
+            [1], "set", ["\\Seen", "\\Answered", "Work", "$Label1"], None
+        )
 
-    changed = folder.set_flags(folder.scan()[0], {"\\Seen", "\\Answered"}, {"Work", "$Label1"})
-
-    # Keywords get letters in sorted order of first use: $Label1 → a, Work → b.
-    assert changed.path == tmp_path / "cur" / f"{path.name}:2,RSab"
-    assert (tmp_path / "dovecot-keywords").read_bytes() == b"0 $Label1\n1 Work\n"
-    assert folder.scan() == [changed]
-    assert changed.flags == {"\\Seen", "\\Answered"}
-    assert changed.keywords == {"Work", "$Label1"}
+        # Keywords get letters in sorted order of first use: $Label1 → a, Work → b.
+        assert changed.path == tmp_path / "cur" / f"{path.name}:2,RSab"
+        assert (tmp_path / "dovecot-keywords").read_bytes() == b"0 $Label1\n1 Work\n"
+        state.sync(force=True)
+        assert state.snapshot.messages == (changed,)
+        assert changed.flags == {"\\Seen", "\\Answered", "Work", "$Label1"}
 
 
 def test_the_passed_letter_survives_a_flag_change(dovecot_maildir: Path) -> None:
-    folder = MaildirFolder(dovecot_maildir)
-    message = folder.scan()[0]
-    passed = message.path.with_name(message.path.name + "P")  # ":2,SaP" is not sorted, fine
-    message.path.rename(passed)
-    message = folder.scan()[0]
+    with opened(dovecot_maildir) as state:
+        message = state.snapshot.messages[0]
+        passed = message.path.with_name(message.path.name + "P")  # ":2,SaP" is not sorted, fine
+        message.path.rename(passed)
+        state.sync(force=True)
 
-    changed = folder.set_flags(message, {"\\Deleted"}, {"$Forwarded"})
+        (changed,), _ = state.store_flags([1], "set", ["\\Deleted", "$Forwarded"], None)
 
     assert changed.path.name.endswith(":2,PTa")
-    assert changed.flags == {"\\Deleted"}
+    assert changed.flags == {"\\Deleted", "$Forwarded"}
 
 
-def test_set_flags_follows_a_file_another_process_renamed(tmp_path: Path) -> None:
-    Maildir(tmp_path, hostname="h").deliver(io.BytesIO(b"one\n"))
-    folder = MaildirFolder(tmp_path)
-    stale = folder.scan()[0]
-    folder.set_flags(stale, {"\\Flagged"})  # "another process"
+def test_a_flag_change_follows_a_file_another_process_renamed(tmp_path: Path) -> None:
+    path = Maildir(tmp_path, hostname="h").deliver(io.BytesIO(b"one\n"))
+    with opened(tmp_path) as state:
+        path.rename(tmp_path / "cur" / f"{path.name}:2,F")  # "another process"
 
-    changed = folder.set_flags(stale, {"\\Seen"})
+        (changed,), _ = state.store_flags([1], "set", ["\\Seen"], None)
 
-    assert changed.path.name.endswith(":2,S")
-    assert folder.scan() == [changed]
+        assert changed.path.name.endswith(":2,S")
+        state.sync(force=True)
+        assert state.snapshot.messages == (changed,)
 
 
-def test_set_flags_on_an_expunged_message_says_it_is_gone(tmp_path: Path) -> None:
-    Maildir(tmp_path, hostname="h").deliver(io.BytesIO(b"one\n"))
-    folder = MaildirFolder(tmp_path)
-    (message,) = folder.scan()
-    message.path.unlink()
+def test_a_flag_change_on_a_message_whose_file_is_gone_expunges_it(tmp_path: Path) -> None:
+    path = Maildir(tmp_path, hostname="h").deliver(io.BytesIO(b"one\n"))
+    with opened(tmp_path) as state:
+        path.unlink()
 
-    with pytest.raises(MessageGone) as gone:
-        folder.set_flags(message, {"\\Seen"})
-    assert gone.value.uid == 1
+        changed, failed = state.store_flags([1], "set", ["\\Seen"], None)
+
+        assert changed == [] and failed == []
+        assert state.snapshot.messages == ()
 
 
 def test_a_27th_keyword_on_a_message_is_refused(tmp_path: Path) -> None:
     Maildir(tmp_path, hostname="h").deliver(io.BytesIO(b"one\n"))
     add_keywords(tmp_path, {f"k{index}" for index in range(26)})
-    folder = MaildirFolder(tmp_path)
-
-    with pytest.raises(TooManyKeywords):
-        folder.set_flags(folder.scan()[0], set(), {"extra"})
+    with opened(tmp_path) as state, pytest.raises(TooManyKeywords):
+        state.store_flags([1], "add", ["extra"], None)
 
 
 def test_names_that_cannot_be_messages_are_skipped(tmp_path: Path) -> None:
@@ -206,45 +224,49 @@ def test_names_that_cannot_be_messages_are_skipped(tmp_path: Path) -> None:
         (tmp_path / "cur" / name).write_bytes(b"x")
     (tmp_path / "cur" / "1700000000.ok:2,S").write_bytes(b"xyz")
 
-    (message,) = MaildirFolder(tmp_path).scan()
+    with opened(tmp_path) as state:
+        (message,) = state.snapshot.messages
 
     assert message.base_name == "1700000000.ok"
-    assert message.size == 3  # no ,S= in the name: stat()
-    assert message.virtual_size is None
+    assert message.stored_size == 3  # no ,S= in the name: stat()
+    assert message.size == 3  # no ,W= either: counted in the file
 
 
 def test_a_broken_uidlist_is_rebuilt_as_dovecot_does(tmp_path: Path) -> None:
     Maildir(tmp_path, hostname="h").deliver(io.BytesIO(b"one\n"))
     (tmp_path / "dovecot-uidlist").write_bytes(b"garbage\n")
 
-    (message,) = MaildirFolder(tmp_path).scan()
+    with opened(tmp_path) as state:
+        (message,) = state.snapshot.messages
 
     assert message.uid == 1
     uidlist = read_uidlist(tmp_path)
     assert uidlist is not None and uidlist.uid_of(message.base_name) == 1
 
 
-def test_two_scanners_at_once_never_split_or_share_a_uid(tmp_path: Path) -> None:
+def test_two_numberings_at_once_never_split_or_share_a_uid(tmp_path: Path) -> None:
     maildir = Maildir(tmp_path, hostname="h")
     for index in range(30):
         maildir.deliver(io.BytesIO(b"message %d\n" % index))
     barrier = threading.Barrier(2)
     results: list[dict[str, int]] = []
 
-    def scan() -> None:
-        folder = MaildirFolder(tmp_path)
+    def number() -> None:
+        uids = FolderUids(tmp_path, lock_wait=5.0)
         barrier.wait()
         for round_ in range(5):
             maildir.deliver(io.BytesIO(b"more %d\n" % round_))
-            results.append({m.base_name: m.uid for m in folder.scan()})
+            uidlist = uids.number_all()
+            results.append({r.name: r.uid for r in uidlist.records})
 
-    threads = [threading.Thread(target=scan) for _ in range(2)]
+    threads = [threading.Thread(target=number) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
-    final = {m.base_name: m.uid for m in MaildirFolder(tmp_path).scan()}
+    final_list = FolderUids(tmp_path, lock_wait=5.0).number_all()
+    final = {r.name: r.uid for r in final_list.records}
     assert len(final) == 40
     assert sorted(final.values()) == list(range(1, 41))  # one UID per file, none shared
     for seen in results:
@@ -254,12 +276,10 @@ def test_two_scanners_at_once_never_split_or_share_a_uid(tmp_path: Path) -> None
 def test_a_broken_keywords_file_hides_keywords_but_is_never_overwritten(tmp_path: Path) -> None:
     Maildir(tmp_path, hostname="h").deliver(io.BytesIO(b"one\n"))
     (tmp_path / "dovecot-keywords").write_bytes(b"not a keywords file\n")
-    folder = MaildirFolder(tmp_path)
-    (message,) = folder.scan()
+    with opened(tmp_path) as state:
+        (seen,), _ = state.store_flags([1], "set", ["\\Seen"], None)
+        with pytest.raises(KeywordsError, match="line 1"):
+            state.store_flags([1], "set", ["\\Seen", "Work"], None)
 
-    seen = folder.set_flags(message, {"\\Seen"})
-    with pytest.raises(KeywordsError, match="line 1"):
-        folder.set_flags(seen, {"\\Seen"}, {"Work"})
-
-    assert seen.flags == {"\\Seen"} and seen.keywords == set()
+    assert seen.flags == {"\\Seen"}
     assert (tmp_path / "dovecot-keywords").read_bytes() == b"not a keywords file\n"

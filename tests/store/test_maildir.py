@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mailroom.store import Maildir, unique_name
-from mailroom.store.maildir import escape_hostname
+from mailroom.store.filename import escape_hostname
 
 MESSAGE = b"From: alice@example.org\r\nSubject: hi\r\n\r\nHello\r\nBob\r\n"
 DOVECOT_NAME = re.compile(
@@ -109,8 +109,3 @@ def test_a_failed_delivery_leaves_nothing_in_tmp(tmp_path: Path) -> None:
         maildir.deliver(Broken())
     assert list((tmp_path / "tmp").iterdir()) == []
     assert list((tmp_path / "new").iterdir()) == []
-
-
-async def test_delivery_from_async_code_runs_in_a_thread(tmp_path: Path) -> None:
-    path = await Maildir(tmp_path, hostname="h").deliver_async(io.BytesIO(MESSAGE))
-    assert path.read_bytes() == MESSAGE.replace(b"\r\n", b"\n")

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from mailroom.store import Account, Mailbox, MailboxEvents, MailStore
 from mailroom.store.file_changes import positions_of
-from mailroom.store.folder_state import SUSPECT_SECONDS_FINE
+from mailroom.store.folder_sync import SUSPECT_SECONDS_FINE
 from mailroom.store.index import FILE_NAME as INDEX_FILE_NAME
 from mailroom.store.index import MailboxIndex
 from mailroom.store.uidlist import UidList, format_uidlist, parse_uidlist

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailroom.store import MailboxPathError, mailbox_path
+from mailroom.config.model import MailboxConfig
+from mailroom.store import MailboxLocation, MailboxPathError, locate_mailbox, mailbox_path
 
 BASE = Path("/srv/mailroom/data")
 
@@ -92,3 +93,18 @@ def test_no_address_leads_out_of_the_template_prefix(
     normal = Path(os.path.normpath(path))
     assert normal == path  # nothing to normalise away: no "..", no "."
     assert prefix in normal.parents
+
+
+def test_an_account_without_its_own_quota_gets_the_configured_default() -> None:
+    config = MailboxConfig(default_quota=5000)
+
+    assert locate_mailbox(config, BASE, "alice@Example.ORG", None) == MailboxLocation(
+        BASE / "mail/example.org/alice/Maildir", 5000
+    )
+    assert locate_mailbox(config, BASE, "alice@example.org", 100).quota_bytes == 100
+    assert locate_mailbox(MailboxConfig(), BASE, "alice@example.org", None).quota_bytes is None
+
+
+def test_locating_an_address_that_cannot_name_a_mailbox_is_refused() -> None:
+    with pytest.raises(MailboxPathError):
+        locate_mailbox(MailboxConfig(), BASE, "../x@example.org", None)

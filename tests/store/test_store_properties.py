@@ -1,6 +1,6 @@
 """Hostile input for the Maildir reading side: the uidlist and keywords parsers
 take any bytes and either parse them or raise their own error, what they write
-reads back the same, and no file name in cur/ or new/ makes a scan fail."""
+reads back the same, and no file name in cur/ or new/ makes a sync fail."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailroom.store.folder import MaildirFolder
+from mailroom.store.folder_state import FolderState
 from mailroom.store.keywords import (
     MAX_KEYWORDS,
     Keywords,
@@ -94,7 +94,7 @@ def test_added_keywords_read_back_with_their_letters(names: set[str]) -> None:
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(file_name_bytes, min_size=1, max_size=6), st.booleans())
-def test_no_file_name_makes_a_scan_fail(names: list[bytes], in_new: bool) -> None:
+def test_no_file_name_makes_a_sync_fail(names: list[bytes], in_new: bool) -> None:
     root = Path(tempfile.mkdtemp())
     try:
         for sub in ("cur", "new", "tmp"):
@@ -104,13 +104,16 @@ def test_no_file_name_makes_a_scan_fail(names: list[bytes], in_new: bool) -> Non
                 (root / ("new" if in_new else "cur") / os.fsdecode(name)).write_bytes(b"x")
             except OSError:
                 continue  # a name the file system refuses (too long, …)
-        folder = MaildirFolder(root)
+        state = FolderState(root, lock_wait=5.0)
+        state.open()
+        try:
+            messages = state.snapshot.messages
 
-        messages = folder.scan()
-
-        assert len({m.uid for m in messages}) == len(messages)
-        assert [m.uid for m in folder.scan()] == [m.uid for m in messages]
-        for message in messages:
-            folder.set_flags(message, {"\\Seen"})
+            assert len({m.uid for m in messages}) == len(messages)
+            state.sync(force=True)
+            assert [m.uid for m in state.snapshot.messages] == [m.uid for m in messages]
+            state.store_flags([m.uid for m in messages], "set", ["\\Seen"], None)
+        finally:
+            state.close()
     finally:
         shutil.rmtree(root)

@@ -28,7 +28,8 @@ not do, and this module does: the RFC 3464 field syntax (address types,
 `\\x{HH}` escapes for non-ASCII addresses from RFC 6533 §3), keeping hostile
 text (CR, LF, control characters) out of header fields, extracting the
 enhanced status code (RFC 3463), and returning the original message without
-re-encoding it. For the last, the original's header section is parsed with
+re-encoding it. For the last, the original's header section is found by
+`mailroom.message` (where its blank line is), parsed with
 the tolerant compat32 parser (`headersonly`) and its body kept as opaque
 text, and the result is generated with `refold_source="none"`, so the
 returned message is the bytes received (line ends aside), even when its
@@ -50,6 +51,8 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import format_datetime
 from typing import BinaryIO, Literal
+
+from mailroom.message.headers import parse_header_block
 
 Action = Literal["failed", "delayed", "delivered"]
 Ret = Literal["FULL", "HDRS"]
@@ -368,16 +371,14 @@ def _read_bounded(message: BinaryIO | bytes, limit: int) -> tuple[bytes, bool]:
 
 
 def _header_section(data: bytes, limit: int) -> bytes:
-    """The header section of `data` (up to its blank line), cut at a line end to fit `limit`."""
-    if data.startswith((b"\r\n", b"\n")):
+    """The header section of `data` (up to its blank line, read by mailroom.message),
+    cut at a line end to fit `limit`."""
+    header = parse_header_block(data, 0, len(data))
+    if header.header_end == 0:
         return b""  # no header fields at all: the body starts at once
-    ends = [i for i in (data.find(b"\r\n\r\n"), data.find(b"\n\n")) if i >= 0]
-    if ends:
-        end = min(ends)
-        headers = data[: end + (4 if data[end : end + 4] == b"\r\n\r\n" else 2)]
-    else:
-        headers = data
-    if len(headers) > limit or not ends:
+    whole = header.body_start > header.header_end  # the blank line was found
+    headers = data[: header.body_start]
+    if len(headers) > limit or not whole:
         cut = headers[:limit].rfind(b"\n")
         headers = headers[: cut + 1] if cut >= 0 else b""
     return headers

@@ -15,9 +15,12 @@ For each recipient it
   does not exist or cannot exist falls back to INBOX, as Dovecot's LDA does,
   unless `create_folder` is set.
 
-Each call reads the stored message once, streaming, and fsyncs the message
-and the Maildir's `new/` before reporting DELIVERED. All the disk work runs
-in one thread per call. The delivery agent logs Postfix's line for the
+Each call reads the stored message once, streaming, and puts it into the
+folder through the store's one write path (store/writing.py: tmp/, fsync,
+link into `new/`, fsync of `new/`, quota, change events) before reporting
+DELIVERED. Where the account's Maildir is and its quota are the store's to
+say (`locate_mailbox`). The header section is read with `mailroom.message`.
+All the disk work runs in one thread per call. The delivery agent logs Postfix's line for the
 recipient: `QUEUEID: to=<alice@example.org>, relay=local, status=sent (...)`.
 """
 
@@ -33,15 +36,18 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mailroom.config.model import MailboxConfig
+from mailroom.message.headers import HeaderBlock, parse_header_block, unfold
 from mailroom.store import (
     INBOX,
     FolderNameError,
+    FolderWriter,
     MailboxEvents,
     MailboxPathError,
     Maildir,
-    check_quota,
-    mailbox_path,
-    record_delivery,
+    NewMessage,
+    Quota,
+    QuotaExceeded,
+    locate_mailbox,
 )
 
 log = logging.getLogger("mailroom.delivery")
@@ -97,9 +103,8 @@ class LocalDelivery:
 
     def mailbox(self, address: str) -> Maildir:
         """The Maildir of the account whose primary address is `address`."""
-        return Maildir(
-            mailbox_path(self.config.path_template, address, self.base), hostname=self.hostname
-        )
+        where = locate_mailbox(self.config, self.base, address, None)
+        return Maildir(where.root, hostname=self.hostname)
 
     async def deliver(
         self,
@@ -123,13 +128,12 @@ class LocalDelivery:
         `quota_bytes` is the account's own quota (None: use the configured default).
         Never raises for a delivery problem: it is in the result.
         """
-        limit = quota_bytes if quota_bytes is not None else self.config.default_quota
         request = _Request(
             message=message,
             sender=sender,
             recipient=recipient,
             original=original_recipient or recipient,
-            limit=limit,
+            quota_bytes=quota_bytes,
             folder=folder,
             create_folder=create_folder,
             queue_id=queue_id,
@@ -143,33 +147,31 @@ class LocalDelivery:
         if prefix is None:
             return LocalResult.permanent_failure("5.1.7 sender or recipient unusable in a header")
         try:
-            account = self.mailbox(request.recipient)
+            where = locate_mailbox(self.config, self.base, request.recipient, request.quota_bytes)
         except MailboxPathError as error:
             log.error("%s: %s", request.queue_id, error)
             return LocalResult.permanent_failure(
                 "5.3.5 the recipient's address cannot name a mailbox here"
             )
+        account = Maildir(where.root, hostname=self.hostname)
         try:
             with _opened(request.message) as source:
-                head = _read_head(source)
-                if _has_delivered_to(head, request.original):
+                head, header = _read_head(source)
+                if _has_delivered_to(header, request.original):
                     return LocalResult.permanent_failure(
                         f"5.4.6 Delivered-To loop: message already delivered to {request.original}"
                     )
                 account.create()
                 target = self._folder(account, request)
-                tmp = target.write_tmp(_Chained(head, source), prefix=prefix)
-            if not check_quota(account.root, request.limit, tmp.size):
-                target.discard(tmp)
-                return LocalResult.temporary_failure("4.2.2 Mailbox full")
-            try:
-                path = target.publish(tmp)
-            except BaseException:
-                target.discard(tmp)
-                raise
-            record_delivery(account.root, tmp.size)
-            if self.events is not None:
-                self.events.notify(target.root)
+                writer = FolderWriter(
+                    target.root,
+                    hostname=self.hostname,
+                    quota=Quota(account.root, where.quota_bytes),
+                    events=self.events,
+                )
+                put = writer.put([NewMessage(_Chained(head, source), prefix=prefix)])
+        except QuotaExceeded:
+            return LocalResult.temporary_failure("4.2.2 Mailbox full")
         except OSError as error:
             log.warning("%s: to=<%s>: %s", request.queue_id, request.recipient, error)
             if error.errno == errno.EDQUOT:
@@ -177,6 +179,7 @@ class LocalDelivery:
             if error.errno == errno.ENOSPC:
                 return LocalResult.temporary_failure("4.3.1 Mail system full")
             return LocalResult.temporary_failure("4.3.0 cannot write to the mailbox")
+        (path,) = put.paths
         if target is account:
             return LocalResult.delivered(path)
         return LocalResult.delivered(path, f"2.0.0 delivered to maildir folder {request.folder}")
@@ -208,7 +211,7 @@ class _Request:
     sender: str
     recipient: str
     original: str
-    limit: int | None
+    quota_bytes: int | None
     folder: str
     create_folder: bool
     queue_id: str
@@ -268,7 +271,7 @@ def _opened(message: BinaryIO | Path) -> AbstractContextManager[BinaryIO]:
 
 
 class _Chained:
-    """Bytes already read, then the rest of a file: one stream for Maildir.write_tmp."""
+    """Bytes already read, then the rest of a file: one stream for the store's writer."""
 
     def __init__(self, head: bytes, rest: BinaryIO) -> None:
         self.head = head
@@ -281,41 +284,27 @@ class _Chained:
         return self.rest.read(size)
 
 
-def _read_head(source: BinaryIO) -> bytes:
-    """Read until the end of the header section is in hand (or the scan limit)."""
-    data = bytearray()
+def _read_head(source: BinaryIO) -> tuple[bytes, HeaderBlock]:
+    """Read until the end of the header section is in hand (or the scan limit): the
+    bytes read, and the header fields among them (RFC 5322 §2.1)."""
+    data = b""
+    header = parse_header_block(data, 0, 0)
     while len(data) < HEADER_SCAN_LIMIT:
         chunk = source.read(CHUNK)
         if not chunk:
             break
         data += chunk
-        if _header_end(data) is not None:
-            break
-    return bytes(data)
+        header = parse_header_block(data, 0, len(data))
+        if header.body_start > header.header_end:
+            break  # the blank line is in: the header section is whole
+    return data, header
 
 
-def _header_end(data: bytes | bytearray) -> int | None:
-    """Index of the blank line that ends the header section (RFC 5322 §2.1), if present."""
-    if data.startswith((b"\n", b"\r\n")):
-        return 0
-    ends = [i for i in (data.find(b"\n\n"), data.find(b"\n\r\n")) if i >= 0]
-    return min(ends) + 1 if ends else None
-
-
-def _has_delivered_to(head: bytes, address: str) -> bool:
-    end = _header_end(head)
-    section = head if end is None else head[:end]
+def _has_delivered_to(header: HeaderBlock, address: str) -> bool:
     wanted = address.strip().lower()
-    field: list[bytes] = []
-    for line in [*section.replace(b"\r\n", b"\n").split(b"\n"), b""]:
-        if line[:1] in (b" ", b"\t") and field:
-            field.append(line)  # a folded continuation (RFC 5322 §2.2.3)
-            continue
-        if field:
-            name, _, value = b"".join(field).partition(b":")
-            if name.strip().lower() == b"delivered-to":
-                text = value.decode("utf-8", "replace").strip().strip("<>").strip().lower()
-                if text == wanted:
-                    return True
-        field = [line]
+    for field in header.fields:
+        if field.name.lower() == "delivered-to":
+            text = unfold(field.value).decode("utf-8", "replace")
+            if text.strip().strip("<>").strip().lower() == wanted:
+                return True
     return False

@@ -1,44 +1,48 @@
 """Mailboxes on disk: Maildir++ compatible with Dovecot.
 
-The delivery side: where an account's Maildir is (paths.py), writing
-messages and folders into it (maildir.py) and the Maildir++ quota
-(quota.py). The reading side, for IMAP and POP3: a folder's messages with
-their UIDs and flags (folder.py), kept in Dovecot's own `dovecot-uidlist`
-(uidlist.py) and `dovecot-keywords` (keywords.py) so Dovecot and Mailroom
-can take turns on one Maildir.
+Where an account's Maildir is and its quota (paths.py: `locate_mailbox`), its
+layout and folders (maildir.py), the names of its message files (filename.py)
+and the Maildir++ quota (quota.py). Every message that enters a folder, from
+local delivery or from IMAP APPEND, COPY and MOVE, goes through one write path
+(writing.py: `FolderWriter`). The reading side, for IMAP and POP3: a folder's
+files numbered in Dovecot's own `dovecot-uidlist` (folder_uids.py, uidlist.py)
+with `dovecot-keywords` (keywords.py), so Dovecot and Mailroom can take turns
+on one Maildir.
 
-For IMAP and POP3 sessions: `MailStore` (account.py) hands out `Account`s
-and shared `Mailbox`es (mailbox.py), whose state on disk and in the SQLite
-index (index.py) is kept by folder_state.py; `MailboxEvents` (events.py)
-wakes IDLE sessions. Imports no protocol.
+For IMAP and POP3 sessions: `MailStore` (account.py) hands out `Account`s and
+shared `Mailbox`es (mailbox.py), whose state on disk and in the SQLite index
+(index.py) is kept by folder_state.py (on folder_sync.py and folder_memory.py);
+`MailboxEvents` (events.py) wakes IDLE sessions. Imports no protocol.
 """
 
 from mailroom.store.account import Account, FolderInfo, MailStore
 from mailroom.store.errors import (
     FlagError,
+    FolderError,
     FolderExists,
     FolderNotFound,
     MailboxDeleted,
+    MessageGone,
     QuotaExceeded,
     SpecialUseError,
 )
 from mailroom.store.events import MailboxEvents, Waiter
 from mailroom.store.file_changes import FlagMode
-from mailroom.store.folder import FolderError, MaildirFolder, MaildirMessage, MessageGone
+from mailroom.store.filename import unique_name
+from mailroom.store.folder_view import FolderStatus
 from mailroom.store.keywords import Keywords, KeywordsError, TooManyKeywords
-from mailroom.store.mailbox import FolderStatus, Mailbox, Quota
+from mailroom.store.mailbox import Mailbox
 from mailroom.store.maildir import (
     INBOX,
     FolderNameError,
     Maildir,
-    TmpMessage,
     folder_directory,
     folder_name,
-    unique_name,
 )
-from mailroom.store.paths import MailboxPathError, mailbox_path
+from mailroom.store.paths import MailboxLocation, MailboxPathError, locate_mailbox, mailbox_path
 from mailroom.store.quota import (
     MaildirSize,
+    Quota,
     check_quota,
     current_usage,
     parse_maildirsize,
@@ -47,6 +51,7 @@ from mailroom.store.quota import (
 )
 from mailroom.store.snapshot import MessageInfo, Snapshot
 from mailroom.store.uidlist import LockTimeout, UidList, UidListError, UidRecord
+from mailroom.store.writing import FolderWriter, NewMessage, Put
 
 __all__ = [
     "INBOX",
@@ -59,6 +64,7 @@ __all__ = [
     "FolderNameError",
     "FolderNotFound",
     "FolderStatus",
+    "FolderWriter",
     "Keywords",
     "KeywordsError",
     "LockTimeout",
@@ -66,18 +72,18 @@ __all__ = [
     "Mailbox",
     "MailboxDeleted",
     "MailboxEvents",
+    "MailboxLocation",
     "MailboxPathError",
     "Maildir",
-    "MaildirFolder",
-    "MaildirMessage",
     "MaildirSize",
     "MessageGone",
     "MessageInfo",
+    "NewMessage",
+    "Put",
     "Quota",
     "QuotaExceeded",
     "Snapshot",
     "SpecialUseError",
-    "TmpMessage",
     "TooManyKeywords",
     "UidList",
     "UidListError",
@@ -87,6 +93,7 @@ __all__ = [
     "current_usage",
     "folder_directory",
     "folder_name",
+    "locate_mailbox",
     "mailbox_path",
     "parse_maildirsize",
     "recalculate",

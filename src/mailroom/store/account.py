@@ -35,13 +35,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from mailroom.store.errors import FolderExists, FolderNotFound, SpecialUseError
+from mailroom.store.errors import FolderError, FolderExists, FolderNotFound, SpecialUseError
 from mailroom.store.events import MailboxEvents, folder_key
-from mailroom.store.folder import FolderError
+from mailroom.store.filename import unique_name
 from mailroom.store.folder_names import FolderNames
-from mailroom.store.mailbox import FolderStatus, Mailbox, Quota
-from mailroom.store.maildir import INBOX, FolderNameError, Maildir, unique_name
-from mailroom.store.quota import current_usage, record_delivery, scan_usage
+from mailroom.store.folder_view import FolderStatus
+from mailroom.store.mailbox import Mailbox
+from mailroom.store.maildir import INBOX, FolderNameError, Maildir
+from mailroom.store.quota import Quota, current_usage, record_delivery, scan_usage
 from mailroom.store.special_use import (
     DEFAULT_FOLDERS,
     SUPPORTED,

@@ -1,7 +1,7 @@
 """The store's errors for IMAP and POP3, each one a reply the protocol layer can give.
 
-The older ones live beside the code that raises them and are re-exported by
-`mailroom.store`: FolderError and MessageGone (folder.py), FolderNameError
+Some live beside the code that raises them and are re-exported by
+`mailroom.store`: FolderNameError
 (maildir.py), KeywordsError and TooManyKeywords (keywords.py), LockTimeout
 (uidlist.py). The IMAP mapping the lead uses (RFC 5530 response codes):
     FolderNotFound      NO [NONEXISTENT]
@@ -18,7 +18,17 @@ The older ones live beside the code that raises them and are re-exported by
 
 from __future__ import annotations
 
-from mailroom.store.folder import FolderError
+
+class FolderError(Exception):
+    """Something went wrong with a folder's messages; the message says what."""
+
+
+class MessageGone(FolderError):
+    """The message was expunged (its file is gone), by us or by another process."""
+
+    def __init__(self, uid: int) -> None:
+        super().__init__(f"message UID {uid} has been expunged")
+        self.uid = uid
 
 
 class FolderNotFound(FolderError):

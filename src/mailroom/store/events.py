@@ -14,7 +14,8 @@ The events say only "look again"; what changed is for the waiter to find
 out (`Mailbox.sync()`). Folder paths are compared after making them
 absolute and normal (no symlinks are followed: that would mean disk access
 on the event loop), so delivery and sessions must derive a Maildir's path
-the same way, from `mailbox_path`. `notify` may be called from any thread.
+the same way, from `locate_mailbox` (paths.py). `notify` may be called from any
+thread.
 """
 
 from __future__ import annotations

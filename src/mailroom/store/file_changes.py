@@ -1,6 +1,6 @@
-"""The file work behind a folder's changes: flags renamed into file names, new files
-placed into new/ or cur/, files unlinked, each relative to an open directory (the
-kernel walks no path for each of thousands of files).
+"""The file work behind a folder's changes: flags renamed into file names, files
+unlinked, each relative to an open directory (the kernel walks no path for each of
+thousands of files); and `NewFile`, a file on its way into the folder (writing.py).
 
 The bookkeeping around them (UIDs, modseqs, the index, the snapshot) is
 folder_state.py's; these functions touch only the disk, and are called with its
@@ -10,7 +10,6 @@ lock held.
 from __future__ import annotations
 
 import os
-import time
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
@@ -18,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from mailroom.store.flags import FlagDecoder, info_letters
-from mailroom.store.folder import INFO_SEPARATOR, SYSTEM_FLAGS
+from mailroom.store.filename import INFO_SEPARATOR, file_name
+from mailroom.store.flags import SYSTEM_FLAGS, FlagDecoder, info_letters
 from mailroom.store.snapshot import MessageInfo
 
 FlagMode = Literal["set", "add", "remove"]
@@ -47,7 +46,7 @@ class NewFile:
     @property
     def file_name(self) -> str:
         """Its name in new/ (no flags) or cur/."""
-        return self.base if self.info is None else f"{self.base}{INFO_SEPARATOR}{self.info}"
+        return file_name(self.base, self.info)
 
 
 class Directories:
@@ -181,35 +180,6 @@ def rename_for_flags(
                 )
             )
     return updated, retry
-
-
-def place_files(folder: Path, files: list[NewFile]) -> list[int]:
-    """Move files from tmp/ into new/ or cur/ (those not `placed` there already), with
-    their dates as mtimes, and make that durable; the dates, in order."""
-    directories: dict[str, int] = {}
-    dates: list[int] = []
-    try:
-        for sub in ("tmp", "new", "cur"):
-            directories[sub] = os.open(os.path.join(folder, sub), DIRECTORY_FLAGS)
-        tmp, used = directories["tmp"], set()
-        for item in files:
-            directory = "new" if item.info is None else "cur"
-            # IMAP dates have seconds; the mtime is what a rebuilt index reads back.
-            date = int(time.time() if item.internaldate is None else item.internaldate)
-            dates.append(date)
-            used.add(directory)
-            if item.placed:
-                continue
-            source = os.path.basename(item.path)
-            if not item.dated:
-                os.utime(source, (date, date), dir_fd=tmp)
-            os.rename(source, item.file_name, src_dir_fd=tmp, dst_dir_fd=directories[directory])
-        for directory in sorted(used):
-            os.fsync(directories[directory])
-    finally:
-        for descriptor in directories.values():
-            os.close(descriptor)
-    return dates
 
 
 def unlink_messages(

@@ -1,6 +1,6 @@
 """IMAP flags ↔ the flag letters of a Maildir file name, for one folder.
 
-System flags are upper-case letters (folder.py has the table); keywords are
+System flags are upper-case letters (the table below); keywords are
 lower-case letters whose meaning the folder's `dovecot-keywords` holds
 (keywords.py). IMAP system flags are case-insensitive (RFC 9051 §2.3.2:
 "\\SEEN" is "\\Seen"); keywords are kept as the client wrote them and
@@ -17,9 +17,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from mailroom.store.errors import FlagError
-from mailroom.store.folder import LETTER_OF_FLAG, SYSTEM_FLAGS
 from mailroom.store.keywords import LETTERS, Keywords, is_keyword
 
+SYSTEM_FLAGS = {
+    "D": "\\Draft",
+    "F": "\\Flagged",
+    "R": "\\Answered",
+    "S": "\\Seen",
+    "T": "\\Deleted",
+}
+"""Maildir letter → IMAP system flag (Maildir spec, and Dovecot's maildir-filename-flags.c,
+which maps exactly these; P, "passed", is no IMAP flag there but is kept on rename)."""
+LETTER_OF_FLAG = {flag: letter for letter, flag in SYSTEM_FLAGS.items()}
+SYSTEM_FLAG_SET = frozenset(SYSTEM_FLAGS.values())
 RECENT = "\\Recent"
 _SYSTEM_BY_FOLDED = {flag.casefold(): flag for flag in LETTER_OF_FLAG}
 

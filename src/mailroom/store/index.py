@@ -128,8 +128,6 @@ class MailboxIndex:
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / FILE_NAME
-        self.rebuilt = False
-        """True when this index was created (or re-created) by this open."""
         self._lock = threading.RLock()
         """The connection, for one thread at a time."""
         self._later: list[Callable[[], None]] = []
@@ -148,7 +146,6 @@ class MailboxIndex:
     # -- opening --
 
     def _open(self) -> sqlite3.Connection:
-        existed = self.path.exists()
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             db.execute("PRAGMA journal_mode=WAL")
@@ -162,7 +159,6 @@ class MailboxIndex:
             if version not in (None, SCHEMA_VERSION):
                 raise sqlite3.DatabaseError(f"schema version {version}, expected {SCHEMA_VERSION}")
             if version is None:
-                existed = False
                 with db:
                     db.execute("BEGIN IMMEDIATE")
                     for table in ("messages", "expunged", "cache", "texts"):
@@ -181,7 +177,6 @@ class MailboxIndex:
         except BaseException:
             db.close()
             raise
-        self.rebuilt = not existed
         return db
 
     def _move_aside(self, error: Exception) -> None:

@@ -5,33 +5,27 @@ hands them out, counting references). Sessions keep only their own view,
 a list of UIDs, and read the shared state: `messages` (sorted by UID, with
 O(log n) lookup through `find`), UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ.
 Everything that touches the disk or the index runs in the store's worker
-threads (folder_state.py), one operation at a time per folder; the state
-that readers see is an immutable snapshot replaced in one step.
+threads (folder_work.py; the work itself is folder_state.py's), one
+operation at a time per folder; the state that readers see is an immutable
+snapshot replaced in one step (folder_view.py).
 
-Every change made here calls `MailboxEvents.notify(path)`, so sessions in
-IDLE wake at once; `sync()` picks up changes other processes made.
+Every change made here wakes the folder's waiters (`MailboxEvents.notify`),
+so sessions in IDLE wake at once; `sync()` picks up changes other processes
+made.
 
-Writing follows Maildir and Dovecot: APPEND writes to tmp/, fsyncs, renames
-into new/ (no flags: the message is \\Recent, as Dovecot does) or cur/
-(with its flags), fsyncs the directory, sets the file's mtime to the
-internal date and numbers it under the `dovecot-uidlist` lock. COPY makes
-hard links (Dovecot's maildir copy does) and falls back to copying the
-bytes; MOVE renames the files into the target, then expunges the originals'
-records (RFC 6851 §3.3).
-The Maildir++ quota (`maildirsize`) is checked before anything is written
-and updated after.
+APPEND, COPY and MOVE put messages into the folder through the store's one
+write path (writing.py: the quota, tmp/ and fsync, links into new/ or cur/,
+numbering under the `dovecot-uidlist` lock). COPY makes hard links
+(Dovecot's maildir copy does); MOVE renames the files into the target, then
+expunges the originals' records (RFC 6851 §3.3).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import functools
-import io
 import logging
 import os
-import shutil
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Executor
@@ -40,20 +34,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from mailroom.store.errors import MailboxDeleted, QuotaExceeded
-from mailroom.store.events import MailboxEvents, Waiter, disk_stamp
-from mailroom.store.file_changes import Directories, FlagMode, NewFile
-from mailroom.store.flags import info_letters, split_flags
-from mailroom.store.folder import INFO_SEPARATOR, SYSTEM_FLAGS, FolderError
+from mailroom.store.errors import FolderError, MailboxDeleted
+from mailroom.store.events import MailboxEvents
+from mailroom.store.file_changes import FlagMode
+from mailroom.store.flags import SYSTEM_FLAG_SET, split_flags
 from mailroom.store.folder_state import FolderState
+from mailroom.store.folder_view import FolderView
+from mailroom.store.folder_work import FolderWork
 from mailroom.store.keywords import (
-    MAX_KEYWORDS,
     Keywords,
     KeywordsError,
     add_keywords,
     read_keywords,
 )
-from mailroom.store.maildir import Maildir, escape_hostname, unique_names
 from mailroom.store.message_reading import (
     cached_value,
     cached_values,
@@ -61,16 +54,14 @@ from mailroom.store.message_reading import (
     read_messages,
     search_text,
 )
-from mailroom.store.quota import current_usage, record_delivery
-from mailroom.store.snapshot import MessageInfo, Snapshot
+from mailroom.store.quota import Quota, record_delivery
+from mailroom.store.snapshot import MessageInfo
 from mailroom.store.uidlist import LOCK_WAIT_SECONDS
+from mailroom.store.writing import FolderWriter, NewMessage
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-_SYSTEM = frozenset(SYSTEM_FLAGS.values())
-_LINK_UNSUPPORTED = (errno.EXDEV, errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK)
-_RENAME_UNSUPPORTED = (errno.EXDEV,)
 
 
 @dataclass(frozen=True)
@@ -83,29 +74,7 @@ class _Imported:
     renamed: set[int]
 
 
-@dataclass(frozen=True)
-class Quota:
-    """The Maildir++ quota a mailbox's account has: its root (where `maildirsize` is)."""
-
-    root: Path
-    limit_bytes: int | None
-
-
-@dataclass(frozen=True)
-class FolderStatus:
-    """What STATUS reports (RFC 9051 §6.3.11, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE)."""
-
-    messages: int
-    uidnext: int
-    uidvalidity: int
-    unseen: int
-    recent: int
-    size: int
-    highestmodseq: int
-    deleted: int
-
-
-class Mailbox:
+class Mailbox(FolderView, FolderWork):
     """One folder directory, open for any number of sessions."""
 
     def __init__(
@@ -136,142 +105,6 @@ class Mailbox:
 
     def __repr__(self) -> str:
         return f"Mailbox({str(self.path)!r})"
-
-    # -- shared state (no I/O) --
-
-    @property
-    def snapshot(self) -> Snapshot:
-        """Everything below at one moment (a session that needs several values at once)."""
-        return self._state.snapshot
-
-    @property
-    def messages(self) -> Sequence[MessageInfo]:
-        return self._state.snapshot.messages
-
-    @property
-    def uidvalidity(self) -> int:
-        return self._state.snapshot.uidvalidity
-
-    @property
-    def uidnext(self) -> int:
-        return self._state.snapshot.uidnext
-
-    @property
-    def highestmodseq(self) -> int:
-        return self._state.snapshot.highestmodseq
-
-    @property
-    def keywords(self) -> tuple[str, ...]:
-        """The keywords the folder knows (FLAGS, PERMANENTFLAGS)."""
-        return self._state.snapshot.keywords
-
-    @property
-    def can_create_keywords(self) -> bool:
-        """Whether PERMANENTFLAGS may include \\* (Maildir holds 26 keywords per folder)."""
-        return len(self._state.snapshot.keywords) < MAX_KEYWORDS
-
-    def find(self, uid: int) -> MessageInfo | None:
-        return self._state.snapshot.find(uid)
-
-    def changed_since(self, modseq: int) -> list[MessageInfo]:
-        """Messages whose modseq is above `modseq` (CONDSTORE CHANGEDSINCE)."""
-        return [m for m in self._state.snapshot.messages if m.modseq > modseq]
-
-    def vanished_since(self, modseq: int) -> list[int]:
-        """UIDs expunged after `modseq` (QRESYNC, RFC 7162 §3.2.10).
-
-        When the index was rebuilt after `modseq`, the exact answer is lost;
-        then every UID below UIDNEXT that is not a message now is reported,
-        which RFC 7162 §3.2.5.2 allows (the client ignores UIDs it never had).
-        """
-        state = self._state
-        if modseq < state.history_start:
-            present = set(state.snapshot.uids)
-            return [uid for uid in range(1, state.snapshot.uidnext) if uid not in present]
-        modseqs, uids = state.expunged_modseqs, state.expunged_uids
-        low, high = 0, len(modseqs)
-        while low < high:
-            middle = (low + high) // 2
-            if modseqs[middle] <= modseq:
-                low = middle + 1
-            else:
-                high = middle
-        return sorted(set(uids[low:]) - set(state.snapshot.uids))
-
-    def status(self) -> FolderStatus:
-        snapshot = self._state.snapshot
-        unseen = recent = deleted = size = 0
-        for message in snapshot.messages:
-            flags = message.flags
-            unseen += "\\Seen" not in flags
-            deleted += "\\Deleted" in flags
-            recent += message.recent
-            size += message.size
-        return FolderStatus(
-            messages=len(snapshot.messages),
-            uidnext=snapshot.uidnext,
-            uidvalidity=snapshot.uidvalidity,
-            unseen=unseen,
-            recent=recent,
-            size=size,
-            highestmodseq=snapshot.highestmodseq,
-            deleted=deleted,
-        )
-
-    def watch(self) -> contextlib.AbstractAsyncContextManager[Waiter]:
-        """`async with mailbox.watch() as waiter: await waiter.wait()` (IDLE)."""
-        return self.events.watch(self.path)
-
-    # -- running blocking work --
-
-    async def _run(self, function: Callable[..., T], *args: object) -> T:
-        """Run `function` in a store thread, one at a time for this folder."""
-        async with self._lock:
-            return await self._thread(function, *args)
-
-    async def _thread(self, function: Callable[..., T], *args: object) -> T:
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor, functools.partial(function, *args))
-        finally:
-            self._flush_soon()
-
-    def _flush_soon(self) -> None:
-        """Have the index's queued writes made in a store thread of their own, now that
-        the caller has its answer (the index is a cache: see index.py)."""
-        if self._flushing is not None or not self._state.writes_pending():
-            return
-        loop = asyncio.get_running_loop()
-        task = loop.create_task(self._flush())
-        self._flushing = task
-        self._background.add(task)
-        task.add_done_callback(self._background_done)
-
-    async def _flush(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self._executor, self._state.flush_index)
-        finally:
-            self._flushing = None
-        self._flush_soon()  # written meanwhile
-
-    def _in_background(self, function: Callable[..., object], *args: object) -> None:
-        """Run `function` in a store thread once the folder's work so far is done,
-        without waiting for it: work that only saves later work. The folder's next
-        operations queue behind it; closing the folder waits for it."""
-        task = asyncio.get_running_loop().create_task(self._run(function, *args))
-        self._background.add(task)
-        task.add_done_callback(self._background_done)
-
-    def _background_done(self, task: asyncio.Task[object]) -> None:
-        self._background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("%s: background work failed: %s", self.path, task.exception())
-
-    async def settled(self) -> None:
-        """Wait for the background work started so far (tests, and closing)."""
-        while self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
 
     def _changed(self) -> None:
         self.events.notify(self.path)
@@ -361,44 +194,22 @@ class Mailbox:
         for source, flags, internaldate in messages:
             system, keywords = split_flags(flags)
             date = internaldate.timestamp() if internaldate is not None else None
-            prepared.append((source, system, keywords, date))
-        added = await self._run(self._append, prepared)
-        self._changed()
-        return added
+            prepared.append(NewMessage(source, system, keywords, date))
+        return await self._run(self._append, prepared)
 
-    def _append(
-        self,
-        messages: list[tuple[bytes | Path, frozenset[str], frozenset[str], float | None]],
-    ) -> list[MessageInfo]:
+    def _append(self, messages: list[NewMessage]) -> list[MessageInfo]:
         self._check_exists()
-        known = sum(
-            len(source) if isinstance(source, bytes) else source.stat().st_size
-            for source, _, _, _ in messages
+        return self._writer().put(messages, self._mapping_with).added
+
+    def _writer(self) -> FolderWriter:
+        """The one write path (writing.py), numbering into this folder's state."""
+        return FolderWriter(
+            self.path,
+            hostname=self.hostname,
+            quota=self.quota,
+            events=self.events,
+            state=self._state,
         )
-        self._check_quota(known)
-        maildir = Maildir(self.path, hostname=self.hostname)
-        items: list[NewFile] = []
-        try:
-            wanted = frozenset().union(*(keywords for _, _, keywords, _ in messages))
-            mapping = self._mapping_with(wanted)
-            for source, system, keywords, date in messages:
-                with io.BytesIO(source) if isinstance(source, bytes) else source.open("rb") as file:
-                    tmp = maildir.write_tmp(file)
-                base = f"{tmp.name},S={tmp.size},W={tmp.virtual_size}"
-                target = tmp.path.with_name(base)
-                os.rename(tmp.path, target)
-                info = info_letters("", system, keywords, mapping) if system or keywords else None
-                items.append(
-                    NewFile(os.fspath(target), base, info, date, tmp.size, tmp.virtual_size)
-                )
-        except BaseException:
-            for item in items:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(item.path)
-            raise
-        added = self._state.add_files(items)
-        self._record_usage(sum(item.stored_size for item in items), len(items))
-        return added
 
     def _check_exists(self) -> None:
         """Writing into a deleted folder would bring its directories back: refuse."""
@@ -413,17 +224,6 @@ class Mailbox:
             self._state.refresh_keywords()
         return mapping
 
-    def _check_quota(self, size: int) -> None:
-        quota = self.quota
-        if quota is None or quota.limit_bytes is None:
-            return
-        used = current_usage(quota.root, quota.limit_bytes).used_bytes
-        if used + size > quota.limit_bytes:
-            raise QuotaExceeded(
-                f"the mailbox is full: {used} of {quota.limit_bytes} bytes used, "
-                f"the message needs {size}"
-            )
-
     def _record_usage(self, size: int, count: int) -> None:
         if self.quota is not None and count:
             record_delivery(self.quota.root, size, count)
@@ -431,8 +231,6 @@ class Mailbox:
     async def copy(self, uids: Iterable[int], target: Mailbox) -> list[tuple[int, int]]:
         """Copy messages with their flags; (source UID, new UID) pairs for COPYUID (RFC 4315)."""
         pairs, _ = await self._copy(uids, target, moving=False)
-        if pairs:
-            target._changed()
         return pairs
 
     async def move(self, uids: Iterable[int], target: Mailbox) -> list[tuple[int, int]]:
@@ -451,7 +249,6 @@ class Mailbox:
             await self._thread(
                 self._record_usage, -sum(m.stored_size for m in removed), -len(removed)
             )
-            target._changed()
             self._changed()
         return pairs
 
@@ -490,109 +287,25 @@ class Mailbox:
         return pairs, renamed
 
     def _import(self, sources: list[MessageInfo], moving: bool) -> _Imported:
-        """In this (the target) folder: take the messages' files in and number them.
-
-        A copy is a hard link (Dovecot's maildir copy makes them too), a move a
-        rename; either goes straight into new/ or cur/, as a link or a rename appears
-        whole (tmp/ has no part to play, and the file keeps its mtime, the internal
-        date). Where the file system cannot link or rename across, the bytes are
-        copied through tmp/ and fsynced."""
+        """In this (the target) folder: take the messages' files in and number them
+        (writing.py: a copy is a hard link, a move a rename)."""
         self._check_exists()
-        if not moving:
-            self._check_quota(sum(m.stored_size for m in sources))
-        # Nothing else of ours changes this folder meanwhile (the folder's operations
-        # run one at a time): what changes from here is ours (FolderState._own_change).
-        before = disk_stamp(self.path)
-        mapping = self._mapping_for_copies(sources)
-        transfer = os.rename if moving else os.link
-        unsupported = _RENAME_UNSUPPORTED if moving else _LINK_UNSUPPORTED
-        items: list[NewFile] = []
-        taken: list[MessageInfo] = []  # the source of each item
-        missing: list[int] = []
-        renamed: set[int] = set()
-        folder = os.fspath(self.path)
-        names = unique_names(escape_hostname(self.hostname), len(sources), escaped=True)
-        # Flags → letters in this folder, once per distinct set (a few dozen per folder).
-        letters: dict[tuple[str, frozenset[str]], str | None] = {}
-        try:
-            with Directories() as directories:
-                tmp = directories.open(os.path.join(folder, "tmp"))
-                # The target directory of each file (fd) and its path (with a final "/").
-                into = {
-                    sub: (directories.open(path), os.path.join(path, ""))
-                    for sub, path in ((s, os.path.join(folder, s)) for s in ("new", "cur"))
-                }
-                tmp_prefix = os.path.join(folder, "tmp", "")
-                for message, name in zip(sources, names, strict=True):
-                    key = (message.info, message.flags)
-                    if key in letters:
-                        info = letters[key]
-                    else:
-                        keywords = frozenset(
-                            k for k in message.flags - _SYSTEM if mapping.letter_for(k)
-                        )
-                        info = letters[key] = (
-                            info_letters(message.info, message.flags & _SYSTEM, keywords, mapping)
-                            or None
-                        )
-                    base = f"{name},S={message.stored_size},W={message.size}"
-                    final = base if info is None else f"{base}{INFO_SEPARATOR}{info}"
-                    source = directories.fd(message.folder, message.recent)
-                    target, prefix = into["new" if info is None else "cur"]
-                    try:
-                        transfer(message.file_name, final, src_dir_fd=source, dst_dir_fd=target)
-                        path, placed = prefix + final, True
-                    except FileNotFoundError:
-                        missing.append(message.uid)
-                        continue
-                    except OSError as error:
-                        if error.errno not in unsupported:
-                            raise
-                        try:
-                            _copy_file(message.file_name, source, base, tmp)
-                        except FileNotFoundError:
-                            missing.append(message.uid)
-                            continue
-                        path, placed = tmp_prefix + base, False
-                    if placed and moving:
-                        renamed.add(message.uid)
-                    items.append(
-                        NewFile(
-                            path,
-                            base,
-                            info,
-                            message.internaldate.timestamp(),
-                            message.stored_size,
-                            message.size,
-                            dated=placed,
-                            placed=placed,
-                        )
-                    )
-                    taken.append(message)
-        except BaseException:
-            # A renamed original must not be deleted: put it back where it was.
-            for item, message in zip(items, taken, strict=True):
-                with contextlib.suppress(OSError):
-                    if message.uid in renamed:
-                        os.rename(item.path, message.file_path)
-                    else:
-                        os.unlink(item.path)
-            raise
-        if not items:
-            return _Imported([], missing, renamed)
-        added = self._state.add_files(items, before)
-        self._record_usage(sum(item.stored_size for item in items), len(items))
-        new_uids = {m.base_name: m.uid for m in added}
+        put = self._writer().put_copies(
+            sources, lambda: self._mapping_for_copies(sources), moving=moving
+        )
+        missing = [sources[position].uid for position in put.missing]
+        renamed = {sources[position].uid for position in put.renamed}
+        new_uids = {m.base_name: m.uid for m in put.added}
         pairs = [
-            (message.uid, new_uids[item.base])
-            for message, item in zip(taken, items, strict=True)
+            (sources[position].uid, new_uids[item.base])
+            for position, item in zip(put.positions, put.files, strict=True)
             if item.base in new_uids
         ]
         return _Imported(pairs, missing, renamed)
 
     def _mapping_for_copies(self, sources: list[MessageInfo]) -> Keywords:
         """This folder's keywords, with those of the copies added where there is room."""
-        wanted = frozenset().union(*(m.flags - _SYSTEM for m in sources))
+        wanted = frozenset().union(*(m.flags - SYSTEM_FLAG_SET for m in sources))
         try:
             return self._mapping_with(wanted)
         except KeywordsError:
@@ -683,23 +396,3 @@ def _carry_derived(
     except (sqlite3.Error, FolderError) as error:
         # Closed (deleted) meanwhile, or an index that cannot be read: nothing lost.
         log.info("%s: cached values not copied from %s: %s", target.path, source.path, error)
-
-
-def _copy_file(source: str, source_dir: int, target: str, target_dir: int) -> None:
-    """A durable copy of `source` (in `source_dir`) as `target` (in `target_dir`), where
-    the file system cannot link."""
-    with (
-        open(os.open(source, os.O_RDONLY | os.O_CLOEXEC, dir_fd=source_dir), "rb") as reader,
-        open(
-            os.open(
-                target,
-                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
-                0o600,
-                dir_fd=target_dir,
-            ),
-            "wb",
-        ) as writer,
-    ):
-        shutil.copyfileobj(reader, writer)
-        writer.flush()
-        os.fsync(writer.fileno())

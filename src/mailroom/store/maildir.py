@@ -1,57 +1,37 @@
-"""Writing into a Maildir++ the way Dovecot does: new messages and folders.
+"""A Maildir++ mailbox as Dovecot lays it out: its folders, and where they are.
 
-This module only adds to a mailbox; reading, flags, `dovecot-uidlist` and
-the index belong to the IMAP side. The layout is Dovecot's Maildir++:
+The layout is Dovecot's Maildir++:
 
     Maildir/             INBOX: cur/ new/ tmp/ (mode 0700)
       .Sent/             a folder: cur/ new/ tmp/ and an empty `maildirfolder`
       .Lists.Python/     the folder "Lists.Python": '.' separates levels on disk
       .Entw&APw-rfe/     "Entwürfe": names are stored in IMAP modified UTF-7
 
-Delivery (the Maildir protocol, hardened as Dovecot does): the message is
-written to `tmp/<unique>` with line endings converted CRLF→LF (Dovecot
-stores LF and adds the CRs back when serving), fsynced, then linked to
-`new/<unique>,S=<stored size>,W=<size with CRLF>` and `new/` is fsynced.
-Only after that is it delivered: a crash before leaves at most a stray file
-in `tmp/`, which Dovecot cleans after 36 hours. A mailbox created by the
-delivery has each new directory fsynced into its parent, so a power cut
-cannot take away the directory that holds a delivered message.
-
-The unique name is Dovecot's `<secs>.M<usecs>P<pid>Q<counter>.<hostname>`,
-with '/' and ':' in the host name written as `\\057` and `\\072`.
-
-Everything here is blocking; the async entry point runs it in a thread.
+A mailbox or folder created here has each new directory fsynced into its parent,
+so a power cut cannot take away the directory that holds a delivered message.
+Messages go in through writing.py (the store's one write path; `Maildir.deliver`
+is its plainest use); reading, flags, `dovecot-uidlist` and the index belong to
+the IMAP side. Everything here blocks.
 """
 
 from __future__ import annotations
 
-import asyncio
-import errno
-import itertools
 import os
 import socket
-import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from mailroom.durable import fsync_directory, make_directory
 from mailroom.store import mutf7
+from mailroom.store.writing import FolderWriter, NewMessage, Readable
 
 INBOX = "INBOX"
 SEPARATOR = "."
 """Hierarchy separator of folder names, as Dovecot's Maildir++ layout uses."""
-CHUNK = 64 * 1024
 NAME_MAX = 255
 
 
 class FolderNameError(ValueError):
     """A folder name that cannot be stored; the message says why."""
-
-
-class Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
 
 
 def folder_directory(name: str) -> str | None:
@@ -97,72 +77,6 @@ def folder_name(directory: str) -> str:
         raise FolderNameError(str(error)) from None
 
 
-_counter = itertools.count(1)
-_counter_lock = threading.Lock()
-
-
-def escape_hostname(hostname: str) -> str:
-    """The host name as Dovecot puts it into file names: '/' → \\057, ':' → \\072."""
-    return hostname.replace("/", "\\057").replace(":", "\\072")
-
-
-def unique_name(hostname: str, *, escaped: bool = False) -> str:
-    """A fresh Dovecot-style base name: `<secs>.M<usecs>P<pid>Q<counter>.<hostname>`
-    (`escaped`: the caller has passed the host name through escape_hostname already)."""
-    return unique_names(hostname, 1, escaped=escaped)[0]
-
-
-def unique_names(hostname: str, count: int, *, escaped: bool = False) -> list[str]:
-    """`count` fresh base names at once (a COPY of thousands): one clock reading, each
-    its own counter value, which alone keeps them apart within this process."""
-    with _counter_lock:
-        counters = list(itertools.islice(_counter, count))
-    seconds, microseconds = divmod(time.time_ns() // 1000, 1_000_000)
-    host = hostname if escaped else escape_hostname(hostname)
-    prefix = f"{seconds}.M{microseconds}P{os.getpid()}Q"
-    return [f"{prefix}{counter}.{host}" for counter in counters]
-
-
-@dataclass(frozen=True)
-class TmpMessage:
-    """A message written and fsynced in `tmp/`, not yet delivered."""
-
-    path: Path
-    name: str
-    size: int
-    """Bytes on disk (LF line endings): Dovecot's S=."""
-    virtual_size: int
-    """Bytes with CRLF line endings, as IMAP clients see it: Dovecot's W=."""
-
-
-class _CrlfToLf:
-    """Turns CRLF into LF across chunk boundaries, counting what it writes."""
-
-    def __init__(self) -> None:
-        self._held_cr = False
-        self.size = 0
-        self.newlines = 0
-
-    def feed(self, chunk: bytes) -> bytes:
-        if self._held_cr:
-            chunk = b"\r" + chunk
-            self._held_cr = False
-        if chunk.endswith(b"\r"):
-            # The LF that would make it a line ending may start the next chunk.
-            chunk = chunk[:-1]
-            self._held_cr = True
-        return self._count(chunk.replace(b"\r\n", b"\n"))
-
-    def end(self) -> bytes:
-        held, self._held_cr = self._held_cr, False
-        return self._count(b"\r" if held else b"")
-
-    def _count(self, data: bytes) -> bytes:
-        self.size += len(data)
-        self.newlines += data.count(b"\n")
-        return data
-
-
 class Maildir:
     """One Maildir++ mailbox (an account's root) or one of its folders."""
 
@@ -204,60 +118,10 @@ class Maildir:
             fsync_directory(folder.root)
         return folder
 
-    def write_tmp(self, source: Readable, *, prefix: bytes = b"") -> TmpMessage:
-        """Copy `prefix` and then `source` (to its end) into `tmp/`, fsynced; CRLF→LF."""
-        self.create()
-        converter = _CrlfToLf()
-        while True:
-            name = unique_name(self.hostname)
-            path = self.root / "tmp" / name
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-            except FileExistsError:
-                continue
-            break
-        try:
-            with open(fd, "wb", buffering=CHUNK) as file:
-                file.write(converter.feed(prefix))
-                while chunk := source.read(CHUNK):
-                    file.write(converter.feed(chunk))
-                file.write(converter.end())
-                file.flush()
-                os.fsync(file.fileno())
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return TmpMessage(path, name, converter.size, converter.size + converter.newlines)
-
-    def publish(self, message: TmpMessage) -> Path:
-        """Move a message from tmp/ to new/ under its final name; durable when this returns."""
-        target = self.root / "new" / f"{message.name},S={message.size},W={message.virtual_size}"
-        try:
-            # link, not rename: an existing message of the same name is never replaced.
-            os.link(message.path, target)
-        except OSError as error:
-            if error.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK):
-                raise
-            if target.exists():
-                raise
-            # File systems without hard links (some FUSE and network ones).
-            os.rename(message.path, target)
-        fsync_directory(self.root / "new")
-        message.path.unlink(missing_ok=True)
-        return target
-
-    def discard(self, message: TmpMessage) -> None:
-        message.path.unlink(missing_ok=True)
-
     def deliver(self, source: Readable, *, prefix: bytes = b"") -> Path:
-        """Deliver a message into new/; return its path once it is on stable storage."""
-        message = self.write_tmp(source, prefix=prefix)
-        try:
-            return self.publish(message)
-        except BaseException:
-            self.discard(message)
-            raise
-
-    async def deliver_async(self, source: Readable, *, prefix: bytes = b"") -> Path:
-        """`deliver`, in a thread."""
-        return await asyncio.to_thread(self.deliver, source, prefix=prefix)
+        """Deliver a message into new/ (writing.py, without quota or events); its path
+        once it is on stable storage. Creates the Maildir if it is missing."""
+        self.create()
+        message = NewMessage(source, prefix=prefix)
+        (path,) = FolderWriter(self.root, hostname=self.hostname).put([message]).paths
+        return path

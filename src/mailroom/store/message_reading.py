@@ -19,8 +19,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection
 
+from mailroom.store.errors import MessageGone
 from mailroom.store.file_changes import Directories
-from mailroom.store.folder import MessageGone
 from mailroom.store.folder_state import FolderState
 from mailroom.store.index import TextRow, folded_texts
 from mailroom.store.snapshot import crlf

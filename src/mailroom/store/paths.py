@@ -20,18 +20,45 @@ directory before the first %), so no combination can climb out of it.
 The domain is lowercased (domains are case-insensitive, and one account must
 not get two mailboxes); the local part is kept as given, since the directory
 hands over each account's canonical address.
+
+`locate_mailbox` is the one place that says where an account's Maildir is and
+which quota it has: local delivery and the IMAP/POP3 logins both ask it, so the
+folders they name are the same (change events are keyed by path, events.py).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from mailroom.config.model import MailboxConfig
 
 NAME_MAX = 255
 
 
 class MailboxPathError(ValueError):
     """An address cannot be turned into a safe mailbox path; the message says why."""
+
+
+@dataclass(frozen=True)
+class MailboxLocation:
+    """Where an account's Maildir is, and the quota it has."""
+
+    root: Path
+    quota_bytes: int | None
+    """The byte limit of the Maildir++ quota (None: unlimited)."""
+
+
+def locate_mailbox(
+    config: MailboxConfig, data_dir: Path, address: str, quota_bytes: int | None
+) -> MailboxLocation:
+    """The Maildir of the account whose primary address is `address` (config
+    `mailbox.path_template`, relative to `data_dir`), and its quota: `quota_bytes`, the
+    account's own, else the configured default. MailboxPathError for an address that
+    cannot name a mailbox."""
+    root = mailbox_path(config.path_template, address, data_dir)
+    return MailboxLocation(root, quota_bytes if quota_bytes is not None else config.default_quota)
 
 
 def mailbox_path(template: str, address: str, base: Path) -> Path:

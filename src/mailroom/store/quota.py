@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailroom.store.maildir import unique_name
+from mailroom.store.filename import stored_size_in, unique_name
 
 FILE_NAME = "maildirsize"
 MAX_FILE_SIZE = 5120
@@ -33,7 +33,14 @@ MAX_FILE_SIZE = 5120
 
 _LIMIT = re.compile(rb"(\d{1,19})([SC])")
 _USAGE = re.compile(rb"[ \t]*(-?\d{1,19})[ \t]+(-?\d{1,19})[ \t]*")
-_SIZE_IN_NAME = re.compile(r",S=(\d{1,19})(?=[,:]|$)")
+
+
+@dataclass(frozen=True)
+class Quota:
+    """The Maildir++ quota of an account: its root (where `maildirsize` is), its limit."""
+
+    root: Path
+    limit_bytes: int | None
 
 
 @dataclass(frozen=True)
@@ -83,10 +90,9 @@ def limits_line(bytes_limit: int | None, messages_limit: int | None = None) -> s
 
 def message_size(name: str, path: Path) -> int | None:
     """A message file's stored size: from `,S=` in its name, else stat(); None if it is gone."""
-    base = name.split(":", 1)[0]
-    match = _SIZE_IN_NAME.search(base)
-    if match is not None:
-        return int(match.group(1))
+    size = stored_size_in(name)
+    if size is not None:
+        return size
     try:
         return path.stat().st_size
     except FileNotFoundError:
