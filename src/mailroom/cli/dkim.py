@@ -6,12 +6,13 @@ from typing import Annotated
 
 import typer
 
-from mailroom.cli.command import ConfigOption, command, console, fail, load
+from mailroom import app as application
+from mailroom.cli.command import ConfigOption, command, command_group, console, fail, load
 from mailroom.config import Config, DkimAlgorithm
 from mailroom.directory import normalize_domain
 from mailroom.mailauth import DkimError, DkimKeys
 
-app = typer.Typer(help="DKIM signing keys and their DNS records.", no_args_is_help=True)
+app = command_group("DKIM signing keys and their DNS records.")
 
 DomainArgument = Annotated[str, typer.Argument(help="Domain to sign for, like example.org.")]
 SelectorOption = Annotated[
@@ -24,7 +25,7 @@ SelectorOption = Annotated[
 
 def _keys(config: Config, selector: str | None) -> DkimKeys:
     try:
-        return DkimKeys(config.resolve(config.dkim.key_directory), selector or config.dkim.selector)
+        return application.dkim_keys(config, selector)
     except DkimError as error:
         fail(str(error))
 

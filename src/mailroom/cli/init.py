@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 
+from mailroom import app as application
 from mailroom.cli.command import console, fail, run, with_directory
-from mailroom.config import load_config
+from mailroom.config import Protocol, load_config
 from mailroom.config.example import DEMO_LISTENERS, STANDARD_LISTENERS, example_config_text
 from mailroom.directory import Directory
 from mailroom.net.certificates import write_self_signed_certificate
@@ -47,9 +48,12 @@ def init(
     if config_path.exists():
         fail(f"{config_path} already exists; nothing was changed")
     name = hostname or ("localhost" if demo else default_hostname())
-    listeners, host = (DEMO_LISTENERS, "127.0.0.1") if demo else (STANDARD_LISTENERS, "::")
+    examples, host = (DEMO_LISTENERS, "127.0.0.1") if demo else (STANDARD_LISTENERS, "::")
+    # Listeners of protocols this version lacks are written as comments: serve refuses them.
+    built = tuple(item for item in examples if Protocol(item.protocol) in application.PROTOCOLS)
+    coming = tuple(item for item in examples if item not in built)
     directory.mkdir(parents=True, exist_ok=True)
-    text = example_config_text(name, listeners, host, directory_url)
+    text = example_config_text(name, built, host, directory_url, coming)
     # Written under another name first: a failed init leaves no config that looks finished.
     temporary = config_path.with_suffix(".toml.new")
     temporary.write_text(text, encoding="utf-8")
