@@ -106,6 +106,12 @@ def reports_errors(function: F) -> F:
         except OPERATOR_ERRORS as error:
             error_console.print(f"mailroom: error: {error}")
             raise typer.Exit(1) from None
+        except OSError as error:
+            # The last resort for what a command did not foresee (a disk full, a
+            # permission): the file and the reason, never a traceback.
+            where = f"{error.filename}: " if error.filename else ""
+            error_console.print(f"mailroom: error: {where}{error.strerror or error}")
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 
 from mailroom import app as application
-from mailroom.cli.command import ConfigOption, command, command_group, console, fail, load
+from mailroom.cli.command import (
+    ConfigOption,
+    command,
+    command_group,
+    config_path,
+    console,
+    fail,
+    load,
+)
 from mailroom.config import Config, DkimAlgorithm
 from mailroom.directory import normalize_domain
 from mailroom.mailauth import DkimError, DkimKeys
@@ -55,6 +63,11 @@ def keygen(
         key = keys.create(name, algorithm or loaded.dkim.algorithm, replace=force)
     except DkimError as error:
         fail(str(error))
+    except OSError as error:
+        fail(
+            f"cannot write the key into {keys.directory}: {error.strerror or error}; make it "
+            f"writable or set [dkim] key_directory in {config_path(config)}"
+        )
     console.print(f"wrote {key.algorithm.value} key {keys.path(name)}")
     console.print("publish this record in DNS:")
     console.print(key.zone_file_line)

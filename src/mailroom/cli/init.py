@@ -45,6 +45,8 @@ def init(
     """Create a new installation: DIR/mailroom.toml, the directory's tables (SQLite by
     default) and a self-signed certificate in DIR/tls/."""
     config_path = directory / CONFIG_NAME
+    if directory.exists() and not directory.is_dir():
+        fail(f"{directory} is a file, not a directory; give the path of a new directory")
     if config_path.exists():
         fail(f"{config_path} already exists; nothing was changed")
     name = hostname or ("localhost" if demo else default_hostname())
@@ -52,11 +54,14 @@ def init(
     # Listeners of protocols this version lacks are written as comments: serve refuses them.
     built = tuple(item for item in examples if Protocol(item.protocol) in application.PROTOCOLS)
     coming = tuple(item for item in examples if item not in built)
-    directory.mkdir(parents=True, exist_ok=True)
     text = example_config_text(name, built, host, directory_url, coming)
     # Written under another name first: a failed init leaves no config that looks finished.
     temporary = config_path.with_suffix(".toml.new")
-    temporary.write_text(text, encoding="utf-8")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(text, encoding="utf-8")
+    except OSError as error:
+        fail(f"cannot create {directory}: {error.strerror or error}; choose a writable place")
     try:
         config = load_config(temporary)
         tls = directory / "tls"
@@ -69,6 +74,8 @@ def init(
 
         run(with_directory(config, migrate))
         temporary.rename(config_path)
+    except OSError as error:
+        fail(f"cannot write the installation in {directory}: {error}; nothing usable was left")
     finally:
         temporary.unlink(missing_ok=True)
     console.print(
