@@ -52,7 +52,8 @@ def print_listing(
         console.print(json.dumps(list(records), indent=2, ensure_ascii=False))
     elif used is OutputFormat.PLAIN:
         for row in rows:
-            console.print("\t".join(cell.replace("\n", ", ") for cell in row))
+            # Written as is: rich would expand the tabs into spaces.
+            typer.echo("\t".join(cell.replace("\n", ", ") for cell in row))
     else:
         table = Table(*columns)
         for row in rows:
