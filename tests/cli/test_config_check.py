@@ -119,3 +119,13 @@ def test_serve_refuses_a_listener_of_a_protocol_not_built_yet(
     (line,) = result.stderr.strip().splitlines()
     assert str(installation.config) in line
     assert "listener 'sieve': protocol 'managesieve' is not built in this version yet" in line
+
+
+def test_a_data_dir_that_is_a_file_is_refused(installation: Installation) -> None:
+    (installation.root / "not-a-dir").write_text("")
+    configure(installation, '# data_dir = "data"', 'data_dir = "not-a-dir"')
+    line = refusal(installation, "config", "check")
+    assert line == (
+        f"mailroom: error: {installation.root / 'not-a-dir'}: data_dir is not a directory; "
+        f"set data_dir in {installation.config}"
+    )

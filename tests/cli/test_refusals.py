@@ -137,3 +137,26 @@ def test_dkim_keygen_refuses_a_key_directory_it_cannot_write(site: Installation)
     )
     assert result.stderr.strip().endswith(f"set [dkim] key_directory in {site.config}")
     assert result.stderr.count("\n") == 1
+
+
+def test_init_refuses_a_bad_hostname_naming_the_option_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    place = tmp_path / "mailroom"
+    result = invoke("init", str(place), "--hostname", "bad host name")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "mailroom: error: --hostname: 'bad host name' is not a host name; nothing was created\n"
+    )
+    assert not place.exists()
+
+
+def test_queue_commands_refuse_a_data_dir_that_is_a_file(site: Installation) -> None:
+    (site.root / "not-a-dir").write_text("")
+    text = site.config.read_text()
+    site.config.write_text(text.replace('# data_dir = "data"', 'data_dir = "not-a-dir"'))
+    result = site.run("queue", "hold", "ALL")
+    assert result.returncode == 1
+    assert result.stderr.startswith("mailroom: error: cannot reach the queue's control socket: ")
+    assert result.stderr.strip().endswith(f"in {site.config}")
+    assert result.stderr.count("\n") == 1

@@ -19,9 +19,11 @@ from contextlib import asynccontextmanager
 
 from mailroom.app.protocols import describe_listener, protocol_builders
 from mailroom.app.services import (
+    HostFileError,
     Services,
     bouncer_for,
     control_socket,
+    data_dir,
     open_services,
     outbound_delivery,
 )
@@ -108,6 +110,13 @@ class Host:
         self.services.router.reload()
 
 
+def check_data_dir(config: Config) -> None:
+    """Refuse a data_dir that is there but no directory (serve would fail in the queue)."""
+    path = data_dir(config)
+    if path.exists() and not path.is_dir():
+        raise HostFileError(f"{path}: data_dir is not a directory; set data_dir in {config.source}")
+
+
 RunningHost = Host
 """What `serve` hands to its `started` hook (the name tests know it by)."""
 
@@ -121,6 +130,7 @@ async def open_host(
     directory is not migrated) and no lock is taken, so it is safe beside a running
     server."""
     builders = protocol_builders(config)  # an unbuilt protocol is refused before any work
+    check_data_dir(config)
     async with contextlib.AsyncExitStack() as stack:
         services = await open_services(config, stack, make_secrets=listen)
         bouncer = bouncer_for(config, services.queue, services.router)

@@ -11,7 +11,7 @@ import typer
 
 from mailroom import app as application
 from mailroom.cli.command import console, fail, run, with_directory
-from mailroom.config import Protocol, load_config
+from mailroom.config import Config, ConfigError, Protocol, parse_config
 from mailroom.config.example import DEMO_LISTENERS, STANDARD_LISTENERS, example_config_text
 from mailroom.directory import Directory
 from mailroom.net.certificates import write_self_signed_certificate
@@ -22,6 +22,23 @@ CONFIG_NAME = "mailroom.toml"
 def default_hostname() -> str:
     name = socket.getfqdn()
     return name if "." in name and not name.endswith(".localdomain") else "localhost"
+
+
+# The options of `init` that put a value into the config, by the key they set.
+OPTION_OF_KEY = {"hostname": "--hostname", "directory.url": "--directory-url"}
+
+
+def checked_config(text: str, path: Path) -> Config:
+    """The config `init` is about to write, validated before anything is created; a
+    refusal names the option that gave the bad value."""
+    try:
+        return parse_config(text, path)
+    except ConfigError as error:
+        problems = "; ".join(
+            f"{OPTION_OF_KEY.get(problem.key, problem.key)}: {problem.message}"
+            for problem in error.problems
+        )
+        fail(f"{problems}; nothing was created")
 
 
 def init(
@@ -55,6 +72,7 @@ def init(
     built = tuple(item for item in examples if Protocol(item.protocol) in application.PROTOCOLS)
     coming = tuple(item for item in examples if item not in built)
     text = example_config_text(name, built, host, directory_url, coming)
+    config = checked_config(text, config_path)
     # Written under another name first: a failed init leaves no config that looks finished.
     temporary = config_path.with_suffix(".toml.new")
     try:
@@ -63,7 +81,6 @@ def init(
     except OSError as error:
         fail(f"cannot create {directory}: {error.strerror or error}; choose a writable place")
     try:
-        config = load_config(temporary)
         tls = directory / "tls"
         if not (tls / "cert.pem").exists():
             write_self_signed_certificate(tls / "cert.pem", tls / "key.pem", name)

@@ -148,13 +148,19 @@ QueueIds = Annotated[
 def administer(config: Config, command: ControlCommand, queue_ids: list[str]) -> None:
     """Ask the running server to do `command`, or do it here when none runs; print what
     became of each message; exit 1 if some were not in the queue."""
+    hint = f"check data_dir ({application.data_dir(config)}) in {config.source}"
     try:
         request = ControlRequest(command, None if queue_ids == ["ALL"] else tuple(queue_ids))
         response = run(ask_server(application.control_socket(config), request))
     except ControlError as error:
         fail(str(error))
+    except OSError as error:
+        fail(f"cannot reach the queue's control socket: {error.strerror or error}; {hint}")
     if response is None:
-        results = run(_without_server(config, request))
+        try:
+            results = run(_without_server(config, request))
+        except OSError as error:
+            fail(f"cannot open the queue: {error.strerror or error}; {hint}")
         console.print("(no server is running: the queue was changed directly)")
     elif not response.ok:
         fail(f"the server refused: {response.error}")
