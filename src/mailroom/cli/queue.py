@@ -120,7 +120,12 @@ def show_entry(entry: QueueEntry, headers: list[tuple[str, str]]) -> None:
         ]
         for recipient in envelope.recipients
     ]
-    print_listing(None, columns, rows, [])
+    if console.is_terminal:
+        print_listing(OutputFormat.TABLE, columns, rows, [])
+    else:  # one `name: value` line per field, as above: unlabelled columns would puzzle
+        for row in rows:
+            labelled = zip(columns, row, strict=True)
+            console.print("; ".join(f"{name}: {value}" for name, value in labelled))
     for name, value in headers:
         console.print(f"{name}: {value}")
 
