@@ -1,13 +1,19 @@
 # The README's quick start: `make run` serves the demo, `make test` runs every test.
-# Both work on a fresh machine with only Python 3.11+: they create .venv themselves.
+# Both work on a fresh machine with only Python 3.11+: they create .venv themselves and
+# install the versions CI tested, from the lock files in requirements/ (with hashes).
+# `make lock` refreshes those files after a change of pyproject.toml's dependencies.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := var
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+LOCK   := requirements
+# Hashes of every file of every pinned version; no index URL or local path is written.
+COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-find-links --no-emit-index-url --no-emit-trusted-host --upgrade
 
-.PHONY: run test lint demo clean
+.PHONY: run test lint demo lock clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -15,22 +21,33 @@ $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || \
 	  { rm -rf $(VENV); echo "make: '$(PYTHON) -m venv' failed; on Debian: apt-get install python3-venv"; exit 1; }
 
-$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(PIP) install -e .
+# The locked versions, each file checked against its hash; then Mailroom itself.
+$(VENV)/.installed-run: pyproject.toml $(LOCK)/run.txt | $(BIN)/python
+	$(PIP) install --require-hashes -r $(LOCK)/run.txt
+	$(PIP) install --no-deps -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml $(LOCK)/test.txt | $(BIN)/python
+	$(PIP) install --require-hashes -r $(LOCK)/test.txt
+	$(PIP) install --no-deps -e .
 	@touch $@ $(VENV)/.installed-run
 
-# The demo installation: built in a scratch directory, moved into place when complete.
+lock: | $(BIN)/python
+	$(PIP) install pip-tools
+	$(COMPILE) --output-file $(LOCK)/run.txt pyproject.toml
+	$(COMPILE) --extra test --output-file $(LOCK)/test.txt pyproject.toml
+
+# The demo installation: built in a scratch directory, moved into place when complete
+# (so init's own hints, which name the scratch directory, are not shown).
 $(DEMO)/mailroom.toml: | $(VENV)/.installed-run
 	rm -rf $(DEMO).new
-	$(BIN)/mailroom init $(DEMO).new --demo
+	$(BIN)/mailroom init $(DEMO).new --demo >/dev/null
 	$(BIN)/mailroom -c $(DEMO).new/mailroom.toml domain add example.test
 	echo demo | $(BIN)/mailroom -c $(DEMO).new/mailroom.toml user add alice@example.test --name "Alice Demo" --password-stdin
 	echo demo | $(BIN)/mailroom -c $(DEMO).new/mailroom.toml user add bob@example.test --name "Bob Demo" --password-stdin
 	mv $(DEMO).new $(DEMO)
+	@echo "demo ready: config $(DEMO)/mailroom.toml, self-signed certificate $(DEMO)/tls/cert.pem"
+	@echo "check it: $(BIN)/mailroom -c $(DEMO)/mailroom.toml config check; serve it: make run"
 
 demo: $(DEMO)/mailroom.toml
 

@@ -80,7 +80,7 @@ def test_a_service_without_a_listener_is_published_as_not_provided(
 ) -> None:
     text = installation.config.read_text()
     start = text.index('[[listeners]]\nname = "pop3s"')
-    end = text.index("[[listeners]]", start + 1)
+    end = text.index("\n\n", start) + 2  # the block ends at the blank line
     installation.config.write_text(text[:start] + text[end:])
     zone = zone_of(installation)
     assert values(zone, "_pop3s._tcp.example.org.", "SRV") == ["0 0 0 ."]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tests.cli.conftest import Installation
+from tests.cli.conftest import Installation, invoke
 
 
 @pytest.fixture
@@ -102,3 +104,59 @@ def test_init_refuses_an_existing_installation(site: Installation) -> None:
 def test_removing_a_domain_with_accounts_is_refused(site: Installation) -> None:
     line = refused(site, "domain", "remove", "example.test")
     assert "example.test" in line
+
+
+def test_init_refuses_a_file_in_place_of_the_directory(tmp_path: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("something else\n")
+    result = invoke("init", str(taken))
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"mailroom: error: {taken} is a file, not a directory; give the path of a new directory\n"
+    )
+    assert taken.read_text() == "something else\n"
+
+
+def test_init_refuses_a_place_it_cannot_write(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    place = tmp_path / "file" / "mailroom"  # a directory inside a file: never writable
+    result = invoke("init", str(place))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"mailroom: error: cannot create {place}: ")
+    assert result.stderr.count("\n") == 1
+
+
+def test_dkim_keygen_refuses_a_key_directory_it_cannot_write(site: Installation) -> None:
+    (site.root / "file").write_text("")
+    text = site.config.read_text()
+    site.config.write_text(text.replace('# key_directory = "dkim"', 'key_directory = "file/dkim"'))
+    result = site.run("dkim", "keygen", "example.test")
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"mailroom: error: cannot write the key into {site.root / 'file' / 'dkim'}: "
+    )
+    assert result.stderr.strip().endswith(f"set [dkim] key_directory in {site.config}")
+    assert result.stderr.count("\n") == 1
+
+
+def test_init_refuses_a_bad_hostname_naming_the_option_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    place = tmp_path / "mailroom"
+    result = invoke("init", str(place), "--hostname", "bad host name")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "mailroom: error: --hostname: 'bad host name' is not a host name; nothing was created\n"
+    )
+    assert not place.exists()
+
+
+def test_queue_commands_refuse_a_data_dir_that_is_a_file(site: Installation) -> None:
+    (site.root / "not-a-dir").write_text("")
+    text = site.config.read_text()
+    site.config.write_text(text.replace('# data_dir = "data"', 'data_dir = "not-a-dir"'))
+    result = site.run("queue", "hold", "ALL")
+    assert result.returncode == 1
+    assert result.stderr.startswith("mailroom: error: cannot reach the queue's control socket: ")
+    assert result.stderr.strip().endswith(f"in {site.config}")
+    assert result.stderr.count("\n") == 1

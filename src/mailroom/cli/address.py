@@ -7,10 +7,18 @@ from typing import Annotated
 
 import typer
 
-from mailroom.cli.command import ConfigOption, command, console, load, run, with_directory
+from mailroom.cli.command import (
+    ConfigOption,
+    command,
+    command_group,
+    console,
+    load,
+    run,
+    with_directory,
+)
 from mailroom.directory import Directory
 
-app = typer.Typer(help="Extra addresses delivered to an account.", no_args_is_help=True)
+app = command_group("Extra addresses delivered to an account.")
 
 
 @command(app, "add")

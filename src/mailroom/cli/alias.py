@@ -10,12 +10,20 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from mailroom.cli.command import ConfigOption, command, console, load, run, with_directory
+from mailroom.cli.command import (
+    ConfigOption,
+    command,
+    command_group,
+    console,
+    load,
+    run,
+    with_directory,
+)
+from mailroom.cli.output import FormatOption, print_listing
 from mailroom.directory import Alias, Directory
 
-app = typer.Typer(help="Aliases forwarding to other addresses.", no_args_is_help=True)
+app = command_group("Aliases forwarding to other addresses.")
 
 AliasArgument = Annotated[str, typer.Argument(help="The alias address, like pr@example.org.")]
 AccountArgument = Annotated[str, typer.Argument(help="An account's primary address.")]
@@ -49,14 +57,21 @@ def add(
 def list_(
     domain: Annotated[str | None, typer.Argument(help="Only this domain's aliases.")] = None,
     config: ConfigOption = None,
+    format_: FormatOption = None,
 ) -> None:
     """List aliases."""
 
     async def action(directory: Directory) -> None:
-        table = Table("alias", "targets", "send-as")
-        for alias in await directory.list_aliases(domain):
-            table.add_row(alias.address, ", ".join(alias.targets), ", ".join(alias.send_as) or "-")
-        console.print(table)
+        aliases = await directory.list_aliases(domain)
+        rows = [
+            [alias.address, ", ".join(alias.targets), ", ".join(alias.send_as) or "-"]
+            for alias in aliases
+        ]
+        records = [
+            {"alias": alias.address, "targets": list(alias.targets), "send_as": list(alias.send_as)}
+            for alias in aliases
+        ]
+        print_listing(format_, ("alias", "targets", "send-as"), rows, records)
 
     run(with_directory(load(config), action))
 

@@ -9,10 +9,12 @@ from typing import Annotated
 
 import typer
 
-from mailroom.auth import Authenticator, AuthRequest
+from mailroom import app as application
+from mailroom.auth import AuthRequest
 from mailroom.cli.command import (
     ConfigOption,
     command,
+    command_group,
     console,
     error_console,
     fail,
@@ -23,9 +25,8 @@ from mailroom.cli.command import (
     with_directory,
 )
 from mailroom.directory import Directory
-from mailroom.directory.passwords import PasswordHasher
 
-app = typer.Typer(help="Check logins and make password hashes.", no_args_is_help=True)
+app = command_group("Check logins and make password hashes.")
 
 # Exit status of a refused login, as doveadm's (EX_NOPERM).
 LOGIN_REFUSED_STATUS = 77
@@ -54,17 +55,12 @@ def test(
     except ValueError:
         fail(f"--client-ip: {client_ip!r} is not an IP address")
     secret = password if password is not None else typer.prompt("Password", hide_input=True)
-    passwords = settings.auth.passwords.model_copy(update={"upgrade_on_login": False})
-    auth_config = settings.auth.model_copy(update={"passwords": passwords})
 
     async def action(directory: Directory) -> bool:
-        authenticator = Authenticator(directory, auth_config, throttle=None)
-        try:
+        async with application.login_checker(settings, directory) as authenticator:
             result = await authenticator.authenticate(
                 AuthRequest(protocol=protocol, client_ip=address, login=login, password=secret)
             )
-        finally:
-            await authenticator.close()
         if result.ok:
             via = f" (through master user {result.master})" if result.master else ""
             console.print(f"auth succeeded: {login} logs in as {result.account}{via}")
@@ -88,6 +84,6 @@ def hash_(
     password = read_password_from_stdin() if password_stdin else prompt_new_password()
 
     async def action() -> str:
-        return await asyncio.to_thread(PasswordHasher(settings.auth.passwords).hash, password)
+        return await asyncio.to_thread(application.password_hasher(settings).hash, password)
 
     console.print(run(action()))

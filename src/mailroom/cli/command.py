@@ -13,7 +13,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 
-from mailroom.app import ListenError, open_directory
+from mailroom.app import HostFileError, ListenError, open_directory
 from mailroom.config import Config, ConfigError, default_config_path, load_config
 from mailroom.directory import Directory, DirectoryError
 from mailroom.net import CertificateError
@@ -44,10 +44,17 @@ OPERATOR_ERRORS = (
     DirectoryError,
     MapFileError,
     CertificateError,
+    HostFileError,
     ListenError,
     MailboxPathError,
     QueueError,
 )
+
+
+def command_group(help_text: str) -> typer.Typer:
+    """A group of commands (`mailroom user ...`). Help texts are printed as written:
+    no rich markup, which would eat `[host]:port` and `[dkim]`."""
+    return typer.Typer(help=help_text, no_args_is_help=True, rich_markup_mode=None)
 
 
 class CommandError(Exception):
@@ -98,6 +105,12 @@ def reports_errors(function: F) -> F:
             raise typer.Exit(error.status) from None
         except OPERATOR_ERRORS as error:
             error_console.print(f"mailroom: error: {error}")
+            raise typer.Exit(1) from None
+        except OSError as error:
+            # The last resort for what a command did not foresee (a disk full, a
+            # permission): the file and the reason, never a traceback.
+            where = f"{error.filename}: " if error.filename else ""
+            error_console.print(f"mailroom: error: {where}{error.strerror or error}")
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]

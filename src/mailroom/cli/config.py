@@ -1,51 +1,37 @@
-"""`mailroom config check`: is this config usable? (syntax, keys, values, the directory
-reachable, the certificates readable)."""
+"""`mailroom config check`: would `mailroom serve` start with this config? It builds
+the same host `serve` builds (the directory reached, map files read, certificates
+loaded, every listener's protocol found) without listening, taking no lock and writing
+nothing, so it is safe beside a running server; then prints what would listen where."""
 
 from __future__ import annotations
 
-import ssl
-
-import typer
-
+from mailroom import app as application
 from mailroom.cli.command import (
     ConfigOption,
     command,
+    command_group,
     config_path,
     console,
-    fail,
     load,
     run,
-    with_directory,
 )
 from mailroom.config import Config
-from mailroom.directory import Directory
 
-app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
+app = command_group("Check the configuration.")
 
 
-def check_certificates(config: Config) -> None:
-    pairs = {(config.tls.certificate, config.tls.key)}
-    pairs |= {
-        (item.certificate, item.key) for item in config.listeners if item.certificate and item.key
-    }
-    for certificate, key in sorted(pairs, key=str):
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        try:
-            context.load_cert_chain(config.resolve(certificate), config.resolve(key))
-        except (OSError, ssl.SSLError) as error:
-            fail(f"{config.source}: certificate {certificate} / key {key}: {error}")
+async def inspect_host(config: Config) -> tuple[int, list[str]]:
+    """The number of domains and the listeners of the host `config` builds."""
+    async with application.open_host(config, listen=False) as host:
+        return len(await host.services.directory.list_domains()), host.listeners()
 
 
 @command(app, "check")
 def check(config: ConfigOption = None) -> None:
-    """Load the config and check what it refers to; print what would listen where."""
+    """Build the host as `mailroom serve` would, without listening; print what would
+    listen where. Exit status 1, with one line saying what to fix, if serve would refuse."""
     settings = load(config)
-    check_certificates(settings)
-
-    async def action(directory: Directory) -> int:
-        return len(await directory.list_domains())
-
-    domains = run(with_directory(settings, action))
-    console.print(
-        f"{config_path(config)}: OK ({domains} domain(s), {len(settings.listeners)} listener(s))"
-    )
+    domains, listeners = run(inspect_host(settings))
+    console.print(f"{config_path(config)}: OK ({domains} domain(s), {len(listeners)} listener(s))")
+    for line in listeners:
+        console.print(f"would listen: {line}")

@@ -6,12 +6,21 @@ from typing import Annotated
 
 import typer
 
-from mailroom.cli.command import ConfigOption, command, console, fail, load
+from mailroom import app as application
+from mailroom.cli.command import (
+    ConfigOption,
+    command,
+    command_group,
+    config_path,
+    console,
+    fail,
+    load,
+)
 from mailroom.config import Config, DkimAlgorithm
 from mailroom.directory import normalize_domain
 from mailroom.mailauth import DkimError, DkimKeys
 
-app = typer.Typer(help="DKIM signing keys and their DNS records.", no_args_is_help=True)
+app = command_group("DKIM signing keys and their DNS records.")
 
 DomainArgument = Annotated[str, typer.Argument(help="Domain to sign for, like example.org.")]
 SelectorOption = Annotated[
@@ -24,7 +33,7 @@ SelectorOption = Annotated[
 
 def _keys(config: Config, selector: str | None) -> DkimKeys:
     try:
-        return DkimKeys(config.resolve(config.dkim.key_directory), selector or config.dkim.selector)
+        return application.dkim_keys(config, selector)
     except DkimError as error:
         fail(str(error))
 
@@ -54,6 +63,11 @@ def keygen(
         key = keys.create(name, algorithm or loaded.dkim.algorithm, replace=force)
     except DkimError as error:
         fail(str(error))
+    except OSError as error:
+        fail(
+            f"cannot write the key into {keys.directory}: {error.strerror or error}; make it "
+            f"writable or set [dkim] key_directory in {config_path(config)}"
+        )
     console.print(f"wrote {key.algorithm.value} key {keys.path(name)}")
     console.print("publish this record in DNS:")
     console.print(key.zone_file_line)

@@ -18,13 +18,14 @@ from typing import Annotated
 
 import typer
 
-from mailroom.cli.command import ConfigOption, command, console, fail, load
+from mailroom import app as application
+from mailroom.cli.command import ConfigOption, command, command_group, console, fail, load
 from mailroom.config import Config, Protocol, TlsMode
 from mailroom.directory import normalize_domain
-from mailroom.mailauth import DkimError, DkimKeys
+from mailroom.mailauth import DkimError
 from mailroom.mailauth.dkim import record_name, txt_character_strings
 
-app = typer.Typer(help="DNS records to publish for a domain.", no_args_is_help=True)
+app = command_group("DNS records to publish for a domain.")
 
 TTL = 3600
 MX_PREFERENCE = 10
@@ -142,7 +143,7 @@ def records(
     loaded = load(config)
     name = normalize_domain(domain)
     try:
-        keys = DkimKeys(loaded.resolve(loaded.dkim.key_directory), loaded.dkim.selector)
+        keys = application.dkim_keys(loaded)
         key = keys.load(name)
     except DkimError as error:
         fail(str(error))

@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from mailroom.cli.command import ConfigOption, command, console, load, run, with_directory
+from mailroom.cli.command import (
+    ConfigOption,
+    command,
+    command_group,
+    console,
+    load,
+    run,
+    with_directory,
+)
+from mailroom.cli.output import FormatOption, print_listing
 from mailroom.directory import Directory
 
-app = typer.Typer(help="Domains this host receives mail for.", no_args_is_help=True)
+app = command_group("Domains this host receives mail for.")
 
 NameArgument = Annotated[str, typer.Argument(help="Domain name, like example.org.")]
 
@@ -27,16 +35,21 @@ def add(name: NameArgument, config: ConfigOption = None) -> None:
 
 
 @command(app, "list")
-def list_(config: ConfigOption = None) -> None:
+def list_(config: ConfigOption = None, format_: FormatOption = None) -> None:
     """List the domains."""
 
     async def action(directory: Directory) -> None:
-        table = Table("domain", "accounts", "added")
         accounts = await directory.list_accounts()
-        for domain in await directory.list_domains():
-            count = sum(1 for a in accounts if a.address.endswith("@" + domain.name))
-            table.add_row(domain.name, str(count), domain.created.strftime("%Y-%m-%d"))
-        console.print(table)
+        records = [
+            {
+                "domain": domain.name,
+                "accounts": sum(1 for a in accounts if a.address.endswith("@" + domain.name)),
+                "added": domain.created.strftime("%Y-%m-%d"),
+            }
+            for domain in await directory.list_domains()
+        ]
+        rows = [[str(record[key]) for key in ("domain", "accounts", "added")] for record in records]
+        print_listing(format_, ("domain", "accounts", "added"), rows, records)
 
     run(with_directory(load(config), action))
 

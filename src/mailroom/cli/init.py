@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 
+from mailroom import app as application
 from mailroom.cli.command import console, fail, run, with_directory
-from mailroom.config import load_config
+from mailroom.config import Config, ConfigError, Protocol, parse_config
 from mailroom.config.example import DEMO_LISTENERS, STANDARD_LISTENERS, example_config_text
 from mailroom.directory import Directory
 from mailroom.net.certificates import write_self_signed_certificate
@@ -21,6 +22,23 @@ CONFIG_NAME = "mailroom.toml"
 def default_hostname() -> str:
     name = socket.getfqdn()
     return name if "." in name and not name.endswith(".localdomain") else "localhost"
+
+
+# The options of `init` that put a value into the config, by the key they set.
+OPTION_OF_KEY = {"hostname": "--hostname", "directory.url": "--directory-url"}
+
+
+def checked_config(text: str, path: Path) -> Config:
+    """The config `init` is about to write, validated before anything is created; a
+    refusal names the option that gave the bad value."""
+    try:
+        return parse_config(text, path)
+    except ConfigError as error:
+        problems = "; ".join(
+            f"{OPTION_OF_KEY.get(problem.key, problem.key)}: {problem.message}"
+            for problem in error.problems
+        )
+        fail(f"{problems}; nothing was created")
 
 
 def init(
@@ -44,17 +62,25 @@ def init(
     """Create a new installation: DIR/mailroom.toml, the directory's tables (SQLite by
     default) and a self-signed certificate in DIR/tls/."""
     config_path = directory / CONFIG_NAME
+    if directory.exists() and not directory.is_dir():
+        fail(f"{directory} is a file, not a directory; give the path of a new directory")
     if config_path.exists():
         fail(f"{config_path} already exists; nothing was changed")
     name = hostname or ("localhost" if demo else default_hostname())
-    listeners, host = (DEMO_LISTENERS, "127.0.0.1") if demo else (STANDARD_LISTENERS, "::")
-    directory.mkdir(parents=True, exist_ok=True)
-    text = example_config_text(name, listeners, host, directory_url)
+    examples, host = (DEMO_LISTENERS, "127.0.0.1") if demo else (STANDARD_LISTENERS, "::")
+    # Listeners of protocols this version lacks are written as comments: serve refuses them.
+    built = tuple(item for item in examples if Protocol(item.protocol) in application.PROTOCOLS)
+    coming = tuple(item for item in examples if item not in built)
+    text = example_config_text(name, built, host, directory_url, coming)
+    config = checked_config(text, config_path)
     # Written under another name first: a failed init leaves no config that looks finished.
     temporary = config_path.with_suffix(".toml.new")
-    temporary.write_text(text, encoding="utf-8")
     try:
-        config = load_config(temporary)
+        directory.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(text, encoding="utf-8")
+    except OSError as error:
+        fail(f"cannot create {directory}: {error.strerror or error}; choose a writable place")
+    try:
         tls = directory / "tls"
         if not (tls / "cert.pem").exists():
             write_self_signed_certificate(tls / "cert.pem", tls / "key.pem", name)
@@ -65,6 +91,8 @@ def init(
 
         run(with_directory(config, migrate))
         temporary.rename(config_path)
+    except OSError as error:
+        fail(f"cannot write the installation in {directory}: {error}; nothing usable was left")
     finally:
         temporary.unlink(missing_ok=True)
     console.print(

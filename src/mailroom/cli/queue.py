@@ -12,38 +12,36 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
-from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from mailroom.app import data_dir, queue_dir
+from mailroom import app as application
+from mailroom.app import queue_dir
 from mailroom.cli.command import (
     ConfigOption,
     command,
+    command_group,
     console,
     fail,
     load,
     run,
     with_directory,
 )
+from mailroom.cli.output import FormatOption, OutputFormat, print_fields, print_listing
 from mailroom.config import Config
 from mailroom.control import (
-    CONTROL_SOCKET,
     ControlCommand,
     ControlError,
     ControlRequest,
     ask_server,
 )
-from mailroom.delivery.administration import NOT_QUEUED, QueueAdministration
-from mailroom.delivery.bounces import Bouncer
+from mailroom.control.administration import NOT_QUEUED
 from mailroom.directory import Directory
-from mailroom.queue import MailQueue, QueueEntry, RetrySchedule, read_entry, read_queue
+from mailroom.queue import QueueEntry, read_entry, read_queue
 from mailroom.queue.layout import QueueLayout
-from mailroom.routing import Router
 
-app = typer.Typer(help="Mail waiting in the queue.", no_args_is_help=True)
+app = command_group("Mail waiting in the queue.")
 
 
 def _when(epoch: float | None) -> str:
@@ -57,11 +55,12 @@ def _destination(address: str) -> str:
 
 
 @command(app, "list")
-def list_(config: ConfigOption = None) -> None:
+def list_(config: ConfigOption = None, format_: FormatOption = None) -> None:
     """List queued messages with their unfinished recipients, and counts by state and
     destination domain."""
     entries = read_queue(queue_dir(load(config)))
-    table = Table("queue id", "size", "arrived (UTC)", "sender", "recipients (state)")
+    rows: list[list[str]] = []
+    records: list[dict[str, Any]] = []
     states: Counter[str] = Counter()
     destinations: Counter[str] = Counter()
     for entry in entries:
@@ -72,14 +71,21 @@ def list_(config: ConfigOption = None) -> None:
         shown = "\n".join(f"{r.address} ({r.state.value})" for r in unfinished)
         if entry.envelope.held:
             shown = f"ON HOLD\n{shown}"
-        table.add_row(
-            entry.queue_id,
-            str(entry.size),
-            _when(entry.envelope.received_at),
-            f"<{entry.envelope.sender}>",
-            shown,
+        arrived = _when(entry.envelope.received_at)
+        rows.append([entry.queue_id, str(entry.size), arrived, f"<{entry.envelope.sender}>", shown])
+        records.append(
+            {
+                "queue_id": entry.queue_id,
+                "size": entry.size,
+                "arrived_utc": arrived,
+                "sender": entry.envelope.sender,
+                "held": entry.envelope.held,
+                "recipients": [{"address": r.address, "state": r.state.value} for r in unfinished],
+            }
         )
-    console.print(table)
+    columns = ("queue id", "size", "arrived (UTC)", "sender", "recipients (state)")
+    if print_listing(format_, columns, rows, records) is OutputFormat.JSON:
+        return
     summary = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
     console.print(f"{len(entries)} message(s); recipients: {summary or 'none'}")
     if destinations:
@@ -91,29 +97,35 @@ def list_(config: ConfigOption = None) -> None:
 
 def show_entry(entry: QueueEntry, headers: list[tuple[str, str]]) -> None:
     envelope = entry.envelope
-    table = Table(show_header=False, box=None)
-    table.add_row("queue id", entry.queue_id)
-    table.add_row("size", str(entry.size))
-    table.add_row("arrived (UTC)", _when(envelope.received_at))
-    table.add_row("sender", f"<{envelope.sender}>")
+    fields = [
+        ("queue id", entry.queue_id),
+        ("size", str(entry.size)),
+        ("arrived (UTC)", _when(envelope.received_at)),
+        ("sender", f"<{envelope.sender}>"),
+    ]
     if envelope.client is not None:
-        table.add_row("client", f"{envelope.client.helo} [{envelope.client.ip}]")
-    table.add_row("logged in as", envelope.authenticated or "-")
-    table.add_row("on hold", "yes" if envelope.held else "no")
-    console.print(table)
-    recipients = Table(
-        "recipient", "original", "state", "attempts", "next attempt (UTC)", "last reply"
-    )
-    for recipient in envelope.recipients:
-        recipients.add_row(
+        fields.append(("client", f"{envelope.client.helo} [{envelope.client.ip}]"))
+    fields.append(("logged in as", envelope.authenticated or "-"))
+    fields.append(("on hold", "yes" if envelope.held else "no"))
+    print_fields(fields)
+    columns = ("recipient", "original", "state", "attempts", "next attempt (UTC)", "last reply")
+    rows = [
+        [
             recipient.address,
             recipient.original,
             recipient.state.value,
             str(recipient.attempts),
             _when(recipient.next_attempt),
             recipient.last_reply or "-",
-        )
-    console.print(recipients)
+        ]
+        for recipient in envelope.recipients
+    ]
+    if console.is_terminal:
+        print_listing(OutputFormat.TABLE, columns, rows, [])
+    else:  # one `name: value` line per field, as above: unlabelled columns would puzzle
+        for row in rows:
+            labelled = zip(columns, row, strict=True)
+            console.print("; ".join(f"{name}: {value}" for name, value in labelled))
     for name, value in headers:
         console.print(f"{name}: {value}")
 
@@ -141,13 +153,19 @@ QueueIds = Annotated[
 def administer(config: Config, command: ControlCommand, queue_ids: list[str]) -> None:
     """Ask the running server to do `command`, or do it here when none runs; print what
     became of each message; exit 1 if some were not in the queue."""
+    hint = f"check data_dir ({application.data_dir(config)}) in {config.source}"
     try:
         request = ControlRequest(command, None if queue_ids == ["ALL"] else tuple(queue_ids))
-        response = run(ask_server(data_dir(config) / CONTROL_SOCKET, request))
+        response = run(ask_server(application.control_socket(config), request))
     except ControlError as error:
         fail(str(error))
+    except OSError as error:
+        fail(f"cannot reach the queue's control socket: {error.strerror or error}; {hint}")
     if response is None:
-        results = run(_without_server(config, request))
+        try:
+            results = run(_without_server(config, request))
+        except OSError as error:
+            fail(f"cannot open the queue: {error.strerror or error}; {hint}")
         console.print("(no server is running: the queue was changed directly)")
     elif not response.ok:
         fail(f"the server refused: {response.error}")
@@ -162,18 +180,14 @@ def administer(config: Config, command: ControlCommand, queue_ids: list[str]) ->
 
 
 async def _without_server(config: Config, request: ControlRequest) -> dict[str, str]:
-    queue = MailQueue(queue_dir(config), schedule=RetrySchedule.from_config(config.queue))
-    async with queue:
+    async with application.open_queue(config) as queue:
         if request.command is not ControlCommand.BOUNCE:
-            return await QueueAdministration(queue, Bouncer(queue, config.hostname)).handle(request)
+            return await application.queue_administration(config, queue).handle(request)
 
         async def bounce(directory: Directory) -> dict[str, str]:
             # Reports go to final recipients, as routing expands the senders.
-            base = config.source.parent if config.source else Path.cwd()
-            router = Router(directory, config.routing, base)
-            router.load()
-            bouncer = Bouncer(queue, config.hostname, router=router)
-            return await QueueAdministration(queue, bouncer).handle(request)
+            router = application.router_for(config, directory)
+            return await application.queue_administration(config, queue, router).handle(request)
 
         return await with_directory(config, bounce)
 

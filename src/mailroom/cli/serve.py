@@ -12,7 +12,9 @@ from mailroom.cli.command import ConfigOption, console, load
 
 def serve(config: ConfigOption = None) -> None:
     """Start the listeners of the config and serve until Ctrl-C or SIGTERM; SIGHUP
-    re-reads certificates and map files."""
+    re-reads certificates and map files. What `mailroom config check` refuses (a
+    listener of a protocol not built yet, a bad map file, a missing certificate)
+    stops it at start."""
     settings = load(config)
     application.configure_logging(settings)
 

@@ -6,12 +6,20 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from mailroom.cli.command import ConfigOption, command, console, load, run, with_directory
+from mailroom.cli.command import (
+    ConfigOption,
+    command,
+    command_group,
+    console,
+    load,
+    run,
+    with_directory,
+)
+from mailroom.cli.output import FormatOption, print_listing
 from mailroom.directory import Directory
 
-app = typer.Typer(help="Next hops for relay domains.", no_args_is_help=True)
+app = command_group("Next hops for relay domains.")
 
 DomainArgument = Annotated[str, typer.Argument(help="The domain, like lists.example.org.")]
 
@@ -34,14 +42,14 @@ def set_(
 
 
 @command(app, "list")
-def list_(config: ConfigOption = None) -> None:
+def list_(config: ConfigOption = None, format_: FormatOption = None) -> None:
     """List transports."""
 
     async def action(directory: Directory) -> None:
-        table = Table("domain", "next hop")
-        for transport in await directory.list_transports():
-            table.add_row(transport.domain, transport.nexthop)
-        console.print(table)
+        transports = await directory.list_transports()
+        rows = [[transport.domain, transport.nexthop] for transport in transports]
+        records = [{"domain": domain, "nexthop": nexthop} for domain, nexthop in rows]
+        print_listing(format_, ("domain", "next hop"), rows, records)
 
     run(with_directory(load(config), action))
 

@@ -6,11 +6,12 @@ import asyncio
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
+from mailroom import app as application
 from mailroom.cli.command import (
     ConfigOption,
     command,
+    command_group,
     console,
     fail,
     load,
@@ -19,6 +20,7 @@ from mailroom.cli.command import (
     run,
     with_directory,
 )
+from mailroom.cli.output import FormatOption, print_fields, print_listing
 from mailroom.config import Config
 from mailroom.config.sizes import format_size, parse_size
 from mailroom.directory import (
@@ -28,9 +30,9 @@ from mailroom.directory import (
     normalize_address,
     split_address,
 )
-from mailroom.directory.passwords import PasswordHasher, identify_scheme
+from mailroom.directory.passwords import identify_scheme
 
-app = typer.Typer(help="Accounts: mailboxes with a login.", no_args_is_help=True)
+app = command_group("Accounts: mailboxes with a login.")
 
 AddressArgument = Annotated[
     str, typer.Argument(help="The account's address, like alice@example.org.")
@@ -55,7 +57,7 @@ async def new_password_hash(config: Config, password_stdin: bool, password_hash:
         identify_scheme(password_hash)
         return password_hash
     password = read_password_from_stdin() if password_stdin else prompt_new_password()
-    return await asyncio.to_thread(PasswordHasher(config.auth.passwords).hash, password)
+    return await asyncio.to_thread(application.password_hasher(config).hash, password)
 
 
 def quota_bytes(text: str | None) -> int | None:
@@ -101,35 +103,51 @@ def add(
 def list_(
     domain: Annotated[str | None, typer.Argument(help="Only this domain's accounts.")] = None,
     config: ConfigOption = None,
+    format_: FormatOption = None,
 ) -> None:
     """List accounts."""
 
     async def action(directory: Directory) -> None:
-        table = Table("address", "name", "quota", "enabled", "extra addresses")
-        for account in await directory.list_accounts(domain):
-            table.add_row(
+        accounts = await directory.list_accounts(domain)
+        rows = [
+            [
                 account.address,
                 account.display_name,
                 format_size(account.quota_bytes),
                 "yes" if account.enabled else "no",
                 ", ".join(account.extra_addresses),
-            )
-        console.print(table)
+            ]
+            for account in accounts
+        ]
+        records = [
+            {
+                "address": account.address,
+                "name": account.display_name,
+                "quota_bytes": account.quota_bytes,
+                "enabled": account.enabled,
+                "extra_addresses": list(account.extra_addresses),
+            }
+            for account in accounts
+        ]
+        columns = ("address", "name", "quota", "enabled", "extra addresses")
+        print_listing(format_, columns, rows, records)
 
     run(with_directory(load(config), action))
 
 
 def show_account(account: Account, send_as: list[str]) -> None:
-    table = Table(show_header=False, box=None)
-    table.add_row("address", account.address)
-    table.add_row("name", account.display_name or "-")
-    table.add_row("enabled", "yes" if account.enabled else "no")
-    table.add_row("quota", format_size(account.quota_bytes))
-    table.add_row("extra addresses", ", ".join(account.extra_addresses) or "-")
-    table.add_row("may send as", ", ".join(send_as) or "-")
-    table.add_row("password scheme", _scheme(account.password_hash))
-    table.add_row("created", account.created.strftime("%Y-%m-%d %H:%M:%S %Z"))
-    console.print(table)
+    print_fields(
+        [
+            ("address", account.address),
+            ("name", account.display_name or "-"),
+            ("enabled", "yes" if account.enabled else "no"),
+            ("quota", format_size(account.quota_bytes)),
+            ("extra addresses", ", ".join(account.extra_addresses) or "-"),
+            ("may send as", ", ".join(send_as) or "-"),
+            ("password scheme", _scheme(account.password_hash)),
+            ("created", account.created.strftime("%Y-%m-%d %H:%M:%S %Z")),
+        ]
+    )
 
 
 def _scheme(stored: str) -> str:

@@ -1,0 +1,159 @@
+"""The host: every service of one config, built once, started in order and stopped in
+the reverse order.
+
+Building (`open_host`) reads and checks everything the config names (the directory,
+map files, certificates, the relay host's password, each listener's protocol) and
+takes no lock and opens no port, so `mailroom config check` builds exactly what
+`mailroom serve` builds and refuses what it would refuse. Starting migrates the
+directory, opens the queue (its lock: one host per queue), starts delivery and the
+control channel, then the listeners.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from mailroom.app.protocols import describe_listener, protocol_builders
+from mailroom.app.services import (
+    HostFileError,
+    Services,
+    bouncer_for,
+    control_socket,
+    data_dir,
+    open_services,
+    outbound_delivery,
+)
+from mailroom.config import Config
+from mailroom.control import ControlServer
+from mailroom.control.administration import QueueAdministration
+from mailroom.delivery.bounces import Bouncer
+from mailroom.delivery.dispatcher import Dispatcher
+from mailroom.net import ListeningServer
+
+log = logging.getLogger("mailroom")
+
+
+class ListenError(Exception):
+    """A listener could not be opened (port taken, address not on this machine)."""
+
+
+class Host:
+    """One mail host: its shared services, delivery, control channel and listeners."""
+
+    def __init__(
+        self,
+        services: Services,
+        bouncer: Bouncer,
+        dispatcher: Dispatcher,
+        control: ControlServer,
+        servers: list[ListeningServer],
+    ) -> None:
+        self.services = services
+        self.config = services.config
+        self.bouncer = bouncer
+        self.dispatcher = dispatcher
+        self.control = control
+        self.servers = servers
+        """One per listener of the config, in its order; listening once started."""
+        self._delivering: asyncio.Task[None] | None = None
+        self._listening: list[ListeningServer] = []
+
+    def port(self, name: str) -> int:
+        """The port the listener called `name` is bound to."""
+        return next(s.port for s in self._listening if s.listener.name == name)
+
+    def listeners(self) -> list[str]:
+        """What listens (or would listen) where, one line per listener."""
+        return [describe_listener(server.listener) for server in self.servers]
+
+    async def start(self, announce: Callable[[str], None]) -> None:
+        """Migrate the directory, open the queue, deliver, answer the control channel,
+        listen. On an error, what started stays started: `stop()` stops it."""
+        await self.services.directory.migrate()
+        await self.services.queue.open()
+        self._delivering = asyncio.create_task(self.dispatcher.run())
+        # `mailroom queue flush|hold|release|delete|bounce` ask this host over it.
+        await self.control.start()
+        for server in self.servers:
+            listener = server.listener
+            try:
+                await server.start()
+            except OSError as error:
+                raise ListenError(
+                    f"listener {listener.name}: cannot listen on "
+                    f"{listener.address}: {error.strerror or error}"
+                ) from None
+            self._listening.append(server)
+            announce(f"listening: {describe_listener(listener)}")
+
+    async def stop(self) -> None:
+        """Stop what `start` started, the listeners first (their sessions end there)."""
+        await self.control.close()
+        for server in reversed(self._listening):
+            await server.stop()
+        self._listening.clear()
+        if self._delivering is not None:
+            self._delivering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._delivering
+            self._delivering = None
+
+    def reload(self) -> None:
+        """SIGHUP: new certificates and map files; a bad file keeps the last good one."""
+        log.info("SIGHUP: reloading certificates and map files")
+        if self.services.tls is not None:
+            self.services.tls.reload()
+        self.services.router.reload()
+
+
+def check_data_dir(config: Config) -> None:
+    """Refuse a data_dir that is there but no directory (serve would fail in the queue)."""
+    path = data_dir(config)
+    if path.exists() and not path.is_dir():
+        raise HostFileError(f"{path}: data_dir is not a directory; set data_dir in {config.source}")
+
+
+RunningHost = Host
+"""What `serve` hands to its `started` hook (the name tests know it by)."""
+
+
+@asynccontextmanager
+async def open_host(
+    config: Config, *, listen: bool, announce: Callable[[str], None] = lambda line: None
+) -> AsyncIterator[Host]:
+    """The host of `config`, built; started too if `listen`. Everything is stopped and
+    closed on exit. Without `listen` nothing is written (no SRS secret is made, the
+    directory is not migrated) and no lock is taken, so it is safe beside a running
+    server."""
+    builders = protocol_builders(config)  # an unbuilt protocol is refused before any work
+    check_data_dir(config)
+    async with contextlib.AsyncExitStack() as stack:
+        services = await open_services(config, stack, make_secrets=listen)
+        bouncer = bouncer_for(config, services.queue, services.router)
+        dispatcher = Dispatcher(
+            services.queue,
+            services.router,
+            services.local_delivery,
+            outbound=outbound_delivery(config, services.router, services.srs),
+            bouncer=bouncer,
+        )
+        control = ControlServer(
+            control_socket(config),
+            QueueAdministration(services.queue, bouncer).handle,
+        )
+        factories = {
+            protocol: builder(services, dispatcher) for protocol, builder in builders.items()
+        }
+        servers = [
+            ListeningServer(listener, factories[listener.protocol](listener), services.tls)
+            for listener in config.listeners
+        ]
+        host = Host(services, bouncer, dispatcher, control, servers)
+        if listen:
+            stack.push_async_callback(host.stop)
+            await host.start(announce)
+        yield host

@@ -1,0 +1,70 @@
+"""`mailroom serve`'s work: build and start the host, run until told to stop.
+
+Signals are handled here and nowhere else: SIGINT/SIGTERM stop the host, SIGHUP
+reloads its certificates and map files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from mailroom.app.host import Host, open_host
+from mailroom.config import Config
+
+DISK_THREADS = 64
+
+
+def configure_logging(config: Config) -> None:
+    logging.basicConfig(
+        level=config.log.level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    # Alembic narrates every start ("Context impl SQLiteImpl"); only its problems matter.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.root.level))
+
+
+async def serve(
+    config: Config,
+    announce: Callable[[str], None],
+    *,
+    started: Callable[[Host], Awaitable[None]] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Build the host of `config` and start it (every listener, the delivery of queued
+    mail); run until SIGINT/SIGTERM (or `stop` is set). SIGHUP re-reads certificates
+    and map files. A listener whose protocol this version lacks is refused at start."""
+    # Disk work (Maildir writes and their fsyncs) runs in threads; asyncio's default
+    # pool has only cores+4, and waiting fsyncs should overlap so the filesystem's
+    # journal can commit many at once.
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=DISK_THREADS, thread_name_prefix="mailroom-disk")
+    )
+    async with open_host(config, listen=True, announce=announce) as host:
+        if started is not None:
+            await started(host)
+        announce("running; stop with Ctrl-C or SIGTERM, reload with SIGHUP")
+        if stop is not None:
+            await stop.wait()
+        else:
+            await _until_stopped(host.reload)
+    announce("stopped")
+
+
+async def _until_stopped(on_hangup: Callable[[], None]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, on_hangup)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.remove_signal_handler(signum)

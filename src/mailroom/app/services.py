@@ -1,0 +1,259 @@
+"""The services of one host, each built from the config by one small function here.
+
+`host.py` puts them together into the running host, `protocols.py` looks up the
+protocol servers by name, `standalone.py` builds single services for the `mailroom`
+commands. Only the app package wires packages together; protocols and stores never
+construct each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import dns.asyncresolver
+
+from mailroom.auth import Authenticator, MemoryThrottle
+from mailroom.config import Config, TlsMode
+from mailroom.control import CONTROL_SOCKET
+from mailroom.delivery.bounces import Bouncer
+from mailroom.delivery.dispatcher import Dispatcher
+from mailroom.delivery.local import LocalDelivery
+from mailroom.delivery.mta_sts_cache import MtaStsPolicies
+from mailroom.delivery.mx import make_resolver
+from mailroom.delivery.outbound import Outbound, relayhost_login
+from mailroom.delivery.remote import RemoteDelivery, verified_tls_context
+from mailroom.delivery.srs import SrsRewriter
+from mailroom.directory import Directory
+from mailroom.imap.server import ImapServices
+from mailroom.mailauth import DkimKeys, DkimSigner
+from mailroom.message import SearchText, search_text
+from mailroom.net import TlsContexts
+from mailroom.pop3.server import Pop3Services, Pop3Settings
+from mailroom.queue import MailQueue, RetrySchedule
+from mailroom.routing import Router
+from mailroom.smtp.policy import SmtpServices
+from mailroom.smtp.settings import SmtpSettings
+from mailroom.store import Account, MailboxEvents, MailStore, locate_mailbox
+
+
+class HostFileError(Exception):
+    """A file of the host's own (not the config's) is unusable; the message names it and
+    what to do."""
+
+
+@dataclass
+class Services:
+    """What the host's protocol servers and delivery share."""
+
+    config: Config
+    directory: Directory
+    authenticator: Authenticator
+    router: Router
+    queue: MailQueue
+    local_delivery: LocalDelivery
+    tls: TlsContexts | None
+    srs: SrsRewriter | None
+    mail_store: MailStore
+
+
+def data_dir(config: Config) -> Path:
+    return config.resolve(config.data_dir)
+
+
+def queue_dir(config: Config) -> Path:
+    return data_dir(config) / "queue"
+
+
+async def open_directory(config: Config) -> Directory:
+    base = config.source.parent if config.source else None
+    return await Directory.connect(config.directory, base)
+
+
+def needs_tls(config: Config) -> bool:
+    return any(listener.tls is not TlsMode.NONE for listener in config.listeners)
+
+
+async def open_services(
+    config: Config, stack: contextlib.AsyncExitStack, *, make_secrets: bool = True
+) -> Services:
+    """Every shared service of `config`, built (nothing started, no lock taken); each
+    is closed by `stack`. `make_secrets=False` writes no file (`mailroom config check`)."""
+    directory = await open_directory(config)
+    stack.push_async_callback(directory.close)
+    authenticator = Authenticator(directory, config.auth, MemoryThrottle(config.auth.throttle))
+    stack.push_async_callback(authenticator.close)
+    router = router_for(config, directory)
+    queue = MailQueue(queue_dir(config), schedule=RetrySchedule.from_config(config.queue))
+    stack.push_async_callback(queue.close)
+    events = MailboxEvents()
+    mail_store = MailStore(
+        events=events,
+        search_text=index_text,
+        hierarchy_separator=config.imap.hierarchy_separator,
+        hostname=config.hostname,
+    )
+    stack.push_async_callback(mail_store.close)
+    return Services(
+        config=config,
+        directory=directory,
+        authenticator=authenticator,
+        router=router,
+        queue=queue,
+        local_delivery=local_delivery(config, events),
+        tls=TlsContexts(config) if needs_tls(config) else None,
+        srs=srs_rewriter(config, make_secret=make_secrets),
+        mail_store=mail_store,
+    )
+
+
+def router_for(config: Config, directory: Directory) -> Router:
+    """The router of `config`, its map files read (MapFileError at the first bad one)."""
+    base = config.source.parent if config.source else Path.cwd()
+    router = Router(directory, config.routing, base)
+    router.load()
+    return router
+
+
+def control_socket(config: Config) -> Path:
+    """Where the running host answers `mailroom queue` commands."""
+    return data_dir(config) / CONTROL_SOCKET
+
+
+def local_delivery(config: Config, events: MailboxEvents) -> LocalDelivery:
+    """Delivery into this host's Maildirs; IMAP sessions in IDLE hear of it through `events`."""
+    return LocalDelivery(config.mailbox, data_dir(config), config.hostname, events=events)
+
+
+SEARCH_TEXT_LIMIT = 1024 * 1024
+"""Characters of a message kept in its folder's index for SEARCH TEXT/BODY (each of
+the header and the text parts)."""
+
+
+def index_text(data: bytes) -> SearchText:
+    return search_text(data, limit=SEARCH_TEXT_LIMIT)
+
+
+def account_opener(services: Services) -> Callable[[str], Awaitable[Account]]:
+    """How IMAP and POP3 sessions find the mail account of a logged-in address."""
+    config = services.config
+
+    async def open_account(address: str) -> Account:
+        record = await services.directory.get_account(address)
+        where = locate_mailbox(config.mailbox, data_dir(config), address, record.quota_bytes)
+        account = services.mail_store.account(where.root, where.quota_bytes)
+        await account.ensure_default_folders()
+        return account
+
+    return open_account
+
+
+def imap_services(services: Services) -> ImapServices:
+    return ImapServices(
+        config=services.config,
+        authenticator=services.authenticator,
+        tls=services.tls,
+        store=services.mail_store,
+        open_account=account_opener(services),
+    )
+
+
+def pop3_services(services: Services) -> Pop3Services:
+    return Pop3Services(
+        settings=Pop3Settings(
+            authenticated_timeout_seconds=services.config.pop3.authenticated_timeout_seconds
+        ),
+        authenticator=services.authenticator,
+        tls=services.tls,
+        open_account=account_opener(services),
+    )
+
+
+def smtp_services(services: Services, delivery: Dispatcher) -> SmtpServices:
+    return SmtpServices(
+        settings=SmtpSettings.from_config(services.config),
+        authenticator=services.authenticator,
+        router=services.router,
+        queue=services.queue,
+        tls=services.tls,
+        delivery=delivery,
+        srs=services.srs,
+    )
+
+
+SRS_SECRET_FILE = "srs.secret"  # noqa: S105 - a file name, not a secret
+
+
+def srs_rewriter(config: Config, *, make_secret: bool = True) -> SrsRewriter | None:
+    """The SRS rewriter of the config, its secret made at first start (mode 0600). With
+    `make_secret=False` a missing secret is not written: a throwaway one stands in."""
+    if not config.delivery.srs:
+        return None
+    domain = config.delivery.srs_domain or config.hostname
+    path = data_dir(config) / SRS_SECRET_FILE
+    if not path.exists() and not make_secret:
+        return SrsRewriter([secrets.token_hex(32).encode()], domain, clock=time.time)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+    secret = path.read_text().strip()
+    if not secret:
+        raise HostFileError(f"{path}: the SRS secret is empty; delete the file to make a new one")
+    return SrsRewriter([secret.encode()], domain, clock=time.time)
+
+
+def outbound_delivery(config: Config, router: Router, srs: SrsRewriter | None) -> Outbound:
+    """Delivery to other hosts as the config says (DNS servers, relay host, TLS, DKIM)."""
+    settings = config.delivery
+    resolver = (
+        make_resolver(settings.nameservers, settings.dns_port)
+        if settings.nameservers
+        else dns.asyncresolver.Resolver()
+    )
+    ca_file = config.resolve(settings.tls_ca_file) if settings.tls_ca_file else None
+    verified = verified_tls_context(ca_file)
+    remote = RemoteDelivery(
+        resolver,
+        port=settings.smtp_port,
+        helo_name=config.hostname,
+        connect_timeout=settings.connect_timeout_seconds,
+        command_timeout=settings.command_timeout_seconds,
+        tls_policy=settings.tls.value,
+        max_connections_per_destination=settings.max_connections_per_destination,
+        verified_tls=verified,
+        mta_sts=MtaStsPolicies(
+            resolver, data_dir(config) / "mta-sts", verified, port=settings.mta_sts_port
+        )
+        if settings.mta_sts
+        else None,
+    )
+    signer = None
+    if config.dkim.sign:
+        signer = DkimSigner(
+            DkimKeys(config.resolve(config.dkim.key_directory), config.dkim.selector)
+        )
+    return Outbound(
+        remote,
+        router,
+        relayhost=settings.relayhost,
+        signer=signer,
+        srs=srs,
+        relayhost_login=relayhost_login(config),
+    )
+
+
+def bouncer_for(config: Config, queue: MailQueue, router: Router | None) -> Bouncer:
+    """Delivery reports of `queue` (to the senders' final recipients if `router` is given)."""
+    return Bouncer(
+        queue,
+        config.hostname,
+        router=router,
+        delay_warning=config.delivery.delay_warning_hours * 3600 or None,
+    )
