@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailroom.message import decode_header, parse_addresses, parse_message, search_text
+from mailroom.message.headers import crlf_body_start, parse_header_block
 from mailroom.message.parameters import parse_header_parameters
 
 LINES = st.sampled_from(
@@ -105,3 +106,12 @@ def test_pathological_inputs_cost_linear_time() -> None:
     search_text(html, limit=1_000_000)
     decode_header(b"=?utf-8?q?a?= " * 100_000)
     assert time.monotonic() - started < 10
+
+
+@given(st.lists(LINES, max_size=12))
+@settings(max_examples=300)
+def test_crlf_body_start_agrees_with_the_header_walk(lines: list[bytes]) -> None:
+    data = b"\r\n".join(line.replace(b"\r", b"").replace(b"\n", b"") for line in lines)
+    block = parse_header_block(data, 0, len(data))
+    blank_line_found = block.header_end != block.body_start
+    assert crlf_body_start(data) == (block.body_start if blank_line_found else None)

@@ -36,14 +36,6 @@ class Address:
     host: str | None
 
     @property
-    def is_group_start(self) -> bool:
-        return self.host is None and self.mailbox is not None
-
-    @property
-    def is_group_end(self) -> bool:
-        return self.host is None and self.mailbox is None
-
-    @property
     def addr_spec(self) -> str:
         """`mailbox@host` (empty for group markers)."""
         if self.host is None or self.mailbox is None:

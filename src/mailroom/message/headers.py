@@ -45,6 +45,17 @@ class HeaderBlock:
     """After the blank line; equal to the end of the part when there is no blank line."""
 
 
+def crlf_body_start(data: bytes) -> int | None:
+    """Where the body of a message whose lines all end in CRLF starts (after the blank
+    line), or None when it has no blank line (all header): the `body_start` that
+    `parse_header_block` finds, with one search in C instead of a walk over the fields,
+    for the callers that need nothing else (POP3's TOP)."""
+    if data.startswith(b"\r\n"):  # an empty header: the blank line comes first
+        return 2
+    blank = data.find(b"\r\n\r\n")
+    return None if blank < 0 else blank + 4
+
+
 def parse_header_block(data: bytes, start: int, end: int) -> HeaderBlock:
     """Split `data[start:end]` into fields up to the first empty line."""
     fields: list[HeaderField] = []

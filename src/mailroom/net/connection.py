@@ -153,11 +153,8 @@ class Connection:
         self.listener_name = listener_name
         unknown = ("0.0.0.0", 0)  # noqa: S104 - an address for logs, nothing binds to it
         peer = transport.get_extra_info("peername") or unknown
-        local = transport.get_extra_info("sockname") or unknown
         self.peer_ip = ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
         self.peer_port = int(peer[1])
-        self.local_ip = ipaddress.ip_address(str(local[0]).split("%", 1)[0])
-        self.local_port = int(local[1])
         self.tls: TlsInfo | None = _tls_info(transport)  # set already on implicit TLS
         self._idle_timer: asyncio.TimerHandle | None = None
         self._deadline = 0.0

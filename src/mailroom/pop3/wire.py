@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from mailroom.message.headers import crlf_body_start
+
 MAX_LINE = 512
 """RFC 1939 §3, RFC 2449 §4: a response's first line is at most 512 octets, CRLF
 included. `ok` and `err` refuse to write a longer one (a bug in the caller: texts are
@@ -114,14 +116,10 @@ def top(message: bytes, lines: int) -> bytes:
     whole."""
     if lines < 0:
         raise ValueError("TOP's line count is not negative")
-    if message.startswith(b"\r\n"):  # an empty header: the blank line comes first
-        header_end = 2
-    else:
-        blank = message.find(b"\r\n\r\n")
-        if blank < 0:
-            return dot_stuffed(message)
-        header_end = blank + 4
-    body = message[header_end:]
+    body_start = crlf_body_start(message)
+    if body_start is None:
+        return dot_stuffed(message)
+    body = message[body_start:]
     if lines > body.count(b"\r\n"):  # the whole body (its last line may lack CRLF)
         return dot_stuffed(message)
     # split with maxsplit cuts the first `lines` lines off in C; the last piece is the

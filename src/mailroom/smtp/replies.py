@@ -47,14 +47,6 @@ class SmtpReply:
             if self.enhanced[0] != str(self.code)[0]:
                 raise ValueError(f"enhanced code {self.enhanced} does not match {self.code}")
 
-    @property
-    def is_positive(self) -> bool:
-        return self.code < 400
-
-    @property
-    def is_transient(self) -> bool:
-        return 400 <= self.code < 500
-
     def with_detail(self, detail: str) -> SmtpReply:
         """The same reply with `: detail` after its text."""
         return SmtpReply(self.code, self.enhanced, f"{self.text}: {detail}")
@@ -203,7 +195,6 @@ UNTERMINATED_COMMAND = SmtpReply(500, "5.5.2", "Error: command not terminated by
 LINE_TOO_LONG = SmtpReply(500, "5.5.6", "Error: line too long")
 PARAMETER_ERROR = SmtpReply(501, "5.5.4", "Error: bad parameter syntax")
 NOT_IMPLEMENTED = SmtpReply(502, "5.5.1", "Error: command not implemented")
-VRFY_DISABLED = SmtpReply(502, "5.5.1", "VRFY command is disabled")
 EXPN_DISABLED = SmtpReply(502, "5.5.1", "EXPN command is disabled")
 # RFC 5321 §4.1.1.11, §4.2.3: 555 for a MAIL/RCPT parameter not recognised.
 UNKNOWN_PARAMETER = SmtpReply(555, "5.5.4", "Unsupported option")
@@ -229,14 +220,11 @@ def unsupported_option(keyword: str) -> SmtpReply:
 BAD_SEQUENCE = SmtpReply(503, "5.5.1", "Error: bad sequence of commands")
 NEED_HELO = SmtpReply(503, "5.5.1", "Error: send HELO/EHLO first")
 NEED_MAIL = SmtpReply(503, "5.5.1", "Error: need MAIL command")
-NEED_RCPT = SmtpReply(503, "5.5.1", "Error: need RCPT command")
 NESTED_MAIL = SmtpReply(503, "5.5.1", "Error: nested MAIL command")
 DATA_AFTER_BDAT = SmtpReply(503, "5.5.1", "Error: DATA after BDAT")
-MAIL_AFTER_BDAT = SmtpReply(503, "5.5.1", "Error: MAIL after BDAT")
 RCPT_AFTER_BDAT = SmtpReply(503, "5.5.1", "Error: RCPT after BDAT")
 NO_VALID_RECIPIENTS = SmtpReply(554, "5.5.1", "Error: no valid recipients")
 TLS_ALREADY_ACTIVE = SmtpReply(554, "5.5.1", "Error: TLS already active")
-TLS_UNAVAILABLE = SmtpReply(454, "4.7.0", "TLS not available due to local problem")
 
 # --- Addresses (RFC 3463 §3.2: X.1.3 bad destination syntax, X.1.7 bad sender syntax).
 # Postfix answers 501 for both; so do we, and the detail says what was wrong.
@@ -269,15 +257,12 @@ def sender_not_owned(address: str, login: str) -> SmtpReply:
 # RFC 1870: 552 at MAIL for a declared SIZE over the limit, or after the data.
 SIZE_EXCEEDS_LIMIT = SmtpReply(552, "5.3.4", "Message size exceeds fixed limit")
 MESSAGE_TOO_BIG = SmtpReply(552, "5.3.4", "Error: message file too big")
-CHUNK_TOO_BIG = SmtpReply(552, "5.3.4", "Chunk exceeds message size limit")
 DATA_LINE_TOO_LONG = SmtpReply(552, "5.3.4", "Error: message line too long")
 # RFC 5321 §4.5.3.1: 452 for too many recipients, so the client retries the rest.
 TOO_MANY_RECIPIENTS = SmtpReply(452, "4.5.3", "Error: too many recipients")
 # RFC 5321 §6.3 loop detection; RFC 3463 §3.5 X.4.6 routing loop detected.
 TOO_MANY_HOPS = SmtpReply(554, "5.4.6", "Error: too many hops")
 # Postfix's smtpd_forbid_bare_newline=reject answer, for a session that refuses them.
-BARE_LF = SmtpReply(550, "5.5.2", "Error: bare <LF> received")
-BARE_CR = SmtpReply(550, "5.5.2", "Error: bare <CR> received")
 
 # --- Authentication and TLS (RFC 4954 §6, RFC 3207 §4).
 
@@ -291,7 +276,6 @@ AUTH_ABORTED = SmtpReply(501, "5.7.0", "Authentication aborted")
 AUTH_BAD_BASE64 = SmtpReply(501, "5.5.2", "Cannot decode response")
 AUTH_RESPONSE_TOO_LONG = SmtpReply(500, "5.5.6", "SASL response limit exceeded")
 AUTH_UNKNOWN_MECHANISM = SmtpReply(504, "5.5.4", "Unsupported authentication mechanism")
-AUTH_TEMPORARY = SmtpReply(454, "4.7.0", "Temporary authentication failure")
 ALREADY_AUTHENTICATED = SmtpReply(503, "5.5.1", "Error: already authenticated")
 AUTH_NOT_ENABLED = SmtpReply(503, "5.5.1", "Error: authentication not enabled")
 AUTH_IN_TRANSACTION = SmtpReply(503, "5.5.1", "Error: MAIL transaction in progress")
