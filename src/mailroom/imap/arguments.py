@@ -36,6 +36,7 @@ from mailroom.imap.commands import (
     SetQuota,
     Sort,
     SortCriterion,
+    SortKey,
     Status,
     Store,
     StoreMode,
@@ -84,9 +85,7 @@ _SPECIAL_USE = {
 }
 _LIST_SELECTION = frozenset({"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"})
 _LIST_RETURNS = frozenset({"SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS"})
-_SORT_KEYS = frozenset(
-    {"ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO"}
-)
+_SORT_KEYS = {key.value: key for key in SortKey}
 
 
 def _no_arguments(reader: TokenReader, limits: ParserLimits, uid: bool) -> NoArguments:
@@ -374,8 +373,8 @@ def _sort(reader: TokenReader, limits: ParserLimits, uid: bool) -> Sort:
     criteria = []
     while not criteria_reader.at_end():
         reverse = criteria_reader.take_keyword("REVERSE")
-        key = criteria_reader.keyword()
-        if key not in _SORT_KEYS:
+        key = _SORT_KEYS.get(criteria_reader.keyword())
+        if key is None:
             raise GrammarError("Unknown sort key")
         criteria.append(SortCriterion(key, reverse))
     charset = parse_charset(reader)

@@ -15,11 +15,12 @@ import datetime
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from mailroom.imap import responses
 from mailroom.imap.bodystructure import body_structure_bytes
 from mailroom.imap.commands import Command, Fetch
+from mailroom.imap.context import SessionContext
 from mailroom.imap.envelope import envelope_bytes
 from mailroom.imap.fetch_items import (
     Attribute,
@@ -29,7 +30,6 @@ from mailroom.imap.fetch_items import (
     FetchAttribute,
     FetchItem,
 )
-from mailroom.imap.message_commands import resolve, selected_view
 from mailroom.imap.sections import (
     Partial,
     Section,
@@ -39,14 +39,11 @@ from mailroom.imap.sections import (
     binary_data,
     section_data,
 )
-from mailroom.imap.selected import SelectedView
+from mailroom.imap.selected import SelectedView, numbered, resolve, selected_view
 from mailroom.imap.sequence import format_set
 from mailroom.imap.wire import Literal8, format_flags, serialize, string_pieces
 from mailroom.message import MessagePart, parse_message
 from mailroom.store import MessageInfo
-
-if TYPE_CHECKING:
-    from mailroom.imap.session import ImapSession
 
 DRAIN_EVERY = 256 * 1024
 """Octets written between waits for the client to read them."""
@@ -119,43 +116,10 @@ class _Message:
         return section_data(self.data, self.part, section)
 
 
-def numbered(view: SelectedView, uids: list[int]) -> tuple[Sequence[int], Sequence[MessageInfo]]:
-    """The sequence numbers and the messages of those of `uids` (ascending) that the
-    mailbox still has, as two sequences of the same length, merging sorted lists
-    instead of searching each one.
-
-    Two sequences rather than pairs: for the usual `1:*` on an up-to-date view they are a
-    range and the snapshot's own tuple, and nothing is made per message (10,000 pairs
-    cost FETCH FLAGS more in garbage collection than in making them).
-    """
-    snapshot = view.mailbox.snapshot
-    messages, present = snapshot.messages, snapshot.uids
-    known = view.uids
-    if len(uids) == len(known) == len(present) and (
-        known is present or known.tobytes() == present.tobytes()
-    ):
-        # (Comparing the arrays themselves would make an int of every element.)
-        return range(1, len(messages) + 1), messages
-    numbers: list[int] = []
-    found: list[MessageInfo] = []
-    i = j = 0
-    for uid in uids:
-        while j < len(known) and known[j] < uid:
-            j += 1
-        if j >= len(known) or known[j] != uid:
-            continue
-        while i < len(present) and present[i] < uid:
-            i += 1
-        if i < len(present) and present[i] == uid:
-            numbers.append(j + 1)
-            found.append(messages[i])
-    return numbers, found
-
-
-async def fetch(session: ImapSession, command: Command) -> None:
+async def fetch(session: SessionContext, command: Command) -> None:
     assert isinstance(command.args, Fetch)
     args = command.args
-    view = selected_view(session)
+    view = selected_view(session.selected)
     uids = resolve(view, args.sequence, uid=command.uid)
     items = list(args.items)
     if command.uid and not any(
@@ -289,7 +253,7 @@ def _drop_outcome(task: asyncio.Future[Any]) -> None:
 
 
 async def _respond(
-    session: ImapSession,
+    session: SessionContext,
     output: _Output,
     view: SelectedView,
     writers: list[Writer],
@@ -341,7 +305,7 @@ def _fetch_one(message: MessageInfo, body: bytes | None, writers: list[Writer]) 
 
 
 def _writers(
-    session: ImapSession,
+    session: SessionContext,
     view: SelectedView,
     items: list[FetchItem],
     cached: dict[Attribute, dict[int, bytes]],
@@ -356,7 +320,7 @@ def _writers(
 
 
 def _writer(
-    session: ImapSession,
+    session: SessionContext,
     view: SelectedView,
     item: FetchItem,
     cached: dict[Attribute, dict[int, bytes]],
@@ -526,7 +490,7 @@ class _Output:
     """FETCH responses gathered into large writes: one write per response would cost a
     system call each (and the client a read each)."""
 
-    def __init__(self, session: ImapSession) -> None:
+    def __init__(self, session: SessionContext) -> None:
         self.session = session
         self.pending: list[bytes] = []
         self.size = 0
@@ -550,7 +514,7 @@ class _Output:
         self.since_drain += len(data)
         if self.since_drain >= DRAIN_EVERY:
             self.since_drain = 0
-            await self.session.connection.drain()
+            await self.session.drain()
 
     async def flush(self) -> None:
         if self.pending:
@@ -560,7 +524,7 @@ class _Output:
             self.size = 0
         if self.since_drain >= DRAIN_EVERY:
             self.since_drain = 0
-            await self.session.connection.drain()
+            await self.session.drain()
 
 
 def _envelope(data: bytes) -> bytes:
