@@ -12,13 +12,16 @@ from mailroom.imap.commands import SortCriterion, SortKey
 from mailroom.imap.ordering import (
     SortHeaders,
     SortItem,
-    base_subject,
     base_subject_of,
     extract_base_subject,
     sort_key,
     sort_messages,
 )
 from mailroom.message import parse_message
+
+
+def base_subject(subject: str) -> str:
+    return extract_base_subject(subject).text
 
 
 @pytest.mark.parametrize(

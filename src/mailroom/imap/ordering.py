@@ -90,11 +90,6 @@ def extract_base_subject(subject: str) -> BaseSubject:
         return BaseSubject(text[start:end], marked)
 
 
-def base_subject(subject: str) -> str:
-    """The base subject of a decoded subject (RFC 5256 §2.1)."""
-    return extract_base_subject(subject).text
-
-
 def base_subject_of(raw: bytes | None) -> BaseSubject:
     """The base subject of a raw Subject header value (RFC 2047 words decoded first)."""
     return extract_base_subject(decode_header(raw) if raw is not None else "")
