@@ -82,6 +82,8 @@ class ImapSession:
             ParserLimits(max_append_literal=services.settings.max_message_size)
         )
         self.bad_commands = BadCommandLimit(listener.max_bad_commands)
+        self.too_many_bad = False
+        """The session ends because of `bad_commands`."""
         self.login_name: str | None = None
         self.account: Account | None = None
         self.selected: SelectedView | None = None
@@ -137,7 +139,7 @@ class ImapSession:
                     await self.execute(command)
             if self.registry.stopped:
                 await self.send(SHUTDOWN_BYE)
-            if self.bad_commands.count >= self.bad_commands.limit:
+            if self.too_many_bad:
                 reason = "too many invalid commands"
             elif self.state is State.LOGOUT:
                 reason = "logged out"
@@ -250,6 +252,7 @@ class ImapSession:
         """One more bad command; at the listener's limit, the session ends (Dovecot)."""
         if self.bad_commands.bad():
             await self.send(TOO_MANY_BAD)
+            self.too_many_bad = True
             self.state = State.LOGOUT
 
     async def _read_message_literal(self, size: int) -> bytes | Path:
