@@ -61,7 +61,38 @@ async def test_a_cancelled_authentication_is_bad(imap_host: MailHost) -> None:
     await talk.read_response()
     await talk.send(b"*\r\n")
     reply = await talk.reply("a1")
-    assert reply.status == "BAD"
+    assert reply.tagged == b"a1 BAD Authentication aborted by client."
+    await talk.close()
+
+
+async def test_authenticate_login_asks_for_username_then_password(imap_host: MailHost) -> None:
+    talk = await ImapTalk.open(imap_host.port("imaps"), tls=client_tls())
+    await talk.send(b"a1 AUTHENTICATE LOGIN\r\n")
+    assert await talk.read_response() == b"+ " + base64.b64encode(b"Username:")
+    await talk.send(base64.b64encode(b"alice@example.test") + b"\r\n")
+    assert await talk.read_response() == b"+ " + base64.b64encode(b"Password:")
+    await talk.send(base64.b64encode(PASSWORD.encode()) + b"\r\n")
+    reply = await talk.reply("a1")
+    assert reply.ok, reply.tagged
+    await talk.close()
+
+
+async def test_an_unknown_mechanism_is_refused_before_any_challenge(imap_host: MailHost) -> None:
+    talk = await ImapTalk.open(imap_host.port("imaps"), tls=client_tls())
+    reply = await talk.command("AUTHENTICATE CRAM-MD5")
+    assert reply.tagged == b"a1 NO Unsupported authentication mechanism."
+    assert reply.untagged == []
+    await talk.close()
+
+
+async def test_an_authentication_response_too_long_is_bad(imap_host: MailHost) -> None:
+    talk = await ImapTalk.open(imap_host.port("imaps"), tls=client_tls())
+    await talk.send(b"a1 AUTHENTICATE PLAIN\r\n")
+    await talk.read_response()
+    await talk.send(b"A" * 10_000 + b"\r\n")
+    reply = await talk.reply("a1")
+    assert reply.tagged == b"a1 BAD Authentication response too long."
+    assert (await talk.command("NOOP")).ok
     await talk.close()
 
 

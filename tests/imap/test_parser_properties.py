@@ -46,7 +46,7 @@ def drive(stream: bytes, parser: CommandParser, limits: ParserLimits = LIMITS) -
                 return steps
         if isinstance(step, Command):
             assert step.name == step.name.upper()
-        assert parser._size <= limits.max_command  # one command's octets, bounded
+        assert parser.lexer.size <= limits.max_command  # one command's octets, bounded
         steps.append(step)
         position = end + 2
     return steps

@@ -12,6 +12,7 @@ from mailroom.imap.commands import (
     Search,
     Sort,
     SortCriterion,
+    SortKey,
     Thread,
 )
 from mailroom.imap.parser import ParserLimits
@@ -180,12 +181,16 @@ def test_too_many_search_keys() -> None:
 
 def test_sort_and_esort() -> None:
     assert args("a SORT (REVERSE ARRIVAL subject displayfrom) UTF-8 UNSEEN") == Sort(
-        (SortCriterion("ARRIVAL", True), SortCriterion("SUBJECT"), SortCriterion("DISPLAYFROM")),
+        (
+            SortCriterion(SortKey.ARRIVAL, True),
+            SortCriterion(SortKey.SUBJECT),
+            SortCriterion(SortKey.DISPLAYFROM),
+        ),
         "UTF-8",
         sk.Flag("\\Seen", False),
     )
     assert args("a SORT RETURN (MIN COUNT) (DATE) US-ASCII ALL") == Sort(
-        (SortCriterion("DATE"),), "US-ASCII", sk.All(), frozenset({"MIN", "COUNT"})
+        (SortCriterion(SortKey.DATE),), "US-ASCII", sk.All(), frozenset({"MIN", "COUNT"})
     )
     assert refusal("a SORT (DATE) ALL").text == "Missing argument"
     assert refusal("a SORT (BOGUS) UTF-8 ALL").text == "Unknown sort key"

@@ -17,7 +17,6 @@ from mailroom.imap.wire import (
     astring_text,
     continuation,
     format_flags,
-    literal,
     quoted,
     response,
     serialize,
@@ -71,9 +70,8 @@ def test_values_that_are_not_imap_are_refused() -> None:
         serialize(1.5)  # type: ignore[arg-type]
 
 
-def test_quoted_and_literal() -> None:
+def test_quoted_escapes_quotes_and_backslashes() -> None:
     assert quoted('a"b\\') == b'"a\\"b\\\\"'
-    assert literal(b"abc") == b"{3}\r\nabc"
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ from mailroom.delivery.outbound import Outbound, relayhost_login
 from mailroom.delivery.remote import RemoteDelivery, verified_tls_context
 from mailroom.delivery.srs import SrsRewriter
 from mailroom.directory import Directory
-from mailroom.imap.server import ImapServices
+from mailroom.imap.services import ImapServices, ImapSettings
 from mailroom.mailauth import DkimKeys, DkimSigner
 from mailroom.message import SearchText, search_text
 from mailroom.net import TlsContexts
@@ -155,10 +155,9 @@ def account_opener(services: Services) -> Callable[[str], Awaitable[Account]]:
 
 def imap_services(services: Services) -> ImapServices:
     return ImapServices(
-        config=services.config,
+        settings=ImapSettings.from_config(services.config),
         authenticator=services.authenticator,
         tls=services.tls,
-        store=services.mail_store,
         open_account=account_opener(services),
     )
 

@@ -1,6 +1,6 @@
 """The arguments of each IMAP command: RFC 9051 §6 grammar, command by command.
 
-`parse_arguments` reads a command's tokens (tokens.py) into the dataclass of
+`parse_arguments` reads a command's tokens (`mailroom.wire.tokens`) into the dataclass of
 commands.py that its name calls for, raising GrammarError with the text of the
 BAD answer. parser.py has already read the tag, the name and every literal;
 this module only judges what the arguments say. Pure: no state, no I/O.
@@ -36,6 +36,7 @@ from mailroom.imap.commands import (
     SetQuota,
     Sort,
     SortCriterion,
+    SortKey,
     Status,
     Store,
     StoreMode,
@@ -52,19 +53,21 @@ from mailroom.imap.search_keys import (
 )
 from mailroom.imap.tokens import (
     MAX_MOD_SEQUENCE,
+    ImapTokenReader,
+    ParserLimits,
+    date_time_value,
+)
+from mailroom.wire.tokens import (
     GrammarError,
     Group,
     Literal,
-    ParserLimits,
     Quoted,
-    TokenReader,
     Word,
-    date_time_value,
     decode_text,
     string_bytes,
 )
 
-_Grammar = Callable[[TokenReader, ParserLimits, bool], CommandArguments]
+_Grammar = Callable[[ImapTokenReader, ParserLimits, bool], CommandArguments]
 _MECHANISM = re.compile(r"[A-Z0-9_-]{1,20}")  # RFC 4422 §3.1
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _SYSTEM_FLAGS = {flag.upper(): flag for flag in SYSTEM_FLAGS}
@@ -84,16 +87,14 @@ _SPECIAL_USE = {
 }
 _LIST_SELECTION = frozenset({"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"})
 _LIST_RETURNS = frozenset({"SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS"})
-_SORT_KEYS = frozenset(
-    {"ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO"}
-)
+_SORT_KEYS = {key.value: key for key in SortKey}
 
 
-def _no_arguments(reader: TokenReader, limits: ParserLimits, uid: bool) -> NoArguments:
+def _no_arguments(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> NoArguments:
     return NoArguments()
 
 
-def _authenticate(reader: TokenReader, limits: ParserLimits, uid: bool) -> Authenticate:
+def _authenticate(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Authenticate:
     mechanism = reader.keyword()
     if not _MECHANISM.fullmatch(mechanism):
         raise GrammarError("Invalid SASL mechanism")
@@ -105,11 +106,11 @@ def _authenticate(reader: TokenReader, limits: ParserLimits, uid: bool) -> Authe
     return Authenticate(mechanism, response)
 
 
-def _login(reader: TokenReader, limits: ParserLimits, uid: bool) -> Login:
+def _login(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Login:
     return Login(reader.astring(), reader.astring())
 
 
-def _enable(reader: TokenReader, limits: ParserLimits, uid: bool) -> Enable:
+def _enable(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Enable:
     if reader.at_end():
         raise GrammarError("Missing argument")
     _at_most(reader.remaining(), limits, "capabilities")
@@ -119,7 +120,7 @@ def _enable(reader: TokenReader, limits: ParserLimits, uid: bool) -> Enable:
     return Enable(tuple(capabilities))
 
 
-def _id(reader: TokenReader, limits: ParserLimits, uid: bool) -> Id:
+def _id(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Id:
     if reader.take_keyword("NIL"):
         return Id(None)
     pairs = reader.group()
@@ -130,7 +131,7 @@ def _id(reader: TokenReader, limits: ParserLimits, uid: bool) -> Id:
     return Id(tuple(parameters))
 
 
-def _select(reader: TokenReader, limits: ParserLimits, uid: bool) -> Select:
+def _select(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Select:
     mailbox = reader.astring()
     condstore, qresync = False, None
     if not reader.at_end():
@@ -146,7 +147,7 @@ def _select(reader: TokenReader, limits: ParserLimits, uid: bool) -> Select:
     return Select(mailbox, condstore, qresync)
 
 
-def _qresync(reader: TokenReader) -> Qresync:
+def _qresync(reader: ImapTokenReader) -> Qresync:
     uidvalidity = reader.nz_number()
     modseq = reader.mod_sequence()
     known_uids = reader.sequence_set() if isinstance(reader.peek(), Word) else None
@@ -159,7 +160,7 @@ def _qresync(reader: TokenReader) -> Qresync:
     return Qresync(uidvalidity, modseq, known_uids, sequence_numbers, sequence_uids)
 
 
-def _create(reader: TokenReader, limits: ParserLimits, uid: bool) -> Create:
+def _create(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Create:
     mailbox = reader.astring()
     special_use: list[str] = []
     if not reader.at_end():
@@ -177,15 +178,15 @@ def _create(reader: TokenReader, limits: ParserLimits, uid: bool) -> Create:
     return Create(mailbox, tuple(special_use))
 
 
-def _mailbox(reader: TokenReader, limits: ParserLimits, uid: bool) -> MailboxArgument:
+def _mailbox(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> MailboxArgument:
     return MailboxArgument(reader.astring())
 
 
-def _rename(reader: TokenReader, limits: ParserLimits, uid: bool) -> Rename:
+def _rename(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Rename:
     return Rename(reader.astring(), reader.astring())
 
 
-def _list_mailbox(reader: TokenReader) -> str:
+def _list_mailbox(reader: ImapTokenReader) -> str:
     """RFC 9051 §9 list-mailbox = 1*list-char / string (wildcards % and * allowed)."""
     token = reader.take()
     if isinstance(token, Word):
@@ -196,7 +197,7 @@ def _list_mailbox(reader: TokenReader) -> str:
     return decode_text(data)
 
 
-def _status_items(reader: TokenReader, limits: ParserLimits) -> tuple[str, ...]:
+def _status_items(reader: ImapTokenReader, limits: ParserLimits) -> tuple[str, ...]:
     items = reader.group()
     if items.at_end():
         raise GrammarError("Missing STATUS items")
@@ -210,7 +211,7 @@ def _status_items(reader: TokenReader, limits: ParserLimits) -> tuple[str, ...]:
     return tuple(dict.fromkeys(result))
 
 
-def _list(reader: TokenReader, limits: ParserLimits, uid: bool) -> ListMailboxes:
+def _list(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> ListMailboxes:
     # RFC 5258 §6: list = "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat
     #                     [SP list-return-opts]
     extended = False
@@ -254,11 +255,11 @@ def _list(reader: TokenReader, limits: ParserLimits, uid: bool) -> ListMailboxes
     )
 
 
-def _lsub(reader: TokenReader, limits: ParserLimits, uid: bool) -> ListMailboxes:
+def _lsub(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> ListMailboxes:
     return ListMailboxes(reader.astring(), (_list_mailbox(reader),))
 
 
-def _status(reader: TokenReader, limits: ParserLimits, uid: bool) -> Status:
+def _status(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Status:
     return Status(reader.astring(), _status_items(reader, limits))
 
 
@@ -272,7 +273,7 @@ def _flag(text: str) -> str:
     return keyword_flag(text)
 
 
-def _flags(reader: TokenReader, limits: ParserLimits) -> tuple[str, ...]:
+def _flags(reader: ImapTokenReader, limits: ParserLimits) -> tuple[str, ...]:
     _at_most(reader.remaining(), limits, "flags")
     flags = []
     while not reader.at_end():
@@ -280,7 +281,7 @@ def _flags(reader: TokenReader, limits: ParserLimits) -> tuple[str, ...]:
     return tuple(dict.fromkeys(flags))
 
 
-def _append(reader: TokenReader, limits: ParserLimits, uid: bool) -> Append:
+def _append(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Append:
     mailbox = reader.astring()
     messages = []
     while True:
@@ -305,18 +306,18 @@ def _append(reader: TokenReader, limits: ParserLimits, uid: bool) -> Append:
             return Append(mailbox, tuple(messages))
 
 
-def _expunge(reader: TokenReader, limits: ParserLimits, uid: bool) -> Expunge:
+def _expunge(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Expunge:
     return Expunge(reader.sequence_set(max_ranges=limits.max_sequence_ranges) if uid else None)
 
 
-def _search(reader: TokenReader, limits: ParserLimits, uid: bool) -> Search:
+def _search(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Search:
     program = parse_search_program(
         reader, max_keys=limits.max_items, max_depth=limits.max_search_depth
     )
     return Search(program.key, program.charset, program.return_options)
 
 
-def _fetch(reader: TokenReader, limits: ParserLimits, uid: bool) -> Fetch:
+def _fetch(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Fetch:
     sequence = reader.sequence_set(max_ranges=limits.max_sequence_ranges)
     items = parse_fetch_items(reader, max_items=limits.max_items)
     changed_since, vanished = None, False
@@ -338,7 +339,7 @@ def _fetch(reader: TokenReader, limits: ParserLimits, uid: bool) -> Fetch:
 _STORE_MODES = {"FLAGS": StoreMode.SET, "+FLAGS": StoreMode.ADD, "-FLAGS": StoreMode.REMOVE}
 
 
-def _store(reader: TokenReader, limits: ParserLimits, uid: bool) -> Store:
+def _store(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Store:
     sequence = reader.sequence_set(max_ranges=limits.max_sequence_ranges)
     unchanged_since = None
     if isinstance(reader.peek(), Group):
@@ -361,11 +362,11 @@ def _store(reader: TokenReader, limits: ParserLimits, uid: bool) -> Store:
     return Store(sequence, mode, flags, silent, unchanged_since)
 
 
-def _copy(reader: TokenReader, limits: ParserLimits, uid: bool) -> Copy:
+def _copy(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Copy:
     return Copy(reader.sequence_set(max_ranges=limits.max_sequence_ranges), reader.astring())
 
 
-def _sort(reader: TokenReader, limits: ParserLimits, uid: bool) -> Sort:
+def _sort(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Sort:
     return_options = parse_return_options(reader) if reader.take_keyword("RETURN") else None
     criteria_reader = reader.group()
     if criteria_reader.at_end():
@@ -374,8 +375,8 @@ def _sort(reader: TokenReader, limits: ParserLimits, uid: bool) -> Sort:
     criteria = []
     while not criteria_reader.at_end():
         reverse = criteria_reader.take_keyword("REVERSE")
-        key = criteria_reader.keyword()
-        if key not in _SORT_KEYS:
+        key = _SORT_KEYS.get(criteria_reader.keyword())
+        if key is None:
             raise GrammarError("Unknown sort key")
         criteria.append(SortCriterion(key, reverse))
     charset = parse_charset(reader)
@@ -383,18 +384,18 @@ def _sort(reader: TokenReader, limits: ParserLimits, uid: bool) -> Sort:
     return Sort(tuple(criteria), charset, keys, return_options)
 
 
-def _thread(reader: TokenReader, limits: ParserLimits, uid: bool) -> Thread:
+def _thread(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Thread:
     algorithm = reader.keyword()
     charset = parse_charset(reader)
     key = parse_search_keys(reader, max_keys=limits.max_items, max_depth=limits.max_search_depth)
     return Thread(algorithm, charset, key)
 
 
-def _getquota(reader: TokenReader, limits: ParserLimits, uid: bool) -> GetQuota:
+def _getquota(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> GetQuota:
     return GetQuota(reader.astring())
 
 
-def _setquota(reader: TokenReader, limits: ParserLimits, uid: bool) -> SetQuota:
+def _setquota(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> SetQuota:
     root = reader.astring()
     resources = reader.group()
     _at_most(resources.remaining() // 2, limits, "quota resources")
@@ -404,7 +405,7 @@ def _setquota(reader: TokenReader, limits: ParserLimits, uid: bool) -> SetQuota:
     return SetQuota(root, tuple(limits_given))
 
 
-def _compress(reader: TokenReader, limits: ParserLimits, uid: bool) -> Compress:
+def _compress(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Compress:
     return Compress(reader.keyword())
 
 
@@ -463,7 +464,7 @@ COMMAND_NAMES = frozenset(_GRAMMAR)
 
 
 def parse_arguments(
-    name: str, reader: TokenReader, limits: ParserLimits, uid: bool
+    name: str, reader: ImapTokenReader, limits: ParserLimits, uid: bool
 ) -> CommandArguments:
     """The arguments of command `name` (upper-case, one of COMMAND_NAMES), all of them."""
     arguments = _GRAMMAR[name](reader, limits, uid)

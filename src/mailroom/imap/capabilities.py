@@ -7,12 +7,8 @@ session implements. One list, so CAPABILITY, the greeting and the login reply ag
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from mailroom.auth import mechanisms
-
-if TYPE_CHECKING:
-    from mailroom.imap.session import ImapSession
+from mailroom.imap.state import State
 
 BASE = ("IMAP4rev1", "IMAP4rev2", "SASL-IR", "LITERAL+", "ID", "ENABLE", "IDLE")
 AUTHENTICATED = (
@@ -44,19 +40,19 @@ AUTHENTICATED = (
 )
 
 
-def capabilities(session: ImapSession) -> list[str]:
-    from mailroom.imap.session import State
-
+def capabilities(state: State, *, starttls: bool, secure: bool, append_limit: int) -> list[str]:
+    """What to announce in `state`. `starttls`: STARTTLS may be given now; `secure`:
+    passwords may be sent now (else LOGINDISABLED); `append_limit`: APPENDLIMIT."""
     names = list(BASE)
-    if session.state is State.NOT_AUTHENTICATED:
-        if session.services.tls is not None and session.connection.tls is None:
+    if state is State.NOT_AUTHENTICATED:
+        if starttls:
             names.append("STARTTLS")
-        offered = mechanisms(session.secure)
+        offered = mechanisms(secure)
         if offered:
             names.extend(f"AUTH={name}" for name in offered)
         else:
             names.append("LOGINDISABLED")
         return names
     names.extend(AUTHENTICATED)
-    names.append(f"APPENDLIMIT={session.config.smtp.max_message_size}")
+    names.append(f"APPENDLIMIT={append_limit}")
     return names

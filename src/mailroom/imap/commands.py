@@ -220,12 +220,25 @@ class Copy:
     mailbox: str
 
 
+class SortKey(enum.Enum):
+    """RFC 5256 §3 sort-key, and DISPLAYFROM DISPLAYTO of RFC 5957."""
+
+    ARRIVAL = "ARRIVAL"
+    CC = "CC"
+    DATE = "DATE"
+    FROM = "FROM"
+    SIZE = "SIZE"
+    SUBJECT = "SUBJECT"
+    TO = "TO"
+    DISPLAYFROM = "DISPLAYFROM"
+    DISPLAYTO = "DISPLAYTO"
+
+
 @dataclass(frozen=True)
 class SortCriterion:
-    """RFC 5256 §3 sort-key (ARRIVAL CC DATE FROM SIZE SUBJECT TO; DISPLAYFROM
-    DISPLAYTO of RFC 5957), upper-cased, with REVERSE."""
+    """One sort key, with REVERSE (RFC 5256 §3)."""
 
-    key: str
+    key: SortKey
     reverse: bool = False
 
 

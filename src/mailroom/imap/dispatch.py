@@ -1,32 +1,16 @@
-"""Which handler runs each command, and in which states it may (RFC 9051 §6)."""
+"""Which handler runs each command on mailboxes and messages, and in which states it
+may (RFC 9051 §6). The handlers get a `SessionContext`, not the session. The commands
+on the connection itself (CAPABILITY, NOOP, LOGOUT, ID, ENABLE, COMPRESS, STARTTLS,
+LOGIN, AUTHENTICATE, IDLE) are the session's own: `session.SESSION_COMMANDS`."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from mailroom.imap import fetch, mailbox_commands, message_commands, search
-from mailroom.imap.commands import Command
+from mailroom.imap.context import Handler
 from mailroom.imap.responses import ImapError, bad
-from mailroom.imap.session import ImapSession, State
-
-Handler = Callable[[ImapSession, Command], Awaitable[None]]
-
-ANY = frozenset({State.NOT_AUTHENTICATED, State.AUTHENTICATED, State.SELECTED})
-NOT_AUTHENTICATED = frozenset({State.NOT_AUTHENTICATED})
-AUTHENTICATED = frozenset({State.AUTHENTICATED, State.SELECTED})
-SELECTED = frozenset({State.SELECTED})
+from mailroom.imap.state import AUTHENTICATED, NOT_AUTHENTICATED, SELECTED, State
 
 COMMANDS: dict[str, tuple[Handler, frozenset[State]]] = {
-    "CAPABILITY": (ImapSession.capability, ANY),
-    "NOOP": (ImapSession.noop, ANY),
-    "LOGOUT": (ImapSession.logout, ANY),
-    "ID": (ImapSession.id, ANY),
-    "STARTTLS": (ImapSession.starttls, NOT_AUTHENTICATED),
-    "LOGIN": (ImapSession.login, NOT_AUTHENTICATED),
-    "AUTHENTICATE": (ImapSession.authenticate, NOT_AUTHENTICATED),
-    "ENABLE": (ImapSession.enable, AUTHENTICATED),
-    "IDLE": (ImapSession.idle, AUTHENTICATED),
-    "COMPRESS": (ImapSession.compress, AUTHENTICATED),
     "SELECT": (mailbox_commands.select, AUTHENTICATED),
     "EXAMINE": (mailbox_commands.select, AUTHENTICATED),
     "CREATE": (mailbox_commands.create, AUTHENTICATED),

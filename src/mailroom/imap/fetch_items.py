@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from mailroom.imap.sections import Partial, Section, SectionText
 from mailroom.imap.tokens import (
     MAX_MOD_SEQUENCE,
+    ImapTokenReader,
+)
+from mailroom.imap.wire import astring_text
+from mailroom.wire.tokens import (
     GrammarError,
     Group,
-    TokenReader,
     Word,
     number_value,
 )
-from mailroom.imap.wire import astring_text
 
 
 class Attribute(enum.Enum):
@@ -197,7 +199,7 @@ def _section(spec: str, fields: tuple[str, ...] | None) -> Section:
     return Section(part, text, fields or ())
 
 
-def _field_names(reader: TokenReader, max_items: int) -> tuple[str, ...]:
+def _field_names(reader: ImapTokenReader, max_items: int) -> tuple[str, ...]:
     names = reader.group()
     if names.at_end():
         raise GrammarError("Missing header field names")
@@ -209,7 +211,7 @@ def _field_names(reader: TokenReader, max_items: int) -> tuple[str, ...]:
     return tuple(result)
 
 
-def _item(reader: TokenReader, max_items: int) -> FetchItem:
+def _item(reader: ImapTokenReader, max_items: int) -> FetchItem:
     word = reader.word()
     upper = word.upper()
     attribute = _ATTRIBUTES.get(upper)
@@ -243,7 +245,7 @@ def _item(reader: TokenReader, max_items: int) -> FetchItem:
     return BinarySection(part, partial, peek=name == "BINARY.PEEK")
 
 
-def parse_fetch_items(reader: TokenReader, *, max_items: int = 1000) -> tuple[FetchItem, ...]:
+def parse_fetch_items(reader: ImapTokenReader, *, max_items: int = 1000) -> tuple[FetchItem, ...]:
     """RFC 9051 §6.4.5: "ALL" / "FULL" / "FAST" / fetch-att / "(" fetch-att *(SP fetch-att) ")".
 
     Items asked for twice are given once, in the order first asked.

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 from bisect import bisect_left
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from mailroom.imap import responses
 from mailroom.imap.commands import (
@@ -24,15 +23,14 @@ from mailroom.imap.commands import (
     Select,
     Status,
 )
+from mailroom.imap.context import SessionContext
 from mailroom.imap.listing import full_pattern, matches
 from mailroom.imap.responses import STORE_ERRORS, ImapError
 from mailroom.imap.selected import SelectedView
 from mailroom.imap.sequence import format_set
+from mailroom.imap.state import State
 from mailroom.imap.wire import Atom, Value, format_flags, response, status_response
 from mailroom.store import INBOX, Account, FolderInfo, FolderNameError, Mailbox, mutf7
-
-if TYPE_CHECKING:
-    from mailroom.imap.session import ImapSession
 
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 QUOTA_ROOT = ""
@@ -40,7 +38,7 @@ QUOTA_ROOT = ""
 is Dovecot's; "" is what most servers send and clients display fine."""
 
 
-def decode_name(session: ImapSession, raw: str) -> str:
+def decode_name(session: SessionContext, raw: str) -> str:
     """The Unicode name of what the client sent."""
     if session.utf8:
         name = raw
@@ -55,11 +53,11 @@ def decode_name(session: ImapSession, raw: str) -> str:
     return name
 
 
-def encode_name(session: ImapSession, name: str) -> str:
+def encode_name(session: SessionContext, name: str) -> str:
     return name if session.utf8 else mutf7.encode(name)
 
 
-def ascii_safe(session: ImapSession, error: ImapError) -> ImapError:
+def ascii_safe(session: SessionContext, error: ImapError) -> ImapError:
     """The reply with the names in its text as the client writes them: a client without
     UTF8=ACCEPT reads 7-bit text (RFC 3501 §9 TEXT-CHAR), so "ä" goes back as "&AOQ-"."""
     if session.utf8 or error.text.isascii():
@@ -67,17 +65,17 @@ def ascii_safe(session: ImapSession, error: ImapError) -> ImapError:
     return ImapError(error.status, mutf7.encode(error.text), error.code)
 
 
-def store_failure(session: ImapSession, error: Exception, name: str) -> ImapError:
+def store_failure(session: SessionContext, error: Exception, name: str) -> ImapError:
     """`responses.store_error`, its text safe for this client."""
     return ascii_safe(session, responses.store_error(error, name))
 
 
-def account_of(session: ImapSession) -> Account:
+def account_of(session: SessionContext) -> Account:
     assert session.account is not None  # the dispatcher checks the state
     return session.account
 
 
-async def open_mailbox(session: ImapSession, name: str, *, for_copy: bool = False) -> Mailbox:
+async def open_mailbox(session: SessionContext, name: str, *, for_copy: bool = False) -> Mailbox:
     try:
         return await account_of(session).open(name)
     except STORE_ERRORS as error:
@@ -90,7 +88,7 @@ async def open_mailbox(session: ImapSession, name: str, *, for_copy: bool = Fals
 # -- SELECT / EXAMINE ----------------------------------------------------------------------
 
 
-async def select(session: ImapSession, command: Command) -> None:
+async def select(session: SessionContext, command: Command) -> None:
     assert isinstance(command.args, Select)
     args = command.args
     readonly = command.name == "EXAMINE"
@@ -117,8 +115,6 @@ async def select(session: ImapSession, command: Command) -> None:
     view = SelectedView(mailbox, name, readonly=readonly, recent=recent)
     view.show_recent = "IMAP4REV2" not in session.enabled
     session.selected = view
-    from mailroom.imap.session import State
-
     session.state = State.SELECTED
     snapshot = mailbox.snapshot
     keywords = sorted(snapshot.keywords)
@@ -168,7 +164,7 @@ async def select(session: ImapSession, command: Command) -> None:
     )
 
 
-async def _qresync(session: ImapSession, view: SelectedView, args: Select) -> None:
+async def _qresync(session: SessionContext, view: SelectedView, args: Select) -> None:
     """RFC 7162 §3.2.5: what changed since the client's last sync, if UIDVALIDITY holds."""
     qresync = args.qresync
     assert qresync is not None
@@ -207,7 +203,7 @@ async def _qresync(session: ImapSession, view: SelectedView, args: Select) -> No
 # -- CREATE, DELETE, RENAME, SUBSCRIBE -------------------------------------------------------
 
 
-async def create(session: ImapSession, command: Command) -> None:
+async def create(session: SessionContext, command: Command) -> None:
     assert isinstance(command.args, Create)
     name = decode_name(session, command.args.mailbox)
     uses = command.args.special_use
@@ -222,7 +218,7 @@ async def create(session: ImapSession, command: Command) -> None:
     await session.tagged_ok(command, "Create completed.")
 
 
-async def delete(session: ImapSession, command: Command) -> None:
+async def delete(session: SessionContext, command: Command) -> None:
     assert isinstance(command.args, MailboxArgument)
     name = decode_name(session, command.args.mailbox)
     if name == INBOX:
@@ -240,8 +236,6 @@ async def delete(session: ImapSession, command: Command) -> None:
         raise store_failure(session, error, name) from None
     await session.tagged_ok(command, "Delete completed.")
     if closing:
-        from mailroom.imap.session import State
-
         await session.send(b"* BYE Selected mailbox was deleted, have to disconnect.\r\n")
         session.state = State.LOGOUT
 
@@ -253,7 +247,7 @@ def _same_folder(account: Account, first: str, second: str) -> bool:
         return False
 
 
-async def rename(session: ImapSession, command: Command) -> None:
+async def rename(session: SessionContext, command: Command) -> None:
     assert isinstance(command.args, Rename)
     old = decode_name(session, command.args.old)
     new = decode_name(session, command.args.new)
@@ -266,7 +260,7 @@ async def rename(session: ImapSession, command: Command) -> None:
     await session.tagged_ok(command, "Rename completed.")
 
 
-async def _follow_rename(session: ImapSession, account: Account, old: str, new: str) -> None:
+async def _follow_rename(session: SessionContext, account: Account, old: str, new: str) -> None:
     """The selected mailbox was renamed (or a folder above it): the session goes on with
     it under its new name, messages and UIDs unchanged, as in Dovecot. (Not INBOX:
     renaming INBOX moves its messages out, and the view sees them expunged.)"""
@@ -283,7 +277,7 @@ async def _follow_rename(session: ImapSession, account: Account, old: str, new: 
     await stale.close()
 
 
-async def subscribe(session: ImapSession, command: Command) -> None:
+async def subscribe(session: SessionContext, command: Command) -> None:
     assert isinstance(command.args, MailboxArgument)
     name = decode_name(session, command.args.mailbox)
     try:
@@ -303,7 +297,7 @@ SPECIAL_USE = frozenset(
 )
 
 
-async def list_mailboxes(session: ImapSession, command: Command) -> None:
+async def list_mailboxes(session: SessionContext, command: Command) -> None:
     assert isinstance(command.args, ListMailboxes)
     args = command.args
     separator = session.separator
@@ -371,7 +365,7 @@ async def list_mailboxes(session: ImapSession, command: Command) -> None:
     await session.tagged_ok(command, f"{'Lsub' if lsub else 'List'} completed.")
 
 
-async def _list_line(session: ImapSession, name: str) -> bytes:
+async def _list_line(session: SessionContext, name: str) -> bytes:
     """`* LIST (attributes) "." "name"` of one folder, as `LIST "" name` shows it."""
     folders = await account_of(session).folders()
     attributes = next((f.attributes for f in folders if f.name == name), frozenset())
@@ -421,7 +415,7 @@ def _has_subscribed_child(
 # -- STATUS ----------------------------------------------------------------------------------
 
 
-async def status(session: ImapSession, command: Command) -> None:
+async def status(session: SessionContext, command: Command) -> None:
     assert isinstance(command.args, Status)
     name = decode_name(session, command.args.mailbox)
     if "HIGHESTMODSEQ" in command.args.items:
@@ -434,7 +428,7 @@ async def status(session: ImapSession, command: Command) -> None:
 
 
 async def _status_line(
-    session: ImapSession, name: str, items: tuple[str, ...], shown: str | None = None
+    session: SessionContext, name: str, items: tuple[str, ...], shown: str | None = None
 ) -> bytes:
     try:
         folder = await account_of(session).status(name)
@@ -449,7 +443,7 @@ async def _status_line(
         "SIZE": folder.size,
         "HIGHESTMODSEQ": folder.highestmodseq,
         "DELETED": folder.deleted,
-        "APPENDLIMIT": session.config.smtp.max_message_size,
+        "APPENDLIMIT": session.settings.max_message_size,
     }
     data: list[Value] = []
     for item in items:
@@ -463,7 +457,7 @@ async def _status_line(
 # -- NAMESPACE, QUOTA -------------------------------------------------------------------------
 
 
-async def namespace(session: ImapSession, command: Command) -> None:
+async def namespace(session: SessionContext, command: Command) -> None:
     # RFC 2342: one personal namespace with no prefix; no other users', no shared.
     session.write(
         b'* NAMESPACE (("" ' + response(None, session.separator)[2:-2] + b")) NIL NIL\r\n"
@@ -471,7 +465,7 @@ async def namespace(session: ImapSession, command: Command) -> None:
     await session.tagged_ok(command, "Namespace completed.")
 
 
-async def _quota_line(session: ImapSession) -> bytes | None:
+async def _quota_line(session: SessionContext) -> bytes | None:
     used, limit, _messages = await account_of(session).quota()
     if limit is None:
         return None
@@ -479,7 +473,7 @@ async def _quota_line(session: ImapSession) -> bytes | None:
     return response(None, Atom("QUOTA"), QUOTA_ROOT, [Atom("STORAGE"), used // 1024, limit // 1024])
 
 
-async def getquotaroot(session: ImapSession, command: Command) -> None:
+async def getquotaroot(session: SessionContext, command: Command) -> None:
     assert isinstance(command.args, MailboxArgument)
     name = decode_name(session, command.args.mailbox)
     mailbox = await open_mailbox(session, name)
@@ -492,7 +486,7 @@ async def getquotaroot(session: ImapSession, command: Command) -> None:
     await session.tagged_ok(command, "Getquotaroot completed.")
 
 
-async def getquota(session: ImapSession, command: Command) -> None:
+async def getquota(session: SessionContext, command: Command) -> None:
     assert isinstance(command.args, GetQuota)
     line = await _quota_line(session)
     if command.args.root != QUOTA_ROOT or line is None:
@@ -501,5 +495,5 @@ async def getquota(session: ImapSession, command: Command) -> None:
     await session.tagged_ok(command, "Getquota completed.")
 
 
-async def setquota(session: ImapSession, command: Command) -> None:
+async def setquota(session: SessionContext, command: Command) -> None:
     raise responses.no("Quota can be changed only by the administrator.", "NOPERM")

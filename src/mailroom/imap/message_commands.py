@@ -7,19 +7,16 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mailroom.imap import responses
 from mailroom.imap.commands import Append, Command, Copy, Expunge, Store, StoreMode
+from mailroom.imap.context import SessionContext
 from mailroom.imap.mailbox_commands import decode_name, open_mailbox
 from mailroom.imap.responses import STORE_ERRORS
-from mailroom.imap.selected import SelectedView
-from mailroom.imap.sequence import SequenceSet, format_set
+from mailroom.imap.selected import SelectedView, resolve, selected_view, writable_view
+from mailroom.imap.sequence import format_set
 from mailroom.imap.wire import Atom, Value, status_response
 from mailroom.store import FlagMode, Mailbox, MessageInfo
-
-if TYPE_CHECKING:
-    from mailroom.imap.session import ImapSession
 
 MODES: dict[StoreMode, FlagMode] = {
     StoreMode.SET: "set",
@@ -28,30 +25,10 @@ MODES: dict[StoreMode, FlagMode] = {
 }
 
 
-def selected_view(session: ImapSession) -> SelectedView:
-    if session.selected is None:
-        raise responses.NO_MAILBOX_SELECTED
-    return session.selected
-
-
-def writable_view(session: ImapSession) -> SelectedView:
-    view = selected_view(session)
-    if view.readonly:
-        raise responses.READ_ONLY
-    return view
-
-
-def resolve(view: SelectedView, numbers: SequenceSet, *, uid: bool) -> list[int]:
-    """The UIDs of a sequence set; BAD for sequence numbers past the last message."""
-    if not uid and view.out_of_range(numbers):
-        raise responses.bad("Error in IMAP command: Invalid messageset")
-    return view.uids_of(numbers, uid=uid)
-
-
 # -- APPEND ----------------------------------------------------------------------------------
 
 
-async def append(session: ImapSession, command: Command) -> None:
+async def append(session: SessionContext, command: Command) -> None:
     """APPEND, and MULTIAPPEND: all the messages or none (RFC 3502 §6.3.11)."""
     assert isinstance(command.args, Append)
     name = decode_name(session, command.args.mailbox)
@@ -83,10 +60,10 @@ async def append(session: ImapSession, command: Command) -> None:
 # -- STORE -----------------------------------------------------------------------------------
 
 
-async def store(session: ImapSession, command: Command) -> None:
+async def store(session: SessionContext, command: Command) -> None:
     assert isinstance(command.args, Store)
     args = command.args
-    view = writable_view(session)
+    view = writable_view(session.selected)
     uids = resolve(view, args.sequence, uid=command.uid)
     if args.unchanged_since is not None:
         session.enabled.add("CONDSTORE")
@@ -113,7 +90,7 @@ async def store(session: ImapSession, command: Command) -> None:
 
 
 async def _report_stored(
-    session: ImapSession,
+    session: SessionContext,
     view: SelectedView,
     changed: list[MessageInfo],
     *,
@@ -166,17 +143,17 @@ async def _report_stored(
         if len(out) >= 1000:
             session.write(b"".join(out))
             out.clear()
-            await session.connection.drain()
+            await session.drain()
     session.write(b"".join(out))
 
 
 # -- COPY, MOVE ------------------------------------------------------------------------------
 
 
-async def copy(session: ImapSession, command: Command) -> None:
+async def copy(session: SessionContext, command: Command) -> None:
     assert isinstance(command.args, Copy)
     moving = command.name == "MOVE"
-    view = writable_view(session) if moving else selected_view(session)
+    view = writable_view(session.selected) if moving else selected_view(session.selected)
     uids = resolve(view, command.args.sequence, uid=command.uid)
     name = decode_name(session, command.args.mailbox)
     target: Mailbox = await open_mailbox(session, name, for_copy=True)
@@ -213,9 +190,9 @@ async def copy(session: ImapSession, command: Command) -> None:
 # -- EXPUNGE, CLOSE, UNSELECT, CHECK ---------------------------------------------------------
 
 
-async def expunge(session: ImapSession, command: Command) -> None:
+async def expunge(session: SessionContext, command: Command) -> None:
     assert isinstance(command.args, Expunge)
-    view = writable_view(session)
+    view = writable_view(session.selected)
     among = None
     if command.args.uids is not None:
         among = resolve(view, command.args.uids, uid=True)
@@ -226,8 +203,8 @@ async def expunge(session: ImapSession, command: Command) -> None:
     await session.tagged_ok(command, "Expunge completed.")
 
 
-async def close(session: ImapSession, command: Command) -> None:
-    view = selected_view(session)
+async def close(session: SessionContext, command: Command) -> None:
+    view = selected_view(session.selected)
     if not view.readonly:
         try:
             await view.mailbox.expunge(None)
@@ -237,12 +214,12 @@ async def close(session: ImapSession, command: Command) -> None:
     await session.send(status_response(command.tag, "OK", "Close completed."))
 
 
-async def unselect(session: ImapSession, command: Command) -> None:
-    selected_view(session)
+async def unselect(session: SessionContext, command: Command) -> None:
+    selected_view(session.selected)
     await session.leave_selected()
     await session.send(status_response(command.tag, "OK", "Unselect completed."))
 
 
-async def check(session: ImapSession, command: Command) -> None:
-    selected_view(session)
+async def check(session: SessionContext, command: Command) -> None:
+    selected_view(session.selected)
     await session.tagged_ok(command, "Check completed.")

@@ -13,59 +13,14 @@ approximates the latter, which is the former on ASCII.
 from __future__ import annotations
 
 import email.utils
-import enum
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from mailroom.imap.commands import SortCriterion, SortKey
 from mailroom.message import MessagePart, decode_header, first_mailbox
-
-
-class SortKey(enum.Enum):
-    ARRIVAL = "ARRIVAL"
-    CC = "CC"
-    DATE = "DATE"
-    FROM = "FROM"
-    SIZE = "SIZE"
-    SUBJECT = "SUBJECT"
-    TO = "TO"
-    DISPLAYFROM = "DISPLAYFROM"
-    DISPLAYTO = "DISPLAYTO"
-
-
-@dataclass(frozen=True)
-class SortCriterion:
-    key: SortKey
-    reverse: bool = False
-
-
-class SortCriteriaError(ValueError):
-    """Unknown key, REVERSE without a key, or no key at all (the session answers BAD)."""
-
-
-def parse_sort_criteria(words: Sequence[str]) -> list[SortCriterion]:
-    """`["REVERSE", "DATE", "SUBJECT"]` (any case) → criteria."""
-    criteria: list[SortCriterion] = []
-    reverse = False
-    for word in words:
-        upper = word.upper()
-        if upper == "REVERSE":
-            if reverse:
-                raise SortCriteriaError("REVERSE REVERSE")
-            reverse = True
-            continue
-        try:
-            key = SortKey(upper)
-        except ValueError:
-            raise SortCriteriaError(f"unknown sort key {word!r}") from None
-        criteria.append(SortCriterion(key, reverse))
-        reverse = False
-    if reverse or not criteria:
-        raise SortCriteriaError("a sort key is missing")
-    return criteria
-
 
 # --- RFC 5256 §2.1: the base subject ---
 
@@ -133,11 +88,6 @@ def extract_base_subject(subject: str) -> BaseSubject:
             marked = True
             continue
         return BaseSubject(text[start:end], marked)
-
-
-def base_subject(subject: str) -> str:
-    """The base subject of a decoded subject (RFC 5256 §2.1)."""
-    return extract_base_subject(subject).text
 
 
 def base_subject_of(raw: bytes | None) -> BaseSubject:

@@ -14,9 +14,12 @@ Hand-written: no maintained Python library parses IMAP on the server side
 with RFC 3501's \\Recent and the extensions of `commands.py`; literals are
 `{n}`, `{n+}` (LITERAL+, RFC 7888) and `~{n}` (literal8, RFC 3516; only for
 APPEND messages). A line is first cut into tokens (words, quoted strings,
-literals, parenthesized lists: tokens.py), then the command's own grammar reads
-them. Every limit is in `ParserLimits`; a literal over its limit is refused when
-announced, before an octet is read, and the parser holds one command at most.
+literals, parenthesized lists) by the lexer IMAP shares with ManageSieve
+(`mailroom.wire`); this module reads the tag and the command name, knows which
+literal is an APPEND message, and hands the tokens to the command's own grammar
+(arguments.py). Every limit is in `ParserLimits`; a literal over its limit is
+refused when announced, before an octet is read, and the parser holds one command
+at most.
 """
 
 from __future__ import annotations
@@ -26,29 +29,15 @@ from dataclasses import dataclass
 
 from mailroom.imap.arguments import COMMAND_NAMES, UID_COMMANDS, parse_arguments
 from mailroom.imap.commands import Command
-from mailroom.imap.tokens import (
-    MAX_NUMBER,
-    GrammarError,
-    Group,
-    Literal,
-    ParserLimits,
-    Quoted,
-    Token,
-    TokenReader,
-    Word,
+from mailroom.imap.tokens import ImapTokenReader, ParserLimits
+from mailroom.wire.lexer import (
+    Lexer,
+    LiteralMarker,
+    NeedLiteral,
+    literal_octets,
+    split_literal_marker,
 )
-
-
-@dataclass(frozen=True)
-class NeedLiteral:
-    """Read `size` octets and hand them to `feed_literal`; send `+ OK` first when
-    `synchronizing`. `message`: an APPEND message (stream it where it goes, and feed
-    whatever object stands for it). `binary`: announced as literal8 `~{n}`."""
-
-    size: int
-    synchronizing: bool
-    message: bool = False
-    binary: bool = False
+from mailroom.wire.tokens import GrammarError, Literal, Word
 
 
 @dataclass(frozen=True)
@@ -67,23 +56,9 @@ class CommandError:
 Step = Command | NeedLiteral | CommandError
 __all__ = ["CommandError", "CommandParser", "NeedLiteral", "ParserLimits", "Step"]
 
-# A literal is announced at the end of a line: `{12}`, `{12+}`, `~{12}`.
-_LITERAL_MARKER = re.compile(rb"(~?)\{([^{}]*)\}\Z")
-_LITERAL_SIZE = re.compile(rb"([0-9]+)(\+?)")
 # RFC 9051 §9 tag = 1*<any ASTRING-CHAR except "+">
 _TAG = re.compile(rb'[^\x00-\x20\x7f-\xff(){%*"\\+]+')
 _COMMAND_NAME = re.compile(rb"[A-Za-z]+")
-# Anything but SP, parentheses, quotes, `{` and controls; 8-bit is allowed (and must be UTF-8).
-_WORD = re.compile(rb'[^\x00-\x20\x7f(){"]+')
-_QUOTED = re.compile(rb'"((?:[^"\\\r\n\x00]|\\["\\])*)"')
-_ESCAPE = re.compile(rb"\\(.)")
-
-
-@dataclass(frozen=True)
-class _Marker:
-    size: int
-    synchronizing: bool
-    binary: bool
 
 
 class CommandParser:
@@ -91,6 +66,7 @@ class CommandParser:
 
     def __init__(self, limits: ParserLimits | None = None) -> None:
         self.limits = limits or ParserLimits()
+        self.lexer = Lexer(self.limits)
         self.reset()
 
     def reset(self) -> None:
@@ -98,9 +74,7 @@ class CommandParser:
         self._tag: str | None = None
         self._name = ""
         self._uid = False
-        self._stack: list[list[Token]] = []
-        self._size = 0
-        self._tokens = 0
+        self.lexer.reset()
         self._messages = 0
         self._pending: NeedLiteral | None = None
         self._error: CommandError | None = None
@@ -111,24 +85,21 @@ class CommandParser:
         """The next line of the command (without CRLF)."""
         if self._pending is not None:
             raise RuntimeError("feed_line while a literal is expected")
-        body, marker, bad_marker = _split_marker(line)
+        body, marker, bad_marker = split_literal_marker(line)
+        self.lexer.count_line(line)
         if self._error is not None:
-            self._size += len(line)
             return self._fail(self._error, marker)
-        self._size += len(line)
         try:
-            if not self._stack:
+            if not self.lexer.started:
                 body = self._start(body)
             if bad_marker:
                 raise GrammarError("Invalid literal size")
-            if self._size > self.limits.max_command:
-                raise GrammarError("Command too long")
-            self._lex(body)
+            self.lexer.lex(body)
         except GrammarError as error:
             return self._fail(self._refusal(error.text), marker)
         if marker is not None:
             return self._literal(marker)
-        if len(self._stack) > 1:
+        if len(self.lexer.stack) > 1:
             return self._fail(self._refusal("Missing ')'"), None)
         return self._finish()
 
@@ -142,17 +113,13 @@ class CommandParser:
         if self._error is not None:
             return  # swallowed: the command is refused at its end
         if not pending.message:
-            if not isinstance(value, bytes | bytearray | memoryview):
-                raise TypeError("a literal is bytes")
-            value = bytes(value)
-            if len(value) != pending.size:
-                raise ValueError("literal of the wrong size")
-            if not pending.binary and b"\x00" in value:
-                # RFC 9051 §4.3: CHAR8 excludes NUL.
-                self._error = self._refusal("NUL in literal")
+            try:
+                value = literal_octets(value, pending)
+            except GrammarError as error:
+                self._error = self._refusal(error.text)
                 return
         try:
-            self._add(Literal(value, binary=pending.binary, message=pending.message))
+            self.lexer.add(Literal(value, binary=pending.binary, message=pending.message))
         except GrammarError as error:
             self._error = self._refusal(error.text)
 
@@ -161,19 +128,14 @@ class CommandParser:
     def _refusal(self, text: str, *, code: str | None = None) -> CommandError:
         return CommandError(self._tag, text, code=code)
 
-    def _fail(self, error: CommandError, marker: _Marker | None) -> Step:
+    def _fail(self, error: CommandError, marker: LiteralMarker | None) -> Step:
         """Refuse the command, keeping in step with the client: a synchronizing literal
         will not come (the client waits for `+`); a non-synchronizing one will, and is
         read and dropped when small, or ends the connection when not."""
         if marker is None or marker.synchronizing:
             self.reset()
             return error
-        if (
-            marker.size <= self.limits.max_literal
-            and self._size + marker.size <= self.limits.max_command
-            and not error.fatal
-        ):
-            self._size += marker.size
+        if not error.fatal and self.lexer.may_drop(marker):
             self._error = error
             self._pending = NeedLiteral(marker.size, False, binary=marker.binary)
             return self._pending
@@ -207,54 +169,12 @@ class CommandParser:
         if names[-1] not in COMMAND_NAMES:
             raise GrammarError("Unknown command")
         self._name = names[-1]
-        self._stack = [[]]
+        self.lexer.begin()
         return body[position:]
 
-    def _add(self, token: Token) -> None:
-        self._tokens += 1
-        if self._tokens > self.limits.max_tokens:
-            raise GrammarError("Too many arguments")
-        self._stack[-1].append(token)
-
-    def _lex(self, body: bytes) -> None:
-        """Cut one line (or the part of it after the last literal) into tokens."""
-        position, end = 0, len(body)
-        while position < end:
-            byte = body[position]
-            if byte == 0x20:
-                position += 1
-            elif byte == 0x28:  # (
-                if len(self._stack) > self.limits.max_depth:
-                    raise GrammarError("Too deep parameter nesting")
-                group = Group([])
-                self._add(group)
-                self._stack.append(group.items)
-                position += 1
-            elif byte == 0x29:  # )
-                if len(self._stack) == 1:
-                    raise GrammarError("Unexpected ')'")
-                self._stack.pop()
-                position += 1
-            elif byte == 0x22:  # "
-                quoted = _QUOTED.match(body, position)
-                if not quoted:
-                    raise GrammarError(_quoted_error(body, position))
-                self._add(Quoted(_ESCAPE.sub(rb"\1", quoted.group(1))))
-                position = quoted.end()
-            else:
-                word = _WORD.match(body, position)
-                if not word:
-                    raise GrammarError("Invalid characters in atom")
-                try:
-                    self._add(Word(word.group().decode("utf-8")))
-                except UnicodeDecodeError:
-                    raise GrammarError("Invalid UTF-8 in atom") from None
-                position = word.end()
-
-    def _literal(self, marker: _Marker) -> Step:
+    def _literal(self, marker: LiteralMarker) -> Step:
         message = self._in_message_position()
-        nonsync_limit = self.limits.max_nonsynchronizing_literal
-        if not marker.synchronizing and nonsync_limit is not None and marker.size > nonsync_limit:
+        if self.lexer.nonsynchronizing_too_large(marker):
             error = self._refusal("Non-synchronizing literal too large")
             self.reset()
             return CommandError(error.tag, error.text, fatal=True)
@@ -266,12 +186,10 @@ class CommandParser:
             self._messages += 1
             if self._messages > self.limits.max_items:
                 return self._fail(self._refusal("Too many messages"), marker)
-        elif marker.size > self.limits.max_literal:
-            return self._fail(self._refusal("Literal too large"), marker)
-        elif self._size + marker.size > self.limits.max_command:
-            return self._fail(self._refusal("Command too long"), marker)
         else:
-            self._size += marker.size
+            refused = self.lexer.take_literal(marker)
+            if refused is not None:
+                return self._fail(self._refusal(refused), marker)
         self._pending = NeedLiteral(marker.size, marker.synchronizing, message, marker.binary)
         return self._pending
 
@@ -280,54 +198,24 @@ class CommandParser:
         mailbox, or as the only item of `UTF8 (…)` (RFC 6855 §4)."""
         if self._name != "APPEND":
             return False
-        top = self._stack[0]
-        if len(self._stack) == 1:
+        stack = self.lexer.stack
+        top = stack[0]
+        if len(stack) == 1:
             return len(top) >= 1
         previous = top[-2] if len(top) >= 3 else None
         return (
-            len(self._stack) == 2
-            and not self._stack[1]
+            len(stack) == 2
+            and not stack[1]
             and isinstance(previous, Word)
             and previous.text.upper() == "UTF8"
         )
 
     def _finish(self) -> Step:
         tag, name, uid = self._tag or "", self._name, self._uid
-        reader = TokenReader(self._stack[0])
+        reader = ImapTokenReader(self.lexer.items)
         self.reset()
         try:
             args = parse_arguments(name, reader, self.limits, uid)
         except GrammarError as error:
             return CommandError(tag, error.text)
         return Command(tag, name, uid, args)
-
-
-def _split_marker(line: bytes) -> tuple[bytes, _Marker | None, bool]:
-    """A line without the literal it announces at its end, the literal, and whether
-    something like one (`{x}`, `{-1}`) is there: no literal follows that from a client
-    that knows the grammar."""
-    match = _LITERAL_MARKER.search(line) if line.endswith(b"}") else None
-    if not match:
-        return line, None, False
-    size = _LITERAL_SIZE.fullmatch(match.group(2))
-    if not size:
-        return line[: match.start()], None, True
-    digits = size.group(1)
-    # Never int() a thousand digits: anything past 10 is over every limit anyway.
-    octets = int(digits) if len(digits) <= 10 else MAX_NUMBER + 1
-    return line[: match.start()], _Marker(octets, not size.group(2), bool(match.group(1))), False
-
-
-def _quoted_error(body: bytes, start: int) -> str:
-    position = start + 1
-    while position < len(body):
-        byte = body[position]
-        if byte == 0x5C:  # backslash
-            if body[position + 1 : position + 2] not in (b'"', b"\\"):
-                return "Invalid escape in quoted string"
-            position += 2
-            continue
-        if byte in (0, 0x0D, 0x0A):
-            return "Invalid characters in quoted string"
-        position += 1
-    return "Missing '\"'"

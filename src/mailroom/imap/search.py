@@ -15,25 +15,21 @@ import datetime
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from mailroom.imap import responses
 from mailroom.imap import search_keys as keys
-from mailroom.imap.commands import Command, Search, Sort, Thread
-from mailroom.imap.fetch import numbered
-from mailroom.imap.message_commands import selected_view
+from mailroom.imap.commands import Command, Search, Sort, SortKey, Thread
+from mailroom.imap.context import SessionContext
 from mailroom.imap.ordering import (
-    SortCriterion,
     SortHeaders,
     SortItem,
-    SortKey,
     sort_messages,
 )
 from mailroom.imap.search_keys import SearchKey
-from mailroom.imap.selected import SelectedView
+from mailroom.imap.selected import SelectedView, numbered, selected_view
 from mailroom.imap.sequence import format_set
-from mailroom.imap.threading import (
+from mailroom.imap.thread_algorithms import (
     ThreadInput,
     format_threads,
     thread_orderedsubject,
@@ -42,16 +38,13 @@ from mailroom.imap.threading import (
 from mailroom.message import decode_header, parse_message
 from mailroom.store import Mailbox, MessageGone, MessageInfo
 
-if TYPE_CHECKING:
-    from mailroom.imap.session import ImapSession
-
 CHARSETS = frozenset({"US-ASCII", "UTF-8"})
 CONTENT_KEYS = (keys.Header, keys.Body, keys.Text)
 
 
 @dataclass
 class _Context:
-    session: ImapSession
+    session: SessionContext
     view: SelectedView
     numbers: dict[int, int]
     """uid → sequence number of the messages in question."""
@@ -329,10 +322,10 @@ def _check_charset(charset: str | None) -> None:
         raise responses.no(f"Unsupported charset {charset[:40]}", "BADCHARSET (US-ASCII UTF-8)")
 
 
-async def search(session: ImapSession, command: Command) -> None:
+async def search(session: SessionContext, command: Command) -> None:
     assert isinstance(command.args, Search)
     args = command.args
-    view = selected_view(session)
+    view = selected_view(session.selected)
     options = args.return_options
     if options is None and "IMAP4REV2" in session.enabled:
         options = frozenset()  # RFC 9051 §7.3.4: IMAP4rev2 answers SEARCH with ESEARCH (ALL)
@@ -373,7 +366,7 @@ async def search(session: ImapSession, command: Command) -> None:
 
 
 async def _evaluate(
-    session: ImapSession, view: SelectedView, key: SearchKey
+    session: SessionContext, view: SelectedView, key: SearchKey
 ) -> tuple[list[int], _Context]:
     """The UIDs (ascending) that match `key`, and the context the search built (whether
     it used MODSEQ; the header summaries it fetched, which SORT and THREAD reuse)."""
@@ -435,15 +428,12 @@ def _ordered_set(ids: list[int]) -> str:
     return ",".join(parts)
 
 
-async def sort(session: ImapSession, command: Command) -> None:
+async def sort(session: SessionContext, command: Command) -> None:
     assert isinstance(command.args, Sort)
     args = command.args
     _check_charset(args.charset)
-    view = selected_view(session)
-    try:
-        criteria = [SortCriterion(SortKey(c.key), c.reverse) for c in args.criteria]
-    except ValueError:
-        raise responses.bad("Unknown sort criterion.") from None
+    view = selected_view(session.selected)
+    criteria = args.criteria
     uids, context = await _evaluate(session, view, args.key)
     used_modseq = context.used_modseq
     modseq = None
@@ -486,13 +476,13 @@ async def sort(session: ImapSession, command: Command) -> None:
     await session.tagged_ok(command, "Sort completed.")
 
 
-async def thread(session: ImapSession, command: Command) -> None:
+async def thread(session: SessionContext, command: Command) -> None:
     assert isinstance(command.args, Thread)
     args = command.args
     _check_charset(args.charset)
     if args.algorithm not in ("REFERENCES", "ORDEREDSUBJECT"):
         raise responses.bad("Unknown thread algorithm.")
-    view = selected_view(session)
+    view = selected_view(session.selected)
     uids, context = await _evaluate(session, view, args.key)
     await _prefetch_summaries(context, uids)
     inputs = []

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 
 from mailroom.imap.sequence import SequenceSet, parse_sequence_set
 from mailroom.imap.tokens import (
+    ImapTokenReader,
+    date_value,
+)
+from mailroom.wire.tokens import (
     GrammarError,
     Group,
-    TokenReader,
     Word,
-    date_value,
     decode_text,
     string_bytes,
 )
@@ -230,14 +232,14 @@ class _KeyReader:
         self.max_depth = max_depth
         self.count = 0
 
-    def keys(self, reader: TokenReader, depth: int) -> SearchKey:
+    def keys(self, reader: ImapTokenReader, depth: int) -> SearchKey:
         """1*(SP search-key), as one key (an And when several)."""
         keys = [self.key(reader, depth)]
         while not reader.at_end():
             keys.append(self.key(reader, depth))
         return keys[0] if len(keys) == 1 else And(tuple(keys))
 
-    def key(self, reader: TokenReader, depth: int) -> SearchKey:
+    def key(self, reader: ImapTokenReader, depth: int) -> SearchKey:
         if depth > self.max_depth:
             raise GrammarError("Search keys nested too deeply")
         self.count += 1
@@ -247,7 +249,7 @@ class _KeyReader:
         if isinstance(token, Group):
             if not token.items:
                 raise GrammarError("Empty search key list")
-            return self.keys(TokenReader(token.items), depth + 1)
+            return self.keys(ImapTokenReader(token.items), depth + 1)
         if not isinstance(token, Word):
             raise GrammarError("Invalid search key")
         name = token.text.upper()
@@ -255,7 +257,7 @@ class _KeyReader:
             return Sequence(_sequence_set(token.text))
         return self.named(name, reader, depth)
 
-    def named(self, name: str, reader: TokenReader, depth: int) -> SearchKey:
+    def named(self, name: str, reader: ImapTokenReader, depth: int) -> SearchKey:
         if name == "ALL":
             return All()
         if name in _FLAG_KEYS:
@@ -302,7 +304,7 @@ def _sequence_set(text: str) -> SequenceSet:
         raise GrammarError("Invalid sequence set") from None
 
 
-def _date(reader: TokenReader) -> datetime.date:
+def _date(reader: ImapTokenReader) -> datetime.date:
     """RFC 9051 §9 date = date-text / DQUOTE date-text DQUOTE."""
     token = reader.take()
     if isinstance(token, Word):
@@ -313,7 +315,7 @@ def _date(reader: TokenReader) -> datetime.date:
     return date_value(data.decode("ascii"))
 
 
-def _modseq(reader: TokenReader) -> ModSeq:
+def _modseq(reader: ImapTokenReader) -> ModSeq:
     # RFC 7162 §3.1.5: MODSEQ [SP entry-name SP entry-type-req] SP mod-sequence-valzer
     token = reader.peek()
     if isinstance(token, Word) and token.text.isdigit():
@@ -325,7 +327,7 @@ def _modseq(reader: TokenReader) -> ModSeq:
     return ModSeq(reader.mod_sequence(), entry, entry_type)
 
 
-def search_string(reader: TokenReader) -> str:
+def search_string(reader: ImapTokenReader) -> str:
     """An astring to search for. Decoded as UTF-8 with replacement: with a charset we
     do not support the session answers NO [BADCHARSET] before using it."""
     token = reader.take()
@@ -338,13 +340,13 @@ def search_string(reader: TokenReader) -> str:
 
 
 def parse_search_keys(
-    reader: TokenReader, *, max_keys: int = 1000, max_depth: int = 64
+    reader: ImapTokenReader, *, max_keys: int = 1000, max_depth: int = 64
 ) -> SearchKey:
     """1*(SP search-key) up to the end of `reader`."""
     return _KeyReader(max_keys, max_depth).keys(reader, 0)
 
 
-def parse_return_options(reader: TokenReader) -> frozenset[str]:
+def parse_return_options(reader: ImapTokenReader) -> frozenset[str]:
     """The `(…)` after RETURN (RFC 4731 §3.1): MIN MAX ALL COUNT SAVE, any case."""
     options = reader.group()
     result = set()
@@ -356,7 +358,7 @@ def parse_return_options(reader: TokenReader) -> frozenset[str]:
     return frozenset(result)
 
 
-def parse_charset(reader: TokenReader) -> str:
+def parse_charset(reader: ImapTokenReader) -> str:
     """RFC 9051 §9 charset = atom / quoted, upper-cased."""
     token = reader.take()
     if isinstance(token, Word):
@@ -368,7 +370,7 @@ def parse_charset(reader: TokenReader) -> str:
 
 
 def parse_search_program(
-    reader: TokenReader, *, max_keys: int = 1000, max_depth: int = 64
+    reader: ImapTokenReader, *, max_keys: int = 1000, max_depth: int = 64
 ) -> SearchProgram:
     """SEARCH [RETURN (…)] [CHARSET x] 1*(SP search-key) (RFC 9051 §6.4.4)."""
     return_options = parse_return_options(reader) if reader.take_keyword("RETURN") else None

@@ -142,8 +142,3 @@ def binary_data(data: bytes, root: MessagePart, section: Section) -> bytes:
     if decoded is None:
         raise UnknownTransferEncoding(part.encoding)
     return decoded
-
-
-def binary_size(data: bytes, root: MessagePart, section: Section) -> int:
-    """BINARY.SIZE[part]: the size of what BINARY[part] would return."""
-    return len(binary_data(data, root, section))

@@ -9,6 +9,10 @@ EXPUNGE (or VANISHED), EXISTS and FETCH FLAGS that bring the client up to date
 
 Expunges are held back while a FETCH, STORE or SEARCH (by sequence number) runs:
 their numbers would shift under the client (RFC 9051 §7.5.1).
+
+The commands that need a selected mailbox find it with `selected_view` /
+`writable_view`, turn a client's sequence set into UIDs with `resolve`, and the UIDs
+into numbered messages with `numbered`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 
+from mailroom.imap import responses
 from mailroom.imap.sequence import SequenceSet, format_set
 from mailroom.imap.wire import Atom, format_flags, serialize
 from mailroom.store import Mailbox, MessageInfo
@@ -190,3 +195,58 @@ class SelectedView:
         if self.show_recent and message.uid in self.recent:
             return format_flags([*message.flags, "\\Recent"])
         return format_flags(message.flags)
+
+
+def selected_view(selected: SelectedView | None) -> SelectedView:
+    """The session's selected mailbox; NO when there is none."""
+    if selected is None:
+        raise responses.NO_MAILBOX_SELECTED
+    return selected
+
+
+def writable_view(selected: SelectedView | None) -> SelectedView:
+    """The selected mailbox, if it may be changed (SELECT, not EXAMINE); NO otherwise."""
+    view = selected_view(selected)
+    if view.readonly:
+        raise responses.READ_ONLY
+    return view
+
+
+def resolve(view: SelectedView, numbers: SequenceSet, *, uid: bool) -> list[int]:
+    """The UIDs of a sequence set; BAD for sequence numbers past the last message."""
+    if not uid and view.out_of_range(numbers):
+        raise responses.bad("Error in IMAP command: Invalid messageset")
+    return view.uids_of(numbers, uid=uid)
+
+
+def numbered(view: SelectedView, uids: list[int]) -> tuple[Sequence[int], Sequence[MessageInfo]]:
+    """The sequence numbers and the messages of those of `uids` (ascending) that the
+    mailbox still has, as two sequences of the same length, merging sorted lists
+    instead of searching each one.
+
+    Two sequences rather than pairs: for the usual `1:*` on an up-to-date view they are a
+    range and the snapshot's own tuple, and nothing is made per message (10,000 pairs
+    cost FETCH FLAGS more in garbage collection than in making them).
+    """
+    snapshot = view.mailbox.snapshot
+    messages, present = snapshot.messages, snapshot.uids
+    known = view.uids
+    if len(uids) == len(known) == len(present) and (
+        known is present or known.tobytes() == present.tobytes()
+    ):
+        # (Comparing the arrays themselves would make an int of every element.)
+        return range(1, len(messages) + 1), messages
+    numbers: list[int] = []
+    found: list[MessageInfo] = []
+    i = j = 0
+    for uid in uids:
+        while j < len(known) and known[j] < uid:
+            j += 1
+        if j >= len(known) or known[j] != uid:
+            continue
+        while i < len(present) and present[i] < uid:
+            i += 1
+        if i < len(present) and present[i] == uid:
+            numbers.append(j + 1)
+            found.append(messages[i])
+    return numbers, found

@@ -4,43 +4,51 @@ The session owns the connection-level state (RFC 9051 §3: not authenticated,
 authenticated, selected, logout), the commands valid in any state (CAPABILITY, NOOP,
 LOGOUT, ID, ENABLE), login (LOGIN, AUTHENTICATE, STARTTLS) and IDLE. The commands on
 mailboxes and messages live in their own modules (mailbox_commands, fetch, search,
-message_commands) and are found through COMMANDS. Every reply to the client goes
-through `send`/`tagged`, so untagged updates from other sessions are written before
-a command's tagged OK.
+message_commands) and are found through `dispatch.COMMANDS`; they see the session only
+as a `SessionContext`. Every reply to the client goes through `send`/`tagged_ok`, so
+untagged updates from other sessions are written before a command's tagged OK.
+
+Bad commands are counted (`net.BadCommandLimit`, the listener's `max_bad_commands`),
+as Dovecot counts them (CLIENT_MAX_BAD_COMMANDS): a BAD answer or a failed LOGIN or
+AUTHENTICATE counts one, a command that completes OK starts the count again, and at
+the limit the session says `* BYE Too many invalid IMAP commands.` and ends.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import enum
 import logging
 import os
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from mailroom.auth import (
-    Challenge,
-    Credentials,
-    SaslExchange,
-    SaslFailure,
-    UnknownMechanism,
-)
+from mailroom.auth import Credentials, SaslFailure, UnknownMechanism
 from mailroom.auth.sasl import MAX_LINE_LENGTH as SASL_MAX_LINE
+from mailroom.auth.sasl import run_exchange
+from mailroom.config import Listener
 from mailroom.imap import responses
+from mailroom.imap.capabilities import capabilities
 from mailroom.imap.commands import Authenticate, Command, Compress, Enable, Id, Login
+from mailroom.imap.dispatch import COMMANDS, allowed_in
+from mailroom.imap.login_counts import LoginCounts
 from mailroom.imap.parser import CommandError, CommandParser, NeedLiteral, ParserLimits
 from mailroom.imap.responses import ImapError
 from mailroom.imap.selected import SelectedView
+from mailroom.imap.services import ImapServices, ImapSettings
+from mailroom.imap.state import ANY, AUTHENTICATED, NOT_AUTHENTICATED, State
 from mailroom.imap.wire import Atom, continuation, response, status_response
-from mailroom.net import Connection, ConnectionClosed, IdleTimeout, LineTooLong
+from mailroom.net import (
+    BadCommandLimit,
+    Connection,
+    ConnectionClosed,
+    IdleTimeout,
+    LineTooLong,
+    SessionRegistry,
+    may_send_password,
+)
 from mailroom.store import Account
-
-if TYPE_CHECKING:
-    from mailroom.imap.server import ImapServer
 
 log = logging.getLogger("mailroom.imap")
 
@@ -53,28 +61,29 @@ IDLE_KEEPALIVE_SECONDS = 120
 READ_CHUNK = 256 * 1024
 
 
-class State(enum.Enum):
-    NOT_AUTHENTICATED = "not authenticated"
-    AUTHENTICATED = "authenticated"
-    SELECTED = "selected"
-    LOGOUT = "logout"
-
-
-Handler = Callable[["ImapSession", Command], Awaitable[None]]
-
-
 class ImapSession:
     """The state of one client connection."""
 
-    def __init__(self, server: ImapServer, connection: Connection) -> None:
-        self.server = server
-        self.services = server.services
-        self.config = server.services.config
+    def __init__(
+        self,
+        connection: Connection,
+        services: ImapServices,
+        listener: Listener,
+        registry: SessionRegistry[ImapSession],
+        logins: LoginCounts,
+    ) -> None:
+        self.services = services
+        self.listener = listener
+        self.registry = registry
+        self.logins = logins
         self.connection = connection
         self.state = State.NOT_AUTHENTICATED
         self.parser = CommandParser(
-            ParserLimits(max_append_literal=self.config.smtp.max_message_size)
+            ParserLimits(max_append_literal=services.settings.max_message_size)
         )
+        self.bad_commands = BadCommandLimit(listener.max_bad_commands)
+        self.too_many_bad = False
+        """The session ends because of `bad_commands`."""
         self.login_name: str | None = None
         self.account: Account | None = None
         self.selected: SelectedView | None = None
@@ -82,15 +91,19 @@ class ImapSession:
         self.counted = False
         self.spooled: list[Path] = []
         """Files holding APPEND messages of the command being read (removed after it)."""
-        self.separator = self.config.imap.hierarchy_separator
+        self.separator = services.settings.hierarchy_separator
         self.waiting = False
         """Between commands or in IDLE: nothing is lost by ending the session now."""
 
     # -- what the client may do ------------------------------------------------------------
 
     @property
+    def settings(self) -> ImapSettings:
+        return self.services.settings
+
+    @property
     def secure(self) -> bool:
-        return self.server.may_send_password(self.connection)
+        return may_send_password(self.connection, self.listener)
 
     @property
     def utf8(self) -> bool:
@@ -105,9 +118,12 @@ class ImapSession:
         return "QRESYNC" in self.enabled
 
     def capabilities(self) -> list[str]:
-        from mailroom.imap.capabilities import capabilities
-
-        return capabilities(self)
+        return capabilities(
+            self.state,
+            starttls=self.services.tls is not None and self.connection.tls is None,
+            secure=self.secure,
+            append_limit=self.settings.max_message_size,
+        )
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -115,15 +131,20 @@ class ImapSession:
         try:
             code = [Atom("CAPABILITY"), *(Atom(c) for c in self.capabilities())]
             await self.send(status_response(None, "OK", "Mailroom ready.", code))
-            while self.state is not State.LOGOUT and not self.server.stopped:
+            while self.state is not State.LOGOUT and not self.registry.stopped:
                 self.waiting = True
                 command = await self.read_command()
                 self.waiting = False
                 if command is not None:
                     await self.execute(command)
-            if self.server.stopped:
+            if self.registry.stopped:
                 await self.send(SHUTDOWN_BYE)
-            reason = "logged out" if self.state is State.LOGOUT else "server shutting down"
+            if self.too_many_bad:
+                reason = "too many invalid commands"
+            elif self.state is State.LOGOUT:
+                reason = "logged out"
+            else:
+                reason = "server shutting down"
         except IdleTimeout:
             reason = "disconnected for inactivity"
             with contextlib.suppress(OSError, ConnectionClosed):
@@ -134,12 +155,12 @@ class ImapSession:
             self._drop_spooled()  # a connection lost in the middle of an APPEND
             await self.leave_selected()
             if self.counted and self.login_name is not None:
-                self.server.session_ended(self.login_name, self.connection.peer_ip)
+                self.logins.ended(self.login_name, self.connection.peer_ip)
         if self.login_name is not None:
             log.info("%s: imap(%s): %s", self.connection.peer, self.login_name, reason)
 
     def stop_when_idle(self) -> None:
-        """The server is stopping (see ImapServer.stopping)."""
+        """The server is stopping (`SessionRegistry.stop_all`)."""
         if self.waiting:
             self.connection.write(SHUTDOWN_BYE)
             self.connection.close()
@@ -151,6 +172,9 @@ class ImapSession:
     def write(self, data: bytes) -> None:
         """Queue output; callers writing much await `drain` now and then."""
         self.connection.write(data)
+
+    async def drain(self) -> None:
+        await self.connection.drain()
 
     async def tagged_ok(self, command: Command, text: str, code: object = None) -> None:
         await self.flush_updates(command)
@@ -179,6 +203,7 @@ class ImapSession:
                     self.parser.reset()
                     tag = first.split(b" ", 1)[0].decode("ascii", "replace") or "*"
                     await self.send(status_response(tag, "BAD", "Please login first."))
+                    await self._count_bad()
                     return None
                 if step.synchronizing:
                     await self.send(continuation("OK"))
@@ -190,6 +215,7 @@ class ImapSession:
         except LineTooLong:
             self.parser.reset()
             await self.send(b"* BAD Command line too long.\r\n")
+            await self._count_bad()
             return None
         if isinstance(step, CommandError):
             self.parser.reset()
@@ -219,6 +245,15 @@ class ImapSession:
         if error.fatal:
             await self.send(b"* BYE Too long argument.\r\n")
             self.state = State.LOGOUT
+        elif error.code != "TOOBIG" or not error.tag:
+            await self._count_bad()
+
+    async def _count_bad(self) -> None:
+        """One more bad command; at the listener's limit, the session ends (Dovecot)."""
+        if self.bad_commands.bad():
+            await self.send(TOO_MANY_BAD)
+            self.too_many_bad = True
+            self.state = State.LOGOUT
 
     async def _read_message_literal(self, size: int) -> bytes | Path:
         """An APPEND message: in memory when small, else streamed into a file that is
@@ -240,9 +275,7 @@ class ImapSession:
         return path
 
     async def execute(self, command: Command) -> None:
-        from mailroom.imap.dispatch import COMMANDS, allowed_in
-
-        entry = COMMANDS.get(command.name)
+        entry = ALL_COMMANDS.get(command.name)
         try:
             if entry is None:
                 raise responses.bad("Unknown command.")
@@ -250,9 +283,12 @@ class ImapSession:
             if self.state not in states:
                 raise allowed_in(states, self.state)
             await handler(self, command)
+            self.bad_commands.good()
         except ImapError as error:
             await self.flush_updates(command)
             await self.send(error.line(command.tag))
+            if error.status == "BAD" or command.name in LOGIN_COMMANDS:
+                await self._count_bad()
         except (ConnectionClosed, IdleTimeout):
             raise
         except Exception:
@@ -343,7 +379,7 @@ class ImapSession:
         if tls is None or self.connection.tls is not None:
             raise responses.bad("TLS is not available." if tls is None else "TLS is already on.")
         await self.send(status_response(command.tag, "OK", "Begin TLS negotiation now."))
-        await self.connection.start_tls(tls.for_listener(self.server.listener.name))
+        await self.connection.start_tls(tls.for_listener(self.listener.name))
         self.parser.reset()
 
     async def login(self, command: Command) -> None:
@@ -359,25 +395,34 @@ class ImapSession:
         assert isinstance(command.args, Authenticate)
         if not self.secure:
             raise responses.PLAINTEXT_DISALLOWED
+        initial = command.args.initial_response
         try:
-            exchange = SaslExchange(command.args.mechanism)
+            result = await run_exchange(
+                command.args.mechanism,
+                initial.encode("ascii") if initial is not None else None,
+                send_challenge=self._send_challenge,
+                read_response=self._read_sasl_response,
+            )
         except UnknownMechanism:
             raise responses.no("Unsupported authentication mechanism.") from None
-        initial = command.args.initial_response
-        step = exchange.start(initial.encode("ascii") if initial is not None else None)
-        while isinstance(step, Challenge):
-            await self.send(continuation(base64.b64encode(step.data).decode("ascii")))
-            try:
-                line = await self.connection.read_line(SASL_MAX_LINE + 2)
-            except LineTooLong:
-                raise responses.bad("Authentication response too long.") from None
-            step = exchange.respond(line.rstrip(b"\r\n"))
-        if isinstance(step, SaslFailure):
-            if step.cancelled:
+        if isinstance(result, SaslFailure):
+            if result.cancelled:
                 raise responses.bad("Authentication aborted by client.")
+            if result.too_long:
+                raise responses.bad("Authentication response too long.")
             raise responses.AUTHENTICATION_FAILED
-        assert isinstance(step, Credentials)
-        await self.authenticate_with(command, step)
+        await self.authenticate_with(command, result)
+
+    async def _send_challenge(self, challenge: bytes) -> None:
+        """RFC 9051 §6.2.2: `+ <base64>`."""
+        await self.send(continuation(challenge.decode("ascii")))
+
+    async def _read_sasl_response(self) -> bytes | None:
+        try:
+            line = await self.connection.read_line(SASL_MAX_LINE + 2)
+        except LineTooLong:
+            return None
+        return line.rstrip(b"\r\n")
 
     async def authenticate_with(self, command: Command, credentials: Credentials) -> None:
         result = await self.services.authenticator.log_in(
@@ -385,7 +430,7 @@ class ImapSession:
         )
         if not result.ok or result.account is None:
             raise responses.AUTHENTICATION_FAILED
-        if not self.server.session_started(result.account, self.connection.peer_ip):
+        if not self.logins.started(result.account, self.connection.peer_ip):
             raise responses.no("Maximum number of connections from user+IP exceeded.", "LIMIT")
         self.counted = True
         self.login_name = result.account
@@ -393,7 +438,7 @@ class ImapSession:
             self.account = await self.services.open_account(result.account)
         except Exception:
             log.exception("%s: cannot open the mailbox of %s", self.connection.peer, result.account)
-            self.server.session_ended(result.account, self.connection.peer_ip)
+            self.logins.ended(result.account, self.connection.peer_ip)
             self.counted = False
             self.login_name = None
             raise responses.SERVER_BUG from None
@@ -402,10 +447,10 @@ class ImapSession:
             "%s: imap(%s): logged in on %s (%s)",
             self.connection.peer,
             result.account,
-            self.server.listener.name,
+            self.listener.name,
             self.connection.tls.version if self.connection.tls else "no TLS",
         )
-        self.connection.idle_timeout = self.config.imap.authenticated_timeout_seconds
+        self.connection.idle_timeout = self.settings.authenticated_timeout_seconds
         code = [Atom("CAPABILITY"), *(Atom(c) for c in self.capabilities())]
         await self.send(status_response(command.tag, "OK", "Logged in", code))
 
@@ -460,6 +505,27 @@ class ImapSession:
             await self.send(b"* OK Still here\r\n")
 
 
+SessionMethod = Callable[[ImapSession, Command], Awaitable[None]]
+SESSION_COMMANDS: dict[str, tuple[SessionMethod, frozenset[State]]] = {
+    "CAPABILITY": (ImapSession.capability, ANY),
+    "NOOP": (ImapSession.noop, ANY),
+    "LOGOUT": (ImapSession.logout, ANY),
+    "ID": (ImapSession.id, ANY),
+    "STARTTLS": (ImapSession.starttls, NOT_AUTHENTICATED),
+    "LOGIN": (ImapSession.login, NOT_AUTHENTICATED),
+    "AUTHENTICATE": (ImapSession.authenticate, NOT_AUTHENTICATED),
+    "ENABLE": (ImapSession.enable, AUTHENTICATED),
+    "IDLE": (ImapSession.idle, AUTHENTICATED),
+    "COMPRESS": (ImapSession.compress, AUTHENTICATED),
+}
+"""The commands on the connection itself; the others are in `dispatch.COMMANDS`."""
+ALL_COMMANDS: dict[str, tuple[SessionMethod, frozenset[State]]] = {
+    **SESSION_COMMANDS,
+    **COMMANDS,
+}
+LOGIN_COMMANDS = frozenset({"LOGIN", "AUTHENTICATE"})
+"""Their failures count as bad commands, whatever the answer (Dovecot)."""
 SHUTDOWN_BYE = b"* BYE Server shutting down.\r\n"
+TOO_MANY_BAD = b"* BYE Too many invalid IMAP commands.\r\n"
 ENABLEABLE = frozenset({"CONDSTORE", "QRESYNC", "UTF8=ACCEPT", "IMAP4REV2"})
 HOLD_EXPUNGES = frozenset({"FETCH", "STORE", "SEARCH"})

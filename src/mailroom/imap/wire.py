@@ -49,11 +49,6 @@ def quoted(text: str) -> bytes:
     return b'"' + text.encode("utf-8").replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
 
 
-def literal(data: bytes) -> bytes:
-    """A synchronizing literal as servers send it: `{n}` CRLF and the octets."""
-    return b"{%d}\r\n" % len(data) + data
-
-
 def literal8(data: bytes) -> bytes:
     """RFC 3516 literal8: `~{n}` CRLF and the octets (NUL allowed)."""
     return b"~{%d}\r\n" % len(data) + data

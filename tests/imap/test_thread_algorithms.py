@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailroom.imap.threading import (
+from mailroom.imap.thread_algorithms import (
     ThreadInput,
     ThreadNode,
     format_threads,
