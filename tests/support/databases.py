@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: real SQL servers, each test on a database of its own.
+"""Real SQL servers for tests, each test on a database of its own.
 
 MariaDB (127.0.0.1:3306, root, no password) and PostgreSQL (127.0.0.1:5432, trust)
 run on every machine of this project. A test that needs one and cannot reach it
@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncmy
 import asyncpg
 import pytest
-import uvloop
 
 MYSQL_SERVER = os.environ.get("MAILROOM_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
 POSTGRES_SERVER = os.environ.get(
@@ -27,13 +26,6 @@ POSTGRES_SERVER = os.environ.get(
 )
 
 BACKENDS = ["sqlite", "mariadb", "postgresql"]
-
-
-def pytest_asyncio_loop_factories(
-    config: pytest.Config, item: pytest.Item
-) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
-    """Async tests run on uvloop, as `mailroom serve` does."""
-    return {"uvloop": uvloop.new_event_loop}
 
 
 async def _mysql(statement: str) -> None:
@@ -94,14 +86,3 @@ def make_database(backend: str, tmp_path: Path) -> Iterator[str]:
             _run(backend, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         else:
             _run(backend, f"DROP DATABASE IF EXISTS {name}")
-
-
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database URL on each of the three backends in turn."""
-    yield from make_database(request.param, tmp_path)
-
-
-@pytest.fixture
-def mariadb_url(tmp_path: Path) -> Iterator[str]:
-    yield from make_database("mariadb", tmp_path)

@@ -9,7 +9,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from mailroom.cli import app
@@ -65,8 +64,3 @@ def make_installation(root: Path, *extra: str) -> Installation:
     result = invoke("init", str(root), "--hostname", "mail.example.test", *extra)
     assert result.returncode == 0, result.stderr
     return Installation(root)
-
-
-@pytest.fixture
-def installation(tmp_path: Path) -> Installation:
-    return make_installation(tmp_path / "mailroom")

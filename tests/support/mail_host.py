@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from aiosmtpd.controller import Controller
 
 from mailroom import app
@@ -19,8 +18,8 @@ from mailroom.config.example import ListenerExample, example_config_text
 from mailroom.directory import Directory
 from mailroom.directory.passwords import PasswordHasher
 from mailroom.net.certificates import write_self_signed_certificate
-from tests.delivery.dns_server import DnsServer, start_dns_server
-from tests.delivery.test_remote import Receiver
+from tests.support.dns_server import DnsServer, start_dns_server
+from tests.support.smtp_receiver import Receiver
 
 PASSWORD = "correct horse battery"
 
@@ -184,12 +183,6 @@ async def start_host_on(
     finally:
         stop.set()
         await task
-
-
-@pytest.fixture
-async def mailhost(tmp_path: Path) -> AsyncIterator[MailHost]:
-    async for host in start_host(tmp_path / "host"):
-        yield host
 
 
 def client_tls() -> ssl.SSLContext:

@@ -1,18 +1,12 @@
-"""Shared by the auth tests: cheap argon2 parameters, hashes in every scheme a migrated
-database may hold, a clock the test moves by hand, and a real Directory on SQLite."""
+"""Password hashes for tests: cheap argon2 parameters, and hashes in every scheme a
+migrated database may hold."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
 import argon2
-import pytest
 from passlib.hash import bcrypt, md5_crypt, sha256_crypt, sha512_crypt
 
-from mailroom.config import DirectoryConfig, PasswordHashing
-from mailroom.directory import Directory
-from tests.conftest import make_database
+from mailroom.config import PasswordHashing
 
 CHEAP = PasswordHashing(time_cost=1, memory_kib=64, parallelism=1)
 """argon2id costs that take microseconds: tests check behaviour, not strength."""
@@ -54,41 +48,3 @@ def hashes_of(password: str) -> dict[str, str]:
         "{ARGON2ID}": "{ARGON2ID}" + argon2id,
         "{ARGON2I}": "{ARGON2I}" + argon2i,
     }
-
-
-class FakeClock:
-    """A monotonic clock that only moves when the test says so."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> Iterator[str]:
-    yield from make_database("sqlite", tmp_path)
-
-
-async def open_directory(url: str, tmp_path: Path) -> Directory:
-    directory = await Directory.connect(DirectoryConfig(url=url), tmp_path)
-    await directory.migrate()
-    await directory.add_domain("example.org")
-    return directory
-
-
-@pytest.fixture
-async def directory(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Directory]:
-    """A migrated SQLite directory with the local domain example.org and no accounts."""
-    directory = await open_directory(sqlite_url, tmp_path)
-    yield directory
-    await directory.close()

@@ -1,5 +1,6 @@
-"""A running Mailroom host with POP3 listeners (and IMAP, to see POP3's changes from the
-other side), and ways to put mail into an account's INBOX.
+"""POP3 in tests: the listeners of a host that serves POP3 (and IMAP, to see POP3's
+changes from the other side), a line-level POP3 client, poplib logged in, and ways to
+put mail into an account's INBOX.
 
 poplib is a blocking client: tests run it in a thread (`asyncio.to_thread`) so that the
 host, which runs on the test's event loop, goes on serving."""
@@ -12,14 +13,11 @@ import contextlib
 import io
 import poplib
 import ssl
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from mailroom.config.example import ListenerExample
 from mailroom.store import Maildir
-from tests.mailhost.conftest import LISTENERS, PASSWORD, MailHost, client_tls, start_host
+from tests.support.mail_host import LISTENERS, PASSWORD, MailHost, client_tls
 
 POP3_LISTENERS = (
     *LISTENERS,
@@ -28,24 +26,6 @@ POP3_LISTENERS = (
     ListenerExample("pop3s", "pop3", 0, "implicit"),
 )
 ALICE = "alice@example.test"
-
-__all__ = [
-    "ALICE",
-    "PASSWORD",
-    "Pop3Talk",
-    "deliver",
-    "max_bad_commands",
-    "message",
-    "plain",
-    "pop3_host",
-    "pop3s",
-]
-
-
-@pytest.fixture
-async def pop3_host(tmp_path: Path) -> AsyncIterator[MailHost]:
-    async for host in start_host(tmp_path / "host", listeners=POP3_LISTENERS):
-        yield host
 
 
 def message(number: int, body_lines: int = 3) -> bytes:

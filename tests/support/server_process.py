@@ -11,7 +11,7 @@ from pathlib import Path
 from mailroom import app
 from mailroom.config import load_config
 from mailroom.config.example import ListenerExample
-from tests.mailhost.conftest import LISTENERS, populate, write_config
+from tests.support.mail_host import LISTENERS, populate, write_config
 
 
 def free_port() -> int:
