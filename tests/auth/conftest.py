@@ -1,72 +1,17 @@
-"""Shared by the auth tests: cheap argon2 parameters, hashes in every scheme a migrated
-database may hold, a clock the test moves by hand, and a real Directory on SQLite."""
+"""The auth tests' fixtures: a clock the test moves by hand, and a real Directory on
+SQLite (helpers in tests/support: password_hashes, fake_clock, directories)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import argon2
 import pytest
-from passlib.hash import bcrypt, md5_crypt, sha256_crypt, sha512_crypt
 
-from mailroom.config import DirectoryConfig, PasswordHashing
 from mailroom.directory import Directory
-from tests.conftest import make_database
-
-CHEAP = PasswordHashing(time_cost=1, memory_kib=64, parallelism=1)
-"""argon2id costs that take microseconds: tests check behaviour, not strength."""
-
-LEGACY_HASH = "$1$caea3837$gPafod/Do/8Jj5M9HehhM."
-"""From the legacy host's documentation: MD5-crypt of `secret`."""
-
-
-def argon2_hash(password: str, kind: argon2.Type = argon2.Type.ID, time_cost: int = 1) -> str:
-    hasher = argon2.PasswordHasher(time_cost=time_cost, memory_cost=64, parallelism=1, type=kind)
-    return hasher.hash(password)
-
-
-def hashes_of(password: str) -> dict[str, str]:
-    """`password` hashed in each scheme (and Dovecot spelling) that must verify."""
-    md5 = md5_crypt.hash(password)
-    sha256 = sha256_crypt.using(rounds=1000).hash(password)
-    sha512 = sha512_crypt.using(rounds=1000).hash(password)
-    blowfish = bcrypt.using(rounds=4, ident="2b").hash(password)
-    argon2id = argon2_hash(password)
-    argon2i = argon2_hash(password, argon2.Type.I)
-    return {
-        "md5-crypt": md5,
-        "sha256-crypt": sha256,
-        "sha512-crypt": sha512,
-        "sha512-crypt without rounds=": sha512_crypt.using(rounds=5000).hash(password),
-        "bcrypt 2a": bcrypt.using(rounds=4, ident="2a").hash(password),
-        "bcrypt 2b": blowfish,
-        "bcrypt 2y": bcrypt.using(rounds=4, ident="2y").hash(password),
-        "argon2id": argon2id,
-        "argon2i": argon2i,
-        "argon2d": argon2_hash(password, argon2.Type.D),
-        "{MD5-CRYPT}": "{MD5-CRYPT}" + md5,
-        "{SHA256-CRYPT}": "{SHA256-CRYPT}" + sha256,
-        "{SHA512-CRYPT}": "{SHA512-CRYPT}" + sha512,
-        "{BLF-CRYPT}": "{BLF-CRYPT}" + blowfish,
-        "{CRYPT} md5": "{CRYPT}" + md5,
-        "{CRYPT} sha512": "{CRYPT}" + sha512,
-        "{ARGON2ID}": "{ARGON2ID}" + argon2id,
-        "{ARGON2I}": "{ARGON2I}" + argon2i,
-    }
-
-
-class FakeClock:
-    """A monotonic clock that only moves when the test says so."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.support.databases import make_database
+from tests.support.directories import open_directory
+from tests.support.fake_clock import FakeClock
 
 
 @pytest.fixture
@@ -77,13 +22,6 @@ def clock() -> FakeClock:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> Iterator[str]:
     yield from make_database("sqlite", tmp_path)
-
-
-async def open_directory(url: str, tmp_path: Path) -> Directory:
-    directory = await Directory.connect(DirectoryConfig(url=url), tmp_path)
-    await directory.migrate()
-    await directory.add_domain("example.org")
-    return directory
 
 
 @pytest.fixture

@@ -25,7 +25,9 @@ from mailroom.auth import (
 from mailroom.config import AuthConfig, MasterUser, ThrottleConfig
 from mailroom.directory import Directory
 from mailroom.directory.passwords import PasswordHasher
-from tests.auth.conftest import CHEAP, LEGACY_HASH, FakeClock, hashes_of, open_directory
+from tests.support.directories import open_directory
+from tests.support.fake_clock import FakeClock
+from tests.support.password_hashes import CHEAP, LEGACY_HASH, hashes_of
 
 HOME = "198.51.100.7"
 ELSEWHERE = "203.0.113.9"

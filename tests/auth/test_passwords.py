@@ -14,7 +14,7 @@ from mailroom.directory.passwords import (
     UnknownHashScheme,
     identify_scheme,
 )
-from tests.auth.conftest import CHEAP, LEGACY_HASH, argon2_hash, hashes_of
+from tests.support.password_hashes import CHEAP, LEGACY_HASH, argon2_hash, hashes_of
 
 # Made by Dovecot 2.3.19.1's `doveadm pw -s SCHEME -p 'correct horse'`: the exact strings a
 # migrated Dovecot database holds, made by another implementation than ours.

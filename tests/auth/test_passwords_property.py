@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailroom.directory.passwords import PasswordHasher, UnknownHashScheme, identify_scheme
-from tests.auth.conftest import CHEAP, LEGACY_HASH
+from tests.support.password_hashes import CHEAP, LEGACY_HASH
 
 # libpass warns of oddities it then tolerates (short rounds, long salts); expected here.
 pytestmark = pytest.mark.filterwarnings("ignore::passlib.exc.PasslibHashWarning")

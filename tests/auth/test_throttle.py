@@ -9,7 +9,7 @@ import pytest
 
 from mailroom.auth.throttle import MemoryThrottle, ThrottleVerdict
 from mailroom.config import ThrottleConfig
-from tests.auth.conftest import FakeClock
+from tests.support.fake_clock import FakeClock
 
 ATTACKER = IPv4Address("203.0.113.9")
 OWNER = IPv4Address("198.51.100.7")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from mailroom.auth.throttle import MemoryThrottle
 from mailroom.config import ThrottleConfig
-from tests.auth.conftest import FakeClock
+from tests.support.fake_clock import FakeClock
 
 EXEMPT = IPv4Address("192.0.2.1")
 addresses = st.one_of(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Installation, make_installation
+from tests.support.installation import Installation, make_installation
 
 MANAGESIEVE_LISTENER = """
 [[listeners]]

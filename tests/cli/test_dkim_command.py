@@ -9,7 +9,7 @@ import dkim
 
 from mailroom.config import load_config
 from mailroom.mailauth import DkimKeys, DkimSigner
-from tests.cli.conftest import Installation
+from tests.support.installation import Installation
 
 MESSAGE = (
     b"From: alice@example.test\r\nTo: bob@elsewhere.test\r\nSubject: hello\r\n\r\nHello Bob.\r\n"

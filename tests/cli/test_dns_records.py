@@ -10,7 +10,7 @@ import dns.zone
 
 from mailroom.config import load_config
 from mailroom.mailauth import DkimKeys, DkimSigner
-from tests.cli.conftest import Installation
+from tests.support.installation import Installation
 
 MESSAGE = b"From: alice@example.org\r\nTo: bob@example.net\r\nSubject: hi\r\n\r\nHello.\r\n"
 

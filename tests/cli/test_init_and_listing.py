@@ -6,7 +6,7 @@ import ssl
 import stat
 
 from mailroom.config import load_config
-from tests.cli.conftest import Installation, invoke
+from tests.support.installation import Installation, invoke
 
 
 def test_init_writes_a_config_a_directory_and_a_certificate(installation: Installation) -> None:

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.cli.conftest import Installation, invoke
+from tests.support.installation import Installation, invoke
 
 LONG_ADDRESS = "a-member-with-a-rather-long-address-that-goes-on-and-on@example.test"
 LONG_NAME = "Someone Whose Display Name Is Long As Well"

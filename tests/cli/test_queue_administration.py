@@ -12,8 +12,8 @@ from pathlib import Path
 from mailroom.config import load_config
 from mailroom.control import CONTROL_SOCKET
 from mailroom.queue import MailQueue, RecipientResult, read_entry, read_queue
-from tests.cli.conftest import Installation
-from tests.queue.messages import body, envelope, queue_message
+from tests.support.installation import Installation
+from tests.support.queue_messages import body, envelope, queue_message
 
 
 def queue_directory(installation: Installation) -> Path:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Installation, invoke
+from tests.support.installation import Installation, invoke
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Installation, make_installation
-from tests.conftest import BACKENDS, make_database
+from tests.support.databases import BACKENDS, make_database
+from tests.support.installation import Installation, make_installation
 
 LEGACY_HASH = "$1$caea3837$gPafod/Do/8Jj5M9HehhM."
 

@@ -17,7 +17,7 @@ from mailroom.queue import (
     RecipientResult,
     RecipientState,
 )
-from tests.queue.messages import body, envelope, queue_message
+from tests.support.queue_messages import body, envelope, queue_message
 
 HOUR = 3600.0
 

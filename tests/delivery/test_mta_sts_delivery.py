@@ -17,11 +17,11 @@ from mailroom.delivery.mta_sts import Mode
 from mailroom.delivery.mta_sts_cache import MtaStsPolicies
 from mailroom.delivery.mx import make_resolver
 from mailroom.delivery.remote import RemoteDelivery, RemoteStatus, verified_tls_context
-from tests.delivery.certificate_authority import CertificateAuthority
-from tests.delivery.dns_server import DnsServer, start_dns_server
-from tests.delivery.policy_server import PolicyServer, policy_server
-from tests.delivery.test_remote import Receiver
-from tests.mailhost.conftest import free_loopback_port
+from tests.support.certificate_authority import CertificateAuthority
+from tests.support.dns_server import DnsServer, start_dns_server
+from tests.support.mail_host import free_loopback_port
+from tests.support.policy_server import PolicyServer, policy_server
+from tests.support.smtp_receiver import Receiver
 
 MESSAGE = b"From: a@origin.test\r\nTo: b@outside.example\r\nSubject: sts\r\n\r\nHello.\r\n"
 ENFORCE = "version: STSv1\nmode: enforce\nmx: mx.outside.example\nmax_age: 86400\n"

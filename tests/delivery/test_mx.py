@@ -9,7 +9,7 @@ import dns.asyncresolver
 import pytest
 
 from mailroom.delivery.mx import MxHost, MxLookupError, NullMx, make_resolver, resolve_mx
-from tests.delivery.dns_server import DnsServer, start_dns_server
+from tests.support.dns_server import DnsServer, start_dns_server
 
 Records = dict[str, dict[str, list[str]]]
 

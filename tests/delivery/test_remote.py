@@ -9,18 +9,17 @@ import logging
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from mailroom.delivery.mx import make_resolver
 from mailroom.delivery.remote import RemoteDelivery, RemoteStatus, TlsPolicy
 from mailroom.net.certificates import write_self_signed_certificate
-from tests.delivery.dns_server import DnsServer, start_dns_server
+from tests.support.dns_server import DnsServer, start_dns_server
+from tests.support.smtp_receiver import Receiver
 
 Records = dict[str, dict[str, list[str]]]
 MESSAGE = b"From: a@origin.test\r\nTo: b@example.test\r\nSubject: hi\r\n\r\nHello.\r\n"
@@ -29,45 +28,6 @@ MX_RECORDS: Records = {
     "mx1.example.test": {"A": ["127.0.0.2"]},
     "mx2.example.test": {"A": ["127.0.0.3"]},
 }
-
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    mail_options: list[str]
-    content: bytes
-    tls: bool
-
-
-class Receiver:
-    """An aiosmtpd handler: accepts everyone unless `rcpt_replies` says otherwise."""
-
-    def __init__(self, rcpt_replies: dict[str, str] | None = None) -> None:
-        self.rcpt_replies = rcpt_replies or {}
-        self.received: list[Received] = []
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        if address in self.rcpt_replies:
-            return self.rcpt_replies[address]
-        envelope.rcpt_tos.append(address)
-        return "250 2.1.5 Ok"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        content = envelope.content
-        assert isinstance(content, bytes)
-        self.received.append(
-            Received(
-                str(envelope.mail_from),
-                list(envelope.rcpt_tos),
-                list(envelope.mail_options),
-                content,
-                session.ssl is not None,
-            )
-        )
-        return "250 2.0.0 Ok: queued as 4711"
 
 
 def _free_port() -> int:

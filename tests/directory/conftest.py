@@ -3,19 +3,15 @@ which checks that a refusal says what it should and leaves the directory as it w
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
 from mailroom.config import DirectoryConfig
 from mailroom.directory import Directory, DirectoryError
-
-# A stand-in: the directory stores hashes, it never checks them.
-HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
-
-Refused = Callable[[type[DirectoryError], str], AbstractAsyncContextManager[None]]
+from tests.support.directories import Refused, everything_in
 
 
 @pytest.fixture
@@ -25,17 +21,6 @@ async def directory(database_url: str, tmp_path: Path) -> AsyncIterator[Director
     await directory.migrate()
     yield directory
     await directory.close()
-
-
-async def everything_in(directory: Directory) -> object:
-    """All the directory holds, and its version: equal before and after means no change."""
-    return (
-        await directory.list_domains(),
-        await directory.list_accounts(),
-        await directory.list_aliases(),
-        await directory.list_transports(),
-        await directory.version(),
-    )
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from mailroom.directory import (
     NotFound,
     UnknownDomain,
 )
-from tests.directory.conftest import HASH, Refused
+from tests.support.directories import HASH, Refused
 
 NEW_HASH = "$argon2id$v=19$m=65536,t=3,p=4$bmV3c2FsdA$bmV3aGFzaG5ld2hhc2g"
 

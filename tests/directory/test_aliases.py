@@ -15,7 +15,7 @@ from mailroom.directory import (
     NotFound,
     UnknownDomain,
 )
-from tests.directory.conftest import HASH, Refused
+from tests.support.directories import HASH, Refused
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from mailroom.config import DirectoryConfig
 from mailroom.directory import DatabaseUnavailable, Directory
-from tests.directory.conftest import HASH
+from tests.support.directories import HASH
 
 
 async def test_relative_sqlite_path_is_taken_from_the_base_directory(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from mailroom.directory import (
     InvalidAddress,
     NotFound,
 )
-from tests.directory.conftest import HASH, Refused
+from tests.support.directories import HASH, Refused
 
 
 async def test_domain_is_stored_lower_case_without_trailing_dot(directory: Directory) -> None:

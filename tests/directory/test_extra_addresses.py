@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mailroom.directory import AlreadyExists, Directory, InUse, NotFound, UnknownDomain
-from tests.directory.conftest import HASH, Refused
+from tests.support.directories import HASH, Refused
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from mailroom.directory import Directory
 from mailroom.directory.schema import metadata
-from tests.directory.conftest import HASH, everything_in
+from tests.support.directories import HASH, everything_in
 
 
 async def test_migrating_again_changes_nothing(directory: Directory) -> None:

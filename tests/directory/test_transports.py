@@ -4,7 +4,7 @@ transport map, e.g. the legacy `lists.example.org` relayed to the list server)."
 from __future__ import annotations
 
 from mailroom.directory import Directory, InvalidAddress, InvalidValue, NotFound, Transport
-from tests.directory.conftest import Refused
+from tests.support.directories import Refused
 
 
 async def test_transport_is_stored_with_its_next_hop_in_normal_form(directory: Directory) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from mailroom.config import DirectoryConfig
 from mailroom.directory import AlreadyExists, Directory
-from tests.directory.conftest import HASH
+from tests.support.directories import HASH
 
 
 @pytest.fixture

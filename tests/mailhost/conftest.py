@@ -1,200 +1,22 @@
-"""A whole Mailroom host in the test's event loop, on ephemeral 127.0.0.1 ports: the real
-`serve` with its listeners, queue and delivery, a real SQLite directory, real TLS."""
+"""The mailhost tests' fixture: a whole Mailroom host on loopback (tests/support/mail_host.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import ssl
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from mailroom import app
-from mailroom.config import Config, load_config
-from mailroom.config.example import ListenerExample, example_config_text
-from mailroom.directory import Directory
-from mailroom.directory.passwords import PasswordHasher
-from mailroom.net.certificates import write_self_signed_certificate
-from tests.delivery.dns_server import DnsServer, start_dns_server
-from tests.delivery.test_remote import Receiver
-
-PASSWORD = "correct horse battery"
-
-LISTENERS = (
-    ListenerExample("smtp", "smtp", 0, "starttls"),
-    ListenerExample("submission", "submission", 0, "starttls"),
-    ListenerExample("smtps", "submission", 0, "implicit"),
+from tests.support.mail_host import (  # noqa: F401 - tests/imap still imports them from here
+    LISTENERS,
+    PASSWORD,
+    MailHost,
+    client_tls,
+    start_host,
 )
-
-# Cheap hashing and no penalty delays, so tests run fast; everything else as shipped.
-TEST_SETTINGS = {
-    "# time_cost = 3": "time_cost = 1",
-    "# memory_kib = 65536": "memory_kib = 64",
-    "# parallelism = 4": "parallelism = 1",
-    "# delay_base_seconds = 1.0": "delay_base_seconds = 0",
-    # Never the machine's DNS servers: the test's own, on loopback (see `Internet`).
-    "# nameservers = []": 'nameservers = ["127.0.0.1"]',
-}
-
-# The outside world's DNS: outside.example's MX is the test's receiving server.
-OUTSIDE_RECORDS = {
-    "outside.example": {"MX": ["10 mx.outside.example."]},
-    "mx.outside.example": {"A": ["127.0.0.1"]},
-}
-
-
-@dataclass
-class Internet:
-    """Everything beyond our host, on loopback: a DNS server and outside.example's MX
-    (an aiosmtpd server that keeps what it receives)."""
-
-    dns: DnsServer
-    mx: Receiver
-    smtp_port: int
-
-    def settings(self) -> dict[str, str]:
-        return {
-            "# dns_port = 53": f"dns_port = {self.dns.port}",
-            "# smtp_port = 25": f"smtp_port = {self.smtp_port}",
-        }
-
-
-async def start_internet() -> AsyncIterator[Internet]:
-    dns_server = await start_dns_server(OUTSIDE_RECORDS)
-    port = free_loopback_port()
-    receiver = Receiver(
-        {"nobody@outside.example": "550 5.1.1 <nobody@outside.example>: Recipient address rejected"}
-    )
-    controller = Controller(receiver, hostname="127.0.0.1", port=port, ready_timeout=5)
-    controller.start()
-    try:
-        yield Internet(dns_server, receiver, port)
-    finally:
-        controller.stop()
-        assert dns_server.transport is not None
-        dns_server.transport.close()
-
-
-def free_loopback_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class MailHost:
-    root: Path
-    config: Config
-    running: app.RunningHost
-    internet: Internet
-
-    def port(self, name: str) -> int:
-        return self.running.port(name)
-
-    @property
-    def directory(self) -> Directory:
-        return self.running.services.directory
-
-    def maildir(self, address: str) -> Path:
-        local, domain = address.split("@")
-        return self.root / "data" / "mail" / domain / local / "Maildir"
-
-    async def delivered(self, address: str, folder: str = "") -> list[bytes]:
-        """The messages in an account's folder once delivery has settled, oldest first."""
-        await self.running.dispatcher.settled()
-        base = self.maildir(address) / folder if folder else self.maildir(address)
-        files = [p for sub in ("new", "cur") for p in (base / sub).glob("*") if p.is_file()]
-        return [p.read_bytes() for p in sorted(files, key=lambda p: p.name)]
-
-
-def write_config(
-    root: Path,
-    settings: dict[str, str] | None = None,
-    listeners: tuple[ListenerExample, ...] = LISTENERS,
-) -> Path:
-    """The example config with the test settings, and `settings` (shipped line -> new line)."""
-    text = example_config_text("mail.example.test", listeners, "127.0.0.1")
-    for shipped, cheap in {**TEST_SETTINGS, **(settings or {})}.items():
-        assert shipped in text
-        text = text.replace(shipped, cheap, 1)
-    path = root / "mailroom.toml"
-    path.write_text(text)
-    write_self_signed_certificate(
-        root / "tls" / "cert.pem", root / "tls" / "key.pem", "mail.example.test"
-    )
-    return path
-
-
-async def populate(directory: Directory, config: Config) -> None:
-    """example.test with alice (+ extra address), bob, a send-as alias and a relay domain."""
-    hashed = PasswordHasher(config.auth.passwords).hash(PASSWORD)
-    await directory.add_domain("example.test")
-    await directory.add_account("alice@example.test", hashed, display_name="Alice")
-    await directory.add_account("bob@example.test", hashed, display_name="Bob")
-    await directory.add_address("alice@example.test", "alice.liddell@example.test")
-    await directory.add_alias(
-        "pr@example.test",
-        ["alice@example.test", "bob@example.test"],
-        send_as=["alice@example.test"],
-    )
-    await directory.add_alias("press@example.test", ["alice@example.test", "press@outside.example"])
-    await directory.set_transport("lists.example.test", "[127.0.0.1]:1")
-
-
-async def start_host(
-    root: Path,
-    settings: dict[str, str] | None = None,
-    listeners: tuple[ListenerExample, ...] = LISTENERS,
-) -> AsyncIterator[MailHost]:
-    """A running host and its internet, stopped when the iteration ends."""
-    async for internet in start_internet():
-        async for host in start_host_on(root, internet, settings, listeners):
-            yield host
-
-
-async def start_host_on(
-    root: Path,
-    internet: Internet,
-    settings: dict[str, str] | None,
-    listeners: tuple[ListenerExample, ...] = LISTENERS,
-) -> AsyncIterator[MailHost]:
-    """A running host using an `Internet` the caller started (and stops)."""
-    root.mkdir(parents=True, exist_ok=True)
-    config = load_config(write_config(root, {**internet.settings(), **(settings or {})}, listeners))
-    directory = await app.open_directory(config)
-    await directory.migrate()
-    await populate(directory, config)
-    await directory.close()
-    ready: asyncio.Future[app.RunningHost] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
-
-    async def started(running: app.RunningHost) -> None:
-        ready.set_result(running)
-
-    task = asyncio.create_task(app.serve(config, lambda line: None, started=started, stop=stop))
-    done, _ = await asyncio.wait([ready, task], return_when=asyncio.FIRST_COMPLETED)
-    if task in done:
-        task.result()  # raises what went wrong at start
-    try:
-        yield MailHost(root, config, ready.result(), internet)
-    finally:
-        stop.set()
-        await task
 
 
 @pytest.fixture
 async def mailhost(tmp_path: Path) -> AsyncIterator[MailHost]:
     async for host in start_host(tmp_path / "host"):
         yield host
-
-
-def client_tls() -> ssl.SSLContext:
-    """Clients in tests accept the host's self-signed certificate."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context

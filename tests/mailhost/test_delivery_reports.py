@@ -12,9 +12,9 @@ from pathlib import Path
 
 import aiosmtplib
 
-from tests.mailhost.conftest import PASSWORD, MailHost, client_tls, start_host
-from tests.mailhost.test_smtp_receive import send
-from tests.mailhost.test_submission import MESSAGE
+from tests.support.incoming_mail import send
+from tests.support.mail_host import PASSWORD, MailHost, client_tls, start_host
+from tests.support.submission import MESSAGE
 
 WAITING = "dave@outside.example"
 DEFER = "451 4.3.0 <dave@outside.example>: try later"

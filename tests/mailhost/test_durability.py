@@ -13,7 +13,7 @@ from pathlib import Path
 
 import aiosmtplib
 
-from tests.mailhost.process import prepare_host, start_server
+from tests.support.server_process import prepare_host, start_server
 
 SENDERS = 8
 ACKED_BEFORE_KILL = 60

@@ -26,9 +26,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from mailroom import app
 from mailroom.config import load_config
 from mailroom.queue import read_queue
-from tests.delivery.test_remote import Receiver
-from tests.mailhost.conftest import Internet, free_loopback_port, start_internet
-from tests.mailhost.process import prepare_host, start_server
+from tests.support.mail_host import Internet, free_loopback_port, start_internet
+from tests.support.server_process import prepare_host, start_server
+from tests.support.smtp_receiver import Receiver
 
 WAIT = 60.0
 """Seconds to wait for an event in another process or thread before giving up."""

@@ -11,18 +11,18 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from tests.delivery.certificate_authority import CertificateAuthority
-from tests.delivery.dns_server import start_dns_server
-from tests.delivery.policy_server import policy_server
-from tests.delivery.test_remote import Receiver
-from tests.mailhost.conftest import (
+from tests.support.certificate_authority import CertificateAuthority
+from tests.support.dns_server import start_dns_server
+from tests.support.mail_host import (
     OUTSIDE_RECORDS,
     Internet,
     MailHost,
     free_loopback_port,
     start_host_on,
 )
-from tests.mailhost.test_submission import submit
+from tests.support.policy_server import policy_server
+from tests.support.smtp_receiver import Receiver
+from tests.support.submission import submit
 
 ENFORCE = "version: STSv1\r\nmode: enforce\r\nmx: mx.outside.example\r\nmax_age: 86400\r\n"
 

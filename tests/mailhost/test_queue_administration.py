@@ -17,10 +17,10 @@ import pytest
 
 from mailroom.control import CONTROL_SOCKET
 from mailroom.queue import QueueEntry, read_queue
-from tests.cli.conftest import Outcome, invoke, mailroom_process
-from tests.mailhost.conftest import MailHost
-from tests.mailhost.process import logged, prepare_host, start_server
-from tests.mailhost.test_submission import submit
+from tests.support.installation import Outcome, invoke, mailroom_process
+from tests.support.mail_host import MailHost
+from tests.support.server_process import logged, prepare_host, start_server
+from tests.support.submission import submit
 
 WAITING = "dave@outside.example"
 

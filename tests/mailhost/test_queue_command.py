@@ -6,8 +6,8 @@ import aiosmtplib
 import pytest
 
 from mailroom.queue import MailQueue, QueueInUse
-from tests.cli.conftest import invoke
-from tests.mailhost.conftest import MailHost
+from tests.support.installation import invoke
+from tests.support.mail_host import MailHost
 
 MESSAGE = b"From: carol@outside.example\r\nSubject: waiting\r\n\r\nBody.\r\n"
 

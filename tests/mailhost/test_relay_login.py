@@ -15,10 +15,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from mailroom.queue import RecipientState
-from tests.delivery.certificate_authority import CertificateAuthority
-from tests.delivery.test_remote import Receiver
-from tests.mailhost.conftest import MailHost, free_loopback_port, start_host_on, start_internet
-from tests.mailhost.test_submission import submit
+from tests.support.certificate_authority import CertificateAuthority
+from tests.support.mail_host import MailHost, free_loopback_port, start_host_on, start_internet
+from tests.support.smtp_receiver import Receiver
+from tests.support.submission import submit
 
 USERNAME = "mailroom"
 PASSWORD = "relay secret 42"

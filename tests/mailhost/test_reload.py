@@ -11,9 +11,9 @@ from pathlib import Path
 import aiosmtplib
 
 from mailroom.net.certificates import write_self_signed_certificate
-from tests.mailhost.conftest import client_tls
-from tests.mailhost.process import logged, prepare_host, start_server
-from tests.mailhost.talk import Talk
+from tests.support.mail_host import client_tls
+from tests.support.server_process import logged, prepare_host, start_server
+from tests.support.smtp_talk import Talk
 
 
 async def certificate_seen(port: int) -> bytes:

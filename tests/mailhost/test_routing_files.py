@@ -9,7 +9,7 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from tests.mailhost.conftest import MailHost, start_host
+from tests.support.mail_host import MailHost, start_host
 
 ALIASES = """\
 # /etc/aliases of the legacy host

@@ -12,8 +12,8 @@ import dkim
 
 from mailroom.config import DkimConfig
 from mailroom.mailauth import DkimAlgorithm, DkimKeys
-from tests.mailhost.conftest import MailHost, start_host_on, start_internet
-from tests.mailhost.test_submission import submit
+from tests.support.mail_host import MailHost, start_host_on, start_internet
+from tests.support.submission import submit
 
 
 def keys_of(host: MailHost) -> DkimKeys:
@@ -67,7 +67,7 @@ async def test_a_refused_recipient_is_reported_to_the_sender(mailhost: MailHost)
 
 
 async def test_a_bounce_is_never_bounced(mailhost: MailHost) -> None:
-    from tests.mailhost.test_smtp_receive import send
+    from tests.support.incoming_mail import send
 
     await send(mailhost, "", ["press@example.test"])  # from the null sender
     await mailhost.running.dispatcher.settled()
@@ -76,7 +76,7 @@ async def test_a_bounce_is_never_bounced(mailhost: MailHost) -> None:
 
 
 async def test_forwarded_mail_leaves_with_an_srs_sender(mailhost: MailHost) -> None:
-    from tests.mailhost.test_smtp_receive import send
+    from tests.support.incoming_mail import send
 
     await send(mailhost, "carol@outside.example", ["press@example.test"])
     await mailhost.running.dispatcher.settled()
@@ -89,7 +89,7 @@ async def test_forwarded_mail_leaves_with_an_srs_sender(mailhost: MailHost) -> N
 async def test_a_bounce_to_an_srs_sender_goes_back_to_the_original_sender(
     mailhost: MailHost,
 ) -> None:
-    from tests.mailhost.test_smtp_receive import send
+    from tests.support.incoming_mail import send
 
     await send(mailhost, "carol@outside.example", ["press@example.test"])
     await mailhost.running.dispatcher.settled()
@@ -102,7 +102,7 @@ async def test_a_bounce_to_an_srs_sender_goes_back_to_the_original_sender(
 
 
 async def test_a_forged_srs_address_is_refused(mailhost: MailHost) -> None:
-    from tests.mailhost.talk import Talk
+    from tests.support.smtp_talk import Talk
 
     talk = await Talk.open(mailhost.port("smtp"))
     await talk.command("EHLO attacker.example")
@@ -116,7 +116,7 @@ async def test_a_forged_srs_address_is_refused(mailhost: MailHost) -> None:
 
 
 async def test_a_transport_sends_its_domain_to_its_host(mailhost: MailHost) -> None:
-    from tests.mailhost.test_smtp_receive import send
+    from tests.support.incoming_mail import send
 
     port = mailhost.internet.smtp_port
     await mailhost.directory.set_transport("lists.example.test", f"[127.0.0.1]:{port}")

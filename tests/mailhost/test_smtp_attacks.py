@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.mailhost.conftest import MailHost, client_tls, start_host
-from tests.mailhost.talk import Talk
+from tests.support.mail_host import MailHost, client_tls, start_host
+from tests.support.smtp_talk import Talk
 
 
 async def test_commands_pipelined_after_starttls_are_not_executed(mailhost: MailHost) -> None:

@@ -10,22 +10,9 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from tests.mailhost.conftest import MailHost, start_host
-from tests.mailhost.talk import Talk
-
-MESSAGE = b"From: Carol <carol@outside.example>\r\nSubject: hello\r\n\r\nHi there.\r\n"
-
-
-async def send(
-    host: MailHost, sender: str, recipients: list[str], message: bytes = MESSAGE
-) -> dict[str, tuple[int, str]]:
-    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=host.port("smtp"), start_tls=False)
-    await client.connect()
-    try:
-        errors, _ = await client.sendmail(sender, recipients, message)
-        return errors
-    finally:
-        await client.quit()
+from tests.support.incoming_mail import MESSAGE, send
+from tests.support.mail_host import MailHost, start_host
+from tests.support.smtp_talk import Talk
 
 
 async def test_mail_to_an_account_is_delivered_to_its_maildir(mailhost: MailHost) -> None:

@@ -10,34 +10,9 @@ import smtplib
 import aiosmtplib
 import pytest
 
-from tests.mailhost.conftest import PASSWORD, MailHost, client_tls
-from tests.mailhost.talk import Talk
-
-MESSAGE = b"From: Alice <alice@example.test>\r\nSubject: out\r\n\r\nGoing out.\r\n"
-
-
-async def submit(
-    host: MailHost,
-    sender: str,
-    recipients: list[str],
-    *,
-    login: str = "alice@example.test",
-    port: str = "submission",
-) -> None:
-    implicit = port == "smtps"
-    client = aiosmtplib.SMTP(
-        hostname="127.0.0.1",
-        port=host.port(port),
-        use_tls=implicit,
-        start_tls=not implicit,
-        tls_context=client_tls(),
-    )
-    await client.connect()
-    try:
-        await client.login(login, PASSWORD)
-        await client.sendmail(sender, recipients, MESSAGE)
-    finally:
-        await client.quit()
+from tests.support.mail_host import PASSWORD, MailHost, client_tls
+from tests.support.smtp_talk import Talk
+from tests.support.submission import MESSAGE, submit
 
 
 async def test_a_member_sends_to_a_local_account(mailhost: MailHost) -> None:

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from tests.mailhost.conftest import PASSWORD, MailHost
+from tests.support.mail_host import PASSWORD, MailHost
 
 SWAKS = shutil.which("swaks")
 

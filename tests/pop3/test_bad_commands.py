@@ -8,14 +8,8 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from tests.mailhost.conftest import MailHost, start_host
-from tests.pop3.conftest import (
-    ALICE,
-    POP3_LISTENERS,
-    Pop3Talk,
-    max_bad_commands,
-    plain,
-)
+from tests.support.mail_host import MailHost, start_host
+from tests.support.pop3_talk import ALICE, POP3_LISTENERS, Pop3Talk, max_bad_commands, plain
 
 # The plain-text listener is strict; pop3s keeps the default.
 STRICT_POP3 = {'name = "pop3"': 'name = "pop3"\nmax_bad_commands = 3'}

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from mailroom.config.example import ListenerExample
 from mailroom.store import Maildir
-from tests.mailhost.process import prepare_host, start_server
-from tests.pop3.conftest import ALICE, PASSWORD, Pop3Talk, message
+from tests.support.mail_host import PASSWORD
+from tests.support.pop3_talk import ALICE, Pop3Talk, message
+from tests.support.server_process import prepare_host, start_server
 
 LISTENERS = (ListenerExample("pop3s", "pop3", 0, "implicit"),)
 MESSAGES = 30

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.imap.conftest import ImapTalk
-from tests.mailhost.conftest import MailHost
-from tests.pop3.conftest import ALICE, PASSWORD, deliver, message, pop3s
+from tests.support.imap_talk import ImapTalk
+from tests.support.mail_host import PASSWORD, MailHost
+from tests.support.pop3_talk import ALICE, deliver, message, pop3s
 
 FETCHMAIL = shutil.which("fetchmail")
 

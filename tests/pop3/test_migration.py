@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 from mailroom.store import Maildir
-from tests.imap.test_migration import FIXTURE
-from tests.mailhost.conftest import MailHost
-from tests.pop3.conftest import Pop3Talk
+from tests.support.dovecot_maildir import FIXTURE
+from tests.support.mail_host import MailHost
+from tests.support.pop3_talk import Pop3Talk
 
 BOB = "bob@example.test"
 DOVECOT_ANSWERS = Path(__file__).parent / "fixtures" / "dovecot-2.3-answers.txt"

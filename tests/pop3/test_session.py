@@ -16,18 +16,9 @@ from mailroom.config.model import PasswordHashing
 from mailroom.directory.passwords import PasswordHasher
 from mailroom.pop3.maildrop import READ_AHEAD_BYTES, READ_AHEAD_MESSAGES
 from mailroom.pop3.session import JOIN_BELOW
-from tests.imap.conftest import ImapTalk
-from tests.mailhost.conftest import MailHost, client_tls, start_host
-from tests.pop3.conftest import (
-    ALICE,
-    PASSWORD,
-    POP3_LISTENERS,
-    Pop3Talk,
-    deliver,
-    message,
-    plain,
-    pop3s,
-)
+from tests.support.imap_talk import ImapTalk
+from tests.support.mail_host import PASSWORD, MailHost, client_tls, start_host
+from tests.support.pop3_talk import ALICE, POP3_LISTENERS, Pop3Talk, deliver, message, plain, pop3s
 
 
 def crlf_lines(data: bytes) -> list[bytes]:

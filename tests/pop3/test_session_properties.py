@@ -21,15 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.mailhost.conftest import MailHost, client_tls, start_host
-from tests.pop3.conftest import (
-    ALICE,
-    PASSWORD,
-    POP3_LISTENERS,
-    deliver,
-    max_bad_commands,
-    message,
-)
+from tests.support.mail_host import PASSWORD, MailHost, client_tls, start_host
+from tests.support.pop3_talk import ALICE, POP3_LISTENERS, deliver, max_bad_commands, message
 
 TOO_MANY_BAD_COMMANDS = b"-ERR Too many bad commands.\r\n"
 STATUS_LINE = re.compile(rb"(\+OK|-ERR)( [^\r\n]*)?\r\n")

@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 
 from mailroom.queue import Envelope, MailQueue, RecipientResult, RecipientState
-
-from .messages import body, envelope, queue_message
+from tests.support.queue_messages import body, envelope, queue_message
 
 
 async def test_a_held_message_is_never_due_until_released(queue: MailQueue) -> None:

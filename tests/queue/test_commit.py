@@ -9,8 +9,7 @@ import pytest
 
 from mailroom.queue import MailQueue, QueueError
 from mailroom.queue.writer import FLUSH_AT
-
-from .messages import body, envelope, queue_message
+from tests.support.queue_messages import body, envelope, queue_message
 
 
 async def test_a_committed_message_is_listed_with_its_envelope_and_size(queue: MailQueue) -> None:

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from mailroom.queue import MailQueue, RecipientResult, RecipientState, UnknownMessage
-
-from .messages import body, envelope, queue_message
+from tests.support.queue_messages import body, envelope, queue_message
 
 
 async def test_a_new_message_is_due_at_once_and_handed_out_only_once(queue: MailQueue) -> None:

@@ -18,8 +18,7 @@ from mailroom.queue import (
     MailParams,
     RecipientState,
 )
-
-from .messages import envelope
+from tests.support.queue_messages import envelope
 
 times = st.floats(min_value=0, max_value=1e11, allow_nan=False, allow_infinity=False)
 optional_text = st.none() | st.text(max_size=20)

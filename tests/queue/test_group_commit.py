@@ -13,8 +13,7 @@ import pytest
 
 from mailroom.queue import CommitFailed, GroupCommitter, MailQueue
 from mailroom.queue.group_commit import DurableRename, SharedDirectorySync
-
-from .messages import body, envelope
+from tests.support.queue_messages import body, envelope
 
 
 async def test_fifty_sessions_committing_together_all_get_durable_distinct_ids(

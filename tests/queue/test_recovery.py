@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from mailroom.queue import MailQueue, RecipientResult
-
-from .messages import body, envelope, queue_message
+from tests.support.queue_messages import body, envelope, queue_message
 
 
 async def test_an_uncommitted_message_is_removed_on_open(

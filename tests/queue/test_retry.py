@@ -9,8 +9,7 @@ import pytest
 
 from mailroom.config.model import QueueConfig
 from mailroom.queue import MailQueue, RecipientResult, RecipientState, RetrySchedule
-
-from .messages import body, envelope, queue_message
+from tests.support.queue_messages import body, envelope, queue_message
 
 DAY = 86400.0
 

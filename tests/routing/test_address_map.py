@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from mailroom.routing import MapFileError, load_address_map, parse_address_map
-
-from .conftest import write
+from tests.support.routing_community import write
 
 BCC = """
     # Copies of the functional addresses' mail (the legacy cacert-inc-bcc).

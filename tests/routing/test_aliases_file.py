@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from mailroom.routing import MapFileError, load_aliases_file, parse_aliases_file
-
-from .conftest import write
+from tests.support.routing_community import write
 
 
 def test_legacy_aliases_file_is_read(tmp_path: Path) -> None:

@@ -10,8 +10,15 @@ import pytest
 from mailroom.config import RoutingConfig
 from mailroom.directory import Directory
 from mailroom.routing import RecipientVerdict, Router
-
-from .conftest import HASH, Clock, deliveries, failures, open_directory, populate, write
+from tests.support.routing_community import (
+    HASH,
+    Clock,
+    deliveries,
+    failures,
+    open_directory,
+    populate,
+    write,
+)
 
 
 @pytest.fixture

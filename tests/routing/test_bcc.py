@@ -4,8 +4,7 @@ cleanup adds it."""
 from __future__ import annotations
 
 from mailroom.directory import Directory
-
-from .conftest import MakeRouter, deliveries, failures
+from tests.support.routing_community import MakeRouter, deliveries, failures
 
 CACERT_INC_BCC = """
     # Functional addresses whose mail is archived.

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mailroom.routing import InvalidRecipient, RecipientVerdict
-
-from .conftest import MakeRouter
+from tests.support.routing_community import MakeRouter
 
 LOCAL = RecipientVerdict.LOCAL
 LOCAL_UNKNOWN = RecipientVerdict.LOCAL_UNKNOWN

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from mailroom.directory import Directory
 from mailroom.routing import DeliveryKind
-
-from .conftest import MakeRouter, deliveries, failures
+from tests.support.routing_community import MakeRouter, deliveries, failures
 
 ISSUE_HOP = "via [issue.internal.example.org]:25"
 

@@ -7,8 +7,7 @@ import logging
 import pytest
 
 from mailroom.directory import Directory
-
-from .conftest import MakeRouter, deliveries, failures
+from tests.support.routing_community import MakeRouter, deliveries, failures
 
 
 async def test_loop_in_the_aliases_file_drops_only_the_looping_branch(

@@ -23,8 +23,7 @@ from mailroom.routing import (
     parse_regexp_table,
 )
 from mailroom.routing.posix_regex import PosixRegexError, compile_posix
-
-from .conftest import Clock, populate, write
+from tests.support.routing_community import Clock, populate, write
 
 PROPERTY = settings(max_examples=300, deadline=None)
 PATH = "/etc/mailroom/table"

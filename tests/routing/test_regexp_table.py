@@ -10,8 +10,7 @@ import pytest
 
 from mailroom.routing import MapFileError, load_regexp_table, parse_regexp_table
 from mailroom.routing.regexp_table import MAX_KEY_LENGTH, MAX_RESULT_LENGTH
-
-from .conftest import write
+from tests.support.routing_community import write
 
 # Every answer below was recorded with Postfix 3.7.11 (Debian 12): `postmap -q KEY
 # regexp:FILE` on this table. None means postmap found no match.

@@ -7,8 +7,7 @@ import pytest
 
 from mailroom.delivery.srs import SrsRewriter
 from mailroom.routing import FailureReason, InvalidRecipient, RecipientVerdict
-
-from .conftest import MakeRouter, deliveries, failures
+from tests.support.routing_community import MakeRouter, deliveries, failures
 
 DAY_20000 = 20000 * 86400.0
 SRS = SrsRewriter([b"secret"], "fwd.example.org", clock=lambda: DAY_20000)

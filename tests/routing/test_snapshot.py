@@ -13,8 +13,7 @@ from mailroom.config import DirectoryConfig, RoutingConfig
 from mailroom.directory import Directory
 from mailroom.routing import DirectorySnapshot, DirectoryUnavailable, RecipientVerdict, Router
 from mailroom.routing.snapshot import SnapshotCache
-
-from .conftest import HASH, Clock, MakeRouter, deliveries
+from tests.support.routing_community import HASH, Clock, MakeRouter, deliveries
 
 
 async def test_a_new_account_is_routed_after_the_refresh_interval(

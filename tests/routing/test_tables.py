@@ -11,8 +11,7 @@ import pytest
 from mailroom.config import RoutingConfig
 from mailroom.directory import Directory
 from mailroom.routing import MapFileError, Router
-
-from .conftest import Clock, MakeRouter, deliveries, failures, write
+from tests.support.routing_community import Clock, MakeRouter, deliveries, failures, write
 
 
 async def test_relative_paths_are_read_from_the_base_directory(

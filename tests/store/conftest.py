@@ -9,12 +9,7 @@ from pathlib import Path
 import pytest
 
 from mailroom.store import Account, Mailbox, MailboxEvents, MailStore
-
-
-def text_of(data: bytes) -> tuple[str, str]:
-    """A search-text extractor for tests: header and body as they are."""
-    head, _, body = data.decode("utf-8", "replace").partition("\r\n\r\n")
-    return head, body
+from tests.support.search_text import text_of
 
 
 @pytest.fixture

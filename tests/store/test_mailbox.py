@@ -22,7 +22,7 @@ from mailroom.store import (
     QuotaExceeded,
     TooManyKeywords,
 )
-from tests.store.conftest import text_of
+from tests.support.search_text import text_of
 
 MESSAGE = b"From: alice@example.org\r\nSubject: Lunch\r\n\r\nSee you at NOON.\r\n"
 

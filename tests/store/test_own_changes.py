@@ -22,7 +22,7 @@ from mailroom.store.folder_sync import SUSPECT_SECONDS_FINE
 from mailroom.store.index import FILE_NAME as INDEX_FILE_NAME
 from mailroom.store.index import MailboxIndex
 from mailroom.store.uidlist import UidList, format_uidlist, parse_uidlist
-from tests.store.conftest import text_of
+from tests.support.search_text import text_of
 
 MESSAGE = b"From: alice@example.org\r\nSubject: Lunch\r\n\r\nSee you at noon.\r\n"
 

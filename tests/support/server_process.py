@@ -1,0 +1,76 @@
+"""`mailroom serve` as a separate process, for what only a process can show: SIGKILL,
+SIGHUP, a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from pathlib import Path
+
+from mailroom import app
+from mailroom.config import load_config
+from mailroom.config.example import ListenerExample
+from tests.support.mail_host import LISTENERS, populate, write_config
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def prepare_host(
+    root: Path,
+    settings: dict[str, str] | None = None,
+    listeners: tuple[ListenerExample, ...] = LISTENERS,
+) -> tuple[Path, int]:
+    """A host directory whose first listener (smtp, unless `listeners` say otherwise) is on
+    a fixed free port, the others on any port; its directory populated. Returns the
+    config path and that port."""
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config_path = write_config(root, settings, listeners)
+    text = config_path.read_text()
+    config_path.write_text(
+        text.replace('address = "127.0.0.1:0"', f'address = "127.0.0.1:{port}"', 1)
+    )
+    config = load_config(config_path)
+    directory = await app.open_directory(config)
+    await directory.migrate()
+    await populate(directory, config)
+    await directory.close()
+    return config_path, port
+
+
+async def start_server(config: Path) -> asyncio.subprocess.Process:
+    """Start `mailroom serve` (its log in `serve.log` beside the config) and return once
+    it says it is running."""
+    with (config.parent / "serve.log").open("ab") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "mailroom",
+            "serve",
+            "-c",
+            str(config),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=log,
+        )
+    assert process.stdout is not None
+    while True:
+        line = await asyncio.wait_for(process.stdout.readline(), 60)
+        assert line, "the server exited before it was ready"
+        if line.startswith(b"running"):
+            return process
+
+
+async def logged(config: Path, text: str, seconds: float = 30) -> None:
+    """Wait until the server's log contains `text` (the server is another process: its
+    log is the only way to hear it)."""
+    log = config.parent / "serve.log"
+    for _ in range(int(seconds / 0.05)):
+        if text in log.read_text(errors="replace"):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{text!r} never appeared in {log}")
