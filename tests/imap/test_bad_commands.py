@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.imap.conftest import IMAP_LISTENERS, ImapTalk, login
-from tests.mailhost.conftest import MailHost, client_tls, start_host
+from tests.support.imap_talk import IMAP_LISTENERS, ImapTalk, login
+from tests.support.mail_host import MailHost, client_tls, start_host
 
 BYE = b"* BYE Too many invalid IMAP commands."
 

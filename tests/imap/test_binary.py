@@ -9,7 +9,7 @@ import base64
 
 import pytest
 
-from tests.imap.conftest import ImapTalk
+from tests.support.imap_talk import ImapTalk
 
 PAYLOAD = bytes(range(8)) + b"\xff\xfe binary"
 TEXT_IN_BASE64 = "Grüße aus Köln\r\n".encode()

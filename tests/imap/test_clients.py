@@ -11,35 +11,9 @@ from pathlib import Path
 import aioimaplib
 import pytest
 
-from tests.imap.conftest import PASSWORD, ImapTalk, login
-from tests.mailhost.conftest import MailHost, client_tls
-
-
-def message(number: int) -> bytes:
-    return (
-        f"From: Sender {number} <sender{number}@example.org>\r\n"
-        f"To: alice@example.test\r\n"
-        f"Subject: message {number}\r\n"
-        f"Message-ID: <m{number}@example.org>\r\n"
-        f"Date: Tue, 24 Nov 2026 10:{number % 60:02d}:00 +0000\r\n"
-        f"\r\n"
-        f"Body of message {number}.\r\n"
-    ).encode()
-
-
-async def append_many(talk: ImapTalk, folder: str, numbers: range) -> None:
-    """APPEND each message with a non-synchronizing literal, all pipelined."""
-    tags = []
-    for number in numbers:
-        data = message(number)
-        tag = talk.next_tag()
-        tags.append(tag)
-        talk.writer.write(f"{tag} APPEND {folder} {{{len(data)}+}}\r\n".encode() + data + b"\r\n")
-    await talk.writer.drain()
-    for tag in tags:
-        reply = await talk.reply(tag)
-        assert reply.ok, reply.tagged
-
+from tests.support.imap_messages import append_many, message
+from tests.support.imap_talk import ImapTalk, login
+from tests.support.mail_host import PASSWORD, MailHost, client_tls
 
 # -- imaplib -----------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 
-from tests.imap.conftest import ImapTalk
+from tests.support.imap_talk import ImapTalk
 
 
 class Deflated:

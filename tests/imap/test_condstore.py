@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from tests.imap.conftest import ImapTalk, login
-from tests.mailhost.conftest import MailHost
+from tests.support.imap_talk import ImapTalk, login
+from tests.support.mail_host import MailHost
 
 
 async def append(talk: ImapTalk, count: int, mailbox: str = "INBOX") -> None:

@@ -12,9 +12,9 @@ import signal
 from pathlib import Path
 
 from mailroom.config.example import ListenerExample
-from tests.imap.conftest import ImapTalk
-from tests.mailhost.conftest import PASSWORD, client_tls
-from tests.mailhost.process import prepare_host, start_server
+from tests.support.imap_talk import ImapTalk
+from tests.support.mail_host import PASSWORD, client_tls
+from tests.support.server_process import prepare_host, start_server
 
 CLIENTS = 4
 ACKED_BEFORE_KILL = 40

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from mailroom.imap.fetch import READ_BATCH, batches
 from mailroom.store import MessageInfo
-from tests.imap.conftest import ImapTalk, login
-from tests.mailhost.conftest import MailHost
+from tests.support.imap_talk import ImapTalk, login
+from tests.support.mail_host import MailHost
 
 SIMPLE = (
     b"From: Alice Example <alice@example.test>\r\n"

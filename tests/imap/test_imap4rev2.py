@@ -3,7 +3,7 @@ SEARCH answered with ESEARCH, and SELECT without the UNSEEN code."""
 
 from __future__ import annotations
 
-from tests.imap.conftest import ImapTalk
+from tests.support.imap_talk import ImapTalk
 
 MESSAGE = b"Subject: rev2\r\n\r\nHello.\r\n"
 

@@ -4,7 +4,7 @@ extended forms of RFC 5258 (LIST-EXTENDED), RFC 5819 (LIST-STATUS) and RFC 6154
 
 from __future__ import annotations
 
-from tests.imap.conftest import ImapTalk
+from tests.support.imap_talk import ImapTalk
 
 DEFAULT_LIST = [
     'LIST (\\HasNoChildren) "." "INBOX"',

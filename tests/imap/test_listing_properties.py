@@ -12,7 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mailroom.imap.listing import MAX_PATTERN, full_pattern, matches
-from tests.imap.conftest import ImapTalk
+from tests.support.imap_talk import ImapTalk
 
 FAST = settings(max_examples=500, deadline=None)
 SEPARATORS = st.sampled_from([".", "/"])

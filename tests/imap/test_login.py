@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import base64
 
-from tests.imap.conftest import PASSWORD, ImapTalk
-from tests.mailhost.conftest import MailHost, client_tls
+from tests.support.imap_talk import ImapTalk
+from tests.support.mail_host import PASSWORD, MailHost, client_tls
 
 
 def plain(user: str, password: str) -> str:

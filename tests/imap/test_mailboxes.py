@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.imap.conftest import IMAP_LISTENERS, ImapTalk, login
-from tests.mailhost.conftest import MailHost, start_host
+from tests.support.imap_talk import IMAP_LISTENERS, ImapTalk, login
+from tests.support.mail_host import MailHost, start_host
 
 ALICE = "alice@example.test"
 
@@ -527,7 +527,7 @@ async def test_namespace_is_one_personal_namespace_without_prefix(alice: ImapTal
 
 
 async def test_mailbox_commands_need_a_login(imap_host: MailHost) -> None:
-    from tests.mailhost.conftest import client_tls
+    from tests.support.mail_host import client_tls
 
     talk = await ImapTalk.open(imap_host.port("imaps"), tls=client_tls())
     reply = await talk.command("CREATE Work")

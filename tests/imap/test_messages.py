@@ -4,9 +4,9 @@ RFC 6851, RFC 3502, RFC 7889)."""
 
 from __future__ import annotations
 
-from tests.imap.conftest import ImapTalk
-from tests.imap.test_clients import append_many, message
-from tests.mailhost.conftest import MailHost
+from tests.support.imap_messages import append_many, message
+from tests.support.imap_talk import ImapTalk
+from tests.support.mail_host import MailHost
 
 
 async def test_append_keeps_flags_and_internal_date(alice: ImapTalk) -> None:

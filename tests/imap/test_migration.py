@@ -6,11 +6,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.imap.conftest import login
-from tests.imap.test_clients import append_many
-from tests.mailhost.conftest import MailHost
-
-FIXTURE = Path(__file__).parent.parent / "store" / "fixtures" / "dovecot-2.3" / "Maildir"
+from tests.support.dovecot_maildir import FIXTURE
+from tests.support.imap_messages import append_many
+from tests.support.imap_talk import login
+from tests.support.mail_host import MailHost
 
 
 def install_dovecot_maildir(host: MailHost, address: str) -> Path:

@@ -19,7 +19,7 @@ from mailroom.imap.fetch_items import (
     FetchItem,
 )
 from mailroom.imap.sections import Partial, Section, SectionText
-from tests.imap.test_parser import args, refusal, seq
+from tests.support.imap_commands import args, refusal, seq
 
 # --- FETCH ---------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from mailroom.imap.commands import Command, Login, Search
 from mailroom.imap.parser import CommandError, CommandParser, NeedLiteral, ParserLimits, Step
 from mailroom.imap.search_keys import And, Body, Header
 from mailroom.imap.wire import serialize
-from tests.imap.test_parser import command
+from tests.support.imap_commands import command
 
 FAST = settings(max_examples=500, deadline=None)
 LIMITS = ParserLimits(max_literal=2000, max_append_literal=5000, max_command=20_000)

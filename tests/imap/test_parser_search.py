@@ -17,7 +17,7 @@ from mailroom.imap.commands import (
 )
 from mailroom.imap.parser import ParserLimits
 from mailroom.imap.sequence import SAVED, parse_sequence_set
-from tests.imap.test_parser import args, command, refusal
+from tests.support.imap_commands import args, command, refusal
 
 # --- SEARCH, SORT, THREAD -------------------------------------------------------------
 

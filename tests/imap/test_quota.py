@@ -5,8 +5,8 @@ by the member (SETQUOTA)."""
 
 from __future__ import annotations
 
-from tests.imap.conftest import ImapTalk, login
-from tests.mailhost.conftest import MailHost
+from tests.support.imap_talk import ImapTalk, login
+from tests.support.mail_host import MailHost
 
 ALICE = "alice@example.test"
 QUOTA = 10 * 1024

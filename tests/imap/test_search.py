@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.imap.conftest import ImapReply, ImapTalk, login
-from tests.mailhost.conftest import MailHost
+from tests.support.imap_talk import ImapReply, ImapTalk, login
+from tests.support.mail_host import MailHost
 
 FIRST = (
     b"From: Alice Example <alice@example.test>\r\n"

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from tests.imap.conftest import ImapTalk, login
-from tests.mailhost.conftest import MailHost
+from tests.support.imap_talk import ImapTalk, login
+from tests.support.mail_host import MailHost
 
 
 def number(pattern: str, text: str) -> int:

@@ -7,9 +7,9 @@ import asyncio
 
 import aiosmtplib
 
-from tests.imap.conftest import ImapReply, ImapTalk, login
-from tests.imap.test_clients import append_many
-from tests.mailhost.conftest import MailHost
+from tests.support.imap_messages import append_many
+from tests.support.imap_talk import ImapReply, ImapTalk, login
+from tests.support.mail_host import MailHost
 
 MESSAGE = b"From: Carol <carol@outside.example>\r\nSubject: hello\r\n\r\nHi there.\r\n"
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.imap.conftest import ImapTalk, login
-from tests.mailhost.conftest import MailHost
+from tests.support.imap_talk import ImapTalk, login
+from tests.support.mail_host import MailHost
 
 
 def message(sender: str, subject: str, date: str | None, body: str) -> bytes:

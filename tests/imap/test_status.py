@@ -7,8 +7,8 @@ import re
 
 import aiosmtplib
 
-from tests.imap.conftest import ImapTalk, login
-from tests.mailhost.conftest import MailHost
+from tests.support.imap_talk import ImapTalk, login
+from tests.support.mail_host import MailHost
 
 ONE = b"Subject: one\r\n\r\nfirst\r\n"
 TWO = b"Subject: two\r\n\r\nthe second\r\n"

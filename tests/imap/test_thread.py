@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.imap.conftest import ImapTalk
+from tests.support.imap_talk import ImapTalk
 
 
 def message(

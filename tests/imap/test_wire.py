@@ -23,7 +23,7 @@ from mailroom.imap.wire import (
     status_response,
     string_pieces,
 )
-from tests.imap.test_parser import command
+from tests.support.imap_commands import command
 
 
 @pytest.mark.parametrize(

@@ -7,13 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mail_host import (  # noqa: F401 - tests/imap still imports them from here
-    LISTENERS,
-    PASSWORD,
-    MailHost,
-    client_tls,
-    start_host,
-)
+from tests.support.mail_host import MailHost, start_host
 
 
 @pytest.fixture
