@@ -99,6 +99,13 @@ def test_a_bounce_is_a_three_part_delivery_status_report_from_mailer_daemon() ->
     ]
 
 
+def test_a_sender_the_address_parser_chokes_on_still_gets_a_whole_report() -> None:
+    # Found by hypothesis: ", :" made Python's header parser raise IndexError.
+    dsn = bounce(sender=", :")
+    assert str(header(dsn, "To")) == "undisclosed-recipients:;"
+    assert len(parts(dsn)) == 3
+
+
 def test_the_text_part_speaks_like_postfix_and_names_each_recipient() -> None:
     text = parts(bounce())[0].get_content()
 

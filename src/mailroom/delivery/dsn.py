@@ -195,7 +195,13 @@ def build_dsn(
 
     report = EmailMessage(policy=policy)
     report["From"] = f"MAILER-DAEMON@{host} (Mail Delivery System)"
-    report["To"] = f"<{_field_text(sender)}>"
+    try:
+        report["To"] = f"<{_field_text(sender)}>"
+    except (IndexError, ValueError):
+        # Python 3.11's address parser raises on some hostile senders (`, :` gives an
+        # IndexError in _header_value_parser). The DSN goes to the envelope sender
+        # whatever this field says, so a group with no members stands in for it.
+        report["To"] = "undisclosed-recipients:;"
     report["Subject"] = _SUBJECTS[action]
     report["Date"] = format_datetime(_aware(now))
     report["Message-ID"] = _field_text(message_id or "") or (
