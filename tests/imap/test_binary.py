@@ -124,3 +124,40 @@ async def test_binary_sets_seen_and_reports_the_flags(alice: ImapTalk) -> None:
 async def test_binary_peek_and_binary_size_leave_seen_unset(alice: ImapTalk) -> None:
     await fetch(alice, "FETCH 1 (BINARY.PEEK[5] BINARY.SIZE[5])")
     assert await fetch(alice, "FETCH 1 FLAGS") == [rb"* 1 FETCH (FLAGS (\Recent))"]
+
+
+# RFC 2045 §6.7 rule (3): trailing white space on an encoded line was added in
+# transport and is deleted, and `=` followed by white space up to the line end is
+# still a soft line break. `=20` is an encoded space and stays.
+QP_WITH_TRAILING_SPACE = (
+    b"From: Alice <alice@example.test>\r\n"
+    b"Subject: Trailing white space\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="b"\r\n'
+    b"\r\n"
+    b"--b\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Transfer-Encoding: quoted-printable\r\n"
+    b"\r\n"
+    b"Transport added spaces   \r\n"
+    b"and a tab,\t \r\n"
+    b"a soft =   \r\n"
+    b"break=\t\r\n"
+    b" and an encoded space=20 \r\n"
+    b"stay =3D\r\n"
+    b"--b--\r\n"
+)
+QP_WITHOUT_TRAILING_SPACE = (
+    b"Transport added spaces\r\nand a tab,\r\na soft break and an encoded space \r\nstay ="
+)
+
+
+async def test_binary_of_quoted_printable_drops_trailing_white_space(alice: ImapTalk) -> None:
+    reply = await alice.append("INBOX", QP_WITH_TRAILING_SPACE)
+    assert reply.ok, reply.tagged
+    assert await fetch(alice, "FETCH 2 (BINARY.SIZE[1] BINARY.PEEK[1])") == [
+        b"* 2 FETCH (BINARY.SIZE[1] %d BINARY[1] {%d}\r\n"
+        % (len(QP_WITHOUT_TRAILING_SPACE), len(QP_WITHOUT_TRAILING_SPACE))
+        + QP_WITHOUT_TRAILING_SPACE
+        + b")"
+    ]
