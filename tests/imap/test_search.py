@@ -156,6 +156,23 @@ async def test_from_matches_an_encoded_word_display_name(alice: ImapTalk) -> Non
     assert reply.untagged == [b"* SEARCH 2"]
 
 
+async def test_from_matches_an_address_with_comments_inside_it_as_parsed(alice: ImapTalk) -> None:
+    # RFC 5322 §3.2.2: CFWS may stand between local part, "@" and domain; Dovecot
+    # matches the address as ENVELOPE shows it, comments removed.
+    for sender in (
+        b"<user-from (comment)@ (comment) domain.org>",
+        b"Name <a@b.example>",
+        b"a@b.example (Alice)",
+    ):
+        reply = await alice.append("INBOX", b"From: " + sender + b"\r\nSubject: x\r\n\r\nhi\r\n")
+        assert reply.ok, reply.tagged
+    await alice.command("NOOP")
+    assert await search(alice, "FROM user-from@domain.org") == b"* SEARCH 4"
+    assert await search(alice, "FROM a@b.example") == b"* SEARCH 5 6"
+    assert await search(alice, 'FROM "Name <a@b"') == b"* SEARCH 5"
+    assert await search(alice, 'FROM "(Alice)"') == b"* SEARCH 6"
+
+
 async def test_to_matches_the_recipient(alice: ImapTalk) -> None:
     assert await search(alice, "TO alice") == b"* SEARCH 2 3"
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from mailroom.message import Address, parse_addresses
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mailroom.message import Address, addr_specs, addr_specs_written_apart, parse_addresses
 from mailroom.message.addresses import first_mailbox
 
 
@@ -45,3 +48,31 @@ def test_empty_and_junk_lists() -> None:
     assert parse_addresses(b" , ,") == []
     assert first_mailbox(b"group:;, b@c") == Address(None, None, "b", "c")
     assert parse_addresses(b"<<>>@@::;;") is not None
+
+
+def test_addr_specs_drop_the_comments_inside_an_address() -> None:
+    # RFC 5322 §3.2.2: CFWS between local part, "@" and domain is not part of the address.
+    raw = b"<user-from (comment)@ (comment) domain.org>, A <a@b.example> (c), G:;, nohost"
+    assert addr_specs(raw) == ["user-from@domain.org", "a@b.example"]
+
+
+_ATOMS = st.from_regex(r"[a-z0-9][a-z0-9-]{0,8}", fullmatch=True)
+_CFWS = st.sampled_from(["", " ", "\t", " (note) ", "(a (nested) one)", "\r\n "])
+
+
+@given(_ATOMS, _ATOMS, st.lists(_CFWS, min_size=4, max_size=4), st.booleans())
+def test_cfws_between_the_tokens_of_an_addr_spec_is_ignored(
+    local: str, domain: str, gaps: list[str], angle: bool
+) -> None:
+    a, b, c, d = gaps
+    spec = f"{a}{local}{b}@{c}{domain}.example{d}"
+    raw = (f"<{spec}>" if angle else spec).encode()
+    assert addr_specs(raw) == [f"{local}@{domain}.example"]
+    # The quick check parses whenever the header does not show the address as one run.
+    apart = addr_specs_written_apart(raw)
+    assert apart == [f"{local}@{domain}.example"] or f"{local}@{domain}.example".encode() in raw
+
+
+def test_an_ordinary_header_is_not_parsed_again_for_its_addr_specs() -> None:
+    assert addr_specs_written_apart(b"Alice Example <alice@example.test>, bob@b.test") == []
+    assert addr_specs_written_apart(b"<a (c)@b.test>") == ["a@b.test"]

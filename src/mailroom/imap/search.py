@@ -35,7 +35,7 @@ from mailroom.imap.thread_algorithms import (
     thread_orderedsubject,
     thread_references,
 )
-from mailroom.message import decode_header, parse_message
+from mailroom.message import addr_specs_written_apart, decode_header, parse_message
 from mailroom.store import Mailbox, MessageGone, MessageInfo
 
 CHARSETS = frozenset({"US-ASCII", "UTF-8"})
@@ -201,7 +201,7 @@ async def _match_address_field(
     missing = sorted(uid for uid in among if uid not in memo)
     for start in range(0, len(missing), HEADER_BATCH):
         chunk = missing[start : start + HEADER_BATCH]
-        found = await mailbox.cached_many(chunk, "search-fields.v1", _search_fields)
+        found = await mailbox.cached_many(chunk, "search-fields.v2", _search_fields)
         for uid, raw in found.items():
             memo[uid] = tuple(json.loads(raw))
     result = set()
@@ -218,7 +218,9 @@ async def _match_address_field(
 
 def _search_fields(data: bytes) -> bytes:
     """From, To, Cc, Bcc, Subject decoded and case-folded (all occurrences of each
-    joined), None for a field the message lacks."""
+    joined), None for a field the message lacks. An address field also has each
+    address as parsed that its text lacks (`a (c) @ b` as `a@b`): Dovecot matches
+    the parsed address, comments and folding gone (RFC 5322 §3.2.2)."""
     part = parse_message(data)
     values: list[str | None] = [None] * len(ADDRESS_FIELDS)
     for header in part.fields:
@@ -226,6 +228,10 @@ def _search_fields(data: bytes) -> bytes:
         if name in ADDRESS_FIELDS:
             slot = ADDRESS_FIELDS.index(name)
             text = decode_header(header.value).casefold()
+            if name != "subject":
+                for spec in addr_specs_written_apart(header.value):
+                    if spec.casefold() not in text:
+                        text = f"{text}\n{spec.casefold()}"
             values[slot] = text if values[slot] is None else f"{values[slot]}\n{text}"
     return json.dumps(values, ensure_ascii=False).encode()
 

@@ -6,7 +6,13 @@ Everything here takes the message as bytes with CRLF line ends and never raises 
 malformed input: a broken message is read as well as it can be, the way Dovecot does.
 """
 
-from mailroom.message.addresses import Address, first_mailbox, parse_addresses
+from mailroom.message.addresses import (
+    Address,
+    addr_specs,
+    addr_specs_written_apart,
+    first_mailbox,
+    parse_addresses,
+)
 from mailroom.message.headers import HeaderField, decode_header, unfold
 from mailroom.message.mime import MAX_DEPTH, MAX_PARTS, MessagePart, parse_message
 from mailroom.message.parameters import ContentType, HeaderParameters, parse_header_parameters
@@ -25,6 +31,8 @@ __all__ = [
     "HeaderParameters",
     "MessagePart",
     "SearchText",
+    "addr_specs",
+    "addr_specs_written_apart",
     "addresses",
     "decode_header",
     "decode_transfer",

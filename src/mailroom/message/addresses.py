@@ -12,6 +12,7 @@ loses routes; the strings are kept raw (encoded words not decoded), as ENVELOPE 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -226,3 +227,26 @@ def first_mailbox(raw: bytes | None) -> Address | None:
         if address.host is not None:
             return address
     return None
+
+
+def addr_specs(raw: bytes) -> list[str]:
+    """Each mailbox's `local@domain` as parsed, as ENVELOPE shows it: the comments and
+    folding white space RFC 5322 §3.2.2 allows between local part, `@` and domain are
+    gone. Group markers and mailboxes missing a part are left out."""
+    return [
+        address.addr_spec
+        for address in parse_addresses(raw)
+        if address.host not in (None, MISSING_DOMAIN) and address.mailbox != MISSING_MAILBOX
+    ]
+
+
+# Where CFWS can stand inside an addr-spec (RFC 5322 §3.2.2, §3.4.1 and the obs- forms
+# of §4.4): a comment anywhere, or white space (folding included) beside "@" or ".".
+_CFWS_INSIDE = re.compile(rb"\(|\s[@.]|[@.]\s")
+
+
+def addr_specs_written_apart(raw: bytes) -> list[str]:
+    """`addr_specs(raw)` when an addr-spec of the header may have CFWS inside it, so
+    that its text does not show it as one run; [] for an ordinary header, found by one
+    scan without parsing."""
+    return addr_specs(raw) if _CFWS_INSIDE.search(raw) else []
