@@ -113,6 +113,35 @@ async def test_a_pattern_of_many_wildcards_is_answered_at_once(alice: ImapTalk) 
     assert reply.lines("LIST") == [f'LIST (\\HasNoChildren) "." "{"a" * 200}"']
 
 
+async def test_a_pattern_that_is_not_valid_mutf7_matches_nothing(alice: ImapTalk) -> None:
+    # "&'" begins no mUTF-7 sequence, so the pattern names no mailbox; as in Dovecot the
+    # answer is OK with no match, not the NO [CANNOT] that CREATE gives such a name.
+    reply = await alice.command('LIST "" "!#$&\'+,-.0123456789:;<=>?@^_`|[}%*"')
+    assert reply.tagged == b"a2 OK List completed."
+    assert reply.untagged == []
+
+
+async def test_an_invalid_mutf7_pattern_leaves_the_other_patterns_matching(
+    alice: ImapTalk,
+) -> None:
+    reply = await alice.command('LIST "" ("&*" INBOX "Sent&")')
+    assert reply.ok, reply.tagged
+    assert reply.lines("LIST") == ['LIST (\\HasNoChildren) "." "INBOX"']
+
+
+async def test_an_invalid_mutf7_reference_matches_nothing(alice: ImapTalk) -> None:
+    reply = await alice.command('LIST "&" *')
+    assert reply.ok, reply.tagged
+    assert reply.untagged == []
+
+
+async def test_lsub_with_an_invalid_mutf7_pattern_matches_nothing(alice: ImapTalk) -> None:
+    assert (await alice.command("SUBSCRIBE INBOX")).ok
+    reply = await alice.command('LSUB "" "&AOQ*"')
+    assert reply.tagged == b"a3 OK Lsub completed."
+    assert reply.untagged == []
+
+
 async def test_a_utf8_client_lists_names_in_utf8(alice: ImapTalk) -> None:
     await make(alice, "CREATE Entw&APw-rfe", "ENABLE UTF8=ACCEPT")
     assert (await alice.command('LIST "" Entwü*')).lines("LIST") == [
@@ -165,6 +194,17 @@ async def test_select_subscribed_lists_subscribed_names_even_without_folder(
 async def test_recursivematch_alone_is_refused_with_bad(alice: ImapTalk) -> None:
     reply = await alice.command('LIST (RECURSIVEMATCH) "" %')
     assert reply.status == "BAD"
+
+
+async def test_recursivematch_with_only_remote_is_refused_with_bad(alice: ImapTalk) -> None:
+    reply = await alice.command('LIST (RECURSIVEMATCH REMOTE) "" ""')
+    assert reply.status == "BAD"
+    assert reply.untagged == []
+
+
+async def test_recursivematch_with_subscribed_and_remote_is_answered(alice: ImapTalk) -> None:
+    reply = await alice.command('LIST (REMOTE SUBSCRIBED RECURSIVEMATCH) "" INBOX')
+    assert reply.ok, reply.tagged
 
 
 async def test_recursivematch_returns_an_unsubscribed_parent_with_childinfo(

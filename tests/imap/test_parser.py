@@ -98,6 +98,12 @@ def test_tag_may_hold_any_astring_char_but_plus() -> None:
             ),
         ),
         (
+            'a LIST (remote RECURSIVEMATCH SPECIAL-USE) "" *',
+            ListMailboxes(
+                "", ("*",), frozenset({"REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"}), extended=True
+            ),
+        ),
+        (
             'a LIST "" % RETURN (special-use CHILDREN STATUS (MESSAGES UNSEEN))',
             ListMailboxes(
                 "",
@@ -280,6 +286,11 @@ def test_bad_append(stream: str, text: str) -> None:
         ("a CREATE x (FOO (\\Sent))", "a", "Unknown CREATE parameter"),
         ('a LIST (FOO) "" *', "a", "Unknown LIST selection option"),
         ('a LIST (RECURSIVEMATCH) "" *', "a", "RECURSIVEMATCH needs another selection option"),
+        (
+            'a LIST (RECURSIVEMATCH REMOTE) "" ""',
+            "a",
+            "RECURSIVEMATCH needs another selection option",
+        ),
         ('a LIST "" * RETURN (FOO)', "a", "Unknown LIST return option"),
         ('a LIST "" ()', "a", "Missing mailbox pattern"),
         ("a STATUS INBOX ()", "a", "Missing STATUS items"),

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailroom.imap.commands import Command, Login, Search
+from mailroom.imap.commands import Command, ListMailboxes, Login, Search
 from mailroom.imap.parser import CommandError, CommandParser, NeedLiteral, ParserLimits, Step
 from mailroom.imap.search_keys import And, Body, Header
 from mailroom.imap.wire import serialize
-from tests.support.imap_commands import command
+from tests.support.imap_commands import command, refusal
 
 FAST = settings(max_examples=500, deadline=None)
 LIMITS = ParserLimits(max_literal=2000, max_append_literal=5000, max_command=20_000)
@@ -140,7 +140,7 @@ SHAPES = {
     ],
     "LIST": [
         "(SUBSCRIBED)", '""', "*", "%", "(INBOX Sent)", "RETURN (CHILDREN STATUS (MESSAGES))",
-        "RETURN ()", "(RECURSIVEMATCH)", "~/",
+        "RETURN ()", "(RECURSIVEMATCH)", "(RECURSIVEMATCH REMOTE)", "~/",
     ],
     "SELECT": [
         "INBOX", "(CONDSTORE)", "(QRESYNC (1 2 1:5 (1:2 3:4)))", "(QRESYNC (1))", "(QRESYNC",
@@ -240,3 +240,25 @@ def test_search_strings_in_any_form(data: st.DataObject, keys: list[tuple[str, s
     parsed = command(stream + b"\r\n").args
     key = expected[0] if len(expected) == 1 else And(tuple(expected))
     assert parsed == Search(key, "UTF-8")
+
+
+# --- LIST selection options -----------------------------------------------------------------
+
+
+@FAST
+@given(
+    st.lists(
+        st.sampled_from(["SUBSCRIBED", "remote", "RecursiveMatch", "SPECIAL-USE"]),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_recursivematch_is_refused_without_an_option_it_modifies(options: list[str]) -> None:
+    # RFC 5258 §3.1: RECURSIVEMATCH alone or only with REMOTE is BAD; SUBSCRIBED (and
+    # SPECIAL-USE, as Dovecot has it) give it something to modify.
+    stream = f'a LIST ({" ".join(options)}) "" *'
+    selection = frozenset(option.upper() for option in options)
+    if "RECURSIVEMATCH" in selection and not selection & {"SUBSCRIBED", "SPECIAL-USE"}:
+        assert refusal(stream).text == "RECURSIVEMATCH needs another selection option"
+    else:
+        assert command(stream).args == ListMailboxes("", ("*",), selection, extended=True)

@@ -86,6 +86,7 @@ _SPECIAL_USE = {
     )
 }
 _LIST_SELECTION = frozenset({"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"})
+_LIST_RECURSIVE_BASES = frozenset({"SUBSCRIBED", "SPECIAL-USE"})
 _LIST_RETURNS = frozenset({"SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS"})
 _SORT_KEYS = {key.value: key for key in SortKey}
 
@@ -224,7 +225,9 @@ def _list(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> ListMailb
             if option not in _LIST_SELECTION:
                 raise GrammarError("Unknown LIST selection option")
             selection.add(option)
-        if selection == {"RECURSIVEMATCH"}:  # RFC 5258 §3.1
+        # RFC 5258 §3.1: RECURSIVEMATCH alone, or only with REMOTE, is a syntax error; it
+        # modifies SUBSCRIBED (and SPECIAL-USE, which Dovecot accepts with it too).
+        if "RECURSIVEMATCH" in selection and not selection & _LIST_RECURSIVE_BASES:
             raise GrammarError("RECURSIVEMATCH needs another selection option")
     reference = reader.astring()
     if isinstance(reader.peek(), Group):

@@ -40,13 +40,15 @@ is Dovecot's; "" is what most servers send and clients display fine."""
 
 def decode_name(session: SessionContext, raw: str) -> str:
     """The Unicode name of what the client sent."""
-    if session.utf8:
-        name = raw
-    else:
-        try:
-            name = mutf7.decode(raw)
-        except ValueError:
-            raise responses.no("Mailbox name is not valid mUTF-7", "CANNOT") from None
+    try:
+        return _unicode_name(session, raw)
+    except ValueError:
+        raise responses.no("Mailbox name is not valid mUTF-7", "CANNOT") from None
+
+
+def _unicode_name(session: SessionContext, raw: str) -> str:
+    """`decode_name`, raising ValueError for a name that is not valid mUTF-7."""
+    name = raw if session.utf8 else mutf7.decode(raw)
     head, separator, rest = name.partition(session.separator)
     if head.upper() == INBOX:
         name = INBOX + separator + rest
@@ -307,11 +309,7 @@ async def list_mailboxes(session: SessionContext, command: Command) -> None:
         session.write(response(None, Atom("LIST"), [Atom("\\Noselect")], separator, ""))
         await session.tagged_ok(command, "List completed.")
         return
-    reference = decode_name(session, args.reference) if args.reference else ""
-    patterns = [
-        full_pattern(reference, decode_name(session, p) if p else p, separator)
-        for p in args.patterns
-    ]
+    patterns = _list_patterns(session, args.reference, args.patterns)
 
     def matched(name: str) -> bool:
         return any(matches(name, pattern, separator) for pattern in patterns)
@@ -363,6 +361,25 @@ async def list_mailboxes(session: SessionContext, command: Command) -> None:
                 out.append(await _status_line(session, folder.name, args.status_items))
     session.write(b"".join(out))
     await session.tagged_ok(command, f"{'Lsub' if lsub else 'List'} completed.")
+
+
+def _list_patterns(session: SessionContext, reference: str, patterns: tuple[str, ...]) -> list[str]:
+    """The Unicode patterns that reference and patterns name. One that is not valid
+    mUTF-7 names no mailbox, so it matches nothing and is left out: RFC 9051 §6.3.9
+    matches names against it, and only the commands that make a name refuse one
+    (Dovecot answers OK with no match)."""
+    try:
+        prefix = _unicode_name(session, reference) if reference else ""
+    except ValueError:
+        return []
+    out = []
+    for pattern in patterns:
+        try:
+            name = _unicode_name(session, pattern) if pattern else ""
+        except ValueError:
+            continue
+        out.append(full_pattern(prefix, name, session.separator))
+    return out
 
 
 async def _list_line(session: SessionContext, name: str) -> bytes:
