@@ -74,6 +74,43 @@ async def test_fetch_modseq_without_enable_enables_condstore(alice: ImapTalk) ->
     )
 
 
+async def test_first_fetch_modseq_announces_highestmodseq_once(
+    alice: ImapTalk, imap_host: MailHost
+) -> None:
+    # RFC 7162 §3.1: CONDSTORE turned on by a command other than SELECT (CONDSTORE)
+    # brings `* OK [HIGHESTMODSEQ n]` for the selected mailbox, as in Dovecot. (Asked
+    # in another session: STATUS (HIGHESTMODSEQ) would enable CONDSTORE in this one.)
+    await append(alice, 1)
+    other = await login(imap_host)
+    _, modseq = await mailbox_state(other)
+    await other.close()
+    assert (await alice.command("SELECT INBOX")).ok
+    reply = await alice.command("FETCH 1 (MODSEQ)")
+    assert reply.untagged == [
+        b"* OK [HIGHESTMODSEQ %d] Highest" % modseq,
+        b"* 1 FETCH (MODSEQ (%d))" % modseq,
+    ]
+    assert reply.ok
+    reply = await alice.command("FETCH 1 (MODSEQ)")
+    assert reply.untagged == [b"* 1 FETCH (MODSEQ (%d))" % modseq]
+
+
+async def test_first_search_modseq_announces_highestmodseq(
+    alice: ImapTalk, imap_host: MailHost
+) -> None:
+    await append(alice, 2)
+    other = await login(imap_host)
+    _, modseq = await mailbox_state(other)
+    await other.close()
+    assert (await alice.command("SELECT INBOX")).ok
+    reply = await alice.command("UID SEARCH MODSEQ 1")
+    assert reply.untagged == [
+        b"* OK [HIGHESTMODSEQ %d] Highest" % modseq,
+        b"* SEARCH 1 2 (MODSEQ %d)" % modseq,
+    ]
+    assert reply.ok
+
+
 async def test_status_highestmodseq_enables_condstore(alice: ImapTalk) -> None:
     # RFC 7162 §3.1: so is STATUS (HIGHESTMODSEQ), as in Dovecot's cmd-status.c.
     await append(alice, 1)

@@ -102,8 +102,9 @@ async def test_uid_search_marks_the_answer_uid_and_gives_uids(alice: ImapTalk) -
 async def test_modseq_key_adds_the_highest_modseq(alice: ImapTalk) -> None:
     reply = await alice.command(r"STORE 5 +FLAGS (\Answered)")
     assert reply.ok
-    (line,) = (await alice.command("FETCH 5 MODSEQ")).untagged
-    modseq = int(line.split(b"MODSEQ (")[1].rstrip(b"))"))
+    # The first FETCH MODSEQ also announces HIGHESTMODSEQ (RFC 7162 §3.1).
+    (line,) = (await alice.command("FETCH 5 MODSEQ")).lines("5 FETCH")
+    modseq = int(line.split("MODSEQ (")[1].removesuffix("))"))
     assert await esearch(alice, f"SEARCH RETURN (ALL) MODSEQ {modseq}") == [
         f"ESEARCH (TAG _) ALL 5 MODSEQ {modseq}"
     ]
@@ -196,8 +197,9 @@ async def test_min_alone_reports_the_modseq_of_that_message(alice: ImapTalk) -> 
     # RFC 4731 §3.2 (and Dovecot): with only MIN, MODSEQ is that of the MIN message.
     await alice.command(r"STORE 2 +FLAGS.SILENT (\Answered)")
     await alice.command(r"STORE 5 +FLAGS.SILENT (\Answered)")
-    lines = (await alice.command("FETCH 2,5 MODSEQ")).untagged
-    second, fifth = (int(line.split(b"MODSEQ (")[1].rstrip(b"))")) for line in lines)
+    reply = await alice.command("FETCH 2,5 MODSEQ")
+    lines = reply.lines("2 FETCH") + reply.lines("5 FETCH")
+    second, fifth = (int(line.split("MODSEQ (")[1].removesuffix("))")) for line in lines)
     assert second < fifth
     assert await esearch(alice, f"SEARCH RETURN (MIN) MODSEQ {second}") == [
         f"ESEARCH (TAG _) MIN 2 MODSEQ {second}"

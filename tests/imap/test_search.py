@@ -400,8 +400,9 @@ async def test_an_unsupported_charset_is_no_badcharset(alice: ImapTalk) -> None:
 
 
 async def modseq_of(talk: ImapTalk, number: int) -> int:
-    (line,) = (await talk.command(f"FETCH {number} MODSEQ")).untagged
-    return int(line.split(b"MODSEQ (")[1].rstrip(b"))"))
+    # The first FETCH MODSEQ also announces HIGHESTMODSEQ (RFC 7162 §3.1).
+    (line,) = (await talk.command(f"FETCH {number} MODSEQ")).lines(f"{number} FETCH")
+    return int(line.split("MODSEQ (")[1].removesuffix("))"))
 
 
 async def test_modseq_finds_messages_changed_since_and_reports_the_highest(
@@ -415,7 +416,8 @@ async def test_modseq_finds_messages_changed_since_and_reports_the_highest(
 
 async def test_search_modseq_enables_condstore(alice: ImapTalk) -> None:
     # RFC 7162 §3.1: after SEARCH MODSEQ, FETCH FLAGS answers carry MODSEQ too.
-    await search(alice, "MODSEQ 1")
+    reply = await alice.command("SEARCH MODSEQ 1")
+    assert reply.lines("OK [HIGHESTMODSEQ ") and reply.lines("SEARCH 1 2 3"), reply.untagged
     modseq = await modseq_of(alice, 1)
     reply = await alice.command("FETCH 1 FLAGS")
     assert reply.untagged == [rb"* 1 FETCH (FLAGS (\Flagged \Recent) MODSEQ (%d))" % modseq]

@@ -168,8 +168,9 @@ async def test_sort_without_a_selected_mailbox_is_bad(imap_host: MailHost) -> No
 async def test_sort_with_a_modseq_key_reports_the_highest_modseq(alice: ImapTalk) -> None:
     # RFC 7162 §3.1.5 (as Dovecot, which answers SORT like SEARCH here).
     assert (await alice.command(r"STORE 3 +FLAGS.SILENT (\Flagged)")).ok
-    (line,) = (await alice.command("FETCH 3 MODSEQ")).untagged
-    modseq = int(line.split(b"MODSEQ (")[1].rstrip(b"))"))
+    # The first FETCH MODSEQ also announces HIGHESTMODSEQ (RFC 7162 §3.1).
+    (line,) = (await alice.command("FETCH 3 MODSEQ")).lines("3 FETCH")
+    modseq = int(line.split("MODSEQ (")[1].removesuffix("))"))
     assert await sort(alice, f"SORT (DATE) UTF-8 MODSEQ {modseq}") == (
         b"* SORT 3 (MODSEQ %d)" % modseq
     )

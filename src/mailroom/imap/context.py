@@ -41,6 +41,10 @@ class SessionContext(Protocol):
     @property
     def qresync(self) -> bool: ...
 
+    def enable_condstore(self) -> None:
+        """A CONDSTORE-enabling command (RFC 7162 §3.1) turns CONDSTORE on, announcing
+        the selected mailbox's HIGHESTMODSEQ if it was off."""
+
     def write(self, data: bytes) -> None:
         """Queue output; callers writing much await `drain` now and then."""
 

@@ -55,7 +55,7 @@ async def fetch(session: SessionContext, command: Command) -> None:
     uids = resolve(view, args.sequence, uid=command.uid)
     items = _items_asked(command, args)
     if args.changed_since is not None or FetchAttribute(Attribute.MODSEQ) in items:
-        session.enabled.add("CONDSTORE")  # RFC 7162 §3.1: these enable CONDSTORE
+        session.enable_condstore()  # RFC 7162 §3.1: these enable CONDSTORE
     if args.vanished:
         _report_vanished(session, view, command, uids)
     numbers, messages = numbered(view, uids)

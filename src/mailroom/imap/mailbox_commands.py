@@ -113,7 +113,7 @@ async def select(session: SessionContext, command: Command) -> None:
             raise store_failure(session, error, name) from None
         raise
     if args.condstore:
-        session.enabled.add("CONDSTORE")
+        session.enable_condstore()
     view = SelectedView(mailbox, name, readonly=readonly, recent=recent)
     view.show_recent = "IMAP4REV2" not in session.enabled
     session.selected = view
@@ -436,7 +436,7 @@ async def status(session: SessionContext, command: Command) -> None:
     assert isinstance(command.args, Status)
     name = decode_name(session, command.args.mailbox)
     if "HIGHESTMODSEQ" in command.args.items:
-        session.enabled.add("CONDSTORE")  # RFC 7162 §3.1: a CONDSTORE-enabling command
+        session.enable_condstore()  # RFC 7162 §3.1: a CONDSTORE-enabling command
     # The name as the client sent it, as Dovecot answers: a client that asked for
     # "inbox" finds its answer under "inbox".
     shown = command.args.mailbox

@@ -66,7 +66,7 @@ async def store(session: SessionContext, command: Command) -> None:
     view = writable_view(session.selected)
     uids = resolve(view, args.sequence, uid=command.uid)
     if args.unchanged_since is not None:
-        session.enabled.add("CONDSTORE")
+        session.enable_condstore()
     flags = [flag for flag in args.flags if flag != "\\Recent"]
     before = view.mailbox.highestmodseq
     try:

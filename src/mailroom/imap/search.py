@@ -345,7 +345,7 @@ async def search(session: SessionContext, command: Command) -> None:
         raise
     used_modseq = evaluated.used_modseq
     if used_modseq:  # RFC 7162 §3.1: SEARCH MODSEQ enables CONDSTORE
-        session.enabled.add("CONDSTORE")
+        session.enable_condstore()
     if uids and options is not None and options & {"MIN", "MAX"} and not options & {"ALL", "COUNT"}:
         # RFC 4731 §3.2, RFC 5182 §2.1: with only MIN and/or MAX asked for, those
         # messages are the result that is saved and whose MODSEQ is reported.
@@ -444,7 +444,7 @@ async def sort(session: SessionContext, command: Command) -> None:
     used_modseq = context.used_modseq
     modseq = None
     if used_modseq:  # RFC 7162 §3.1.5, as for SEARCH (and Dovecot)
-        session.enabled.add("CONDSTORE")
+        session.enable_condstore()
         found = (view.mailbox.find(uid) for uid in uids)
         modseq = max((m.modseq for m in found if m is not None), default=0) or None
     needs_headers = any(c.key not in (SortKey.ARRIVAL, SortKey.SIZE) for c in criteria)

@@ -38,7 +38,7 @@ from mailroom.imap.responses import ImapError
 from mailroom.imap.selected import SelectedView
 from mailroom.imap.services import ImapServices, ImapSettings
 from mailroom.imap.state import ANY, AUTHENTICATED, NOT_AUTHENTICATED, State
-from mailroom.imap.wire import Atom, continuation, response, status_response
+from mailroom.imap.wire import Atom, Value, continuation, response, status_response
 from mailroom.net import (
     BadCommandLimit,
     Connection,
@@ -116,6 +116,15 @@ class ImapSession:
     @property
     def qresync(self) -> bool:
         return "QRESYNC" in self.enabled
+
+    def enable_condstore(self) -> None:
+        # RFC 7162 §3.1: the first CONDSTORE-enabling command with a mailbox selected
+        # gets `* OK [HIGHESTMODSEQ n]` for it (as Dovecot: before that command's own
+        # responses). SELECT (CONDSTORE) reports it itself, its mailbox not yet selected.
+        if not self.condstore and self.selected is not None:
+            code: list[Value] = [Atom("HIGHESTMODSEQ"), self.selected.known_modseq]
+            self.write(status_response(None, "OK", "Highest", code))
+        self.enabled.add("CONDSTORE")
 
     def capabilities(self) -> list[str]:
         return capabilities(
