@@ -74,16 +74,22 @@ async def test_fetch_modseq_without_enable_enables_condstore(alice: ImapTalk) ->
     )
 
 
+async def highestmodseq_seen_apart(host: MailHost) -> int:
+    """INBOX's HIGHESTMODSEQ, asked in another session: STATUS (HIGHESTMODSEQ) would
+    enable CONDSTORE in the session under test."""
+    other = await login(host)
+    _, modseq = await mailbox_state(other)
+    await other.close()
+    return modseq
+
+
 async def test_first_fetch_modseq_announces_highestmodseq_once(
     alice: ImapTalk, imap_host: MailHost
 ) -> None:
     # RFC 7162 §3.1: CONDSTORE turned on by a command other than SELECT (CONDSTORE)
-    # brings `* OK [HIGHESTMODSEQ n]` for the selected mailbox, as in Dovecot. (Asked
-    # in another session: STATUS (HIGHESTMODSEQ) would enable CONDSTORE in this one.)
+    # brings `* OK [HIGHESTMODSEQ n]` for the selected mailbox, as in Dovecot.
     await append(alice, 1)
-    other = await login(imap_host)
-    _, modseq = await mailbox_state(other)
-    await other.close()
+    modseq = await highestmodseq_seen_apart(imap_host)
     assert (await alice.command("SELECT INBOX")).ok
     reply = await alice.command("FETCH 1 (MODSEQ)")
     assert reply.untagged == [
@@ -99,9 +105,7 @@ async def test_first_search_modseq_announces_highestmodseq(
     alice: ImapTalk, imap_host: MailHost
 ) -> None:
     await append(alice, 2)
-    other = await login(imap_host)
-    _, modseq = await mailbox_state(other)
-    await other.close()
+    modseq = await highestmodseq_seen_apart(imap_host)
     assert (await alice.command("SELECT INBOX")).ok
     reply = await alice.command("UID SEARCH MODSEQ 1")
     assert reply.untagged == [
