@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mailroom.store.folder_uids import FolderUids
 from mailroom.store.uidlist import (
     ORPHAN_SECONDS,
     DotLock,
@@ -214,3 +215,47 @@ def test_a_held_lock_is_never_broken_however_old(tmp_path: Path) -> None:
         os.utime(holder.path, (old, old))
         with pytest.raises(LockTimeout):
             DotLock(target, wait=0.3).acquire()
+
+
+def test_an_unterminated_last_record_is_not_read_as_dovecot_does() -> None:
+    # A record being appended (or torn by a crash) is not taken as a UID for a cut name.
+    uidlist = parse_uidlist(b"3 V1 N1\n1 :1700000000.M1P1.h\n2 :1700000000.M2")
+
+    assert [record.uid for record in uidlist.records] == [1]
+    assert uidlist.next_uid == 2
+
+
+def _listed_folder(tmp_path: Path) -> FolderUids:
+    for name in ("new", "cur", "tmp"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "cur" / "1700000000.M1P1.h:2,").write_bytes(b"a")
+    uids = FolderUids(tmp_path, lock_wait=1.0)
+    uids.number_all()
+    return uids
+
+
+def test_new_messages_are_appended_to_the_uidlist_as_dovecot_does(tmp_path: Path) -> None:
+    uids = _listed_folder(tmp_path)
+    before = (tmp_path / "dovecot-uidlist").read_bytes()
+    inode = (tmp_path / "dovecot-uidlist").stat().st_ino
+
+    uids.number_new(["1700000001.M2P1.h", "1700000002.M3P1.h"])
+
+    assert (tmp_path / "dovecot-uidlist").stat().st_ino == inode  # not replaced
+    assert (tmp_path / "dovecot-uidlist").read_bytes() == (
+        before + b"2 :1700000001.M2P1.h\n3 :1700000002.M3P1.h\n"
+    )
+    assert not (tmp_path / "dovecot-uidlist.lock").exists()
+    assert read_uidlist(tmp_path).next_uid == 4  # type: ignore[union-attr]
+
+
+def test_a_torn_append_is_dropped_and_the_uidlist_rewritten(tmp_path: Path) -> None:
+    uids = _listed_folder(tmp_path)
+    with (tmp_path / "dovecot-uidlist").open("ab") as file:
+        file.write(b"2 :1700000001.M")  # a crash in the middle of an append
+
+    assert uids.number_new(["1700000003.M4P1.h"]).uid_of("1700000003.M4P1.h") == 2
+
+    text = (tmp_path / "dovecot-uidlist").read_bytes()
+    assert text.endswith(b"\n1 :1700000000.M1P1.h\n2 :1700000003.M4P1.h\n")
+    assert b"M1P1.h\n2 :1700000001.M" not in text

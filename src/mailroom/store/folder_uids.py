@@ -25,6 +25,7 @@ from mailroom.store.uidlist import (
     FILE_NAME,
     UidList,
     UidListError,
+    append_records,
     read_uidlist,
     uidlist_lock,
     write_uidlist,
@@ -81,20 +82,25 @@ class FolderUids:
             return uidlist
 
     def number_new(self, bases: Iterable[str]) -> UidList:
-        """UIDs for these new base names, in order, under the uidlist lock; the list."""
+        """UIDs for these new base names, in order, under the uidlist lock; the list.
+        Their records are appended to the file (a rewrite only when it cannot be)."""
         uidlist = None
         try:
             with uidlist_lock(self.path, wait=self.lock_wait) as lock:
+                key = self.key()
                 uidlist = self.read()
                 self._cache = None  # changed below: trusted again once written
-                if uidlist is not None:
+                if uidlist is not None and key is not None:
+                    listed = len(uidlist.records)
                     uidlist.assign_in_order(bases)
-                    write_uidlist(lock, uidlist)
+                    added = uidlist.records[listed:]
+                    if added and not append_records(self.path, added, expected_size=key[1]):
+                        write_uidlist(lock, uidlist)
                     # The file now holds exactly this object: the next sync need not
                     # read it again.
-                    key = self.key()
-                    if key is not None:
-                        self._cache = (key, uidlist)
+                    written = self.key()
+                    if written is not None:
+                        self._cache = (written, uidlist)
         except UidListError:
             uidlist = None
         if uidlist is None:

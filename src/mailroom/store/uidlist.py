@@ -169,9 +169,7 @@ class UidList:
         if self._formatted is not None and self._formatted[0] is self.records:
             _, start, done = self._formatted
             lines = done
-        for record in self.records[start:]:
-            fields = "".join(f" {key}{value}" for key, value in record.extensions)
-            lines.append(f"{record.uid}{fields} :{record.name}")
+        lines.extend(record_line(record) for record in self.records[start:])
         self._formatted = (self.records, len(self.records), lines)
         return lines
 
@@ -186,6 +184,12 @@ class UidList:
             for record in dropped:
                 del self._by_name[record.name]
         return dropped
+
+
+def record_line(record: UidRecord) -> str:
+    """The record's line in `dovecot-uidlist` (without its line end)."""
+    fields = "".join(f" {key}{value}" for key, value in record.extensions)
+    return f"{record.uid}{fields} :{record.name}"
 
 
 def delivery_order(name: str) -> tuple[int, int, str]:
@@ -211,8 +215,10 @@ def parse_uidlist(data: bytes) -> UidList:
     text = data.decode("utf-8", "surrogateescape")
     lines = text.split("\n")
     # Only "\n" ends a line: str.splitlines would also split on "\r", "\x1c", …,
-    # which are legal in file names.
-    if lines and lines[-1] == "":
+    # which are legal in file names. The last piece is "" after a final line end;
+    # otherwise it is a record still being appended (or torn by a crash): not read,
+    # as Dovecot reads only whole lines. A header alone without its end is still read.
+    if len(lines) > 1 or lines == [""]:
         lines.pop()
     if not lines:
         raise UidListError("the file is empty: no header line")
@@ -262,6 +268,33 @@ def read_uidlist(directory: Path) -> UidList | None:
 def write_uidlist(lock: DotLock, uidlist: UidList) -> None:
     """Replace the folder's `dovecot-uidlist` atomically; `lock` is its held dotlock."""
     lock.replace(format_uidlist(uidlist))
+
+
+def append_records(directory: Path, records: Iterable[UidRecord], expected_size: int) -> bool:
+    """Add `records` at the end of the folder's `dovecot-uidlist`, durably, as Dovecot
+    does for new messages (the header's N is left as it is: readers take the larger of
+    N and the last UID + 1). The caller holds the uidlist lock and read the file at
+    `expected_size` bytes. False, with nothing written, when the file is not that file
+    any more or does not end with a line end (a torn append): then it is rewritten.
+
+    One fdatasync instead of writing the whole list into the lock file, fsyncing it,
+    renaming it and fsyncing the directory: an APPEND's costliest step under load."""
+    data = "".join(record_line(record) + "\n" for record in records)
+    try:
+        fd = os.open(directory / FILE_NAME, os.O_RDWR | os.O_APPEND)
+    except FileNotFoundError:
+        return False
+    try:
+        size = os.fstat(fd).st_size
+        if size != expected_size or size == 0 or os.pread(fd, 1, size - 1) != b"\n":
+            return False
+        view = memoryview(data.encode("utf-8", "surrogateescape"))
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fdatasync(fd)
+        return True
+    finally:
+        os.close(fd)
 
 
 def uidlist_lock(directory: Path, *, wait: float = LOCK_WAIT_SECONDS) -> DotLock:
