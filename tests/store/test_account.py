@@ -3,6 +3,8 @@ says (INBOX is special), LIST attributes, Dovecot's subscriptions file, and quot
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -294,3 +296,64 @@ async def test_names_that_could_escape_or_cannot_be_stored_are_refused(
 ) -> None:
     with pytest.raises(FolderNameError):
         await account.create(name)
+
+
+def _age(*paths: Path) -> None:
+    """Make these files look changed ten seconds ago: a folder list made now is kept."""
+    for path in paths:
+        past = path.stat().st_mtime - 10
+        os.utime(path, (past, past))
+
+
+async def test_a_kept_folder_list_is_made_anew_when_another_process_adds_a_folder(
+    store: MailStore, account: Account, root: Path
+) -> None:
+    await account.create("Work")
+    _age(root)
+    assert "Play" not in by_name(await account.folders())
+    assert store.folder_lists.get(root) is not None  # kept: nothing changed since
+
+    (root / ".Play" / "cur").mkdir(parents=True)  # as Dovecot or a hand would
+
+    assert store.folder_lists.get(root) is None
+    assert by_name(await account.folders())["Play"] == {"\\HasNoChildren"}
+
+
+async def test_a_kept_folder_list_follows_subscriptions_written_by_another_process(
+    account: Account, root: Path
+) -> None:
+    await account.create("Work")
+    await account.subscribe("Work")
+    _age(root, root / "subscriptions")
+    assert "\\Subscribed" in by_name(await account.folders())["Work"]
+
+    (root / "subscriptions").write_bytes(V2_HEADER)  # Dovecot's UNSUBSCRIBE, elsewhere
+
+    assert by_name(await account.folders())["Work"] == {"\\HasNoChildren"}
+
+
+async def test_this_processs_own_changes_are_listed_at_once(account: Account, root: Path) -> None:
+    await account.create("Work")
+    _age(root)
+    await account.folders()
+
+    await account.create("Work.Old")  # all within one clock tick of the last list
+    await account.unsubscribe("Work")
+
+    assert by_name(await account.folders())["Work"] == {"\\HasChildren"}
+
+
+async def test_a_folder_open_here_but_deleted_by_another_process_is_not_found(
+    account: Account, root: Path
+) -> None:
+    await account.create("Work")
+    held = await account.open("Work")  # another session has it open
+    try:
+        shutil.rmtree(root / ".Work")  # Dovecot's DELETE, elsewhere
+
+        with pytest.raises(FolderNotFound):
+            await account.status("Work")
+        with pytest.raises(FolderNotFound):
+            await account.open("Work")
+    finally:
+        await held.close()

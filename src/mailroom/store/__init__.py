@@ -15,7 +15,7 @@ shared `Mailbox`es (mailbox.py), whose state on disk and in the SQLite index
 `MailboxEvents` (events.py) wakes IDLE sessions. Imports no protocol.
 """
 
-from mailroom.store.account import Account, FolderInfo, MailStore
+from mailroom.store.account import Account, MailStore
 from mailroom.store.errors import (
     FlagError,
     FolderError,
@@ -29,6 +29,7 @@ from mailroom.store.errors import (
 from mailroom.store.events import MailboxEvents, Waiter
 from mailroom.store.file_changes import FlagMode
 from mailroom.store.filename import unique_name
+from mailroom.store.folder_list import FolderInfo
 from mailroom.store.folder_view import FolderStatus
 from mailroom.store.keywords import Keywords, KeywordsError, TooManyKeywords
 from mailroom.store.mailbox import Mailbox

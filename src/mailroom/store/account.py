@@ -31,13 +31,20 @@ import shutil
 import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from mailroom.store.errors import FolderError, FolderExists, FolderNotFound, SpecialUseError
 from mailroom.store.events import MailboxEvents, folder_key
 from mailroom.store.filename import unique_name
+from mailroom.store.folder_list import (
+    FolderInfo,
+    FolderLists,
+    folder_directories,
+    is_folder,
+    list_folders,
+    subscribed_names,
+)
 from mailroom.store.folder_names import FolderNames
 from mailroom.store.folder_view import FolderStatus
 from mailroom.store.mailbox import Mailbox
@@ -46,11 +53,10 @@ from mailroom.store.quota import Quota, current_usage, record_delivery, scan_usa
 from mailroom.store.special_use import (
     DEFAULT_FOLDERS,
     SUPPORTED,
-    attributes_of,
     change_special_use,
     read_special_use,
 )
-from mailroom.store.subscriptions import Levels, change_subscriptions, read_subscriptions
+from mailroom.store.subscriptions import Levels, change_subscriptions
 from mailroom.store.uidlist import LOCK_WAIT_SECONDS
 
 log = logging.getLogger(__name__)
@@ -60,17 +66,6 @@ WORKERS = 8
 """Threads for the store's disk work, shared by every mailbox of the process."""
 LINGER_SECONDS = 60.0
 """A mailbox nobody has open stays loaded this long (its index open, its state in memory)."""
-
-
-@dataclass(frozen=True)
-class FolderInfo:
-    """One line of LIST: a name, its attributes, and whether it can be selected."""
-
-    name: str
-    attributes: frozenset[str]
-    """E.g. {"\\HasNoChildren", "\\Sent", "\\Subscribed"}."""
-    subscribed: bool
-    selectable: bool
 
 
 class MailStore:
@@ -97,6 +92,7 @@ class MailStore:
         self._closing: set[asyncio.Task[None]] = set()
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="mailroom-store")
         self._open: dict[str, Mailbox] = {}
+        self.folder_lists = FolderLists()
         self._ready: dict[str, asyncio.Future[None]] = {}
 
     @property
@@ -237,19 +233,42 @@ class Account:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.store._executor, functools.partial(function, *args))
 
+    async def _change(self, function: Callable[..., T], *args: object) -> T:
+        """Run a change of the account's folders or subscriptions: its list is made anew."""
+        try:
+            return await self._run(function, *args)
+        finally:
+            self.store.folder_lists.forget(self.root)
+
     # -- folders --
 
     async def open(self, name: str) -> Mailbox:
         """The folder, shared with every other session that has it open; `close()` it."""
         path = self.path_of(name)
-        if path == self.root:
-            await self._run(Maildir(self.root, hostname=self.store.hostname).create)
-        elif await self._run(_is_folder, path):
-            # Dovecot makes a folder's missing cur/, new/ or tmp/ when it opens it.
-            await self._run(Maildir(path, hostname=self.store.hostname, is_folder=True).create)
-        else:
+        shared = self.store.opened(path)
+        # Open in this process already: its directories were checked when it was
+        # opened, and a removal since shows in a sync (`Mailbox.deleted`), which costs
+        # less than checking them again in a store thread.
+        if (shared is None or shared.deleted) and not await self._run(self._prepare, path):
             raise FolderNotFound(name)
-        return await self.store.open_mailbox(path, self._quota())
+        mailbox = await self.store.open_mailbox(path, self._quota())
+        if shared is not None and not shared.deleted:
+            await mailbox.sync()
+            if mailbox.deleted:
+                await mailbox.close()
+                raise FolderNotFound(name)
+        return mailbox
+
+    def _prepare(self, path: Path) -> bool:
+        """Whether the folder at `path` exists; if so, make its missing cur/, new/ or tmp/
+        as Dovecot does when it opens one (INBOX, the root, always exists)."""
+        if path == self.root:
+            Maildir(self.root, hostname=self.store.hostname).create()
+        elif is_folder(path):
+            Maildir(path, hostname=self.store.hostname, is_folder=True).create()
+        else:
+            return False
+        return True
 
     async def status(self, name: str) -> FolderStatus:
         """STATUS of a folder (cheap when some session has it open)."""
@@ -261,69 +280,25 @@ class Account:
             await mailbox.close()
 
     async def folders(self) -> list[FolderInfo]:
-        """Every folder (INBOX first), missing parents, and subscribed names with no folder."""
-        return await self._run(self._folders)
-
-    def _folders(self) -> list[FolderInfo]:
-        directories = _folder_directories(self.root)
-        names: dict[str, str] = {}  # name → directory
-        for directory in directories:
-            try:
-                names[self.names.name(directory)] = directory
-            except FolderNameError as error:
-                log.info("%s: skipping folder directory %r: %s", self.root, directory, error)
-        selectable = {name for name, d in names.items() if _is_folder(self.root / d)}
-        selectable.add(INBOX)
-        every = set(names) | {INBOX}
-        for name in list(every):
-            parent = self.names.parent(name)
-            while parent is not None and parent not in every:
-                every.add(parent)
-                parent = self.names.parent(parent)
-        subscribed = set(self._subscribed_names())
-        top_level = {d: n for n, d in names.items() if self.names.parent(n) is None}
-        special = attributes_of(top_level, read_special_use(self.root))
-        sep = self.names.separator
-        result: list[FolderInfo] = []
-        for name in sorted(every | subscribed, key=lambda n: (n != INBOX, n)):
-            attributes: set[str] = set()
-            exists = name in every
-            if not exists:
-                attributes.add("\\NonExistent")
-            elif name not in selectable:
-                attributes.add("\\Noselect")
-            if exists:
-                has_children = any(other.startswith(name + sep) for other in every)
-                attributes.add("\\HasChildren" if has_children else "\\HasNoChildren")
-            if name in subscribed:
-                attributes.add("\\Subscribed")
-            stored_as = names.get(name)
-            if stored_as is not None and stored_as in special:
-                attributes.add(special[stored_as])
-            result.append(
-                FolderInfo(name, frozenset(attributes), name in subscribed, name in selectable)
-            )
-        return result
-
-    def _subscribed_names(self) -> list[str]:
-        found = []
-        for levels in read_subscriptions(self.root):
-            try:
-                found.append(self.names.normalize(self.names.separator.join(levels)))
-            except FolderNameError:
-                continue
-        return found
+        """Every folder (INBOX first), missing parents, and subscribed names with no folder
+        (kept while unchanged: folder_list.py)."""
+        kept = self.store.folder_lists.get(self.root)
+        if kept is not None:
+            return kept
+        stamp, folders = await self._run(list_folders, self.root, self.names)
+        self.store.folder_lists.keep(self.root, stamp, folders)
+        return folders
 
     async def ensure_default_folders(self) -> None:
         """INBOX, Sent, Drafts, Trash, Junk and Archive; new ones are subscribed."""
-        await self._run(self._ensure_default_folders)
+        await self._change(self._ensure_default_folders)
 
     def _ensure_default_folders(self) -> None:
         maildir = Maildir(self.root, hostname=self.store.hostname)
         maildir.create()
         created = []
         for name in DEFAULT_FOLDERS:
-            if not _is_folder(self.path_of(name)):
+            if not is_folder(self.path_of(name)):
                 maildir.create_folder(name)
                 created.append((name,))
         if created:
@@ -334,11 +309,11 @@ class Account:
         name = self.names.normalize(name)
         if special_use is not None and special_use not in SUPPORTED:
             raise SpecialUseError(f"{special_use} cannot be given to a folder here")
-        await self._run(self._create, name, special_use)
+        await self._change(self._create, name, special_use)
 
     def _create(self, name: str, special_use: str | None) -> None:
         path = self.path_of(name)
-        if path == self.root or _is_folder(path):
+        if path == self.root or is_folder(path):
             raise FolderExists(name)
         Maildir(self.root, hostname=self.store.hostname).create_folder(
             ".".join(self.names.levels(name))
@@ -352,7 +327,7 @@ class Account:
         path = self.path_of(name)
         if path == self.root:
             raise FolderError("INBOX cannot be deleted")
-        await self._run(self._delete, name, path)
+        await self._change(self._delete, name, path)
         self.store._forget(path)
 
     def _delete(self, name: str, path: Path) -> None:
@@ -379,7 +354,7 @@ class Account:
             return
         if new == old or self.names.is_inside(new, old):
             raise FolderNameError(f"{old!r} cannot be renamed into itself")
-        moved = await self._run(self._rename, old, new)
+        moved = await self._change(self._rename, old, new)
         for old_path in moved:
             self.store._forget(old_path)
 
@@ -388,7 +363,7 @@ class Account:
         new_directory = self.path_of(new).name
         family = [
             d
-            for d in _folder_directories(self.root)
+            for d in folder_directories(self.root)
             if d == old_directory or d.startswith(old_directory + ".")
         ]
         if not family:
@@ -414,7 +389,7 @@ class Account:
         return [self.root / source for source in family]
 
     def _rename_subscriptions(self, targets: dict[str, str]) -> None:
-        subscribed = set(self._subscribed_names())
+        subscribed = set(subscribed_names(self.root, self.names))
         remove, add = [], []
         for source, target in targets.items():
             name = self.names.name(source)
@@ -443,18 +418,18 @@ class Account:
     async def subscribe(self, name: str) -> None:
         """SUBSCRIBE (RFC 9051 §6.3.7): allowed for names that do not exist (yet)."""
         levels = tuple(self.names.levels(self.names.normalize(name)))
-        await self._run(self._change_subscriptions, [levels], [])
+        await self._change(self._change_subscriptions, [levels], [])
 
     async def unsubscribe(self, name: str) -> None:
         levels = tuple(self.names.levels(self.names.normalize(name)))
-        await self._run(self._change_subscriptions, [], [levels])
+        await self._change(self._change_subscriptions, [], [levels])
 
     def _change_subscriptions(self, add: list[Levels], remove: list[Levels]) -> None:
         Maildir(self.root, hostname=self.store.hostname).create()
         change_subscriptions(self.root, add=add, remove=remove, wait=self.store.lock_wait)
 
     async def subscriptions(self) -> list[str]:
-        return await self._run(self._subscribed_names)
+        return await self._run(subscribed_names, self.root, self.names)
 
     # -- quota --
 
@@ -462,23 +437,3 @@ class Account:
         """(bytes used, byte limit or None, messages) of the whole account (RFC 9208)."""
         usage = await self._run(current_usage, self.root, self.quota_bytes)
         return usage.used_bytes, self.quota_bytes, usage.used_messages
-
-
-def _is_folder(path: Path) -> bool:
-    """A Maildir folder as Dovecot sees one: a directory with cur/ or new/ (a folder that
-    Dovecot created but never opened may have only new/ and its uidlist)."""
-    return (path / "cur").is_dir() or (path / "new").is_dir()
-
-
-def _folder_directories(root: Path) -> list[str]:
-    try:
-        with os.scandir(root) as entries:
-            return sorted(
-                entry.name
-                for entry in entries
-                if entry.name.startswith(".")
-                and entry.name not in (".", "..")
-                and entry.is_dir(follow_symlinks=False)
-            )
-    except FileNotFoundError:
-        return []

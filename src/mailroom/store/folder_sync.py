@@ -69,6 +69,14 @@ class FolderSync(FolderMemory):
         with self._lock:
             return self._sync(force=force)
 
+    def seems_unchanged(self) -> bool:
+        """Whether `sync()` now would find nothing, judged by the same few stat() calls
+        and without the lock, so it can run on the event loop: a change being made or
+        synced meanwhile shows as a stamp unlike the last one, which sends the caller
+        to `sync()` (the usual case under load is no change: then no thread is used)."""
+        stamp = disk_stamp(self.path)
+        return stamp == self._stamp and not (self._suspect and _settled(stamp))
+
     def _sync(self, *, force: bool) -> bool:
         stamp = disk_stamp(self.path)
         if not force and stamp == self._stamp and not (self._suspect and _settled(stamp)):
@@ -80,10 +88,10 @@ class FolderSync(FolderMemory):
             # Only our own renames and unlinks since the last look (the usual case
             # right after a STORE or EXPUNGE): nothing to reconcile.
             self._stamp = stamp
-            self._suspect = _recent(stamp, time.time())
+            self._suspect = changed_recently(stamp, time.time())
             return False
         if not (self.path / "cur").is_dir():
-            return self._vanished()
+            return self._vanished(stamp)
         started = time.time()
         files = self.uids.list_files()
         uidlist = self.uids.read()
@@ -138,7 +146,7 @@ class FolderSync(FolderMemory):
             rows.append(message)
         gone = sorted(old)
         self._stamp = stamp
-        self._suspect = _recent(stamp, started)
+        self._suspect = changed_recently(stamp, started)
         uidnext = max(uidlist.next_uid, snapshot.uidnext)
         if not rows and not gone:
             if uidnext != snapshot.uidnext or keywords_changed:
@@ -203,10 +211,13 @@ class FolderSync(FolderMemory):
             self._stamp = disk_stamp(self.path)
             self._suspect = True
 
-    def _vanished(self) -> bool:
-        """The folder was deleted or renamed away: every message is gone."""
+    def _vanished(self, stamp: DiskStamp) -> bool:
+        """The folder was deleted or renamed away: every message is gone. Reported once
+        (an empty folder's too: its sessions must learn it is gone), until it changes."""
+        self._stamp = stamp
+        self._suspect = False
         if not self.snapshot.messages:
-            return False
+            return True
         modseq = self._next_modseq()
         gone = [m.uid for m in self.snapshot.messages]
         self._record_expunges(gone, modseq)
@@ -263,10 +274,10 @@ class FolderSync(FolderMemory):
 def _settled(stamp: DiskStamp) -> bool:
     """Whether every directory of `stamp` last changed long enough ago that a look now
     sees every change of the same clock tick."""
-    return not _recent(stamp, time.time())
+    return not changed_recently(stamp, time.time())
 
 
-def _recent(stamp: DiskStamp, now: float) -> bool:
+def changed_recently(stamp: DiskStamp, now: float) -> bool:
     """Whether a directory in `stamp` changed within SUSPECT_SECONDS of `now`: a later
     change in the same mtime tick would not show in its stamp, so look again next time."""
     for mtime_ns, _, _ in stamp:

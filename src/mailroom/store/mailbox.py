@@ -129,7 +129,11 @@ class Mailbox(FolderView, FolderWork):
     # -- syncing --
 
     async def sync(self) -> bool:
-        """Look at the disk again; whether anything changed. Cheap when nothing did."""
+        """Look at the disk again; whether anything changed. Cheap when nothing did: a
+        few stat() calls, made here rather than in a store thread (a thread's round trip
+        cost more than they do)."""
+        if self._state.seems_unchanged():
+            return False
         changed = await self._run(self._state.sync)
         if changed:
             if not await self._thread(os.path.isdir, self.path / "cur"):
