@@ -5,6 +5,7 @@ hashes ran (what a metrics endpoint would show)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -63,6 +64,15 @@ async def test_any_address_of_the_account_uses_its_entry(cached: Site) -> None:
     await cached.login(ALICE, PASSWORD)
     assert (await cached.login("Liddell@Example.ORG", PASSWORD)).ok
     assert hashes(cached) == 1
+
+
+async def test_the_same_login_on_several_connections_at_once_runs_one_hash(cached: Site) -> None:
+    results = await asyncio.gather(*(cached.login(ALICE, PASSWORD) for _ in range(5)))
+    assert all(result.ok for result in results)
+    assert hashes(cached) == 1
+    # A shared verification of a wrong password fails every login that waited for it.
+    wrong = await asyncio.gather(*(cached.login(ALICE, "guess") for _ in range(3)))
+    assert {result.outcome for result in wrong} == {AuthOutcome.BAD_PASSWORD}
 
 
 async def test_a_wrong_password_is_verified_and_never_remembered(cached: Site) -> None:

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TypeVar
 
-from mailroom.auth.login_cache import LoginCache
+from mailroom.auth.login_cache import AuthStats, CachedVerifier, LoginCache
 from mailroom.auth.sasl import Credentials
 from mailroom.auth.throttle import IPAddress, NoThrottle, Throttle, canonical_client
 from mailroom.config import AuthConfig, MasterUser
@@ -129,17 +129,6 @@ class _Decision:
     level: int = logging.INFO
 
 
-@dataclass
-class AuthStats:
-    """Counters for metrics and tests, since the process started."""
-
-    hashes_verified: int = 0
-    """Password verifications run (in the pool), including the stand-in ones for
-    unknown accounts."""
-    cache_hits: int = 0
-    """Passwords accepted from the login cache, without a verification."""
-
-
 class InvalidLogin(ValueError):
     """The login or authzid is not something that can name an account."""
 
@@ -157,7 +146,12 @@ class Authenticator:
     ) -> None:
         self.config = config
         self.stats = AuthStats()
-        self._cache = LoginCache(config.cache_ttl_seconds, config.cache_max_entries, clock)
+        self._verifier = CachedVerifier(
+            LoginCache(config.cache_ttl_seconds, config.cache_max_entries, clock),
+            self._verify,
+            self.stats,
+            upgrades=config.passwords.upgrade_on_login,
+        )
         self._directory = directory
         self._throttle: Throttle = throttle if throttle is not None else NoThrottle()
         self._hasher = PasswordHasher(config.passwords)
@@ -303,7 +297,7 @@ class Authenticator:
         master = login.master
         assert master is not None
         name = master.name
-        verification, cached = await self._verified(
+        verification, cached = await self._verifier.verified(
             f"master:{name}", request.password, master.password_hash
         )
         if not verification.ok:
@@ -339,7 +333,7 @@ class Authenticator:
                 "unknown_user",
                 f"unknown account {target}: no account has this address",
             )
-        verification, cached = await self._verified(
+        verification, cached = await self._verifier.verified(
             account.address, request.password, account.password_hash
         )
         if verification.scheme is None:
@@ -416,20 +410,6 @@ class Authenticator:
         if not stored:  # the password was changed meanwhile: the newer one stands
             return "skipped_changed_meanwhile"
         return f"{verification.scheme}->argon2id"
-
-    async def _verified(self, who: str, password: str, stored: str) -> tuple[Verification, bool]:
-        """Whether `password` matches `stored` (`who`'s current hash), from the login cache
-        if it can tell; and whether it did. A hash about to be upgraded is not remembered:
-        the upgraded one will be, at the next login."""
-        key = self._cache.key_of(who, stored, password)
-        if self._cache.holds(key):
-            self.stats.cache_hits += 1
-            return Verification(ok=True, needs_upgrade=False, scheme=identify_scheme(stored)), True
-        verification = await self._verify(password, stored)
-        upgrading = verification.needs_upgrade and self.config.passwords.upgrade_on_login
-        if verification.ok and not upgrading:
-            self._cache.remember(key)
-        return verification, False
 
     async def _verify(self, password: str, stored: str) -> Verification:
         self.stats.hashes_verified += 1

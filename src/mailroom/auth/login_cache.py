@@ -24,18 +24,27 @@ key) could test guesses against it far faster than against argon2id; few and fre
 entries keep that exposure small. A hit answers quickly, which tells a guesser nothing:
 only the right password hits.
 
-It never awaits, so each call is atomic on the event loop.
+`LoginCache` never awaits, so each call is atomic on the event loop. `CachedVerifier` puts
+it in front of the `Authenticator`'s verification, and also makes the same login arriving
+on several connections at once (a client opening its connections, webmail's parallel
+requests) wait for one verification instead of running one each.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+
+from mailroom.directory.passwords import Verification, identify_scheme
+
+Verify = Callable[[str, str], Awaitable[Verification]]
+"""(password, stored hash) -> the verification, run off the event loop."""
 
 
 @dataclass(frozen=True)
@@ -103,3 +112,57 @@ class LoginCache:
         self._entries.move_to_end(key.who)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
+
+
+@dataclass
+class AuthStats:
+    """Counters for metrics and tests, since the process started."""
+
+    hashes_verified: int = 0
+    """Password verifications run (in the pool), including the stand-in ones for
+    unknown accounts."""
+    cache_hits: int = 0
+    """Passwords accepted from the login cache, without a verification."""
+
+
+class CachedVerifier:
+    """`verify` behind the cache: a hit answers at once; a miss verifies (once for the same
+    login arriving concurrently) and remembers a success. With `upgrades`, a hash that
+    needs upgrading is not remembered: the upgraded one will be, at the next login."""
+
+    def __init__(self, cache: LoginCache, verify: Verify, stats: AuthStats, *, upgrades: bool):
+        self._cache = cache
+        self._verify = verify
+        self._stats = stats
+        self._upgrades = upgrades
+        self._running: dict[CacheKey, asyncio.Future[Verification]] = {}
+
+    async def verified(self, who: str, password: str, stored: str) -> tuple[Verification, bool]:
+        """Whether `password` matches `stored`, `who`'s current hash; and whether the cache
+        answered."""
+        key = self._cache.key_of(who, stored, password)
+        if self._cache.holds(key):
+            self._stats.cache_hits += 1
+            return Verification(ok=True, needs_upgrade=False, scheme=identify_scheme(stored)), True
+        if not self._cache.enabled:
+            return await self._verify(password, stored), False
+        running = self._running.get(key)
+        if running is None:
+            running = asyncio.ensure_future(self._verify_and_remember(key, password, stored))
+            self._running[key] = running
+            running.add_done_callback(lambda done: self._finished(key, done))
+        # Shielded: one client hanging up must not cancel the others' verification.
+        return await asyncio.shield(running), False
+
+    async def _verify_and_remember(self, key: CacheKey, password: str, stored: str) -> Verification:
+        # Remembered before the task ends, so that a login arriving just then finds
+        # either the task or the entry.
+        verification = await self._verify(password, stored)
+        if verification.ok and not (verification.needs_upgrade and self._upgrades):
+            self._cache.remember(key)
+        return verification
+
+    def _finished(self, key: CacheKey, done: asyncio.Future[Verification]) -> None:
+        del self._running[key]
+        if not done.cancelled():
+            done.exception()  # retrieved, as every waiter may have gone
