@@ -78,6 +78,7 @@ class LoginCache:
         return self.ttl_seconds > 0 and self.max_entries > 0
 
     def __len__(self) -> int:
+        """Entries held (some perhaps expired, until looked at), for metrics."""
         return len(self._entries)
 
     def key_of(self, who: str, stored_hash: str, password: str) -> CacheKey:
