@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,109 +16,25 @@ from mailroom.auth import (
     Authenticator,
     AuthOutcome,
     AuthRequest,
-    AuthResult,
     Credentials,
     MemoryThrottle,
-    Throttle,
 )
-from mailroom.config import AuthConfig, MasterUser, ThrottleConfig
 from mailroom.directory import Directory
-from mailroom.directory.passwords import PasswordHasher
+from tests.support.auth_site import (
+    ELSEWHERE,
+    HOME,
+    MASTER_PASSWORD,
+    PASSWORD,
+    WEBMAIL,
+    MakeSite,
+    Site,
+    auth_config,
+    master,
+    throttle_config,
+)
 from tests.support.directories import open_directory
 from tests.support.fake_clock import FakeClock
 from tests.support.password_hashes import CHEAP, LEGACY_HASH, hashes_of
-
-HOME = "198.51.100.7"
-ELSEWHERE = "203.0.113.9"
-WEBMAIL = "172.16.2.20"
-PASSWORD = "correct horse battery"
-MASTER_PASSWORD = "webmail master key"
-
-
-class Site:
-    """A directory with example.org, and an Authenticator in front of it."""
-
-    def __init__(self, directory: Directory, authenticator: Authenticator) -> None:
-        self.directory = directory
-        self.authenticator = authenticator
-
-    async def add(
-        self,
-        address: str,
-        password: str = PASSWORD,
-        *,
-        stored: str | None = None,
-        enabled: bool = True,
-    ) -> None:
-        hashed = stored if stored is not None else PasswordHasher(CHEAP).hash(password)
-        await self.directory.add_account(address, hashed, enabled=enabled)
-
-    async def login(
-        self,
-        login: str,
-        password: str,
-        *,
-        ip: str = HOME,
-        authzid: str = "",
-        protocol: str = "imap",
-    ) -> AuthResult:
-        return await self.authenticator.authenticate(
-            AuthRequest(
-                protocol=protocol,
-                client_ip=ip_address(ip),
-                login=login,
-                password=password,
-                authzid=authzid,
-            )
-        )
-
-    async def stored_hash(self, address: str) -> str:
-        return (await self.directory.get_account(address)).password_hash
-
-
-MakeSite = Callable[..., Awaitable[Site]]
-
-
-def auth_config(**settings: Any) -> AuthConfig:
-    return AuthConfig.model_validate({"passwords": CHEAP} | settings)
-
-
-def throttle_config(**settings: Any) -> ThrottleConfig:
-    return ThrottleConfig.model_validate(settings)
-
-
-def master(name: str = "webmail", networks: tuple[str, ...] = (f"{WEBMAIL}/32",)) -> MasterUser:
-    return MasterUser.model_validate(
-        {
-            "name": name,
-            "password_hash": PasswordHasher(CHEAP).hash(MASTER_PASSWORD),
-            "networks": list(networks),
-        }
-    )
-
-
-@pytest.fixture
-async def make_site(directory: Directory) -> AsyncIterator[MakeSite]:
-    """`await make_site(default_domain=..., throttle=...)`: a Site with that [auth] config."""
-    opened: list[Authenticator] = []
-
-    async def make(throttle: Throttle | None = None, **settings: Any) -> Site:
-        authenticator = Authenticator(directory, auth_config(**settings), throttle)
-        opened.append(authenticator)
-        return Site(directory, authenticator)
-
-    yield make
-    for authenticator in opened:
-        await authenticator.close()
-
-
-@pytest.fixture
-async def site(make_site: MakeSite) -> Site:
-    """Alice (enabled) and Dave (disabled) with PASSWORD; no throttle, no masters."""
-    site = await make_site()
-    await site.add("alice@example.org")
-    await site.add("dave@example.org", enabled=False)
-    return site
 
 
 def auth_lines(caplog: pytest.LogCaptureFixture) -> list[str]:

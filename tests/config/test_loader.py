@@ -127,3 +127,28 @@ def test_the_example_config_documents_every_key() -> None:
         if f"{key.rsplit('.', 1)[-1]} =" not in text and f"  {key.rsplit('.', 1)[-1]} " not in text
     ]
     assert missing == []
+
+
+def test_the_login_cache_is_on_for_five_minutes_by_default() -> None:
+    auth = parse_config("", Path("m.toml")).auth
+    assert (auth.cache_ttl_seconds, auth.cache_max_entries) == (300, 10_000)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("cache_ttl_seconds = -1", "Input should be greater than or equal to 0"),
+        ("cache_ttl_seconds = 86401", "Input should be less than or equal to 86400"),
+        ('cache_ttl_seconds = "5m"', "Input should be a valid number"),
+        ("cache_ttl_seconds = true", "Input should be a valid number"),
+        ("cache_max_entries = -1", "Input should be greater than or equal to 0"),
+        ("cache_max_entries = 10000001", "Input should be less than or equal to 10000000"),
+        ("cache_max_entries = 1.5", "Input should be a valid integer"),
+        ('cache_max_entries = "10M"', "Input should be a valid integer"),
+    ],
+)
+def test_a_bad_login_cache_setting_is_named(line: str, message: str) -> None:
+    key = line.split(" ", 1)[0]
+    assert problems_of(f'hostname = "a"\n[auth]\n{line}\n') == [
+        f"/etc/mailroom/mailroom.toml:3: auth.{key}: {message}"
+    ]

@@ -1,8 +1,10 @@
 """Authentication for every protocol: SASL mechanisms, the one `Authenticator` (master
-users, hash upgrades, logging) and brute-force throttling. Uses the directory and the
-config; no protocol imports another through here, and nothing here touches a socket."""
+users, hash upgrades, logging), the cache of verified logins and brute-force throttling.
+Uses the directory and the config; no protocol imports another through here, and nothing
+here touches a socket."""
 
 from mailroom.auth.authenticator import Authenticator, AuthOutcome, AuthRequest, AuthResult
+from mailroom.auth.login_cache import AuthStats
 from mailroom.auth.sasl import (
     MECHANISMS,
     Challenge,
@@ -30,6 +32,7 @@ __all__ = [
     "AuthOutcome",
     "AuthRequest",
     "AuthResult",
+    "AuthStats",
     "Authenticator",
     "Challenge",
     "Credentials",

@@ -15,7 +15,11 @@ It owns the policy the legacy host spread over Dovecot's passdbs, PAM and a wish
   `mailroom auth test`);
 - old hashes ($1$, $5$, $6$, bcrypt) are replaced by argon2id on the first successful
   login, with a compare-and-set so a concurrent `passwd` wins;
-- hashing never runs on the event loop: a bounded thread pool does it.
+- hashing never runs on the event loop: a bounded thread pool does it;
+- a verified password is remembered for `[auth] cache_ttl_seconds` (`auth.login_cache`),
+  so a client's next connections cost no hash; the throttle is still asked first and the
+  account still read afresh, so a ban, a password change or a disabled account count
+  at once. `stats` counts the hashes verified and the logins the cache answered.
 
 Each decision is logged as one `key=value` line on logger `mailroom.auth`, never with the
 password. This module decides; protocol sessions only ask and answer.
@@ -29,11 +33,13 @@ import json
 import logging
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TypeVar
 
+from mailroom.auth.login_cache import AuthStats, CachedVerifier, LoginCache
 from mailroom.auth.sasl import Credentials
 from mailroom.auth.throttle import IPAddress, NoThrottle, Throttle, canonical_client
 from mailroom.config import AuthConfig, MasterUser
@@ -129,12 +135,23 @@ class InvalidLogin(ValueError):
 
 class Authenticator:
     """Checks logins for every protocol. `throttle=None` counts nothing (for `mailroom auth
-    test`); servers pass a `MemoryThrottle`."""
+    test`); servers pass a `MemoryThrottle`. `clock` times the login cache's entries."""
 
     def __init__(
-        self, directory: Directory, config: AuthConfig, throttle: Throttle | None = None
+        self,
+        directory: Directory,
+        config: AuthConfig,
+        throttle: Throttle | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
+        self.stats = AuthStats()
+        self._verifier = CachedVerifier(
+            LoginCache(config.cache_ttl_seconds, config.cache_max_entries, clock),
+            self._verify,
+            self.stats,
+            upgrades=config.passwords.upgrade_on_login,
+        )
         self._directory = directory
         self._throttle: Throttle = throttle if throttle is not None else NoThrottle()
         self._hasher = PasswordHasher(config.passwords)
@@ -279,8 +296,10 @@ class Authenticator:
     ) -> _Decision:
         master = login.master
         assert master is not None
-        verification = await self._verify(request.password, master.password_hash)
         name = master.name
+        verification, cached = await self._verifier.verified(
+            f"master:{name}", request.password, master.password_hash
+        )
         if not verification.ok:
             return _Decision(
                 AuthOutcome.BAD_PASSWORD,
@@ -299,7 +318,10 @@ class Authenticator:
                 master=name,
                 level=logging.WARNING,
             )
-        return self._account_state(account, login.target, name)
+        decision = self._account_state(account, login.target, name)
+        if cached:
+            decision.fields["cache"] = "hit"
+        return decision
 
     async def _check_account(
         self, request: AuthRequest, target: str, account: Account | None
@@ -311,7 +333,9 @@ class Authenticator:
                 "unknown_user",
                 f"unknown account {target}: no account has this address",
             )
-        verification = await self._verify(request.password, account.password_hash)
+        verification, cached = await self._verifier.verified(
+            account.address, request.password, account.password_hash
+        )
         if verification.scheme is None:
             # Nothing was hashed: pay the same time as a real verification.
             await self._verify(request.password, await asyncio.wrap_future(self._dummy_hash))
@@ -330,6 +354,8 @@ class Authenticator:
                 AuthOutcome.BAD_PASSWORD, "bad_password", f"wrong password for {account.address}"
             )
         decision = self._account_state(account, account.address, None)
+        if cached:
+            decision.fields["cache"] = "hit"
         if (
             decision.outcome is AuthOutcome.SUCCESS
             and verification.needs_upgrade
@@ -386,6 +412,7 @@ class Authenticator:
         return f"{verification.scheme}->argon2id"
 
     async def _verify(self, password: str, stored: str) -> Verification:
+        self.stats.hashes_verified += 1
         return await self._in_pool(self._hasher.verify, password, stored)
 
     async def _in_pool(self, function: Callable[..., T], *args: object) -> T:

@@ -163,6 +163,15 @@ class AuthConfig(Section):
     master_user_separator: str = Field(default="*", min_length=1, max_length=1)
     """Separator between account and master name in a master login."""
     master_users: list[MasterUser] = Field(default_factory=list)
+    cache_ttl_seconds: float = Field(default=300, ge=0, le=24 * 3600, strict=True)
+    """How long a verified login is remembered, so a client's next connections with the
+    same password cost no argon2 run (Dovecot's auth cache); 0 turns the cache off. Kept
+    short because an entry is a fast keyed hash of the password in the server's memory;
+    5 minutes covers a client's burst of connections and webmail's login per request.
+    A password change, a disabled or removed account take effect at once regardless."""
+    cache_max_entries: int = Field(default=10_000, ge=0, le=10_000_000, strict=True)
+    """Verified logins remembered at once (about 250 bytes each), the least recently
+    used forgotten first; 0 turns the cache off."""
     passwords: PasswordHashing = PasswordHashing()
     throttle: ThrottleConfig = ThrottleConfig()
 
