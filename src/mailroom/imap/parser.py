@@ -17,9 +17,9 @@ APPEND messages and CATENATE's TEXT pieces, RFC 4469). A line is first cut into
 tokens (words, quoted strings, literals, parenthesized lists) by the lexer IMAP
 shares with ManageSieve (`mailroom.wire`); this module reads the tag and the
 command name, knows which literal is an APPEND message, and hands the tokens to the
-command's own grammar (arguments.py). Every limit is in `ParserLimits`; a literal over its limit is
-refused when announced, before an octet is read, and the parser holds one command
-at most.
+command's own grammar (arguments.py). Every limit is in `ParserLimits`; a literal
+over its limit is refused when announced, before an octet is read, and the parser
+holds one command at most.
 """
 
 from __future__ import annotations
