@@ -159,7 +159,18 @@ def test_binary_decodes_the_transfer_encoding() -> None:
     assert binary_data(MESSAGE, ROOT, Section((2,))) == b"hello world"
     assert binary_data(MESSAGE, ROOT, Section((3, 2))) == "<b>caf\u00e9</b>".encode()
     assert binary_data(MESSAGE, ROOT, Section((1,))) == b"part one"
-    assert binary_data(MESSAGE, ROOT, Section()) == MESSAGE
+
+
+def test_binary_of_a_message_decodes_every_part_inside_as_dovecot() -> None:
+    inner = binary_data(MESSAGE, ROOT, Section((3,)))
+    assert inner.startswith(b"Subject: inner\r\n")
+    assert (
+        b"Content-Type: text/html\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        + "<b>caf\u00e9</b>\r\n--y--".encode()
+    ) in inner
+    # BINARY[] is the whole message so: part 4.1's encoding is unknown.
+    with pytest.raises(UnknownTransferEncoding):
+        binary_data(MESSAGE, ROOT, Section())
 
 
 def test_binary_of_an_unknown_encoding_is_refused() -> None:

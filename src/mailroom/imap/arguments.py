@@ -16,6 +16,9 @@ from mailroom.imap.commands import (
     Append,
     AppendMessage,
     Authenticate,
+    CatenatePart,
+    CatenateText,
+    CatenateUrl,
     CommandArguments,
     Compress,
     Copy,
@@ -296,17 +299,46 @@ def _append(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Append:
         if isinstance(date, Quoted):
             reader.take()
             internal_date = date_time_value(decode_text(date.data))
-        utf8 = reader.take_keyword("UTF8")  # RFC 6855 §4: UTF8 (literal8)
-        data_reader = reader.group() if utf8 else reader
-        data = data_reader.take()
-        if not isinstance(data, Literal) or not data.message:
-            raise GrammarError("Missing message literal")
-        if utf8:
-            data_reader.end()
-        messages.append(AppendMessage(data.data, flags, internal_date, data.binary, utf8))
+        if reader.take_keyword("CATENATE"):  # RFC 4469 §5: CATENATE (part…)
+            parts = _catenate_parts(reader.group(), limits)
+            message = AppendMessage(None, flags, internal_date, catenate=parts)
+        else:
+            utf8 = reader.take_keyword("UTF8")  # RFC 6855 §4: UTF8 (literal8)
+            data_reader = reader.group() if utf8 else reader
+            data = _message_literal(data_reader)
+            if utf8:
+                data_reader.end()
+            message = AppendMessage(data.data, flags, internal_date, data.binary, utf8)
+        messages.append(message)
         _at_most(len(messages), limits, "messages")
         if reader.at_end():
             return Append(mailbox, tuple(messages))
+
+
+def _message_literal(reader: ImapTokenReader) -> Literal:
+    data = reader.take()
+    if not isinstance(data, Literal) or not data.message:
+        raise GrammarError("Missing message literal")
+    return data
+
+
+def _catenate_parts(reader: ImapTokenReader, limits: ParserLimits) -> tuple[CatenatePart, ...]:
+    """RFC 4469 §5: cat-part *(SP cat-part), cat-part = "TEXT" SP literal / "URL" SP
+    astring (a literal8 TEXT with BINARY, RFC 3516; the session judges it)."""
+    if reader.at_end():
+        raise GrammarError("Empty CATENATE list")
+    _at_most(reader.remaining() // 2, limits, "CATENATE parts")
+    parts: list[CatenatePart] = []
+    while not reader.at_end():
+        kind = reader.keyword()
+        if kind == "TEXT":
+            text = _message_literal(reader)
+            parts.append(CatenateText(text.data, text.binary))
+        elif kind == "URL":
+            parts.append(CatenateUrl(reader.astring()))
+        else:
+            raise GrammarError("Invalid CATENATE part")
+    return tuple(parts)
 
 
 def _expunge(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Expunge:

@@ -36,6 +36,7 @@ AUTHENTICATED = (
     "UTF8=ACCEPT",
     "BINARY",
     "MULTIAPPEND",
+    "CATENATE",
     "COMPRESS=DEFLATE",
 )
 

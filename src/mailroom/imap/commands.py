@@ -137,10 +137,30 @@ class Status:
 
 
 @dataclass(frozen=True)
+class CatenateText:
+    """RFC 4469 §5 `TEXT literal` (or literal8, RFC 3516): octets the client sends."""
+
+    data: object
+    """What the session gave `feed_literal` for it (a file, bytes, …)."""
+    binary: bool = False
+
+
+@dataclass(frozen=True)
+class CatenateUrl:
+    """RFC 4469 §5 `URL astring`: an IMAP URL (RFC 5092) of a message or part, as sent."""
+
+    url: str
+
+
+CatenatePart = CatenateText | CatenateUrl
+
+
+@dataclass(frozen=True)
 class AppendMessage:
     """One message of APPEND: [flags] [date-time] literal (RFC 9051 §6.3.12),
-    `~{n}` literal8 (RFC 3516 §4.3: binary=True), or UTF8 (~{n}) (RFC 6855 §4:
-    utf8=True)."""
+    `~{n}` literal8 (RFC 3516 §4.3: binary=True), UTF8 (~{n}) (RFC 6855 §4:
+    utf8=True), or CATENATE (part…) (RFC 4469 §5: `catenate` holds the parts, `data` is
+    None)."""
 
     data: object
     """What the session gave `feed_literal` for the message (a file, bytes, …)."""
@@ -149,6 +169,7 @@ class AppendMessage:
     internal_date: datetime.datetime | None = None
     binary: bool = False
     utf8: bool = False
+    catenate: tuple[CatenatePart, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -199,6 +199,18 @@ def _section(spec: str, fields: tuple[str, ...] | None) -> Section:
     return Section(part, text, fields or ())
 
 
+def section_from_text(text: str) -> Section:
+    """A section spec written out whole, `1.2.HEADER.FIELDS (To From)`, as an IMAP URL's
+    ;SECTION= holds it (RFC 5092 §6: enc-section); GrammarError when it is none."""
+    spec, _, fields = text.partition(" ")
+    if not fields:
+        return _section(spec.upper(), None)
+    if not (fields.startswith("(") and fields.endswith(")")):
+        raise GrammarError("Invalid section")
+    names = tuple(_header_field(name) for name in fields[1:-1].split(" "))
+    return _section(spec.upper(), names)
+
+
 def _field_names(reader: ImapTokenReader, max_items: int) -> tuple[str, ...]:
     names = reader.group()
     if names.at_end():

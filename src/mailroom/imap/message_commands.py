@@ -5,10 +5,11 @@ UIDPLUS, RFC 6851 MOVE, RFC 7162 CONDSTORE, RFC 3502 MULTIAPPEND).
 
 from __future__ import annotations
 
+import asyncio
 from bisect import bisect_left
-from pathlib import Path
 
 from mailroom.imap import responses
+from mailroom.imap.catenate import Scratch, message_source
 from mailroom.imap.commands import Append, Command, Copy, Expunge, Store, StoreMode
 from mailroom.imap.context import SessionContext
 from mailroom.imap.mailbox_commands import decode_name, open_mailbox
@@ -29,26 +30,32 @@ MODES: dict[StoreMode, FlagMode] = {
 
 
 async def append(session: SessionContext, command: Command) -> None:
-    """APPEND, and MULTIAPPEND: all the messages or none (RFC 3502 §6.3.11)."""
+    """APPEND, and MULTIAPPEND: all the messages or none (RFC 3502 §6.3.11), each a
+    literal or put together by CATENATE (RFC 4469). The target is opened first, so that
+    a missing one answers TRYCREATE before any URL is read (as Dovecot)."""
     assert isinstance(command.args, Append)
     name = decode_name(session, command.args.mailbox)
-    messages = []
     for message in command.args.messages:
-        data = message.data
-        if not isinstance(data, bytes | Path):
-            raise responses.bad("Invalid message data.")
-        if isinstance(data, bytes) and not data:
+        if isinstance(message.data, bytes) and not message.data and message.catenate is None:
             raise responses.no("Can't save a zero byte message.")
-        flags = [flag for flag in message.flags if flag != "\\Recent"]
-        messages.append((data, flags, message.internal_date))
     target = await open_mailbox(session, name, for_copy=True)
+    assert session.account is not None
+    scratch = Scratch(session.account.root / "tmp")
     try:
+        messages = []
+        for message in command.args.messages:
+            data = await message_source(session, message, scratch)
+            if isinstance(data, bytes) and not data:
+                raise responses.no("Can't save a zero byte message.")
+            flags = [flag for flag in message.flags if flag != "\\Recent"]
+            messages.append((data, flags, message.internal_date))
         added = await target.append_many(messages)
         uidvalidity = target.uidvalidity
     except STORE_ERRORS as error:
         raise responses.store_error(error, name) from None
     finally:
         await target.close()
+        await asyncio.to_thread(scratch.remove)
     code: list[Value] = [
         Atom("APPENDUID"),
         uidvalidity,

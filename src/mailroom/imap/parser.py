@@ -13,13 +13,13 @@ Hand-written: no maintained Python library parses IMAP on the server side
 (imaplib and its kin are clients; see DESIGN.md). The grammar is RFC 9051 §9
 with RFC 3501's \\Recent and the extensions of `commands.py`; literals are
 `{n}`, `{n+}` (LITERAL+, RFC 7888) and `~{n}` (literal8, RFC 3516; only for
-APPEND messages). A line is first cut into tokens (words, quoted strings,
-literals, parenthesized lists) by the lexer IMAP shares with ManageSieve
-(`mailroom.wire`); this module reads the tag and the command name, knows which
-literal is an APPEND message, and hands the tokens to the command's own grammar
-(arguments.py). Every limit is in `ParserLimits`; a literal over its limit is
-refused when announced, before an octet is read, and the parser holds one command
-at most.
+APPEND messages and CATENATE's TEXT pieces, RFC 4469). A line is first cut into
+tokens (words, quoted strings, literals, parenthesized lists) by the lexer IMAP
+shares with ManageSieve (`mailroom.wire`); this module reads the tag and the
+command name, knows which literal is an APPEND message, and hands the tokens to the
+command's own grammar (arguments.py). Every limit is in `ParserLimits`; a literal
+over its limit is refused when announced, before an octet is read, and the parser
+holds one command at most.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from mailroom.wire.lexer import (
     literal_octets,
     split_literal_marker,
 )
-from mailroom.wire.tokens import GrammarError, Literal, Word
+from mailroom.wire.tokens import GrammarError, Literal, Token, Word
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,9 @@ class CommandParser:
         self._uid = False
         self.lexer.reset()
         self._messages = 0
+        self._catenate: list[Token] | None = None
+        """The CATENATE list whose TEXT pieces `_catenate_size` counts."""
+        self._catenate_size = 0
         self._pending: NeedLiteral | None = None
         self._error: CommandError | None = None
 
@@ -181,7 +184,7 @@ class CommandParser:
         if marker.binary and not message:
             return self._fail(self._refusal("Binary literal not allowed here"), marker)
         if message:
-            if marker.size > self.limits.max_append_literal:
+            if self._message_too_large(marker.size):
                 return self._fail(self._refusal("Message too large", code="TOOBIG"), marker)
             self._messages += 1
             if self._messages > self.limits.max_items:
@@ -195,20 +198,31 @@ class CommandParser:
 
     def _in_message_position(self) -> bool:
         """Whether a literal here is an APPEND message: at the top level after the
-        mailbox, or as the only item of `UTF8 (…)` (RFC 6855 §4)."""
+        mailbox, as the only item of `UTF8 (…)` (RFC 6855 §4), or after TEXT in
+        `CATENATE (…)` (RFC 4469 §5: a piece of the message, as large as one may be)."""
         if self._name != "APPEND":
             return False
         stack = self.lexer.stack
         top = stack[0]
         if len(stack) == 1:
             return len(top) >= 1
-        previous = top[-2] if len(top) >= 3 else None
-        return (
-            len(stack) == 2
-            and not stack[1]
-            and isinstance(previous, Word)
-            and previous.text.upper() == "UTF8"
-        )
+        if len(stack) != 2 or len(top) < 3:
+            return False
+        group = stack[1]
+        if not group:
+            return _is_word(top[-2], "UTF8")
+        return _is_word(top[-2], "CATENATE") and _is_word(group[-1], "TEXT")
+
+    def _message_too_large(self, size: int) -> bool:
+        """Whether a message literal of `size` octets is over the limit: alone, or with
+        the TEXT pieces of the same CATENATE before it (RFC 4469 §5: TOOBIG)."""
+        stack = self.lexer.stack
+        if len(stack) == 2:
+            if self._catenate is not stack[1]:
+                self._catenate, self._catenate_size = stack[1], 0
+            self._catenate_size += size
+            size = self._catenate_size
+        return size > self.limits.max_append_literal
 
     def _finish(self) -> Step:
         tag, name, uid = self._tag or "", self._name, self._uid
@@ -219,3 +233,7 @@ class CommandParser:
         except GrammarError as error:
             return CommandError(tag, error.text)
         return Command(tag, name, uid, args)
+
+
+def _is_word(token: Token, text: str) -> bool:
+    return isinstance(token, Word) and token.text.upper() == text

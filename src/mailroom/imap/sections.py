@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from mailroom.message import MessagePart, decode_transfer
+from mailroom.message.transfer import IDENTITY_ENCODINGS
 
 
 class SectionText(enum.Enum):
@@ -125,20 +126,54 @@ def apply_partial(data: bytes, partial: Partial | None) -> bytes:
 
 
 def binary_data(data: bytes, root: MessagePart, section: Section) -> bytes:
-    """BINARY[part] (RFC 3516): the part's body with its transfer encoding undone.
+    """BINARY[part] (RFC 3516): the part with its transfer encodings undone, as Dovecot
+    gives it (index-mail-binary.c): a leaf part's body decoded; a multipart's or a
+    message/rfc822's body with each part inside decoded, boundaries as they are; BINARY[]
+    the whole message so, its header too. A header whose part was decoded loses its
+    Content-Transfer-Encoding fields and ends in `Content-Transfer-Encoding: binary`.
 
-    BINARY[] is the whole message as it is. Raises UnknownTransferEncoding for
-    encodings other than 7bit, 8bit, binary, base64 and quoted-printable.
+    Raises UnknownTransferEncoding for encodings other than 7bit, 8bit, binary, base64
+    and quoted-printable.
     """
     if not section.part:
-        return data[root.start : root.end]
+        return b"".join(_binary_pieces(data, root, with_header=True))
     part = find_part(root, section.part)
     if part is None:
         return b""
-    body = data[part.body_start : part.end]
-    if part.is_multipart or part.message is not None:
-        return body
-    decoded = decode_transfer(body, part.encoding)
-    if decoded is None:
-        raise UnknownTransferEncoding(part.encoding)
-    return decoded
+    return b"".join(_binary_pieces(data, part, with_header=False))
+
+
+_DECODED = ("base64", "quoted-printable")
+_BINARY_HEADER = b"Content-Transfer-Encoding: binary\r\n"
+
+
+def _binary_pieces(data: bytes, part: MessagePart, *, with_header: bool) -> list[bytes]:
+    encoding = part.encoding
+    decoded = encoding in _DECODED
+    if not decoded and encoding not in IDENTITY_ENCODINGS:
+        raise UnknownTransferEncoding(encoding)
+    pieces: list[bytes] = []
+    if with_header and decoded:
+        position = part.start
+        for field in part.fields:
+            if field.name.lower() == "content-transfer-encoding":
+                pieces.append(data[position : field.start])
+                position = field.end
+        kept = data[position : part.header_end]
+        if kept and not kept.endswith(b"\n"):
+            kept += b"\r\n"  # a last field without its line end
+        pieces += (kept, _BINARY_HEADER, data[part.header_end : part.body_start])
+    elif with_header:
+        pieces.append(data[part.start : part.body_start])
+    inner = part.children or ((part.message,) if part.message is not None else ())
+    if not inner:
+        body = data[part.body_start : part.end]
+        pieces.append((decode_transfer(body, encoding) or b"") if decoded else body)
+        return pieces
+    position = part.body_start
+    for child in inner:
+        pieces.append(data[position : child.start])
+        pieces += _binary_pieces(data, child, with_header=True)
+        position = child.end
+    pieces.append(data[position : part.end])
+    return pieces

@@ -13,6 +13,7 @@ from mailroom.message.addresses import (
     first_mailbox,
     parse_addresses,
 )
+from mailroom.message.binary_parts import encode_binary_parts
 from mailroom.message.headers import HeaderField, decode_header, unfold
 from mailroom.message.mime import MAX_DEPTH, MAX_PARTS, MessagePart, parse_message
 from mailroom.message.parameters import ContentType, HeaderParameters, parse_header_parameters
@@ -36,6 +37,7 @@ __all__ = [
     "addresses",
     "decode_header",
     "decode_transfer",
+    "encode_binary_parts",
     "first_mailbox",
     "parse_addresses",
     "parse_header_parameters",
