@@ -52,11 +52,6 @@ async def test_select_counts_appended_messages_as_recent(alice: ImapTalk) -> Non
     assert b"* 2 RECENT" in reply.untagged
 
 
-@pytest.mark.xfail(
-    reason="store (folder_state/mailbox append): a message APPENDed with flags goes to cur/ "
-    "and is never \\Recent; Dovecot counts every new UID as recent",
-    strict=True,
-)
 async def test_a_message_appended_with_flags_is_recent_too(alice: ImapTalk) -> None:
     assert (await alice.append("INBOX", b"Subject: 1\r\n\r\n1\r\n", "(\\Seen)")).ok
     reply = await alice.command("SELECT INBOX")

@@ -64,10 +64,31 @@ class FolderSync(FolderMemory):
                 self.expunged_modseqs.append(modseq)
                 self.expunged_uids.append(uid)
             self._sync(force=True)
+            self._refresh_recent()
 
     def sync(self, *, force: bool = False) -> bool:
         with self._lock:
-            return self._sync(force=force)
+            changed = self._sync(force=force)
+            self._refresh_recent()
+            return changed
+
+    def _refresh_recent(self) -> None:
+        """Read the first recent UID again: a session of another process may have
+        claimed messages since.
+
+        Where the index has none (it is new, or the UIDs are), it starts at the first
+        message still in new/, which no session has claimed (Dovecot's SELECT empties
+        new/, so what came after it came later too), or else at UIDNEXT: a rebuilt
+        index does not make every message recent again."""
+        index = self.index
+        if index is None:
+            return  # closed: nothing to show it to
+        first = index.first_recent_uid
+        if first is None:
+            snapshot = self.snapshot
+            unclaimed = next((m.uid for m in snapshot.messages if m.recent), snapshot.uidnext)
+            first = index.start_recent(unclaimed)
+        self.first_recent_uid = first
 
     def _sync(self, *, force: bool) -> bool:
         stamp = disk_stamp(self.path)
@@ -217,6 +238,7 @@ class FolderSync(FolderMemory):
         """A new UIDVALIDITY (or a new index): forget all messages, keep modseqs rising."""
         seed = max(clock_modseq(), self._next_modseq())
         self._index().reset(uidvalidity, seed)
+        self.first_recent_uid = 0  # unknown until _refresh_recent
         self.history_start = seed
         self.expunged_modseqs = array("Q")
         self.expunged_uids = array("I")

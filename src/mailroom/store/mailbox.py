@@ -137,13 +137,23 @@ class Mailbox(FolderView, FolderWork):
             self._changed()  # other sessions of this folder need not wait for their poll
         return changed
 
-    async def claim_recent(self) -> list[int]:
-        """Move messages from new/ to cur/ and return their UIDs: \\Recent for the caller.
+    async def claim_recent(self, first: int, last: int) -> list[int]:
+        """Claim the \\Recent messages with UIDs from `first` to `last` (those the caller
+        knows): their UIDs, recent for the caller.
 
         Each message is claimed once, by whichever session asks first, as in
-        Dovecot (RFC 3501 §2.3.2: \\Recent in one session only).
+        Dovecot (RFC 3501 §2.3.2: \\Recent in one session only): a message is
+        recent from when it enters the folder (delivered, appended, copied or moved
+        in) until a session that has the folder selected read-write claims it. The
+        first recent UID is kept in the folder's index, so that sessions of other
+        processes see the claim (folder_state.py).
         """
-        return await self._run(self._state.claim_recent)
+        return await self._run(self._state.claim_recent, first, last)
+
+    async def recent_uids(self, first: int, last: int) -> list[int]:
+        """The UIDs from `first` to `last` still recent and unclaimed, claiming none:
+        what EXAMINE shows as \\Recent (Dovecot's read-only sessions see them so)."""
+        return await self._run(self._state.recent_uids, first, last)
 
     # -- flags --
 
