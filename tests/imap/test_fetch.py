@@ -139,7 +139,7 @@ async def fetch(talk: ImapTalk, command: str) -> list[bytes]:
 async def test_flags_are_those_given_to_append(alice: ImapTalk) -> None:
     assert (await alice.append("INBOX", SIMPLE, r"(\Flagged $Work)")).ok
     await selected(alice)
-    assert await fetch(alice, "FETCH 1 FLAGS") == [rb"* 1 FETCH (FLAGS (\Flagged $Work))"]
+    assert await fetch(alice, "FETCH 1 FLAGS") == [rb"* 1 FETCH (FLAGS (\Flagged \Recent $Work))"]
 
 
 async def test_uid_is_the_one_appenduid_named(alice: ImapTalk) -> None:

@@ -4,8 +4,9 @@
 in between, folder_sync.py). It holds the folder's open index (index.py), its
 keywords, the expunge history QRESYNC asks about, and the `Snapshot` it publishes:
 messages sorted by UID, an array of UIDs for O(log n) lookup, UIDVALIDITY, UIDNEXT,
-HIGHESTMODSEQ; and the first recent UID. One attribute assignment replaces the snapshot, so readers on the
-event loop see the old state or the new one, never half of each, and take no lock.
+HIGHESTMODSEQ; and the first recent UID. One attribute assignment replaces the
+snapshot, so readers on the event loop see the old state or the new one, never half
+of each, and take no lock.
 Every method runs in a worker thread with the folder's lock held (a threading.Lock,
 so that a cancelled caller can never let two threads into the index).
 

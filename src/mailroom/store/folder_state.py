@@ -5,9 +5,10 @@ a worker thread, one at a time per folder. It is built in three floors, each a
 module of one idea: what it holds in memory and publishes as a snapshot
 (folder_memory.py), syncing that with the directory (folder_sync.py), and, here,
 the changes this process makes: flags (a rename of the file), \\Recent claimed
-(the first recent UID moved on, new/ to cur/), new messages numbered (the files themselves are written by
-writing.py, the one write path), expunges. The file work of the changes is
-file_changes.py's; this module keeps the UIDs, modseqs, index and snapshot in step.
+(the first recent UID moved on, new/ to cur/), new messages numbered (the files
+themselves are written by writing.py, the one write path), expunges. The file work
+of the changes is file_changes.py's; this module keeps the UIDs, modseqs, index and
+snapshot in step.
 """
 
 from __future__ import annotations
