@@ -42,16 +42,15 @@ SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 class SelectedView:
     """What one session has been told about one selected mailbox."""
 
-    def __init__(
-        self, mailbox: Mailbox, name: str, *, readonly: bool, recent: Iterable[int] = ()
-    ) -> None:
+    def __init__(self, mailbox: Mailbox, name: str, *, readonly: bool) -> None:
         self.mailbox = mailbox
         self.name = name
         self.readonly = readonly
         snapshot = mailbox.snapshot
         self.uids = array(snapshot.uids.typecode, snapshot.uids)
         self.known_modseq = snapshot.highestmodseq
-        self.recent: set[int] = set(recent)
+        self.recent: set[int] = set()
+        """UIDs \\Recent in this session (`take_recent`)."""
         self.announced: frozenset[str] = frozenset()
         """The keywords this client has been sent in a FLAGS response."""
         self._own: dict[int, int] = {}

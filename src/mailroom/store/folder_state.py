@@ -54,8 +54,8 @@ class FolderState(FolderSync):
         STATUS: Dovecot shows them there and leaves them to the next SELECT)."""
         with self._lock:
             self._refresh_recent()
-            start = self.first_recent_uid
-            return [m.uid for _, m in self._between(first, last) if m.recent or m.uid >= start]
+            low, high = self._between(first, last)
+            return self._recent_among(low, high, self.first_recent_uid, None)
 
     def claim_recent(self, first: int, last: int) -> list[int]:
         """Claim the recent messages from `first` to `last`, as Dovecot's SELECT does: the
@@ -65,22 +65,32 @@ class FolderState(FolderSync):
         with self._lock:
             if not self.first_recent_uid:
                 self._refresh_recent()
-            wanted = self._between(first, last)
-            in_new = [(k, m) for k, m in wanted if m.recent]
-            if not in_new and (not wanted or wanted[-1][1].uid < self.first_recent_uid):
+            low, high = self._between(first, last)
+            messages = self.snapshot.messages
+            in_new = [(k, messages[k]) for k in range(low, high) if messages[k].recent]
+            if not in_new and (low == high or messages[high - 1].uid < self.first_recent_uid):
                 return []  # nothing left to claim, as far as this process knows
             with self._own_change():
                 start = self._index().claim_recent(last + 1)
                 self.first_recent_uid = max(start, last + 1)
                 moved = self._move_to_cur(in_new)
-            return [m.uid for _, m in wanted if m.uid >= start or m.uid in moved]
+            return self._recent_among(low, high, start, moved)
 
-    def _between(self, first: int, last: int) -> list[tuple[int, MessageInfo]]:
-        """The messages with UIDs from `first` to `last`, with their positions."""
+    def _between(self, first: int, last: int) -> tuple[int, int]:
+        """The positions of the messages with UIDs from `first` to `last` (a slice)."""
+        uids = self.snapshot.uids
+        return bisect_left(uids, first), bisect_right(uids, last)
+
+    def _recent_among(self, low: int, high: int, start: int, moved: set[int] | None) -> list[int]:
+        """The UIDs at positions `low` to `high` that are `start` or above, or below it
+        and `moved` to cur/ (None: still in new/); ascending."""
         snapshot = self.snapshot
-        low = bisect_left(snapshot.uids, first)
-        high = bisect_right(snapshot.uids, last)
-        return list(enumerate(snapshot.messages[low:high], low))
+        above = max(low, bisect_left(snapshot.uids, start))
+        if moved is None:
+            below = [m.uid for m in snapshot.messages[low:above] if m.recent]
+        else:
+            below = [uid for uid in snapshot.uids[low:above] if uid in moved]
+        return below + snapshot.uids[above:high].tolist()
 
     def _move_to_cur(self, in_new: list[tuple[int, MessageInfo]]) -> set[int]:
         """Move these messages' files from new/ to cur/; the UIDs of those moved (another
