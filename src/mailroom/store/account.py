@@ -255,7 +255,7 @@ class Account:
         """STATUS of a folder (cheap when some session has it open)."""
         mailbox = await self.open(name)
         try:
-            await mailbox.sync()
+            await mailbox.sync(recent=True)
             return mailbox.status()
         finally:
             await mailbox.close()

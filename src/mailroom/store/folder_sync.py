@@ -66,10 +66,14 @@ class FolderSync(FolderMemory):
             self._sync(force=True)
             self._refresh_recent()
 
-    def sync(self, *, force: bool = False) -> bool:
+    def sync(self, *, force: bool = False, recent: bool = False) -> bool:
+        """Look at the disk again (`_sync`); with `recent`, read the first recent UID
+        again too (`_refresh_recent`: one query, which a session's every command need
+        not make: its claims ask the index themselves)."""
         with self._lock:
             changed = self._sync(force=force)
-            self._refresh_recent()
+            if recent:
+                self._refresh_recent()
             return changed
 
     def _refresh_recent(self) -> None:

@@ -128,9 +128,10 @@ class Mailbox(FolderView, FolderWork):
 
     # -- syncing --
 
-    async def sync(self) -> bool:
-        """Look at the disk again; whether anything changed. Cheap when nothing did."""
-        changed = await self._run(self._state.sync)
+    async def sync(self, *, recent: bool = False) -> bool:
+        """Look at the disk again; whether anything changed. Cheap when nothing did.
+        With `recent`, learn of recent messages other processes claimed too (STATUS)."""
+        changed = await self._run(lambda: self._state.sync(recent=recent))
         if changed:
             if not await self._thread(os.path.isdir, self.path / "cur"):
                 self.deleted = True
