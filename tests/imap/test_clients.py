@@ -50,7 +50,7 @@ async def test_imaplib_does_the_everyday_things(imap_host: MailHost) -> None:
     assert seen["search"] == b"1"
     fetched = seen["fetch"]
     assert isinstance(fetched, list)
-    assert b"FLAGS (\\Flagged)" in fetched[0][0]
+    assert b"FLAGS (\\Flagged \\Recent)" in fetched[0][0]  # appended, then selected
     assert fetched[0][1] == b"Subject: message 1\r\n\r\n"
     assert seen["copy"] == "OK"
     assert seen["move"] == "OK"

@@ -34,7 +34,7 @@ async def test_status_answers_every_item_in_the_order_asked(
         "APPENDLIMIT)"
     )
     assert reply.untagged == [
-        b'* STATUS "Drafts" (MESSAGES 2 UIDNEXT 3 UIDVALIDITY %d UNSEEN 1 RECENT 0 SIZE %d '
+        b'* STATUS "Drafts" (MESSAGES 2 UIDNEXT 3 UIDVALIDITY %d UNSEEN 1 RECENT 2 SIZE %d '
         b"HIGHESTMODSEQ %d DELETED 1 APPENDLIMIT %d)"
         % (uidvalidity, len(ONE) + len(TWO), modseq, imap_host.config.smtp.max_message_size)
     ]

@@ -18,6 +18,7 @@ import pytest
 from mailroom.store import Maildir
 from mailroom.store.folder_state import FolderState
 from mailroom.store.folder_uids import FolderUids
+from mailroom.store.index import FILE_NAME
 from mailroom.store.keywords import KeywordsError, TooManyKeywords, add_keywords
 from mailroom.store.uidlist import read_uidlist
 
@@ -151,7 +152,7 @@ def test_expunging_twice_says_the_second_time_there_was_nothing(tmp_path: Path) 
 def test_claiming_a_recent_message_keeps_its_name_and_adds_an_empty_info(tmp_path: Path) -> None:
     path = Maildir(tmp_path, hostname="h").deliver(io.BytesIO(b"one\n"))
     with opened(tmp_path) as state:
-        assert state.claim_recent() == [1]
+        assert state.claim_recent(1, 1) == [1]
         (moved,) = state.snapshot.messages
 
         assert moved.path == tmp_path / "cur" / f"{path.name}:2,"
@@ -186,6 +187,22 @@ def test_the_passed_letter_survives_a_flag_change(dovecot_maildir: Path) -> None
 
     assert changed.path.name.endswith(":2,PTa")
     assert changed.flags == {"\\Deleted", "$Forwarded"}
+
+
+def test_a_rebuilt_index_keeps_only_the_messages_in_new_recent(tmp_path: Path) -> None:
+    # The index is a cache: losing it must not make every message recent again.
+    maildir = Maildir(tmp_path, hostname="h")
+    maildir.deliver(io.BytesIO(b"one\n"))
+    maildir.deliver(io.BytesIO(b"two\n"))
+    with opened(tmp_path) as state:
+        state.store_flags([1], "set", ["\\Seen"], None)  # into cur/, and still recent
+        assert state.recent_uids(1, 2) == [1, 2]
+    (tmp_path / FILE_NAME).unlink()
+
+    with opened(tmp_path) as state:
+        assert state.recent_uids(1, 2) == [2]
+        assert state.claim_recent(1, 2) == [2]
+        assert state.recent_uids(1, 2) == []
 
 
 def test_a_flag_change_follows_a_file_another_process_renamed(tmp_path: Path) -> None:

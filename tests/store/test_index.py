@@ -233,12 +233,44 @@ async def test_two_processes_sharing_a_folder_see_the_same_uids_and_rising_modse
     await ours.close()
 
 
+async def test_of_two_processes_sharing_a_folder_one_claims_each_recent_message(
+    store: MailStore, tmp_path: Path
+) -> None:
+    # The first recent UID is in the index, which both processes read and write.
+    other_process = MailStore(
+        events=MailboxEvents(), search_text=lambda data: ("", data.decode()), hostname="other"
+    )
+    our_account = store.account(tmp_path / "Maildir", quota_bytes=None)
+    ours = await our_account.open("INBOX")
+    theirs = await other_process.account(tmp_path / "Maildir", quota_bytes=None).open("INBOX")
+    first = await ours.append(b"Subject: one\r\n\r\n1\r\n", ["\\Seen"])
+    second = await ours.append(b"Subject: two\r\n\r\n2\r\n")
+    assert await theirs.sync()
+    assert theirs.status().recent == 2
+    assert await theirs.recent_uids(1, second.uid) == [first.uid, second.uid]
+
+    assert await theirs.claim_recent(1, second.uid) == [first.uid, second.uid]
+
+    assert (await our_account.status("INBOX")).recent == 0
+    assert await ours.recent_uids(1, second.uid) == []
+    assert await ours.claim_recent(1, second.uid) == []
+    third = await ours.append(b"Subject: three\r\n\r\n3\r\n", ["\\Flagged"])
+    assert await theirs.sync()
+    assert theirs.status().recent == 1
+    assert await ours.claim_recent(third.uid, third.uid) == [third.uid]
+    assert await theirs.claim_recent(third.uid, third.uid) == []
+    await theirs.close()
+    await other_process.close()
+    await ours.close()
+
+
 async def test_dovecots_new_message_is_claimed_as_recent_and_moved_to_cur(
     account: Account, dovecot_maildir: Path
 ) -> None:
     inbox = await account.open("INBOX")
 
-    assert await inbox.claim_recent() == [6]
+    # Our index is new: of what Dovecot left, only the message in new/ is recent.
+    assert await inbox.claim_recent(1, 6) == [6]
 
     assert (dovecot_maildir / "cur" / "1795616427.M454329P13700.vm,S=43,W=47:2,").is_file()
     assert not any((dovecot_maildir / "new").iterdir())

@@ -64,11 +64,26 @@ async def test_the_internal_date_is_the_files_mtime(inbox: Mailbox) -> None:
 async def test_recent_messages_are_claimed_by_one_session_only(inbox: Mailbox) -> None:
     message = await inbox.append(MESSAGE)
 
-    assert await inbox.claim_recent() == [message.uid]
-    assert await inbox.claim_recent() == []
+    assert await inbox.claim_recent(1, message.uid) == [message.uid]
+    assert await inbox.claim_recent(1, message.uid) == []
     claimed = inbox.find(message.uid)
     assert claimed is not None and not claimed.recent
     assert claimed.path.parent.name == "cur" and claimed.path.name.endswith(":2,")
+
+
+async def test_a_message_added_with_flags_is_recent_until_claimed(inbox: Mailbox) -> None:
+    # As Dovecot: every new UID is recent, in cur/ as well as in new/ (RFC 3501 §2.3.2).
+    first = await inbox.append(MESSAGE, ["\\Seen"])
+    second = await inbox.append(MESSAGE)
+    assert inbox.status().recent == 2
+    assert await inbox.recent_uids(1, second.uid) == [first.uid, second.uid]
+    assert inbox.status().recent == 2  # looking claims nothing
+
+    assert await inbox.claim_recent(1, first.uid) == [first.uid]
+    assert await inbox.recent_uids(1, second.uid) == [second.uid]
+    assert await inbox.claim_recent(1, second.uid) == [second.uid]
+    assert inbox.status().recent == 0
+    assert await inbox.claim_recent(1, second.uid) == []
 
 
 async def test_storing_flags_renames_the_file_and_gives_a_new_modseq(inbox: Mailbox) -> None:
@@ -374,7 +389,7 @@ async def test_status_counts_without_selecting(account: Account) -> None:
 
     status = await account.status("Drafts")
 
-    assert (status.messages, status.unseen, status.deleted, status.recent) == (3, 2, 1, 1)
+    assert (status.messages, status.unseen, status.deleted, status.recent) == (3, 2, 1, 3)
     assert status.uidnext == 4 and status.size == 3 * len(MESSAGE)
     assert status.highestmodseq > 0 and status.uidvalidity > 0
 

@@ -67,6 +67,9 @@ async def fetch(session: SessionContext, command: Command) -> None:
     plan = _Plan.of(session, view, items, changed_since=args.changed_since)
     if not view.readonly and any(i.sets_seen for i in items):
         plan.seen_now = await _mark_seen(view, messages)
+    announcement = view.announce_keywords()  # before a FLAGS that shows a new keyword
+    if announcement:
+        session.write(announcement)
     output = _Output(session)
     if not plan.structures and not plan.needs_message and not plan.seen_now:
         await _fetch_metadata(output, view, numbers, messages, items, plan.with_modseq)

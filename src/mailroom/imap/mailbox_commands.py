@@ -32,7 +32,6 @@ from mailroom.imap.state import State
 from mailroom.imap.wire import Atom, Value, format_flags, response, status_response
 from mailroom.store import INBOX, Account, FolderInfo, FolderNameError, Mailbox, mutf7
 
-SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 QUOTA_ROOT = ""
 """One quota root per account, named "" as Dovecot names its default root... 'User quota'
 is Dovecot's; "" is what most servers send and clients display fine."""
@@ -106,7 +105,11 @@ async def select(session: SessionContext, command: Command) -> None:
     mailbox = await open_mailbox(session, name)
     try:
         await mailbox.sync()
-        recent = [] if readonly else await mailbox.claim_recent()
+        snapshot = mailbox.snapshot  # what the view starts from (no await in between)
+        view = SelectedView(mailbox, name, readonly=readonly)
+        if view.uids:
+            # SELECT claims the recent messages; EXAMINE shows them, claiming none.
+            await view.take_recent(1, view.uids[-1])
     except BaseException as error:
         await mailbox.close()
         if isinstance(error, STORE_ERRORS):
@@ -114,26 +117,10 @@ async def select(session: SessionContext, command: Command) -> None:
         raise
     if args.condstore:
         session.enable_condstore()
-    view = SelectedView(mailbox, name, readonly=readonly, recent=recent)
     view.show_recent = "IMAP4REV2" not in session.enabled
     session.selected = view
     session.state = State.SELECTED
-    snapshot = mailbox.snapshot
-    keywords = sorted(snapshot.keywords)
-    out = [
-        response(None, Atom("FLAGS"), format_flags([*SYSTEM_FLAGS, *keywords])),
-    ]
-    permanent = format_flags([*SYSTEM_FLAGS, *keywords])
-    if mailbox.can_create_keywords:
-        permanent = Atom(permanent[:-1] + " \\*)")  # last, as Dovecot writes it
-    out.append(
-        status_response(
-            None,
-            "OK",
-            "Flags permitted." if not readonly else "Read-only mailbox.",
-            [Atom("PERMANENTFLAGS"), permanent if not readonly else Atom("()")],
-        )
-    )
+    out = [view.flags_response()]
     out.append(f"* {len(view)} EXISTS\r\n".encode())
     if "IMAP4REV2" not in session.enabled:
         # RFC 9051 §7.4.1 (Appendix E): IMAP4rev2 has no RECENT response.
@@ -185,7 +172,11 @@ async def _qresync(session: SessionContext, view: SelectedView, args: Select) ->
     vanished = [uid for uid in mailbox.vanished_since(since) if known(uid)]
     if vanished:
         session.write(f"* VANISHED (EARLIER) {format_set(vanished)}\r\n".encode())
-    for message in mailbox.changed_since(since):
+    changed = mailbox.changed_since(since)
+    announcement = view.announce_keywords()  # keywords added since SELECT's FLAGS
+    if announcement:
+        session.write(announcement)
+    for message in changed:
         if not known(message.uid):
             continue
         number = view.sequence_of(message.uid)
@@ -448,7 +439,7 @@ async def _status_line(
     session: SessionContext, name: str, items: tuple[str, ...], shown: str | None = None
 ) -> bytes:
     try:
-        folder = await account_of(session).status(name)
+        folder = await account_of(session).status(name, recent="RECENT" in items)
     except STORE_ERRORS as error:
         raise store_failure(session, error, name) from None
     values = {

@@ -83,6 +83,9 @@ async def store(session: SessionContext, command: Command) -> None:
     except STORE_ERRORS as error:
         raise responses.store_error(error) from None
     view.mark_reported(changed, before=before)
+    announcement = view.announce_keywords()  # a keyword new to the folder (RFC 3501 §7.2.6)
+    if announcement:
+        session.write(announcement)
     # As Dovecot: a FETCH for each message whose flags changed (RFC 9051 §6.4.6 lets
     # the server leave out the others). .SILENT sends none, except the mod-sequences
     # of a conditional store (RFC 7162 §3.1.3).

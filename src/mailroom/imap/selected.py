@@ -3,9 +3,19 @@
 Every session that selects a folder shares one `store.Mailbox` (its messages, flags,
 mod-sequences). What is the session's own is small: the UIDs it knows, in order
 (message sequence number n is `uids[n-1]`), and the highest mod-sequence it has
-reported. `updates()` compares that with the mailbox and writes the untagged
-EXPUNGE (or VANISHED), EXISTS and FETCH FLAGS that bring the client up to date
-(RFC 9051 §7.5.1, §7.4.1; RFC 7162 §3.2.10 for VANISHED).
+reported, which messages are \\Recent for it, and which keywords it has been told
+of. `updates()` compares that with the mailbox and writes the untagged FLAGS,
+EXPUNGE (or VANISHED), EXISTS, RECENT and FETCH FLAGS that bring the client up to
+date (RFC 9051 §7.5.1, §7.4.1; RFC 7162 §3.2.10 for VANISHED).
+
+\\Recent (RFC 3501 §2.3.2) is Dovecot's: a read-write session claims the recent
+messages it learns of (SELECT, and each EXISTS), so that no other session gets them
+(store/folder_state.py); a read-only one shows the unclaimed ones, claiming none.
+
+A keyword never shows in a FETCH before a `* FLAGS` that lists it (RFC 3501
+§7.2.6): when the folder has keywords the client has not been told of (its own
+STORE made one, or another session did), FLAGS and PERMANENTFLAGS go first, as
+Dovecot sends them (`announce_keywords`).
 
 Expunges are held back while a FETCH, STORE or SEARCH (by sequence number) runs:
 their numbers would shift under the client (RFC 9051 §7.5.1).
@@ -23,23 +33,26 @@ from collections.abc import Iterable, Sequence
 
 from mailroom.imap import responses
 from mailroom.imap.sequence import SequenceSet, format_set
-from mailroom.imap.wire import Atom, format_flags, serialize
+from mailroom.imap.wire import Atom, format_flags, response, serialize, status_response
 from mailroom.store import Mailbox, MessageInfo
+
+SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 
 
 class SelectedView:
     """What one session has been told about one selected mailbox."""
 
-    def __init__(
-        self, mailbox: Mailbox, name: str, *, readonly: bool, recent: Iterable[int] = ()
-    ) -> None:
+    def __init__(self, mailbox: Mailbox, name: str, *, readonly: bool) -> None:
         self.mailbox = mailbox
         self.name = name
         self.readonly = readonly
         snapshot = mailbox.snapshot
         self.uids = array(snapshot.uids.typecode, snapshot.uids)
         self.known_modseq = snapshot.highestmodseq
-        self.recent: set[int] = set(recent)
+        self.recent: set[int] = set()
+        """UIDs \\Recent in this session (`take_recent`)."""
+        self.announced: frozenset[str] = frozenset()
+        """The keywords this client has been sent in a FLAGS response."""
         self._own: dict[int, int] = {}
         """uid → modseq of changes this session reported itself (not to repeat them)."""
         self.show_recent = True
@@ -96,6 +109,43 @@ class SelectedView:
 
     # -- telling the client ---------------------------------------------------------------
 
+    async def take_recent(self, first: int, last: int) -> None:
+        """Which of the messages from UID `first` to `last`, just learned of, are \\Recent
+        in this session: claimed from the folder by a read-write session, only looked
+        at by a read-only one (Dovecot's EXAMINE shows them and leaves them)."""
+        if first > last:
+            return
+        mailbox = self.mailbox
+        recent_for = mailbox.recent_uids if self.readonly else mailbox.claim_recent
+        self.recent.update(await recent_for(first, last))
+
+    def flags_response(self) -> bytes:
+        """`* FLAGS` and `* OK [PERMANENTFLAGS]` with the folder's keywords, in Dovecot's
+        words: SELECT's, and again whenever the folder gained keywords."""
+        mailbox = self.mailbox
+        keywords = sorted(mailbox.keywords)
+        self.announced = frozenset(keywords)
+        flags = format_flags([*SYSTEM_FLAGS, *keywords])
+        if self.readonly:
+            permanent, text = Atom("()"), "Read-only mailbox."
+        else:
+            permanent, text = flags, "Flags permitted."
+            if mailbox.can_create_keywords:
+                permanent = Atom(permanent[:-1] + " \\*)")  # last, as Dovecot writes it
+        return response(None, Atom("FLAGS"), flags) + status_response(
+            None, "OK", text, [Atom("PERMANENTFLAGS"), permanent]
+        )
+
+    def announce_keywords(self) -> bytes:
+        """`flags_response()` if the folder has keywords this client has not been told
+        of, else nothing: call it before sending FETCH FLAGS (RFC 3501 §7.2.6).
+
+        A folder's keywords are only ever added to, so the messages of any snapshot
+        taken before this call carry none that the folder does not list now."""
+        if self.announced.issuperset(self.mailbox.keywords):
+            return b""
+        return self.flags_response()
+
     def mark_reported(self, messages: Sequence[MessageInfo], *, before: int | None = None) -> None:
         """This session has just sent these messages' flags (its own STORE).
 
@@ -121,7 +171,7 @@ class SelectedView:
         """The untagged responses that bring this client up to date (may be empty)."""
         await self.mailbox.sync()
         snapshot = self.mailbox.snapshot
-        out: list[bytes] = []
+        out: list[bytes] = [self.announce_keywords()]
         current = snapshot.uids
         if expunges:
             gone = self._gone(current)
@@ -150,8 +200,7 @@ class SelectedView:
         if added:
             self.uids.extend(added)
             out.append(f"* {len(self.uids)} EXISTS\r\n".encode())
-            if not self.readonly and any(m.recent for m in snapshot.messages[start:]):
-                self.recent.update(await self.mailbox.claim_recent())
+            await self.take_recent(added[0], added[-1])
             if not rev2:  # RFC 9051 §7.3.2: no RECENT (nor \\Recent) in IMAP4rev2
                 out.append(f"* {len(self.recent)} RECENT\r\n".encode())
         return b"".join(out)

@@ -270,11 +270,12 @@ class Account:
             return False
         return True
 
-    async def status(self, name: str) -> FolderStatus:
-        """STATUS of a folder (cheap when some session has it open)."""
+    async def status(self, name: str, *, recent: bool = True) -> FolderStatus:
+        """STATUS of a folder (cheap when some session has it open). Its recent count
+        is up to date only with `recent` (a look at the index, in a store thread)."""
         mailbox = await self.open(name)
         try:
-            await mailbox.sync()
+            await mailbox.sync(recent=recent)
             return mailbox.status()
         finally:
             await mailbox.close()

@@ -4,8 +4,9 @@
 in between, folder_sync.py). It holds the folder's open index (index.py), its
 keywords, the expunge history QRESYNC asks about, and the `Snapshot` it publishes:
 messages sorted by UID, an array of UIDs for O(log n) lookup, UIDVALIDITY, UIDNEXT,
-HIGHESTMODSEQ. One attribute assignment replaces the snapshot, so readers on the
-event loop see the old state or the new one, never half of each, and take no lock.
+HIGHESTMODSEQ; and the first recent UID. One attribute assignment replaces the
+snapshot, so readers on the event loop see the old state or the new one, never half
+of each, and take no lock.
 Every method runs in a worker thread with the folder's lock held (a threading.Lock,
 so that a cancelled caller can never let two threads into the index).
 
@@ -42,6 +43,9 @@ class FolderMemory:
         self.index: MailboxIndex | None = None
         self.snapshot = Snapshot((), array("I"), 0, 1, 0, ())
         self.history_start = 0
+        self.first_recent_uid = 0
+        """Messages from this UID on are \\Recent, for the next session to claim them
+        (as in Dovecot's index; those in new/ are too). 0: not read yet."""
         self.expunged_modseqs: array[int] = array("Q")
         self.expunged_uids: array[int] = array("I")
         self._lock = threading.Lock()

@@ -5,15 +5,17 @@ a worker thread, one at a time per folder. It is built in three floors, each a
 module of one idea: what it holds in memory and publishes as a snapshot
 (folder_memory.py), syncing that with the directory (folder_sync.py), and, here,
 the changes this process makes: flags (a rename of the file), \\Recent claimed
-(new/ to cur/), new messages numbered (the files themselves are written by
-writing.py, the one write path), expunges. The file work of the changes is
-file_changes.py's; this module keeps the UIDs, modseqs, index and snapshot in step.
+(the first recent UID moved on, new/ to cur/), new messages numbered (the files
+themselves are written by writing.py, the one write path), expunges. The file work
+of the changes is file_changes.py's; this module keeps the UIDs, modseqs, index and
+snapshot in step.
 """
 
 from __future__ import annotations
 
 import os
 from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 
@@ -46,35 +48,78 @@ class FolderState(FolderSync):
         with self._lock:
             return self.uids.pop3_uidls()
 
-    def claim_recent(self) -> list[int]:
-        """Move new/ files to cur/; their UIDs (only one caller gets each, as in Dovecot)."""
-        with self._lock, self._own_change():
-            updated: list[tuple[int, MessageInfo]] = []
-            recent = [(k, m) for k, m in enumerate(self.snapshot.messages) if m.recent]
-            if not recent:
-                return []
+    def recent_uids(self, first: int, last: int) -> list[int]:
+        """The UIDs from `first` to `last` that are \\Recent and claimed by no session: at
+        or above the first recent UID, or still in new/. Claims nothing (EXAMINE,
+        STATUS: Dovecot shows them there and leaves them to the next SELECT)."""
+        with self._lock:
+            self._refresh_recent()
+            low, high = self._between(first, last)
+            return self._recent_among(low, high, self.first_recent_uid, None)
+
+    def claim_recent(self, first: int, last: int) -> list[int]:
+        """Claim the recent messages from `first` to `last`, as Dovecot's SELECT does: the
+        first recent UID moves past `last` (in the index, where every process sees it)
+        and files in new/ move to cur/. Their UIDs: \\Recent for the caller alone
+        (RFC 3501 §2.3.2), since only one caller gets each."""
+        with self._lock:
+            if not self.first_recent_uid:
+                self._refresh_recent()
+            low, high = self._between(first, last)
+            messages = self.snapshot.messages
+            in_new = [(k, messages[k]) for k in range(low, high) if messages[k].recent]
+            if not in_new and (low == high or messages[high - 1].uid < self.first_recent_uid):
+                return []  # nothing left to claim, as far as this process knows
+            with self._own_change():
+                start = self._index().claim_recent(last + 1)
+                self.first_recent_uid = max(start, last + 1)
+                moved = self._move_to_cur(in_new)
+            return self._recent_among(low, high, start, moved)
+
+    def _between(self, first: int, last: int) -> tuple[int, int]:
+        """The positions of the messages with UIDs from `first` to `last` (a slice)."""
+        uids = self.snapshot.uids
+        return bisect_left(uids, first), bisect_right(uids, last)
+
+    def _recent_among(self, low: int, high: int, start: int, moved: set[int] | None) -> list[int]:
+        """The UIDs at positions `low` to `high` that are `start` or above, or below it
+        and `moved` to cur/ (None: still in new/); ascending."""
+        snapshot = self.snapshot
+        above = max(low, bisect_left(snapshot.uids, start))
+        if moved is None:
+            below = [m.uid for m in snapshot.messages[low:above] if m.recent]
+        else:
+            below = [uid for uid in snapshot.uids[low:above] if uid in moved]
+        return below + snapshot.uids[above:high].tolist()
+
+    def _move_to_cur(self, in_new: list[tuple[int, MessageInfo]]) -> set[int]:
+        """Move these messages' files from new/ to cur/; the UIDs of those moved (another
+        process, a Dovecot, may have moved some first: those are not ours)."""
+        if not in_new:
+            return set()
+        updated: list[tuple[int, MessageInfo]] = []
+        try:
+            new = os.open(os.path.join(self.path, "new"), DIRECTORY_FLAGS)
+        except FileNotFoundError:
+            return set()  # the folder is gone: the next sync says so
+        try:
+            cur = os.open(os.path.join(self.path, "cur"), DIRECTORY_FLAGS)
             try:
-                new = os.open(os.path.join(self.path, "new"), DIRECTORY_FLAGS)
-            except FileNotFoundError:
-                return []  # the folder is gone: the next sync says so
-            try:
-                cur = os.open(os.path.join(self.path, "cur"), DIRECTORY_FLAGS)
-                try:
-                    for position, message in recent:
-                        name = message.file_name
-                        if INFO_SEPARATOR not in name:
-                            name += INFO_SEPARATOR
-                        try:
-                            os.rename(message.file_name, name, src_dir_fd=new, dst_dir_fd=cur)
-                        except FileNotFoundError:
-                            continue  # another process (a Dovecot) claimed it
-                        updated.append((position, message._replace(file_name=name, recent=False)))
-                finally:
-                    os.close(cur)
+                for position, message in in_new:
+                    name = message.file_name
+                    if INFO_SEPARATOR not in name:
+                        name += INFO_SEPARATOR
+                    try:
+                        os.rename(message.file_name, name, src_dir_fd=new, dst_dir_fd=cur)
+                    except FileNotFoundError:
+                        continue
+                    updated.append((position, message._replace(file_name=name, recent=False)))
             finally:
-                os.close(new)
-            self._replace(updated, None)
-            return [message.uid for _, message in updated]
+                os.close(cur)
+        finally:
+            os.close(new)
+        self._replace(updated, None)
+        return {message.uid for _, message in updated}
 
     def store_flags(
         self,

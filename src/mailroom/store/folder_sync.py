@@ -64,10 +64,35 @@ class FolderSync(FolderMemory):
                 self.expunged_modseqs.append(modseq)
                 self.expunged_uids.append(uid)
             self._sync(force=True)
+            self._refresh_recent()
 
-    def sync(self, *, force: bool = False) -> bool:
+    def sync(self, *, force: bool = False, recent: bool = False) -> bool:
+        """Look at the disk again (`_sync`); with `recent`, read the first recent UID
+        again too (`_refresh_recent`: one query, which a session's every command need
+        not make: its claims ask the index themselves)."""
         with self._lock:
-            return self._sync(force=force)
+            changed = self._sync(force=force)
+            if recent:
+                self._refresh_recent()
+            return changed
+
+    def _refresh_recent(self) -> None:
+        """Read the first recent UID again: a session of another process may have
+        claimed messages since.
+
+        Where the index has none (it is new, or the UIDs are), it starts at the first
+        message still in new/, which no session has claimed (Dovecot's SELECT empties
+        new/, so what came after it came later too), or else at UIDNEXT: a rebuilt
+        index does not make every message recent again."""
+        index = self.index
+        if index is None:
+            return  # closed: nothing to show it to
+        first = index.first_recent_uid
+        if first is None:
+            snapshot = self.snapshot
+            unclaimed = next((m.uid for m in snapshot.messages if m.recent), snapshot.uidnext)
+            first = index.start_recent(unclaimed)
+        self.first_recent_uid = first
 
     def seems_unchanged(self) -> bool:
         """Whether `sync()` now would find nothing, judged by the same few stat() calls
@@ -228,6 +253,7 @@ class FolderSync(FolderMemory):
         """A new UIDVALIDITY (or a new index): forget all messages, keep modseqs rising."""
         seed = max(clock_modseq(), self._next_modseq())
         self._index().reset(uidvalidity, seed)
+        self.first_recent_uid = 0  # unknown until _refresh_recent
         self.history_start = seed
         self.expunged_modseqs = array("Q")
         self.expunged_uids = array("I")

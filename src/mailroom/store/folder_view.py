@@ -103,12 +103,13 @@ class FolderView:
 
     def status(self) -> FolderStatus:
         snapshot = self._state.snapshot
+        first_recent = self._state.first_recent_uid
         unseen = recent = deleted = size = 0
         for message in snapshot.messages:
             flags = message.flags
             unseen += "\\Seen" not in flags
             deleted += "\\Deleted" in flags
-            recent += message.recent
+            recent += message.recent or message.uid >= first_recent
             size += message.size
         return FolderStatus(
             messages=len(snapshot.messages),

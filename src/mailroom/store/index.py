@@ -6,7 +6,8 @@ folder). It holds what would be slow to find again on every SELECT: per UID
 the file's base name, its flag letters, where it is (new/ or cur/), its
 CONDSTORE modseq (RFC 7162), stored and virtual (CRLF) size and internal
 date; the UIDs expunged with the modseq of their expunge (QRESYNC's
-VANISHED); HIGHESTMODSEQ; opaque cached blobs per message (ENVELOPE,
+VANISHED); HIGHESTMODSEQ; the first UID no session has claimed as \\Recent (as
+Dovecot's dovecot.index header keeps `first_recent_uid`); opaque cached blobs per message (ENVELOPE,
 BODYSTRUCTURE, …); and per UID the texts SEARCH TEXT and BODY look in (header
 and body), case-folded, filled lazily.
 
@@ -24,6 +25,8 @@ before the next write here, whichever comes first: writes keep their order, and 
 client does not wait for rows that only save later work. HIGHESTMODSEQ is
 written at once: were the queued rows lost (the process killed), the next sync
 would find the files unlike the rows and give each difference a modseq above it.
+The first recent UID is written at once too, in the transaction that claims it
+(`claim_recent`): every process sharing the folder must see who took which.
 
 Blocking: called from store threads; a lock lets one thread at a time use the
 connection (a flush may run beside the folder's next operation until that one
@@ -239,12 +242,23 @@ class MailboxIndex:
     def highestmodseq(self) -> int:
         """As committed; through a connection of its own, so that a flush running in
         another thread does not hold it up."""
+        return self._committed("highestmodseq") or 0
+
+    @property
+    def first_recent_uid(self) -> int | None:
+        """Messages from this UID on are \\Recent for the next session to claim them
+        (None until `start_recent`). Read like HIGHESTMODSEQ: another process may
+        have claimed some since."""
+        return self._committed("first_recent_uid")
+
+    def _committed(self, key: str) -> int | None:
+        """A meta value as last committed, by any process."""
         with self._reader_lock:
             if self._reader is None:
                 self._reader = sqlite3.connect(
                     self.path, isolation_level=None, check_same_thread=False
                 )
-            return self._meta(self._reader, "highestmodseq") or 0
+            return self._meta(self._reader, key)
 
     @property
     def history_start(self) -> int:
@@ -297,6 +311,27 @@ class MailboxIndex:
             for table in ("messages", "expunged", "cache", "texts"):
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
             self._set(uidvalidity=uidvalidity, highestmodseq=modseq, history_start=modseq)
+            # The old UIDs' recent mark means nothing for the new ones (start_recent).
+            self._db.execute("DELETE FROM meta WHERE key = 'first_recent_uid'")
+
+    def start_recent(self, uid: int) -> int:
+        """Record `uid` as the first recent UID unless one is recorded (a new index, or
+        a new UIDVALIDITY); the one recorded now."""
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('first_recent_uid', ?)", (uid,))
+            return self._meta(self._db, "first_recent_uid") or uid
+
+    def claim_recent(self, next_uid: int) -> int:
+        """Move the first recent UID up to `next_uid` (never down); the one it was. The
+        caller owns the recent UIDs from that one to below `next_uid`: one transaction,
+        so that of several processes, only one gets each."""
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            first = self._meta(self._db, "first_recent_uid") or 1
+            if next_uid > first:
+                self._set(first_recent_uid=next_uid)
+            return first
 
     def apply(
         self,

@@ -128,26 +128,37 @@ class Mailbox(FolderView, FolderWork):
 
     # -- syncing --
 
-    async def sync(self) -> bool:
+    async def sync(self, *, recent: bool = False) -> bool:
         """Look at the disk again; whether anything changed. Cheap when nothing did: a
         few stat() calls, made here rather than in a store thread (a thread's round trip
-        cost more than they do)."""
-        if self._state.seems_unchanged():
+        cost more than they do). With `recent`, learn of recent messages other processes
+        claimed too (STATUS): that needs the index, in a store thread."""
+        if not recent and self._state.seems_unchanged():
             return False
-        changed = await self._run(self._state.sync)
+        changed = await self._run(lambda: self._state.sync(recent=recent))
         if changed:
             if not await self._thread(os.path.isdir, self.path / "cur"):
                 self.deleted = True
             self._changed()  # other sessions of this folder need not wait for their poll
         return changed
 
-    async def claim_recent(self) -> list[int]:
-        """Move messages from new/ to cur/ and return their UIDs: \\Recent for the caller.
+    async def claim_recent(self, first: int, last: int) -> list[int]:
+        """Claim the \\Recent messages with UIDs from `first` to `last` (those the caller
+        knows): their UIDs, recent for the caller.
 
         Each message is claimed once, by whichever session asks first, as in
-        Dovecot (RFC 3501 §2.3.2: \\Recent in one session only).
+        Dovecot (RFC 3501 §2.3.2: \\Recent in one session only): a message is
+        recent from when it enters the folder (delivered, appended, copied or moved
+        in) until a session that has the folder selected read-write claims it. The
+        first recent UID is kept in the folder's index, so that sessions of other
+        processes see the claim (folder_state.py).
         """
-        return await self._run(self._state.claim_recent)
+        return await self._run(self._state.claim_recent, first, last)
+
+    async def recent_uids(self, first: int, last: int) -> list[int]:
+        """The UIDs from `first` to `last` still recent and unclaimed, claiming none:
+        what EXAMINE shows as \\Recent (Dovecot's read-only sessions see them so)."""
+        return await self._run(self._state.recent_uids, first, last)
 
     # -- flags --
 

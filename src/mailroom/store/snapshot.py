@@ -34,7 +34,8 @@ class MessageInfo(NamedTuple):
     """Size with CRLF line ends: RFC822.SIZE, and what POP3 LIST reports."""
     internaldate: datetime
     recent: bool
-    """The file is still in new/: no session has claimed it as \\Recent yet."""
+    """The file is still in new/, so no session has claimed it as \\Recent yet (one in
+    cur/ may be unclaimed too: the folder's first recent UID says, folder_state.py)."""
     base_name: str
     """The name recorded in dovecot-uidlist (stable across flag changes)."""
     file_name: str
