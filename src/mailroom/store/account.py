@@ -24,13 +24,11 @@ folder's special use.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import shutil
 import socket
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -57,6 +55,7 @@ from mailroom.store.special_use import (
     read_special_use,
 )
 from mailroom.store.subscriptions import Levels, change_subscriptions
+from mailroom.store.threads import StoreThreads
 from mailroom.store.uidlist import LOCK_WAIT_SECONDS
 
 log = logging.getLogger(__name__)
@@ -90,7 +89,7 @@ class MailStore:
         self.linger = linger
         self._lingering: dict[str, asyncio.TimerHandle] = {}
         self._closing: set[asyncio.Task[None]] = set()
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="mailroom-store")
+        self._threads = StoreThreads(workers)
         self._open: dict[str, Mailbox] = {}
         self.folder_lists = FolderLists()
         self._ready: dict[str, asyncio.Future[None]] = {}
@@ -115,7 +114,7 @@ class MailStore:
             mailbox = Mailbox(
                 path,
                 events=self.events,
-                executor=self._executor,
+                threads=self._threads,
                 search_text=self.search_text,
                 hostname=self.hostname,
                 quota=quota,
@@ -203,7 +202,7 @@ class MailStore:
             await mailbox._close()
         if self._closing:
             await asyncio.gather(*self._closing)
-        self._executor.shutdown(wait=True)
+        await asyncio.to_thread(self._threads.shutdown)
 
 
 class Account:
@@ -230,8 +229,7 @@ class Account:
         return Quota(self.root, self.quota_bytes)
 
     async def _run(self, function: Callable[..., T], *args: object) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.store._executor, functools.partial(function, *args))
+        return await self.store._threads.run(function, *args)
 
     async def _change(self, function: Callable[..., T], *args: object) -> T:
         """Run a change of the account's folders or subscriptions: its list is made anew."""

@@ -11,14 +11,13 @@ only saves later work (COPY's cached values), queued behind the folder's work so
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Callable
-from concurrent.futures import Executor
 from pathlib import Path
 from typing import TypeVar
 
 from mailroom.store.folder_state import FolderState
+from mailroom.store.threads import StoreThreads
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ class FolderWork:
 
     path: Path
     _state: FolderState
-    _executor: Executor | None
+    _threads: StoreThreads
     _lock: asyncio.Lock
     _background: set[asyncio.Task[object]]
     _flushing: asyncio.Task[None] | None
@@ -41,9 +40,8 @@ class FolderWork:
             return await self._thread(function, *args)
 
     async def _thread(self, function: Callable[..., T], *args: object) -> T:
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, functools.partial(function, *args))
+            return await self._threads.run(function, *args)
         finally:
             self._flush_soon()
 
@@ -59,9 +57,8 @@ class FolderWork:
         task.add_done_callback(self._background_done)
 
     async def _flush(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._executor, self._state.flush_index)
+            await self._threads.run(self._state.flush_index)
         finally:
             self._flushing = None
         self._flush_soon()  # written meanwhile

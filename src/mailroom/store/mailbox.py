@@ -28,7 +28,6 @@ import logging
 import os
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -56,6 +55,7 @@ from mailroom.store.message_reading import (
 )
 from mailroom.store.quota import Quota, record_delivery
 from mailroom.store.snapshot import MessageInfo
+from mailroom.store.threads import StoreThreads
 from mailroom.store.uidlist import LOCK_WAIT_SECONDS
 from mailroom.store.writing import FolderWriter, NewMessage
 
@@ -82,7 +82,7 @@ class Mailbox(FolderView, FolderWork):
         path: Path,
         *,
         events: MailboxEvents,
-        executor: Executor | None,
+        threads: StoreThreads,
         search_text: Callable[[bytes], tuple[str, str]],
         hostname: str,
         quota: Quota | None = None,
@@ -94,7 +94,7 @@ class Mailbox(FolderView, FolderWork):
         self.hostname = hostname
         self.deleted = False
         """Set when the folder was deleted or renamed while open: sessions should leave."""
-        self._executor = executor
+        self._threads = threads
         self._extract = search_text
         self._state = FolderState(path, lock_wait=lock_wait)
         self._lock = asyncio.Lock()
