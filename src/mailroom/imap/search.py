@@ -286,7 +286,7 @@ async def _prefetch_summaries(context: _Context, uids: Iterable[int]) -> None:
     for start in range(0, len(missing), SUMMARY_BATCH):
         chunk = missing[start : start + SUMMARY_BATCH]
         context.summaries.update(
-            await context.view.mailbox.cached_many(chunk, "summary.v1", _summarize)
+            await context.view.mailbox.cached_many(chunk, "summary.v2", _summarize)
         )
 
 
@@ -297,7 +297,7 @@ async def _summary(context: _Context, uid: int) -> _Summary | None:
     raw = context.summaries.get(uid)
     if raw is None:
         try:
-            raw = await context.view.mailbox.cached(uid, "summary.v1", _summarize)
+            raw = await context.view.mailbox.cached(uid, "summary.v2", _summarize)
         except MessageGone:
             return None
     value = json.loads(raw)
