@@ -5,7 +5,7 @@ LOGIN, AUTHENTICATE, IDLE) are the session's own: `session.SESSION_COMMANDS`."""
 
 from __future__ import annotations
 
-from mailroom.imap import fetch, mailbox_commands, message_commands, search
+from mailroom.imap import fetch, mailbox_commands, message_commands, search, search_contexts
 from mailroom.imap.context import Handler
 from mailroom.imap.responses import ImapError, bad
 from mailroom.imap.state import AUTHENTICATED, NOT_AUTHENTICATED, SELECTED, State
@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[Handler, frozenset[State]]] = {
     "SEARCH": (search.search, SELECTED),
     "SORT": (search.sort, SELECTED),
     "THREAD": (search.thread, SELECTED),
+    "CANCELUPDATE": (search_contexts.cancelupdate, SELECTED),
 }
 
 

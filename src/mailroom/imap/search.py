@@ -17,10 +17,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
-from mailroom.imap import responses
+from mailroom.imap import responses, search_contexts
 from mailroom.imap import search_keys as keys
 from mailroom.imap.commands import Command, Search, Sort, SortKey, Thread
 from mailroom.imap.context import SessionContext
+from mailroom.imap.esearch import esearch, shown_options
 from mailroom.imap.ordering import (
     SortHeaders,
     SortItem,
@@ -28,7 +29,6 @@ from mailroom.imap.ordering import (
 )
 from mailroom.imap.search_keys import SearchKey
 from mailroom.imap.selected import SelectedView, numbered, selected_view
-from mailroom.imap.sequence import format_set
 from mailroom.imap.thread_algorithms import (
     ThreadInput,
     format_threads,
@@ -336,6 +336,10 @@ async def search(session: SessionContext, command: Command) -> None:
     if options is None and "IMAP4REV2" in session.enabled:
         options = frozenset()  # RFC 9051 §7.3.4: IMAP4rev2 answers SEARCH with ESEARCH (ALL)
     saving = options is not None and "SAVE" in options
+    updating = options is not None and "UPDATE" in options
+    if updating:
+        search_contexts.check_tag(view, command.tag)
+    mark = (view.mailbox.snapshot.highestmodseq, view.uids[-1] if view.uids else 0)
     try:
         _check_charset(args.charset)
         uids, evaluated = await _evaluate(session, view, args.key)
@@ -346,7 +350,12 @@ async def search(session: SessionContext, command: Command) -> None:
     used_modseq = evaluated.used_modseq
     if used_modseq:  # RFC 7162 §3.1: SEARCH MODSEQ enables CONDSTORE
         session.enable_condstore()
-    if uids and options is not None and options & {"MIN", "MAX"} and not options & {"ALL", "COUNT"}:
+    if (
+        uids
+        and options is not None
+        and options & {"MIN", "MAX"}
+        and not options & {"ALL", "COUNT", "PARTIAL", "UPDATE"}
+    ):
         # RFC 4731 §3.2, RFC 5182 §2.1: with only MIN and/or MAX asked for, those
         # messages are the result that is saved and whose MODSEQ is reported.
         ends = [uids[0]] if "MIN" in options else []
@@ -365,10 +374,37 @@ async def search(session: SessionContext, command: Command) -> None:
     else:
         if saving:
             view.saved = list(reported)
-        shown = options - {"SAVE"} or ({"ALL"} if not saving else set())
-        if shown:
-            session.write(_esearch(command, ids, shown, highest if used_modseq else None))
+        shown = shown_options(options)
+        if shown or updating:
+            modseq = highest if used_modseq else None
+            session.write(
+                esearch(command.tag, command.uid, ids, shown, modseq, partial=args.partial)
+            )
+    if updating:
+        matcher = _matcher(session, view)
+        search_contexts.start(session, view, command, args.key, uids, matcher, mark)
     await session.tagged_ok(command, "Search completed.")
+
+
+def _matcher(session: SessionContext, view: SelectedView) -> search_contexts.Matcher:
+    """How an updating context tests changed messages again: the search proper."""
+
+    async def match(key: SearchKey, among: set[int]) -> set[int]:
+        context = _new_context(session, view, sorted(among))
+        return await _match(context, key, set(context.messages))
+
+    return match
+
+
+def _new_context(session: SessionContext, view: SelectedView, uids: list[int]) -> _Context:
+    numbers, messages = numbered(view, uids)
+    return _Context(
+        session,
+        view,
+        {m.uid: n for n, m in zip(numbers, messages, strict=True)},
+        {m.uid: m for m in messages},
+        view.uids[-1] if view.uids else 0,
+    )
 
 
 async def _evaluate(
@@ -376,62 +412,9 @@ async def _evaluate(
 ) -> tuple[list[int], _Context]:
     """The UIDs (ascending) that match `key`, and the context the search built (whether
     it used MODSEQ; the header summaries it fetched, which SORT and THREAD reuse)."""
-    numbers, messages = numbered(view, view.uids.tolist())
-    context = _Context(
-        session,
-        view,
-        {m.uid: n for n, m in zip(numbers, messages, strict=True)},
-        {m.uid: m for m in messages},
-        view.uids[-1] if view.uids else 0,
-    )
+    context = _new_context(session, view, view.uids.tolist())
     found = await _match(context, key, set(context.messages))
     return sorted(found), context
-
-
-def _esearch(
-    command: Command,
-    ids: list[int],
-    options: Iterable[str],
-    modseq: int | None,
-    *,
-    sorted_ids: bool = True,
-) -> bytes:
-    """RFC 4731 §3.1: `* ESEARCH (TAG "a1") UID MIN 2 MAX 9 ALL 2:4,9 COUNT 4`.
-
-    For SORT (RFC 5267 §3.1, `sorted_ids=False`) the ids are in sort order: MIN
-    and MAX are the first and last, and ALL keeps the order (as Dovecot)."""
-    parts = [b'* ESEARCH (TAG "%s")' % command.tag.encode()]
-    if command.uid:
-        parts.append(b"UID")
-    options = set(options)
-    # In Dovecot's order: MIN MAX ALL COUNT MODSEQ.
-    if ids:
-        if "MIN" in options:
-            parts.append(b"MIN %d" % (min(ids) if sorted_ids else ids[0]))
-        if "MAX" in options:
-            parts.append(b"MAX %d" % (max(ids) if sorted_ids else ids[-1]))
-        if "ALL" in options:
-            text = format_set(ids) if sorted_ids else _ordered_set(ids)
-            parts.append(b"ALL " + text.encode())
-    if "COUNT" in options:
-        parts.append(b"COUNT %d" % len(ids))
-    if modseq is not None and ids:
-        parts.append(b"MODSEQ %d" % modseq)
-    return b" ".join(parts) + b"\r\n"
-
-
-def _ordered_set(ids: list[int]) -> str:
-    """A sequence set keeping the order of `ids`: ascending runs become ranges."""
-    parts: list[str] = []
-    index = 0
-    while index < len(ids):
-        start = end = ids[index]
-        while index + 1 < len(ids) and ids[index + 1] == end + 1:
-            index += 1
-            end = ids[index]
-        parts.append(str(start) if start == end else f"{start}:{end}")
-        index += 1
-    return ",".join(parts)
 
 
 async def sort(session: SessionContext, command: Command) -> None:
@@ -472,8 +455,21 @@ async def sort(session: SessionContext, command: Command) -> None:
         )
     ordered = sort_messages(items, criteria)
     if args.return_options is not None:
-        shown = args.return_options or {"ALL"}
-        session.write(_esearch(command, ordered, shown, modseq, sorted_ids=False))
+        shown = shown_options(args.return_options)
+        if shown or "UPDATE" in args.return_options:
+            session.write(
+                esearch(
+                    command.tag,
+                    command.uid,
+                    ordered,
+                    shown,
+                    modseq,
+                    sorted_ids=False,
+                    partial=args.partial,
+                )
+            )
+        if "UPDATE" in args.return_options:  # RFC 5267 §4.3.1: SORT contexts are refused
+            session.write(search_contexts.refusal(command.tag, "No updates for SORT"))
     else:
         line = b"* SORT" + b"".join(b" %d" % n for n in ordered)
         if modseq is not None and ordered:

@@ -1,0 +1,216 @@
+"""Updating search contexts (RFC 5267 §4.3): `SEARCH RETURN (UPDATE) …` keeps telling
+the client which messages join or leave the result, until CANCELUPDATE or until the
+mailbox is no longer selected.
+
+The contexts of a selected mailbox hang on its `SelectedView` (`search_updates`), which
+calls them from `updates()`, the code that also writes EXISTS, EXPUNGE and FETCH: an
+expunged message leaves a result (REMOVEFROM) before its EXPUNGE, while its sequence
+number is still valid; messages that are new or whose flags changed are tested again
+after EXISTS, so that ADDTO may name their numbers (RFC 5267 §4.3.3–4). Which messages
+changed is read from the mailbox's mod-sequences, with a mark of our own: the view's
+mark skips this session's own STOREs, which a context must see too.
+
+Sequence numbers and `$` in the search keys are evaluated when the command is given
+(RFC 5267 §4.3), and so is `*` in a UID set: the kept keys name UIDs only. OLDER and
+YOUNGER change with the clock, not with the mailbox: no context for them (NOUPDATE).
+A session holds at most `MAX_CONTEXTS` contexts, as Dovecot (CLIENT_MAX_SEARCH_UPDATES);
+more are refused with `* NO [NOUPDATE "tag"]` (RFC 5267 §4.3.1) and the command's
+other return options still answered. SORT contexts are refused the same way (the RFC
+allows it, and Dovecot does not offer CONTEXT=SORT either).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from mailroom.imap import responses
+from mailroom.imap import search_keys as keys
+from mailroom.imap.commands import CancelUpdate, Command
+from mailroom.imap.context import SessionContext
+from mailroom.imap.esearch import update_data
+from mailroom.imap.search_keys import SearchKey
+from mailroom.imap.selected import SelectedView, selected_view
+from mailroom.imap.sequence import SequenceSet
+
+MAX_CONTEXTS = 10
+"""Updating contexts per session (Dovecot's CLIENT_MAX_SEARCH_UPDATES)."""
+
+Matcher = Callable[[SearchKey, set[int]], Awaitable[set[int]]]
+"""Which of some UIDs (of messages the mailbox has) match a search key."""
+
+
+@dataclass
+class _Context:
+    tag: str
+    uid: bool
+    """UID SEARCH: updates name UIDs; SEARCH: sequence numbers."""
+    key: SearchKey
+    matched: set[int]
+    """The UIDs in the result as the client knows it."""
+    match: Matcher
+
+
+class SearchContexts:
+    """The updating contexts of one selected mailbox, in the order they were made."""
+
+    def __init__(self, modseq: int, last_uid: int) -> None:
+        self._contexts: dict[str, _Context] = {}
+        self._modseq = modseq
+        """Every change up to this mod-sequence has been tested by every context."""
+        self._last_uid = last_uid
+        """Every message up to this UID has been tested by every context."""
+
+    def __contains__(self, tag: str) -> bool:
+        return tag in self._contexts
+
+    def __len__(self) -> int:
+        return len(self._contexts)
+
+    def add(self, context: _Context) -> None:
+        self._contexts[context.tag] = context
+
+    def cancel(self, tag: str) -> bool:
+        return self._contexts.pop(tag, None) is not None
+
+    def expunging(self, view: SelectedView, gone: Sequence[int]) -> bytes:
+        """REMOVEFROM for the expunged messages in a result, numbered as the client
+        still numbers them (before the EXPUNGE responses)."""
+        out = []
+        for context in self._contexts.values():
+            removed = [uid for uid in gone if uid in context.matched]
+            context.matched.difference_update(removed)
+            out.append(_update(view, context, removed, []))
+        return b"".join(out)
+
+    async def changed(self, view: SelectedView) -> bytes:
+        """ADDTO and REMOVEFROM for the messages that are new or changed since the last
+        call (after EXISTS, so that the new messages have their numbers)."""
+        snapshot = view.mailbox.snapshot
+        last_uid = snapshot.uids[-1] if snapshot.uids else 0
+        if snapshot.highestmodseq <= self._modseq and last_uid <= self._last_uid:
+            return b""
+        candidates = {
+            message.uid
+            for message in snapshot.messages
+            if message.modseq > self._modseq or message.uid > self._last_uid
+        }
+        self._modseq, self._last_uid = snapshot.highestmodseq, last_uid
+        out = []
+        for context in list(self._contexts.values()):
+            found = await context.match(context.key, candidates)
+            added = sorted(uid for uid in found if uid not in context.matched)
+            removed = sorted(uid for uid in candidates - found if uid in context.matched)
+            context.matched.difference_update(removed)
+            context.matched.update(added)
+            out.append(_update(view, context, removed, added))
+        return b"".join(out)
+
+
+def _update(view: SelectedView, context: _Context, removed: list[int], added: list[int]) -> bytes:
+    if not context.uid:
+        removed = _numbers(view, removed)
+        added = _numbers(view, added)
+    return update_data(
+        context.tag,
+        context.uid,
+        [(0, removed)] if removed else [],
+        [(0, added)] if added else [],
+    )
+
+
+def _numbers(view: SelectedView, uids: list[int]) -> list[int]:
+    numbers = (view.sequence_of(uid) for uid in uids)
+    return [number for number in numbers if number is not None]
+
+
+def _contexts(view: SelectedView) -> SearchContexts | None:
+    hook = view.search_updates
+    return hook if isinstance(hook, SearchContexts) else None
+
+
+def check_tag(view: SelectedView, tag: str) -> None:
+    """RFC 5267 §4.3: UPDATE with the tag of a live context is BAD."""
+    contexts = _contexts(view)
+    if contexts is not None and tag in contexts:
+        raise responses.bad("Duplicate search update tag")
+
+
+def refusal(tag: str, text: str) -> bytes:
+    """RFC 5267 §4.3.1: `* NO [NOUPDATE "tag"] text`."""
+    return b'* NO [NOUPDATE "%s"] %s\r\n' % (tag.encode(), text.encode())
+
+
+def start(
+    session: SessionContext,
+    view: SelectedView,
+    command: Command,
+    key: SearchKey,
+    uids: list[int],
+    match: Matcher,
+    mark: tuple[int, int],
+) -> None:
+    """Keep a context for `command` (its result `uids`), or say NOUPDATE.
+
+    `mark`: the mailbox's (HIGHESTMODSEQ, last UID) before the search ran; the
+    changes after it are tested again at the next update."""
+    kept = freeze(key, view)
+    if kept is None:
+        session.write(refusal(command.tag, "Cannot update this search"))
+        return
+    contexts = _contexts(view)
+    if contexts is None:
+        contexts = SearchContexts(*mark)
+        view.search_updates = contexts
+    if len(contexts) >= MAX_CONTEXTS:
+        session.write(refusal(command.tag, "Too many updating contexts"))
+        return
+    contexts.add(_Context(command.tag, command.uid, kept, set(uids), match))
+
+
+def freeze(key: SearchKey, view: SelectedView) -> SearchKey | None:
+    """`key` with sequence numbers, `$` and `*` turned into the UIDs they name now;
+    None when a key's matches change with time (OLDER, YOUNGER)."""
+    if isinstance(key, keys.Within):
+        return None
+    if isinstance(key, keys.Sequence):
+        return keys.Uid(uid_set(view.uids_of(key.numbers, uid=False)))
+    if isinstance(key, keys.Uid):
+        if key.uids.saved:
+            return keys.Uid(uid_set(view.uids_of(key.uids, uid=True)))
+        largest = view.uids[-1] if view.uids else 0
+        return keys.Uid(SequenceSet(tuple(key.uids.bounds(largest))))
+    if isinstance(key, keys.Not):
+        inner = freeze(key.key, view)
+        return None if inner is None else keys.Not(inner)
+    if isinstance(key, keys.Or):
+        left, right = freeze(key.left, view), freeze(key.right, view)
+        return None if left is None or right is None else keys.Or(left, right)
+    if isinstance(key, keys.And):
+        parts = [freeze(part, view) for part in key.keys]
+        kept = [part for part in parts if part is not None]
+        return None if len(kept) < len(parts) else keys.And(tuple(kept))
+    return key
+
+
+def uid_set(uids: list[int]) -> SequenceSet:
+    """The ascending `uids` as ranges."""
+    ranges: list[tuple[int | None, int | None]] = []
+    for uid in uids:
+        if ranges and ranges[-1][1] == uid - 1:
+            ranges[-1] = (ranges[-1][0], uid)
+        else:
+            ranges.append((uid, uid))
+    return SequenceSet(tuple(ranges))
+
+
+async def cancelupdate(session: SessionContext, command: Command) -> None:
+    """RFC 5267 §4.3.5. As Dovecot: NO for a tag with no context (the tags before it
+    are cancelled all the same)."""
+    assert isinstance(command.args, CancelUpdate)
+    view = selected_view(session.selected)
+    contexts = _contexts(view)
+    for tag in command.args.tags:
+        if contexts is None or not contexts.cancel(tag):
+            raise responses.no("Unknown tag.")
+    await session.tagged_ok(command, "Updates cancelled.")
