@@ -174,10 +174,47 @@ async def test_a_search_that_changes_with_the_clock_is_not_updated(alice: ImapTa
     assert reply.ok
 
 
-async def test_sort_contexts_are_refused(alice: ImapTalk) -> None:
-    tag, reply = await tagged(alice, "SORT RETURN (UPDATE COUNT) (SUBJECT) UTF-8 ALL")
-    assert updates(reply, tag) == ["ESEARCH (TAG _) COUNT 6"]
-    assert reply.lines("NO") == [f'NO [NOUPDATE "{tag}"] No updates for SORT']
+async def test_a_sort_context_names_positions_in_its_order(alice: ImapTalk) -> None:
+    # RFC 5267 §4.3.3–4: ADDTO and REMOVEFROM carry the positions in the sort order.
+    tag, reply = await tagged(alice, "SORT RETURN (UPDATE ALL) (REVERSE SUBJECT) UTF-8 SEEN")
+    assert updates(reply, tag) == ["ESEARCH (TAG _)"]
+    reply = await alice.command(r"STORE 2,4:5 +FLAGS.SILENT (\Seen)")
+    assert updates(reply, tag) == ["ESEARCH (TAG _) ADDTO (1 5,4,2)"]  # s5 s4 s2
+    reply = await alice.command(r"STORE 3 +FLAGS.SILENT (\Seen)")
+    assert updates(reply, tag) == ["ESEARCH (TAG _) ADDTO (3 3)"]  # s5 s4 s3 s2
+    reply = await alice.command(r"STORE 4 -FLAGS.SILENT (\Seen)")
+    assert updates(reply, tag) == ["ESEARCH (TAG _) REMOVEFROM (2 4)"]  # s5 s3 s2
+    # Two runs: the later one first, so that the earlier position is still right.
+    reply = await alice.command(r"STORE 2,5 -FLAGS.SILENT (\Seen)")
+    assert updates(reply, tag) == ["ESEARCH (TAG _) REMOVEFROM (3 2 1 5)"]  # s3
+    assert (await alice.command(r"STORE 1:2 +FLAGS.SILENT (\Deleted)")).ok
+    reply = await alice.command("EXPUNGE")
+    assert updates(reply, tag) == []
+    reply = await alice.command(r"STORE 2 +FLAGS.SILENT (\Seen)")  # s4, now number 2
+    assert updates(reply, tag) == ["ESEARCH (TAG _) ADDTO (1 2)"]  # s4 s3
+    assert (await alice.command(r"STORE 1 +FLAGS.SILENT (\Deleted)")).ok  # s3
+    reply = await alice.command("EXPUNGE")
+    lines = [line for line in reply.untagged if b"EXPUNGE" in line or b"ESEARCH" in line]
+    assert lines == [f'* ESEARCH (TAG "{tag}") REMOVEFROM (2 1)'.encode(), b"* 1 EXPUNGE"]
+
+
+async def test_a_uid_sort_context_with_removals_and_additions_at_once(
+    alice: ImapTalk, imap_host: MailHost
+) -> None:
+    assert (await alice.command(r"STORE 1,3 +FLAGS.SILENT ($a)")).ok
+    tag, reply = await tagged(alice, "UID SORT RETURN (UPDATE ALL) (SUBJECT) UTF-8 KEYWORD $a")
+    assert updates(reply, tag) == ["ESEARCH (TAG _) UID ALL 1,3"]
+    other = await login(imap_host)
+    assert (await other.command("SELECT INBOX")).ok
+    assert (await other.command(r"STORE 1 -FLAGS.SILENT ($a)")).ok
+    assert (await other.command(r"STORE 2 +FLAGS.SILENT ($a)")).ok
+    message_0 = b"From: bob@example.test\r\nSubject: s0\r\n\r\nFirst in order.\r\n"
+    assert (await other.append("INBOX", message_0, "($a)")).ok
+    await other.close()
+    reply = await alice.command("NOOP")
+    # [1, 3] less 1 is [3]; then s0 (UID 7) and s2 (UID 2) join: [7, 2, 3].
+    assert updates(reply, tag) == ["ESEARCH (TAG _) UID REMOVEFROM (1 1) ADDTO (1 7,2)"]
+    assert reply.untagged[-1].startswith(b"* ESEARCH")  # after the EXISTS
 
 
 @pytest.mark.parametrize(
@@ -228,22 +265,10 @@ async def test_sort_partial_keeps_the_sort_order(alice: ImapTalk) -> None:
 
 
 @pytest.mark.parametrize(
-    "options",
-    [
-        "PARTIAL 1",
-        "PARTIAL 1:*",
-        "PARTIAL *:1",
-        "PARTIAL -1:-10",
-        "PARTIAL 0:5",
-        "PARTIAL 1:4294967296",
-        "PARTIAL",
-        "PARTIAL 1:2 PARTIAL 3:4",
-        "PARTIAL 1:2 ALL",
-        "UPDATE UPDATE",
-        "UPDATE (FLAGS)",
-    ],
+    "options", ["PARTIAL 1:*", "PARTIAL -1:-10", "PARTIAL 1:2 ALL", "UPDATE UPDATE"]
 )
 async def test_bad_return_options(alice: ImapTalk, options: str) -> None:
+    # More cases in test_parser_context.py.
     reply = await alice.command(f"SEARCH RETURN ({options}) ALL")
     assert reply.status == "BAD", reply.tagged
     assert reply.untagged == []

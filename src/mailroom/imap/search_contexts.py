@@ -15,8 +15,11 @@ Sequence numbers and `$` in the search keys are evaluated when the command is gi
 YOUNGER change with the clock, not with the mailbox: no context for them (NOUPDATE).
 A session holds at most `MAX_CONTEXTS` contexts, as Dovecot (CLIENT_MAX_SEARCH_UPDATES);
 more are refused with `* NO [NOUPDATE "tag"]` (RFC 5267 §4.3.1) and the command's
-other return options still answered. SORT contexts are refused the same way (the RFC
-allows it, and Dovecot does not offer CONTEXT=SORT either).
+other return options still answered.
+
+A SEARCH context says position 0 and sets in mailbox order (as Dovecot); a SORT
+context (CONTEXT=SORT, which Dovecot does not offer) keeps its result in order and
+names the positions where messages leave and join it (§4.3.3–4).
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ MAX_CONTEXTS = 10
 
 Matcher = Callable[[SearchKey, set[int]], Awaitable[set[int]]]
 """Which of some UIDs (of messages the mailbox has) match a search key."""
+Sorter = Callable[[list[int]], Awaitable[list[int]]]
+"""Some UIDs in a SORT's order (those of messages the mailbox still has)."""
+Pairs = list[tuple[int, list[int]]]
+"""ADDTO / REMOVEFROM data: (context position, UIDs) pairs, in the order to apply."""
 
 
 @dataclass
@@ -49,6 +56,9 @@ class _Context:
     matched: set[int]
     """The UIDs in the result as the client knows it."""
     match: Matcher
+    sorter: Sorter | None = None
+    """A SORT context's: then `order` is the result in its order."""
+    order: list[int] | None = None
 
 
 class SearchContexts:
@@ -79,8 +89,8 @@ class SearchContexts:
         out = []
         for context in self._contexts.values():
             removed = [uid for uid in gone if uid in context.matched]
-            context.matched.difference_update(removed)
-            out.append(_update(view, context, removed, []))
+            if removed:
+                out.append(_update(view, context, _remove(context, removed), []))
         return b"".join(out)
 
     async def changed(self, view: SelectedView) -> bytes:
@@ -101,22 +111,78 @@ class SearchContexts:
             found = await context.match(context.key, candidates)
             added = sorted(uid for uid in found if uid not in context.matched)
             removed = sorted(uid for uid in candidates - found if uid in context.matched)
-            context.matched.difference_update(removed)
-            context.matched.update(added)
-            out.append(_update(view, context, removed, added))
+            if removed or added:
+                removals = _remove(context, removed)
+                additions = await _add(context, added)
+                out.append(_update(view, context, removals, additions))
         return b"".join(out)
 
 
-def _update(view: SelectedView, context: _Context, removed: list[int], added: list[int]) -> bytes:
+def _remove(context: _Context, removed: list[int]) -> Pairs:
+    """Take `removed` (ascending UIDs) out of the result. A SEARCH result says where
+    with position 0; a SORT result with the runs of positions they held, the last run
+    first, so that each position is still right when the client comes to it."""
+    context.matched.difference_update(removed)
+    if not removed:
+        return []
+    if context.order is None:
+        return [(0, removed)]
+    gone = set(removed)
+    positions = [index for index, uid in enumerate(context.order) if uid in gone]
+    pairs = [(run[0] + 1, [context.order[i] for i in run]) for run in _runs(positions)]
+    context.order = [uid for uid in context.order if uid not in gone]
+    return pairs[::-1]
+
+
+async def _add(context: _Context, added: list[int]) -> Pairs:
+    """Put `added` (ascending UIDs) into the result: position 0 for SEARCH; for SORT
+    the runs of positions they take in the new order, the first run first."""
+    context.matched.update(added)
+    if context.order is None or context.sorter is None:
+        return [(0, added)] if added else []
+    if not added:
+        return []
+    kept = context.order
+    order = await context.sorter(sorted(set(kept) | set(added)))
+    order = _keep_the_absent(order, kept)
+    new = set(added)
+    positions = [index for index, uid in enumerate(order) if uid in new]
+    context.order = order
+    return [(run[0] + 1, [order[i] for i in run]) for run in _runs(positions)]
+
+
+def _keep_the_absent(order: list[int], kept: list[int]) -> list[int]:
+    """`order` with the messages of `kept` that it lacks (expunged, their EXPUNGE held
+    back while a command runs) put back after the message they followed: the client
+    still has them, and their REMOVEFROM is yet to come."""
+    present = set(order)
+    if all(uid in present for uid in kept):
+        return order
+    result = list(order)
+    for index, uid in enumerate(kept):
+        if uid not in present:
+            at = result.index(kept[index - 1]) + 1 if index else 0
+            result.insert(at, uid)
+            present.add(uid)
+    return result
+
+
+def _runs(positions: list[int]) -> list[list[int]]:
+    """Ascending positions in runs of consecutive ones: [1, 2, 5] → [[1, 2], [5]]."""
+    runs: list[list[int]] = []
+    for position in positions:
+        if runs and runs[-1][-1] == position - 1:
+            runs[-1].append(position)
+        else:
+            runs.append([position])
+    return runs
+
+
+def _update(view: SelectedView, context: _Context, removed: Pairs, added: Pairs) -> bytes:
     if not context.uid:
-        removed = _numbers(view, removed)
-        added = _numbers(view, added)
-    return update_data(
-        context.tag,
-        context.uid,
-        [(0, removed)] if removed else [],
-        [(0, added)] if added else [],
-    )
+        removed = [(position, _numbers(view, uids)) for position, uids in removed]
+        added = [(position, _numbers(view, uids)) for position, uids in added]
+    return update_data(context.tag, context.uid, removed, added)
 
 
 def _numbers(view: SelectedView, uids: list[int]) -> list[int]:
@@ -149,8 +215,10 @@ def start(
     uids: list[int],
     match: Matcher,
     mark: tuple[int, int],
+    sorter: Sorter | None = None,
 ) -> None:
-    """Keep a context for `command` (its result `uids`), or say NOUPDATE.
+    """Keep a context for `command` (its result `uids`, in SORT order with a
+    `sorter`), or say NOUPDATE.
 
     `mark`: the mailbox's (HIGHESTMODSEQ, last UID) before the search ran; the
     changes after it are tested again at the next update."""
@@ -165,7 +233,8 @@ def start(
     if len(contexts) >= MAX_CONTEXTS:
         session.write(refusal(command.tag, "Too many updating contexts"))
         return
-    contexts.add(_Context(command.tag, command.uid, kept, set(uids), match))
+    order = list(uids) if sorter is not None else None
+    contexts.add(_Context(command.tag, command.uid, kept, set(uids), match, sorter, order))
 
 
 def freeze(key: SearchKey, view: SelectedView) -> SearchKey | None:
