@@ -119,35 +119,43 @@ class SearchContexts:
 
 
 def _remove(context: _Context, removed: list[int]) -> Pairs:
-    """Take `removed` (ascending UIDs) out of the result. A SEARCH result says where
-    with position 0; a SORT result with the runs of positions they held, the last run
-    first, so that each position is still right when the client comes to it."""
+    """Take `removed` (ascending UIDs) out of the result (position 0 for SEARCH)."""
     context.matched.difference_update(removed)
     if not removed:
         return []
     if context.order is None:
         return [(0, removed)]
-    gone = set(removed)
-    positions = [index for index, uid in enumerate(context.order) if uid in gone]
-    pairs = [(run[0] + 1, [context.order[i] for i in run]) for run in _runs(positions)]
-    context.order = [uid for uid in context.order if uid not in gone]
-    return pairs[::-1]
+    pairs, context.order = removal_pairs(context.order, set(removed))
+    return pairs
 
 
 async def _add(context: _Context, added: list[int]) -> Pairs:
-    """Put `added` (ascending UIDs) into the result: position 0 for SEARCH; for SORT
-    the runs of positions they take in the new order, the first run first."""
+    """Put `added` (ascending UIDs) into the result (position 0 for SEARCH); a SORT
+    result is sorted again, with its messages and the new ones."""
     context.matched.update(added)
-    if context.order is None or context.sorter is None:
-        return [(0, added)] if added else []
     if not added:
         return []
+    if context.order is None or context.sorter is None:
+        return [(0, added)]
     kept = context.order
-    order = await context.sorter(sorted(set(kept) | set(added)))
-    order = _keep_the_absent(order, kept)
-    new = set(added)
-    positions = [index for index, uid in enumerate(order) if uid in new]
+    order = _keep_the_absent(await context.sorter(sorted(set(kept) | set(added))), kept)
     context.order = order
+    return addition_pairs(order, set(added))
+
+
+def removal_pairs(order: list[int], removed: set[int]) -> tuple[Pairs, list[int]]:
+    """REMOVEFROM pairs that take `removed` out of `order`, and what is left: the runs
+    of positions they held, the last run first, so that each position is still right
+    when the client comes to it (RFC 5267 §4.3.4)."""
+    positions = [index for index, uid in enumerate(order) if uid in removed]
+    pairs = [(run[0] + 1, [order[i] for i in run]) for run in _runs(positions)]
+    return pairs[::-1], [uid for uid in order if uid not in removed]
+
+
+def addition_pairs(order: list[int], added: set[int]) -> Pairs:
+    """ADDTO pairs that make `order` from `order` without `added`: the runs of
+    positions they take, the first run first (RFC 5267 §4.3.3)."""
+    positions = [index for index, uid in enumerate(order) if uid in added]
     return [(run[0] + 1, [order[i] for i in run]) for run in _runs(positions)]
 
 
