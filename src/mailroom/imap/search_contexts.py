@@ -100,6 +100,9 @@ class SearchContexts:
         last_uid = snapshot.uids[-1] if snapshot.uids else 0
         if snapshot.highestmodseq <= self._modseq and last_uid <= self._last_uid:
             return b""
+        if not self._contexts:  # all cancelled: nothing to test
+            self._modseq, self._last_uid = snapshot.highestmodseq, last_uid
+            return b""
         candidates = {
             message.uid
             for message in snapshot.messages
