@@ -36,6 +36,9 @@ CONTENT_KEYS = (keys.Header, keys.Body, keys.Text)
 
 @dataclass
 class Evaluation:
+    """What one evaluation of search keys knows and has fetched (SORT and THREAD reuse
+    its header summaries; a search context makes one per update)."""
+
     session: SessionContext
     view: SelectedView
     numbers: dict[int, int]
@@ -382,13 +385,13 @@ def matcher(session: SessionContext, view: SelectedView) -> search_contexts.Matc
     """How an updating context tests changed messages again: the search proper."""
 
     async def match(key: SearchKey, among: set[int]) -> set[int]:
-        context = new_context(session, view, sorted(among))
+        context = new_evaluation(session, view, sorted(among))
         return await _match(context, key, set(context.messages))
 
     return match
 
 
-def new_context(session: SessionContext, view: SelectedView, uids: list[int]) -> Evaluation:
+def new_evaluation(session: SessionContext, view: SelectedView, uids: list[int]) -> Evaluation:
     numbers, messages = numbered(view, uids)
     return Evaluation(
         session,
@@ -404,6 +407,6 @@ async def evaluate(
 ) -> tuple[list[int], Evaluation]:
     """The UIDs (ascending) that match `key`, and the context the search built (whether
     it used MODSEQ; the header summaries it fetched, which SORT and THREAD reuse)."""
-    context = new_context(session, view, view.uids.tolist())
+    context = new_evaluation(session, view, view.uids.tolist())
     found = await _match(context, key, set(context.messages))
     return sorted(found), context

@@ -53,7 +53,7 @@ def sorter(
     """How a SORT context puts its messages in order again."""
 
     async def order(uids: list[int]) -> list[int]:
-        return await sort_uids(view, search.new_context(session, view, uids), uids, criteria)
+        return await sort_uids(view, search.new_evaluation(session, view, uids), uids, criteria)
 
     return order
 
