@@ -33,6 +33,16 @@ def test_context_update_and_partial_are_return_options() -> None:
     )
 
 
+def test_sort_reads_return_after_the_charset_too() -> None:
+    # imaptest's sort-partial writes it there; no search key is named RETURN.
+    assert args("a SORT (ARRIVAL) US-ASCII RETURN (PARTIAL 4:2) ALL") == Sort(
+        (SortCriterion(SortKey.ARRIVAL),), "US-ASCII", sk.All(), frozenset({"PARTIAL"}), (2, 4)
+    )
+    assert refusal("a SORT RETURN () (ARRIVAL) US-ASCII RETURN () ALL").text == (
+        "Unknown search key"
+    )
+
+
 @pytest.mark.parametrize(
     ("options", "error"),
     [

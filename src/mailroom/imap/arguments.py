@@ -371,6 +371,9 @@ def _copy(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Copy:
 
 
 def _sort(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Sort:
+    """RFC 5267 §5 extended-sort: SORT [RETURN (…)] (criteria) charset keys. RETURN is
+    also read after the charset, where no search key has that name: a strict tester
+    (imaptest's sort-partial) writes it there."""
     return_options, partial = None, None
     if reader.take_keyword("RETURN"):
         return_options, partial = parse_return_options(reader)
@@ -386,6 +389,8 @@ def _sort(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Sort:
             raise GrammarError("Unknown sort key")
         criteria.append(SortCriterion(key, reverse))
     charset = parse_charset(reader)
+    if return_options is None and reader.take_keyword("RETURN"):
+        return_options, partial = parse_return_options(reader)
     keys = parse_search_keys(reader, max_keys=limits.max_items, max_depth=limits.max_search_depth)
     return Sort(tuple(criteria), charset, keys, return_options, partial)
 
