@@ -26,34 +26,48 @@ from mailroom.imap.thread_algorithms import (
 EMPTY_HEADERS = SortHeaders(None, "", "", "", "", "", "")
 
 
-async def sort_uids(
+async def sort_items(
     view: SelectedView, evaluation: Evaluation, uids: list[int], criteria: tuple[SortCriterion, ...]
-) -> list[int]:
-    """`uids` (of messages the view numbers) in SORT order."""
+) -> list[SortItem]:
+    """What SORT compares of `uids` (messages the view numbers). The tie-break is the
+    UID: in a view, UIDs ascend with sequence numbers (RFC 5256 §3's mailbox order),
+    and unlike a number it stays right for a context's items when messages go."""
     needs_headers = any(c.key not in (SortKey.ARRIVAL, SortKey.SIZE) for c in criteria)
     if needs_headers:
         await search.prefetch_summaries(evaluation, uids)
     items = []
     for uid in uids:
         message = view.mailbox.find(uid)
-        number = view.sequence_of(uid)
-        if message is None or number is None:
+        if message is None or view.sequence_of(uid) is None:
             continue
         headers = EMPTY_HEADERS
         if needs_headers:
             summary = await search.summary_of(evaluation, uid)
             headers = summary.headers if summary is not None else EMPTY_HEADERS
-        items.append(SortItem(uid, number, message.internaldate, message.size, headers))
-    return sort_messages(items, criteria)
+        items.append(SortItem(uid, uid, message.internaldate, message.size, headers))
+    return items
 
 
 def sorter(
-    session: SessionContext, view: SelectedView, criteria: tuple[SortCriterion, ...]
+    session: SessionContext,
+    view: SelectedView,
+    criteria: tuple[SortCriterion, ...],
+    items: list[SortItem],
 ) -> search_contexts.Sorter:
-    """How a SORT context puts its messages in order again."""
+    """How a SORT context puts its messages in order again: the items of its result
+    are kept (the keys SORT compares never change), only new messages are read."""
+    known = {item.id: item for item in items}
 
     async def order(uids: list[int]) -> list[int]:
-        return await sort_uids(view, search.new_evaluation(session, view, uids), uids, criteria)
+        missing = [uid for uid in uids if uid not in known]
+        if missing:
+            evaluation = search.new_evaluation(session, view, missing)
+            for item in await sort_items(view, evaluation, missing, criteria):
+                known[item.id] = item
+        wanted = set(uids)
+        for uid in [uid for uid in known if uid not in wanted]:
+            del known[uid]
+        return sort_messages([known[uid] for uid in uids if uid in known], criteria)
 
     return order
 
@@ -74,7 +88,8 @@ async def sort(session: SessionContext, command: Command) -> None:
         session.enable_condstore()
         found = (view.mailbox.find(uid) for uid in uids)
         modseq = max((m.modseq for m in found if m is not None), default=0) or None
-    ordered_uids = await sort_uids(view, evaluation, uids, args.criteria)
+    items = await sort_items(view, evaluation, uids, args.criteria)
+    ordered_uids = sort_messages(items, args.criteria)
     ordered = ordered_uids if command.uid else [view.sequence_of(u) or 0 for u in ordered_uids]
     if options is not None:
         shown = shown_options(options)
@@ -92,7 +107,7 @@ async def sort(session: SessionContext, command: Command) -> None:
             )
         if updating:
             match = search.matcher(session, view)
-            order = sorter(session, view, args.criteria)
+            order = sorter(session, view, args.criteria, items)
             search_contexts.start(
                 session, view, command, args.key, ordered_uids, match, mark, order
             )
