@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from mailroom.imap.sequence import format_set
+from mailroom.imap.sequence import format_set, ordered_set
 
 RESULT_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "PARTIAL"})
 """The RETURN options that show data; SAVE, CONTEXT and UPDATE show none."""
@@ -93,20 +93,6 @@ def update_data(
 def id_set(ids: Sequence[int], sorted_ids: bool) -> str:
     """A compact set (mailbox order), or one that keeps the order of `ids`."""
     return format_set(ids) if sorted_ids else ordered_set(ids)
-
-
-def ordered_set(ids: Sequence[int]) -> str:
-    """A sequence set keeping the order of `ids`: ascending runs become ranges."""
-    parts: list[str] = []
-    index = 0
-    while index < len(ids):
-        start = end = ids[index]
-        while index + 1 < len(ids) and ids[index + 1] == end + 1:
-            index += 1
-            end = ids[index]
-        parts.append(str(start) if start == end else f"{start}:{end}")
-        index += 1
-    return ",".join(parts)
 
 
 def _head(tag: str, uid: bool) -> bytes:
