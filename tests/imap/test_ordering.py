@@ -13,6 +13,7 @@ from mailroom.imap.ordering import (
     SortHeaders,
     SortItem,
     base_subject_of,
+    collation_key,
     extract_base_subject,
     sort_key,
     sort_messages,
@@ -150,3 +151,19 @@ def test_hostile_subjects_cost_linear_time() -> None:
     assert base_subject("x" + " (fwd)" * 50_000) == "x"
     assert base_subject("[fwd: " * 20_000 + "x" + "]" * 20_000) == "x"
     assert datetime.now(UTC) - started < timedelta(seconds=10)
+
+
+def _headers(field: str, value: str) -> SortHeaders:
+    return SortHeaders.from_part(parse_message(f"{field}: {value}\r\n\r\nx\r\n".encode()))
+
+
+def test_a_group_sorts_on_its_decoded_name() -> None:
+    headers = _headers("Cc", "=?UTF-8?Q?=C3=89quipe?=: bob@example.test;")
+    assert headers.cc_mailbox == collation_key("Équipe")
+    headers = _headers("To", "undisclosed-recipients:;")
+    assert headers.to_mailbox == headers.display_to == "UNDISCLOSED-RECIPIENTS"
+
+
+def test_a_comment_names_a_mailbox_for_the_display_keys_only() -> None:
+    headers = _headers("From", "zoe (Nadia) @ example.test")
+    assert (headers.from_mailbox, headers.display_from) == ("ZOE", "NADIA")

@@ -81,7 +81,7 @@ COMMANDS = [
     "LOGIN", "AUTHENTICATE", "SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "LIST", "LSUB",
     "STATUS", "APPEND", "FETCH", "UID FETCH", "STORE", "UID STORE", "SEARCH", "UID SEARCH", "SORT",
     "THREAD", "COPY", "MOVE", "UID EXPUNGE", "EXPUNGE", "ENABLE", "ID", "SETQUOTA", "GETQUOTA",
-    "NOOP", "IDLE", "COMPRESS", "UID", "XYZZY", "",
+    "NOOP", "IDLE", "COMPRESS", "UID", "XYZZY", "", "CANCELUPDATE", "UID SORT",
 ]  # fmt: skip
 PIECES = [
     " ", "  ", "(", ")", "((", "))", '"', '\\"', "\\\\", "\\", "{", "}", "~", "{0}\r\n", "{1}\r\nx",
@@ -95,7 +95,8 @@ PIECES = [
     "1-Feb-1994", "30-Feb-2024", '"01-Jan-2000 10:00:00 +0100"', "LARGER", "KEYWORD", "RETURN",
     "MIN", "COUNT", "SAVE", "CHARSET", "UTF-8", "UTF8", "REVERSE", "DATE", "REFERENCES",
     "QRESYNC", "CONDSTORE", "USE", "\\Sent", "SUBSCRIBED", "RECURSIVEMATCH", "STATUS", "MESSAGES",
-    "STORAGE", "DEFLATE", "PLAIN", "=", "ü", "\xff", "\t",
+    "STORAGE", "DEFLATE", "PLAIN", "=", "ü", "\xff", "\t", "UPDATE", "PARTIAL", "CONTEXT",
+    "1:500", "-1:-10", "0:1", '"a1"',
 ]  # fmt: skip
 
 
@@ -133,7 +134,9 @@ SHAPES = {
         "RETURN (MIN MAX)", "CHARSET UTF-8", "OR", "NOT", "(", ")", "SEEN", "FROM {3+}\r\nbob",
         "SINCE 1-Feb-1994", 'SENTON "30-Feb-2024"', "UID 1:*", "1:3", "MODSEQ 5",
         'MODSEQ "/flags/\\\\seen" all 5', "HEADER X {0}\r\n", "LARGER 99999999999",
+        "RETURN (UPDATE PARTIAL 1:5 CONTEXT)", "RETURN (PARTIAL", "4:2)", "RETURN (UPDATE (FLAGS))",
     ],
+    "CANCELUPDATE": ['"a1"', '"b"', "a1", "{2}\r\nab", '""', "(", ")"],
     "APPEND": [
         "INBOX", "(\\Seen)", '" 1-Jan-2020 00:00:00 +0000"', "{3}\r\nabc",
         "{2+}\r\nab", "UTF8 (~{3}\r\nabc)", "~{1}\r\n\x00", "UTF8", "({1}\r\nx)",

@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailroom.imap.sequence import SAVED, SequenceSet, format_set, parse_sequence_set
+from mailroom.imap.sequence import (
+    SAVED,
+    SequenceSet,
+    format_set,
+    ordered_set,
+    parse_sequence_set,
+)
 
 
 @pytest.mark.parametrize(
@@ -121,3 +127,8 @@ def test_any_text_is_a_set_or_a_value_error(text: str, largest: int) -> None:
     assert resolved == sorted(set(resolved))
     assert all(1 <= number <= largest for number in resolved)
     assert all(parsed.contains(number, largest) for number in resolved)
+
+
+def test_ordered_set_keeps_the_order_and_makes_ascending_runs_ranges() -> None:
+    assert ordered_set([4, 2, 3, 1, 7, 8, 9, 5]) == "4,2:3,1,7:9,5"
+    assert ordered_set([]) == ""

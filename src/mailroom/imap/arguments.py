@@ -16,6 +16,7 @@ from mailroom.imap.commands import (
     Append,
     AppendMessage,
     Authenticate,
+    CancelUpdate,
     CatenatePart,
     CatenateText,
     CatenateUrl,
@@ -349,7 +350,7 @@ def _search(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Search:
     program = parse_search_program(
         reader, max_keys=limits.max_items, max_depth=limits.max_search_depth
     )
-    return Search(program.key, program.charset, program.return_options)
+    return Search(program.key, program.charset, program.return_options, program.partial)
 
 
 def _fetch(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Fetch:
@@ -402,7 +403,12 @@ def _copy(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Copy:
 
 
 def _sort(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Sort:
-    return_options = parse_return_options(reader) if reader.take_keyword("RETURN") else None
+    """RFC 5267 §5 extended-sort: SORT [RETURN (…)] (criteria) charset keys. RETURN is
+    also read after the charset, where no search key has that name: a strict tester
+    (imaptest's sort-partial) writes it there."""
+    return_options, partial = None, None
+    if reader.take_keyword("RETURN"):
+        return_options, partial = parse_return_options(reader)
     criteria_reader = reader.group()
     if criteria_reader.at_end():
         raise GrammarError("Missing sort criteria")
@@ -415,8 +421,10 @@ def _sort(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Sort:
             raise GrammarError("Unknown sort key")
         criteria.append(SortCriterion(key, reverse))
     charset = parse_charset(reader)
+    if return_options is None and reader.take_keyword("RETURN"):
+        return_options, partial = parse_return_options(reader)
     keys = parse_search_keys(reader, max_keys=limits.max_items, max_depth=limits.max_search_depth)
-    return Sort(tuple(criteria), charset, keys, return_options)
+    return Sort(tuple(criteria), charset, keys, return_options, partial)
 
 
 def _thread(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Thread:
@@ -442,6 +450,19 @@ def _setquota(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> SetQu
 
 def _compress(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Compress:
     return Compress(reader.keyword())
+
+
+def _cancelupdate(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> CancelUpdate:
+    """Quoted tags only, as Dovecot (and RFC 5267 §5) take them."""
+    tags = []
+    while True:
+        token = reader.take()
+        if not isinstance(token, Quoted):
+            raise GrammarError("Invalid parameters.")
+        tags.append(decode_text(token.data))
+        _at_most(len(tags), limits, "tags")
+        if reader.at_end():
+            return CancelUpdate(tuple(tags))
 
 
 def _at_most(count: int, limits: ParserLimits, what: str) -> None:
@@ -491,6 +512,7 @@ _GRAMMAR: dict[str, _Grammar] = {
     "GETQUOTA": _getquota,
     "SETQUOTA": _setquota,
     "COMPRESS": _compress,
+    "CANCELUPDATE": _cancelupdate,
 }
 UID_COMMANDS = frozenset({"COPY", "MOVE", "FETCH", "STORE", "SEARCH", "SORT", "THREAD", "EXPUNGE"})
 """The commands that have a UID form (RFC 9051 §6.4.9, RFC 5256, RFC 6851, RFC 4315)."""

@@ -192,14 +192,16 @@ class Search:
     """RFC 9051 §6.4.4: SEARCH [RETURN (…)] [CHARSET charset] keys.
 
     `return_options` None without RETURN (a `* SEARCH` answer), else the upper-cased
-    options of RFC 4731/5182 (MIN MAX ALL COUNT SAVE; empty for `RETURN ()`, which
-    means ALL). `charset` upper-cased, None when not given (US-ASCII); the session
-    answers NO [BADCHARSET] for charsets it lacks.
+    options of RFC 4731/5182/5267 (MIN MAX ALL COUNT SAVE CONTEXT UPDATE PARTIAL;
+    empty for `RETURN ()`, which means ALL), `partial` PARTIAL's range. `charset`
+    upper-cased, None when not given (US-ASCII); the session answers NO [BADCHARSET]
+    for charsets it lacks.
     """
 
     key: SearchKey
     charset: str | None = None
     return_options: frozenset[str] | None = None
+    partial: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,7 @@ class Sort:
     charset: str
     key: SearchKey
     return_options: frozenset[str] | None = None
+    partial: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -305,6 +308,13 @@ class Compress:
     mechanism: str
 
 
+@dataclass(frozen=True)
+class CancelUpdate:
+    """RFC 5267 §4.3.5 CANCELUPDATE 1*(SP quoted): the tags of UPDATE searches."""
+
+    tags: tuple[str, ...]
+
+
 CommandArguments = (
     NoArguments
     | Authenticate
@@ -328,6 +338,7 @@ CommandArguments = (
     | GetQuota
     | SetQuota
     | Compress
+    | CancelUpdate
 )
 
 

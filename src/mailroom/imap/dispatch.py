@@ -5,7 +5,14 @@ LOGIN, AUTHENTICATE, IDLE) are the session's own: `session.SESSION_COMMANDS`."""
 
 from __future__ import annotations
 
-from mailroom.imap import fetch, mailbox_commands, message_commands, search
+from mailroom.imap import (
+    fetch,
+    mailbox_commands,
+    message_commands,
+    search,
+    search_contexts,
+    sort_commands,
+)
 from mailroom.imap.context import Handler
 from mailroom.imap.responses import ImapError, bad
 from mailroom.imap.state import AUTHENTICATED, NOT_AUTHENTICATED, SELECTED, State
@@ -35,8 +42,9 @@ COMMANDS: dict[str, tuple[Handler, frozenset[State]]] = {
     "MOVE": (message_commands.copy, SELECTED),
     "FETCH": (fetch.fetch, SELECTED),
     "SEARCH": (search.search, SELECTED),
-    "SORT": (search.sort, SELECTED),
-    "THREAD": (search.thread, SELECTED),
+    "SORT": (sort_commands.sort, SELECTED),
+    "THREAD": (sort_commands.thread, SELECTED),
+    "CANCELUPDATE": (search_contexts.cancelupdate, SELECTED),
 }
 
 

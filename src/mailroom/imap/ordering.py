@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from mailroom.imap.commands import SortCriterion, SortKey
-from mailroom.message import MessagePart, decode_header, first_mailbox
+from mailroom.message import Address, MessagePart, decode_header, parse_addresses
 
 # --- RFC 5256 §2.1: the base subject ---
 
@@ -157,17 +157,46 @@ class SortHeaders:
         )
 
 
+def _first_address(raw: bytes | None) -> Address | None:
+    """The first entry of an address list as Dovecot's SORT reads it: a group's start
+    marker when the list begins with a group (`undisclosed-recipients:;`, `Team: a@b;`),
+    so that the group name is what sorts, as strict testers and Dovecot expect; else
+    the first mailbox (whose name may come from a comment, `a@b (Name)`)."""
+    if raw is None:
+        return None
+    for address in parse_addresses(raw):
+        if address.mailbox is not None:
+            return address
+    return None
+
+
+def _group_name(address: Address) -> str | None:
+    """The decoded name of a group start marker (host None), else None."""
+    if address.host is not None or address.mailbox is None:
+        return None
+    return decode_header(address.mailbox.encode("utf-8", "surrogateescape")).strip()
+
+
 def _mailbox_key(raw: bytes | None) -> str:
-    """RFC 5256 §3: the addr-mailbox (local part) of the first address."""
-    address = first_mailbox(raw)
-    return collation_key(address.mailbox or "") if address else ""
+    """RFC 5256 §3: the addr-mailbox (local part) of the first address; for a group, its
+    name (Dovecot: the group marker's mailbox)."""
+    address = _first_address(raw)
+    if address is None:
+        return ""
+    group = _group_name(address)
+    return collation_key(group if group is not None else address.mailbox or "")
 
 
 def _display_key(raw: bytes | None) -> str:
-    """RFC 5957 §3: the decoded display name of the first address, else its addr-spec."""
-    address = first_mailbox(raw)
+    """RFC 5957 §3: the decoded display name of the first address, else its addr-spec;
+    for a group, its name (a group has no display name nor domain: Dovecot falls back
+    to the marker's mailbox, the group name)."""
+    address = _first_address(raw)
     if address is None:
         return ""
+    group = _group_name(address)
+    if group is not None:
+        return collation_key(group)
     name = address.display_name
     return collation_key(name.strip() if name and name.strip() else address.addr_spec)
 

@@ -1,5 +1,6 @@
-"""SEARCH, SORT and THREAD (RFC 9051 §6.4.4; RFC 4731 ESEARCH, RFC 5182 SEARCHRES,
-RFC 5256 SORT/THREAD, RFC 5267 ESORT, RFC 5957 SORT=DISPLAY, RFC 7162 MODSEQ).
+"""SEARCH (RFC 9051 §6.4.4; RFC 4731 ESEARCH, RFC 5182 SEARCHRES, RFC 5267 contexts,
+RFC 7162 MODSEQ), and the evaluation of search keys SORT and THREAD share
+(sort_commands.py).
 
 Keys are evaluated as sets of UIDs: what the shared mailbox state answers (flags,
 sizes, dates, UIDs, mod-sequences) first and for free; what needs the message
@@ -17,24 +18,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
-from mailroom.imap import responses
+from mailroom.imap import responses, search_contexts
 from mailroom.imap import search_keys as keys
-from mailroom.imap.commands import Command, Search, Sort, SortKey, Thread
+from mailroom.imap.commands import Command, Search
 from mailroom.imap.context import SessionContext
-from mailroom.imap.ordering import (
-    SortHeaders,
-    SortItem,
-    sort_messages,
-)
+from mailroom.imap.esearch import esearch, shown_options
+from mailroom.imap.ordering import SortHeaders
 from mailroom.imap.search_keys import SearchKey
 from mailroom.imap.selected import SelectedView, numbered, selected_view
-from mailroom.imap.sequence import format_set
-from mailroom.imap.thread_algorithms import (
-    ThreadInput,
-    format_threads,
-    thread_orderedsubject,
-    thread_references,
-)
+from mailroom.imap.thread_algorithms import ThreadInput
 from mailroom.message import addr_specs_written_apart, decode_header, parse_message
 from mailroom.store import Mailbox, MessageGone, MessageInfo
 
@@ -43,7 +35,10 @@ CONTENT_KEYS = (keys.Header, keys.Body, keys.Text)
 
 
 @dataclass
-class _Context:
+class Evaluation:
+    """What one evaluation of search keys knows and has fetched (SORT and THREAD reuse
+    its header summaries; a search context makes one per update)."""
+
     session: SessionContext
     view: SelectedView
     numbers: dict[int, int]
@@ -63,7 +58,7 @@ class _Context:
         return self._saved
 
 
-async def _match(context: _Context, key: SearchKey, among: set[int]) -> set[int]:
+async def _match(context: Evaluation, key: SearchKey, among: set[int]) -> set[int]:
     if not among:
         return set()
     if isinstance(key, keys.And):
@@ -82,9 +77,9 @@ async def _match(context: _Context, key: SearchKey, among: set[int]) -> set[int]
         return await _match_content(context, key, among)
     if isinstance(key, keys.Date) and key.field is keys.DateField.SENT:
         result = set()
-        await _prefetch_summaries(context, among)
+        await prefetch_summaries(context, among)
         for uid in among:
-            summary = await _summary(context, uid)
+            summary = await summary_of(context, uid)
             if summary is None:
                 continue
             sent = summary.date or context.messages[uid].internaldate
@@ -112,7 +107,7 @@ def _date_matches(day: datetime.date, key: keys.Date) -> bool:
     return day >= key.date
 
 
-def _simple(context: _Context, key: SearchKey, uid: int) -> bool:
+def _simple(context: Evaluation, key: SearchKey, uid: int) -> bool:
     message = context.messages[uid]
     if isinstance(key, keys.All):
         return True
@@ -152,7 +147,7 @@ def _simple(context: _Context, key: SearchKey, uid: int) -> bool:
 
 
 async def _match_content(
-    context: _Context, key: keys.Header | keys.Body | keys.Text, among: set[int]
+    context: Evaluation, key: keys.Header | keys.Body | keys.Text, among: set[int]
 ) -> set[int]:
     mailbox = context.view.mailbox
     needle = key.value
@@ -173,7 +168,7 @@ mailbox is open, so a client's quick-filter search reads neither files nor the i
 _fields_memo: WeakKeyDictionary[Mailbox, dict[int, tuple[str, ...]]] = WeakKeyDictionary()
 
 
-async def _match_header(context: _Context, key: keys.Header, among: set[int]) -> set[int]:
+async def _match_header(context: Evaluation, key: keys.Header, among: set[int]) -> set[int]:
     """Header keys, from the decoded header fields kept in the index: the first search
     reads each message once, later ones no file at all."""
     wanted = key.field.lower()
@@ -249,7 +244,7 @@ def _decoded_headers(data: bytes) -> bytes:
 
 
 @dataclass(frozen=True)
-class _Summary:
+class Summary:
     headers: SortHeaders
     date: datetime.datetime | None
     message_id: str | None
@@ -280,29 +275,29 @@ def _summarize(data: bytes) -> bytes:
     ).encode()
 
 
-async def _prefetch_summaries(context: _Context, uids: Iterable[int]) -> None:
+async def prefetch_summaries(context: Evaluation, uids: Iterable[int]) -> None:
     """The summaries of `uids`, fetched in batches (one trip to the store for many)."""
     missing = sorted(uid for uid in uids if uid not in context.summaries)
     for start in range(0, len(missing), SUMMARY_BATCH):
         chunk = missing[start : start + SUMMARY_BATCH]
         context.summaries.update(
-            await context.view.mailbox.cached_many(chunk, "summary.v1", _summarize)
+            await context.view.mailbox.cached_many(chunk, "summary.v2", _summarize)
         )
 
 
 SUMMARY_BATCH = 1000
 
 
-async def _summary(context: _Context, uid: int) -> _Summary | None:
+async def summary_of(context: Evaluation, uid: int) -> Summary | None:
     raw = context.summaries.get(uid)
     if raw is None:
         try:
-            raw = await context.view.mailbox.cached(uid, "summary.v1", _summarize)
+            raw = await context.view.mailbox.cached(uid, "summary.v2", _summarize)
         except MessageGone:
             return None
     value = json.loads(raw)
     date = datetime.datetime.fromisoformat(value["date"]) if value["date"] else None
-    return _Summary(
+    return Summary(
         SortHeaders(
             date=date,
             subject=value["subject"],
@@ -323,7 +318,7 @@ async def _summary(context: _Context, uid: int) -> _Summary | None:
 # -- the commands ---------------------------------------------------------------------------
 
 
-def _check_charset(charset: str | None) -> None:
+def check_charset(charset: str | None) -> None:
     if charset is not None and charset.upper() not in CHARSETS:
         raise responses.no(f"Unsupported charset {charset[:40]}", "BADCHARSET (US-ASCII UTF-8)")
 
@@ -336,9 +331,13 @@ async def search(session: SessionContext, command: Command) -> None:
     if options is None and "IMAP4REV2" in session.enabled:
         options = frozenset()  # RFC 9051 §7.3.4: IMAP4rev2 answers SEARCH with ESEARCH (ALL)
     saving = options is not None and "SAVE" in options
+    updating = options is not None and "UPDATE" in options
+    if updating:
+        search_contexts.check_tag(view, command.tag)
+    mark = (view.mailbox.snapshot.highestmodseq, view.uids[-1] if view.uids else 0)
     try:
-        _check_charset(args.charset)
-        uids, evaluated = await _evaluate(session, view, args.key)
+        check_charset(args.charset)
+        uids, evaluated = await evaluate(session, view, args.key)
     except Exception:
         if saving:  # RFC 5182 §2.1: a failed SEARCH (SAVE) leaves `$` empty (as Dovecot)
             view.saved = []
@@ -346,7 +345,12 @@ async def search(session: SessionContext, command: Command) -> None:
     used_modseq = evaluated.used_modseq
     if used_modseq:  # RFC 7162 §3.1: SEARCH MODSEQ enables CONDSTORE
         session.enable_condstore()
-    if uids and options is not None and options & {"MIN", "MAX"} and not options & {"ALL", "COUNT"}:
+    if (
+        uids
+        and options is not None
+        and options & {"MIN", "MAX"}
+        and not options & {"ALL", "COUNT", "PARTIAL", "UPDATE"}
+    ):
         # RFC 4731 §3.2, RFC 5182 §2.1: with only MIN and/or MAX asked for, those
         # messages are the result that is saved and whose MODSEQ is reported.
         ends = [uids[0]] if "MIN" in options else []
@@ -365,156 +369,44 @@ async def search(session: SessionContext, command: Command) -> None:
     else:
         if saving:
             view.saved = list(reported)
-        shown = options - {"SAVE"} or ({"ALL"} if not saving else set())
-        if shown:
-            session.write(_esearch(command, ids, shown, highest if used_modseq else None))
+        shown = shown_options(options)
+        if shown or updating:
+            modseq = highest if used_modseq else None
+            session.write(
+                esearch(command.tag, command.uid, ids, shown, modseq, partial=args.partial)
+            )
+    if updating:
+        match = matcher(session, view)
+        search_contexts.start(session, view, command, args.key, uids, match, mark)
     await session.tagged_ok(command, "Search completed.")
 
 
-async def _evaluate(
-    session: SessionContext, view: SelectedView, key: SearchKey
-) -> tuple[list[int], _Context]:
-    """The UIDs (ascending) that match `key`, and the context the search built (whether
-    it used MODSEQ; the header summaries it fetched, which SORT and THREAD reuse)."""
-    numbers, messages = numbered(view, view.uids.tolist())
-    context = _Context(
+def matcher(session: SessionContext, view: SelectedView) -> search_contexts.Matcher:
+    """How an updating context tests changed messages again: the search proper."""
+
+    async def match(key: SearchKey, among: set[int]) -> set[int]:
+        context = new_evaluation(session, view, sorted(among))
+        return await _match(context, key, set(context.messages))
+
+    return match
+
+
+def new_evaluation(session: SessionContext, view: SelectedView, uids: list[int]) -> Evaluation:
+    numbers, messages = numbered(view, uids)
+    return Evaluation(
         session,
         view,
         {m.uid: n for n, m in zip(numbers, messages, strict=True)},
         {m.uid: m for m in messages},
         view.uids[-1] if view.uids else 0,
     )
+
+
+async def evaluate(
+    session: SessionContext, view: SelectedView, key: SearchKey
+) -> tuple[list[int], Evaluation]:
+    """The UIDs (ascending) that match `key`, and the context the search built (whether
+    it used MODSEQ; the header summaries it fetched, which SORT and THREAD reuse)."""
+    context = new_evaluation(session, view, view.uids.tolist())
     found = await _match(context, key, set(context.messages))
     return sorted(found), context
-
-
-def _esearch(
-    command: Command,
-    ids: list[int],
-    options: Iterable[str],
-    modseq: int | None,
-    *,
-    sorted_ids: bool = True,
-) -> bytes:
-    """RFC 4731 §3.1: `* ESEARCH (TAG "a1") UID MIN 2 MAX 9 ALL 2:4,9 COUNT 4`.
-
-    For SORT (RFC 5267 §3.1, `sorted_ids=False`) the ids are in sort order: MIN
-    and MAX are the first and last, and ALL keeps the order (as Dovecot)."""
-    parts = [b'* ESEARCH (TAG "%s")' % command.tag.encode()]
-    if command.uid:
-        parts.append(b"UID")
-    options = set(options)
-    # In Dovecot's order: MIN MAX ALL COUNT MODSEQ.
-    if ids:
-        if "MIN" in options:
-            parts.append(b"MIN %d" % (min(ids) if sorted_ids else ids[0]))
-        if "MAX" in options:
-            parts.append(b"MAX %d" % (max(ids) if sorted_ids else ids[-1]))
-        if "ALL" in options:
-            text = format_set(ids) if sorted_ids else _ordered_set(ids)
-            parts.append(b"ALL " + text.encode())
-    if "COUNT" in options:
-        parts.append(b"COUNT %d" % len(ids))
-    if modseq is not None and ids:
-        parts.append(b"MODSEQ %d" % modseq)
-    return b" ".join(parts) + b"\r\n"
-
-
-def _ordered_set(ids: list[int]) -> str:
-    """A sequence set keeping the order of `ids`: ascending runs become ranges."""
-    parts: list[str] = []
-    index = 0
-    while index < len(ids):
-        start = end = ids[index]
-        while index + 1 < len(ids) and ids[index + 1] == end + 1:
-            index += 1
-            end = ids[index]
-        parts.append(str(start) if start == end else f"{start}:{end}")
-        index += 1
-    return ",".join(parts)
-
-
-async def sort(session: SessionContext, command: Command) -> None:
-    assert isinstance(command.args, Sort)
-    args = command.args
-    _check_charset(args.charset)
-    view = selected_view(session.selected)
-    criteria = args.criteria
-    uids, context = await _evaluate(session, view, args.key)
-    used_modseq = context.used_modseq
-    modseq = None
-    if used_modseq:  # RFC 7162 §3.1.5, as for SEARCH (and Dovecot)
-        session.enable_condstore()
-        found = (view.mailbox.find(uid) for uid in uids)
-        modseq = max((m.modseq for m in found if m is not None), default=0) or None
-    needs_headers = any(c.key not in (SortKey.ARRIVAL, SortKey.SIZE) for c in criteria)
-    empty = SortHeaders(None, "", "", "", "", "", "")
-    items = []
-    if needs_headers:
-        await _prefetch_summaries(context, uids)
-    for uid in uids:
-        message = view.mailbox.find(uid)
-        number = view.sequence_of(uid)
-        if message is None or number is None:
-            continue
-        headers = empty
-        if needs_headers:
-            summary = await _summary(context, uid)
-            headers = summary.headers if summary is not None else empty
-        items.append(
-            SortItem(
-                id=uid if command.uid else number,
-                sequence=number,
-                arrival=message.internaldate,
-                size=message.size,
-                headers=headers,
-            )
-        )
-    ordered = sort_messages(items, criteria)
-    if args.return_options is not None:
-        shown = args.return_options or {"ALL"}
-        session.write(_esearch(command, ordered, shown, modseq, sorted_ids=False))
-    else:
-        line = b"* SORT" + b"".join(b" %d" % n for n in ordered)
-        if modseq is not None and ordered:
-            line += b" (MODSEQ %d)" % modseq
-        session.write(line + b"\r\n")
-    await session.tagged_ok(command, "Sort completed.")
-
-
-async def thread(session: SessionContext, command: Command) -> None:
-    assert isinstance(command.args, Thread)
-    args = command.args
-    _check_charset(args.charset)
-    if args.algorithm not in ("REFERENCES", "ORDEREDSUBJECT"):
-        raise responses.bad("Unknown thread algorithm.")
-    view = selected_view(session.selected)
-    uids, context = await _evaluate(session, view, args.key)
-    await _prefetch_summaries(context, uids)
-    inputs = []
-    for uid in uids:
-        message = view.mailbox.find(uid)
-        number = view.sequence_of(uid)
-        if message is None or number is None:
-            continue
-        summary = await _summary(context, uid)
-        if summary is None:
-            continue
-        arrival = message.internaldate
-        inputs.append(
-            ThreadInput(
-                id=uid if command.uid else number,
-                sequence=number,
-                date=summary.date or arrival,
-                message_id=summary.message_id,
-                references=summary.references,
-                subject=summary.subject,
-                is_reply_or_forward=summary.is_reply,
-            )
-        )
-    if args.algorithm == "REFERENCES":
-        threads = thread_references(inputs)
-    else:
-        threads = thread_orderedsubject(inputs)
-    session.write(b"* THREAD " + format_threads(threads) + b"\r\n")
-    await session.tagged_ok(command, "Thread completed.")

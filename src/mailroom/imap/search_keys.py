@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import datetime
 import enum
+import re
 from dataclasses import dataclass
 
-from mailroom.imap.sequence import SequenceSet, parse_sequence_set
+from mailroom.imap.sequence import MAX_NUMBER, SequenceSet, parse_sequence_set
 from mailroom.imap.tokens import (
     ImapTokenReader,
     date_value,
@@ -33,8 +34,9 @@ from mailroom.wire.tokens import (
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 """RFC 9051 §2.3.2 system flags in their usual spelling (\\Recent only in RFC 3501)."""
 
-RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE"})
-"""RFC 4731 §3.1 and RFC 5182 §2: what SEARCH RETURN (…) may ask for."""
+RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE", "CONTEXT", "UPDATE", "PARTIAL"})
+"""RFC 4731 §3.1, RFC 5182 §2 and RFC 5267 §4: what SEARCH RETURN (…) may ask for."""
+_PARTIAL_RANGE = re.compile(r"([1-9][0-9]{0,9}):([1-9][0-9]{0,9})")
 
 
 class DateField(enum.Enum):
@@ -190,6 +192,8 @@ class SearchProgram:
     key: SearchKey
     charset: str | None = None
     return_options: frozenset[str] | None = None
+    partial: tuple[int, int] | None = None
+    """RFC 5267 §4.4 PARTIAL low:high (low <= high), when asked for."""
 
 
 _FLAG_KEYS = {
@@ -346,16 +350,41 @@ def parse_search_keys(
     return _KeyReader(max_keys, max_depth).keys(reader, 0)
 
 
-def parse_return_options(reader: ImapTokenReader) -> frozenset[str]:
-    """The `(…)` after RETURN (RFC 4731 §3.1): MIN MAX ALL COUNT SAVE, any case."""
+def parse_return_options(
+    reader: ImapTokenReader,
+) -> tuple[frozenset[str], tuple[int, int] | None]:
+    """The `(…)` after RETURN (RFC 4731 §3.1, RFC 5267 §4), any case: the option names
+    and PARTIAL's range. As Dovecot: UPDATE or PARTIAL twice, and PARTIAL with ALL
+    (RFC 5267 §4.4: one of them at most), are BAD."""
     options = reader.group()
-    result = set()
+    result: set[str] = set()
+    partial = None
     while not options.at_end():
         option = options.keyword()
         if option not in RETURN_OPTIONS:
             raise GrammarError("Unknown RETURN option")
+        if option in result and option in ("UPDATE", "PARTIAL"):
+            raise GrammarError(f"{option} can be used only once")
+        if option == "PARTIAL":
+            partial = partial_range(options)
         result.add(option)
-    return frozenset(result)
+    if partial is not None and "ALL" in result:
+        raise GrammarError("PARTIAL conflicts with ALL")
+    return frozenset(result), partial
+
+
+def partial_range(reader: ImapTokenReader) -> tuple[int, int]:
+    """RFC 5267 §5 partial-range = nz-number ":" nz-number, `500:400` meaning
+    `400:500`. No `*` and no negative ranges (those are RFC 9394's, which Dovecot and
+    we do not offer)."""
+    token = reader.take()
+    match = _PARTIAL_RANGE.fullmatch(token.text) if isinstance(token, Word) else None
+    if match is None:
+        raise GrammarError("PARTIAL range broken")
+    first, last = int(match.group(1)), int(match.group(2))
+    if max(first, last) > MAX_NUMBER:
+        raise GrammarError("PARTIAL range broken")
+    return min(first, last), max(first, last)
 
 
 def parse_charset(reader: ImapTokenReader) -> str:
@@ -373,7 +402,9 @@ def parse_search_program(
     reader: ImapTokenReader, *, max_keys: int = 1000, max_depth: int = 64
 ) -> SearchProgram:
     """SEARCH [RETURN (…)] [CHARSET x] 1*(SP search-key) (RFC 9051 §6.4.4)."""
-    return_options = parse_return_options(reader) if reader.take_keyword("RETURN") else None
+    return_options, partial = None, None
+    if reader.take_keyword("RETURN"):
+        return_options, partial = parse_return_options(reader)
     charset = parse_charset(reader) if reader.take_keyword("CHARSET") else None
     key = parse_search_keys(reader, max_keys=max_keys, max_depth=max_depth)
-    return SearchProgram(key, charset, return_options)
+    return SearchProgram(key, charset, return_options, partial)

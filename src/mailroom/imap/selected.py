@@ -30,6 +30,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from mailroom.imap import responses
 from mailroom.imap.sequence import SequenceSet, format_set
@@ -37,6 +38,19 @@ from mailroom.imap.wire import Atom, format_flags, response, serialize, status_r
 from mailroom.store import Mailbox, MessageInfo
 
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
+
+
+class UpdateHook(Protocol):
+    """What else `updates()` tells the client: the search contexts of RFC 5267 §4.3
+    (search_contexts.SearchContexts), told what is expunged and what changed."""
+
+    def expunging(self, view: SelectedView, gone: Sequence[int]) -> bytes:
+        """Responses to send before these UIDs' EXPUNGE (or VANISHED)."""
+        ...
+
+    async def changed(self, view: SelectedView) -> bytes:
+        """Responses to send after the EXISTS and FETCH of new and changed messages."""
+        ...
 
 
 class SelectedView:
@@ -59,6 +73,8 @@ class SelectedView:
         """False under IMAP4rev2, which has no \\Recent (RFC 9051 §2.3.2)."""
         self.saved: list[int] | None = None
         """SEARCHRES (RFC 5182): the UIDs of `SEARCH RETURN (SAVE)`."""
+        self.search_updates: UpdateHook | None = None
+        """Updating search contexts (RFC 5267), once a SEARCH asked for one."""
 
     # -- numbers --------------------------------------------------------------------------
 
@@ -176,6 +192,8 @@ class SelectedView:
         if expunges:
             gone = self._gone(current)
             if gone:
+                if self.search_updates is not None:
+                    out.append(self.search_updates.expunging(self, gone))
                 if qresync:
                     out.append(f"* VANISHED {format_set(gone)}\r\n".encode())
                     gone_set = set(gone)
@@ -203,6 +221,8 @@ class SelectedView:
             await self.take_recent(added[0], added[-1])
             if not rev2:  # RFC 9051 §7.3.2: no RECENT (nor \\Recent) in IMAP4rev2
                 out.append(f"* {len(self.recent)} RECENT\r\n".encode())
+        if self.search_updates is not None:
+            out.append(await self.search_updates.changed(self))
         return b"".join(out)
 
     def _gone(self, current: array[int]) -> list[int]:

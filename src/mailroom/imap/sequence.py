@@ -10,7 +10,7 @@ COPYUID, VANISHED and ESEARCH answers use. Pure: no mailbox, no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 MAX_NUMBER = 2**32 - 1
@@ -122,14 +122,19 @@ def parse_sequence_set(text: str, *, max_ranges: int = 1000) -> SequenceSet:
 
 def format_set(numbers: Iterable[int]) -> str:
     """The compact form of some numbers: [5, 1, 2, 3, 9, 10] → `1:3,5,9:10` ("" if none)."""
+    return ordered_set(sorted(set(numbers)))
+
+
+def ordered_set(numbers: Sequence[int]) -> str:
+    """A set that keeps the order of `numbers` (a SORT result): ascending runs become
+    ranges, [4, 2, 3, 1] → `4,2:3,1`."""
     parts: list[str] = []
-    ordered = sorted(set(numbers))
     index = 0
-    while index < len(ordered):
-        start = end = ordered[index]
-        while index + 1 < len(ordered) and ordered[index + 1] == end + 1:
+    while index < len(numbers):
+        start = end = numbers[index]
+        while index + 1 < len(numbers) and numbers[index + 1] == end + 1:
             index += 1
-            end = ordered[index]
+            end = numbers[index]
         parts.append(str(start) if start == end else f"{start}:{end}")
         index += 1
     return ",".join(parts)
