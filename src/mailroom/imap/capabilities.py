@@ -37,6 +37,7 @@ AUTHENTICATED = (
     "BINARY",
     "MULTIAPPEND",
     "COMPRESS=DEFLATE",
+    "NOTIFY",
 )
 
 

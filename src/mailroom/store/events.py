@@ -33,7 +33,7 @@ import enum
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,13 +138,13 @@ class AccountListener:
         self._loop = loop
         self._event = asyncio.Event()
 
-    def _on_loop(self, function: object, *args: object) -> None:
+    def _on_loop(self, function: Callable[..., object], *args: object) -> None:
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is self._loop:
-            function(*args)  # type: ignore[operator]
+            function(*args)
         else:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody listens
                 self._loop.call_soon_threadsafe(function, *args)
@@ -161,6 +161,10 @@ class AccountListener:
         elif change is not None:
             self.changes.append(change)
         self._event.set()
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.folders or self.changes or self.overflowed)
 
     def take(self) -> tuple[set[str], list[ListChange], bool]:
         """What came since the last take: folder keys, list changes, and overflow."""
