@@ -310,6 +310,18 @@ async def test_mailbox_name_events_are_list_responses(alice: ImapTalk, other: Im
     assert await alice.read_response() == b'* LIST (\\NonExistent) "." "Letters"'
 
 
+async def test_a_renamed_subscribed_mailbox_is_listed_subscribed(
+    alice: ImapTalk, other: ImapTalk
+) -> None:
+    await ok(alice, "CREATE Lists")
+    await ok(alice, "SUBSCRIBE Lists")
+    await ok(alice, "NOTIFY SET (personal (MailboxName))")
+    await ok(other, "RENAME Lists Letters")
+    assert await alice.read_response() == (
+        b'* LIST (\\HasNoChildren \\Subscribed) "." "Letters" ("OLDNAME" ("Lists"))'
+    )
+
+
 async def test_subscription_changes_are_list_responses_with_subscribed(
     alice: ImapTalk, other: ImapTalk
 ) -> None:

@@ -156,13 +156,14 @@ class WatchedMailboxes:
         wanted = self.events_for(name) | (self.events_for(old) if old else frozenset())
         if LIST_EVENTS[change.kind] not in wanted:
             return None
+        # The listing is of now; several changes of one name may have come since this one.
         info = next((f for f in folders if f.name == name), None)
         attributes = set(info.attributes) if info is not None else {"\\NonExistent"}
         if change.kind is Kind.DELETED:
             attributes = {"\\NonExistent"}
-        if name in self.subscribed:
+        elif change.kind is Kind.SUBSCRIBED:
             attributes.add("\\Subscribed")
-        else:
+        elif change.kind is Kind.UNSUBSCRIBED:
             attributes.discard("\\Subscribed")
         data: list[Value] = [
             Atom("LIST"),
