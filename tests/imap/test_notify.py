@@ -33,6 +33,14 @@ async def ok(talk: ImapTalk, command: str) -> list[bytes]:
     return reply.untagged
 
 
+async def selecting(alice: ImapTalk, other: ImapTalk, notify: str, messages: int = 2) -> None:
+    """`messages` in INBOX, Alice's session in it with NOTIFY SET `notify`, the other too."""
+    await append_many(other, "INBOX", range(1, messages + 1))
+    await ok(alice, "SELECT INBOX")
+    await ok(alice, f"NOTIFY SET {notify}")
+    await ok(other, "SELECT INBOX")
+
+
 def uidvalidity(untagged: list[bytes]) -> int:
     found = re.search(rb"UIDVALIDITY (\d+)", b"\n".join(untagged))
     assert found is not None
@@ -125,10 +133,7 @@ async def test_selected_message_new_comes_between_commands_with_its_fetch_attrib
 async def test_selected_flag_changes_and_expunges_come_between_commands(
     alice: ImapTalk, other: ImapTalk
 ) -> None:
-    await append_many(other, "INBOX", range(1, 3))
-    await ok(alice, "SELECT INBOX")
-    await ok(alice, "NOTIFY SET (selected (MessageNew MessageExpunge FlagChange))")
-    await ok(other, "SELECT INBOX")
+    await selecting(alice, other, "(selected (MessageNew MessageExpunge FlagChange))")
     await ok(other, "STORE 1 +FLAGS.SILENT (\\Flagged)")
     assert await alice.read_response() == b"* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))"
     await ok(other, "STORE 1 +FLAGS.SILENT (\\Deleted)")
@@ -141,10 +146,7 @@ async def test_selected_flag_changes_and_expunges_come_between_commands(
 async def test_without_flagchange_the_selected_mailbox_flag_changes_are_not_told(
     alice: ImapTalk, other: ImapTalk
 ) -> None:
-    await append_many(other, "INBOX", range(1, 2))
-    await ok(alice, "SELECT INBOX")
-    await ok(alice, "NOTIFY SET (selected (MessageNew MessageExpunge))")
-    await ok(other, "SELECT INBOX")
+    await selecting(alice, other, "(selected (MessageNew MessageExpunge))", messages=1)
     await ok(other, "STORE 1 +FLAGS.SILENT (\\Flagged)")
     await append_many(other, "INBOX", range(2, 3))
     # The first thing Alice hears is the new message, not the flag.
@@ -155,10 +157,7 @@ async def test_without_flagchange_the_selected_mailbox_flag_changes_are_not_told
 async def test_selected_delayed_holds_expunges_until_a_command(
     alice: ImapTalk, other: ImapTalk
 ) -> None:
-    await append_many(other, "INBOX", range(1, 3))
-    await ok(alice, "SELECT INBOX")
-    await ok(alice, "NOTIFY SET (selected-delayed (MessageNew MessageExpunge))")
-    await ok(other, "SELECT INBOX")
+    await selecting(alice, other, "(selected-delayed (MessageNew MessageExpunge))")
     await ok(other, "STORE 1 +FLAGS.SILENT (\\Deleted)")
     await ok(other, "EXPUNGE")
     await append_many(other, "INBOX", range(3, 4))
@@ -170,12 +169,9 @@ async def test_selected_delayed_holds_expunges_until_a_command(
 
 
 async def test_selected_delayed_tells_expunges_in_idle(alice: ImapTalk, other: ImapTalk) -> None:
-    await append_many(other, "INBOX", range(1, 3))
-    await ok(alice, "SELECT INBOX")
-    await ok(alice, "NOTIFY SET (selected-delayed (MessageNew MessageExpunge))")
+    await selecting(alice, other, "(selected-delayed (MessageNew MessageExpunge))")
     await alice.send(b"i1 IDLE\r\n")
     assert await alice.read_response() == b"+ idling"
-    await ok(other, "SELECT INBOX")
     await ok(other, "STORE 2 +FLAGS.SILENT (\\Deleted)")
     await ok(other, "EXPUNGE")
     assert await alice.read_response() == b"* 2 EXPUNGE"

@@ -68,10 +68,7 @@ def parse_notify(reader: ImapTokenReader, limits: ParserLimits) -> Notify:
     if form != "SET":
         raise GrammarError("Expected NOTIFY SET or NOTIFY NONE")
     status = reader.take_keyword("STATUS")
-    if reader.at_end():
-        raise GrammarError("Missing event groups")
-    if reader.remaining() > limits.max_items:
-        raise GrammarError("Too many event groups")
+    _some(reader, limits, "event groups")
     groups = []
     while not reader.at_end():
         if not isinstance(reader.peek(), Group):
@@ -95,10 +92,7 @@ def _group(reader: ImapTokenReader, limits: ParserLimits) -> NotifyGroup:
         return NotifyGroup(kind, names)
     events_reader = reader.group()
     reader.end()
-    if events_reader.at_end():
-        raise GrammarError("Missing events")
-    if events_reader.remaining() > limits.max_items:
-        raise GrammarError("Too many events")
+    _some(events_reader, limits, "events")
     events: list[str] = []
     fetch: tuple[FetchItem, ...] = ()
     while not events_reader.at_end():
@@ -118,10 +112,7 @@ def _mailboxes(reader: ImapTokenReader, limits: ParserLimits) -> tuple[str, ...]
     if not isinstance(reader.peek(), Group):
         return (reader.astring(),)
     names_reader = reader.group()
-    if names_reader.at_end():
-        raise GrammarError("Missing mailbox names")
-    if names_reader.remaining() > limits.max_items:
-        raise GrammarError("Too many mailbox names")
+    _some(names_reader, limits, "mailbox names")
     names = []
     while not names_reader.at_end():
         names.append(names_reader.astring())
@@ -144,6 +135,14 @@ def _fetch_attributes(reader: ImapTokenReader) -> tuple[FetchItem, ...]:
             continue
         raise GrammarError("Fetch attribute not allowed with MessageNew")
     return items
+
+
+def _some(reader: ImapTokenReader, limits: ParserLimits, what: str) -> None:
+    """At least one item left, and not more than the limit."""
+    if reader.at_end():
+        raise GrammarError(f"Missing {what}")
+    if reader.remaining() > limits.max_items:
+        raise GrammarError(f"Too many {what}")
 
 
 def _check_events(kind: NotifyFilter, events: frozenset[str]) -> None:
