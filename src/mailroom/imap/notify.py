@@ -42,7 +42,7 @@ from mailroom.imap.notify_arguments import SELECTED_FILTERS
 from mailroom.imap.notify_mailboxes import WatchedMailboxes, status_line
 from mailroom.imap.selected import SelectedView
 from mailroom.imap.wire import Atom, status_response
-from mailroom.store import AccountListener, FolderNameError, Waiter
+from mailroom.store import AccountListener, FolderNameError, Mailbox, Waiter
 
 SUPPORTED = ("MessageNew", "MessageExpunge", "FlagChange", "MailboxName", "SubscriptionChange")
 """The events offered; BADEVENT lists them (RFC 5465 §3.1)."""
@@ -72,6 +72,9 @@ class Notifier:
         self.listener: AccountListener | None = None
         self._between = False
         """Waiting between commands (not in IDLE): SELECTED-DELAYED holds expunges."""
+        self._watch: tuple[Mailbox, contextlib.AsyncExitStack, Waiter] | None = None
+        """The selected mailbox's watch, kept from one wait to the next: entering one
+        costs a look at the disk, and a change between two waits is kept by the Waiter."""
 
     @property
     def active(self) -> bool:
@@ -82,9 +85,10 @@ class Notifier:
     def _selected_events(self) -> bool:
         return self.selected is not None and bool(self.selected.events)
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """The session ends: stop listening."""
         self._set(None, None, None, None)
+        await self._unwatch()
 
     def _set(
         self,
@@ -207,17 +211,31 @@ class Notifier:
         flush_updates). `keepalive`: in IDLE, the seconds between `* OK Still here`;
         None between commands, where SELECTED-DELAYED's expunges wait."""
         self._between = keepalive is None
-        view = session.selected if self._selected_events else None
         try:
-            async with contextlib.AsyncExitStack() as stack:
-                waiter = None
-                if view is not None:
-                    waiter = await stack.enter_async_context(view.mailbox.watch())
-                await flush()  # what came before the watch began
-                await session.drain()
-                await self._until(session, done, flush, waiter, keepalive)
+            waiter = await self._watch_selected(session.selected, flush)
+            await session.drain()
+            await self._until(session, done, flush, waiter, keepalive)
         finally:
             self._between = False
+
+    async def _watch_selected(self, view: SelectedView | None, flush: Flush) -> Waiter | None:
+        """The Waiter of the selected mailbox, when its events are asked for."""
+        if view is None or not self._selected_events:
+            await self._unwatch()
+            return None
+        if self._watch is not None and self._watch[0] is view.mailbox:
+            return self._watch[2]
+        await self._unwatch()
+        stack = contextlib.AsyncExitStack()
+        waiter = await stack.enter_async_context(view.mailbox.watch())
+        self._watch = (view.mailbox, stack, waiter)
+        await flush()  # what came before the watch began
+        return waiter
+
+    async def _unwatch(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            await watch[1].aclose()
 
     async def _until(
         self,

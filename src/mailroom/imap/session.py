@@ -166,7 +166,7 @@ class ImapSession:
         except ConnectionClosed:
             reason = "connection closed by the client"
         finally:
-            self.notify.close()
+            await self.notify.close()
             self._drop_spooled()  # a connection lost in the middle of an APPEND
             await self.leave_selected()
             if self.counted and self.login_name is not None:
