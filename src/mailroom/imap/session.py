@@ -6,7 +6,8 @@ LOGOUT, ID, ENABLE), login (LOGIN, AUTHENTICATE, STARTTLS) and IDLE. The command
 mailboxes and messages live in their own modules (mailbox_commands, fetch, search,
 message_commands) and are found through `dispatch.COMMANDS`; they see the session only
 as a `SessionContext`. Every reply to the client goes through `send`/`tagged_ok`, so
-untagged updates from other sessions are written before a command's tagged OK.
+untagged updates from other sessions are written before a command's tagged OK. Once
+the client asked for them with NOTIFY (notify.py), they come between commands too.
 
 Bad commands are counted (`net.BadCommandLimit`, the listener's `max_bad_commands`),
 as Dovecot counts them (CLIENT_MAX_BAD_COMMANDS): a BAD answer or a failed LOGIN or
