@@ -33,6 +33,7 @@ from mailroom.imap.commands import (
     Login,
     MailboxArgument,
     NoArguments,
+    Notify,
     Qresync,
     Rename,
     Search,
@@ -47,6 +48,7 @@ from mailroom.imap.commands import (
     Thread,
 )
 from mailroom.imap.fetch_items import parse_fetch_items
+from mailroom.imap.notify_arguments import parse_notify
 from mailroom.imap.search_keys import (
     SYSTEM_FLAGS,
     keyword_flag,
@@ -465,6 +467,10 @@ def _cancelupdate(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> C
             return CancelUpdate(tuple(tags))
 
 
+def _notify(reader: ImapTokenReader, limits: ParserLimits, uid: bool) -> Notify:
+    return parse_notify(reader, limits)
+
+
 def _at_most(count: int, limits: ParserLimits, what: str) -> None:
     if count > limits.max_items:
         raise GrammarError(f"Too many {what}")
@@ -513,6 +519,7 @@ _GRAMMAR: dict[str, _Grammar] = {
     "SETQUOTA": _setquota,
     "COMPRESS": _compress,
     "CANCELUPDATE": _cancelupdate,
+    "NOTIFY": _notify,
 }
 UID_COMMANDS = frozenset({"COPY", "MOVE", "FETCH", "STORE", "SEARCH", "SORT", "THREAD", "EXPUNGE"})
 """The commands that have a UID form (RFC 9051 §6.4.9, RFC 5256, RFC 6851, RFC 4315)."""

@@ -40,6 +40,7 @@ AUTHENTICATED = (
     "MULTIAPPEND",
     "CATENATE",
     "COMPRESS=DEFLATE",
+    "NOTIFY",
 )
 
 

@@ -301,6 +301,40 @@ class SetQuota:
     limits: tuple[tuple[str, int], ...]
 
 
+class NotifyFilter(enum.Enum):
+    """RFC 5465 §6 filter-mailboxes: which mailboxes an event group is about."""
+
+    SELECTED = "SELECTED"
+    SELECTED_DELAYED = "SELECTED-DELAYED"
+    INBOXES = "INBOXES"
+    PERSONAL = "PERSONAL"
+    SUBSCRIBED = "SUBSCRIBED"
+    SUBTREE = "SUBTREE"
+    MAILBOXES = "MAILBOXES"
+
+
+@dataclass(frozen=True)
+class NotifyGroup:
+    """RFC 5465 §8 event-group: a mailbox filter and its events (none for `NONE`)."""
+
+    filter: NotifyFilter
+    mailboxes: tuple[str, ...] = ()
+    """The names of SUBTREE and MAILBOXES, as sent."""
+    events: tuple[str, ...] = ()
+    """The RFC's spelling for the events it names (`MessageNew`), others as sent: the
+    session refuses those it lacks with NO [BADEVENT] (RFC 5465 §3.1)."""
+    fetch: tuple[FetchItem, ...] = ()
+    """MessageNew's fetch attributes (selected filters only)."""
+
+
+@dataclass(frozen=True)
+class Notify:
+    """RFC 5465 §3.1: NOTIFY NONE (`groups` None) and NOTIFY SET [STATUS] event-groups."""
+
+    groups: tuple[NotifyGroup, ...] | None
+    status: bool = False
+
+
 @dataclass(frozen=True)
 class Compress:
     """RFC 4978 §3: COMPRESS mechanism (upper-cased; DEFLATE is the only one)."""
@@ -339,6 +373,7 @@ CommandArguments = (
     | SetQuota
     | Compress
     | CancelUpdate
+    | Notify
 )
 
 

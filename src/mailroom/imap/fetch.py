@@ -67,21 +67,43 @@ async def fetch(session: SessionContext, command: Command) -> None:
     plan = _Plan.of(session, view, items, changed_since=args.changed_since)
     if not view.readonly and any(i.sets_seen for i in items):
         plan.seen_now = await _mark_seen(view, messages)
-    announcement = view.announce_keywords()  # before a FLAGS that shows a new keyword
-    if announcement:
-        session.write(announcement)
-    output = _Output(session)
-    if not plan.structures and not plan.needs_message and not plan.seen_now:
-        await _fetch_metadata(output, view, numbers, messages, items, plan.with_modseq)
-    else:
-        await _fetch_batches(plan, output, numbers, messages)
-    await output.flush()
+    output = await _write_responses(session, plan, numbers, messages, items)
     if output.expunged or expunged:
         # As Dovecot: the messages that still exist are sent, and the client told why
         # some are missing (RFC 9051 §7.1 EXPUNGEISSUED).
         await session.tagged_ok(command, "Some messages were already expunged.", "EXPUNGEISSUED")
         return
     await session.tagged_ok(command, "Fetch completed.")
+
+
+async def fetch_responses(
+    session: SessionContext, view: SelectedView, uids: list[int], items: Sequence[FetchItem]
+) -> None:
+    """The FETCH responses of these messages (ascending UIDs in the view), as a FETCH of
+    them would write them: NOTIFY's MessageNew (RFC 5465 §5.2). Items that set \\Seen
+    are not given here (notify_arguments.py refuses them)."""
+    numbers, messages = numbered(view, uids)
+    plan = _Plan.of(session, view, list(items), changed_since=None)
+    await _write_responses(session, plan, numbers, messages, list(items))
+
+
+async def _write_responses(
+    session: SessionContext,
+    plan: _Plan,
+    numbers: Sequence[int],
+    messages: Sequence[MessageInfo],
+    items: list[FetchItem],
+) -> _Output:
+    announcement = plan.view.announce_keywords()  # before a FLAGS showing a new keyword
+    if announcement:
+        session.write(announcement)
+    output = _Output(session)
+    if not plan.structures and not plan.needs_message and not plan.seen_now:
+        await _fetch_metadata(output, plan.view, numbers, messages, items, plan.with_modseq)
+    else:
+        await _fetch_batches(plan, output, numbers, messages)
+    await output.flush()
+    return output
 
 
 def _items_asked(command: Command, args: Fetch) -> list[FetchItem]:

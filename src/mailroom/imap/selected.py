@@ -182,9 +182,16 @@ class SelectedView:
             self._own[message.uid] = message.modseq
 
     async def updates(
-        self, *, expunges: bool, qresync: bool, condstore: bool, rev2: bool = False
+        self,
+        *,
+        expunges: bool,
+        qresync: bool,
+        condstore: bool,
+        rev2: bool = False,
+        flags: bool = True,
     ) -> bytes:
-        """The untagged responses that bring this client up to date (may be empty)."""
+        """The untagged responses that bring this client up to date (may be empty).
+        `flags` False: flag changes are not told (NOTIFY without FlagChange, RFC 5465)."""
         await self.mailbox.sync()
         snapshot = self.mailbox.snapshot
         out: list[bytes] = [self.announce_keywords()]
@@ -213,7 +220,10 @@ class SelectedView:
         start = bisect_left(current, known_last + 1)
         added = current[start:]
         if snapshot.highestmodseq > self.known_modseq:
-            out.extend(self._flag_changes(snapshot.messages[:start], condstore))
+            if flags:
+                out.extend(self._flag_changes(snapshot.messages[:start], condstore))
+            else:
+                self._own.clear()
             self.known_modseq = snapshot.highestmodseq
         if added:
             self.uids.extend(added)

@@ -6,7 +6,8 @@ LOGOUT, ID, ENABLE), login (LOGIN, AUTHENTICATE, STARTTLS) and IDLE. The command
 mailboxes and messages live in their own modules (mailbox_commands, fetch, search,
 message_commands) and are found through `dispatch.COMMANDS`; they see the session only
 as a `SessionContext`. Every reply to the client goes through `send`/`tagged_ok`, so
-untagged updates from other sessions are written before a command's tagged OK.
+untagged updates from other sessions are written before a command's tagged OK. Once
+the client asked for them with NOTIFY (notify.py), they come between commands too.
 
 Bad commands are counted (`net.BadCommandLimit`, the listener's `max_bad_commands`),
 as Dovecot counts them (CLIENT_MAX_BAD_COMMANDS): a BAD answer or a failed LOGIN or
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import tempfile
@@ -33,6 +35,7 @@ from mailroom.imap.capabilities import capabilities
 from mailroom.imap.commands import Authenticate, Command, Compress, Enable, Id, Login
 from mailroom.imap.dispatch import COMMANDS, allowed_in
 from mailroom.imap.login_counts import LoginCounts
+from mailroom.imap.notify import Notifier
 from mailroom.imap.parser import CommandError, CommandParser, NeedLiteral, ParserLimits
 from mailroom.imap.responses import ImapError
 from mailroom.imap.selected import SelectedView
@@ -48,7 +51,7 @@ from mailroom.net import (
     SessionRegistry,
     may_send_password,
 )
-from mailroom.store import Account
+from mailroom.store import EVENT_ORIGIN, Account
 
 log = logging.getLogger("mailroom.imap")
 
@@ -94,6 +97,8 @@ class ImapSession:
         self.separator = services.settings.hierarchy_separator
         self.waiting = False
         """Between commands or in IDLE: nothing is lost by ending the session now."""
+        self.notify = Notifier()
+        """NOTIFY (RFC 5465): the events the client asked for."""
 
     # -- what the client may do ------------------------------------------------------------
 
@@ -137,6 +142,7 @@ class ImapSession:
     # -- the loop ------------------------------------------------------------------------
 
     async def run(self) -> None:
+        EVENT_ORIGIN.set(self)  # this task's folder-list changes are this session's
         try:
             code = [Atom("CAPABILITY"), *(Atom(c) for c in self.capabilities())]
             await self.send(status_response(None, "OK", "Mailroom ready.", code))
@@ -161,6 +167,7 @@ class ImapSession:
         except ConnectionClosed:
             reason = "connection closed by the client"
         finally:
+            await self.notify.close()
             self._drop_spooled()  # a connection lost in the middle of an APPEND
             await self.leave_selected()
             if self.counted and self.login_name is not None:
@@ -200,7 +207,7 @@ class ImapSession:
     async def read_command(self) -> Command | None:
         """The next command, or None when the client's input was answered with BAD."""
         try:
-            first = await self.read_line()
+            first = await self._next_line()
             step = self.parser.feed_line(first)
             while isinstance(step, NeedLiteral):
                 if step.message and self.state is State.NOT_AUTHENTICATED:
@@ -232,6 +239,20 @@ class ImapSession:
             await self._refuse(step)
             return None
         return step
+
+    async def _next_line(self) -> bytes:
+        """The first line of the next command; meanwhile, NOTIFY's events (RFC 5465)."""
+        if not self.notify.active:
+            return await self.read_line()
+        done = asyncio.ensure_future(self.read_line())
+        try:
+            await self.notify.wait(self, done, functools.partial(self.flush_updates, None))
+        finally:
+            if not done.done():
+                done.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ConnectionClosed, IdleTimeout):
+                    await done
+        return done.result()
 
     async def _discard(self, size: int) -> None:
         remaining = size
@@ -307,7 +328,9 @@ class ImapSession:
             self._drop_spooled()
 
     async def flush_updates(self, command: Command | None) -> None:
-        """Send what other sessions and deliveries changed in the selected mailbox."""
+        """Send what other sessions and deliveries changed in the selected mailbox (and
+        what NOTIFY asked for of the others)."""
+        await self.notify.flush(self)
         view = self.selected
         if view is None:
             return
@@ -318,16 +341,21 @@ class ImapSession:
             await self.connection.drain()
             self.connection.close()
             raise ConnectionClosed()
+        if self.notify.holds(command):
+            return
         # RFC 9051 §7.5.1: no EXPUNGE while answering FETCH, STORE or SEARCH by number.
         expunges = command is None or command.uid or command.name not in HOLD_EXPUNGES
+        last = view.uids[-1] if view.uids else 0
         data = await view.updates(
-            expunges=expunges,
+            expunges=self.notify.expunges(expunges),
             qresync=self.qresync,
             condstore=self.condstore,
             rev2="IMAP4REV2" in self.enabled,
+            flags=self.notify.flag_changes,
         )
         if data:
             self.write(data)
+            await self.notify.after_updates(self, view, last)
 
     async def leave_selected(self) -> None:
         view, self.selected = self.selected, None
@@ -472,7 +500,12 @@ class ImapSession:
         done = asyncio.ensure_future(self.read_line())
         self.waiting = True
         try:
-            if view is None:
+            if self.notify.spec is not None:
+                # RFC 5465 §4: in IDLE, exactly the events NOTIFY asked for.
+                flush = functools.partial(self.flush_updates, None)
+                await self.notify.wait(self, done, flush, keepalive=IDLE_KEEPALIVE_SECONDS)
+                line = done.result()
+            elif view is None:
                 line = await self._idle_without_mailbox(done)
             else:
                 async with view.mailbox.watch() as waiter:
@@ -506,6 +539,9 @@ class ImapSession:
             raise responses.bad("Expected DONE.")
         await self.tagged_ok(command, "Idle completed.")
 
+    async def notify_command(self, command: Command) -> None:
+        await self.notify.command(self, command)
+
     async def _idle_without_mailbox(self, done: asyncio.Future[bytes]) -> bytes:
         while True:
             finished, _ = await asyncio.wait({done}, timeout=IDLE_KEEPALIVE_SECONDS)
@@ -526,6 +562,7 @@ SESSION_COMMANDS: dict[str, tuple[SessionMethod, frozenset[State]]] = {
     "ENABLE": (ImapSession.enable, AUTHENTICATED),
     "IDLE": (ImapSession.idle, AUTHENTICATED),
     "COMPRESS": (ImapSession.compress, AUTHENTICATED),
+    "NOTIFY": (ImapSession.notify_command, AUTHENTICATED),
 }
 """The commands on the connection itself; the others are in `dispatch.COMMANDS`."""
 ALL_COMMANDS: dict[str, tuple[SessionMethod, frozenset[State]]] = {

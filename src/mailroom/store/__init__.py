@@ -26,7 +26,14 @@ from mailroom.store.errors import (
     QuotaExceeded,
     SpecialUseError,
 )
-from mailroom.store.events import MailboxEvents, Waiter
+from mailroom.store.events import (
+    EVENT_ORIGIN,
+    AccountListener,
+    ListChange,
+    ListChangeKind,
+    MailboxEvents,
+    Waiter,
+)
 from mailroom.store.file_changes import FlagMode
 from mailroom.store.filename import unique_name
 from mailroom.store.folder_list import FolderInfo
@@ -55,8 +62,10 @@ from mailroom.store.uidlist import LockTimeout, UidList, UidListError, UidRecord
 from mailroom.store.writing import FolderWriter, NewMessage, Put
 
 __all__ = [
+    "EVENT_ORIGIN",
     "INBOX",
     "Account",
+    "AccountListener",
     "FlagError",
     "FlagMode",
     "FolderError",
@@ -68,6 +77,8 @@ __all__ = [
     "FolderWriter",
     "Keywords",
     "KeywordsError",
+    "ListChange",
+    "ListChangeKind",
     "LockTimeout",
     "MailStore",
     "Mailbox",

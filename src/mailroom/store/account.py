@@ -24,6 +24,7 @@ folder's special use.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from mailroom.store.errors import FolderError, FolderExists, FolderNotFound, SpecialUseError
-from mailroom.store.events import MailboxEvents, folder_key
+from mailroom.store.events import ListChange, ListChangeKind, MailboxEvents, folder_key
 from mailroom.store.filename import unique_name
 from mailroom.store.folder_list import (
     FolderInfo,
@@ -225,6 +226,23 @@ class Account:
         """The directory of folder `name` (FolderNameError for names that cannot be)."""
         return self.names.path(self.root, name)
 
+    def name_of(self, key: str) -> str | None:
+        """The folder name of a folder directory (a `folder_key`), None when it is not
+        one of this account's folders."""
+        root = folder_key(self.root)
+        if key == root:
+            return INBOX
+        if os.path.dirname(key) != root:
+            return None
+        try:
+            return self.names.name(os.path.basename(key))
+        except FolderNameError:
+            return None
+
+    def _announce(self, kind: ListChangeKind, name: str, old_name: str | None = None) -> None:
+        """Tell NOTIFY listeners (RFC 5465 §5.4, §5.5) of a change to the folder list."""
+        self.store.events.announce(self.root, ListChange(kind, name, old_name))
+
     def _quota(self) -> Quota:
         return Quota(self.root, self.quota_bytes)
 
@@ -309,6 +327,7 @@ class Account:
         if special_use is not None and special_use not in SUPPORTED:
             raise SpecialUseError(f"{special_use} cannot be given to a folder here")
         await self._change(self._create, name, special_use)
+        self._announce(ListChangeKind.CREATED, name)
 
     def _create(self, name: str, special_use: str | None) -> None:
         path = self.path_of(name)
@@ -328,6 +347,7 @@ class Account:
             raise FolderError("INBOX cannot be deleted")
         await self._change(self._delete, name, path)
         self.store._forget(path)
+        self._announce(ListChangeKind.DELETED, name)
 
     def _delete(self, name: str, path: Path) -> None:
         if not path.is_dir():
@@ -354,10 +374,15 @@ class Account:
         if new == old or self.names.is_inside(new, old):
             raise FolderNameError(f"{old!r} cannot be renamed into itself")
         moved = await self._change(self._rename, old, new)
-        for old_path in moved:
-            self.store._forget(old_path)
+        for source, target in moved.items():
+            self.store._forget(self.root / source)
+            with contextlib.suppress(FolderNameError):
+                self._announce(
+                    ListChangeKind.RENAMED, self.names.name(target), self.names.name(source)
+                )
 
-    def _rename(self, old: str, new: str) -> list[Path]:
+    def _rename(self, old: str, new: str) -> dict[str, str]:
+        """Rename the folder and those below it; their directories, old → new."""
         old_directory = self.path_of(old).name
         new_directory = self.path_of(new).name
         family = [
@@ -385,7 +410,7 @@ class Account:
         if changes:
             change_special_use(self.root, set_to=changes)
         self._rename_subscriptions(targets)
-        return [self.root / source for source in family]
+        return targets
 
     def _rename_subscriptions(self, targets: dict[str, str]) -> None:
         subscribed = set(subscribed_names(self.root, self.names))
@@ -416,12 +441,14 @@ class Account:
 
     async def subscribe(self, name: str) -> None:
         """SUBSCRIBE (RFC 9051 §6.3.7): allowed for names that do not exist (yet)."""
-        levels = tuple(self.names.levels(self.names.normalize(name)))
-        await self._change(self._change_subscriptions, [levels], [])
+        name = self.names.normalize(name)
+        await self._change(self._change_subscriptions, [tuple(self.names.levels(name))], [])
+        self._announce(ListChangeKind.SUBSCRIBED, name)
 
     async def unsubscribe(self, name: str) -> None:
-        levels = tuple(self.names.levels(self.names.normalize(name)))
-        await self._change(self._change_subscriptions, [], [levels])
+        name = self.names.normalize(name)
+        await self._change(self._change_subscriptions, [], [tuple(self.names.levels(name))])
+        self._announce(ListChangeKind.UNSUBSCRIBED, name)
 
     def _change_subscriptions(self, add: list[Levels], remove: list[Levels]) -> None:
         Maildir(self.root, hostname=self.store.hostname).create()

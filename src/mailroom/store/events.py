@@ -16,16 +16,25 @@ absolute and normal (no symlinks are followed: that would mean disk access
 on the event loop), so delivery and sessions must derive a Maildir's path
 the same way, from `locate_mailbox` (paths.py). `notify` may be called from any
 thread.
+
+IMAP NOTIFY (RFC 5465) wants more than one folder: an `AccountListener` (`listen`)
+hears of every folder of one account whose messages may have changed, and of the
+changes to its list of folders and subscriptions (`announce`: created, deleted,
+renamed, subscribed, unsubscribed), in order and bounded. A change announced from
+the task of the session that listens is not told to it (`EVENT_ORIGIN`): RFC 5465
+§5 asks that a client not be notified of what it did itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +44,8 @@ POLL_INTERVAL = 5.0
 """Seconds between checks for changes made by other processes, while someone waits."""
 
 DiskStamp = tuple[tuple[int, int, int], ...]
+EVENT_ORIGIN: ContextVar[object | None] = ContextVar("mailroom_event_origin", default=None)
+"""Who causes the changes announced from this task (an IMAP session sets itself)."""
 
 
 _STAMPED = ("/new", "/cur", "/dovecot-uidlist", "/dovecot-keywords")
@@ -96,6 +107,86 @@ class Waiter:
         self._event.clear()
 
 
+class ListChangeKind(enum.Enum):
+    CREATED = "created"
+    DELETED = "deleted"
+    RENAMED = "renamed"
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+@dataclass(frozen=True)
+class ListChange:
+    """A change to an account's folders or subscriptions (not to messages); `name` is
+    the folder's name after it (normalized, as the store names it)."""
+
+    kind: ListChangeKind
+    name: str
+    old_name: str | None = None
+    """RENAMED: the name before."""
+
+
+class AccountListener:
+    """Everything that happens to one account's folders while it listens: the folders
+    whose messages may have changed (`folders`, their keys, each once) and the list
+    changes in order. Past `limit` pending items it keeps nothing more and says
+    `overflowed` instead. `take()` empties it; `wait()` returns once it is not empty."""
+
+    def __init__(
+        self, events: MailboxEvents, root: str, loop: asyncio.AbstractEventLoop, limit: int
+    ) -> None:
+        self._events = events
+        self.root = root
+        self.limit = limit
+        self.owner = EVENT_ORIGIN.get()
+        self.folders: set[str] = set()
+        self.changes: list[ListChange] = []
+        self.overflowed = False
+        self._loop = loop
+        self._event = asyncio.Event()
+
+    def _on_loop(self, function: Callable[..., object], *args: object) -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            function(*args)
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody listens
+                self._loop.call_soon_threadsafe(function, *args)
+
+    def _add(self, folder: str | None, change: ListChange | None) -> None:
+        if self.overflowed or (folder is not None and folder in self.folders):
+            return
+        if len(self.folders) + len(self.changes) >= self.limit:
+            self.overflowed = True
+            self.folders.clear()
+            self.changes.clear()
+        elif folder is not None:
+            self.folders.add(folder)
+        elif change is not None:
+            self.changes.append(change)
+        self._event.set()
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.folders or self.changes or self.overflowed)
+
+    def take(self) -> tuple[set[str], list[ListChange], bool]:
+        """What came since the last take: folder keys, list changes, and overflow."""
+        taken = (self.folders, self.changes, self.overflowed)
+        self.folders, self.changes, self.overflowed = set(), [], False
+        self._event.clear()
+        return taken
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+    def close(self) -> None:
+        self._events._stop_listening(self)
+
+
 @dataclass
 class _Watched:
     waiters: set[Waiter] = field(default_factory=set)
@@ -110,6 +201,7 @@ class MailboxEvents:
         self.poll_interval = poll_interval
         self._watched: dict[str, _Watched] = {}
         self._guard = threading.Lock()  # notify() may come from a delivery thread
+        self._listeners: dict[str, set[AccountListener]] = {}
 
     def notify(self, path: Path) -> None:
         """Wake every waiter of the folder at `path` (safe from any thread)."""
@@ -117,8 +209,39 @@ class MailboxEvents:
         with self._guard:
             watched = self._watched.get(key)
             waiters = [] if watched is None else list(watched.waiters)
+            # INBOX is the account's root, the other folders are right below it.
+            listeners = [
+                *self._listeners.get(key, ()),
+                *self._listeners.get(os.path.dirname(key), ()),
+            ]
         for waiter in waiters:
             waiter._wake()
+        for listener in listeners:
+            listener._on_loop(listener._add, key, None)
+
+    def announce(self, root: Path, change: ListChange) -> None:
+        """Tell the listeners of the account at `root` of a change to its folder list."""
+        origin = EVENT_ORIGIN.get()
+        with self._guard:
+            listeners = list(self._listeners.get(folder_key(root), ()))
+        for listener in listeners:
+            if origin is None or listener.owner is not origin:
+                listener._on_loop(listener._add, None, change)
+
+    def listen(self, root: Path, *, limit: int) -> AccountListener:
+        """Listen to the account at `root` until the listener's `close()`."""
+        listener = AccountListener(self, folder_key(root), asyncio.get_running_loop(), limit)
+        with self._guard:
+            self._listeners.setdefault(listener.root, set()).add(listener)
+        return listener
+
+    def _stop_listening(self, listener: AccountListener) -> None:
+        with self._guard:
+            listeners = self._listeners.get(listener.root)
+            if listeners is not None:
+                listeners.discard(listener)
+                if not listeners:
+                    del self._listeners[listener.root]
 
     def watching(self, path: Path) -> int:
         """How many waiters the folder has (for tests and metrics)."""
