@@ -92,7 +92,7 @@ async def test_text_parts_are_joined_with_flags_and_date(alice: ImapTalk) -> Non
     assert reply.ok and b"[APPENDUID " in reply.tagged, reply.tagged
     assert await bodies(alice, "Drafts") == [b"From: hdr1@example.com\r\n\r\nSubject: hdr2\r\n\r\n"]
     reply = await alice.command("FETCH 1 (FLAGS INTERNALDATE)")
-    assert reply.lines("1 FETCH") == [  # EXAMINEd: \\Recent is shown, not claimed (Dovecot)
+    assert reply.lines("1 FETCH") == [  # EXAMINEd: \Recent is shown, not claimed (Dovecot)
         '1 FETCH (FLAGS (\\Seen \\Recent $Todo) INTERNALDATE "14-Jul-2025 09:44:25 +0000")'
     ]
 
