@@ -11,6 +11,7 @@ import enum
 import ipaddress
 import logging
 import socket
+import ssl
 from collections import Counter
 from typing import Protocol
 
@@ -24,6 +25,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Seconds a client has to finish a TLS handshake.
 HANDSHAKE_TIMEOUT = 30.0
+BACKLOG = 511
+"""Connections the kernel keeps waiting for an accept (Linux caps it at somaxconn)."""
 
 
 class Refusal(enum.Enum):
@@ -66,11 +69,16 @@ class ListeningServer:
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
         self._per_address: Counter[IPAddress] = Counter()
+        self._shared: list[socket.socket] = []
+        """Listening sockets of another process accepted on (`start_on`)."""
+        self._handshakes: set[asyncio.Task[None]] = set()
         if listener.tls is not TlsMode.NONE and tls is None:
             raise ValueError(f"listener {listener.name} needs TLS contexts")
 
     @property
     def sockets(self) -> list[socket.socket]:
+        if self._shared:
+            return list(self._shared)
         return list(self._server.sockets) if self._server else []
 
     @property
@@ -78,10 +86,12 @@ class ListeningServer:
         """The bound port (useful when the config asked for port 0 in tests)."""
         return int(self.sockets[0].getsockname()[1])
 
-    async def start(self) -> None:
+    async def start(self, *, serving: bool = True) -> None:
+        """Bind and listen; accept too unless `serving` is False (the main process of a
+        host with workers binds the IMAP and POP3 sockets for its workers to accept on)."""
         loop = asyncio.get_running_loop()
         host = self.listener.host
-        implicit = self.listener.tls is TlsMode.IMPLICIT and self.tls is not None
+        implicit = self._implicit_tls()
         # Implicit TLS is the event loop's own: the handshake is done before the session
         # starts, and no byte of the ClientHello can be read by anyone else first.
         self._server = await loop.create_server(
@@ -89,10 +99,62 @@ class ListeningServer:
             host=None if host in {"*", ""} else host,
             port=self.listener.port,
             reuse_address=True,
-            backlog=511,
-            ssl=self.tls.for_listener(self.listener.name) if implicit and self.tls else None,
+            backlog=BACKLOG,
+            ssl=implicit,
             ssl_handshake_timeout=HANDSHAKE_TIMEOUT if implicit else None,
+            start_serving=serving,
         )
+        if not serving:
+            # Listen now (asyncio would only at start_serving): connections wait in the
+            # backlog for the workers, from this moment on.
+            for bound in self._server.sockets:
+                with socket.fromfd(bound.fileno(), bound.family, bound.type) as copy:
+                    copy.listen(BACKLOG)
+
+    def _implicit_tls(self) -> ssl.SSLContext | None:
+        if self.listener.tls is TlsMode.IMPLICIT and self.tls is not None:
+            return self.tls.for_listener(self.listener.name)
+        return None
+
+    def start_on(self, sockets: list[socket.socket]) -> None:
+        """Accept on listening sockets another process bound (a worker's listeners).
+
+        One connection per wake-up, not all that wait: every worker is woken for a new
+        connection, and the one whose loop comes round first takes it, so a busy worker
+        takes fewer (asyncio's own accept loop would take a whole burst at once)."""
+        loop = asyncio.get_running_loop()
+        for sock in sockets:
+            sock.setblocking(False)
+            self._shared.append(sock)
+            loop.add_reader(sock.fileno(), self._accept_one, sock)
+
+    def _accept_one(self, sock: socket.socket) -> None:
+        try:
+            connection, _ = sock.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return  # another worker took it, or the client gave up
+        except OSError as error:  # out of file descriptors: pause, as asyncio does
+            log.error("%s: cannot accept: %s; pausing for a second", self.listener.name, error)
+            loop = asyncio.get_running_loop()
+            loop.remove_reader(sock.fileno())
+            loop.call_later(1.0, loop.add_reader, sock.fileno(), self._accept_one, sock)
+            return
+        task = asyncio.get_running_loop().create_task(self._connect(connection))
+        self._handshakes.add(task)
+        task.add_done_callback(self._handshakes.discard)
+
+    async def _connect(self, connection: socket.socket) -> None:
+        implicit = self._implicit_tls()
+        try:
+            await asyncio.get_running_loop().connect_accepted_socket(
+                self._protocol_factory,
+                connection,
+                ssl=implicit,
+                ssl_handshake_timeout=HANDSHAKE_TIMEOUT if implicit else None,
+            )
+        except (OSError, ssl.SSLError, TimeoutError) as error:
+            log.debug("%s: connection lost before its session: %s", self.listener.name, error)
+            connection.close()
 
     def _protocol_factory(self) -> asyncio.Protocol:
         protocol = _AcceptingProtocol(self)
@@ -143,6 +205,7 @@ class ListeningServer:
         """Stop accepting; give sessions `grace` seconds, then cancel them."""
         if self._server is not None:
             self._server.close()
+        self._stop_accepting()
         self.handler.stopping()
         if self._sessions:
             _, pending = await asyncio.wait(set(self._sessions), timeout=grace)
@@ -152,6 +215,15 @@ class ListeningServer:
                 await asyncio.wait(pending, timeout=grace)
         if self._server is not None:
             await self._server.wait_closed()
+
+    def _stop_accepting(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sock in self._shared:
+            loop.remove_reader(sock.fileno())
+            sock.close()  # this process's descriptor; the main process keeps its own
+        self._shared.clear()
+        for task in self._handshakes:
+            task.cancel()
 
 
 class _AcceptingProtocol(_StreamProtocol):

@@ -1,0 +1,223 @@
+"""The main process's side of worker processes (config `[server] workers = N`).
+
+One Python process runs one core at a time, and an IMAP command costs about a
+millisecond of CPU, so a busy host needs several processes (Dovecot runs one per
+client). With N > 1 the main process binds every listener as before and keeps SMTP,
+the queue, delivery and the control socket; N workers (`worker.py`, each a fresh
+`python -m mailroom.app.worker`, never a fork of a running event loop) accept the IMAP
+and POP3 connections on the very sockets the main process bound, inherited as file
+descriptors: no second bind, no port race, implicit TLS the same as in one process.
+
+Each worker has a link to the main process (a Unix socket pair, `mailroom.ipc`) over
+which it asks the host's one login throttle (`auth.remote_throttle`) and hears and
+tells folder changes (`store.event_hub`), so IDLE wakes across processes. A link at
+end-of-file means the main process is gone: the worker stops (and on Linux it is sent
+SIGTERM by the kernel then, PR_SET_PDEATHSIG). A worker that dies is started again
+after a delay that doubles up to `MAX_RESTART_DELAY`; SIGTERM stops them all before the
+main process ends, SIGHUP is passed on (certificates).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mailroom.auth import Throttle
+from mailroom.auth.remote_throttle import ThrottleService
+from mailroom.ipc import Link, Message
+from mailroom.store import MailboxEvents
+from mailroom.store.event_hub import EventHub
+
+log = logging.getLogger("mailroom.workers")
+
+WORKER_MODULE = "mailroom.app.worker"
+READY = "ready"
+"""The kind of the frame a worker sends once it accepts connections."""
+READY_TIMEOUT = 60.0
+"""Seconds the main process waits at start for its workers to be ready."""
+STOP_TIMEOUT = 15.0
+"""Seconds workers get to end their sessions after SIGTERM before SIGKILL."""
+FIRST_RESTART_DELAY = 1.0
+MAX_RESTART_DELAY = 30.0
+STABLE_SECONDS = 60.0
+"""A worker that ran this long died of something new: its restart delay starts over."""
+
+
+@dataclass
+class WorkerSpec:
+    """What a worker is told on its command line (JSON)."""
+
+    config: str
+    parent: int
+    index: int
+    link: int
+    """File descriptor of its end of the link."""
+    listeners: dict[str, list[int]] = field(default_factory=dict)
+    """Listener name -> file descriptors of its listening sockets."""
+
+    def encode(self) -> str:
+        return json.dumps(self.__dict__)
+
+    @classmethod
+    def decode(cls, text: str) -> WorkerSpec:
+        return cls(**json.loads(text))
+
+
+@dataclass
+class _Worker:
+    index: int
+    process: asyncio.subprocess.Process
+    link: Link
+    reading: asyncio.Task[None]
+    ready: asyncio.Future[None]
+
+
+class WorkerPool:
+    """N worker processes, kept running until `stop()`."""
+
+    def __init__(
+        self, config_path: Path, count: int, events: MailboxEvents, throttle: Throttle
+    ) -> None:
+        self.config_path = config_path
+        self.count = count
+        self._events = events
+        self._throttle = ThrottleService(throttle)
+        self._hub: EventHub | None = None
+        self._sockets: dict[str, list[socket.socket]] = {}
+        self._live: dict[int, _Worker] = {}
+        self._keepers: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    @property
+    def pids(self) -> list[int]:
+        """The live workers' process ids."""
+        return [worker.process.pid for worker in self._live.values()]
+
+    async def start(self, sockets: dict[str, list[socket.socket]]) -> None:
+        """Start the workers on these listening sockets; return when they accept (or
+        after READY_TIMEOUT, logged: connections then wait in the sockets' backlog)."""
+        self._sockets = sockets
+        self._hub = EventHub(self._events, relay=True)
+        first: list[asyncio.Future[None]] = []
+        for index in range(self.count):
+            started = asyncio.get_running_loop().create_future()
+            self._keepers.append(asyncio.create_task(self._keep(index, started)))
+            first.append(started)
+        _, late = await asyncio.wait(first, timeout=READY_TIMEOUT)
+        if late:
+            log.warning(
+                "%d of %d workers not ready after %.0f s", len(late), self.count, READY_TIMEOUT
+            )
+
+    async def _keep(self, index: int, started: asyncio.Future[None]) -> None:
+        """Run worker `index`, and again whenever it dies, until the pool stops."""
+        delay = FIRST_RESTART_DELAY
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            began = loop.time()
+            try:
+                worker = await self._spawn(index)
+            except OSError as error:
+                log.error("worker %d: cannot start: %s", index, error)
+                status = "not started"
+            else:
+                worker.ready.add_done_callback(lambda _: _settle(started))
+                status = await self._until_exit(worker)
+            if self._stopping:
+                return
+            if loop.time() - began > STABLE_SECONDS:
+                delay = FIRST_RESTART_DELAY
+            log.warning("worker %d %s; starting it again in %.0f s", index, status, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RESTART_DELAY)
+
+    async def _spawn(self, index: int) -> _Worker:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        listeners = {
+            name: [sock.fileno() for sock in socks] for name, socks in self._sockets.items()
+        }
+        spec = WorkerSpec(str(self.config_path), os.getpid(), index, theirs.fileno(), listeners)
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                WORKER_MODULE,
+                spec.encode(),
+                stdin=asyncio.subprocess.DEVNULL,
+                pass_fds=[theirs.fileno(), *(fd for fds in listeners.values() for fd in fds)],
+            )
+        except OSError:
+            ours.close()
+            raise
+        finally:
+            theirs.close()  # the worker's now; ours reads end-of-file when it is gone
+        link = Link(ours, name=f"worker {index} (pid {process.pid})")
+        ready = asyncio.get_running_loop().create_future()
+        link.on(READY, lambda message: _settle(ready))
+        assert self._hub is not None
+        self._hub.attach(link)
+        self._throttle.serve(link)
+        await link.open()
+        worker = _Worker(index, process, link, asyncio.create_task(link.run()), ready)
+        self._live[index] = worker
+        log.info("worker %d started, pid %d", index, process.pid)
+        return worker
+
+    async def _until_exit(self, worker: _Worker) -> str:
+        """Wait for the worker to end; say how it ended."""
+        code = await worker.process.wait()
+        self._live.pop(worker.index, None)
+        if self._hub is not None:
+            self._hub.detach(worker.link)
+        worker.link.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker.reading
+        how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        return f"(pid {worker.process.pid}) {how}"
+
+    def reload(self) -> None:
+        """SIGHUP: every worker re-reads its certificates."""
+        self._signal_all(signal.SIGHUP)
+
+    async def stop(self) -> None:
+        """SIGTERM every worker, wait for them (SIGKILL after STOP_TIMEOUT)."""
+        self._stopping = True
+        self._signal_all(signal.SIGTERM)
+        processes = [worker.process for worker in self._live.values()]
+        waiting = [asyncio.ensure_future(process.wait()) for process in processes]
+        if waiting:
+            _, late = await asyncio.wait(waiting, timeout=STOP_TIMEOUT)
+            if late:
+                log.warning(
+                    "%d workers still running after %.0f s: killed", len(late), STOP_TIMEOUT
+                )
+                self._signal_all(signal.SIGKILL)
+                await asyncio.wait(waiting)
+        for keeper in self._keepers:
+            keeper.cancel()
+        await asyncio.gather(*self._keepers, return_exceptions=True)
+        self._keepers.clear()
+        if self._hub is not None:
+            self._hub.close()
+
+    def _signal_all(self, signum: int) -> None:
+        for worker in list(self._live.values()):
+            with contextlib.suppress(ProcessLookupError):
+                worker.process.send_signal(signum)
+
+
+def ready_frame(pid: int) -> Message:
+    return {"k": READY, "pid": pid}
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
