@@ -233,16 +233,18 @@ async def test_workers_end_when_the_main_process_is_killed(server: RunningServer
 
 
 async def test_pop3_is_served_by_the_workers(server: RunningServer) -> None:
-    port = server.ports["pop3s"]
+    port, workers = server.ports["pop3s"], server.workers
 
-    def session() -> tuple[int, tuple[int, int]]:
+    def session() -> tuple[int | None, tuple[int, int]]:
         client = poplib.POP3_SSL("127.0.0.1", port, context=client_tls(), timeout=30)
         try:
             client.user("alice@example.test")
             client.pass_(PASSWORD)
-            return client.sock.getsockname()[1], client.stat()
+            serving = holder(port, client.sock.getsockname()[1], workers | {server.process.pid})
+            return serving, client.stat()
         finally:
             client.quit()
 
-    client_port, stat = await asyncio.to_thread(session)
+    serving, stat = await asyncio.to_thread(session)
+    assert serving in workers
     assert stat == (0, 0)

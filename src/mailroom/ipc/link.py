@@ -60,6 +60,8 @@ class Link:
         self._waiting: dict[int, asyncio.Future[Message]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._dropped = 0
+        self._opening = False
+        self._closed = False
 
     def on(self, kind: str, handler: OneWay) -> None:
         self._one_way[kind] = handler
@@ -69,14 +71,22 @@ class Link:
 
     async def open(self) -> None:
         """Take the socket onto the event loop; frames can be sent from now on."""
-        self._reader, self._writer = await asyncio.open_unix_connection(sock=self._sock)
+        self._opening = True
+        try:
+            self._reader, self._writer = await asyncio.open_unix_connection(sock=self._sock)
+        finally:
+            self._opening = False
+        if self._closed:  # closed while opening: the event loop owns the socket now
+            self._writer.close()
 
     async def run(self) -> None:
         """Read and dispatch frames until end-of-file or a bad frame; then close."""
         if self._reader is None:
             await self.open()
         reader = self._reader
-        assert reader is not None
+        if reader is None or self._closed:
+            self.close()
+            return
         decoder = Decoder()
         try:
             while data := await reader.read(READ_SIZE):
@@ -116,6 +126,7 @@ class Link:
             self._waiting.pop(ident, None)
 
     def close(self) -> None:
+        self._closed = True
         for answer in self._waiting.values():
             if not answer.done():
                 answer.set_exception(LinkClosed(f"{self.name}: closed"))
@@ -124,7 +135,7 @@ class Link:
             task.cancel()
         if self._writer is not None:
             self._writer.close()
-        else:
+        elif not self._opening:  # never on the loop (closing it under the loop aborts libuv)
             self._sock.close()
 
     @property
