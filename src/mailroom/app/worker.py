@@ -1,12 +1,12 @@
-"""A worker process: serves the IMAP and POP3 listeners of a host on the sockets its
-main process bound (see workers.py). Started as `python -m mailroom.app.worker SPEC`
+"""A worker process: serves the IMAP and POP3 connections its main process accepts and
+hands it (see workers.py and net/handoff.py). Started as `python -m mailroom.app.worker SPEC`
 by the main process only; SPEC (JSON) names the config file and the inherited file
 descriptors.
 
 It builds the services IMAP and POP3 use from the same config file (its own directory
 connection and mail store; the main process's throttle and event hub over its link),
-accepts until SIGTERM or until the link to the main process ends, then stops its
-listeners as the main process would. SIGINT is ignored: Ctrl-C reaches the whole
+serves until SIGTERM or until the main process is gone (its link or handoff channel
+ends), then ends its sessions as the main process would. SIGINT is ignored: Ctrl-C reaches the whole
 process group, and the main process decides when workers stop.
 """
 
@@ -20,18 +20,20 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import uvloop
 
 from mailroom.app.protocols import WORKER_PROTOCOLS
 from mailroom.app.serve import configure_logging, tune_garbage_collector, use_disk_threads
-from mailroom.app.services import open_services
-from mailroom.app.workers import WorkerSpec, ready_frame
+from mailroom.app.services import Services, open_services
+from mailroom.app.workers import WorkerSpec, closed_frame, ready_frame
 from mailroom.auth.remote_throttle import RemoteThrottle
 from mailroom.config import Config, load_config
 from mailroom.ipc import Link
 from mailroom.net import ListeningServer
+from mailroom.net.handoff import HandoffReceiver
 from mailroom.store.event_hub import EventHub
 
 log = logging.getLogger("mailroom.workers")
@@ -63,30 +65,51 @@ async def run_worker(config: Config, spec: WorkerSpec) -> None:
         hub = EventHub(services.events, relay=False)
         hub.attach(link)
         stack.callback(hub.close)
-        servers = []
-        for listener in config.listeners:
-            builder = WORKER_PROTOCOLS.get(listener.protocol)
-            if builder is None or listener.name not in spec.listeners:
-                continue
-            server = ListeningServer(listener, builder(services)(listener), services.tls)
-            server.start_on([socket.socket(fileno=fd) for fd in spec.listeners[listener.name]])
-            servers.append(server)
+        servers = worker_servers(config, services, spec.listeners)
+
+        def tell_closed() -> None:
+            link.send(closed_frame(1))
+
+        for server in servers:
+            server.released = tell_closed
+        receiver = HandoffReceiver(
+            socket.socket(fileno=spec.handoff),
+            {server.listener.name: server.adopt for server in servers},
+        )
+        receiver.start()
         link.send(ready_frame(os.getpid()))
-        await _until_told_to_stop(reading, services.tls.reload if services.tls else None)
+        await _until_told_to_stop(
+            [reading, receiver.ended], services.tls.reload if services.tls else None
+        )
+        receiver.stop()
         for server in servers:
             await server.stop()
     link.close()
 
 
-async def _until_told_to_stop(reading: asyncio.Task[None], reload: object) -> None:
+def worker_servers(config: Config, services: Services, names: list[str]) -> list[ListeningServer]:
+    """The servers of the listeners a worker is handed connections of."""
+    servers = []
+    for listener in config.listeners:
+        builder = WORKER_PROTOCOLS.get(listener.protocol)
+        if builder is not None and listener.name in names:
+            servers.append(ListeningServer(listener, builder(services)(listener), services.tls))
+    return servers
+
+
+async def _until_told_to_stop(
+    ends: list[asyncio.Future[None]], reload: Callable[[], object] | None
+) -> None:
+    """Until SIGTERM, or the main process is gone (its link or channel ended)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
-    if callable(reload):
+    if reload is not None:
         loop.add_signal_handler(signal.SIGHUP, reload)
-    reading.add_done_callback(lambda _: stop.set())  # the main process is gone
+    for end in ends:
+        end.add_done_callback(lambda _: stop.set())
     await stop.wait()
-    if reading.done():
+    if any(end.done() for end in ends):
         log.warning("the main process is gone: stopping")
 
 

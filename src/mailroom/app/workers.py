@@ -4,17 +4,17 @@ One Python process runs one core at a time, and an IMAP command costs about a
 millisecond of CPU, so a busy host needs several processes (Dovecot runs one per
 client). With N > 1 the main process binds every listener as before and keeps SMTP,
 the queue, delivery and the control socket; N workers (`worker.py`, each a fresh
-`python -m mailroom.app.worker`, never a fork of a running event loop) accept the IMAP
-and POP3 connections on the very sockets the main process bound, inherited as file
-descriptors: no second bind, no port race, implicit TLS the same as in one process.
+`python -m mailroom.app.worker`, never a fork of a running event loop) serve the IMAP
+and POP3 connections, which the main process accepts and hands to the worker with the
+fewest open connections (`net.handoff`).
 
 Each worker has a link to the main process (a Unix socket pair, `mailroom.ipc`) over
-which it asks the host's one login throttle (`auth.remote_throttle`) and hears and
-tells folder changes (`store.event_hub`), so IDLE wakes across processes. A link at
-end-of-file means the main process is gone: the worker stops (and on Linux it is sent
-SIGTERM by the kernel then, PR_SET_PDEATHSIG). A worker that dies is started again
-after a delay that doubles up to `MAX_RESTART_DELAY`; SIGTERM stops them all before the
-main process ends, SIGHUP is passed on (certificates).
+which it asks the host's one login throttle (`auth.remote_throttle`), hears and tells
+folder changes (`store.event_hub`, so IDLE wakes across processes) and reports closed
+connections. A link at end-of-file means the main process is gone: the worker stops
+(and on Linux the kernel sends it SIGTERM then, PR_SET_PDEATHSIG). A worker that dies
+is started again after a delay that doubles up to `MAX_RESTART_DELAY`; SIGTERM stops
+them all before the main process ends, SIGHUP is passed on (certificates).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from pathlib import Path
 from mailroom.auth import Throttle
 from mailroom.auth.remote_throttle import ThrottleService
 from mailroom.ipc import Link, Message
+from mailroom.net.handoff import Handoff, channel_pair
 from mailroom.store import MailboxEvents
 from mailroom.store.event_hub import EventHub
 
@@ -40,7 +41,10 @@ log = logging.getLogger("mailroom.workers")
 
 WORKER_MODULE = "mailroom.app.worker"
 READY = "ready"
-"""The kind of the frame a worker sends once it accepts connections."""
+"""The kind of the frame a worker sends once it takes connections."""
+CLOSED = "closed"
+"""The kind of the frame a worker sends when connections it was handed are closed."""
+MAX_CLOSED = 1_000_000
 READY_TIMEOUT = 60.0
 """Seconds the main process waits at start for its workers to be ready."""
 STOP_TIMEOUT = 15.0
@@ -60,8 +64,10 @@ class WorkerSpec:
     index: int
     link: int
     """File descriptor of its end of the link."""
-    listeners: dict[str, list[int]] = field(default_factory=dict)
-    """Listener name -> file descriptors of its listening sockets."""
+    handoff: int
+    """File descriptor of its end of the handoff channel (net/handoff.py)."""
+    listeners: list[str] = field(default_factory=list)
+    """Names of the listeners whose connections it is handed."""
 
     def encode(self) -> str:
         return json.dumps(self.__dict__)
@@ -91,6 +97,7 @@ class WorkerPool:
         self._events = events
         self._throttle = ThrottleService(throttle)
         self._hub: EventHub | None = None
+        self._handoff = Handoff()
         self._sockets: dict[str, list[socket.socket]] = {}
         self._live: dict[int, _Worker] = {}
         self._keepers: list[asyncio.Task[None]] = []
@@ -101,9 +108,13 @@ class WorkerPool:
         """The live workers' process ids."""
         return [worker.process.pid for worker in self._live.values()]
 
+    def open_connections(self) -> dict[int, int]:
+        """Connections open per worker (by index)."""
+        return self._handoff.open_connections()
+
     async def start(self, sockets: dict[str, list[socket.socket]]) -> None:
-        """Start the workers on these listening sockets; return when they accept (or
-        after READY_TIMEOUT, logged: connections then wait in the sockets' backlog)."""
+        """Start the workers, then accept on these listening sockets and hand what comes
+        to them; return when the workers are ready (or after READY_TIMEOUT, logged)."""
         self._sockets = sockets
         self._hub = EventHub(self._events, relay=True)
         first: list[asyncio.Future[None]] = []
@@ -116,6 +127,8 @@ class WorkerPool:
             log.warning(
                 "%d of %d workers not ready after %.0f s", len(late), self.count, READY_TIMEOUT
             )
+        for name, group in sockets.items():
+            self._handoff.listen(name, group)
 
     async def _keep(self, index: int, started: asyncio.Future[None]) -> None:
         """Run worker `index`, and again whenever it dies, until the pool stops."""
@@ -141,10 +154,15 @@ class WorkerPool:
 
     async def _spawn(self, index: int) -> _Worker:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        listeners = {
-            name: [sock.fileno() for sock in socks] for name, socks in self._sockets.items()
-        }
-        spec = WorkerSpec(str(self.config_path), os.getpid(), index, theirs.fileno(), listeners)
+        handing, handed = channel_pair()
+        spec = WorkerSpec(
+            str(self.config_path),
+            os.getpid(),
+            index,
+            theirs.fileno(),
+            handed.fileno(),
+            sorted(self._sockets),
+        )
         try:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -152,14 +170,18 @@ class WorkerPool:
                 WORKER_MODULE,
                 spec.encode(),
                 stdin=asyncio.subprocess.DEVNULL,
-                pass_fds=[theirs.fileno(), *(fd for fds in listeners.values() for fd in fds)],
+                pass_fds=[theirs.fileno(), handed.fileno()],
             )
         except OSError:
             ours.close()
+            handing.close()
             raise
         finally:
             theirs.close()  # the worker's now; ours reads end-of-file when it is gone
+            handed.close()
+        self._handoff.add_worker(index, handing)
         link = Link(ours, name=f"worker {index} (pid {process.pid})")
+        link.on(CLOSED, lambda message: self._closed(index, message))
         ready = asyncio.get_running_loop().create_future()
         link.on(READY, lambda message: _settle(ready))
         assert self._hub is not None
@@ -175,6 +197,7 @@ class WorkerPool:
         """Wait for the worker to end; say how it ended."""
         code = await worker.process.wait()
         self._live.pop(worker.index, None)
+        self._handoff.remove_worker(worker.index)
         if self._hub is not None:
             self._hub.detach(worker.link)
         worker.link.close()
@@ -183,6 +206,13 @@ class WorkerPool:
         how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
         return f"(pid {worker.process.pid}) {how}"
 
+    def _closed(self, index: int, message: Message) -> None:
+        count = message.get("n")
+        if type(count) is int and 0 < count <= MAX_CLOSED:
+            self._handoff.closed(index, count)
+        else:
+            log.warning("worker %d: a closed frame without a count", index)
+
     def reload(self) -> None:
         """SIGHUP: every worker re-reads its certificates."""
         self._signal_all(signal.SIGHUP)
@@ -190,6 +220,7 @@ class WorkerPool:
     async def stop(self) -> None:
         """SIGTERM every worker, wait for them (SIGKILL after STOP_TIMEOUT)."""
         self._stopping = True
+        self._handoff.stop()  # new connections wait in the backlog (and are refused at exit)
         self._signal_all(signal.SIGTERM)
         processes = [worker.process for worker in self._live.values()]
         waiting = [asyncio.ensure_future(process.wait()) for process in processes]
@@ -216,6 +247,10 @@ class WorkerPool:
 
 def ready_frame(pid: int) -> Message:
     return {"k": READY, "pid": pid}
+
+
+def closed_frame(count: int) -> Message:
+    return {"k": CLOSED, "n": count}
 
 
 def _settle(future: asyncio.Future[None]) -> None:

@@ -13,6 +13,7 @@ import logging
 import socket
 import ssl
 from collections import Counter
+from collections.abc import Callable
 from typing import Protocol
 
 from mailroom.config import Listener, TlsMode
@@ -69,16 +70,14 @@ class ListeningServer:
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
         self._per_address: Counter[IPAddress] = Counter()
-        self._shared: list[socket.socket] = []
-        """Listening sockets of another process accepted on (`start_on`)."""
         self._handshakes: set[asyncio.Task[None]] = set()
+        self.released: Callable[[], None] = lambda: None
+        """Called as each connection is closed (how a worker tells the main process)."""
         if listener.tls is not TlsMode.NONE and tls is None:
             raise ValueError(f"listener {listener.name} needs TLS contexts")
 
     @property
     def sockets(self) -> list[socket.socket]:
-        if self._shared:
-            return list(self._shared)
         return list(self._server.sockets) if self._server else []
 
     @property
@@ -106,7 +105,7 @@ class ListeningServer:
         )
         if not serving:
             # Listen now (asyncio would only at start_serving): connections wait in the
-            # backlog for the workers, from this moment on.
+            # backlog from this moment on, for the workers' handoff (handoff.py).
             for bound in self._server.sockets:
                 with socket.fromfd(bound.fileno(), bound.family, bound.type) as copy:
                     copy.listen(BACKLOG)
@@ -116,29 +115,9 @@ class ListeningServer:
             return self.tls.for_listener(self.listener.name)
         return None
 
-    def start_on(self, sockets: list[socket.socket]) -> None:
-        """Accept on listening sockets another process bound (a worker's listeners).
-
-        One connection per wake-up, not all that wait: every worker is woken for a new
-        connection, and the one whose loop comes round first takes it, so a busy worker
-        takes fewer (asyncio's own accept loop would take a whole burst at once)."""
-        loop = asyncio.get_running_loop()
-        for sock in sockets:
-            sock.setblocking(False)
-            self._shared.append(sock)
-            loop.add_reader(sock.fileno(), self._accept_one, sock)
-
-    def _accept_one(self, sock: socket.socket) -> None:
-        try:
-            connection, _ = sock.accept()
-        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-            return  # another worker took it, or the client gave up
-        except OSError as error:  # out of file descriptors: pause, as asyncio does
-            log.error("%s: cannot accept: %s; pausing for a second", self.listener.name, error)
-            loop = asyncio.get_running_loop()
-            loop.remove_reader(sock.fileno())
-            loop.call_later(1.0, loop.add_reader, sock.fileno(), self._accept_one, sock)
-            return
+    def adopt(self, connection: socket.socket) -> None:
+        """Serve a connection another process accepted (a worker's, see handoff.py);
+        `released` is called when it is closed."""
         task = asyncio.get_running_loop().create_task(self._connect(connection))
         self._handshakes.add(task)
         task.add_done_callback(self._handshakes.discard)
@@ -155,6 +134,11 @@ class ListeningServer:
         except (OSError, ssl.SSLError, TimeoutError) as error:
             log.debug("%s: connection lost before its session: %s", self.listener.name, error)
             connection.close()
+            self.released()
+        except asyncio.CancelledError:
+            connection.close()
+            self.released()
+            raise
 
     def _protocol_factory(self) -> asyncio.Protocol:
         protocol = _AcceptingProtocol(self)
@@ -185,6 +169,7 @@ class ListeningServer:
                 pass
             finally:
                 connection.close()
+                self.released()
             return
         self._per_address[address] += 1
         try:
@@ -200,12 +185,14 @@ class ListeningServer:
             if self._per_address[address] <= 0:
                 del self._per_address[address]
             connection.close()
+            self.released()
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop accepting; give sessions `grace` seconds, then cancel them."""
         if self._server is not None:
             self._server.close()
-        self._stop_accepting()
+        for task in self._handshakes:
+            task.cancel()
         self.handler.stopping()
         if self._sessions:
             _, pending = await asyncio.wait(set(self._sessions), timeout=grace)
@@ -215,15 +202,6 @@ class ListeningServer:
                 await asyncio.wait(pending, timeout=grace)
         if self._server is not None:
             await self._server.wait_closed()
-
-    def _stop_accepting(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sock in self._shared:
-            loop.remove_reader(sock.fileno())
-            sock.close()  # this process's descriptor; the main process keeps its own
-        self._shared.clear()
-        for task in self._handshakes:
-            task.cancel()
 
 
 class _AcceptingProtocol(_StreamProtocol):
