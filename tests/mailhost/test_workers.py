@@ -204,6 +204,41 @@ async def test_sessions_on_two_workers_see_the_same_modseqs(server: RunningServe
     assert seen == written
 
 
+async def freed_slot(port: int) -> ImapTalk:
+    """A session opened once a closed one's slot is free (the close travels from the
+    worker to the main process first)."""
+    for _ in range(200):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client_tls())
+        greeting = await reader.readline()
+        if greeting.startswith(b"* OK"):
+            talk = ImapTalk(reader, writer)
+            talk.greeting = greeting
+            return talk
+        writer.close()
+        await asyncio.sleep(0.05)
+    raise AssertionError("the closed session's slot was never freed")
+
+
+async def test_the_connection_cap_per_address_counts_the_whole_host(tmp_path: Path) -> None:
+    capped = {**SETTINGS, 'tls = "implicit"\n': 'tls = "implicit"\nmax_connections_per_ip = 3\n'}
+    config, ports = await prepare_host_ports(tmp_path / "host", capped, LISTENERS)
+    process = await start_server(config)
+    try:
+        port, workers = ports["imaps"], children_of(process.pid)
+        sessions = [await ImapTalk.open(port, tls=client_tls()) for _ in range(3)]
+        assert {served_by(talk, port, workers) for talk in sessions} == workers
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client_tls())
+        assert await reader.readline() == b"* BYE too many connections from this address\r\n"
+        writer.close()
+        await sessions.pop().close()
+        sessions.append(await freed_slot(port))  # once the worker has told the main process
+        for talk in sessions:
+            await talk.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await process.wait()
+
+
 async def test_a_killed_worker_is_started_again_and_serves(server: RunningServer) -> None:
     before = server.workers
     victim = min(before)

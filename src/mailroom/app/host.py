@@ -142,7 +142,8 @@ def worker_pool(services: Services) -> WorkerPool | None:
         return None
     if config.source is None:
         raise HostFileError("[server] workers needs a config file for the workers to read")
-    return WorkerPool(config.source.resolve(), count, services.events, services.throttle)
+    served = [each for each in config.listeners if each.protocol in WORKER_PROTOCOLS]
+    return WorkerPool(config.source.resolve(), count, served, services.events, services.throttle)
 
 
 RunningHost = Host

@@ -33,7 +33,7 @@ from mailroom.auth.remote_throttle import RemoteThrottle
 from mailroom.config import Config, load_config
 from mailroom.ipc import Link
 from mailroom.net import ListeningServer
-from mailroom.net.handoff import HandoffReceiver
+from mailroom.net.handoff import Adopt, Handed, HandoffReceiver
 from mailroom.store.event_hub import EventHub
 
 log = logging.getLogger("mailroom.workers")
@@ -66,16 +66,7 @@ async def run_worker(config: Config, spec: WorkerSpec) -> None:
         hub.attach(link)
         stack.callback(hub.close)
         servers = worker_servers(config, services, spec.listeners)
-
-        def tell_closed() -> None:
-            link.send(closed_frame(1))
-
-        for server in servers:
-            server.released = tell_closed
-        receiver = HandoffReceiver(
-            socket.socket(fileno=spec.handoff),
-            {server.listener.name: server.adopt for server in servers},
-        )
+        receiver = HandoffReceiver(socket.socket(fileno=spec.handoff), adopter(servers, link))
         receiver.start()
         link.send(ready_frame(os.getpid()))
         await _until_told_to_stop(
@@ -95,6 +86,26 @@ def worker_servers(config: Config, services: Services, names: list[str]) -> list
         if builder is not None and listener.name in names:
             servers.append(ListeningServer(listener, builder(services)(listener), services.tls))
     return servers
+
+
+def adopter(servers: list[ListeningServer], link: Link) -> Adopt:
+    """Serves each handed connection on its listener's server; tells the main process
+    when it is closed (so that it counts it no more)."""
+    by_name = {server.listener.name: server for server in servers}
+
+    def adopt(connection: socket.socket, handed: Handed) -> None:
+        def released() -> None:
+            link.send(closed_frame([handed.ident]))
+
+        server = by_name.get(handed.listener)
+        if server is None:
+            log.error("handed a connection of an unknown listener %.40r", handed.listener)
+            connection.close()
+            released()
+            return
+        server.adopt(connection, refusal=handed.refusal, released=released)
+
+    return adopt
 
 
 async def _until_told_to_stop(

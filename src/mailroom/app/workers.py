@@ -32,6 +32,7 @@ from pathlib import Path
 
 from mailroom.auth import Throttle
 from mailroom.auth.remote_throttle import ThrottleService
+from mailroom.config import Listener
 from mailroom.ipc import Link, Message
 from mailroom.net.handoff import Handoff, channel_pair
 from mailroom.store import MailboxEvents
@@ -44,7 +45,8 @@ READY = "ready"
 """The kind of the frame a worker sends once it takes connections."""
 CLOSED = "closed"
 """The kind of the frame a worker sends when connections it was handed are closed."""
-MAX_CLOSED = 1_000_000
+MAX_CLOSED = 1000
+"""Connection ids in one closed frame at most."""
 READY_TIMEOUT = 60.0
 """Seconds the main process waits at start for its workers to be ready."""
 STOP_TIMEOUT = 15.0
@@ -90,14 +92,19 @@ class WorkerPool:
     """N worker processes, kept running until `stop()`."""
 
     def __init__(
-        self, config_path: Path, count: int, events: MailboxEvents, throttle: Throttle
+        self,
+        config_path: Path,
+        count: int,
+        listeners: list[Listener],
+        events: MailboxEvents,
+        throttle: Throttle,
     ) -> None:
         self.config_path = config_path
         self.count = count
         self._events = events
         self._throttle = ThrottleService(throttle)
         self._hub: EventHub | None = None
-        self._handoff = Handoff()
+        self._handoff = Handoff(listeners)
         self._sockets: dict[str, list[socket.socket]] = {}
         self._live: dict[int, _Worker] = {}
         self._keepers: list[asyncio.Task[None]] = []
@@ -207,11 +214,10 @@ class WorkerPool:
         return f"(pid {worker.process.pid}) {how}"
 
     def _closed(self, index: int, message: Message) -> None:
-        count = message.get("n")
-        if type(count) is int and 0 < count <= MAX_CLOSED:
-            self._handoff.closed(index, count)
-        else:
-            log.warning("worker %d: a closed frame without a count", index)
+        try:
+            self._handoff.closed(index, parse_closed(message))
+        except ValueError as error:
+            log.warning("worker %d: %s", index, error)
 
     def reload(self) -> None:
         """SIGHUP: every worker re-reads its certificates."""
@@ -249,8 +255,18 @@ def ready_frame(pid: int) -> Message:
     return {"k": READY, "pid": pid}
 
 
-def closed_frame(count: int) -> Message:
-    return {"k": CLOSED, "n": count}
+def closed_frame(idents: list[int]) -> Message:
+    return {"k": CLOSED, "ids": idents}
+
+
+def parse_closed(message: Message) -> list[int]:
+    """The connection ids of a closed frame; ValueError if it is not one."""
+    idents = message.get("ids")
+    if not isinstance(idents, list) or not 0 < len(idents) <= MAX_CLOSED:
+        raise ValueError("a closed frame needs connection ids")
+    if not all(type(ident) is int and ident > 0 for ident in idents):
+        raise ValueError("a closed frame's ids are positive integers")
+    return idents
 
 
 def _settle(future: asyncio.Future[None]) -> None:

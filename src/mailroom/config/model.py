@@ -510,10 +510,11 @@ class ServerConfig(Section):
 
     workers: Annotated[int | Literal["auto"], BeforeValidator(parse_workers)] = 1
     """Processes that serve IMAP and POP3. 1: one process serves everything. N > 1: the
-    main process keeps SMTP, the queue, delivery and the control socket, and N worker
-    processes accept the IMAP and POP3 connections on the same sockets, so a host uses
-    every core. "auto": one per core. The login throttle and IDLE wake-ups are shared by
-    all of them; `max_connections` and `max_connections_per_ip` count per process."""
+    main process keeps SMTP, the queue, delivery and the control socket, accepts the IMAP
+    and POP3 connections and hands each to the least busy of N worker processes, so a
+    host uses every core. "auto": one per core. The login throttle, IDLE wake-ups and
+    the listeners' connection limits are the host's, shared by all of them; `[imap]
+    max_connections_per_user_ip` counts per process."""
 
     def worker_count(self, cores: int | None) -> int:
         """The number of IMAP/POP3 processes ("auto": `cores`, at least 1)."""

@@ -10,25 +10,67 @@ and the second core stayed idle. Handing off balances by what is open, costs the
 process one accept and one sendmsg per connection, and keeps the listening sockets in
 one process (no port race, nothing to re-bind when a worker restarts).
 
-The main process learns that a connection ended from the worker (`Handoff.closed`,
-told over the worker's link), and forgets a dead worker's connections with it.
+Because every connection passes here, the listener's `max_connections` and
+`max_connections_per_ip` are counted here, for the whole host: a connection over a
+limit is still handed to a worker, marked, so that it is refused in the protocol's
+words. The worker tells (`Handoff.closed`, over its link) when each connection it was
+handed is closed; a dead worker's connections are forgotten with it.
+
+A handoff message is `listener-name LF id LF refusal` (refusal: empty or a `Refusal`
+name) with one descriptor; the worker parses it as input like any other.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import itertools
 import logging
 import os
 import socket
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from mailroom.config import Listener
+from mailroom.net.listener import Refusal
 
 log = logging.getLogger("mailroom.net")
 
 ACCEPT_BURST = 64
 """Connections accepted per wake-up at most, so a flood cannot starve the event loop."""
-MAX_NAME = 255
-"""Longest listener name in a handoff message."""
+MAX_MESSAGE = 512
+"""Longest handoff message in bytes."""
+
+
+class HandoffError(ValueError):
+    """A handoff message that is not one."""
+
+
+@dataclass(frozen=True)
+class Handed:
+    """What a worker is told with a connection."""
+
+    listener: str
+    ident: int
+    refusal: Refusal | None
+
+    def encode(self) -> bytes:
+        refusal = self.refusal.name if self.refusal is not None else ""
+        return f"{self.listener}\n{self.ident}\n{refusal}".encode()
+
+
+def parse_handed(message: bytes) -> Handed:
+    """The handoff message of one connection; HandoffError if it is not one."""
+    try:
+        name, ident, refusal = message.decode("utf-8").split("\n")
+    except (UnicodeDecodeError, ValueError):
+        raise HandoffError("a handoff message has three lines") from None
+    if not name or not ident.isascii() or not ident.isdigit() or len(ident) > 18:
+        raise HandoffError("a handoff message needs a listener and a number")
+    if refusal and refusal not in Refusal.__members__:
+        raise HandoffError("a handoff message's refusal is unknown")
+    return Handed(name, int(ident), Refusal[refusal] if refusal else None)
 
 
 def channel_pair() -> tuple[socket.socket, socket.socket]:
@@ -40,15 +82,20 @@ def channel_pair() -> tuple[socket.socket, socket.socket]:
 @dataclass
 class _Target:
     channel: socket.socket
-    open: int = 0
+    handed: dict[int, tuple[str, str] | None] = field(default_factory=dict)
+    """Open connections by id: (listener, client address) if counted, None if refused."""
 
 
 class Handoff:
-    """The main process's side: accepts on listening sockets, hands connections out."""
+    """The main process's side: accepts on listening sockets, counts, hands out."""
 
-    def __init__(self) -> None:
+    def __init__(self, listeners: list[Listener]) -> None:
+        self._limits = {listener.name: listener for listener in listeners}
         self._targets: dict[int, _Target] = {}
         self._listening: list[socket.socket] = []
+        self._ids = itertools.count(1)
+        self._per_listener: Counter[str] = Counter()
+        self._per_address: Counter[tuple[str, str]] = Counter()
 
     def add_worker(self, index: int, channel: socket.socket) -> None:
         channel.setblocking(False)
@@ -59,16 +106,19 @@ class Handoff:
         target = self._targets.pop(index, None)
         if target is not None:
             target.channel.close()
+            for ident in list(target.handed):
+                self._forget(target, ident)
 
-    def closed(self, index: int, count: int = 1) -> None:
-        """Worker `index` ended `count` connections."""
+    def closed(self, index: int, idents: list[int]) -> None:
+        """Worker `index` closed these connections."""
         target = self._targets.get(index)
         if target is not None:
-            target.open = max(0, target.open - count)
+            for ident in idents:
+                self._forget(target, ident)
 
     def open_connections(self) -> dict[int, int]:
         """Connections open per worker, as far as the main process knows."""
-        return {index: target.open for index, target in self._targets.items()}
+        return {index: len(target.handed) for index, target in self._targets.items()}
 
     def listen(self, name: str, sockets: list[socket.socket]) -> None:
         """Accept on `sockets` (listening, of listener `name`) and hand out what comes."""
@@ -88,10 +138,21 @@ class Handoff:
             sock.close()
         self._listening.clear()
 
+    def _forget(self, target: _Target, ident: int) -> None:
+        counted = target.handed.pop(ident, None)
+        if counted is not None:
+            name = counted[0]
+            self._per_listener[name] -= 1
+            self._per_address[counted] -= 1
+            if self._per_address[counted] <= 0:
+                del self._per_address[counted]
+            if self._per_listener[name] <= 0:
+                del self._per_listener[name]
+
     def _accept(self, name: str, sock: socket.socket) -> None:
         for _ in range(ACCEPT_BURST):
             try:
-                connection, _ = sock.accept()
+                connection, peer = sock.accept()
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                 return
             except OSError as error:  # out of file descriptors: pause, as asyncio does
@@ -101,24 +162,58 @@ class Handoff:
                 loop.call_later(1.0, loop.add_reader, sock.fileno(), self._accept, name, sock)
                 return
             with connection:
-                self._hand(name, connection)
+                self._hand(name, client_address(peer), connection)
 
-    def _hand(self, name: str, connection: socket.socket) -> None:
+    def _refusal(self, name: str, address: str) -> Refusal | None:
+        listener = self._limits.get(name)
+        if listener is None:
+            return None
+        if self._per_listener[name] >= listener.max_connections:
+            return Refusal.TOO_MANY_CONNECTIONS
+        if self._per_address[name, address] >= listener.max_connections_per_ip:
+            return Refusal.TOO_MANY_FROM_ADDRESS
+        return None
+
+    def _hand(self, name: str, address: str, connection: socket.socket) -> None:
         """Pass the connection to the least busy worker that takes it; else drop it."""
-        for target in sorted(self._targets.values(), key=lambda target: target.open):
+        refusal = self._refusal(name, address)
+        ident = next(self._ids)
+        message = Handed(name, ident, refusal).encode()
+        for target in sorted(self._targets.values(), key=lambda target: len(target.handed)):
             try:
-                socket.send_fds(target.channel, [name.encode()], [connection.fileno()])
-            except (BlockingIOError, OSError):
+                socket.send_fds(target.channel, [message], [connection.fileno()])
+            except OSError:
                 continue  # that worker is stuck or gone: the next one
-            target.open += 1
+            if refusal is None:
+                target.handed[ident] = (name, address)
+                self._per_listener[name] += 1
+                self._per_address[name, address] += 1
+            else:
+                target.handed[ident] = None
             return
         log.warning("%s: no worker takes connections: closed one", name)
 
 
-class HandoffReceiver:
-    """A worker's side: receives connections and gives each to its listener's server."""
+def client_address(peer: object) -> str:
+    """The client's address as counted: an IPv4-mapped IPv6 address as the IPv4 one."""
+    host = peer[0] if isinstance(peer, tuple) and peer else ""
+    try:
+        address = ipaddress.ip_address(str(host).split("%")[0])
+    except ValueError:
+        return str(host)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
 
-    def __init__(self, channel: socket.socket, adopt: dict[str, Callable[[socket.socket], None]]):
+
+Adopt = Callable[[socket.socket, Handed], None]
+"""Serves (or refuses) one handed connection."""
+
+
+class HandoffReceiver:
+    """A worker's side: receives connections and gives each to `adopt`."""
+
+    def __init__(self, channel: socket.socket, adopt: Adopt) -> None:
         self._channel = channel
         self._adopt = adopt
         self.ended = asyncio.get_running_loop().create_future()
@@ -136,7 +231,7 @@ class HandoffReceiver:
     def _receive(self) -> None:
         for _ in range(ACCEPT_BURST):
             try:
-                message, descriptors, _, _ = socket.recv_fds(self._channel, MAX_NAME, 1)
+                message, descriptors, _, _ = socket.recv_fds(self._channel, MAX_MESSAGE, 1)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as error:
@@ -147,10 +242,15 @@ class HandoffReceiver:
                 if not self.ended.done():
                     self.ended.set_result(None)
                 return
-            adopt = self._adopt.get(message.decode("utf-8", "replace"))
+            self._take(message, descriptors)
+
+    def _take(self, message: bytes, descriptors: list[int]) -> None:
+        try:
+            handed = parse_handed(message)
+        except HandoffError as error:
+            log.error("a bad handoff from the main process: %s", error)
             for descriptor in descriptors:
-                if adopt is None:
-                    os.close(descriptor)
-                    log.error("a connection for an unknown listener %.40r", message)
-                    continue
-                adopt(socket.socket(fileno=descriptor))
+                os.close(descriptor)
+            return
+        for descriptor in descriptors:
+            self._adopt(socket.socket(fileno=descriptor), handed)

@@ -71,8 +71,6 @@ class ListeningServer:
         self._sessions: set[asyncio.Task[None]] = set()
         self._per_address: Counter[IPAddress] = Counter()
         self._handshakes: set[asyncio.Task[None]] = set()
-        self.released: Callable[[], None] = lambda: None
-        """Called as each connection is closed (how a worker tells the main process)."""
         if listener.tls is not TlsMode.NONE and tls is None:
             raise ValueError(f"listener {listener.name} needs TLS contexts")
 
@@ -115,18 +113,27 @@ class ListeningServer:
             return self.tls.for_listener(self.listener.name)
         return None
 
-    def adopt(self, connection: socket.socket) -> None:
-        """Serve a connection another process accepted (a worker's, see handoff.py);
-        `released` is called when it is closed."""
-        task = asyncio.get_running_loop().create_task(self._connect(connection))
+    def adopt(
+        self,
+        connection: socket.socket,
+        *,
+        refusal: Refusal | None = None,
+        released: Callable[[], None] = lambda: None,
+    ) -> None:
+        """Serve a connection another process accepted (a worker's, see handoff.py),
+        or refuse it with `refusal` if that process counted too many; `released` is
+        called when it is closed."""
+        task = asyncio.get_running_loop().create_task(self._connect(connection, refusal, released))
         self._handshakes.add(task)
         task.add_done_callback(self._handshakes.discard)
 
-    async def _connect(self, connection: socket.socket) -> None:
+    async def _connect(
+        self, connection: socket.socket, refusal: Refusal | None, released: Callable[[], None]
+    ) -> None:
         implicit = self._implicit_tls()
         try:
             await asyncio.get_running_loop().connect_accepted_socket(
-                self._protocol_factory,
+                lambda: _AcceptingProtocol(self, refusal, released),
                 connection,
                 ssl=implicit,
                 ssl_handshake_timeout=HANDSHAKE_TIMEOUT if implicit else None,
@@ -134,27 +141,29 @@ class ListeningServer:
         except (OSError, ssl.SSLError, TimeoutError) as error:
             log.debug("%s: connection lost before its session: %s", self.listener.name, error)
             connection.close()
-            self.released()
+            released()
         except asyncio.CancelledError:
             connection.close()
-            self.released()
+            released()
             raise
 
     def _protocol_factory(self) -> asyncio.Protocol:
         protocol = _AcceptingProtocol(self)
         return protocol
 
-    def session_started(self, transport: asyncio.Transport, protocol: _StreamProtocol) -> None:
+    def session_started(self, transport: asyncio.Transport, protocol: _AcceptingProtocol) -> None:
         task = asyncio.get_running_loop().create_task(self._run(transport, protocol))
         self._sessions.add(task)
         task.add_done_callback(self._sessions.discard)
 
-    async def _run(self, transport: asyncio.Transport, protocol: _StreamProtocol) -> None:
+    async def _run(self, transport: asyncio.Transport, protocol: _AcceptingProtocol) -> None:
         listener = self.listener
         connection = Connection(transport, protocol, listener.idle_timeout_seconds, listener.name)
         address = connection.peer_ip
-        refusal = None
-        if listener.allow_networks and not in_networks(address, listener.allow_networks):
+        refusal = protocol.refusal
+        if refusal is not None:
+            pass  # counted by the process that accepted it (handoff.py)
+        elif listener.allow_networks and not in_networks(address, listener.allow_networks):
             refusal = Refusal.NOT_ALLOWED
         elif len(self._sessions) > listener.max_connections:
             refusal = Refusal.TOO_MANY_CONNECTIONS
@@ -169,7 +178,7 @@ class ListeningServer:
                 pass
             finally:
                 connection.close()
-                self.released()
+                protocol.released()
             return
         self._per_address[address] += 1
         try:
@@ -185,7 +194,7 @@ class ListeningServer:
             if self._per_address[address] <= 0:
                 del self._per_address[address]
             connection.close()
-            self.released()
+            protocol.released()
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop accepting; give sessions `grace` seconds, then cancel them."""
@@ -204,10 +213,23 @@ class ListeningServer:
             await self._server.wait_closed()
 
 
+def _nothing() -> None:
+    return None
+
+
 class _AcceptingProtocol(_StreamProtocol):
-    def __init__(self, server: ListeningServer) -> None:
+    def __init__(
+        self,
+        server: ListeningServer,
+        refusal: Refusal | None = None,
+        released: Callable[[], None] = _nothing,
+    ) -> None:
         super().__init__()
         self._server = server
+        self.refusal = refusal
+        """Refuse at once: the accepting process found too many connections."""
+        self.released = released
+        """Called when the connection is closed."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
