@@ -19,6 +19,7 @@ import aiosmtplib
 import pytest
 
 from mailroom.config.example import ListenerExample
+from mailroom.net.certificates import write_self_signed_certificate
 from mailroom.store.events import POLL_INTERVAL
 from tests.support.imap_talk import ImapTalk
 from tests.support.mail_host import PASSWORD, client_tls
@@ -250,6 +251,32 @@ async def test_a_killed_worker_is_started_again_and_serves(server: RunningServer
     assert served == server.workers and victim not in served
     for talk in sessions:
         await talk.close()
+
+
+async def certificates_of_both_workers(server: RunningServer) -> set[bytes]:
+    """The certificates two connections open at once are given: one from each worker."""
+    port = server.ports["imaps"]
+    sessions = [await ImapTalk.open(port, tls=client_tls()) for _ in range(2)]
+    assert {served_by(talk, port, server.workers) for talk in sessions} == server.workers
+    seen = set()
+    for talk in sessions:
+        seen.add(bytes(talk.writer.get_extra_info("ssl_object").getpeercert(binary_form=True)))
+        await talk.close()
+    return seen
+
+
+async def test_sighup_gives_the_workers_new_certificates(server: RunningServer) -> None:
+    before = await certificates_of_both_workers(server)
+    assert len(before) == 1
+    root = server.config.parent
+    write_self_signed_certificate(
+        root / "tls" / "cert.pem", root / "tls" / "key.pem", "renewed.example.test"
+    )
+    server.process.send_signal(signal.SIGHUP)
+    log = root / "serve.log"
+    await until(lambda: log.read_text().count("TLS certificates reloaded") == 3, what="3 reloads")
+    after = await certificates_of_both_workers(server)
+    assert len(after) == 1 and after != before
 
 
 async def test_sigterm_stops_every_worker(server: RunningServer) -> None:
