@@ -71,6 +71,7 @@ async def test_connections_go_to_the_least_busy_worker_up_to_the_host_cap() -> N
     for index in (0, 1):
         ours, theirs = channel_pair()
         handoff.add_worker(index, ours)
+        handoff.ready(index)
 
         def adopt(connection: socket.socket, handed: Handed, index: int = index) -> None:
             connection.close()
@@ -79,6 +80,8 @@ async def test_connections_go_to_the_least_busy_worker_up_to_the_host_cap() -> N
         receiver = HandoffReceiver(theirs, adopt)
         receiver.start()
         receivers.append(receiver)
+    starting, _unused = channel_pair()
+    handoff.add_worker(2, starting)  # not ready: handed nothing, though it has the fewest
     with socket.create_server(("127.0.0.1", 0)) as server:
         handoff.listen("imap", [server])
         for _ in range(4):
@@ -90,10 +93,12 @@ async def test_connections_go_to_the_least_busy_worker_up_to_the_host_cap() -> N
     refusals = [handed.refusal for handed in received[0] + received[1]]
     assert refusals.count(Refusal.TOO_MANY_FROM_ADDRESS) == 1
     assert (len(received[0]), len(received[1])) == (2, 2)
-    assert handoff.open_connections() == {0: 2, 1: 2}
+    assert handoff.open_connections() == {0: 2, 1: 2, 2: 0}
     handoff.closed(0, [handed.ident for handed in received[0]])
-    assert handoff.open_connections() == {0: 0, 1: 2}
+    assert handoff.open_connections() == {0: 0, 1: 2, 2: 0}
     handoff.remove_worker(1)
+    handoff.remove_worker(2)
+    _unused.close()
     assert handoff.open_connections() == {0: 0}
     for receiver in receivers:
         receiver.stop()

@@ -190,7 +190,12 @@ class WorkerPool:
         link = Link(ours, name=f"worker {index} (pid {process.pid})")
         link.on(CLOSED, lambda message: self._closed(index, message))
         ready = asyncio.get_running_loop().create_future()
-        link.on(READY, lambda message: _settle(ready))
+
+        def on_ready(message: Message) -> None:
+            self._handoff.ready(index)
+            _settle(ready)
+
+        link.on(READY, on_ready)
         assert self._hub is not None
         self._hub.attach(link)
         self._throttle.serve(link)

@@ -82,6 +82,8 @@ def channel_pair() -> tuple[socket.socket, socket.socket]:
 @dataclass
 class _Target:
     channel: socket.socket
+    ready: bool = False
+    """Handed connections only once it serves (a starting worker would keep them waiting)."""
     handed: dict[int, tuple[str, str] | None] = field(default_factory=dict)
     """Open connections by id: (listener, client address) if counted, None if refused."""
 
@@ -98,8 +100,13 @@ class Handoff:
         self._per_address: Counter[tuple[str, str]] = Counter()
 
     def add_worker(self, index: int, channel: socket.socket) -> None:
+        """A worker, starting: it is handed connections once `ready(index)`."""
         channel.setblocking(False)
         self._targets[index] = _Target(channel)
+
+    def ready(self, index: int) -> None:
+        if index in self._targets:
+            self._targets[index].ready = True
 
     def remove_worker(self, index: int) -> None:
         """A worker is gone: its connections went with it."""
@@ -179,7 +186,8 @@ class Handoff:
         refusal = self._refusal(name, address)
         ident = next(self._ids)
         message = Handed(name, ident, refusal).encode()
-        for target in sorted(self._targets.values(), key=lambda target: len(target.handed)):
+        ready = [target for target in self._targets.values() if target.ready]
+        for target in sorted(ready, key=lambda target: len(target.handed)):
             try:
                 socket.send_fds(target.channel, [message], [connection.fileno()])
             except OSError:
