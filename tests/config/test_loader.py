@@ -152,3 +152,18 @@ def test_a_bad_login_cache_setting_is_named(line: str, message: str) -> None:
     assert problems_of(f'hostname = "a"\n[auth]\n{line}\n') == [
         f"/etc/mailroom/mailroom.toml:3: auth.{key}: {message}"
     ]
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "257", "2.5", "true", '"many"', '"4"', "[2]"])
+def test_a_bad_number_of_workers_is_named(value: str) -> None:
+    assert problems_of(f"[server]\nworkers = {value}\n") == [
+        "/etc/mailroom/mailroom.toml:2: server.workers: "
+        'expected a number of processes from 1 to 256, or "auto"'
+    ]
+
+
+def test_workers_default_to_one_process_and_auto_to_one_per_core() -> None:
+    assert parse_config("", Path("m.toml")).server.worker_count(8) == 1
+    automatic = parse_config('[server]\nworkers = "auto"\n', Path("m.toml")).server
+    assert (automatic.worker_count(8), automatic.worker_count(None)) == (8, 1)
+    assert parse_config("[server]\nworkers = 3\n", Path("m.toml")).server.worker_count(8) == 3

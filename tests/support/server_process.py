@@ -43,6 +43,22 @@ async def prepare_host(
     return config_path, port
 
 
+async def prepare_host_ports(
+    root: Path,
+    settings: dict[str, str] | None = None,
+    listeners: tuple[ListenerExample, ...] = LISTENERS,
+) -> tuple[Path, dict[str, int]]:
+    """Like `prepare_host`, but every listener on a fixed free port: returns the config
+    path and each listener's port by name."""
+    config_path, _ = await prepare_host(root, settings, listeners)
+    text = config_path.read_text()
+    while 'address = "127.0.0.1:0"' in text:
+        text = text.replace('address = "127.0.0.1:0"', f'address = "127.0.0.1:{free_port()}"', 1)
+    config_path.write_text(text)
+    config = load_config(config_path)
+    return config_path, {listener.name: listener.port for listener in config.listeners}
+
+
 async def start_server(config: Path) -> asyncio.subprocess.Process:
     """Start `mailroom serve` (its log in `serve.log` beside the config) and return once
     it says it is running."""

@@ -8,7 +8,7 @@ starts and stops the whole, serve.py runs it under signals, standalone.py serves
 
 from mailroom.app.host import Host, ListenError, RunningHost, open_host
 from mailroom.app.protocols import PROTOCOLS, describe_listener, protocol_builders
-from mailroom.app.serve import configure_logging, serve
+from mailroom.app.serve import configure_logging, serve, tune_garbage_collector
 from mailroom.app.services import (
     HostFileError,
     Services,
@@ -48,4 +48,5 @@ __all__ = [
     "queue_dir",
     "router_for",
     "serve",
+    "tune_garbage_collector",
 ]

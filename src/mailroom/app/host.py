@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from mailroom.app.protocols import describe_listener, protocol_builders
+from mailroom.app.protocols import WORKER_PROTOCOLS, describe_listener, protocol_builders
 from mailroom.app.services import (
     HostFileError,
     Services,
@@ -27,6 +28,7 @@ from mailroom.app.services import (
     open_services,
     outbound_delivery,
 )
+from mailroom.app.workers import WorkerPool
 from mailroom.config import Config
 from mailroom.control import ControlServer
 from mailroom.control.administration import QueueAdministration
@@ -51,6 +53,7 @@ class Host:
         dispatcher: Dispatcher,
         control: ControlServer,
         servers: list[ListeningServer],
+        workers: WorkerPool | None = None,
     ) -> None:
         self.services = services
         self.config = services.config
@@ -59,6 +62,8 @@ class Host:
         self.control = control
         self.servers = servers
         """One per listener of the config, in its order; listening once started."""
+        self.workers = workers
+        """With `[server] workers` > 1: the processes that serve IMAP and POP3."""
         self._delivering: asyncio.Task[None] | None = None
         self._listening: list[ListeningServer] = []
 
@@ -81,7 +86,7 @@ class Host:
         for server in self.servers:
             listener = server.listener
             try:
-                await server.start()
+                await server.start(serving=not self._for_workers(server))
             except OSError as error:
                 raise ListenError(
                     f"listener {listener.name}: cannot listen on "
@@ -89,9 +94,19 @@ class Host:
                 ) from None
             self._listening.append(server)
             announce(f"listening: {describe_listener(listener)}")
+        if self.workers is not None:
+            shared = [server for server in self._listening if self._for_workers(server)]
+            await self.workers.start({server.listener.name: server.sockets for server in shared})
+            announce(f"workers: {self.workers.count} processes serve IMAP and POP3")
+
+    def _for_workers(self, server: ListeningServer) -> bool:
+        """Whether worker processes accept on this listener (the main process does not)."""
+        return self.workers is not None and server.listener.protocol in WORKER_PROTOCOLS
 
     async def stop(self) -> None:
         """Stop what `start` started, the listeners first (their sessions end there)."""
+        if self.workers is not None:
+            await self.workers.stop()
         await self.control.close()
         for server in reversed(self._listening):
             await server.stop()
@@ -108,6 +123,8 @@ class Host:
         if self.services.tls is not None:
             self.services.tls.reload()
         self.services.router.reload()
+        if self.workers is not None:
+            self.workers.reload()
 
 
 def check_data_dir(config: Config) -> None:
@@ -115,6 +132,18 @@ def check_data_dir(config: Config) -> None:
     path = data_dir(config)
     if path.exists() and not path.is_dir():
         raise HostFileError(f"{path}: data_dir is not a directory; set data_dir in {config.source}")
+
+
+def worker_pool(services: Services) -> WorkerPool | None:
+    """The worker processes `[server] workers` asks for; None for one process."""
+    config = services.config
+    count = config.server.worker_count(os.cpu_count())
+    if count <= 1 or not any(each.protocol in WORKER_PROTOCOLS for each in config.listeners):
+        return None
+    if config.source is None:
+        raise HostFileError("[server] workers needs a config file for the workers to read")
+    served = [each for each in config.listeners if each.protocol in WORKER_PROTOCOLS]
+    return WorkerPool(config.source.resolve(), count, served, services.events, services.throttle)
 
 
 RunningHost = Host
@@ -152,7 +181,7 @@ async def open_host(
             ListeningServer(listener, factories[listener.protocol](listener), services.tls)
             for listener in config.listeners
         ]
-        host = Host(services, bouncer, dispatcher, control, servers)
+        host = Host(services, bouncer, dispatcher, control, servers, worker_pool(services))
         if listen:
             stack.push_async_callback(host.stop)
             await host.start(announce)

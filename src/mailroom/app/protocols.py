@@ -30,14 +30,22 @@ def smtp_servers(services: Services, delivery: Dispatcher) -> ServerFactory:
     return lambda listener: SmtpServer(listener, smtp_services(services, delivery))
 
 
-def imap_servers(services: Services, delivery: Dispatcher) -> ServerFactory:
+def imap_servers(services: Services, delivery: Dispatcher | None = None) -> ServerFactory:
     return lambda listener: ImapServer(listener, imap_services(services))
 
 
-def pop3_servers(services: Services, delivery: Dispatcher) -> ServerFactory:
+def pop3_servers(services: Services, delivery: Dispatcher | None = None) -> ServerFactory:
     # One Pop3Services for every POP3 listener: they share its maildrop locks.
     pop3 = pop3_services(services)
     return lambda listener: Pop3Server(listener, pop3)
+
+
+WORKER_PROTOCOLS: dict[Protocol, Callable[[Services], ServerFactory]] = {
+    Protocol.IMAP: imap_servers,
+    Protocol.POP3: pop3_servers,
+}
+"""What worker processes serve (config `[server] workers`); the main process keeps the
+rest. They need no delivery: a session's writes go straight to the store."""
 
 
 PROTOCOLS: dict[Protocol, ProtocolBuilder] = {

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import dns.asyncresolver
 
-from mailroom.auth import Authenticator, MemoryThrottle
+from mailroom.auth import Authenticator, MemoryThrottle, Throttle
 from mailroom.config import Config, TlsMode
 from mailroom.control import CONTROL_SOCKET
 from mailroom.delivery.bounces import Bouncer
@@ -60,6 +60,10 @@ class Services:
     tls: TlsContexts | None
     srs: SrsRewriter | None
     mail_store: MailStore
+    throttle: Throttle
+    """The host's login throttle (a worker's asks the main process's)."""
+    events: MailboxEvents
+    """Folder change events: IDLE wake-ups (shared with workers by the event hub)."""
 
 
 def data_dir(config: Config) -> Path:
@@ -80,13 +84,20 @@ def needs_tls(config: Config) -> bool:
 
 
 async def open_services(
-    config: Config, stack: contextlib.AsyncExitStack, *, make_secrets: bool = True
+    config: Config,
+    stack: contextlib.AsyncExitStack,
+    *,
+    make_secrets: bool = True,
+    throttle: Throttle | None = None,
 ) -> Services:
     """Every shared service of `config`, built (nothing started, no lock taken); each
-    is closed by `stack`. `make_secrets=False` writes no file (`mailroom config check`)."""
+    is closed by `stack`. `make_secrets=False` writes no file (`mailroom config check`,
+    workers). `throttle`: the login throttle (default: this process's own)."""
     directory = await open_directory(config)
     stack.push_async_callback(directory.close)
-    authenticator = Authenticator(directory, config.auth, MemoryThrottle(config.auth.throttle))
+    if throttle is None:
+        throttle = MemoryThrottle(config.auth.throttle)
+    authenticator = Authenticator(directory, config.auth, throttle)
     stack.push_async_callback(authenticator.close)
     router = router_for(config, directory)
     queue = MailQueue(queue_dir(config), schedule=RetrySchedule.from_config(config.queue))
@@ -109,6 +120,8 @@ async def open_services(
         tls=TlsContexts(config) if needs_tls(config) else None,
         srs=srs_rewriter(config, make_secret=make_secrets),
         mail_store=mail_store,
+        throttle=throttle,
+        events=events,
     )
 
 

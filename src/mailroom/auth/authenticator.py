@@ -279,6 +279,8 @@ class Authenticator:
             return None
         if verdict.reason == "ip_banned":
             what = f"client {client} is banned"
+        elif verdict.reason == "throttle_unavailable":  # remote_throttle.py: fails closed
+            what = "the throttle did not answer: refused"
         else:
             what = f"account {key} is locked against addresses it never logged in from"
         # Answered at once: a refusal costs nothing to compute, while holding the

@@ -501,6 +501,37 @@ class LogConfig(Section):
         return value.lower()
 
 
+MAX_WORKERS = 256
+"""More worker processes than this is a typo, not a machine."""
+
+
+def parse_workers(value: object) -> object:
+    """Accept a count of processes or "auto" (one per core)."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WORKERS:
+        raise ValueError(f'expected a number of processes from 1 to {MAX_WORKERS}, or "auto"')
+    return value
+
+
+class ServerConfig(Section):
+    """How the host runs on this machine."""
+
+    workers: Annotated[int | Literal["auto"], BeforeValidator(parse_workers)] = 1
+    """Processes that serve IMAP and POP3. 1: one process serves everything. N > 1: the
+    main process keeps SMTP, the queue, delivery and the control socket, accepts the IMAP
+    and POP3 connections and hands each to the least busy of N worker processes, so a
+    host uses every core. "auto": one per core. The login throttle, IDLE wake-ups and
+    the listeners' connection limits are the host's, shared by all of them; `[imap]
+    max_connections_per_user_ip` counts per process."""
+
+    def worker_count(self, cores: int | None) -> int:
+        """The number of IMAP/POP3 processes ("auto": `cores`, at least 1)."""
+        if self.workers == "auto":
+            return max(1, cores or 1)
+        return self.workers
+
+
 class Config(Section):
     """The whole of `mailroom.toml`."""
 
@@ -512,6 +543,7 @@ class Config(Section):
     auth: AuthConfig = AuthConfig()
     tls: TlsConfig = TlsConfig()
     log: LogConfig = LogConfig()
+    server: ServerConfig = ServerConfig()
     smtp: SmtpConfig = SmtpConfig()
     routing: RoutingConfig = RoutingConfig()
     mailbox: MailboxConfig = MailboxConfig()

@@ -11,7 +11,9 @@ someone waits: a few `stat()` calls of new/, cur/ and `dovecot-uidlist`
 every `poll_interval` seconds, in a thread.
 
 The events say only "look again"; what changed is for the waiter to find
-out (`Mailbox.sync()`). Folder paths are compared after making them
+out (`Mailbox.sync()`). With IMAP worker processes, `forward_to` hands each
+notified folder key to the event hub (event_hub.py), which wakes the waiters of
+the host's other processes through `wake`. Folder paths are compared after making them
 absolute and normal (no symlinks are followed: that would mean disk access
 on the event loop), so delivery and sessions must derive a Maildir's path
 the same way, from `locate_mailbox` (paths.py). `notify` may be called from any
@@ -202,10 +204,24 @@ class MailboxEvents:
         self._watched: dict[str, _Watched] = {}
         self._guard = threading.Lock()  # notify() may come from a delivery thread
         self._listeners: dict[str, set[AccountListener]] = {}
+        self._forward: Callable[[str], None] | None = None
+
+    def forward_to(self, forward: Callable[[str], None] | None) -> None:
+        """Also hand the key of every notified folder to `forward` (called in the
+        notifying thread; must not block): how other processes hear of our changes."""
+        self._forward = forward
 
     def notify(self, path: Path) -> None:
-        """Wake every waiter of the folder at `path` (safe from any thread)."""
+        """Wake every waiter of the folder at `path`, here and, if forwarding, in the
+        host's other processes (safe from any thread)."""
         key = folder_key(path)
+        self.wake(key)
+        forward = self._forward
+        if forward is not None:
+            forward(key)
+
+    def wake(self, key: str) -> None:
+        """Wake this process's waiters of the folder whose `folder_key` is `key`."""
         with self._guard:
             watched = self._watched.get(key)
             waiters = [] if watched is None else list(watched.waiters)
@@ -286,7 +302,8 @@ class MailboxEvents:
                 stamp = await asyncio.to_thread(disk_stamp, path)
                 if stamp != last:
                     last = stamp
-                    self.notify(path)
+                    # Every process polls for itself: nothing to tell the others.
+                    self.wake(key)
         except asyncio.CancelledError:
             raise
         except OSError as error:  # pragma: no cover - a folder that vanished under us

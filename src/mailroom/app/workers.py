@@ -1,0 +1,279 @@
+"""The main process's side of worker processes (config `[server] workers = N`).
+
+One Python process runs one core at a time, and an IMAP command costs about a
+millisecond of CPU, so a busy host needs several processes (Dovecot runs one per
+client). With N > 1 the main process binds every listener as before and keeps SMTP,
+the queue, delivery and the control socket; N workers (`worker.py`, each a fresh
+`python -m mailroom.app.worker`, never a fork of a running event loop) serve the IMAP
+and POP3 connections, which the main process accepts and hands to the worker with the
+fewest open connections (`net.handoff`).
+
+Each worker has a link to the main process (a Unix socket pair, `mailroom.ipc`) over
+which it asks the host's one login throttle (`auth.remote_throttle`), hears and tells
+folder changes (`store.event_hub`, so IDLE wakes across processes) and reports closed
+connections. A link at end-of-file means the main process is gone: the worker stops
+(and on Linux the kernel sends it SIGTERM then, PR_SET_PDEATHSIG). A worker that dies
+is started again after a delay that doubles up to `MAX_RESTART_DELAY`; SIGTERM stops
+them all before the main process ends, SIGHUP is passed on (certificates).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mailroom.auth import Throttle
+from mailroom.auth.remote_throttle import ThrottleService
+from mailroom.config import Listener
+from mailroom.ipc import Link, Message
+from mailroom.net.handoff import Handoff, channel_pair
+from mailroom.store import MailboxEvents
+from mailroom.store.event_hub import EventHub
+
+log = logging.getLogger("mailroom.workers")
+
+WORKER_MODULE = "mailroom.app.worker"
+READY = "ready"
+"""The kind of the frame a worker sends once it takes connections."""
+CLOSED = "closed"
+"""The kind of the frame a worker sends when connections it was handed are closed."""
+MAX_CLOSED = 1000
+"""Connection ids in one closed frame at most."""
+READY_TIMEOUT = 60.0
+"""Seconds the main process waits at start for its workers to be ready."""
+STOP_TIMEOUT = 15.0
+"""Seconds workers get to end their sessions after SIGTERM before SIGKILL."""
+FIRST_RESTART_DELAY = 1.0
+MAX_RESTART_DELAY = 30.0
+STABLE_SECONDS = 60.0
+"""A worker that ran this long died of something new: its restart delay starts over."""
+
+
+@dataclass
+class WorkerSpec:
+    """What a worker is told on its command line (JSON)."""
+
+    config: str
+    parent: int
+    index: int
+    link: int
+    """File descriptor of its end of the link."""
+    handoff: int
+    """File descriptor of its end of the handoff channel (net/handoff.py)."""
+    listeners: list[str] = field(default_factory=list)
+    """Names of the listeners whose connections it is handed."""
+
+    def encode(self) -> str:
+        return json.dumps(self.__dict__)
+
+    @classmethod
+    def decode(cls, text: str) -> WorkerSpec:
+        return cls(**json.loads(text))
+
+
+@dataclass
+class _Worker:
+    index: int
+    process: asyncio.subprocess.Process
+    link: Link
+    reading: asyncio.Task[None]
+    ready: asyncio.Future[None]
+
+
+class WorkerPool:
+    """N worker processes, kept running until `stop()`."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        count: int,
+        listeners: list[Listener],
+        events: MailboxEvents,
+        throttle: Throttle,
+    ) -> None:
+        self.config_path = config_path
+        self.count = count
+        self._events = events
+        self._throttle = ThrottleService(throttle)
+        self._hub: EventHub | None = None
+        self._handoff = Handoff(listeners)
+        self._sockets: dict[str, list[socket.socket]] = {}
+        self._live: dict[int, _Worker] = {}
+        self._keepers: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    @property
+    def pids(self) -> list[int]:
+        """The live workers' process ids."""
+        return [worker.process.pid for worker in self._live.values()]
+
+    def open_connections(self) -> dict[int, int]:
+        """Connections open per worker (by index)."""
+        return self._handoff.open_connections()
+
+    async def start(self, sockets: dict[str, list[socket.socket]]) -> None:
+        """Start the workers, then accept on these listening sockets and hand what comes
+        to them; return when the workers are ready (or after READY_TIMEOUT, logged)."""
+        self._sockets = sockets
+        self._hub = EventHub(self._events, relay=True)
+        first: list[asyncio.Future[None]] = []
+        for index in range(self.count):
+            started = asyncio.get_running_loop().create_future()
+            self._keepers.append(asyncio.create_task(self._keep(index, started)))
+            first.append(started)
+        _, late = await asyncio.wait(first, timeout=READY_TIMEOUT)
+        if late:
+            log.warning(
+                "%d of %d workers not ready after %.0f s", len(late), self.count, READY_TIMEOUT
+            )
+        for name, group in sockets.items():
+            self._handoff.listen(name, group)
+
+    async def _keep(self, index: int, started: asyncio.Future[None]) -> None:
+        """Run worker `index`, and again whenever it dies, until the pool stops."""
+        delay = FIRST_RESTART_DELAY
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            began = loop.time()
+            try:
+                worker = await self._spawn(index)
+            except OSError as error:
+                log.error("worker %d: cannot start: %s", index, error)
+                status = "not started"
+            else:
+                worker.ready.add_done_callback(lambda _: _settle(started))
+                status = await self._until_exit(worker)
+            if self._stopping:
+                return
+            if loop.time() - began > STABLE_SECONDS:
+                delay = FIRST_RESTART_DELAY
+            log.warning("worker %d %s; starting it again in %.0f s", index, status, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RESTART_DELAY)
+
+    async def _spawn(self, index: int) -> _Worker:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        handing, handed = channel_pair()
+        spec = WorkerSpec(
+            str(self.config_path),
+            os.getpid(),
+            index,
+            theirs.fileno(),
+            handed.fileno(),
+            sorted(self._sockets),
+        )
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                WORKER_MODULE,
+                spec.encode(),
+                stdin=asyncio.subprocess.DEVNULL,
+                pass_fds=[theirs.fileno(), handed.fileno()],
+            )
+        except OSError:
+            ours.close()
+            handing.close()
+            raise
+        finally:
+            theirs.close()  # the worker's now; ours reads end-of-file when it is gone
+            handed.close()
+        self._handoff.add_worker(index, handing)
+        link = Link(ours, name=f"worker {index} (pid {process.pid})")
+        link.on(CLOSED, lambda message: self._closed(index, message))
+        ready = asyncio.get_running_loop().create_future()
+
+        def on_ready(message: Message) -> None:
+            self._handoff.ready(index)
+            _settle(ready)
+
+        link.on(READY, on_ready)
+        assert self._hub is not None
+        self._hub.attach(link)
+        self._throttle.serve(link)
+        await link.open()
+        worker = _Worker(index, process, link, asyncio.create_task(link.run()), ready)
+        self._live[index] = worker
+        log.info("worker %d started, pid %d", index, process.pid)
+        return worker
+
+    async def _until_exit(self, worker: _Worker) -> str:
+        """Wait for the worker to end; say how it ended."""
+        code = await worker.process.wait()
+        self._live.pop(worker.index, None)
+        self._handoff.remove_worker(worker.index)
+        if self._hub is not None:
+            self._hub.detach(worker.link)
+        worker.link.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker.reading
+        how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        return f"(pid {worker.process.pid}) {how}"
+
+    def _closed(self, index: int, message: Message) -> None:
+        try:
+            self._handoff.closed(index, parse_closed(message))
+        except ValueError as error:
+            log.warning("worker %d: %s", index, error)
+
+    def reload(self) -> None:
+        """SIGHUP: every worker re-reads its certificates."""
+        self._signal_all(signal.SIGHUP)
+
+    async def stop(self) -> None:
+        """SIGTERM every worker, wait for them (SIGKILL after STOP_TIMEOUT)."""
+        self._stopping = True
+        self._handoff.stop()  # new connections wait in the backlog (and are refused at exit)
+        self._signal_all(signal.SIGTERM)
+        processes = [worker.process for worker in self._live.values()]
+        waiting = [asyncio.ensure_future(process.wait()) for process in processes]
+        if waiting:
+            _, late = await asyncio.wait(waiting, timeout=STOP_TIMEOUT)
+            if late:
+                log.warning(
+                    "%d workers still running after %.0f s: killed", len(late), STOP_TIMEOUT
+                )
+                self._signal_all(signal.SIGKILL)
+                await asyncio.wait(waiting)
+        for keeper in self._keepers:
+            keeper.cancel()
+        await asyncio.gather(*self._keepers, return_exceptions=True)
+        self._keepers.clear()
+        if self._hub is not None:
+            self._hub.close()
+
+    def _signal_all(self, signum: int) -> None:
+        for worker in list(self._live.values()):
+            with contextlib.suppress(ProcessLookupError):
+                worker.process.send_signal(signum)
+
+
+def ready_frame(pid: int) -> Message:
+    return {"k": READY, "pid": pid}
+
+
+def closed_frame(idents: list[int]) -> Message:
+    return {"k": CLOSED, "ids": idents}
+
+
+def parse_closed(message: Message) -> list[int]:
+    """The connection ids of a closed frame; ValueError if it is not one."""
+    idents = message.get("ids")
+    if not isinstance(idents, list) or not 0 < len(idents) <= MAX_CLOSED:
+        raise ValueError("a closed frame needs connection ids")
+    if not all(type(ident) is int and ident > 0 for ident in idents):
+        raise ValueError("a closed frame's ids are positive integers")
+    return idents
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

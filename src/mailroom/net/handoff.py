@@ -1,0 +1,264 @@
+"""Handing accepted connections from the main process to worker processes.
+
+With worker processes (`[server] workers`), the main process accepts the IMAP and POP3
+connections itself and passes each, as a file descriptor over a Unix socket pair
+(SCM_RIGHTS), to the worker with the fewest open connections; the worker runs the
+session (implicit TLS included) as if it had accepted it. Letting the workers accept on
+a shared listening socket was simpler but measured badly: the kernel wakes every
+worker, and the same one wins nearly every race, so ten clients landed on one worker
+and the second core stayed idle. Handing off balances by what is open, costs the main
+process one accept and one sendmsg per connection, and keeps the listening sockets in
+one process (no port race, nothing to re-bind when a worker restarts).
+
+Because every connection passes here, the listener's `max_connections` and
+`max_connections_per_ip` are counted here, for the whole host: a connection over a
+limit is still handed to a worker, marked, so that it is refused in the protocol's
+words. The worker tells (`Handoff.closed`, over its link) when each connection it was
+handed is closed; a dead worker's connections are forgotten with it.
+
+A handoff message is `listener-name LF id LF refusal` (refusal: empty or a `Refusal`
+name) with one descriptor; the worker parses it as input like any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import itertools
+import logging
+import os
+import socket
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mailroom.config import Listener
+from mailroom.net.listener import Refusal
+
+log = logging.getLogger("mailroom.net")
+
+ACCEPT_BURST = 64
+"""Connections accepted per wake-up at most, so a flood cannot starve the event loop."""
+MAX_MESSAGE = 512
+"""Longest handoff message in bytes."""
+
+
+class HandoffError(ValueError):
+    """A handoff message that is not one."""
+
+
+@dataclass(frozen=True)
+class Handed:
+    """What a worker is told with a connection."""
+
+    listener: str
+    ident: int
+    refusal: Refusal | None
+
+    def encode(self) -> bytes:
+        refusal = self.refusal.name if self.refusal is not None else ""
+        return f"{self.listener}\n{self.ident}\n{refusal}".encode()
+
+
+def parse_handed(message: bytes) -> Handed:
+    """The handoff message of one connection; HandoffError if it is not one."""
+    try:
+        name, ident, refusal = message.decode("utf-8").split("\n")
+    except (UnicodeDecodeError, ValueError):
+        raise HandoffError("a handoff message has three lines") from None
+    if not name or not ident.isascii() or not ident.isdigit() or len(ident) > 18:
+        raise HandoffError("a handoff message needs a listener and a number")
+    if refusal and refusal not in Refusal.__members__:
+        raise HandoffError("a handoff message's refusal is unknown")
+    return Handed(name, int(ident), Refusal[refusal] if refusal else None)
+
+
+def channel_pair() -> tuple[socket.socket, socket.socket]:
+    """The main process's and the worker's ends of a handoff channel: one message per
+    connection (SOCK_SEQPACKET keeps them apart), both non-inheritable."""
+    return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+
+
+@dataclass
+class _Target:
+    channel: socket.socket
+    ready: bool = False
+    """Handed connections only once it serves (a starting worker would keep them waiting)."""
+    handed: dict[int, tuple[str, str] | None] = field(default_factory=dict)
+    """Open connections by id: (listener, client address) if counted, None if refused."""
+
+
+class Handoff:
+    """The main process's side: accepts on listening sockets, counts, hands out."""
+
+    def __init__(self, listeners: list[Listener]) -> None:
+        self._limits = {listener.name: listener for listener in listeners}
+        self._targets: dict[int, _Target] = {}
+        self._listening: list[socket.socket] = []
+        self._ids = itertools.count(1)
+        self._per_listener: Counter[str] = Counter()
+        self._per_address: Counter[tuple[str, str]] = Counter()
+
+    def add_worker(self, index: int, channel: socket.socket) -> None:
+        """A worker, starting: it is handed connections once `ready(index)`."""
+        channel.setblocking(False)
+        self._targets[index] = _Target(channel)
+
+    def ready(self, index: int) -> None:
+        if index in self._targets:
+            self._targets[index].ready = True
+
+    def remove_worker(self, index: int) -> None:
+        """A worker is gone: its connections went with it."""
+        target = self._targets.pop(index, None)
+        if target is not None:
+            target.channel.close()
+            for ident in list(target.handed):
+                self._forget(target, ident)
+
+    def closed(self, index: int, idents: list[int]) -> None:
+        """Worker `index` closed these connections."""
+        target = self._targets.get(index)
+        if target is not None:
+            for ident in idents:
+                self._forget(target, ident)
+
+    def open_connections(self) -> dict[int, int]:
+        """Connections open per worker, as far as the main process knows."""
+        return {index: len(target.handed) for index, target in self._targets.items()}
+
+    def listen(self, name: str, sockets: list[socket.socket]) -> None:
+        """Accept on `sockets` (listening, of listener `name`) and hand out what comes."""
+        loop = asyncio.get_running_loop()
+        for bound in sockets:
+            # Our own descriptor of it: the event loop's socket objects cannot accept().
+            sock = socket.socket(fileno=os.dup(bound.fileno()))
+            sock.setblocking(False)
+            self._listening.append(sock)
+            loop.add_reader(sock.fileno(), self._accept, name, sock)
+
+    def stop(self) -> None:
+        """Accept no more (the workers keep their channels until they end)."""
+        loop = asyncio.get_running_loop()
+        for sock in self._listening:
+            loop.remove_reader(sock.fileno())
+            sock.close()
+        self._listening.clear()
+
+    def _forget(self, target: _Target, ident: int) -> None:
+        counted = target.handed.pop(ident, None)
+        if counted is not None:
+            name = counted[0]
+            self._per_listener[name] -= 1
+            self._per_address[counted] -= 1
+            if self._per_address[counted] <= 0:
+                del self._per_address[counted]
+            if self._per_listener[name] <= 0:
+                del self._per_listener[name]
+
+    def _accept(self, name: str, sock: socket.socket) -> None:
+        for _ in range(ACCEPT_BURST):
+            try:
+                connection, peer = sock.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return
+            except OSError as error:  # out of file descriptors: pause, as asyncio does
+                log.error("%s: cannot accept: %s; pausing for a second", name, error)
+                loop = asyncio.get_running_loop()
+                loop.remove_reader(sock.fileno())
+                loop.call_later(1.0, loop.add_reader, sock.fileno(), self._accept, name, sock)
+                return
+            with connection:
+                self._hand(name, client_address(peer), connection)
+
+    def _refusal(self, name: str, address: str) -> Refusal | None:
+        listener = self._limits.get(name)
+        if listener is None:
+            return None
+        if self._per_listener[name] >= listener.max_connections:
+            return Refusal.TOO_MANY_CONNECTIONS
+        if self._per_address[name, address] >= listener.max_connections_per_ip:
+            return Refusal.TOO_MANY_FROM_ADDRESS
+        return None
+
+    def _hand(self, name: str, address: str, connection: socket.socket) -> None:
+        """Pass the connection to the least busy worker that takes it; else drop it."""
+        refusal = self._refusal(name, address)
+        ident = next(self._ids)
+        message = Handed(name, ident, refusal).encode()
+        ready = [target for target in self._targets.values() if target.ready]
+        for target in sorted(ready, key=lambda target: len(target.handed)):
+            try:
+                socket.send_fds(target.channel, [message], [connection.fileno()])
+            except OSError:
+                continue  # that worker is stuck or gone: the next one
+            if refusal is None:
+                target.handed[ident] = (name, address)
+                self._per_listener[name] += 1
+                self._per_address[name, address] += 1
+            else:
+                target.handed[ident] = None
+            return
+        log.warning("%s: no worker takes connections: closed one", name)
+
+
+def client_address(peer: object) -> str:
+    """The client's address as counted: an IPv4-mapped IPv6 address as the IPv4 one."""
+    host = peer[0] if isinstance(peer, tuple) and peer else ""
+    try:
+        address = ipaddress.ip_address(str(host).split("%")[0])
+    except ValueError:
+        return str(host)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
+Adopt = Callable[[socket.socket, Handed], None]
+"""Serves (or refuses) one handed connection."""
+
+
+class HandoffReceiver:
+    """A worker's side: receives connections and gives each to `adopt`."""
+
+    def __init__(self, channel: socket.socket, adopt: Adopt) -> None:
+        self._channel = channel
+        self._adopt = adopt
+        self.ended = asyncio.get_running_loop().create_future()
+        """Done when the main process closed the channel."""
+
+    def start(self) -> None:
+        self._channel.setblocking(False)
+        asyncio.get_running_loop().add_reader(self._channel.fileno(), self._receive)
+
+    def stop(self) -> None:
+        if self._channel.fileno() >= 0:
+            asyncio.get_running_loop().remove_reader(self._channel.fileno())
+            self._channel.close()
+
+    def _receive(self) -> None:
+        for _ in range(ACCEPT_BURST):
+            try:
+                message, descriptors, _, _ = socket.recv_fds(self._channel, MAX_MESSAGE, 1)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                log.error("the main process's channel failed: %s", error)
+                message, descriptors = b"", []
+            if not message and not descriptors:
+                self.stop()
+                if not self.ended.done():
+                    self.ended.set_result(None)
+                return
+            self._take(message, descriptors)
+
+    def _take(self, message: bytes, descriptors: list[int]) -> None:
+        try:
+            handed = parse_handed(message)
+        except HandoffError as error:
+            log.error("a bad handoff from the main process: %s", error)
+            for descriptor in descriptors:
+                os.close(descriptor)
+            return
+        for descriptor in descriptors:
+            self._adopt(socket.socket(fileno=descriptor), handed)
