@@ -124,6 +124,9 @@ class AuthStats:
     unknown accounts."""
     cache_hits: int = 0
     """Passwords accepted from the login cache, without a verification."""
+    accounts_read: int = 0
+    """Account records read from the directory (`AccountRecords`): the logins and
+    mailbox openings its records did not answer."""
 
 
 class CachedVerifier:
