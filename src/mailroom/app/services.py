@@ -147,7 +147,7 @@ def account_opener(services: Services) -> Callable[[str], Awaitable[Account]]:
 
     async def open_account(address: str) -> Account:
         record = await services.authenticator.account(address)
-        if record is None:  # removed since the login
+        if record is None or record.address != address:  # changed since the login
             raise NotFound(f"no account {address}")
         where = locate_mailbox(config.mailbox, data_dir(config), address, record.quota_bytes)
         account = services.mail_store.account(where.root, where.quota_bytes)
