@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailroom.auth import AuthOutcome, MemoryThrottle
+from mailroom.auth import Authenticator, AuthOutcome, MemoryThrottle
 from mailroom.auth.login_cache import LoginCache
 from mailroom.config import DirectoryConfig, PasswordHashing
 from mailroom.directory import Directory
@@ -27,9 +27,11 @@ from tests.support.auth_site import (
     WEBMAIL,
     MakeSite,
     Site,
+    auth_config,
     master,
     throttle_config,
 )
+from tests.support.directories import open_directory
 from tests.support.fake_clock import FakeClock
 from tests.support.password_hashes import CHEAP, LEGACY_HASH
 
@@ -354,3 +356,26 @@ def test_a_key_shows_no_digest_and_holds_no_password() -> None:
 def test_each_process_keys_its_cache_anew() -> None:
     first, second = LoginCache(60, 10), LoginCache(60, 10)
     assert first.key_of(ALICE, "h", PASSWORD) != second.key_of(ALICE, "h", PASSWORD)
+
+
+async def test_on_every_backend_a_record_stands_until_a_change_elsewhere(
+    database_url: str, tmp_path: Path
+) -> None:
+    # On MariaDB and PostgreSQL the version is read with a statement, not on SQLite's side
+    # connection: the same promise either way.
+    directory = await open_directory(database_url, tmp_path)
+    other = await Directory.connect(DirectoryConfig(url=database_url), tmp_path)
+    authenticator = Authenticator(directory, auth_config())
+    site = Site(directory, authenticator)
+    try:
+        await site.add(ALICE)
+        for _ in range(2):
+            assert (await site.login(ALICE, PASSWORD)).ok
+        assert reads(site) == 1
+        await other.set_enabled(ALICE, False)
+        assert (await site.login(ALICE, PASSWORD)).outcome is AuthOutcome.DISABLED
+        assert reads(site) == 2
+    finally:
+        await authenticator.close()
+        await other.close()
+        await directory.close()
