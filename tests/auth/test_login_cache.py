@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailroom.auth import AuthOutcome, MemoryThrottle
+from mailroom.auth import Authenticator, AuthOutcome, MemoryThrottle
 from mailroom.auth.login_cache import LoginCache
-from mailroom.config import PasswordHashing
+from mailroom.config import DirectoryConfig, PasswordHashing
+from mailroom.directory import Directory
 from mailroom.directory.passwords import PasswordHasher
 from tests.support.auth_site import (
     ELSEWHERE,
@@ -24,9 +27,11 @@ from tests.support.auth_site import (
     WEBMAIL,
     MakeSite,
     Site,
+    auth_config,
     master,
     throttle_config,
 )
+from tests.support.directories import open_directory
 from tests.support.fake_clock import FakeClock
 from tests.support.password_hashes import CHEAP, LEGACY_HASH
 
@@ -216,6 +221,108 @@ async def test_a_master_login_is_remembered_yet_checked_for_its_network(
     assert hashes(site) == 2
 
 
+# The account records: reused while the directory's version stands still
+
+
+@pytest.fixture
+async def elsewhere(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Directory]:
+    """The same database opened again, as `mailroom` in another process or a worker has it."""
+    other = await Directory.connect(DirectoryConfig(url=sqlite_url), tmp_path)
+    yield other
+    await other.close()
+
+
+def reads(site: Site) -> int:
+    return site.authenticator.stats.accounts_read
+
+
+async def test_a_cached_login_reads_no_account_from_the_directory(cached: Site) -> None:
+    assert (await cached.login(ALICE, PASSWORD)).ok
+    assert reads(cached) == 1
+    for _ in range(3):
+        assert (await cached.login(ALICE, PASSWORD)).ok
+    # What the session opening the mailbox asks for comes from the same record.
+    assert (await cached.authenticator.account(ALICE)) == await cached.directory.get_account(ALICE)
+    assert (reads(cached), hashes(cached)) == (1, 1)
+
+
+async def test_any_change_elsewhere_makes_the_next_login_read_again(
+    cached: Site, elsewhere: Directory
+) -> None:
+    await cached.login(ALICE, PASSWORD)
+    await cached.login("bob@example.org", PASSWORD)
+    # Another account's quota: nothing a login needs, but every record is read again.
+    await elsewhere.update_account("bob@example.org", quota_bytes=1000)
+    assert (await cached.login(ALICE, PASSWORD)).ok
+    assert reads(cached) == 3
+    bob = await cached.authenticator.account("bob@example.org")
+    assert bob is not None and bob.quota_bytes == 1000
+    assert (reads(cached), hashes(cached)) == (4, 2)  # the passwords still came from the cache
+
+
+async def test_an_address_removed_elsewhere_no_longer_logs_in_at_once(
+    cached: Site, elsewhere: Directory
+) -> None:
+    await elsewhere.add_address(ALICE, "liddell@example.org")
+    assert (await cached.login("liddell@example.org", PASSWORD)).ok
+    assert (await cached.login("liddell@example.org", PASSWORD)).ok
+    await elsewhere.remove_address("liddell@example.org")
+    gone = await cached.login("liddell@example.org", PASSWORD)
+    assert gone.outcome is AuthOutcome.UNKNOWN_USER
+    assert (await cached.login(ALICE, PASSWORD)).ok
+
+
+CHANGES: dict[str, tuple[Callable[[Directory], Awaitable[object]], AuthOutcome]] = {
+    "passwd": (
+        lambda other: other.set_password_hash(ALICE, PasswordHasher(CHEAP).hash("new secret")),
+        AuthOutcome.BAD_PASSWORD,
+    ),
+    "disable": (lambda other: other.set_enabled(ALICE, False), AuthOutcome.DISABLED),
+    "remove": (lambda other: other.remove_account(ALICE), AuthOutcome.UNKNOWN_USER),
+}
+
+
+@pytest.mark.parametrize("name", CHANGES)
+async def test_a_change_elsewhere_refuses_the_cached_password_at_once(
+    cached: Site, elsewhere: Directory, name: str
+) -> None:
+    change, outcome = CHANGES[name]
+    for _ in range(2):
+        assert (await cached.login(ALICE, PASSWORD)).ok
+    assert reads(cached) == 1
+    await change(elsewhere)
+    assert (await cached.login(ALICE, PASSWORD)).outcome is outcome
+
+
+async def test_unknown_logins_are_read_every_time(cached: Site) -> None:
+    # Made-up names must not push the records of real accounts out.
+    for expected_reads in (1, 2):
+        await cached.login("carol@example.org", PASSWORD)
+        assert reads(cached) == expected_reads
+
+
+async def test_records_are_bounded_like_the_cache(make_site: MakeSite) -> None:
+    site = await make_site(cache_max_entries=2)
+    names = [f"{name}@example.org" for name in ("alice", "bob", "carol")]
+    for name in names:
+        await site.add(name)  # each add is a change: added first, so no record is dropped
+    for name in names:
+        await site.login(name, PASSWORD)
+    assert reads(site) == 3
+    await site.login("bob@example.org", PASSWORD)
+    assert reads(site) == 3
+    await site.login(ALICE, PASSWORD)  # the least recently used went first
+    assert reads(site) == 4
+
+
+async def test_with_the_cache_off_every_login_reads_the_account(make_site: MakeSite) -> None:
+    site = await make_site(cache_ttl_seconds=0)
+    await site.add(ALICE)
+    for expected_reads in (1, 2):
+        assert (await site.login(ALICE, PASSWORD)).ok
+        assert reads(site) == expected_reads
+
+
 # The cache itself
 
 _text = st.text(max_size=40)
@@ -249,3 +356,26 @@ def test_a_key_shows_no_digest_and_holds_no_password() -> None:
 def test_each_process_keys_its_cache_anew() -> None:
     first, second = LoginCache(60, 10), LoginCache(60, 10)
     assert first.key_of(ALICE, "h", PASSWORD) != second.key_of(ALICE, "h", PASSWORD)
+
+
+async def test_on_every_backend_a_record_stands_until_a_change_elsewhere(
+    database_url: str, tmp_path: Path
+) -> None:
+    # On MariaDB and PostgreSQL the version is read with a statement, not on SQLite's side
+    # connection: the same promise either way.
+    directory = await open_directory(database_url, tmp_path)
+    other = await Directory.connect(DirectoryConfig(url=database_url), tmp_path)
+    authenticator = Authenticator(directory, auth_config())
+    site = Site(directory, authenticator)
+    try:
+        await site.add(ALICE)
+        for _ in range(2):
+            assert (await site.login(ALICE, PASSWORD)).ok
+        assert reads(site) == 1
+        await other.set_enabled(ALICE, False)
+        assert (await site.login(ALICE, PASSWORD)).outcome is AuthOutcome.DISABLED
+        assert reads(site) == 2
+    finally:
+        await authenticator.close()
+        await other.close()
+        await directory.close()

@@ -34,11 +34,11 @@ def authenticator(host: MailHost) -> Authenticator:
     return host.running.services.authenticator
 
 
-async def imap_login(host: MailHost, password: str = PASSWORD) -> bytes:
+async def imap_login(host: MailHost, password: str = PASSWORD, login: str = ALICE) -> bytes:
     """The tagged answer to LOGIN on a new implicit-TLS connection."""
     talk = await ImapTalk.open(host.port("imaps"), tls=client_tls())
     try:
-        return (await talk.command(f'LOGIN {ALICE} "{password}"')).tagged
+        return (await talk.command(f'LOGIN {login} "{password}"')).tagged
     finally:
         await talk.close()
 
@@ -56,6 +56,32 @@ async def test_a_second_imap_login_runs_no_hash(host: MailHost) -> None:
     assert (stats.hashes_verified, stats.cache_hits) == (1, 0)
     assert (await imap_login(host)).startswith(b"a1 OK")
     assert (stats.hashes_verified, stats.cache_hits) == (1, 1)
+
+
+async def test_a_second_imap_login_reads_no_account_from_the_directory(host: MailHost) -> None:
+    stats = authenticator(host).stats
+    assert (await imap_login(host)).startswith(b"a1 OK")
+    # One read for the login; opening the mailbox used the same record.
+    assert stats.accounts_read == 1
+    assert (await imap_login(host)).startswith(b"a1 OK")
+    assert (stats.accounts_read, stats.hashes_verified) == (1, 1)
+
+
+async def test_after_address_remove_the_address_no_longer_logs_in(host: MailHost) -> None:
+    extra = "alice.liddell@example.test"
+    assert (await imap_login(host, login=extra)).startswith(b"a1 OK")
+    assert (await imap_login(host, login=extra)).startswith(b"a1 OK")
+    await administer(host, "address", "remove", extra)
+    assert (await imap_login(host, login=extra)).startswith(b"a1 NO [AUTHENTICATIONFAILED]")
+    assert (await imap_login(host)).startswith(b"a1 OK")
+
+
+async def test_after_user_remove_the_cached_password_is_refused(host: MailHost) -> None:
+    bob = "bob@example.test"
+    assert (await imap_login(host, login=bob)).startswith(b"a1 OK")
+    await administer(host, "alias", "remove", "pr@example.test")  # it forwards to bob
+    await administer(host, "user", "remove", "--yes", bob)
+    assert (await imap_login(host, login=bob)).startswith(b"a1 NO [AUTHENTICATIONFAILED]")
 
 
 async def test_a_pop3_login_uses_what_an_imap_login_verified(host: MailHost) -> None:

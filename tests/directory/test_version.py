@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -77,3 +78,36 @@ async def test_two_writers_racing_for_one_address_cannot_both_take_it(
         await directory.list_aliases(),
     )
     assert (account is None) != (alias == [])
+
+
+async def test_on_a_sqlite_file_the_version_read_sees_only_what_is_committed(
+    tmp_path: Path,
+) -> None:
+    # Read on a connection of its own, outside the engine (transactions.py): it must see
+    # what the engine's reads see, here while another process holds a write open.
+    path = tmp_path / "directory.sqlite3"
+    directory = await Directory.connect(DirectoryConfig(url=f"sqlite:///{path}"), tmp_path)
+    await directory.migrate()
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE directory_version SET version = version + 1")
+        assert await directory.version() == 0
+        writer.execute("COMMIT")
+        assert await directory.version() == 1
+        await directory.add_domain("example.org")
+        assert await directory.version() == 2
+    finally:
+        writer.close()
+        await directory.close()
+
+
+async def test_an_in_memory_directory_has_a_version_too() -> None:
+    directory = await Directory.connect(DirectoryConfig(url="sqlite://"))
+    await directory.migrate()
+    try:
+        assert await directory.version() == 0
+        await directory.add_domain("example.org")
+        assert await directory.version() == 1
+    finally:
+        await directory.close()

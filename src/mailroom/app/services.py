@@ -29,7 +29,7 @@ from mailroom.delivery.mx import make_resolver
 from mailroom.delivery.outbound import Outbound, relayhost_login
 from mailroom.delivery.remote import RemoteDelivery, verified_tls_context
 from mailroom.delivery.srs import SrsRewriter
-from mailroom.directory import Directory
+from mailroom.directory import Directory, NotFound
 from mailroom.imap.services import ImapServices, ImapSettings
 from mailroom.mailauth import DkimKeys, DkimSigner
 from mailroom.message import SearchText, search_text
@@ -153,11 +153,15 @@ def index_text(data: bytes) -> SearchText:
 
 
 def account_opener(services: Services) -> Callable[[str], Awaitable[Account]]:
-    """How IMAP and POP3 sessions find the mail account of a logged-in address."""
+    """How IMAP and POP3 sessions find the mail account of a logged-in address. Its record
+    (for the quota) comes from the authenticator, which has just read it for the login
+    and keeps it while the directory is unchanged: a cached login reads no SQL."""
     config = services.config
 
     async def open_account(address: str) -> Account:
-        record = await services.directory.get_account(address)
+        record = await services.authenticator.account(address)
+        if record is None or record.address != address:  # changed since the login
+            raise NotFound(f"no account {address}")
         where = locate_mailbox(config.mailbox, data_dir(config), address, record.quota_bytes)
         account = services.mail_store.account(where.root, where.quota_bytes)
         await account.ensure_default_folders()

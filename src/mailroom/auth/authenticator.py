@@ -17,9 +17,11 @@ It owns the policy the legacy host spread over Dovecot's passdbs, PAM and a wish
   login, with a compare-and-set so a concurrent `passwd` wins;
 - hashing never runs on the event loop: a bounded thread pool does it;
 - a verified password is remembered for `[auth] cache_ttl_seconds` (`auth.login_cache`),
-  so a client's next connections cost no hash; the throttle is still asked first and the
-  account still read afresh, so a ban, a password change or a disabled account count
-  at once. `stats` counts the hashes verified and the logins the cache answered.
+  so a client's next connections cost no hash; the throttle is still asked first, so a
+  ban counts at once. The account record is reused only while the directory's version
+  counter is unchanged (`auth.account_records`), so a password change, a disabled or
+  removed account count at once, from whichever process they came. `stats` counts the
+  hashes verified, the logins the cache answered and the records read from the directory.
 
 Each decision is logged as one `key=value` line on logger `mailroom.auth`, never with the
 password. This module decides; protocol sessions only ask and answer.
@@ -39,6 +41,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TypeVar
 
+from mailroom.auth.account_records import AccountRecords
 from mailroom.auth.login_cache import AuthStats, CachedVerifier, LoginCache
 from mailroom.auth.sasl import Credentials
 from mailroom.auth.throttle import IPAddress, NoThrottle, Throttle, canonical_client
@@ -146,13 +149,15 @@ class Authenticator:
     ) -> None:
         self.config = config
         self.stats = AuthStats()
+        cache = LoginCache(config.cache_ttl_seconds, config.cache_max_entries, clock)
         self._verifier = CachedVerifier(
-            LoginCache(config.cache_ttl_seconds, config.cache_max_entries, clock),
-            self._verify,
-            self.stats,
-            upgrades=config.passwords.upgrade_on_login,
+            cache, self._verify, self.stats, upgrades=config.passwords.upgrade_on_login
         )
         self._directory = directory
+        # One switch for both: `cache_ttl_seconds = 0` means "read everything afresh".
+        self._accounts = AccountRecords(
+            directory, config.cache_max_entries if cache.enabled else 0, self.stats
+        )
         self._throttle: Throttle = throttle if throttle is not None else NoThrottle()
         self._hasher = PasswordHasher(config.passwords)
         self._default_domain = _checked_default_domain(config)
@@ -167,6 +172,12 @@ class Authenticator:
     async def close(self) -> None:
         """Stop the hashing threads (waiting for running hashes, dropping queued ones)."""
         await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
+
+    async def account(self, address: str) -> Account | None:
+        """The account `address` (normalised, primary or extra) belongs to, as the
+        directory has it now: the record a login just read, when nothing changed since
+        (opening a logged-in session's mailbox then reads no SQL). Raises DirectoryError."""
+        return await self._accounts.find(address)
 
     async def log_in(
         self, credentials: Credentials, *, protocol: str, client_ip: IPAddress, secure: bool
@@ -213,7 +224,7 @@ class Authenticator:
             return decision, await self._throttle.record_failure(client, key)
 
         master = login.master.name if login.master else None
-        account = await self._directory.find_account(login.target)
+        account = await self._accounts.find(login.target)
         # Failures count against the account, whichever of its addresses was typed.
         key = account.address if account is not None else login.target
         throttled = await self._throttled(client, key, master)
@@ -270,7 +281,7 @@ class Authenticator:
             return False
         if other_login == account.address or other_login in account.extra_addresses:
             return True
-        other = await self._directory.find_account(other_login)
+        other = await self._accounts.find(other_login)
         return other is not None and other.address == account.address
 
     async def _throttled(self, client: IPAddress, key: str, master: str | None) -> _Decision | None:

@@ -10,9 +10,10 @@ argon2id verification (64 MiB, tens of milliseconds of a core). What is remember
   verified against, and the password. Entries are compared with `hmac.compare_digest`.
 - the stored hash is part of what is hashed, so a password changed anywhere (`mailroom
   user passwd` in another process, another node on the same database, a hash upgrade)
-  voids the entry at the next login: the `Authenticator` reads the account afresh from
-  the directory for every login and asks with the hash it finds. The same fresh read is
-  what refuses a disabled or removed account, cached password or not.
+  voids the entry at the next login: the `Authenticator` asks with the hash the
+  directory holds now (`auth.account_records`: the record of the last login, while the
+  directory's version counter says nothing changed). The same record is what refuses a
+  disabled or removed account, cached password or not.
 - successes only. Dovecot can cache failures too (`auth_cache_negative_ttl`), but that
   makes an attacker's retries with a wrong password cheap; the throttle slows and bans
   those instead, and each still costs a full verification.
@@ -124,6 +125,9 @@ class AuthStats:
     unknown accounts."""
     cache_hits: int = 0
     """Passwords accepted from the login cache, without a verification."""
+    accounts_read: int = 0
+    """Account records read from the directory (`AccountRecords`): the logins and
+    mailbox openings its records did not answer."""
 
 
 class CachedVerifier:
