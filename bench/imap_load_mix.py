@@ -81,6 +81,9 @@ class RunStats:
 
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     label_errors: Counter[str] = field(default_factory=Counter)
+    in_time: Counter[str] = field(default_factory=Counter)
+    """Commands answered before the deadline: the rate counts these (a LOGIN or IDLE that
+    ends seconds after it would stretch the time of the run)."""
     counters: Counter[str] = field(default_factory=Counter)
 
 
@@ -151,7 +154,10 @@ class Client:
     def record(self, label: str, started: float) -> None:
         if self.starting:
             label += START
-        self.stats.latencies[label].append((time.perf_counter() - started) * 1000)
+        now = time.perf_counter()
+        self.stats.latencies[label].append((now - started) * 1000)
+        if now <= self.deadline:
+            self.stats.in_time[label] += 1
 
     async def guarded(self, label: str, step: Callable[[], Awaitable[T]]) -> T:
         """Run one exchange; a timeout or a lost connection becomes Dropped, counted."""
@@ -180,11 +186,20 @@ class Client:
         )
         self.record(label, started)
         if uid_search:
+            before = self.registry.errors.failures()
             self.found = self.view.absorb_uid_search(reply.untagged)
+            self.stats.label_errors[label] += self.registry.errors.failures() - before
         else:
-            self.view.absorb(reply.untagged)
+            self.absorb(label, reply.untagged)
         self.check_status(label, text, reply)
         return reply
+
+    def absorb(self, label: str, untagged: list[bytes]) -> list[int]:
+        """The view's checks of these responses; what fails counts against ``label``."""
+        before = self.registry.errors.failures()
+        exists = self.view.absorb(untagged)
+        self.stats.label_errors[label] += self.registry.errors.failures() - before
+        return exists
 
     def check_status(self, label: str, text: str, reply: Reply) -> None:
         if reply.ok():
@@ -319,6 +334,7 @@ class Client:
         await self.timed("NOOP", "NOOP")
         left = await self.timed("UID SEARCH", f"UID SEARCH UID {uid_list}", uid_search=True)
         if marked.ok() and left.ok() and self.found:
+            self.stats.label_errors["UID SEARCH"] += 1
             self.registry.errors.add(
                 "marked \\Deleted, still there after EXPUNGE and NOOP",
                 f"{view.account} {view.mailbox}: UIDs {compact_ranges(self.found)}",
@@ -350,7 +366,7 @@ class Client:
             lambda: conn.append_one(folder, flags, data, wait_s=self.config.command_timeout_s),
         )
         self.record(label, started)
-        view.absorb(reply.untagged)
+        self.absorb(label, reply.untagged)
         self.check_status(label, f"APPEND {folder}", reply)
         if not reply.ok():
             return
@@ -358,8 +374,10 @@ class Client:
         if found is None:
             self.fail(label, "APPEND OK without APPENDUID", reply.text)
             return
+        before = self.registry.errors.failures()
         self.registry.see_uidvalidity(view.account, folder, int(found.group(1)))
         self.registry.see_message(view.account, folder, int(found.group(2)), message_id)
+        self.stats.label_errors[label] += self.registry.errors.failures() - before
 
     async def do_idle(self) -> None:
         if not await self.selected(writable=False):
@@ -377,7 +395,7 @@ class Client:
             if response.startswith(tag.encode() + b" "):
                 self.fail("IDLE", "IDLE refused", response.decode(errors="replace"))
                 return
-            view.absorb([response])
+            self.absorb("IDLE", [response])
         self.record("IDLE", started)
         self.registry.idling[view.account] = view.mailbox
         before = view.count
@@ -390,7 +408,7 @@ class Client:
             except (ImapError, OSError, asyncio.IncompleteReadError) as exc:
                 self.fail("IDLE", "connection lost (IDLE)", describe(exc))
                 raise Dropped from exc
-            if max(view.absorb([response]), default=0) > before:
+            if max(self.absorb("IDLE", [response]), default=0) > before:
                 sent = self.registry.last_append_sent.get((view.account, view.mailbox), 0.0)
                 if sent > started:
                     self.record("IDLE wake-up", sent)
@@ -405,7 +423,7 @@ class Client:
         conn.writer.write(b"DONE\r\n")
         reply = await self.guarded("DONE", lambda: conn.read_reply(tag, keep=True, wait_s=wait))
         self.record("DONE", done)
-        view.absorb(reply.untagged)
+        self.absorb("DONE", reply.untagged)
         self.check_status("DONE", "IDLE … DONE", reply)
 
     async def do_relogin(self) -> None:

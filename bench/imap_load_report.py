@@ -57,6 +57,8 @@ class RunResult:
     allowed: list[str] = field(default_factory=list)
     samples: dict[str, list[str]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
+    overrun: float = 0.0
+    """Seconds past the deadline until the last client had its answer and logged out."""
 
     @property
     def failures(self) -> int:
@@ -69,13 +71,14 @@ def percentile(ordered: list[float], fraction: float) -> float:
     return ordered[min(len(ordered), rank) - 1]
 
 
-def figures(values: list[float], seconds: float, errors: int) -> dict[str, float]:
+def figures(values: list[float], in_time: int, seconds: float, errors: int) -> dict[str, float]:
+    """Latencies over every command; the rate over those answered within ``seconds``."""
     ordered = sorted(values)
     if not ordered:
         return {"count": 0, "per_s": 0.0, "errors": errors}
     return {
         "count": len(ordered),
-        "per_s": len(ordered) / seconds,
+        "per_s": in_time / seconds,
         "p50": percentile(ordered, 0.50),
         "p90": percentile(ordered, 0.90),
         "p99": percentile(ordered, 0.99),
@@ -85,16 +88,24 @@ def figures(values: list[float], seconds: float, errors: int) -> dict[str, float
 
 
 def run_result(
-    target: str, clients: int, round_no: int, seconds: float, stats: RunStats, errors: Errors
+    target: str,
+    clients: int,
+    round_no: int,
+    times: tuple[float, float],
+    stats: RunStats,
+    errors: Errors,
 ) -> RunResult:
+    """``times``: the run's duration, and how long after it the last client ended."""
+    seconds, overrun = times
     commands = {
-        label: figures(values, seconds, stats.label_errors[label])
+        label: figures(values, stats.in_time[label], seconds, stats.label_errors[label])
         for label, values in stats.latencies.items()
     }
     timed = [label for label in stats.latencies if label != "IDLE wake-up" and START not in label]
     everything = [v for label in timed for v in stats.latencies[label]]
     errors_in_run = sum(n for label, n in stats.label_errors.items() if START not in label)
-    commands[ALL] = figures(everything, seconds, errors_in_run)
+    in_time = sum(stats.in_time[label] for label in timed)
+    commands[ALL] = figures(everything, in_time, seconds, errors_in_run)
     return RunResult(
         target=target,
         clients=clients,
@@ -105,14 +116,16 @@ def run_result(
         allowed=sorted(errors.allowed),
         samples=errors.samples,
         counters=dict(stats.counters),
+        overrun=overrun,
     )
 
 
 def print_run(result: RunResult) -> None:
     total = result.commands.get(ALL, {})
     print(
-        f"  {result.target}: {total.get('count', 0):.0f} commands in {result.seconds:.1f} s "
-        f"({total.get('per_s', 0):.0f}/s), p99 {total.get('p99', 0):.1f} ms, "
+        f"  {result.target}: {total.get('count', 0):.0f} commands, "
+        f"{total.get('per_s', 0):.0f}/s answered in {result.seconds:.0f} s (the last ended "
+        f"{result.overrun:.1f} s later), p99 {total.get('p99', 0):.1f} ms, "
         f"{result.failures} error(s)",
         flush=True,
     )
