@@ -38,11 +38,19 @@ from typing import TypeVar
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import imap_mailroom  # the bench directory is not a package: imported by path
+import imap_memory
 import imap_messages
 from imap_client import ImapConnection, ImapError, describe, quote
 from imap_load_check import Registry
 from imap_load_mix import WEIGHTS, Client, MixConfig, RunStats
-from imap_load_report import RunResult, medians, print_run, print_table, run_result
+from imap_load_report import (
+    RunResult,
+    medians,
+    print_cpu,
+    print_run,
+    print_table,
+    run_result,
+)
 from imap_messages import BenchMessage
 from loopback import host_and_port, require_loopback
 from mailbox_fill import append_messages, logged_in, must
@@ -64,6 +72,8 @@ class Target:
     port: int
     passwords: str
     """How the target stores the accounts' passwords, for the report."""
+    pid: int | None = None
+    """The root of its process tree, for the server's CPU time; None: not measured."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,12 @@ def reference_passwords() -> str:
                 check=False,
             ).stdout.strip()
     return f"{scheme}; auth_cache_size = {cache or '?'} ({'off' if cache == '0' else 'on'})"
+
+
+def server_cpu_seconds(target: Target) -> float | None:
+    if target.pid is None:
+        return None
+    return imap_memory.cpu_seconds(target.pid)
 
 
 def parse_target(text: str) -> Target | str:
@@ -231,6 +247,7 @@ async def one_run(
             f"{time.perf_counter() - login_began:.1f} s; load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
+        server_cpu = server_cpu_seconds(target)
         begin, cpu = time.perf_counter(), time.process_time()
         deadline = begin + plan.duration_s
         bound = plan.duration_s + 3 * plan.command_timeout_s + 30
@@ -239,6 +256,8 @@ async def one_run(
         stats.counters["client CPU ms (this benchmark's own)"] = round(
             (time.process_time() - cpu) * 1000
         )
+        if server_cpu is not None and (after := server_cpu_seconds(target)) is not None:
+            stats.counters["server CPU ms (its process tree)"] = round((after - server_cpu) * 1000)
         if stop.is_set():
             raise KeyboardInterrupt
         times = (plan.duration_s, overrun)
@@ -408,7 +427,7 @@ def start_mailroom(plan: Plan, keep: bool) -> tuple[Target, imap_mailroom.Runnin
         f"argon2id m={hashes.memory_kib},t={hashes.time_cost},p={hashes.parallelism}; "
         "no login cache"
     )
-    return Target("mailroom", "127.0.0.1", running.port, note), running
+    return Target("mailroom", "127.0.0.1", running.port, note, running.pid), running
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -432,7 +451,11 @@ def main(argv: list[str] | None = None) -> int:
             if item == "mailroom":
                 target, mailroom = start_mailroom(plan, args.keep_mailroom_dir)
             elif item == "reference":
-                target = Target("dovecot", "127.0.0.1", REFERENCE_PORT, reference_passwords())
+                master = REFERENCE_DIR / "dovecot" / "run" / "master.pid"
+                pid: int | None = None
+                with contextlib.suppress(OSError, ValueError):
+                    pid = imap_memory.read_pid_file(master)
+                target = Target("dovecot", "127.0.0.1", REFERENCE_PORT, reference_passwords(), pid)
             else:
                 assert isinstance(item, Target)
                 target = item
@@ -461,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
             f"median of {plan.rounds} round(s) (errors: sum over rounds)",
             summary,
         )
+        print_cpu(summary, [r for r in runs])
     failures = sum(r.failures for runs in results.values() for r in runs)
     print(f"\nerrors (consistency, NO/BAD, dropped, timeouts) over all runs: {failures}")
     if args.json:

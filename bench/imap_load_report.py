@@ -198,3 +198,31 @@ def print_table(title: str, summary: Mapping[str, Mapping[str, Mapping[str, floa
             )
             line += f" {rate} | {p99} |"
         print(line)
+
+
+SERVER_CPU = "server CPU ms (its process tree)"
+CLIENT_CPU = "client CPU ms (this benchmark's own)"
+
+
+def print_cpu(
+    summary: Mapping[str, Mapping[str, Mapping[str, float]]], runs: list[RunResult]
+) -> None:
+    """CPU per command, median over the rounds: what each answer cost the server (all
+    its processes; LOGIN's argon2id included) and this benchmark, whatever else the
+    machine was doing."""
+    for name in summary:
+        mine = [r for r in runs if r.target == name]
+        per_command = {
+            label: [
+                r.counters[key] / r.commands[ALL]["count"]
+                for r in mine
+                if key in r.counters and r.commands.get(ALL, {}).get("count")
+            ]
+            for label, key in (("server", SERVER_CPU), ("client", CLIENT_CPU))
+        }
+        figures = ", ".join(
+            f"{label} {statistics.median(values):.2f}"
+            for label, values in per_command.items()
+            if values
+        )
+        print(f"CPU ms per command, {name}: {figures or 'not measured'}")
