@@ -24,7 +24,6 @@ import contextlib
 import json
 import os
 import random
-import resource
 import shutil
 import signal
 import subprocess
@@ -40,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import imap_mailroom  # the bench directory is not a package: imported by path
 import imap_memory
 import imap_messages
+from imap_bench import raise_fd_limit
 from imap_client import ImapConnection, ImapError, describe, quote
 from imap_load_check import Registry
 from imap_load_mix import WEIGHTS, Client, MixConfig, RunStats
@@ -401,15 +401,6 @@ def run_loop(main: Coroutine[None, None, T]) -> T:
     except ImportError:
         return asyncio.run(main)
     return uvloop.run(main)
-
-
-def raise_fd_limit(wanted: int) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < wanted:
-        resource.setrlimit(
-            resource.RLIMIT_NOFILE,
-            (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard),
-        )
 
 
 def start_mailroom(plan: Plan, keep: bool) -> tuple[Target, imap_mailroom.RunningMailroom]:
