@@ -5,8 +5,12 @@
 CHECKOUT is a git worktree with its own .venv (e.g. `git worktree add /tmp/before
 f872af1`, then `python3 -m venv .venv && .venv/bin/pip install -e .` there). The host
 is made with that checkout's own bench/imap_mailroom.py (so its config suits that
-version), with accounts alice, bob and user0..user9@example.test (password demo) and
-IMAP, POP3 and SMTP listeners on free 127.0.0.1 ports. One line says where:
+version), with accounts alice, bob and user0..user9@example.test (password demo;
+``--accounts 20`` for user0..user19, as imap_load.py needs) and IMAP, POP3 and SMTP
+listeners on free 127.0.0.1 ports. ``--hashes dovecot`` gives the accounts argon2id
+hashes as costly as the reference Dovecot's ARGON2ID (imap_load.py's Mailroom has them;
+that checkout's bench/imap_mailroom.py must know ``DOVECOT_ARGON2ID``); the default is
+that checkout's cheap ones. One line says where:
 
     before pid=… imap=… pop3=… smtp=… dir=…
 
@@ -26,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-ACCOUNTS = ["alice@example.test", "bob@example.test"] + [f"user{i}@example.test" for i in range(10)]
+FIXED_ACCOUNTS = ["alice@example.test", "bob@example.test"]
 PASSWORD = "demo"  # noqa: S105 - the benchmarks' well-known demo password
 CONNECTIONS = 400
 START_WAIT_S = 4.0
@@ -47,13 +51,25 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkout", type=Path, help="a checkout with its own .venv")
     parser.add_argument("name", help="the name printed, for --target NAME=…")
+    parser.add_argument("--accounts", type=int, default=10, help="user0..user{N-1} (10)")
+    parser.add_argument("--hashes", choices=("cheap", "dovecot"), default="cheap")
     args = parser.parse_args()
+    if not 1 <= args.accounts <= 100:
+        parser.error("--accounts must be 1..100")
     checkout = args.checkout.resolve()
     sys.path.insert(0, str(checkout / "bench"))
     made_by = importlib.import_module("imap_mailroom")  # that checkout's own
+    accounts = FIXED_ACCOUNTS + [f"user{i}@example.test" for i in range(args.accounts)]
+    options = {}
+    if args.hashes == "dovecot":
+        if not hasattr(made_by, "DOVECOT_ARGON2ID"):
+            parser.error(f"{checkout}/bench/imap_mailroom.py cannot set the hashes' cost")
+        options["hashes"] = made_by.DOVECOT_ARGON2ID
     # Its start() makes the directory, the accounts and the IMAP and POP3 listeners;
     # the server is then restarted with an SMTP listener added.
-    first = made_by.start(ACCOUNTS, PASSWORD, max_connections=CONNECTIONS, keep_dir=True, pop3=True)
+    first = made_by.start(
+        accounts, PASSWORD, max_connections=CONNECTIONS, keep_dir=True, pop3=True, **options
+    )
     made_by.stop(first, keep_dir=True)
     smtp_port = made_by.free_loopback_port()
     config = first.directory / "mailroom.toml"

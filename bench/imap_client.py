@@ -190,6 +190,32 @@ class ImapConnection:
             if keep:
                 untagged.append(response.rstrip(b"\r\n"))
 
+    async def next_response(self, wait_s: float) -> bytes:
+        """The next response, whatever it is (in IDLE: untagged data until DONE)."""
+        response, _ = await asyncio.wait_for(self._read_response(), wait_s)
+        return response
+
+    async def append_one(
+        self, mailbox: str, flags: Sequence[str], data: bytes, *, wait_s: float | None = None
+    ) -> Reply:
+        """One APPEND, untagged data and the tagged reply kept (APPENDUID, RFC 4315); a
+        LITERAL+ literal when offered, else a synchronizing one. NO/BAD are returned, not
+        raised: the load benchmark counts them."""
+        tag = self.next_tag()
+        plus = "+" if "LITERAL+" in self.capabilities else ""
+        self.writer.write(
+            f"{tag} APPEND {quote(mailbox)} ({' '.join(flags)}) {{{len(data)}{plus}}}\r\n".encode()
+        )
+        if not plus:
+            line = await asyncio.wait_for(self._read_line(), wait_s or self.timeout)
+            if not line.startswith(b"+"):
+                status, _, text = line.partition(b" ")[2].partition(b" ")
+                return Reply(
+                    status.decode("ascii", "replace").upper(), text.decode(errors="replace")
+                )
+        self.writer.write(data + b"\r\n")
+        return await self.read_reply(tag, keep=True, wait_s=wait_s)
+
     async def _read_response(self) -> tuple[bytes, int]:
         """One response: a line, and for each literal it announces, the literal and the rest."""
         line = await self._read_line()

@@ -1,4 +1,4 @@
-"""How much memory a server's processes hold, read from /proc (Linux only).
+"""How much memory (and CPU time) a server's processes hold, read from /proc (Linux only).
 
 A server is a process tree: Dovecot is a master whose children are imap,
 imap-login, auth, anvil, config, log, stats…; Mailroom is one process. The
@@ -100,3 +100,18 @@ def _rss_kib(pid: int) -> int | None:
                 return int(line.split()[1])
         return 0  # a kernel thread or a zombie: no memory of its own
     return None
+
+
+def cpu_seconds(root: int) -> float:
+    """User + system CPU time of ``root``'s process tree so far, with what its exited and
+    reaped children used (``cutime``/``cstime``, fields 14–17 of ``/proc/<pid>/stat``):
+    the difference of two readings is what the server spent in between, also in the
+    Dovecot processes that came and went (imap, imap-login)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in process_tree(root):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = (PROC / str(pid) / "stat").read_text()
+            fields = stat[stat.rfind(")") + 2 :].split()
+            total += sum(int(value) for value in fields[11:15])
+    return total / ticks
