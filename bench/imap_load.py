@@ -128,15 +128,21 @@ def server_cpu_seconds(target: Target) -> float | None:
     return imap_memory.cpu_seconds(target.pid)
 
 
-def parse_target(text: str) -> Target | str:
-    """``mailroom`` and ``reference`` by name (the first is started later), else
-    ``NAME=HOST:PORT`` on loopback."""
-    if text in ("mailroom", "reference"):
+def parse_target(text: str) -> Target | str | int:
+    """``reference`` by name; ``mailroom`` (or ``mailroom:N``, with ``[server] workers =
+    N``), started later, as its number of processes; else ``NAME=HOST:PORT`` on loopback."""
+    if text == "reference":
         return text
+    if text == "mailroom":
+        return 1
+    if text.startswith("mailroom:") and text[9:].isdigit() and 1 <= int(text[9:]) <= 64:
+        return int(text[9:])
     name, sep, address = text.partition("=")
     split = host_and_port(address) if sep else None
     if split is None:
-        raise argparse.ArgumentTypeError(f"target {text!r}: mailroom, reference or NAME=HOST:PORT")
+        raise argparse.ArgumentTypeError(
+            f"target {text!r}: mailroom[:N], reference or NAME=HOST:PORT"
+        )
     require_loopback(split[0], f"target {text!r}")
     return Target(
         name,
@@ -307,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--target",
         action="append",
         default=[],
-        metavar="mailroom|reference|NAME=HOST:PORT",
+        metavar="mailroom[:N]|reference|NAME=HOST:PORT",
         help="repeat to compare (the ratio is the first over the second)",
     )
     parser.add_argument(
@@ -403,7 +409,9 @@ def run_loop(main: Coroutine[None, None, T]) -> T:
     return uvloop.run(main)
 
 
-def start_mailroom(plan: Plan, keep: bool) -> tuple[Target, imap_mailroom.RunningMailroom]:
+def start_mailroom(
+    plan: Plan, keep: bool, workers: int
+) -> tuple[Target, imap_mailroom.RunningMailroom]:
     hashes = imap_mailroom.DOVECOT_ARGON2ID
     print("starting Mailroom from this checkout (accounts added with the CLI)…", flush=True)
     running = imap_mailroom.start(
@@ -412,13 +420,15 @@ def start_mailroom(plan: Plan, keep: bool) -> tuple[Target, imap_mailroom.Runnin
         max_connections=max(plan.clients) + 100,
         keep_dir=keep,
         hashes=hashes,
+        workers=workers,
     )
     print(f"  serving IMAP on 127.0.0.1:{running.port}, pid {running.pid}, in {running.directory}")
     note = (
         f"argon2id m={hashes.memory_kib},t={hashes.time_cost},p={hashes.parallelism}; "
-        "no login cache"
+        f"its login cache on (the default); {workers} worker process(es)"
     )
-    return Target("mailroom", "127.0.0.1", running.port, note, running.pid), running
+    name = "mailroom" if workers == 1 else f"mailroom-w{workers}"
+    return Target(name, "127.0.0.1", running.port, note, running.pid), running
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -435,12 +445,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give --target or --compare")
     raise_fd_limit(2 * max(plan.clients) + 1024)  # the Mailroom started here inherits it
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    mailroom = None
+    mailrooms: list[imap_mailroom.RunningMailroom] = []
     try:
         targets: list[Target] = []
         for item in wanted:
-            if item == "mailroom":
-                target, mailroom = start_mailroom(plan, args.keep_mailroom_dir)
+            if isinstance(item, int):
+                target, running = start_mailroom(plan, args.keep_mailroom_dir, item)
+                mailrooms.append(running)
             elif item == "reference":
                 master = REFERENCE_DIR / "dovecot" / "run" / "master.pid"
                 pid: int | None = None
@@ -464,8 +475,8 @@ def main(argv: list[str] | None = None) -> int:
             print("\ninterrupted: the current run's folders may be left", flush=True)
             return 130
     finally:
-        if mailroom is not None:
-            imap_mailroom.stop(mailroom, keep_dir=args.keep_mailroom_dir)
+        for running in mailrooms:
+            imap_mailroom.stop(running, keep_dir=args.keep_mailroom_dir)
     summaries = {}
     for clients, runs in results.items():
         summary = {t.name: medians([r for r in runs if r.target == t.name]) for t in targets}

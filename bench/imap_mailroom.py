@@ -93,9 +93,12 @@ def config_text(
     max_connections: int,
     pop3_port: int | None = None,
     hashes: Argon2Cost = CHEAP_HASHES,
+    workers: int = 1,
 ) -> str:
     """The benchmark's mailroom.toml: only what differs from the defaults, with why."""
-    return f"""# Written by bench/imap_mailroom.py for one benchmark run.
+    processes = "" if workers == 1 else f"\n[server]\nworkers = {workers}\n"
+    return (
+        f"""# Written by bench/imap_mailroom.py for one benchmark run.
 hostname = "bench.mailroom.test"
 data_dir = "data"
 
@@ -127,7 +130,10 @@ plaintext_networks = ["127.0.0.0/8"]
 max_connections = {max_connections}
 max_connections_per_ip = {max_connections}
 idle_timeout_seconds = 3600
-""" + ("" if pop3_port is None else pop3_listener_text(pop3_port))
+"""
+        + processes
+        + ("" if pop3_port is None else pop3_listener_text(pop3_port))
+    )
 
 
 def pop3_listener_text(port: int) -> str:
@@ -163,6 +169,7 @@ def start(
     keep_dir: bool = False,
     pop3: bool = False,
     hashes: Argon2Cost = CHEAP_HASHES,
+    workers: int = 1,
 ) -> RunningMailroom:
     """A Mailroom serving IMAP (and POP3 if ``pop3``) with ``accounts``; stop it with
     ``stop``."""
@@ -186,7 +193,7 @@ def start(
                 break
             pop3_port = free_loopback_port()
         config = directory / "mailroom.toml"
-        config.write_text(config_text(port, max_connections, pop3_port, hashes))
+        config.write_text(config_text(port, max_connections, pop3_port, hashes, workers))
         domains = sorted({a.partition("@")[2] for a in accounts})
         for domain in domains:
             run_cli(command, config, "domain", "add", domain)
