@@ -23,8 +23,8 @@ HIGH_WATER = 256 * 1024
 # Most octets one compressed chunk may inflate to (a "zip bomb" beyond it ends the connection).
 MAX_INFLATED_CHUNK = 64 * 1024 * 1024
 # Output held back to go out in one send: at most this much, and never past the
-# current turn of the event loop (see `Connection.write`).
-COALESCE_BYTES = 64 * 1024
+# current turn of the event loop (see `Connection.write`); a write this large goes at once.
+COALESCE_BYTES = 16 * 1024
 
 
 class ConnectionClosed(Exception):
@@ -286,6 +286,10 @@ class Connection:
             self._unflushed = True
             if not data:
                 return
+        if len(data) >= COALESCE_BYTES:  # large already (FETCH's batches): no copy
+            self._send_held()
+            self._transport.write(data)
+            return
         self._held.append(data)
         self._held_size += len(data)
         if self._held_size >= COALESCE_BYTES:
