@@ -301,7 +301,7 @@ def resolve(view: SelectedView, numbers: SequenceSet, *, uid: bool) -> list[int]
 def numbered(view: SelectedView, uids: list[int]) -> tuple[Sequence[int], Sequence[MessageInfo]]:
     """The sequence numbers and the messages of those of `uids` (ascending) that the
     mailbox still has, as two sequences of the same length, merging sorted lists
-    instead of searching each one.
+    instead of searching each one from the start.
 
     Two sequences rather than pairs: for the usual `1:*` on an up-to-date view they are a
     range and the snapshot's own tuple, and nothing is made per message (10,000 pairs
@@ -319,12 +319,12 @@ def numbered(view: SelectedView, uids: list[int]) -> tuple[Sequence[int], Sequen
     found: list[MessageInfo] = []
     i = j = 0
     for uid in uids:
-        while j < len(known) and known[j] < uid:
-            j += 1
+        # Bisection from where the last one was found: a few messages near the end of
+        # the mailbox (the usual FETCH) cost no walk over all those before them.
+        j = bisect_left(known, uid, j)
         if j >= len(known) or known[j] != uid:
             continue
-        while i < len(present) and present[i] < uid:
-            i += 1
+        i = bisect_left(present, uid, i)
         if i < len(present) and present[i] == uid:
             numbers.append(j + 1)
             found.append(messages[i])
