@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     field_validator,
@@ -24,15 +22,10 @@ from pydantic import (
 )
 
 from mailroom.config.nexthop import parse_nexthop
-from mailroom.config.sizes import parse_size
+from mailroom.config.section import Section, Size
+from mailroom.config.sieve import SieveConfig
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-class Section(BaseModel):
-    """Base of every config table: typed, immutable, no unknown keys."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 def parse_networks(value: object) -> list[IPNetwork]:
@@ -56,19 +49,6 @@ def parse_networks(value: object) -> list[IPNetwork]:
 
 
 Networks = Annotated[list[IPNetwork], BeforeValidator(parse_networks)]
-
-
-def parse_size_value(value: object) -> object:
-    """Accept 52428800 or "50M" (see config/sizes.py)."""
-    if isinstance(value, str):
-        size = parse_size(value)
-        if size is None:
-            raise ValueError("a limit is needed here; 'unlimited' is not allowed")
-        return size
-    return value
-
-
-Size = Annotated[int, BeforeValidator(parse_size_value), Field(ge=0)]
 
 
 class DirectoryConfig(Section):
@@ -552,6 +532,7 @@ class Config(Section):
     queue: QueueConfig = QueueConfig()
     dkim: DkimConfig = DkimConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    sieve: SieveConfig = SieveConfig()
     listeners: list[Listener] = Field(default_factory=list)
 
     _source: Path | None = PrivateAttr(default=None)
