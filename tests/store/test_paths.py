@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailroom.config.model import MailboxConfig
-from mailroom.store import MailboxLocation, MailboxPathError, locate_mailbox, mailbox_path
+from mailroom.config.sieve import SieveConfig
+from mailroom.store import (
+    MailboxLocation,
+    MailboxPathError,
+    locate_mailbox,
+    locate_sieve,
+    mailbox_path,
+)
 
 BASE = Path("/srv/mailroom/data")
 
@@ -108,3 +115,22 @@ def test_an_account_without_its_own_quota_gets_the_configured_default() -> None:
 def test_locating_an_address_that_cannot_name_a_mailbox_is_refused() -> None:
     with pytest.raises(MailboxPathError):
         locate_mailbox(MailboxConfig(), BASE, "../x@example.org", None)
+
+
+def test_sieve_scripts_sit_beside_the_maildir_as_pigeonhole_keeps_them() -> None:
+    legacy = MailboxConfig(path_template="/home/%n/Maildir")
+    where = locate_sieve(SieveConfig(), legacy, BASE, "alice@example.org")
+    assert where.scripts == Path("/home/alice/sieve")
+    assert where.active == Path("/home/alice/.dovecot.sieve")
+
+
+def test_sieve_templates_take_the_address_variables_too() -> None:
+    config = SieveConfig(scripts_template="sieve/%d/%n", active_template="%h/active%%h")
+    where = locate_sieve(config, MailboxConfig(), BASE, "bob@Example.org")
+    assert where.scripts == BASE / "sieve/example.org/bob"
+    assert where.active == BASE / "mail/example.org/bob/active%h"
+
+
+def test_a_sieve_path_cannot_be_led_out_by_the_address() -> None:
+    with pytest.raises(MailboxPathError):
+        locate_sieve(SieveConfig(), MailboxConfig(), BASE, "../x@example.org")

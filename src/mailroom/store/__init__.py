@@ -47,7 +47,14 @@ from mailroom.store.maildir import (
     folder_directory,
     folder_name,
 )
-from mailroom.store.paths import MailboxLocation, MailboxPathError, locate_mailbox, mailbox_path
+from mailroom.store.paths import (
+    MailboxLocation,
+    MailboxPathError,
+    SieveLocation,
+    locate_mailbox,
+    locate_sieve,
+    mailbox_path,
+)
 from mailroom.store.quota import (
     MaildirSize,
     Quota,
@@ -94,6 +101,7 @@ __all__ = [
     "Put",
     "Quota",
     "QuotaExceeded",
+    "SieveLocation",
     "Snapshot",
     "SpecialUseError",
     "TooManyKeywords",
@@ -106,6 +114,7 @@ __all__ = [
     "folder_directory",
     "folder_name",
     "locate_mailbox",
+    "locate_sieve",
     "mailbox_path",
     "parse_maildirsize",
     "recalculate",

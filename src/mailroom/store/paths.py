@@ -29,10 +29,12 @@ folders they name are the same (change events are keyed by path, events.py).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from mailroom.config.model import MailboxConfig
+from mailroom.config.sieve import SieveConfig
 
 NAME_MAX = 255
 
@@ -59,6 +61,32 @@ def locate_mailbox(
     cannot name a mailbox."""
     root = mailbox_path(config.path_template, address, data_dir)
     return MailboxLocation(root, quota_bytes if quota_bytes is not None else config.default_quota)
+
+
+@dataclass(frozen=True)
+class SieveLocation:
+    """Where an account's Sieve scripts are, in Pigeonhole's layout (config `[sieve]`)."""
+
+    scripts: Path
+    """The directory of the account's scripts, one `NAME.sieve` each."""
+    active: Path
+    """The symbolic link to the active script (`~/.dovecot.sieve`)."""
+
+
+def locate_sieve(
+    sieve: SieveConfig, mailbox: MailboxConfig, data_dir: Path, address: str
+) -> SieveLocation:
+    """The script directory and active-script link of the account whose primary address
+    is `address`: `sieve.scripts_template` and `sieve.active_template`, where %h is the
+    directory that holds the account's Maildir. MailboxPathError as `locate_mailbox`."""
+    home = mailbox_path(mailbox.path_template, address, data_dir).parent
+    literal = str(home).replace("%", "%%")
+
+    def expanded(template: str) -> Path:
+        with_home = re.sub(r"%(.)", lambda m: literal if m[1] == "h" else m[0], template)
+        return mailbox_path(with_home, address, data_dir)
+
+    return SieveLocation(expanded(sieve.scripts_template), expanded(sieve.active_template))
 
 
 def mailbox_path(template: str, address: str, base: Path) -> Path:
