@@ -77,9 +77,12 @@ class _Located:
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)  # type: ignore[call-arg]
-        tracker: _Tracker = _local.tracker
-        self.line = tracker.line_now()
         self.depth = getattr(parent, "depth", 0) + 1
+        tracker: _Tracker | None = getattr(_local, "tracker", None)
+        if tracker is None:  # built outside our parse (sievelib's factory): no limits
+            self.line = 0
+            return
+        self.line = tracker.line_now()
         if self.depth > tracker.max_depth:
             raise sl.CommandError(f"nested deeper than {tracker.max_depth} levels")
 
