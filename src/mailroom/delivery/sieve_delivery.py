@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import make_msgid
 from pathlib import Path
 from typing import BinaryIO, Generic, Protocol, TypeVar
 
@@ -59,11 +60,12 @@ from mailroom.delivery.sieve_scripts import (
     ScriptCache,
     active_script_name,
 )
-from mailroom.delivery.sieve_sending import RedirectToSelf, SieveMail, vacation_message
+from mailroom.delivery.sieve_sending import RedirectToSelf, SieveMail
 from mailroom.delivery.sieve_stores import MessageFile, Store, Stored, StoreWriter, stores_of
 from mailroom.queue import QueueError
 from mailroom.sieve.actions import Discard, Keep, Outcome, Redirect, Reject, VacationReply
 from mailroom.sieve.context import Envelope, MessageSource, RunContext
+from mailroom.sieve.vacation_message import build_reply
 from mailroom.store import (
     INBOX,
     FolderNameError,
@@ -143,7 +145,23 @@ class SieveDelivery(Generic[S]):
         )
 
     async def deliver(self, local: LocalDelivery, request: LocalRequest) -> LocalResult:
-        decided = await asyncio.to_thread(self._decide_and_store, local, request)
+        """Run the account's scripts over the message and carry out their outcome."""
+        return await self._carry_out(
+            await asyncio.to_thread(self._run_and_store, local, request, None), request
+        )
+
+    async def carry_out(
+        self, local: LocalDelivery, request: LocalRequest, outcome: Outcome
+    ) -> LocalResult:
+        """Carry out `outcome` as if the scripts had decided it (for tests, and for
+        whoever has an outcome already)."""
+        return await self._carry_out(
+            await asyncio.to_thread(self._run_and_store, local, request, outcome), request
+        )
+
+    async def _carry_out(
+        self, decided: _Decided | LocalResult, request: LocalRequest
+    ) -> LocalResult:
         if isinstance(decided, LocalResult):
             return decided
         try:
@@ -179,15 +197,60 @@ class SieveDelivery(Generic[S]):
             return []
         return [compiled]
 
-    def _decide_and_store(
-        self, local: LocalDelivery, request: LocalRequest
+    def _run_and_store(
+        self, local: LocalDelivery, request: LocalRequest, outcome: Outcome | None
     ) -> _Decided | LocalResult:
-        scripts = self.scripts_for(request.recipient)
-        if not scripts:
+        """The scripts' outcome (`outcome`, when given, instead of a run), carried out as
+        far as the disk goes: a final result, or what is left to send."""
+        scripts = self.scripts_for(request.recipient) if outcome is None else []
+        if outcome is None and not scripts:
             return local.deliver_plainly(request)
-        context = f"{request.queue_id}: to=<{request.recipient}>"
-        prefix = trace_headers(request.sender, request.original)
-        if prefix is None:
+        prepared = self._prepare(local, request)
+        if isinstance(prepared, LocalResult):
+            return prepared
+        account, quota_bytes, message, size = prepared
+        memory = SieveMemory(account.root, clock=self.clock)
+        if outcome is None:
+            outcome = self._run(scripts, request, message, size, memory, account)
+        refusal = self._refusal(request, outcome)
+        if refusal is not None:
+            memory.close()
+            return refusal
+        writer = StoreWriter(
+            account,
+            quota_bytes=quota_bytes,
+            separator=self.settings.separator,
+            hostname=self.settings.hostname,
+            events=self.events,
+            context=f"{request.queue_id}: to=<{request.recipient}>",
+        )
+        prefix = trace_headers(request.sender, request.original) or b""
+        try:
+            stored = writer.store(stores_of(outcome.actions), message, prefix)
+        except QuotaExceeded:
+            memory.close()
+            return LocalResult.temporary_failure("4.2.2 Mailbox full")
+        except OSError as error:
+            memory.close()
+            return write_failure(request, error)
+        return _Decided(
+            outcome,
+            message,
+            memory,
+            account,
+            writer,
+            prefix,
+            stored,
+            _distinct_redirects(outcome, self.settings.sieve.max_redirects),
+            [a for a in outcome.actions if isinstance(a, VacationReply)][:1],
+        )
+
+    def _prepare(
+        self, local: LocalDelivery, request: LocalRequest
+    ) -> tuple[Maildir, int | None, MessageFile, int] | LocalResult:
+        """The account's Maildir (created) and quota, the message with its header read
+        and its size; or the failure (a bad address, a loop, a disk error)."""
+        if trace_headers(request.sender, request.original) is None:
             return LocalResult.permanent_failure("5.1.7 sender or recipient unusable in a header")
         try:
             where = locate_mailbox(local.config, local.base, request.recipient, request.quota_bytes)
@@ -207,31 +270,7 @@ class SieveDelivery(Generic[S]):
         except OSError as error:
             return write_failure(request, error)
         message = MessageFile(request.message, head[: header.header_end], header.body_start)
-        memory = SieveMemory(account.root, clock=self.clock)
-        outcome = self._run(scripts, request, message, size, memory, account)
-        writer = StoreWriter(
-            account,
-            quota_bytes=where.quota_bytes,
-            separator=self.settings.separator,
-            hostname=self.settings.hostname,
-            events=self.events,
-            context=context,
-        )
-        decided = _Decided(outcome, message, memory, account, writer, prefix, [])
-        refusal = self._refusal(request, outcome, memory)
-        if refusal is not None:
-            return refusal
-        try:
-            decided.stored = writer.store(stores_of(outcome.actions), message, prefix)
-        except QuotaExceeded:
-            memory.close()
-            return LocalResult.temporary_failure("4.2.2 Mailbox full")
-        except OSError as error:
-            memory.close()
-            return write_failure(request, error)
-        decided.redirects = _distinct_redirects(outcome, self.settings.sieve.max_redirects)
-        decided.vacations = [a for a in outcome.actions if isinstance(a, VacationReply)][:1]
-        return decided
+        return account, where.quota_bytes, message, size
 
     def _run(
         self,
@@ -286,16 +325,13 @@ class SieveDelivery(Generic[S]):
             )
         return outcome
 
-    def _refusal(
-        self, request: LocalRequest, outcome: Outcome, memory: SieveMemory
-    ) -> LocalResult | None:
+    def _refusal(self, request: LocalRequest, outcome: Outcome) -> LocalResult | None:
         """The result of a reject that stands alone (the interpreter refuses reject
         beside keep, fileinto or redirect); None when there is none."""
         rejects = [a for a in outcome.actions if isinstance(a, Reject)]
         others = [a for a in outcome.actions if not isinstance(a, Reject | Discard)]
         if not rejects or others:
             return None
-        memory.close()
         reject = rejects[0]
         if not request.sender:
             # RFC 5429 §2.1.2: nobody to tell; Pigeonhole discards it too.
@@ -368,7 +404,7 @@ class SieveDelivery(Generic[S]):
             )
             return []
         now = datetime.fromtimestamp(self.clock()).astimezone()
-        text = vacation_message(reply, hostname=self.settings.hostname, now=now)
+        text = build_reply(reply, date=now, message_id=make_msgid(domain=self.settings.hostname))
         queued = await self.mail.vacation(reply, text)
         if queued is None:
             await asyncio.to_thread(memory.release_vacation, reply.handle, reply.sender)

@@ -113,10 +113,19 @@ class SieveMemory:
         return row is not None and float(row[0]) > self.clock()
 
     def mark(self, handle: str, value: str, period_seconds: int) -> None:
-        """Remember `value` under `handle` for `period_seconds`. A mark that has not
-        expired keeps its first expiry (RFC 7352 §3: the period runs from the first
-        delivery that tracked the value)."""
-        self._claim(memory_key(Kind.DUPLICATE, handle, value), period_seconds)
+        """Remember `value` under `handle` for `period_seconds` from now. The
+        interpreter marks a value again only when the period is to restart (RFC 7352
+        §3 `:last`), so a mark always sets the expiry."""
+        db = self._connection()
+        if db is None:
+            return
+        now = self.clock()
+        with _transaction(db):
+            db.execute(
+                "INSERT OR REPLACE INTO memory (key, expires) VALUES (?, ?)",
+                (memory_key(Kind.DUPLICATE, handle, value), now + max(0, period_seconds)),
+            )
+            self._trim(db, now)
 
     # -- vacation (RFC 5230 §4.2) --
 

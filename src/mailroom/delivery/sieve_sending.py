@@ -12,9 +12,9 @@ Redirect:
   final recipients only, as for bounces);
 - never back to the account itself: a redirect whose address routes to the same
   account is not sent (the caller keeps the message instead).
-Vacation: the reply built by `vacation_message`, from the null sender (RFC 5230 §5.1:
-no bounce can come back) to the envelope sender, carrying `Auto-Submitted:
-auto-replied` (RFC 3834 §5).
+Vacation: the reply (built by `mailroom.sieve.vacation_message.build_reply`, which
+writes `Auto-Submitted: auto-replied`, RFC 3834 §5), from the null sender (RFC 5230
+§5.1: no bounce can come back) to the envelope sender.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
-from email.utils import format_datetime, make_msgid
 from typing import Protocol
 
 from mailroom.delivery.sieve_stores import MessageFile, header_section
@@ -152,33 +150,3 @@ class SieveMail:
 
 def _needs_smtputf8(sender: str, recipients: tuple[EnvelopeRecipient, ...]) -> bool:
     return not (sender.isascii() and all(r.address.isascii() for r in recipients))
-
-
-def vacation_message(reply: VacationReply, *, hostname: str, now: datetime) -> bytes:
-    """A plain vacation reply (RFC 5230 §5).
-
-    Placeholder until sieve-ext's `mailroom.sieve.vacation` builder is merged, which
-    also handles `:mime`, RFC 2047 subjects and folding; this one writes ASCII-safe
-    header fields and a UTF-8 text body.
-    """
-    fields = [
-        ("From", reply.from_address),
-        ("To", reply.sender),
-        ("Subject", reply.subject),
-        ("Date", format_datetime(now)),
-        ("Message-ID", make_msgid(domain=hostname)),
-        ("Auto-Submitted", "auto-replied"),  # RFC 3834 §5, RFC 5230 §5.1
-        ("Precedence", "bulk"),
-        ("MIME-Version", "1.0"),
-    ]
-    if reply.in_reply_to:
-        fields.append(("In-Reply-To", reply.in_reply_to))
-    if reply.references:
-        fields.append(("References", reply.references))
-    if not reply.mime:
-        fields.append(("Content-Type", "text/plain; charset=utf-8"))
-        fields.append(("Content-Transfer-Encoding", "8bit"))
-    header = "".join(f"{name}: {' '.join(value.split())}\r\n" for name, value in fields)
-    body = reply.reason.replace("\r\n", "\n").replace("\n", "\r\n")
-    separator = "" if reply.mime else "\r\n"
-    return (header + separator + body).encode("utf-8", "surrogateescape")
