@@ -47,6 +47,7 @@ from mailroom.delivery.local import (
     LocalResult,
     LocalStatus,
     has_delivered_to,
+    log_result,
     loop_failure,
     opened,
     read_head,
@@ -154,10 +155,12 @@ class SieveDelivery(Generic[S]):
         self, local: LocalDelivery, request: LocalRequest, outcome: Outcome
     ) -> LocalResult:
         """Carry out `outcome` as if the scripts had decided it (for tests, and for
-        whoever has an outcome already)."""
-        return await self._carry_out(
+        whoever has an outcome already), and log the result as `LocalDelivery` does."""
+        result = await self._carry_out(
             await asyncio.to_thread(self._run_and_store, local, request, outcome), request
         )
+        log_result(request, result)
+        return result
 
     async def _carry_out(
         self, decided: _Decided | LocalResult, request: LocalRequest
