@@ -107,6 +107,8 @@ class SieveSettings:
     before: tuple[Path, ...] = ()
     after: tuple[Path, ...] = ()
     global_directory: Path | None = None
+    subaddress_delimiters: str = "+"
+    """Routing's recipient_delimiter, for the subaddress extension (RFC 5233)."""
 
 
 @dataclass
@@ -317,6 +319,7 @@ class SieveDelivery(Generic[S]):
             ),
             now=datetime.fromtimestamp(self.clock()).astimezone(),
             hostname=self.settings.hostname,
+            subaddress_delimiters=self.settings.subaddress_delimiters,
         )
         outcome = self.engine.run(usable, context)
         if outcome.failed is not None:
