@@ -64,8 +64,10 @@ def fetch_all(host: MailHost, address: str, folder: str = "INBOX") -> list[Fetch
     blocking: run it in a thread). A folder that does not exist is an AssertionError."""
     with imaplib.IMAP4_SSL("127.0.0.1", host.port("imaps"), ssl_context=client_tls()) as client:
         client.login(address, PASSWORD)
-        status, _ = client.select(folder, readonly=True)
+        status, exists = client.select(folder, readonly=True)
         assert status == "OK", f"no folder {folder!r}"
+        if exists == [b"0"]:
+            return []
         status, data = client.fetch("1:*", "(FLAGS BODY.PEEK[])")
         if status != "OK" or data == [None]:
             return []

@@ -113,7 +113,8 @@ class ScriptCache(Generic[S]):
                 self._entries.popitem(last=False)
         return compiled
 
-    def _compiled(self, fd: int, path: Path, name: str, size: int) -> Compiled[S]:
+    def _compiled(self, fd: int, link: Path, name: str, size: int) -> Compiled[S]:
+        path = Path(os.path.realpath(link))  # the file a log line names: the link's target
         too_large = f"{name}: larger than max_script_size ({self.max_script_size} bytes)"
         if size > self.max_script_size:
             return Compiled(name, path, None, too_large)
