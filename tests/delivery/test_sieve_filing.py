@@ -72,6 +72,15 @@ async def test_fileinto_a_missing_folder_delivers_to_inbox(host: MailHost) -> No
     assert len(await folder(host)) == 1
 
 
+async def test_fileinto_create_makes_the_folder(host: MailHost) -> None:
+    install_script(
+        host, ALICE, "rules", 'require ["fileinto", "mailbox"];\nfileinto :create "Lists.New";\n'
+    )
+    await deliver(host, message())
+    assert len(await folder(host, "Lists.New")) == 1
+    assert await folder(host) == []
+
+
 async def test_discard_leaves_nothing_and_logs_it(
     host: MailHost, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -305,11 +305,15 @@ def outbound_delivery(config: Config, router: Router, srs: SrsRewriter | None) -
     )
 
 
-def bouncer_for(config: Config, queue: MailQueue, router: Router | None) -> Bouncer:
-    """Delivery reports of `queue` (to the senders' final recipients if `router` is given)."""
+def bouncer_for(
+    config: Config, queue: MailQueue, router: Router | None, srs: SrsRewriter | None = None
+) -> Bouncer:
+    """Delivery reports of `queue` (to the senders' final recipients if `router` is given;
+    reports to our SRS addresses to the senders they stand for, with `srs`)."""
     return Bouncer(
         queue,
         config.hostname,
         router=router,
         delay_warning=config.delivery.delay_warning_hours * 3600 or None,
+        srs=srs,
     )
