@@ -4,6 +4,7 @@ scripts written straight into Pigeonhole's layout (`~/sieve/NAME.sieve` and the 
 
 from __future__ import annotations
 
+import asyncio
 import imaplib
 import os
 import re
@@ -12,9 +13,18 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from mailroom import app
+from mailroom.config import load_config
 from mailroom.config.example import ListenerExample
 from mailroom.store import locate_sieve
-from tests.support.mail_host import LISTENERS, PASSWORD, MailHost, client_tls, start_host
+from tests.support.mail_host import (
+    LISTENERS,
+    PASSWORD,
+    Internet,
+    MailHost,
+    client_tls,
+    start_host,
+)
 
 SIEVE_LISTENERS = (*LISTENERS, ListenerExample("imaps", "imap", 0, "implicit"))
 
@@ -87,3 +97,24 @@ def folders(host: MailHost, address: str) -> list[str]:
         status, data = client.list()
         assert status == "OK"
         return [line.rsplit(b" ", 1)[1].strip(b'"').decode() for line in data if line]
+
+
+async def serve_again(root: Path, internet: Internet) -> AsyncIterator[MailHost]:
+    """The host of `root` started once more, as after a restart: its config, directory,
+    Maildirs and queue as the last run left them."""
+    config = load_config(root / "mailroom.toml")
+    ready: asyncio.Future[app.RunningHost] = asyncio.get_running_loop().create_future()
+    stop = asyncio.Event()
+
+    async def started(running: app.RunningHost) -> None:
+        ready.set_result(running)
+
+    task = asyncio.create_task(app.serve(config, lambda line: None, started=started, stop=stop))
+    done, _ = await asyncio.wait([ready, task], return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        task.result()
+    try:
+        yield MailHost(root, config, ready.result(), internet)
+    finally:
+        stop.set()
+        await task
