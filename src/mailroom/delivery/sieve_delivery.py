@@ -31,7 +31,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -74,6 +76,7 @@ from mailroom.store import (
     MailboxPathError,
     Maildir,
     QuotaExceeded,
+    SieveLocation,
     locate_mailbox,
     locate_sieve,
 )
@@ -82,6 +85,9 @@ from mailroom.store.folder_names import FolderNames
 log = logging.getLogger("mailroom.delivery")
 
 S = TypeVar("S")
+
+MAX_LOCATIONS = 10_000
+"""Accounts whose script locations are remembered (a few hundred bytes each)."""
 
 
 class SieveEngine(Protocol[S]):
@@ -143,6 +149,8 @@ class SieveDelivery(Generic[S]):
         self.mail = mail
         self.events = events
         self.clock = clock
+        self._locations: OrderedDict[str, SieveLocation | None] = OrderedDict()
+        self._lock = threading.Lock()
         self.scripts = ScriptCache[S](
             engine.compile, max_script_size=settings.sieve.max_script_size
         )
@@ -181,12 +189,7 @@ class SieveDelivery(Generic[S]):
         found: list[Compiled[S]] = []
         for path in self.settings.before:
             found += self._global(path)
-        try:
-            where = locate_sieve(
-                self.settings.sieve, self.settings.mailbox, self.settings.data_dir, address
-            )
-        except MailboxPathError:
-            where = None
+        where = self.location(address)
         if where is not None:
             personal = self.scripts.load(where.active, active_script_name(where.active))
             if personal is not None:
@@ -194,6 +197,25 @@ class SieveDelivery(Generic[S]):
         for path in self.settings.after:
             found += self._global(path)
         return found
+
+    def location(self, address: str) -> SieveLocation | None:
+        """Where the account's scripts are (None: its address names no directory);
+        remembered, since expanding the templates costs more than running a short script."""
+        with self._lock:
+            if address in self._locations:
+                self._locations.move_to_end(address)
+                return self._locations[address]
+        try:
+            where: SieveLocation | None = locate_sieve(
+                self.settings.sieve, self.settings.mailbox, self.settings.data_dir, address
+            )
+        except MailboxPathError:
+            where = None
+        with self._lock:
+            self._locations[address] = where
+            while len(self._locations) > MAX_LOCATIONS:
+                self._locations.popitem(last=False)
+        return where
 
     def _global(self, path: Path) -> list[Compiled[S]]:
         compiled = self.scripts.load(path, path.stem)
@@ -301,16 +323,14 @@ class SieveDelivery(Generic[S]):
                 usable.append(compiled.script)
         if not usable:
             return Outcome((Keep(implicit=True),))
-        personal = locate_sieve(
-            self.settings.sieve, self.settings.mailbox, self.settings.data_dir, request.recipient
-        )
+        personal = self.location(request.recipient)
         context = RunContext(
             envelope=Envelope(request.sender, request.original, request.detail),
             message=MessageSource(message.head, size, message.read_body),
             folders=_Folders(account, self.settings.separator),
             duplicates=memory,
             includes=IncludeLoader(
-                personal.scripts,
+                None if personal is None else personal.scripts,
                 self.settings.global_directory,
                 self.settings.sieve.max_script_size,
             ),

@@ -206,7 +206,7 @@ class IncludeLoader:
     directory, `:global` one of `sieve.global_directory` (none configured: no global
     script exists). Implements `mailroom.sieve.context.ScriptLoader`."""
 
-    def __init__(self, personal: Path, global_directory: Path | None, max_size: int) -> None:
+    def __init__(self, personal: Path | None, global_directory: Path | None, max_size: int) -> None:
         self.directories = {ScriptScope.PERSONAL: personal, ScriptScope.GLOBAL: global_directory}
         self.max_size = max_size
 
