@@ -18,6 +18,7 @@ from mailroom.sieve import (  # noqa: F401  (imported to register their commands
     envelope,
     fileinto,
     imap4flags,
+    include,
     reject,
     variables,
 )

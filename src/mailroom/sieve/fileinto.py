@@ -41,7 +41,7 @@ class FileIntoAction:
         folder = self.folder.expand(run)
         problem = folder_problem(folder)
         if problem is not None:
-            raise run.fail(f'fileinto "{folder}": {problem}')
+            raise run.fail(f'fileinto "{folder[:80]}": {problem}')
         run.add(FileInto(folder, flags_for_action(run, self.flags), self.create, self.copy))
 
 

@@ -19,7 +19,7 @@ from mailroom.sieve.actions import FileInto, Keep, Outcome
 from mailroom.sieve.context import RunContext
 from mailroom.sieve.errors import ScriptFault
 from mailroom.sieve.limits import SieveLimits
-from mailroom.sieve.runtime import Run, StopScript, execute_block
+from mailroom.sieve.runtime import ReturnFromInclude, Run, StopScript, execute_block
 from mailroom.sieve.script import Script
 
 
@@ -42,7 +42,8 @@ def run(scripts: Sequence[Script], context: RunContext, limits: SieveLimits) -> 
 def run_script(state: Run, script: Script) -> None:
     state.start_script(script.name)
     state.declared_globals = script.globals
-    with contextlib.suppress(StopScript):
+    # `return` at the top of a script ends it as `stop` would (RFC 6609 §3.3).
+    with contextlib.suppress(StopScript, ReturnFromInclude):
         execute_block(state, script.body)
 
 

@@ -10,7 +10,8 @@ sievelib serves the lexer and the state machine; what it lacks is done here:
   the depth limit stops the parse at once, so 100,000 nested `if`s cost nothing;
 - values as sievelib hands them over (quotes, escapes, `text:` and its final dot, K/M/G
   numbers) are decoded by `literals`, which also refuses what sievelib's lexer accepts
-  against RFC 5228 §8.1: text after `text:` on its line, NUL in strings.
+  against RFC 5228 §8.1: text after `text:` on its line, NUL in strings, and a last
+  command without its ";".
 sievelib keeps the extensions a script required in a `threading.local`; we do our own
 capability checks, and keep our per-parse state (the lexer being read) in one as well,
 so compiling in several threads at once is safe; one thread compiles one script at a
@@ -166,7 +167,7 @@ def _install() -> None:
                 and name[: -len("Command")].lower() not in ours
                 and not issubclass(value, _Located)
             ):
-                shadow = type(name, (_Refused, value), {"__module__": __name__})
+                shadow = type(name, (_Refused, value), {"__module__": __name__, "extension": None})
                 sl.add_commands(shadow)
         sl.add_commands(list(ours.values()))
         _installed[0] = registry.version()
@@ -193,6 +194,10 @@ def parse(source: bytes, max_depth: int) -> list[Any]:
         if message.startswith("parsing error: "):
             message = message[len("parsing error: ") :]
         raise ScriptFault(line, message)
+    if getattr(parser, "_Parser__cstate", None) is not None:
+        # sievelib accepts a last command without its ";" (`keep` at the end of the
+        # script): its state machine is still inside the command when the input ends.
+        raise ScriptFault(tracker.line_now(), "end of script reached while ';' expected")
     return list(parser.result)
 
 

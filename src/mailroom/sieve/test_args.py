@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from mailroom.sieve.comparators import COMPARATORS, DEFAULT
 from mailroom.sieve.matching import RELATIONS, Matcher
+from mailroom.sieve.regex_match import RegexRefused, compile_regex
 from mailroom.sieve.registry import CompileEnv, TagGroup, register_capability
 from mailroom.sieve.tree import Node
 
@@ -57,7 +58,24 @@ def matcher(node: Node, env: CompileEnv) -> Matcher:
                 raise env.fail(node.line, f'unknown relation "{match_type.value}" (RFC 5231)')
     if kind in ("contains", "matches", "regex") and not comparator.substring:
         raise env.fail(node.line, f"comparator {comparator.name} cannot be used with :{kind}")
+    if kind == "regex":
+        _check_patterns(node, env, comparator.case_insensitive)
     return Matcher(comparator, kind, relation)
+
+
+def _check_patterns(node: Node, env: CompileEnv, case_insensitive: bool) -> None:
+    """A constant :regex key (the key list is a test's last argument) is compiled now,
+    so a bad pattern is refused when the script is uploaded, not at delivery."""
+    keys = node.args[-1] if node.args else None
+    if not isinstance(keys, tuple):
+        return
+    for key in keys:
+        if "${" in key and env.has("variables"):
+            continue
+        try:
+            compile_regex(key, case_insensitive, env.limits.max_regex_length)
+        except RegexRefused as error:
+            raise env.fail(node.line, f"bad regular expression {key!r}: {error}") from None
 
 
 def address_part(node: Node, env: CompileEnv) -> str:
