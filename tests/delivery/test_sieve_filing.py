@@ -149,3 +149,32 @@ async def test_sieve_can_be_turned_off(tmp_path: Path) -> None:
         install_script(host, ALICE, "rules", "discard;\n")
         await deliver(host, message())
         assert len(await folder(host)) == 1
+
+
+async def test_include_finds_personal_and_global_scripts(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    (root / "sieve-global").mkdir(parents=True)
+    (root / "sieve-global" / "spam.sieve").write_text(
+        'require "fileinto";\nif header :is "X-Spam-Flag" "YES" { fileinto "Junk"; stop; }\n'
+    )
+    settings = {
+        '# global_directory = "sieve-global"  # example; default: none': (
+            'global_directory = "sieve-global"'
+        )
+    }
+    async for host in start_sieve_host(root, settings):
+        install_script(host, ALICE, "lists", 'if header :contains "subject" "[x]" { discard; }\n')
+        install_script(
+            host,
+            ALICE,
+            "main",
+            'require "include";\ninclude :global "spam";\ninclude :personal "lists";\n',
+        )
+        for sub in ("cur", "new", "tmp"):
+            (host.maildir(ALICE) / ".Junk" / sub).mkdir(parents=True)
+        await deliver(host, message("offer", "X-Spam-Flag: YES\r\n"))
+        await deliver(host, message("[x] news"))
+        await deliver(host, message("hello"))
+        assert len(await folder(host, "Junk")) == 1
+        [kept] = await asyncio.to_thread(fetch_all, host, ALICE)
+        assert b"Subject: hello" in kept.message
