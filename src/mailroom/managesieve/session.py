@@ -19,7 +19,7 @@ import logging
 
 from mailroom.auth import Credentials, SaslFailure, UnknownMechanism, mechanisms, run_exchange
 from mailroom.auth.sasl import MAX_LINE_LENGTH as SASL_MAX_LINE
-from mailroom.config import Listener
+from mailroom.config import Listener, TlsMode
 from mailroom.managesieve import responses
 from mailroom.managesieve.commands import (
     Authenticate,
@@ -101,6 +101,16 @@ class ManageSieveSession:
     @property
     def secure(self) -> bool:
         return may_send_password(self.connection, self.listener)
+
+    @property
+    def tls_offered(self) -> bool:
+        """STARTTLS can be used: the listener offers it (`tls = "none"` does not, as
+        the legacy 2001 listener did not) and TLS is not on yet."""
+        return (
+            self.services.tls is not None
+            and self.listener.tls is TlsMode.STARTTLS
+            and self.connection.tls is None
+        )
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -248,11 +258,7 @@ class ManageSieveSession:
             capability("SASL", " ".join(mechanisms(self.secure))),
             capability("SIEVE", " ".join(settings.extensions)),
         ]
-        if (
-            self.services.tls is not None
-            and self.connection.tls is None
-            and self.state is State.NOT_AUTHENTICATED
-        ):
+        if self.tls_offered and self.state is State.NOT_AUTHENTICATED:
             lines.append(capability("STARTTLS"))
         lines.append(capability("MAXREDIRECTS", str(settings.max_redirects)))
         if self.login_name is not None:
@@ -264,10 +270,10 @@ class ManageSieveSession:
 
     async def _starttls(self) -> None:
         tls = self.services.tls
-        if tls is None:
-            raise ManageSieveError(responses.TLS_UNAVAILABLE)
         if self.connection.tls is not None:
             raise ManageSieveError(responses.TLS_ACTIVE)
+        if tls is None or not self.tls_offered:
+            raise ManageSieveError(responses.TLS_UNAVAILABLE)
         await self.send(status("OK", "Begin TLS negotiation now."))
         await self.connection.start_tls(tls.for_listener(self.listener.name))
         self.reader.reset()
