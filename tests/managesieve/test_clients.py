@@ -14,14 +14,15 @@ from sievelib.managesieve import Client
 from tests.support.mail_host import PASSWORD, MailHost
 from tests.support.managesieve_talk import ALICE, sieve_connect
 
-VACATION = (
-    'require ["fileinto", "vacation"];\r\n'
+FILTERS = (
+    'require ["fileinto", "imap4flags"];\r\n'
     'if header :contains "List-Id" "members.example.org" {\r\n'
     '    fileinto "Lists";\r\n'
     "    stop;\r\n"
     "}\r\n"
-    'vacation :days 7 :subject "Away until Monday"\r\n'
-    '    "I am away and will read your message when I am back.";\r\n'
+    'if address :is "from" "boss@example.org" {\r\n'
+    '    addflag "\\\\Flagged";\r\n'
+    "}\r\n"
 )
 
 
@@ -29,7 +30,7 @@ async def test_sieve_connect_uploads_lists_activates_downloads_and_deletes(
     sieve_host: MailHost, tmp_path: Path
 ) -> None:
     local = tmp_path / "filters.sieve"
-    local.write_text(VACATION)
+    local.write_text(FILTERS)
     upload = await sieve_connect(
         sieve_host, "--upload", "--localsieve", str(local), "--remotesieve", "main"
     )
@@ -70,8 +71,8 @@ def sievelib_session(port: int, scripts: Path) -> dict[str, object]:
     seen: dict[str, object] = {}
     seen["connect"] = client.connect(ALICE, PASSWORD, starttls=True, authmech="PLAIN")
     seen["implementation"] = client.get_implementation()
-    seen["havespace"] = client.havespace("main", len(VACATION))
-    seen["put"] = client.putscript("main", VACATION)
+    seen["havespace"] = client.havespace("main", len(FILTERS))
+    seen["put"] = client.putscript("main", FILTERS)
     seen["put other"] = client.putscript("other", "keep;\r\n")
     seen["setactive"] = client.setactive("main")
     seen["list"] = client.listscripts()
@@ -99,8 +100,8 @@ async def test_sievelibs_client_does_the_whole_command_set(
     assert seen["put"] is True and seen["put other"] is True
     assert seen["setactive"] is True
     assert seen["list"] == ("main", ["other"])
-    assert seen["get"] == "\n".join(VACATION.splitlines())  # sievelib joins lines with LF
-    assert seen["stored"] == VACATION.encode()
+    assert seen["get"] == "\n".join(FILTERS.splitlines())  # sievelib joins lines with LF
+    assert seen["stored"] == FILTERS.encode()
     assert seen["rename"] is True
     assert seen["delete active"] is False
     assert seen["delete"] is True
