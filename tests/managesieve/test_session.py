@@ -6,11 +6,21 @@ the bad-command limit, UNAUTHENTICATE and LOGOUT."""
 from __future__ import annotations
 
 import base64
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
 
 from mailroom.sieve import EXTENSIONS
 from tests.managesieve.conftest import MASTER_PASSWORD
-from tests.support.mail_host import PASSWORD, MailHost
-from tests.support.managesieve_talk import ALICE, SieveTalk, capabilities, plain
+from tests.support.mail_host import PASSWORD, MailHost, start_host
+from tests.support.managesieve_talk import (
+    ALICE,
+    MANAGESIEVE_LISTENERS,
+    SieveTalk,
+    capabilities,
+    plain,
+)
 from tests.support.pop3_talk import max_bad_commands
 
 
@@ -170,4 +180,32 @@ async def test_unauthenticate_returns_to_the_login_state(sieve_host: MailHost) -
 async def test_logout_says_ok_and_closes(sieve_host: MailHost) -> None:
     talk = await SieveTalk.open(sieve_host.port("sieve"))
     assert (await talk.command("LOGOUT")).status == b'OK "Logout completed."'
+    assert await talk.closed() == b""
+
+
+async def test_the_login_throttle_applies(sieve_host: MailHost) -> None:
+    # `[auth.throttle] max_failures_per_ip` (10) failures ban the address: then even the
+    # right password is refused, with the same words.
+    talk = await SieveTalk.open(sieve_host.port("sieve"))
+    await talk.starttls()
+    for _ in range(sieve_host.config.auth.throttle.max_failures_per_ip):
+        reply = await talk.command(f'AUTHENTICATE "PLAIN" "{plain(password="guess")}"')
+        assert reply.status == b'NO "Authentication failed."'
+    banned = await talk.command(f'AUTHENTICATE "PLAIN" "{plain()}"')
+    assert banned.status == b'NO "Authentication failed."'
+    await talk.close()
+
+
+@pytest.fixture
+async def impatient_host(tmp_path: Path) -> AsyncIterator[MailHost]:
+    settings = {'name = "sieve"': 'name = "sieve"\nidle_timeout_seconds = 0.2'}
+    async for host in start_host(tmp_path / "host", settings, listeners=MANAGESIEVE_LISTENERS):
+        yield host
+
+
+async def test_a_silent_client_is_disconnected_after_the_listeners_idle_timeout(
+    impatient_host: MailHost,
+) -> None:
+    talk = await SieveTalk.logged_in(impatient_host)
+    assert await talk.line() == b'BYE "Disconnected for inactivity."'
     assert await talk.closed() == b""

@@ -15,7 +15,6 @@ import os
 import re
 import ssl
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from mailroom.config.example import ListenerExample
 from tests.support.mail_host import LISTENERS, PASSWORD, MailHost, client_tls
@@ -189,8 +188,3 @@ async def sieve_connect(host: MailHost, *arguments: str, user: str = ALICE) -> R
         os.close(read_end)
     output, _ = await asyncio.wait_for(process.communicate(), 60)
     return Run(process.returncode or 0, output.decode(errors="replace"))
-
-
-def trust_host_certificate(host: MailHost) -> Path:
-    """The host's certificate, for clients that verify (sievelib): set SSL_CERT_FILE."""
-    return host.root / "tls" / "cert.pem"
