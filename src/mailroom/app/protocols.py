@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from mailroom.app.managesieve import managesieve_services
 from mailroom.app.services import Services, imap_services, pop3_services, smtp_services
 from mailroom.config import Config, ConfigError, ConfigProblem, Listener, Protocol
 from mailroom.delivery.dispatcher import Dispatcher
 from mailroom.imap.server import ImapServer
+from mailroom.managesieve.server import ManageSieveServer
 from mailroom.net import SessionHandler
 from mailroom.pop3.server import Pop3Server
 from mailroom.smtp.server import SmtpServer
@@ -40,12 +42,20 @@ def pop3_servers(services: Services, delivery: Dispatcher | None = None) -> Serv
     return lambda listener: Pop3Server(listener, pop3)
 
 
+def managesieve_servers(services: Services, delivery: Dispatcher | None = None) -> ServerFactory:
+    # One ManageSieveServices for every ManageSieve listener (the 4190 one and a
+    # webmail-only one share the checker and the quota).
+    managesieve = managesieve_services(services)
+    return lambda listener: ManageSieveServer(listener, managesieve)
+
+
 WORKER_PROTOCOLS: dict[Protocol, Callable[[Services], ServerFactory]] = {
     Protocol.IMAP: imap_servers,
     Protocol.POP3: pop3_servers,
 }
 """What worker processes serve (config `[server] workers`); the main process keeps the
-rest. They need no delivery: a session's writes go straight to the store."""
+rest (ManageSieve too: a few short sessions a day per member need no second core).
+They need no delivery: a session's writes go straight to the store."""
 
 
 PROTOCOLS: dict[Protocol, ProtocolBuilder] = {
@@ -53,6 +63,7 @@ PROTOCOLS: dict[Protocol, ProtocolBuilder] = {
     Protocol.SUBMISSION: smtp_servers,
     Protocol.IMAP: imap_servers,
     Protocol.POP3: pop3_servers,
+    Protocol.MANAGESIEVE: managesieve_servers,
 }
 
 

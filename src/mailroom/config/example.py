@@ -16,7 +16,7 @@ class ListenerExample:
 
 # The demo's ports (`make run`): the standard ones shifted above 1024, so no root is needed.
 # `mailroom init` writes the listeners of protocols this version has as active, the
-# others (managesieve, web today) as comments.
+# others (web today) as comments.
 DEMO_LISTENERS = (
     ListenerExample("smtp", "smtp", 2525, "starttls"),
     ListenerExample("submission", "submission", 2587, "starttls"),

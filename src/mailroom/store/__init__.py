@@ -64,6 +64,19 @@ from mailroom.store.quota import (
     recalculate,
     record_delivery,
 )
+from mailroom.store.sieve_scripts import (
+    NoSuchScript,
+    QuotaKind,
+    ScriptExists,
+    ScriptInfo,
+    ScriptIsActive,
+    ScriptNameError,
+    ScriptQuota,
+    ScriptQuotaExceeded,
+    ScriptStoreError,
+    SieveScripts,
+    script_name_problem,
+)
 from mailroom.store.snapshot import MessageInfo, Snapshot
 from mailroom.store.uidlist import LockTimeout, UidList, UidListError, UidRecord
 from mailroom.store.writing import FolderWriter, NewMessage, Put
@@ -98,10 +111,20 @@ __all__ = [
     "MessageGone",
     "MessageInfo",
     "NewMessage",
+    "NoSuchScript",
     "Put",
     "Quota",
     "QuotaExceeded",
+    "QuotaKind",
+    "ScriptExists",
+    "ScriptInfo",
+    "ScriptIsActive",
+    "ScriptNameError",
+    "ScriptQuota",
+    "ScriptQuotaExceeded",
+    "ScriptStoreError",
     "SieveLocation",
+    "SieveScripts",
     "Snapshot",
     "SpecialUseError",
     "TooManyKeywords",
@@ -119,5 +142,6 @@ __all__ = [
     "parse_maildirsize",
     "recalculate",
     "record_delivery",
+    "script_name_problem",
     "unique_name",
 ]
