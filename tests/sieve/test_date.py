@@ -179,3 +179,44 @@ def test_std11_round_trips(moment: datetime) -> None:
     assert written is not None
     parsed = parse_date(written)
     assert parsed is not None and parsed.moment == aware
+
+
+DATE_TOKENS = st.sampled_from(
+    [
+        "Mon",
+        ",",
+        " ",
+        "12",
+        "Sep",
+        "2005",
+        "05",
+        "14",
+        ":",
+        "30",
+        "60",
+        "-0000",
+        "+2400",
+        "EST",
+        "Z",
+        "(",
+        ")",
+        "(c (d))",
+        ";",
+        "\r\n ",
+        "\xff",
+        "99999999999999999999",
+        "31",
+        "Feb",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(DATE_TOKENS, max_size=30))
+def test_date_like_junk_never_raises(tokens: list[str]) -> None:
+    value = "".join(tokens).encode("utf-8")
+    parsed = parse_date(value)
+    if parsed is not None:
+        assert 1 <= parsed.moment.year <= 9999
+        for name in DATE_PARTS:
+            assert date_part(parsed.moment, name, unknown_zone=parsed.unknown_zone)
