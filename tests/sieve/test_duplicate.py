@@ -3,7 +3,8 @@ consistent answers, against a small in-memory record like delivery's."""
 
 from __future__ import annotations
 
-from mailroom.sieve.actions import DuplicateMark
+from mailroom.sieve import check_script
+from mailroom.sieve.actions import Discard, DuplicateMark, FileInto, Outcome
 from mailroom.sieve.duplicate import (
     DuplicateChecks,
     DuplicatePeriods,
@@ -11,6 +12,7 @@ from mailroom.sieve.duplicate import (
     argument_errors,
     unique_id,
 )
+from tests.support.sieve_world import LIMITS, DuplicateRecord, deliver, message
 
 PERIODS = DuplicatePeriods(default=7 * 86400, maximum=14 * 86400)
 
@@ -118,3 +120,69 @@ def test_header_and_uniqueid_exclude_each_other() -> None:
     assert argument_errors(DuplicateRequest(header="Subject", uniqueid="x"))
     assert argument_errors(DuplicateRequest(seconds=-1))
     assert argument_errors(DuplicateRequest(header="not valid")) == []
+
+
+# Scripts: RFC 7352's examples, with a record that keeps marks between deliveries.
+
+MAIL = message("From: a@example.net\nSubject: ALERT: disk full\nMessage-ID: <abc@example.net>")
+
+
+class Record(DuplicateRecord):
+    """The delivery side: records an Outcome's marks once it succeeded."""
+
+    def deliver(self, script: str, raw: bytes = MAIL) -> Outcome:
+        outcome = deliver(script, raw, duplicates=self)
+        if outcome.failed is None:
+            self.seen_pairs.update((m.handle, m.value) for m in outcome.duplicate_marks)
+        return outcome
+
+
+def folders(outcome: Outcome) -> list[str]:
+    return [a.folder for a in outcome.actions if isinstance(a, FileInto)]
+
+
+def test_rfc7352_example_1_files_the_second_copy() -> None:
+    script = """require ["duplicate", "fileinto", "mailbox"];
+    if duplicate { fileinto :create "Trash/Duplicate"; }"""
+    record = Record()
+    assert folders(record.deliver(script)) == []
+    assert folders(record.deliver(script)) == ["Trash/Duplicate"]
+
+
+def test_rfc7352_example_2_uniqueid_from_a_variable() -> None:
+    script = """require ["duplicate", "variables", "imap4flags", "fileinto"];
+    if header :matches "subject" "ALERT: *" {
+        if duplicate :seconds 60 :uniqueid "${1}" { setflag "\\\\seen"; }
+        fileinto "Alerts";
+    }"""
+    record = Record()
+    first = record.deliver(script)
+    assert first.duplicate_marks == (DuplicateMark("", "disk full", 60),)
+    (again,) = record.deliver(script).actions
+    assert isinstance(again, FileInto) and again.flags == ("\\Seen",)
+
+
+def test_rfc7352_three_equivalent_forms_share_one_entry() -> None:
+    record = Record()
+    record.deliver('require "duplicate"; if duplicate { discard; }')
+    assert record.deliver('require "duplicate"; if duplicate :header "message-id" { discard; }')
+    outcome = record.deliver(
+        """require ["duplicate", "variables"];
+        if header :matches "message-id" "*" {
+            if duplicate :uniqueid "${0}" { discard; }
+        }"""
+    )
+    assert outcome.actions == (Discard(),)
+
+
+def test_a_failed_run_records_nothing() -> None:
+    record = Record()
+    outcome = record.deliver('require ["duplicate", "reject"]; if duplicate { } reject "x"; keep;')
+    assert outcome.failed is not None and outcome.duplicate_marks == ()
+    assert record.seen_pairs == set()
+
+
+def test_header_and_uniqueid_together_are_refused() -> None:
+    script = b'require "duplicate"; if duplicate :header "subject" :uniqueid "x" { discard; }'
+    assert check_script(script, name="s", limits=LIMITS) is not None
+    assert check_script(b"if duplicate { discard; }", name="s", limits=LIMITS) is not None

@@ -3,10 +3,13 @@ no reply is sent because of the message itself."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailroom.sieve import check_script
 from mailroom.sieve.actions import VacationReply
 from mailroom.sieve.context import Envelope
 from mailroom.sieve.vacation import (
@@ -21,6 +24,7 @@ from mailroom.sieve.vacation import (
     period_seconds,
     reply_subject,
 )
+from tests.support.sieve_world import LIMITS, deliver, message
 
 OWN = ("alice@example.org", "a.smith@example.org")
 ENVELOPE = Envelope(sender="bob@example.net", recipient="alice@example.org")
@@ -196,3 +200,135 @@ def test_hostile_headers_never_raise(junk: bytes, subject: str) -> None:
     if isinstance(result, VacationReply):
         assert "\r" not in result.subject and "\n" not in result.subject
         assert len(result.subject) <= MAX_SUBJECT_CHARS
+
+
+# Scripts: RFC 5230's examples (§4.8, §9) and RFC 6131's, through the interpreter.
+
+TO_ROADRUNNER = message(
+    "From: coyote@desert.example.org\n"
+    "To: roadrunner@acme.example.com\n"
+    "Subject: cyrus is broken\n"
+    "Message-ID: <c1@desert.example.org>"
+)
+
+
+def replies(script: str, raw: bytes = TO_ROADRUNNER, **kwargs: object) -> list[VacationReply]:
+    outcome = deliver(script, raw, **kwargs)  # type: ignore[arg-type]
+    assert outcome.failed is None, outcome.failed
+    return [a for a in outcome.actions if isinstance(a, VacationReply)]
+
+
+def test_rfc5230_choose_the_reason_by_subject() -> None:
+    script = """require "vacation";
+    if header :contains "subject" "cyrus" {
+        vacation "I'm out -- send mail to cyrus-bugs";
+    } else {
+        vacation "I'm out -- call me at +1 304 555 0123";
+    }"""
+    (reply,) = replies(script)
+    assert reply.reason == "I'm out -- send mail to cyrus-bugs"
+    assert reply.sender == "coyote@desert.example.org"
+    assert reply.subject == "Auto: cyrus is broken"
+    assert reply.in_reply_to == "<c1@desert.example.org>"
+
+
+def test_rfc5230_subject_from_a_variable() -> None:
+    script = """require ["vacation", "variables"];
+    if header :matches "subject" "*" {
+        vacation :subject "Automatic response to: ${1}" "I'm away";
+    }"""
+    (reply,) = replies(script)
+    assert reply.subject == "Automatic response to: cyrus is broken"
+
+
+def test_rfc5230_days_and_addresses() -> None:
+    script = """require "vacation";
+    vacation :days 23 :addresses ["tjs@example.edu", "ts4z@landru.example.edu"]
+    "I'm away until October 19.  If it's an emergency, call 911, I guess." ;"""
+    to_alias = TO_ROADRUNNER.replace(b"To: roadrunner@acme.example.com", b"To: tjs@example.edu")
+    (reply,) = replies(script, to_alias)
+    assert reply.period_seconds == 23 * 86400 and reply.from_address == "tjs@example.edu"
+    elsewhere = TO_ROADRUNNER.replace(b"To: roadrunner@acme.example.com", b"To: all@example.edu")
+    assert replies(script, elsewhere) == []
+
+
+def test_rfc5230_redirect_or_vacation() -> None:
+    script = """require "vacation";
+    if header :contains "from" "boss@example.edu" {
+        redirect "pleeeeeease@example.edu";
+    } else {
+        vacation "Sorry, I'm away, I'll read your message when I get around to it.";
+    }"""
+    assert len(replies(script)) == 1
+    boss = TO_ROADRUNNER.replace(b"From: coyote@desert.example.org", b"From: boss@example.edu")
+    assert replies(script, boss) == []
+
+
+def test_rfc5230_mime_reason_and_handle() -> None:
+    script = """require "vacation";
+    vacation :mime :handle "ran-away" text:
+Content-Type: multipart/alternative; boundary=foo
+
+--foo
+
+I'm at the beach relaxing.  Mmmm, surf...
+
+--foo
+Content-Type: text/html; charset=us-ascii
+
+<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.0//EN"
+ "http://www.w3.org/TR/REC-html40/strict.dtd">
+<HTML><HEAD><TITLE>How to relax</TITLE>
+<BASE HREF="http://home.example.com/pictures/"></HEAD>
+<BODY><P>I'm at the <A HREF="beach.gif">beach</A> relaxing.
+Mmmm, <A HREF="ocean.gif">surf</A>...
+</BODY></HTML>
+
+--foo--
+.
+;"""
+    (reply,) = replies(script)
+    assert reply.mime and reply.handle == "ran-away"
+    assert reply.reason.startswith("Content-Type: multipart/alternative; boundary=foo")
+
+
+def test_rfc6131_seconds_needs_its_capability_and_is_clamped() -> None:
+    assert check_script(b'require "vacation"; vacation :seconds 60 "x";', name="s", limits=LIMITS)
+    script = 'require ["vacation", "vacation-seconds"]; vacation :seconds 1800 "back soon";'
+    (reply,) = replies(script)
+    assert reply.period_seconds == LIMITS.vacation_min_period_seconds
+    no_minimum = replace(LIMITS, vacation_min_period_seconds=0)
+    outcome = deliver(script.replace("1800", "0"), TO_ROADRUNNER, limits=no_minimum)
+    (reply,) = [a for a in outcome.actions if isinstance(a, VacationReply)]
+    assert reply.period_seconds == 0
+
+
+def test_lists_and_the_null_sender_get_no_reply_and_a_log_line() -> None:
+    script = 'require "vacation"; vacation "away";'
+    outcome = deliver(script, HEADER_LIST)
+    assert not [a for a in outcome.actions if isinstance(a, VacationReply)]
+    assert any("vacation not sent" in line for line in outcome.log)
+    assert replies(script, sender="") == []
+
+
+HEADER_LIST = TO_ROADRUNNER.replace(b"Subject:", b"List-Id: <road.acme.example.com>\r\nSubject:")
+
+
+def test_vacation_conflicts_with_reject_and_twice_is_an_error() -> None:
+    outcome = deliver('require ["vacation", "reject"]; vacation "a"; reject "no";', TO_ROADRUNNER)
+    assert outcome.failed is not None
+    outcome = deliver('require "vacation"; vacation "a"; vacation "b";', TO_ROADRUNNER)
+    assert outcome.failed is not None and "one vacation" in outcome.failed
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        'require "vacation"; vacation :from "not an address" "x";',
+        'require "vacation"; vacation :addresses ["ok@example.org", "bad"] "x";',
+        'require "vacation"; vacation :days 1 :seconds 1 "x";',
+        'vacation "x";',
+    ],
+)
+def test_invalid_vacations_are_refused_when_compiled(script: str) -> None:
+    assert check_script(script.encode(), name="s", limits=LIMITS) is not None
