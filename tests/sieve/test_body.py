@@ -6,6 +6,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailroom.sieve import check_script
+from mailroom.sieve.actions import Discard, FileInto
 from mailroom.sieve.body import (
     BodyTransform,
     body_strings,
@@ -13,6 +15,7 @@ from mailroom.sieve.body import (
     is_valid_content_type,
 )
 from mailroom.sieve.context import MessageSource
+from tests.support.sieve_world import LIMITS, deliver
 
 
 def source(message: bytes) -> MessageSource:
@@ -250,3 +253,47 @@ def test_deep_nesting_is_bounded() -> None:
     strings = body_strings(source(message), BodyTransform.CONTENT, [""])
     assert len(strings) < 3 * depth
     assert body_strings(source(message), BodyTransform.TEXT)
+
+
+# Scripts: RFC 5173's examples.
+
+
+def folders(script: str, raw: bytes = RFC_EXAMPLE) -> list[str]:
+    outcome = deliver(script, raw)
+    assert outcome.failed is None, outcome.failed
+    return [a.folder for a in outcome.actions if isinstance(a, FileInto)]
+
+
+def test_rfc5173_raw_example() -> None:
+    spam = b"Subject: hi\r\n\r\nMAKE MONEY FAST!\r\n"
+    outcome = deliver('require "body"; if body :raw :contains "MAKE MONEY FAST" { discard; }', spam)
+    assert outcome.actions == (Discard(),)
+
+
+def test_rfc5173_content_examples() -> None:
+    script = """require ["body", "fileinto"];
+    if body :content "text" :contains ["missile", "coordinates"] { fileinto "secrets"; }
+    if body :content "audio/mp3" :contains "" { fileinto "jukebox"; }
+    if body :content "multipart" :contains "MIME" { fileinto "multipart"; }
+    if body :content "message/rfc822" :contains "Hello" { fileinto "enclosed"; }
+    if body :content "text/html" :contains "Hello" { fileinto "html"; }"""
+    assert folders(script) == ["multipart", "enclosed", "html"]
+
+
+def test_rfc5173_text_example_is_the_default() -> None:
+    script = """require ["body", "fileinto"];
+    if body :text :contains "project schedule" { fileinto "project/schedule"; }
+    if body :contains "PROJECT SCHEDULE" { fileinto "default"; }"""
+    mail = b"Subject: s\r\nContent-Type: text/html\r\n\r\n<p>The <b>project</b> schedule</p>\r\n"
+    assert folders(script, mail) == ["project/schedule", "default"]
+
+
+def test_body_does_not_set_match_variables() -> None:
+    script = """require ["body", "variables", "fileinto"];
+    if header :matches "subject" "*" { set "before" "${1}"; }
+    if body :raw :matches "This is a multi*" { fileinto "${1}"; }"""
+    assert folders(script) == ["whatever"]
+
+
+def test_body_needs_require() -> None:
+    assert check_script(b'if body :raw "x" { keep; }', name="s", limits=LIMITS) is not None

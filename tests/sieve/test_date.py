@@ -3,12 +3,15 @@ and :index's choice of occurrence (§6)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailroom.sieve import check_script, compile_script, run
+from mailroom.sieve.actions import FileInto
 from mailroom.sieve.dates import (
     DATE_PARTS,
     Zone,
@@ -18,8 +21,9 @@ from mailroom.sieve.dates import (
     header_date_part,
     parse_date,
     parse_zone,
-    select_index,
 )
+from mailroom.sieve.test_args import pick
+from tests.support.sieve_world import LIMITS, context, message
 
 # The server's zone at delivery: +0200 (a CEST evening).
 NOW = datetime(2024, 7, 1, 21, 30, 5, tzinfo=timezone(timedelta(hours=2)))
@@ -125,16 +129,9 @@ def test_no_field_makes_the_test_false() -> None:
 def test_the_first_occurrence_is_used_unless_an_index_chooses() -> None:
     values = [b"1 Jan 2020 00:00:00 +0000", b"2 Jan 2020 00:00:00 +0000", b"3 Jan 2020 00:00 +0000"]
     assert header_date_part(values, "day", ORIGINAL, NOW) == "01"
-    assert header_date_part(select_index(values, 2, False), "day", ORIGINAL, NOW) == "02"
-    assert header_date_part(select_index(values, 1, True), "day", ORIGINAL, NOW) == "03"
-    assert header_date_part(select_index(values, 4, False), "day", ORIGINAL, NOW) is None
-
-
-def test_select_index_counts_from_one_and_from_the_end_with_last() -> None:
-    assert select_index(["a", "b", "c"], None, False) == ["a", "b", "c"]
-    assert select_index(["a", "b", "c"], 1, False) == ["a"]
-    assert select_index(["a", "b", "c"], 3, True) == ["a"]
-    assert select_index(["a", "b", "c"], 0, False) == []
+    assert header_date_part(pick(values, 2), "day", ORIGINAL, NOW) == "02"
+    assert header_date_part(pick(values, -1), "day", ORIGINAL, NOW) == "03"
+    assert header_date_part(pick(values, 4), "day", ORIGINAL, NOW) is None
 
 
 def test_currentdate_uses_the_moment_of_delivery() -> None:
@@ -179,3 +176,133 @@ def test_std11_round_trips(moment: datetime) -> None:
     assert written is not None
     parsed = parse_date(written)
     assert parsed is not None and parsed.moment == aware
+
+
+DATE_TOKENS = st.sampled_from(
+    [
+        "Mon",
+        ",",
+        " ",
+        "12",
+        "Sep",
+        "2005",
+        "05",
+        "14",
+        ":",
+        "30",
+        "60",
+        "-0000",
+        "+2400",
+        "EST",
+        "Z",
+        "(",
+        ")",
+        "(c (d))",
+        ";",
+        "\r\n ",
+        "\xff",
+        "99999999999999999999",
+        "31",
+        "Feb",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(DATE_TOKENS, max_size=30))
+def test_date_like_junk_never_raises(tokens: list[str]) -> None:
+    value = "".join(tokens).encode("utf-8")
+    parsed = parse_date(value)
+    if parsed is not None:
+        assert 1 <= parsed.moment.year <= 9999
+        for name in DATE_PARTS:
+            assert date_part(parsed.moment, name, unknown_zone=parsed.unknown_zone)
+
+
+# Scripts: RFC 5260's examples (§4.4, §5.1, §6.1).
+
+BOSS = message(
+    "From: boss@example.com\n"
+    "Received: from a by b; Sun, 6 Jan 2008 16:10:00 -0800\n"
+    "Received: from c by a; Fri, 4 Jan 2008 23:59:00 -0800\n"
+    "Date: Fri, 4 Jan 2008 14:02:03 -0800\n"
+    "Subject: status"
+)
+
+
+def folders(script: str, raw: bytes = BOSS, now: datetime | None = None) -> list[str]:
+    compiled = compile_script(script.encode(), name="s", limits=LIMITS)
+    ctx = context(raw)
+    if now is not None:
+        ctx = replace(ctx, now=now)
+    outcome = run([compiled], ctx, LIMITS)
+    assert outcome.failed is None, outcome.failed
+    return [a.folder for a in outcome.actions if isinstance(a, FileInto)]
+
+
+def test_rfc5260_office_hours_example() -> None:
+    script = """require ["date", "relational", "fileinto"];
+    if allof(header :is "from" "boss@example.com",
+             date :value "ge" :originalzone "date" "hour" "09",
+             date :value "lt" :originalzone "date" "hour" "17")
+    { fileinto "urgent"; }"""
+    assert folders(script) == ["urgent"]
+    late = BOSS.replace(b"14:02:03 -0800", b"18:02:03 -0800")
+    assert folders(script, late) == []
+
+
+def test_rfc5260_weekend_example_reads_received() -> None:
+    script = """require ["date", "relational", "fileinto"];
+    if anyof(date :is :originalzone "received" "weekday" "0",
+             date :is :originalzone "received" "weekday" "6")
+    { fileinto "weekend"; }"""
+    assert folders(script) == ["weekend"]  # the first Received: a Sunday
+
+
+def test_rfc5260_folder_by_year_and_month() -> None:
+    script = """require ["date", "variables", "fileinto"];
+    if date :matches :zone "+0000" "received" "year" "*" { set "year" "${1}"; }
+    if date :matches :zone "+0000" "received" "month" "*" { set "month" "${1}"; }
+    fileinto "${year}-${month}";"""
+    assert folders(script) == ["2008-01"]
+
+
+def test_rfc5260_currentdate_vacation_window() -> None:
+    script = """require ["date", "relational", "fileinto"];
+    if allof(currentdate :value "ge" "date" "2007-06-30",
+             currentdate :value "le" "date" "2007-07-07")
+    { fileinto "away"; }"""
+    assert folders(script, now=datetime(2007, 7, 2, 12, tzinfo=UTC)) == ["away"]
+    assert folders(script, now=datetime(2007, 7, 8, 12, tzinfo=UTC)) == []
+
+
+def test_rfc5260_index_example_with_zone() -> None:
+    # §6.1: the first (newest) Received against a date, in a fixed zone.
+    script = """require ["date", "index", "relational", "fileinto"];
+    if date :value "gt" :index 1 :zone "-0500" "received" "iso8601"
+         "2008-01-06T18:00:00-05:00" { fileinto "recent"; }
+    if date :value "gt" :index 1 :last :zone "-0500" "received" "iso8601"
+         "2008-01-06T18:00:00-05:00" { fileinto "never"; }"""
+    assert folders(script) == ["recent"]
+
+
+def test_date_of_a_missing_or_bad_field_is_false() -> None:
+    script = """require ["date", "fileinto"];
+    if date :matches "resent-date" "date" "*" { fileinto "a"; }
+    if not date :matches "subject" "date" "*" { fileinto "b"; }"""
+    assert folders(script) == ["b"]
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        'require "date"; if date "date" "fortnight" "1" { keep; }',
+        'require "date"; if date :zone "0100" "date" "hour" "1" { keep; }',
+        'require "date"; if date :zone "+0100" :originalzone "date" "hour" "1" { keep; }',
+        'require "date"; if currentdate :originalzone "hour" "1" { keep; }',
+        'require "date"; if date :index 1 "date" "hour" "1" { keep; }',
+        'if date "date" "hour" "1" { keep; }',
+    ],
+)
+def test_invalid_date_tests_are_refused_when_compiled(script: str) -> None:
+    assert check_script(script.encode(), name="s", limits=LIMITS) is not None

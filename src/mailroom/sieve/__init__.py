@@ -14,12 +14,17 @@ Each extension is one module that registers its commands and tests
 from mailroom.sieve import (  # noqa: F401  (imported to register their commands)
     base_actions,
     base_tests,
+    body,
     control,
+    dates,
+    duplicate,
+    editheader,
     envelope,
     fileinto,
     imap4flags,
     include,
     reject,
+    vacation,
     variables,
 )
 from mailroom.sieve.errors import SieveError

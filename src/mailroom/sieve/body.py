@@ -12,7 +12,7 @@ huge message costs a bounded amount of work: text beyond the limit is not seen.
   message/rfc822. A matched multipart contributes its prologue and epilogue only; a
   matched message/rfc822 the header of the enclosed message; any other part its
   content, transfer encoding undone and text converted to UTF-8 from its charset.
-- `:text` (§5.3, the default): the text of every text/* part as `:content "text"`
+- `:text` (§5.3; the default, §4): the text of every text/* part as `:content "text"`
   gives it, with text/html's markup removed (the "best effort at extracting text"
   the RFC allows).
 
@@ -24,6 +24,7 @@ as Dovecot does); bad base64 or an unknown charset gives what can be decoded.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import Enum
 
 from mailroom.message.headers import decode_bytes, decode_header
@@ -31,6 +32,12 @@ from mailroom.message.mime import MessagePart, parse_message
 from mailroom.message.search_text import part_text
 from mailroom.message.transfer import decode_transfer
 from mailroom.sieve.context import MessageSource
+from mailroom.sieve.matching import Matcher
+from mailroom.sieve.registry import CompileEnv, Kind, Param, Spec, TagGroup, register
+from mailroom.sieve.runtime import Run, Test
+from mailroom.sieve.templates import Template
+from mailroom.sieve.test_args import MATCHING, matcher
+from mailroom.sieve.tree import Node
 
 BODY_LIMIT = 4 * 1024 * 1024
 """Octets of the body a body test examines (RFC 5173 §7: the system MUST be sized so
@@ -165,3 +172,59 @@ def _without_final_line_end(text: bytes) -> bytes:
 
 def _decoded_octets(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
+
+
+TRANSFORM = TagGroup(
+    "transform", (":raw", ":content", ":text"), takes="strings", takes_for=(":content",)
+)
+_STATE = "body"
+
+
+@dataclass(frozen=True)
+class BodyTest:
+    line: int
+    matcher: Matcher
+    transform: BodyTransform
+    content_types: tuple[Template, ...]
+    keys: tuple[Template, ...]
+
+    def evaluate(self, run: Run) -> bool:
+        types = tuple(t.expand(run) for t in self.content_types)
+        cache = run.extension_state.setdefault(_STATE, {})
+        assert isinstance(cache, dict)
+        strings = cache.get((self.transform, types))
+        if strings is None:
+            strings = body_strings(run.context.message, self.transform, types)
+            cache[(self.transform, types)] = strings
+            # Reading and decoding the body is work the run's budget counts.
+            run.step(self.line, 1 + sum(len(s) for s in strings) // 4096)
+        # RFC 5173 §6: body tests never set match variables.
+        saved = run.match_values
+        try:
+            return self.matcher.match(run, strings, self.keys)
+        finally:
+            run.match_values = saved
+
+
+def _body(node: Node, env: CompileEnv) -> Test:
+    keys = node.args[0]
+    assert isinstance(keys, tuple)
+    tag = node.tag("transform")
+    transform = BodyTransform.TEXT if tag is None else BodyTransform(tag.tag[1:])
+    types: tuple[Template, ...] = ()
+    if transform is BodyTransform.CONTENT:
+        assert tag is not None and isinstance(tag.value, tuple)
+        types = env.strings(node, tag.value)
+    return BodyTest(node.line, matcher(node, env), transform, types, env.strings(node, keys))
+
+
+register(
+    Spec(
+        "body",
+        Kind.TEST,
+        _body,
+        capability="body",
+        tags=(*MATCHING, TRANSFORM),
+        params=(Param("key-list", "strings"),),
+    )
+)

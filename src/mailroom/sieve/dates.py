@@ -1,5 +1,5 @@
-"""The date and currentdate tests (RFC 5260 §4, §5) and the index extension's choice of
-one header occurrence (§6).
+"""The date and currentdate tests (RFC 5260 §4, §5), with the index extension's
+`:index N [:last]` on date (§6; the core gives it to header and address).
 
 `date` reads a date-time from a header field (RFC 5322 §3.3, obsolete forms of §4.3
 included), shifts it to the zone the script asked for, and gives the value of one
@@ -20,7 +20,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from enum import Enum
-from typing import TypeVar
+
+from mailroom.sieve.matching import Matcher
+from mailroom.sieve.registry import CompileEnv, Kind, Param, Spec, TagGroup, register
+from mailroom.sieve.runtime import Run, Test
+from mailroom.sieve.templates import Template
+from mailroom.sieve.test_args import (
+    INDEX,
+    LAST,
+    MATCHING,
+    check_header_names,
+    header_index,
+    matcher,
+    pick,
+)
+from mailroom.sieve.tree import Node
 
 DATE_PARTS = (
     "year",
@@ -62,8 +76,6 @@ _NAMED_ZONES = {
 }
 _ZONE_ARGUMENT = re.compile(r"^[+-][0-9]{4}$")
 _MJD_EPOCH = date(1858, 11, 17).toordinal()  # RFC 5260 §4.2 "julian"
-
-T = TypeVar("T")
 
 
 class ZoneKind(Enum):
@@ -314,7 +326,7 @@ def _zone_text(minutes: int, unknown_zone: bool) -> str:
 
 def header_date_part(values: Sequence[bytes], part: str, zone: Zone, now: datetime) -> str | None:
     """The date test's string for the header occurrences `values` (already narrowed
-    by :index, see `select_index`): the first occurrence's date-time, as Pigeonhole
+    by :index): the first occurrence's date-time, as Pigeonhole
     reads it, shifted and cut to `part`; None (the test is false, RFC 5260 §4) when
     there is none or it is not a date-time."""
     if not values:
@@ -338,11 +350,108 @@ def current_date_part(now: datetime, part: str, zone: Zone) -> str | None:
     return date_part(shifted[0], part, unknown_zone=False)
 
 
-def select_index(items: Sequence[T], index: int | None, last: bool) -> list[T]:
-    """RFC 5260 §6: `:index N` keeps only the Nth occurrence (from 1), counted from the
-    end with `:last`; none when there are fewer than N. Without :index, all of them."""
-    if index is None:
-        return list(items)
-    if index < 1 or index > len(items):
-        return []
-    return [items[-index] if last else items[index - 1]]
+ZONE = TagGroup("zone", (":zone", ":originalzone"), takes="string", takes_for=(":zone",))
+CURRENT_ZONE = TagGroup("zone", (":zone",), takes="string")
+
+
+@dataclass(frozen=True)
+class DateTest:
+    line: int
+    matcher: Matcher
+    zone: Template | None
+    original: bool
+    name: Template | None
+    """The header field's name; None for currentdate."""
+    part: Template
+    keys: tuple[Template, ...]
+    index: int | None = None
+
+    def evaluate(self, run: Run) -> bool:
+        zone = self._zone(run)
+        part = self.part.expand(run)
+        if self.name is None:
+            value = current_date_part(run.context.now, part, zone)
+        else:
+            values = pick(run.message.raw_values(self.name.expand(run)), self.index)
+            value = header_date_part(values, part, zone, run.context.now)
+        # RFC 5260 §4: no date (or an unknown date-part) means the test is false.
+        return value is not None and self.matcher.match(run, [value], self.keys)
+
+    def _zone(self, run: Run) -> Zone:
+        if self.original:
+            return Zone(ZoneKind.ORIGINAL)
+        if self.zone is None:
+            return Zone()
+        minutes = parse_zone(self.zone.expand(run))
+        if minutes is None:
+            # A zone from a variable that is not "+hhmm": the local zone, as Pigeonhole.
+            run.note(f"date: invalid :zone {self.zone.expand(run)[:20]!r}, local zone used")
+            return Zone()
+        return Zone.fixed(minutes)
+
+
+def _date_arguments(
+    node: Node, env: CompileEnv, first: int
+) -> tuple[Template | None, bool, Template, tuple[Template, ...]]:
+    zone_tag = node.tag("zone")
+    zone: Template | None = None
+    original = zone_tag is not None and zone_tag.tag == ":originalzone"
+    if zone_tag is not None and not original:
+        assert isinstance(zone_tag.value, str)
+        zone = env.string(node, zone_tag.value)
+        if zone.constant is not None and parse_zone(zone.constant) is None:
+            raise env.fail(node.line, f'invalid :zone "{zone.constant[:20]}" (want "+hhmm")')
+    raw_part, keys = node.args[first], node.args[first + 1]
+    assert isinstance(raw_part, str) and isinstance(keys, tuple)
+    part = env.string(node, raw_part)
+    if part.constant is not None and not is_date_part(part.constant):
+        raise env.fail(node.line, f'unknown date-part "{part.constant[:40]}" (RFC 5260 §4.2)')
+    return zone, original, part, env.strings(node, keys)
+
+
+def _date(node: Node, env: CompileEnv) -> Test:
+    raw_name = node.args[0]
+    assert isinstance(raw_name, str)
+    check_header_names(node, env, (raw_name,))
+    zone, original, part, keys = _date_arguments(node, env, 1)
+    return DateTest(
+        node.line,
+        matcher(node, env),
+        zone,
+        original,
+        env.string(node, raw_name),
+        part,
+        keys,
+        header_index(node, env),
+    )
+
+
+def _currentdate(node: Node, env: CompileEnv) -> Test:
+    zone, _, part, keys = _date_arguments(node, env, 0)
+    return DateTest(node.line, matcher(node, env), zone, False, None, part, keys)
+
+
+register(
+    Spec(
+        "date",
+        Kind.TEST,
+        _date,
+        capability="date",
+        tags=(ZONE, *MATCHING, INDEX, LAST),
+        params=(
+            Param("header-name", "string"),
+            Param("date-part", "string"),
+            Param("key-list", "strings"),
+        ),
+    )
+)
+register(
+    Spec(
+        "currentdate",
+        Kind.TEST,
+        _currentdate,
+        capability="date",
+        tags=(CURRENT_ZONE, *MATCHING),
+        params=(Param("date-part", "string"), Param("key-list", "strings")),
+    )
+)

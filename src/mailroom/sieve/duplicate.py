@@ -22,6 +22,11 @@ from mailroom.message.headers import decode_header
 from mailroom.sieve.actions import DuplicateMark
 from mailroom.sieve.context import DuplicateMemory
 from mailroom.sieve.header_encoding import is_field_name
+from mailroom.sieve.limits import SieveLimits
+from mailroom.sieve.registry import CompileEnv, Kind, Spec, TagGroup, register
+from mailroom.sieve.runtime import Run, Test
+from mailroom.sieve.templates import Template
+from mailroom.sieve.tree import Node
 
 MAX_ID_CHARS = 1000
 """Characters of a unique ID kept (a Message-ID is at most 998 on one line)."""
@@ -34,6 +39,10 @@ class DuplicatePeriods:
 
     default: int = 14 * 24 * 3600
     maximum: int = 28 * 24 * 3600
+
+    @classmethod
+    def from_limits(cls, limits: SieveLimits) -> DuplicatePeriods:
+        return cls(limits.duplicate_default_period_seconds, limits.duplicate_max_period_seconds)
 
 
 @dataclass(frozen=True)
@@ -83,11 +92,17 @@ def period(request: DuplicateRequest, periods: DuplicatePeriods) -> int:
 class DuplicateChecks:
     """The duplicate tests of one run: their answers and the marks to record."""
 
-    def __init__(self, memory: DuplicateMemory, periods: DuplicatePeriods) -> None:
+    def __init__(
+        self,
+        memory: DuplicateMemory,
+        periods: DuplicatePeriods,
+        marks: list[DuplicateMark] | None = None,
+    ) -> None:
         self._memory = memory
         self._periods = periods
         self._answers: dict[tuple[str, str], bool] = {}
-        self._marks: dict[tuple[str, str], DuplicateMark] = {}
+        self._marks: list[DuplicateMark] = [] if marks is None else marks
+        """Where the marks go (the run's `duplicate_marks`), one per handle and ID."""
 
     def test(self, request: DuplicateRequest, field_values: list[bytes]) -> bool:
         """Evaluate one duplicate test (field_values: see `unique_id`)."""
@@ -105,9 +120,82 @@ class DuplicateChecks:
         # Without :last an entry expires counted from its creation, so a duplicate
         # adds no mark; with :last every check restarts the period (§3).
         if not answer or request.last:
-            self._marks[key] = DuplicateMark(request.handle, value, seconds)
+            mark = DuplicateMark(request.handle, value, seconds)
+            for position, taken in enumerate(self._marks):
+                if (taken.handle, taken.value) == key:
+                    self._marks[position] = mark
+                    break
+            else:
+                self._marks.append(mark)
         return answer
 
     def marks(self) -> tuple[DuplicateMark, ...]:
         """What the Outcome carries for delivery to record after success."""
-        return tuple(self._marks.values())
+        return tuple(self._marks)
+
+
+HANDLE = TagGroup("handle", (":handle",), takes="string")
+ID = TagGroup("id", (":header", ":uniqueid"), takes="string")
+SECONDS = TagGroup("seconds", (":seconds",), takes="number")
+LAST = TagGroup("last", (":last",))
+_STATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class DuplicateTest:
+    line: int
+    handle: Template | None
+    header: Template | None
+    uniqueid: Template | None
+    seconds: int | None
+    last: bool
+
+    def evaluate(self, run: Run) -> bool:
+        checks = run.extension_state.get(_STATE)
+        if not isinstance(checks, DuplicateChecks):
+            periods = DuplicatePeriods.from_limits(run.limits)
+            checks = DuplicateChecks(run.context.duplicates, periods, run.duplicate_marks)
+            run.extension_state[_STATE] = checks
+        request = DuplicateRequest(
+            handle="" if self.handle is None else self.handle.expand(run),
+            header=None if self.header is None else self.header.expand(run),
+            uniqueid=None if self.uniqueid is None else self.uniqueid.expand(run),
+            seconds=self.seconds,
+            last=self.last,
+        )
+        values = [] if request.uniqueid is not None else run.message.raw_values(id_field(request))
+        return checks.test(request, values)
+
+
+def _duplicate(node: Node, env: CompileEnv) -> Test:
+    def text(group: str, tag: str | None = None) -> Template | None:
+        found = node.tag(group)
+        if found is None or (tag is not None and found.tag != tag):
+            return None
+        assert isinstance(found.value, str)
+        return env.string(node, found.value)
+
+    seconds = node.tag("seconds")
+    number = None
+    if seconds is not None:
+        assert isinstance(seconds.value, int)
+        number = seconds.value
+    return DuplicateTest(
+        node.line,
+        text("handle"),
+        text("id", ":header"),
+        text("id", ":uniqueid"),
+        number,
+        node.tag("last") is not None,
+    )
+
+
+register(
+    Spec(
+        "duplicate",
+        Kind.TEST,
+        _duplicate,
+        capability="duplicate",
+        tags=(HANDLE, ID, SECONDS, LAST),
+    )
+)

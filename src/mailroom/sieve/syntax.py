@@ -20,6 +20,7 @@ time (an include is compiled when the run reaches it, not inside a parse).
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -138,6 +139,26 @@ def _reassign(self: Any) -> None:
     self.rargs_cnt = filled
 
 
+_BLANKS_AND_COMMENTS = re.compile(rb"(?:[ \t\r\n]+|#[^\n]*|/\*.*?\*/)*", re.DOTALL)
+
+
+def _complete_unless_a_tag_follows(self: Any, atype: str | None = None, avalue: Any = None) -> bool:
+    """sievelib takes a test whose arguments are all optional tags (`duplicate`, RFC
+    7352) as complete right after its name, so `if duplicate :last {` fails; such a test
+    is complete only when the next token is not a tag."""
+    complete: bool = super(type(self), self).iscomplete(atype, avalue)
+    if not complete:
+        return False
+    lexer = _local.tracker.lexer
+    # The lexer stands at the start of the token just read: skip it, then blanks.
+    token = lexer.regexp.match(lexer.text, lexer.pos)
+    position = lexer.pos if token is None else token.end()
+    after = _BLANKS_AND_COMMENTS.match(lexer.text, position)
+    position = position if after is None else after.end()
+    following: bytes = lexer.text[position : position + 1]
+    return following != b":"
+
+
 def _command_class(spec: Spec) -> type[Any]:
     attributes: dict[str, Any] = {"extension": None, "_spec": spec, "__module__": __name__}
     if spec.grammar is not None:
@@ -148,6 +169,8 @@ def _command_class(spec: Spec) -> type[Any]:
         if any(param.optional for param in spec.params):
             attributes["non_deterministic_args"] = True
             attributes["reassign_arguments"] = _reassign
+        if spec.kind is Kind.TEST and spec.tags and not any(not p.optional for p in spec.params):
+            attributes["iscomplete"] = _complete_unless_a_tag_follows
     return type(f"{spec.name.capitalize()}Command", (_Located, base), attributes)
 
 

@@ -30,6 +30,19 @@ from mailroom.message.addresses import MISSING_DOMAIN, parse_addresses
 from mailroom.message.headers import decode_header, parse_header_block, unfold
 from mailroom.sieve.actions import VacationReply
 from mailroom.sieve.context import Envelope
+from mailroom.sieve.limits import SieveLimits
+from mailroom.sieve.registry import (
+    CompileEnv,
+    Kind,
+    Param,
+    Spec,
+    TagGroup,
+    register,
+    register_capability,
+)
+from mailroom.sieve.runtime import Executable, Run
+from mailroom.sieve.templates import Template
+from mailroom.sieve.tree import Node
 
 DAY: Final = 24 * 3600
 MAX_SUBJECT_CHARS = 256
@@ -65,6 +78,14 @@ class VacationPeriods:
     minimum: int = DAY
     default: int = 7 * DAY
     maximum: int = 60 * DAY
+
+    @classmethod
+    def from_limits(cls, limits: SieveLimits) -> VacationPeriods:
+        return cls(
+            limits.vacation_min_period_seconds,
+            limits.vacation_default_period_seconds,
+            limits.vacation_max_period_seconds,
+        )
 
 
 @dataclass(frozen=True)
@@ -289,3 +310,119 @@ def _references(references: str | None, message_id: str | None) -> str | None:
     if not ids:
         return None
     return " ".join(ids[-MAX_REFERENCES:])
+
+
+PERIOD = TagGroup("period", (":days", ":seconds"), takes="number")
+SUBJECT = TagGroup("subject", (":subject",), takes="string")
+FROM = TagGroup("from", (":from",), takes="string")
+ADDRESSES = TagGroup("addresses", (":addresses",), takes="strings")
+MIME = TagGroup("mime", (":mime",))
+HANDLE = TagGroup("handle", (":handle",), takes="string")
+_STATE = "vacation"
+
+
+@dataclass(frozen=True)
+class VacationAction:
+    line: int
+    reason: Template
+    days: int | None
+    seconds: int | None
+    subject: Template | None
+    from_address: Template | None
+    addresses: tuple[Template, ...]
+    mime: bool
+    handle: Template | None
+
+    def execute(self, run: Run) -> None:
+        # RFC 5230 §4.7 (Pigeonhole): one vacation per script; one taken by an earlier
+        # script of the sequence (a global before-script) stands and this one is skipped.
+        earlier = run.extension_state.get(_STATE)
+        if earlier == run.script:
+            raise run.fail("vacation: only one vacation action per script")
+        run.extension_state[_STATE] = run.script
+        if earlier is not None:
+            run.note("vacation: an earlier script already answered; skipped")
+            return
+        request = VacationRequest(
+            reason=self.reason.expand(run),
+            days=self.days,
+            seconds=self.seconds,
+            subject=None if self.subject is None else self.subject.expand(run),
+            from_address=None if self.from_address is None else self.from_address.expand(run),
+            addresses=tuple(a.expand(run) for a in self.addresses),
+            mime=self.mime,
+            handle=None if self.handle is None else self.handle.expand(run),
+        )
+        if request.from_address is not None and mailbox_address(request.from_address) is None:
+            raise run.fail(f"vacation: :from {request.from_address[:100]!r} is not an address")
+        decision = decide_vacation(
+            request,
+            envelope=run.context.envelope,
+            header=run.context.message.header,
+            own_addresses=run.context.own_addresses,
+            periods=VacationPeriods.from_limits(run.limits),
+        )
+        if isinstance(decision, Declined):
+            run.note(f"vacation not sent: {decision.why}")
+            return
+        run.add(decision)
+
+
+def _optional(node: Node, env: CompileEnv, group: str) -> Template | None:
+    tag = node.tag(group)
+    if tag is None:
+        return None
+    assert isinstance(tag.value, str)
+    return env.string(node, tag.value)
+
+
+def _vacation(node: Node, env: CompileEnv) -> Executable:
+    reason = node.args[0]
+    assert isinstance(reason, str)
+    period = node.tag("period")
+    days = seconds = None
+    if period is not None:
+        assert isinstance(period.value, int)
+        if period.tag == ":seconds":
+            env.require("vacation-seconds", node.line, ":seconds")
+            seconds = period.value
+        else:
+            days = period.value
+    addresses: tuple[Template, ...] = ()
+    listed = node.tag("addresses")
+    if listed is not None:
+        assert isinstance(listed.value, tuple)
+        addresses = env.strings(node, listed.value)
+    action = VacationAction(
+        node.line,
+        env.string(node, reason),
+        days,
+        seconds,
+        _optional(node, env, "subject"),
+        _optional(node, env, "from"),
+        addresses,
+        node.tag("mime") is not None,
+        _optional(node, env, "handle"),
+    )
+    # Arguments without variables are checked now, so ManageSieve refuses the script.
+    constant = VacationRequest(
+        reason="",
+        from_address=None if action.from_address is None else action.from_address.constant,
+        addresses=tuple(a.constant for a in addresses if a.constant is not None),
+    )
+    for error in argument_errors(constant):
+        raise env.fail(node.line, error)
+    return action
+
+
+register(
+    Spec(
+        "vacation",
+        Kind.ACTION,
+        _vacation,
+        capability="vacation",
+        tags=(PERIOD, SUBJECT, FROM, ADDRESSES, MIME, HANDLE),
+        params=(Param("reason", "string"),),
+    )
+)
+register_capability("vacation-seconds")

@@ -34,7 +34,7 @@ def build_reply(reply: VacationReply, *, date: datetime, message_id: str) -> byt
     fields: list[tuple[str, bytes]] = [
         ("From", _from_value(reply.from_address)),
         ("To", _angle(reply.sender)),
-        ("Subject", encode_value("Subject", reply.subject)),
+        ("Subject", encode_value("Subject", _clean(reply.subject))),
         ("Date", format_datetime(date).encode("ascii")),
         ("Message-ID", _one_line(message_id)),
     ]
