@@ -9,13 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mailroom.sieve import EXTENSIONS
 from tests.support.mail_host import MailHost
 from tests.support.sieve_host import fetch_all, install_script, send, start_sieve_host
-
-pytestmark = pytest.mark.skipif(
-    "editheader" not in EXTENSIONS, reason="the editheader extension is not registered yet"
-)
 
 ALICE = "alice@example.test"
 CAROL = "carol@outside.example"

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from mailroom.sieve import EXTENSIONS
 from tests.support.mail_host import MailHost, start_host_on, start_internet
 from tests.support.sieve_host import (
     SIEVE_LISTENERS,
@@ -20,10 +19,6 @@ from tests.support.sieve_host import (
     send,
     serve_again,
     start_sieve_host,
-)
-
-pytestmark = pytest.mark.skipif(
-    "vacation" not in EXTENSIONS, reason="the vacation extension is not registered yet"
 )
 
 ALICE = "alice@example.test"
@@ -91,7 +86,6 @@ async def test_the_memory_survives_a_restart(tmp_path: Path) -> None:
             assert len(await asyncio.to_thread(fetch_all, host, ALICE)) == 2
 
 
-@pytest.mark.skipif("duplicate" not in EXTENSIONS, reason="duplicate is not registered yet")
 async def test_a_duplicate_is_discarded_even_after_a_restart(tmp_path: Path) -> None:
     root = tmp_path / "host"
     script = 'require "duplicate";\nif duplicate { discard; }\n'
