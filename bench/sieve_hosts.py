@@ -20,6 +20,7 @@ import imaplib
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -146,17 +147,23 @@ def start_reference(reference: Reference, script: Path) -> bool:
     """bench/reference/start with the script; True if it was not running before (so the
     caller stops it afterwards)."""
     was_running = imap_mailroom.port_open(reference.smtp_port)
-    result = subprocess.run(  # noqa: S603 - our own script, fixed arguments
-        [str(BENCH / "reference" / "start"), str(reference.directory)],
-        env=reference_environment(reference, script),
-        capture_output=True,
-        text=True,
-        timeout=REFERENCE_TIMEOUT_S,
-        check=False,
-    )
+    # Its output goes to a file, not a pipe: the daemons it starts inherit the descriptors,
+    # and a pipe would never reach its end.
+    with tempfile.TemporaryFile("w+") as output:
+        result = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+            [str(BENCH / "reference" / "start"), str(reference.directory)],
+            env=reference_environment(reference, script),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            timeout=REFERENCE_TIMEOUT_S,
+            check=False,
+        )
+        output.seek(0)
+        text = output.read().rstrip()
     if result.returncode != 0:
-        raise SetupError(f"bench/reference/start failed:\n{result.stdout}{result.stderr}")
-    print(result.stdout.rstrip())
+        raise SetupError(f"bench/reference/start failed:\n{text}")
+    print(text)
     return not was_running
 
 
