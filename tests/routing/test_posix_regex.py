@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailroom.routing.posix_regex import PosixRegexError, compile_posix, translate
+from mailroom.message.posix_regex import PosixRegexError, compile_posix, translate
 
 
 def matches(pattern: str, text: str, **flags: bool) -> bool:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from mailroom.config import DirectoryConfig, RoutingConfig
 from mailroom.directory import Directory
+from mailroom.message.posix_regex import PosixRegexError, compile_posix
 from mailroom.routing import (
     InvalidRecipient,
     MapFileError,
@@ -22,7 +23,6 @@ from mailroom.routing import (
     parse_aliases_file,
     parse_regexp_table,
 )
-from mailroom.routing.posix_regex import PosixRegexError, compile_posix
 from tests.support.routing_community import Clock, populate, write
 
 PROPERTY = settings(max_examples=300, deadline=None)

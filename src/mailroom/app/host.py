@@ -162,7 +162,7 @@ async def open_host(
     check_data_dir(config)
     async with contextlib.AsyncExitStack() as stack:
         services = await open_services(config, stack, make_secrets=listen)
-        bouncer = bouncer_for(config, services.queue, services.router)
+        bouncer = bouncer_for(config, services.queue, services.router, services.srs)
         dispatcher = Dispatcher(
             services.queue,
             services.router,

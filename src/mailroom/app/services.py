@@ -23,11 +23,14 @@ from mailroom.config import Config, TlsMode
 from mailroom.control import CONTROL_SOCKET
 from mailroom.delivery.bounces import Bouncer
 from mailroom.delivery.dispatcher import Dispatcher
-from mailroom.delivery.local import LocalDelivery
+from mailroom.delivery.local import DeliveryFilter, LocalDelivery
 from mailroom.delivery.mta_sts_cache import MtaStsPolicies
 from mailroom.delivery.mx import make_resolver
 from mailroom.delivery.outbound import Outbound, relayhost_login
 from mailroom.delivery.remote import RemoteDelivery, verified_tls_context
+from mailroom.delivery.sieve_delivery import SieveDelivery, SieveSettings
+from mailroom.delivery.sieve_engine import SieveInterpreter
+from mailroom.delivery.sieve_sending import SieveMail
 from mailroom.delivery.srs import SrsRewriter
 from mailroom.directory import Directory, NotFound
 from mailroom.imap.services import ImapServices, ImapSettings
@@ -103,6 +106,7 @@ async def open_services(
     queue = MailQueue(queue_dir(config), schedule=RetrySchedule.from_config(config.queue))
     stack.push_async_callback(queue.close)
     events = MailboxEvents()
+    srs = srs_rewriter(config, make_secret=make_secrets)
     mail_store = MailStore(
         events=events,
         search_text=index_text,
@@ -116,9 +120,11 @@ async def open_services(
         authenticator=authenticator,
         router=router,
         queue=queue,
-        local_delivery=local_delivery(config, events),
+        local_delivery=local_delivery(
+            config, events, sieve_delivery(config, events, queue, router, srs)
+        ),
         tls=TlsContexts(config) if needs_tls(config) else None,
-        srs=srs_rewriter(config, make_secret=make_secrets),
+        srs=srs,
         mail_store=mail_store,
         throttle=throttle,
         events=events,
@@ -138,9 +144,43 @@ def control_socket(config: Config) -> Path:
     return data_dir(config) / CONTROL_SOCKET
 
 
-def local_delivery(config: Config, events: MailboxEvents) -> LocalDelivery:
-    """Delivery into this host's Maildirs; IMAP sessions in IDLE hear of it through `events`."""
-    return LocalDelivery(config.mailbox, data_dir(config), config.hostname, events=events)
+def local_delivery(
+    config: Config, events: MailboxEvents, sieve: DeliveryFilter | None = None
+) -> LocalDelivery:
+    """Delivery into this host's Maildirs, through the accounts' Sieve scripts if `sieve`;
+    IMAP sessions in IDLE hear of it through `events`."""
+    return LocalDelivery(
+        config.mailbox, data_dir(config), config.hostname, events=events, filter=sieve
+    )
+
+
+def sieve_delivery(
+    config: Config,
+    events: MailboxEvents,
+    queue: MailQueue,
+    router: Router,
+    srs: SrsRewriter | None,
+) -> DeliveryFilter | None:
+    """Members' and global Sieve scripts at local delivery (None when `[sieve]` is off):
+    redirects and vacation replies leave through `queue`, redirects with an SRS sender."""
+    sieve = config.sieve
+    if not sieve.enabled:
+        return None
+    settings = SieveSettings(
+        sieve=sieve,
+        mailbox=config.mailbox,
+        data_dir=data_dir(config),
+        hostname=config.hostname,
+        separator=config.imap.hierarchy_separator,
+        before=tuple(config.resolve(path) for path in sieve.before),
+        after=tuple(config.resolve(path) for path in sieve.after),
+        global_directory=(
+            config.resolve(sieve.global_directory) if sieve.global_directory else None
+        ),
+        subaddress_delimiters=config.routing.recipient_delimiter,
+    )
+    mail = SieveMail(queue, hostname=config.hostname, router=router, srs=srs)
+    return SieveDelivery(SieveInterpreter(sieve), settings, mail, events=events)
 
 
 SEARCH_TEXT_LIMIT = 1024 * 1024
@@ -265,11 +305,15 @@ def outbound_delivery(config: Config, router: Router, srs: SrsRewriter | None) -
     )
 
 
-def bouncer_for(config: Config, queue: MailQueue, router: Router | None) -> Bouncer:
-    """Delivery reports of `queue` (to the senders' final recipients if `router` is given)."""
+def bouncer_for(
+    config: Config, queue: MailQueue, router: Router | None, srs: SrsRewriter | None = None
+) -> Bouncer:
+    """Delivery reports of `queue` (to the senders' final recipients if `router` is given;
+    reports to our SRS addresses to the senders they stand for, with `srs`)."""
     return Bouncer(
         queue,
         config.hostname,
         router=router,
         delay_warning=config.delivery.delay_warning_hours * 3600 or None,
+        srs=srs,
     )

@@ -30,6 +30,7 @@ from mailroom.delivery.dsn import (
     dsn_envelope,
     should_notify,
 )
+from mailroom.delivery.srs import SrsError, SrsRewriter
 from mailroom.queue import (
     Envelope,
     EnvelopeRecipient,
@@ -61,9 +62,13 @@ class Bouncer:
         router: ReportRouter | None = None,
         delay_warning: float | None = None,
         clock: Callable[[], float] = time.time,
+        srs: SrsRewriter | None = None,
     ) -> None:
         """`router`: expands report recipients (None: sent to the address as it is).
-        `delay_warning`: seconds after arrival to warn of a delay (None: never)."""
+        `delay_warning`: seconds after arrival to warn of a delay (None: never).
+        `srs`: a report to one of our own SRS addresses (a forward or a Sieve redirect
+        that failed) goes to the sender it stands for."""
+        self.srs = srs
         self.queue = queue
         self.hostname = hostname
         self.router = router
@@ -196,6 +201,7 @@ class Bouncer:
     async def _final_recipients(self, address: str) -> list[str]:
         """Where a report to `address` is delivered; the address itself when routing
         cannot say (its delivery attempt then fails or defers as for any message)."""
+        address = self._unwrapped(address)
         if self.router is None:
             return [address]
         try:
@@ -204,3 +210,16 @@ class Bouncer:
             return [address]
         finals = list(dict.fromkeys(delivery.recipient for delivery in expansion.deliveries))
         return finals or [address]
+
+    def _unwrapped(self, address: str) -> str:
+        """The sender an SRS address of ours stands for; any other address as it is (a
+        forged or expired SRS address too: its report then fails, as a double bounce)."""
+        srs = self.srs
+        if srs is None or address.rpartition("@")[2].lower() != srs.domain.lower():
+            return address
+        if not srs.is_srs(address):
+            return address
+        try:
+            return srs.reverse(address)
+        except SrsError:
+            return address

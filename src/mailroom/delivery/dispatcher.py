@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from mailroom.delivery.bounces import Bouncer
-from mailroom.delivery.local import LocalDelivery, LocalStatus
+from mailroom.delivery.local import LocalDelivery, LocalResult, LocalStatus
 from mailroom.delivery.outbound import Outbound
 from mailroom.delivery.remote import RemoteStatus
 from mailroom.queue import (
@@ -51,6 +51,9 @@ class LocalAccount(Protocol):
 
     @property
     def quota_bytes(self) -> int | None: ...
+
+    @property
+    def extra_addresses(self) -> tuple[str, ...]: ...
 
 
 class DeliveryRouter(Protocol):
@@ -131,14 +134,25 @@ class Dispatcher:
             except DirectoryUnavailable:
                 account = None  # the queue will try again
             if account is not None:
-                result = await self.deliver_locally(
+                local = await self.deliver_to_account(
                     queue_id, message, envelope.sender, recipient, account
                 )
+                result = recipient_result(local)
                 if result.state is RecipientState.DELIVERED:
                     recipient = replace(
                         recipient,
                         state=RecipientState.DELIVERED,
                         last_reply=result.reply,
+                        attempts=1,
+                    )
+                elif local.smtp_refusal and len(envelope.recipients) == 1:
+                    # RFC 5429 §2.1.1: ereject refuses in the transaction itself when the
+                    # refusal can be the reply to this message's only recipient; with more
+                    # recipients it falls back to a DSN (§2.1.2), from the queue's attempt.
+                    recipient = replace(
+                        recipient,
+                        state=RecipientState.FAILED,
+                        last_reply=f"550 {local.reason}",
                         attempts=1,
                     )
             recipients.append(recipient)
@@ -235,7 +249,19 @@ class Dispatcher:
         account: LocalAccount,
     ) -> RecipientResult:
         """Into the account's Maildir; a full mailbox is a temporary failure."""
-        result = await self.local.deliver(
+        return recipient_result(
+            await self.deliver_to_account(queue_id, message, sender, recipient, account)
+        )
+
+    async def deliver_to_account(
+        self,
+        queue_id: str,
+        message: Path,
+        sender: str,
+        recipient: EnvelopeRecipient,
+        account: LocalAccount,
+    ) -> LocalResult:
+        return await self.local.deliver(
             message,
             sender=sender,
             recipient=account.address,
@@ -243,12 +269,17 @@ class Dispatcher:
             detail=recipient.detail,
             quota_bytes=account.quota_bytes,
             queue_id=queue_id,
+            own_addresses=account.extra_addresses,
         )
-        if result.status is LocalStatus.DELIVERED:
-            return RecipientResult.delivered(result.reason)
-        if result.status is LocalStatus.TEMPORARY_FAILURE:
-            return RecipientResult.deferred(result.reason)
-        return RecipientResult.failed(result.reason)
+
+
+def recipient_result(result: LocalResult) -> RecipientResult:
+    """What the queue records of a local delivery's result."""
+    if result.status is LocalStatus.DELIVERED:
+        return RecipientResult.delivered(result.reason)
+    if result.status is LocalStatus.TEMPORARY_FAILURE:
+        return RecipientResult.deferred(result.reason)
+    return RecipientResult.failed(result.reason)
 
 
 def _routed_account(recipient: EnvelopeRecipient) -> str:

@@ -11,9 +11,10 @@ For each recipient it
   unlimited) against the stored size, as Dovecot's maildir quota counts it,
   and defers a message that does not fit ("4.2.2 Mailbox full"), so that the
   queue retries it until the member makes room or the message expires;
-- delivers to a folder when asked (Sieve's fileinto, later); a folder that
-  does not exist or cannot exist falls back to INBOX, as Dovecot's LDA does,
-  unless `create_folder` is set.
+- delivers to a folder when asked; a folder that does not exist or cannot
+  exist falls back to INBOX, as Dovecot's LDA does, unless `create_folder` is set;
+- hands the message to a filter when one is set (`DeliveryFilter`: the
+  account's Sieve scripts, sieve_delivery.py), which decides where it goes.
 
 Each call reads the stored message once, streaming, and puts it into the
 folder through the store's one write path (store/writing.py: tmp/, fsync,
@@ -33,7 +34,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from mailroom.config.model import MailboxConfig
 from mailroom.message.headers import HeaderBlock, parse_header_block, unfold
@@ -69,7 +70,11 @@ class LocalResult:
     reason: str
     """Enhanced status code and text (RFC 3463), e.g. "4.2.2 Mailbox full"."""
     path: Path | None = None
-    """Where the message was stored, when delivered."""
+    """Where the message was stored, when delivered (None: it was not stored, e.g.
+    discarded or only redirected by a Sieve script)."""
+    smtp_refusal: bool = False
+    """A permanent failure the SMTP server should answer in the transaction, when this
+    was the message's only recipient (Sieve's ereject, RFC 5429 §2.1)."""
 
     @classmethod
     def delivered(cls, path: Path, reason: str = "2.0.0 delivered to maildir") -> LocalResult:
@@ -84,6 +89,13 @@ class LocalResult:
         return cls(LocalStatus.PERMANENT_FAILURE, reason)
 
 
+class DeliveryFilter(Protocol):
+    """Decides where a message goes and carries it out (the account's Sieve scripts:
+    `sieve_delivery.SieveDelivery`), using `local` for the plain delivery."""
+
+    async def deliver(self, local: LocalDelivery, request: LocalRequest) -> LocalResult: ...
+
+
 class LocalDelivery:
     """Delivers into the Maildirs laid out by `config.path_template` below `base`."""
 
@@ -94,12 +106,15 @@ class LocalDelivery:
         hostname: str,
         *,
         events: MailboxEvents | None = None,
+        filter: DeliveryFilter | None = None,
     ) -> None:
         self.config = config
         self.base = base
         self.hostname = hostname
         self.events = events
         """Told of each delivery, so IMAP sessions in IDLE hear of new mail at once."""
+        self.filter = filter
+        """Run for each message (Sieve); None delivers everything to INBOX."""
 
     def mailbox(self, address: str) -> Maildir:
         """The Maildir of the account whose primary address is `address`."""
@@ -118,17 +133,20 @@ class LocalDelivery:
         folder: str = INBOX,
         create_folder: bool = False,
         queue_id: str = "NOQUEUE",
+        own_addresses: tuple[str, ...] = (),
     ) -> LocalResult:
         """Deliver `message` (a path, or a file read from its current position and then
         put back there) to the account `recipient` (its primary address).
 
         `original_recipient` is the address the message was sent to (default:
         `recipient`); `detail` is the sub-address detail routing found (`lists` of
-        `alice+lists@`), for Sieve's `:detail` once Sieve runs here (unused until then);
-        `quota_bytes` is the account's own quota (None: use the configured default).
-        Never raises for a delivery problem: it is in the result.
+        `alice+lists@`), for Sieve's `:detail`; `quota_bytes` is the account's own quota
+        (None: use the configured default); `own_addresses` are the account's other
+        addresses (Sieve's vacation answers none of them). With a filter (Sieve), the
+        filter decides the folder. Never raises for a delivery problem: it is in the
+        result.
         """
-        request = _Request(
+        request = LocalRequest(
             message=message,
             sender=sender,
             recipient=recipient,
@@ -137,13 +155,19 @@ class LocalDelivery:
             folder=folder,
             create_folder=create_folder,
             queue_id=queue_id,
+            detail=detail,
+            own_addresses=own_addresses,
         )
-        result = await asyncio.to_thread(self._deliver, request)
-        _log_result(request, result)
+        if self.filter is not None and _rereadable(message):
+            result = await self.filter.deliver(self, request)
+        else:
+            result = await asyncio.to_thread(self.deliver_plainly, request)
+        log_result(request, result)
         return result
 
-    def _deliver(self, request: _Request) -> LocalResult:
-        prefix = _trace_headers(request.sender, request.original)
+    def deliver_plainly(self, request: LocalRequest) -> LocalResult:
+        """The delivery without a filter, into `request.folder` (blocking)."""
+        prefix = trace_headers(request.sender, request.original)
         if prefix is None:
             return LocalResult.permanent_failure("5.1.7 sender or recipient unusable in a header")
         try:
@@ -155,12 +179,10 @@ class LocalDelivery:
             )
         account = Maildir(where.root, hostname=self.hostname)
         try:
-            with _opened(request.message) as source:
-                head, header = _read_head(source)
-                if _has_delivered_to(header, request.original):
-                    return LocalResult.permanent_failure(
-                        f"5.4.6 Delivered-To loop: message already delivered to {request.original}"
-                    )
+            with opened(request.message) as source:
+                head, header = read_head(source)
+                if has_delivered_to(header, request.original):
+                    return loop_failure(request.original)
                 account.create()
                 target = self._folder(account, request)
                 writer = FolderWriter(
@@ -173,18 +195,13 @@ class LocalDelivery:
         except QuotaExceeded:
             return LocalResult.temporary_failure("4.2.2 Mailbox full")
         except OSError as error:
-            log.warning("%s: to=<%s>: %s", request.queue_id, request.recipient, error)
-            if error.errno == errno.EDQUOT:
-                return LocalResult.temporary_failure("4.2.2 Mailbox full (disk quota)")
-            if error.errno == errno.ENOSPC:
-                return LocalResult.temporary_failure("4.3.1 Mail system full")
-            return LocalResult.temporary_failure("4.3.0 cannot write to the mailbox")
+            return write_failure(request, error)
         (path,) = put.paths
         if target is account:
             return LocalResult.delivered(path)
         return LocalResult.delivered(path, f"2.0.0 delivered to maildir folder {request.folder}")
 
-    def _folder(self, account: Maildir, request: _Request) -> Maildir:
+    def _folder(self, account: Maildir, request: LocalRequest) -> Maildir:
         if request.folder.upper() == INBOX:
             return account
         try:
@@ -206,7 +223,9 @@ class LocalDelivery:
 
 
 @dataclass(frozen=True)
-class _Request:
+class LocalRequest:
+    """One message for one account, as `LocalDelivery.deliver` was asked."""
+
     message: BinaryIO | Path
     sender: str
     recipient: str
@@ -215,9 +234,32 @@ class _Request:
     folder: str
     create_folder: bool
     queue_id: str
+    detail: str | None = None
+    own_addresses: tuple[str, ...] = ()
 
 
-def _log_result(request: _Request, result: LocalResult) -> None:
+def _rereadable(message: BinaryIO | Path) -> bool:
+    """Whether the message can be read more than once (a filter may store several copies)."""
+    return isinstance(message, Path) or message.seekable()
+
+
+def loop_failure(original: str) -> LocalResult:
+    return LocalResult.permanent_failure(
+        f"5.4.6 Delivered-To loop: message already delivered to {original}"
+    )
+
+
+def write_failure(request: LocalRequest, error: OSError) -> LocalResult:
+    """The temporary failure for a write the disk refused (logged)."""
+    log.warning("%s: to=<%s>: %s", request.queue_id, request.recipient, error)
+    if error.errno == errno.EDQUOT:
+        return LocalResult.temporary_failure("4.2.2 Mailbox full (disk quota)")
+    if error.errno == errno.ENOSPC:
+        return LocalResult.temporary_failure("4.3.1 Mail system full")
+    return LocalResult.temporary_failure("4.3.0 cannot write to the mailbox")
+
+
+def log_result(request: LocalRequest, result: LocalResult) -> None:
     original = "" if request.original == request.recipient else f", orig_to=<{request.original}>"
     status = {
         LocalStatus.DELIVERED: "sent",
@@ -237,7 +279,7 @@ def _log_result(request: _Request, result: LocalResult) -> None:
     )
 
 
-def _trace_headers(sender: str, original: str) -> bytes | None:
+def trace_headers(sender: str, original: str) -> bytes | None:
     """Return-Path and Delivered-To (RFC 5321 §4.4, Postfix local(8)); None if unsafe."""
     if any(c in value for value in (sender, original) for c in "\r\n\0<>"):
         return None
@@ -264,7 +306,7 @@ class _PositionKept(AbstractContextManager[BinaryIO]):
             self.file.seek(self.start)
 
 
-def _opened(message: BinaryIO | Path) -> AbstractContextManager[BinaryIO]:
+def opened(message: BinaryIO | Path) -> AbstractContextManager[BinaryIO]:
     if isinstance(message, Path):
         return message.open("rb")
     return _PositionKept(message) if message.seekable() else nullcontext(message)
@@ -284,7 +326,7 @@ class _Chained:
         return self.rest.read(size)
 
 
-def _read_head(source: BinaryIO) -> tuple[bytes, HeaderBlock]:
+def read_head(source: BinaryIO) -> tuple[bytes, HeaderBlock]:
     """Read until the end of the header section is in hand (or the scan limit): the
     bytes read, and the header fields among them (RFC 5322 §2.1)."""
     data = b""
@@ -300,7 +342,7 @@ def _read_head(source: BinaryIO) -> tuple[bytes, HeaderBlock]:
     return data, header
 
 
-def _has_delivered_to(header: HeaderBlock, address: str) -> bool:
+def has_delivered_to(header: HeaderBlock, address: str) -> bool:
     wanted = address.strip().lower()
     for field in header.fields:
         if field.name.lower() == "delivered-to":

@@ -35,13 +35,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from mailroom.message.posix_regex import PosixRegexError, compile_posix
 from mailroom.routing.map_file import (
     WHITESPACE,
     MapFileError,
     logical_lines,
     read_map_file,
 )
-from mailroom.routing.posix_regex import PosixRegexError, compile_posix
 
 log = logging.getLogger(__name__)
 

@@ -81,3 +81,6 @@ class RunContext:
     now: datetime
     """For `currentdate` and `date`'s default zone (RFC 5260)."""
     hostname: str
+    subaddress_delimiters: str = "+"
+    """Characters that start a sub-address detail (RFC 5233 :user/:detail), as the
+    host's `recipient_delimiter`: each character is one."""

@@ -192,6 +192,11 @@ class MessageReception:
                 if all(r.state is RecipientState.DELIVERED for r in envelope.recipients):
                     await self.delivered_at_once(transaction, writer, envelope)
                     return
+                refusal = refusal_of(envelope)
+                if refusal is not None:
+                    log.info("%s: refused at delivery: %s", writer.queue_id, refusal.text)
+                    await self.abort()
+                    raise SmtpError(refusal)
             queue_id = await writer.commit(envelope)
         except (CommitFailed, QueueError, OSError) as error:
             log.error("%s: %s: commit failed: %s", self.connection.peer, writer.queue_id, error)
@@ -251,3 +256,16 @@ class MessageReception:
                     transaction.writer.queue_id,
                     error,
                 )
+
+
+def refusal_of(envelope: Envelope) -> SmtpReply | None:
+    """The reply when delivery refused every recipient at once (a Sieve ereject for the
+    message's only recipient, RFC 5429 §2.1.1: "550 5.7.1 reason"); None otherwise."""
+    if not all(r.state is RecipientState.FAILED for r in envelope.recipients):
+        return None
+    code, _, rest = envelope.recipients[0].last_reply.partition(" ")
+    enhanced, _, text = rest.partition(" ")
+    try:
+        return SmtpReply(int(code), enhanced, text or "rejected")
+    except ValueError:
+        return SmtpReply(550, "5.7.1", "rejected")

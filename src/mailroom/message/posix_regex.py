@@ -1,6 +1,10 @@
 """POSIX regular expressions (as glibc's regcomp reads them for Postfix) turned into
 Python `re` patterns.
 
+Used by routing's regexp tables and by Sieve's `:regex` (which asks for POSIX ERE too);
+it lives in `message`, the floor every package may use, so that `sieve` need not import
+`routing`.
+
 Postfix's regexp tables hand their patterns to regcomp(3): extended syntax (ERE) unless
 the `x` flag turns it off (basic syntax, BRE, with GNU's `\\+ \\? \\|`). Python's `re`
 reads a different dialect, so a legacy pattern compiled as it is would quietly mean
