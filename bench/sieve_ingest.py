@@ -172,9 +172,13 @@ async def run(
     return results, checks
 
 
-def print_summary(summary: dict[str, dict[str, float | None]], rounds: int, pending: bool) -> None:
-    """The medians, and the ratios the issue asks about; `pending`: Mailroom ignored the
-    script, so its "+sieve" figures are not Sieve figures."""
+def print_summary(
+    summary: dict[str, dict[str, float | None]], results: list[RoundResult], pending: bool
+) -> None:
+    """The medians, and the ratios the issue asks about, of the medians and round by
+    round; `pending`: Mailroom ignored the script, so its "+sieve" figures are not Sieve
+    figures."""
+    rounds = max((r.round for r in results), default=0)
 
     def cell(value: float | None, digits: int = 1) -> str:
         return "—" if value is None else f"{value:.{digits}f}"
@@ -222,6 +226,21 @@ def print_summary(summary: dict[str, dict[str, float | None]], rounds: int, pend
         else:
             line += ": met" if met else ": NOT met"
         print(line)
+    # Setups of one round run back to back, so their ratio moves less with the machine's
+    # load than the medians, which come from different minutes.
+    print("delivered/s x / y round by round:")
+    for x, y in PAIRS:
+        by_round = [
+            a.delivered_per_s / b.delivered_per_s
+            for a in results
+            for b in results
+            if (a.target, b.target) == (x, y)
+            and a.round == b.round
+            and a.delivered_per_s
+            and b.delivered_per_s
+        ]
+        if by_round:
+            print(f"  {x + ' / ' + y:<32} " + ", ".join(f"{v:.2f}×" for v in by_round))
 
 
 # --------------------------------------------------------------------------- command line
@@ -351,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = summarize(results, [s.target for s in setups.values()])
     pending = any(c.verdict == "unfiltered" for c in checks)
-    print_summary(summary, args.rounds, pending)
+    print_summary(summary, results, pending)
     return report_checks(checks, results, summary, args, wanted)
 
 
