@@ -34,6 +34,9 @@ BENCH = Path(__file__).resolve().parent
 PASSWORD = "demo"  # noqa: S105 - the benchmarks' well-known demo password
 SIEVE_DOMAIN = "example.test"
 PLAIN_DOMAIN = "plain.example.test"
+REFERENCE_SIEVE_USERS = 50
+"""The reference's user0..user49 get the script (REFERENCE_SIEVE_USERS of
+bench/reference/start); user50.. have none, for the scriptless reference setup."""
 CONNECTIONS = 400
 SMTP_START_TIMEOUT_S = 30.0
 REFERENCE_TIMEOUT_S = 300.0
@@ -43,8 +46,8 @@ class SetupError(Exception):
     """A server could not be made ready; the message says what to do."""
 
 
-def accounts(domain: str, count: int) -> list[str]:
-    return [f"user{i}@{domain}" for i in range(count)]
+def accounts(domain: str, count: int, first: int = 0) -> list[str]:
+    return [f"user{i}@{domain}" for i in range(first, first + count)]
 
 
 def install_script(home: Path, script: Path) -> None:
@@ -140,6 +143,7 @@ def reference_environment(reference: Reference, script: Path | None) -> dict[str
     environment.pop("REFERENCE_SIEVE", None)
     if script is not None:
         environment["REFERENCE_SIEVE"] = str(script)
+        environment["REFERENCE_SIEVE_USERS"] = str(REFERENCE_SIEVE_USERS)
     return environment
 
 
@@ -175,11 +179,14 @@ def stop_reference(reference: Reference) -> None:
     )
 
 
-def check_reference(reference: Reference, script: Path, users: list[str]) -> None:
-    """SetupError unless the reference runs Pigeonhole with this script for ``users``."""
+def check_reference(
+    reference: Reference, script: Path, users: list[str], scriptless: list[str]
+) -> None:
+    """SetupError unless the reference runs Pigeonhole with this script for ``users``, and
+    no script for ``scriptless``."""
     hint = (
-        f"start it with: REFERENCE_SIEVE={script} bench/reference/start {reference.directory}"
-        " (or give --start-reference)"
+        f"start it with: REFERENCE_SIEVE={script} REFERENCE_SIEVE_USERS={REFERENCE_SIEVE_USERS}"
+        f" bench/reference/start {reference.directory} (or give --start-reference)"
     )
     if not imap_mailroom.port_open(reference.smtp_port):
         raise SetupError(
@@ -196,6 +203,10 @@ def check_reference(reference: Reference, script: Path, users: list[str]) -> Non
             raise SetupError(f"{link}: {exc.strerror}; {hint}") from None
         if installed != wanted:
             raise SetupError(f"{link} is another script than {script}; {hint}")
+    for address in scriptless:
+        link = reference.domain_root / address.partition("@")[0] / ".dovecot.sieve"
+        if link.is_symlink() or link.exists():
+            raise SetupError(f"{address} has a script ({link}) but should have none; {hint}")
 
 
 # --------------------------------------------------------------------------- what landed where

@@ -7,7 +7,10 @@ and the same script (bench/sieve_rules.sieve):
   active script is the 30-rule one (Pigeonhole's layout in each account's home);
 - ``mailroom``: the same Mailroom process, accounts of another domain without a script;
 - ``reference+sieve``: Postfix → LMTP → Dovecot with Pigeonhole running the same script
-  (bench/reference/start with REFERENCE_SIEVE; ``--start-reference`` does it).
+  (bench/reference/start with REFERENCE_SIEVE; ``--start-reference`` does it);
+- ``reference`` (only when asked for with ``--setups``): the same reference, accounts
+  user50.. without a script (Pigeonhole loaded, nothing to run), for what the script
+  costs Dovecot.
 
 Each round is bench/smtp_ingest.py's: N messages of a few KiB at concurrency C over SMTP,
 one per connection, waiting until every accepted message is a file on disk; then the
@@ -41,14 +44,18 @@ import sieve_hosts
 from imap_mailroom import MailroomNotServing
 from imap_mailroom import stop as stop_mailroom
 from sieve_hosts import PLAIN_DOMAIN, SIEVE_DOMAIN, SetupError
+from sieve_hosts import REFERENCE_SIEVE_USERS as SCRIPTLESS_FIRST
 from sieve_mail import FOLDERS, FolderCounts, expected_counts, message, unfiltered_counts
 from smtp_ingest import Load, RoundResult, Target, print_round, run_round, summarize
 
-SETUPS = ("mailroom+sieve", "mailroom", "reference+sieve")
+SETUPS = ("mailroom+sieve", "mailroom", "reference+sieve", "reference")
+DEFAULT_SETUPS = SETUPS[:3]
 PAIRS = (
     ("mailroom+sieve", "mailroom"),
     ("mailroom+sieve", "reference+sieve"),
     ("mailroom", "reference+sieve"),
+    ("reference+sieve", "reference"),
+    ("mailroom", "reference"),
 )
 SCRIPT_COST_GOAL = 1.2
 """Issue #15: Mailroom with the script within 1.2× of Mailroom without (delivered/s)."""
@@ -211,6 +218,9 @@ def print_summary(
             continue
         cells = [times(ratio(x, y, key)) for key in ("latency_p50_ms", "latency_p99_ms")]
         line = f"{x + ' / ' + y:<34} {times(throughput):>12} {cells[0]:>7} {cells[1]:>7}"
+        if (x, y) == ("reference+sieve", "reference"):
+            print(f"{line}  the script costs Dovecot {1 / throughput:.2f}×")
+            continue
         if (x, y) == ("mailroom+sieve", "mailroom"):
             cost = 1 / throughput
             met = cost <= SCRIPT_COST_GOAL
@@ -261,8 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--script", type=Path, default=DEFAULT_SCRIPT, help="the Sieve script")
     parser.add_argument(
         "--setups",
-        default=",".join(SETUPS),
-        help=f"which setups, comma-separated ({','.join(SETUPS)})",
+        default=",".join(DEFAULT_SETUPS),
+        help=f"which setups, comma-separated, of {','.join(SETUPS)} "
+        f"(default {','.join(DEFAULT_SETUPS)})",
     )
     parser.add_argument(
         "--reference-dir",
@@ -289,12 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def make_load(args: argparse.Namespace, domain: str) -> Load:
+def make_load(args: argparse.Namespace, domain: str, first: int = 0) -> Load:
     return Load(
         messages=args.messages,
         size=args.size,
         concurrency=args.concurrency,
-        recipients=tuple(sieve_hosts.accounts(domain, args.accounts)),
+        recipients=tuple(sieve_hosts.accounts(domain, args.accounts, first)),
         recipients_per_message=1,
         messages_per_connection=1,
         starttls=False,
@@ -312,8 +323,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--setups: choose from {', '.join(SETUPS)}")
     if not 1 <= args.rounds <= 20 or not 1 <= args.messages <= 1_000_000:
         parser.error("--rounds must be 1..20 and --messages 1..1,000,000")
-    if not 1 <= args.accounts <= 100 or not 1 <= args.concurrency <= 1000:
-        parser.error("--accounts must be 1..100 (the reference has user0..user99) and -c 1..1000")
+    if not 1 <= args.accounts <= SCRIPTLESS_FIRST or not 1 <= args.concurrency <= 1000:
+        parser.error(
+            f"--accounts must be 1..{SCRIPTLESS_FIRST} (the reference's user0..user"
+            f"{SCRIPTLESS_FIRST - 1} have the script, user{SCRIPTLESS_FIRST}.. none) and -c 1..1000"
+        )
     script = args.script.resolve()
     if not script.is_file() or not script.name.endswith(".sieve"):
         parser.error(f"--script {args.script}: not a NAME.sieve file")
@@ -331,12 +345,13 @@ def main(argv: list[str] | None = None) -> int:
     stop_reference_after = False
     setups: dict[str, Setup] = {}
     try:
-        if "reference+sieve" in wanted:
+        if any(s.startswith("reference") for s in wanted):
             if args.start_reference:
                 stop_reference_after = sieve_hosts.start_reference(reference, script)
             users = sieve_hosts.accounts(SIEVE_DOMAIN, args.accounts)
-            sieve_hosts.check_reference(reference, script, users)
-            sieve_hosts.create_folders(reference.imap_port, users, FOLDERS)
+            scriptless = sieve_hosts.accounts(SIEVE_DOMAIN, args.accounts, SCRIPTLESS_FIRST)
+            sieve_hosts.check_reference(reference, script, users, scriptless)
+            sieve_hosts.create_folders(reference.imap_port, users + scriptless, FOLDERS)
         if any(s.startswith("mailroom") for s in wanted):
             print("starting Mailroom from this checkout (init, accounts, serve)")
             mailroom = sieve_hosts.start_mailroom(args.accounts, script, args.keep_mailroom_dir)
@@ -345,9 +360,13 @@ def main(argv: list[str] | None = None) -> int:
             users += sieve_hosts.accounts(PLAIN_DOMAIN, args.accounts)
             sieve_hosts.create_folders(mailroom.running.port, users, FOLDERS)
         for name in wanted:
-            if name == "reference+sieve":
+            if name.startswith("reference"):
+                # Both reference setups count below one root: only one of them sends at a
+                # time, and a round counts what it added.
                 target = Target(name, "127.0.0.1", reference.smtp_port, reference.domain_root)
-                setups[name] = Setup(target, make_load(args, SIEVE_DOMAIN), True)
+                first = 0 if name == "reference+sieve" else SCRIPTLESS_FIRST
+                load = make_load(args, SIEVE_DOMAIN, first)
+                setups[name] = Setup(target, load, name == "reference+sieve")
             else:
                 assert mailroom is not None
                 domain = SIEVE_DOMAIN if name == "mailroom+sieve" else PLAIN_DOMAIN
