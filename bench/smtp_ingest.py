@@ -37,6 +37,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from email.utils import formatdate
 from pathlib import Path
@@ -291,10 +292,24 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[index]
 
 
-async def run_round(target: Target, load: Load, round_no: int, run_id: str) -> RoundResult:
+Compose = Callable[[bytes, str, list[str], str, int], bytes]
+"""(body, mail_from, recipients, run_id, index) -> the message; build_message's shape."""
+
+
+async def run_round(
+    target: Target,
+    load: Load,
+    round_no: int,
+    run_id: str,
+    compose: Compose = build_message,
+    on_accepted: Callable[[int, int], None] | None = None,
+) -> RoundResult:
+    """One round to one target. ``compose`` makes each message (bench/sieve_ingest.py
+    sends mail of its own); ``on_accepted(index, recipients)`` hears of each message the
+    server answered 250 after DATA, for checks of where it landed."""
     result = RoundResult(target=target.name, round=round_no, load_average_before=os.getloadavg()[0])
     errors: Counter[str] = Counter()
-    sample_headers = build_message(
+    sample_headers = compose(
         b"",
         load.mail_from,
         list(load.recipients[: load.recipients_per_message]),
@@ -348,7 +363,7 @@ async def run_round(target: Target, load: Load, round_no: int, run_id: str) -> R
                     load.recipients[(index * load.recipients_per_message + j) % k]
                     for j in range(load.recipients_per_message)
                 ]
-                data = build_message(body, load.mail_from, rcpts, run_id, index)
+                data = compose(body, load.mail_from, rcpts, run_id, index)
                 started = time.perf_counter()
                 if first_mail is None:
                     first_mail = started
@@ -366,6 +381,8 @@ async def run_round(target: Target, load: Load, round_no: int, run_id: str) -> R
                     deliveries_expected += accepted
                     latencies.append(finished - started)
                     last_accept = max(last_accept, finished)
+                    if on_accepted is not None:
+                        on_accepted(index, accepted)
                 if load.messages_per_connection and sent_on_conn >= load.messages_per_connection:
                     await conn.close(polite=True)
                     conn = None
