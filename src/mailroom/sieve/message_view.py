@@ -20,6 +20,10 @@ class MessageView:
         self.size = size
         self.changed = False
         self._decoded: dict[str, list[str]] = {}
+        self._by_name: dict[str, list[bytes]] | None = None
+        self._addresses: dict[str, list[list[tuple[str, str]]]] = {}
+        """Per-run caches: a script tests the same few fields again and again (a
+        30-rule script parsed From: six times a message before these)."""
 
     @property
     def fields(self) -> tuple[tuple[str, bytes], ...]:
@@ -27,8 +31,11 @@ class MessageView:
         return tuple(self._fields)
 
     def raw_values(self, name: str) -> list[bytes]:
-        wanted = name.lower()
-        return [value for field, value in self._fields if field.lower() == wanted]
+        if self._by_name is None:
+            self._by_name = {}
+            for field, value in self._fields:
+                self._by_name.setdefault(field.lower(), []).append(value)
+        return self._by_name.get(name.lower(), [])
 
     def values(self, name: str) -> list[str]:
         """The field's values decoded (RFC 2047), unfolded, without surrounding blanks."""
@@ -42,6 +49,10 @@ class MessageView:
     def field_addresses(self, name: str) -> list[list[tuple[str, str]]]:
         """For each occurrence of the field, (local part, domain) of each mailbox in it
         (groups flattened, their markers left out); "" for a part that is missing."""
+        wanted = name.lower()
+        cached = self._addresses.get(wanted)
+        if cached is not None:
+            return cached
         result: list[list[tuple[str, str]]] = []
         for raw in self.raw_values(name):
             mailboxes: list[tuple[str, str]] = []
@@ -53,6 +64,7 @@ class MessageView:
                 domain = "" if address.host == MISSING_DOMAIN else address.host
                 mailboxes.append((local, domain))
             result.append(mailboxes)
+        self._addresses[wanted] = result
         return result
 
     # editheader's primitives (RFC 5293); the extension decides what to call.
@@ -67,6 +79,8 @@ class MessageView:
     def _touched(self) -> None:
         self.changed = True
         self._decoded.clear()
+        self._by_name = None
+        self._addresses.clear()
 
     def header_change(self) -> HeaderChange | None:
         return HeaderChange(tuple(self._fields)) if self.changed else None
