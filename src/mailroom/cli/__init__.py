@@ -5,7 +5,19 @@ from __future__ import annotations
 import typer
 
 from mailroom import __version__
-from mailroom.cli import address, alias, auth, config, dkim, dns, domain, queue, transport, user
+from mailroom.cli import (
+    address,
+    alias,
+    auth,
+    config,
+    dkim,
+    dns,
+    domain,
+    legacy_import,
+    queue,
+    transport,
+    user,
+)
 from mailroom.cli.command import ConfigOption, remember_root_config, reports_errors
 from mailroom.cli.init import init
 from mailroom.cli.serve import serve
@@ -48,6 +60,7 @@ app.add_typer(auth.app, name="auth")
 app.add_typer(queue.app, name="queue")
 app.add_typer(dkim.app, name="dkim")
 app.add_typer(dns.app, name="dns")
+app.add_typer(legacy_import.app, name="import")
 
 
 def main() -> None:
