@@ -168,7 +168,20 @@ def _print_maildirs(settings: Config, host: LegacyHost, maildirs: str) -> None:
     )
 
 
+def _sqlite_file_missing(settings: Config) -> bool:
+    """Whether the directory is a SQLite file that does not exist yet (opening it would
+    create it, which a dry run must not)."""
+    prefix = "sqlite:///"
+    url = settings.directory.url
+    if not url.lower().startswith(prefix) or url[len(prefix) :] in ("", ":memory:"):
+        return False
+    return not settings.resolve(Path(url[len(prefix) :].split("?", 1)[0])).exists()
+
+
 async def _open(settings: Config, dry_run: bool) -> Directory | None:
+    if dry_run and _sqlite_file_missing(settings):
+        console.print("The directory does not exist yet: the import would create it.")
+        return None
     directory = await application.open_directory(settings)
     if not dry_run:
         await directory.migrate()

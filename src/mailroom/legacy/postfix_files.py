@@ -83,7 +83,9 @@ def read_transport(path: Path) -> tuple[tuple[tuple[str, str], ...], tuple[Skipp
         try:
             domain, nexthop = _transport_line(line.text)
         except ValueError as error:
-            skipped.append(Skipped(f"{path}:{line.number}", str(error)))
+            # MapFileError's message keeps the file's control characters from breaking lines.
+            reason = MapFileError(path, line.number, str(error)).message
+            skipped.append(Skipped(f"{path}:{line.number}", reason))
             continue
         if domain in found:
             skipped.append(

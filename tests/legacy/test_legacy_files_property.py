@@ -1,0 +1,77 @@
+"""The readers of the legacy host's files take anything a file may hold: hostile text
+gives entries and reported lines, or one MapFileError for a file that cannot be read at
+all; never a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mailroom.legacy import read_etc_aliases, read_transport
+from mailroom.routing import MapFileError
+from mailroom.routing.map_file import MAX_MAP_FILE_BYTES
+
+LINES = st.lists(
+    st.one_of(
+        st.text(max_size=80),
+        st.sampled_from(
+            [
+                "lists.cacert.org smtp:[127.0.0.1]:1",
+                "x smtp:",
+                "* relay:[a]",
+                "a@b smtp:[c]",
+                "root: |/bin/sh",
+                'name: "quoted, comma" <x@y>',
+                "  continued",
+                "#comment",
+                "\udcff",
+            ]
+        ),
+    ),
+    max_size=30,
+)
+
+
+def _write(path: Path, lines: list[str], tail: bytes) -> None:
+    path.write_bytes("\n".join(lines).encode("utf-8", "surrogateescape") + tail)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(LINES, st.binary(max_size=8))
+def test_transport_reading_never_crashes(tmp_path: Path, lines: list[str], tail: bytes) -> None:
+    path = tmp_path / "transport"
+    _write(path, lines, tail)
+    try:
+        entries, skipped = read_transport(path)
+    except MapFileError as error:
+        assert "\n" not in str(error)
+        return
+    assert len(entries) + len(skipped) <= len(lines) + 1
+    assert all(item.reason.isprintable() for item in skipped)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(LINES, st.binary(max_size=8))
+def test_aliases_reading_never_crashes(tmp_path: Path, lines: list[str], tail: bytes) -> None:
+    path = tmp_path / "aliases"
+    _write(path, lines, tail)
+    try:
+        entries, _ = read_etc_aliases(path)
+    except MapFileError as error:
+        assert "\n" not in str(error)
+        return
+    assert all(entry.values for entry in entries)
+
+
+def test_a_huge_transport_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "transport"
+    with path.open("wb") as stream:
+        stream.truncate(MAX_MAP_FILE_BYTES + 1)  # past the limit, without writing it
+    try:
+        read_transport(path)
+    except MapFileError as error:
+        assert "larger than" in str(error)
+    else:
+        raise AssertionError("a file past the limit was read")
