@@ -115,3 +115,28 @@ def test_a_second_run_carries_over_what_changed_since(
     assert "1 updated" in output
     _, _, _, transports, _ = _contents(config)  # type: ignore[misc]
     assert ("lists.cacert.org", "[127.0.0.1]:3") in {(t.domain, t.nexthop) for t in transports}
+
+
+def test_a_table_that_differs_is_named_by_options(tmp_path: Path, legacy_host: LegacyHost) -> None:
+    config = _config(tmp_path / "mailroom")
+    assert config.source is not None
+    args = legacy_host.import_args("--user-table", "members", "--dry-run")
+    result = mailroom_process("-c", str(config.source), *args)
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("mailroom: error: MySQL at 127.0.0.1:3306 database ")
+    assert "members" in line
+
+
+def test_an_option_that_is_not_a_name_is_refused_in_one_line(
+    tmp_path: Path, legacy_host: LegacyHost
+) -> None:
+    config = _config(tmp_path / "mailroom")
+    assert config.source is not None
+    args = legacy_host.import_args("--password-column", "password; DROP TABLE user")
+    result = mailroom_process("-c", str(config.source), *args)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "mailroom: error: --password-column: 'password; DROP TABLE user' is not a table or"
+        " column name\n"
+    )
