@@ -5,19 +5,30 @@ from __future__ import annotations
 import uvloop
 
 from mailroom import app as application
-from mailroom.cli.command import ConfigOption, console, load
+from mailroom.app.service_user import ServiceUserError, service_user
+from mailroom.cli.command import ConfigOption, console, fail, load
 
 
 def serve(config: ConfigOption = None) -> None:
     """Start the listeners of the config and serve until Ctrl-C or SIGTERM; SIGHUP
     re-reads certificates and map files. What `mailroom config check` refuses (a
     listener of a protocol not built yet, a bad map file, a missing certificate)
-    stops it at start."""
+    stops it at start. Started as root it binds its ports, then runs as `[server]
+    user`; without that setting it refuses to run as root."""
     settings = load(config)
+    try:
+        run_as = service_user(settings)
+    except ServiceUserError as error:
+        fail(str(error))
     application.configure_logging(settings)
 
     async def main() -> None:
-        await application.serve(settings, announce=lambda line: console.print(line))
+        try:
+            await application.serve(
+                settings, announce=lambda line: console.print(line), run_as=run_as
+            )
+        except ServiceUserError as error:
+            fail(str(error))
 
     application.tune_garbage_collector()
     # uvloop: the same asyncio API on libuv, measurably faster for many connections.
