@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+from mailroom.app.service_user import ServiceUser, ServiceUserError, service_user
+from mailroom.config import Config, load_config
 from mailroom.config.example import ListenerExample
 from tests.support.installation import invoke
 from tests.support.mail_host import PASSWORD, client_tls
@@ -199,3 +201,27 @@ async def test_a_data_dir_the_service_user_cannot_write_is_named_at_start(
         f"chown -R nobody:nogroup {host_root / 'data'}"
     ]
     assert "running" not in result.stdout
+
+
+def config_with(root: Path, server: str) -> Config:
+    path = root / "mailroom.toml"
+    path.write_text(f"[server]\n{server}\n")
+    return load_config(path)
+
+
+def test_a_server_started_as_another_user_must_be_that_user(host_root: Path) -> None:
+    config = config_with(host_root, 'user = "daemon"')
+    with pytest.raises(ServiceUserError, match=r"as nobody but \[server\] user is 'daemon'"):
+        service_user(config, euid=NOBODY.pw_uid)
+    assert service_user(config_with(host_root, ""), euid=NOBODY.pw_uid) is None
+
+
+def test_unknown_users_groups_and_root_itself_are_refused(host_root: Path) -> None:
+    with pytest.raises(ServiceUserError, match=r"user 'no-such-user'.*: no such user"):
+        service_user(config_with(host_root, 'user = "no-such-user"'), euid=0)
+    with pytest.raises(ServiceUserError, match=r"group 'no-such-group'.*: no such group"):
+        service_user(config_with(host_root, 'user = "nobody"\ngroup = "no-such-group"'), euid=0)
+    with pytest.raises(ServiceUserError, match="is root: name an unprivileged user"):
+        service_user(config_with(host_root, 'user = "root"'), euid=0)
+    chosen = service_user(config_with(host_root, 'user = "nobody"'), euid=0)
+    assert chosen == ServiceUser("nobody", NOBODY.pw_uid, "nogroup", NOBODY.pw_gid)

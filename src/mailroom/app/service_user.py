@@ -131,17 +131,21 @@ def check_writable(config: Config, user: ServiceUser) -> None:
     if data.is_dir():
         with contextlib.suppress(OSError):
             paths.extend(sorted(data.iterdir()))
-    database = database_of(config.directory, config.source.parent if config.source else None)
-    if database.url.get_backend_name() == "sqlite" and database.url.database not in {
-        None,
-        "",
-        ":memory:",
-    }:
-        file = Path(str(database.url.database))
+    database = sqlite_file(config)
+    if database is not None:
         # SQLite writes its journal (-wal, -shm) beside the file.
-        paths.extend([file.parent, file])
+        paths.extend([database.parent, database])
     for path in paths:
         _check_one(path, user)
+
+
+def sqlite_file(config: Config) -> Path | None:
+    """The directory's SQLite file, if it is kept in one."""
+    database = database_of(config.directory, config.source.parent if config.source else None)
+    name = database.url.database
+    if database.url.get_backend_name() != "sqlite" or name in {None, "", ":memory:"}:
+        return None
+    return Path(str(name))
 
 
 def check_runnable(user: ServiceUser) -> None:
