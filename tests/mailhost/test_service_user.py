@@ -90,14 +90,19 @@ def serve_command(config: Path) -> list[str]:
     return ["unshare", "-m", "sh", "-c", script, "sh", str(held), str(hidden), str(inside), *serve]
 
 
-async def prepared(root: Path, settings: dict[str, str]) -> tuple[Path, dict[str, int]]:
+async def prepared(
+    root: Path, settings: dict[str, str], *, key_for_group: bool = True
+) -> tuple[Path, dict[str, int]]:
     (root / "data").mkdir()
     config, ports = await prepare_host_ports(root, settings, LISTENERS)
-    # The key stays root's, readable by the service group (the README's recipe): the
-    # worker processes read it as the service user.
     key = root / "tls" / "key.pem"
-    os.chown(key, 0, NOBODY.pw_gid)
-    key.chmod(0o640)
+    if key_for_group:
+        # Root's, readable by the service group (the README's recipe): worker processes
+        # read it as the service user.
+        os.chown(key, 0, NOBODY.pw_gid)
+        key.chmod(0o640)
+    else:
+        key.chmod(0o600)
     return config, ports
 
 
@@ -175,6 +180,40 @@ async def test_server_started_as_root_runs_as_the_service_user_and_leaves_no_roo
     maildir = host_root / "data" / "mail" / "example.test" / "alice" / "Maildir"
     assert len(list((maildir / "new").iterdir()) + list((maildir / "cur").iterdir())) == 1
     assert (maildir / ".Projects").stat().st_uid == NOBODY.pw_uid
+
+
+async def test_a_key_only_root_may_read_serves_tls_from_the_main_process(
+    host_root: Path,
+) -> None:
+    one_process = {**SERVICE, "# workers = 1": "workers = 1"}
+    config, ports = await prepared(host_root, one_process, key_for_group=False)
+    hand_over(host_root / "data")
+    async with running(config) as process:
+        assert ids_of(process.pid)[0] == [NOBODY.pw_uid] * 4
+
+        def login_over_tls() -> str:
+            with imaplib.IMAP4("127.0.0.1", ports["imap"]) as imap:
+                imap.starttls(client_tls())
+                status, _ = imap.login("alice@example.test", PASSWORD)
+                imap.logout()
+            return status
+
+        assert await asyncio.to_thread(login_over_tls) == "OK"
+    assert root_owned(host_root / "data") == []
+
+
+async def test_a_key_worker_processes_cannot_read_is_named_at_start(host_root: Path) -> None:
+    config, _ = await prepared(host_root, SERVICE, key_for_group=False)
+    hand_over(host_root / "data")
+    result = await asyncio.to_thread(
+        subprocess.run, serve_command(config), capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    key = host_root / "tls" / "key.pem"
+    assert result.stderr.strip().splitlines() == [
+        f"mailroom: error: {key}: not readable by user nobody, which the worker processes "
+        f"run as; chgrp nogroup {key} && chmod 0640 {key}"
+    ]
 
 
 async def test_root_without_a_service_user_is_refused_in_one_line(host_root: Path) -> None:
