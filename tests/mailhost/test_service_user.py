@@ -264,3 +264,20 @@ def test_unknown_users_groups_and_root_itself_are_refused(host_root: Path) -> No
         service_user(config_with(host_root, 'user = "root"'), euid=0)
     chosen = service_user(config_with(host_root, 'user = "nobody"'), euid=0)
     assert chosen == ServiceUser("nobody", NOBODY.pw_uid, "nogroup", NOBODY.pw_gid)
+
+
+async def test_a_root_owned_directory_file_left_by_a_command_is_named_at_start(
+    host_root: Path,
+) -> None:
+    config, _ = await prepared(host_root, SERVICE)
+    hand_over(host_root / "data")
+    database = host_root / "data" / "directory.sqlite3"
+    os.chown(database, 0, 0)  # as `mailroom user add` run as root would leave it
+    result = await asyncio.to_thread(
+        subprocess.run, serve_command(config), capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"mailroom: error: {database}: not writable by user nobody; "
+        f"chown -R nobody:nogroup {database}"
+    ]
