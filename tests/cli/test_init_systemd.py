@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.installation import Installation, invoke
+from tests.support.installation import Installation, invoke, make_installation
 
 
 def unit_settings(text: str) -> dict[str, str]:
@@ -88,4 +88,23 @@ def test_systemd_analyze_verifies_the_unit(installation: Installation) -> None:
     )
     assert result.returncode == 0, result.stderr
     # Warnings about this machine (no systemd running here) are not about the unit.
+    assert "mailroom.service:" not in result.stderr, result.stderr
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
+def test_paths_with_spaces_and_percent_signs_survive_the_unit_syntax(tmp_path: Path) -> None:
+    installation = make_installation(tmp_path / "mail room 100%")
+    assert invoke("init", str(installation.root), "--systemd").returncode == 0
+    unit = installation.root / "mailroom.service"
+    settings = unit_settings(unit.read_text())
+    config = str(installation.config.resolve()).replace("%", "%%")
+    assert settings["ExecStart"].endswith(f' serve -c "{config}"')
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
     assert "mailroom.service:" not in result.stderr, result.stderr

@@ -13,7 +13,7 @@ import typer
 
 from mailroom import app as application
 from mailroom.cli.command import console, fail, run, with_directory
-from mailroom.cli.systemd_unit import systemd_unit
+from mailroom.cli.systemd_unit import UnitPathError, systemd_unit
 from mailroom.config import Config, ConfigError, Protocol, load_config, parse_config
 from mailroom.config.example import DEMO_LISTENERS, STANDARD_LISTENERS, example_config_text
 from mailroom.directory import Directory
@@ -129,6 +129,8 @@ def write_unit(config: Config, config_path: Path) -> None:
     unit = config_path.parent / UNIT_NAME
     try:
         unit.write_text(systemd_unit(config, executable, config_path.resolve()))
+    except UnitPathError as error:
+        fail(f"cannot write {unit}: {error}")
     except OSError as error:
         fail(f"cannot write {unit}: {error.strerror or error}")
     console.print(f"created {unit}; install it: cp {unit} /etc/systemd/system/")

@@ -47,6 +47,23 @@ def writable_paths(config: Config) -> list[Path]:
     return unique
 
 
+class UnitPathError(ValueError):
+    """A path no unit file line can carry (a control character)."""
+
+
+def unit_word(path: Path) -> str:
+    """`path` as one word of a unit file line: '%' escaped (systemd.unit(5) specifiers),
+    quoted if it holds a space, a quote or a backslash."""
+    text = str(path)
+    if any(ord(character) < 32 or ord(character) == 127 for character in text):
+        raise UnitPathError(f"{text!r}: a control character cannot be put in a unit file")
+    text = text.replace("%", "%%")
+    if any(character in text for character in " \t\"'\\"):
+        escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    return text
+
+
 def systemd_unit(config: Config, executable: Path, config_path: Path) -> str:
     """The unit's text: `executable serve -c config_path` as `[server] user` (default
     "mailroom") with only CAP_NET_BIND_SERVICE."""
@@ -72,7 +89,7 @@ Wants=network-online.target
 
 [Service]
 Type=exec
-ExecStart={executable} serve -c {config_path}
+ExecStart={unit_word(executable)} serve -c {unit_word(config_path)}
 ExecReload=/bin/kill -HUP $MAINPID
 User={user}
 Group={group}
@@ -80,7 +97,7 @@ AmbientCapabilities=CAP_NET_BIND_SERVICE
 CapabilityBoundingSet=CAP_NET_BIND_SERVICE
 NoNewPrivileges=yes
 ProtectSystem=strict
-ReadWritePaths={" ".join(str(path) for path in writable)}
+ReadWritePaths={" ".join(unit_word(path) for path in writable)}
 {home}PrivateTmp=yes
 PrivateDevices=yes
 ProtectKernelTunables=yes
