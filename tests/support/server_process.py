@@ -68,6 +68,7 @@ async def start_server(config: Path) -> asyncio.subprocess.Process:
             "-m",
             "mailroom",
             "serve",
+            "--as-root",  # the tests run as root; tests/mailhost/test_service_user.py drops it
             "-c",
             str(config),
             stdout=asyncio.subprocess.PIPE,

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from mailroom.app.protocols import WORKER_PROTOCOLS, describe_listener, protocol_builders
+from mailroom.app.service_user import ServiceUser, drop_for_good, privileged
 from mailroom.app.services import (
     HostFileError,
     Services,
@@ -34,7 +35,7 @@ from mailroom.control import ControlServer
 from mailroom.control.administration import QueueAdministration
 from mailroom.delivery.bounces import Bouncer
 from mailroom.delivery.dispatcher import Dispatcher
-from mailroom.net import ListeningServer
+from mailroom.net import ListeningServer, TlsContexts
 
 log = logging.getLogger("mailroom")
 
@@ -54,6 +55,7 @@ class Host:
         control: ControlServer,
         servers: list[ListeningServer],
         workers: WorkerPool | None = None,
+        run_as: ServiceUser | None = None,
     ) -> None:
         self.services = services
         self.config = services.config
@@ -64,6 +66,8 @@ class Host:
         """One per listener of the config, in its order; listening once started."""
         self.workers = workers
         """With `[server] workers` > 1: the processes that serve IMAP and POP3."""
+        self.run_as = run_as
+        """Started as root: the service user it binds its ports for, then becomes."""
         self._delivering: asyncio.Task[None] | None = None
         self._listening: list[ListeningServer] = []
 
@@ -77,16 +81,38 @@ class Host:
 
     async def start(self, announce: Callable[[str], None]) -> None:
         """Migrate the directory, open the queue, deliver, answer the control channel,
-        listen. On an error, what started stays started: `stop()` stops it."""
+        listen. On an error, what started stays started: `stop()` stops it.
+
+        With `run_as` (started as root) the listeners are bound first, as root, and the
+        process then becomes the service user for good before anything else starts: no
+        session, delivery or worker ever runs as root."""
         await self.services.directory.migrate()
         await self.services.queue.open()
+        if self.run_as is not None:
+            with privileged(self.run_as):
+                await self._listen(announce, serving=False)
+            drop_for_good(self.run_as)
+            announce(f"root dropped: user {self.run_as.name}, group {self.run_as.group}")
         self._delivering = asyncio.create_task(self.dispatcher.run())
         # `mailroom queue flush|hold|release|delete|bounce` ask this host over it.
         await self.control.start()
+        if self.run_as is None:
+            await self._listen(announce, serving=True)
+        else:
+            for server in self._listening:
+                if not self._for_workers(server):
+                    await server.start_serving()
+        if self.workers is not None:
+            shared = [server for server in self._listening if self._for_workers(server)]
+            await self.workers.start({server.listener.name: server.sockets for server in shared})
+            announce(f"workers: {self.workers.count} processes serve IMAP and POP3")
+
+    async def _listen(self, announce: Callable[[str], None], *, serving: bool) -> None:
+        """Bind every listener; accept on those the main process serves if `serving`."""
         for server in self.servers:
             listener = server.listener
             try:
-                await server.start(serving=not self._for_workers(server))
+                await server.start(serving=serving and not self._for_workers(server))
             except OSError as error:
                 raise ListenError(
                     f"listener {listener.name}: cannot listen on "
@@ -94,10 +120,6 @@ class Host:
                 ) from None
             self._listening.append(server)
             announce(f"listening: {describe_listener(listener)}")
-        if self.workers is not None:
-            shared = [server for server in self._listening if self._for_workers(server)]
-            await self.workers.start({server.listener.name: server.sockets for server in shared})
-            announce(f"workers: {self.workers.count} processes serve IMAP and POP3")
 
     def _for_workers(self, server: ListeningServer) -> bool:
         """Whether worker processes accept on this listener (the main process does not)."""
@@ -152,16 +174,21 @@ RunningHost = Host
 
 @asynccontextmanager
 async def open_host(
-    config: Config, *, listen: bool, announce: Callable[[str], None] = lambda line: None
+    config: Config,
+    *,
+    listen: bool,
+    announce: Callable[[str], None] = lambda line: None,
+    run_as: ServiceUser | None = None,
+    tls: TlsContexts | None = None,
 ) -> AsyncIterator[Host]:
     """The host of `config`, built; started too if `listen`. Everything is stopped and
     closed on exit. Without `listen` nothing is written (no SRS secret is made, the
     directory is not migrated) and no lock is taken, so it is safe beside a running
-    server."""
+    server. `run_as` and `tls`: see `serve` (a server started as root)."""
     builders = protocol_builders(config)  # an unbuilt protocol is refused before any work
     check_data_dir(config)
     async with contextlib.AsyncExitStack() as stack:
-        services = await open_services(config, stack, make_secrets=listen)
+        services = await open_services(config, stack, make_secrets=listen, tls=tls)
         bouncer = bouncer_for(config, services.queue, services.router, services.srs)
         dispatcher = Dispatcher(
             services.queue,
@@ -181,7 +208,7 @@ async def open_host(
             ListeningServer(listener, factories[listener.protocol](listener), services.tls)
             for listener in config.listeners
         ]
-        host = Host(services, bouncer, dispatcher, control, servers, worker_pool(services))
+        host = Host(services, bouncer, dispatcher, control, servers, worker_pool(services), run_as)
         if listen:
             stack.push_async_callback(host.stop)
             await host.start(announce)

@@ -15,7 +15,16 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from mailroom.app.host import Host, open_host
+from mailroom.app.service_user import (
+    ServiceUser,
+    act_as,
+    check_keys_readable,
+    check_runnable,
+    check_writable,
+)
+from mailroom.app.services import needs_tls
 from mailroom.config import Config
+from mailroom.net import TlsContexts
 
 DISK_THREADS = 64
 
@@ -39,12 +48,24 @@ async def serve(
     *,
     started: Callable[[Host], Awaitable[None]] | None = None,
     stop: asyncio.Event | None = None,
+    run_as: ServiceUser | None = None,
 ) -> None:
     """Build the host of `config` and start it (every listener, the delivery of queued
     mail); run until SIGINT/SIGTERM (or `stop` is set). SIGHUP re-reads certificates
-    and map files. A listener whose protocol this version lacks is refused at start."""
+    and map files. A listener whose protocol this version lacks is refused at start.
+
+    `run_as` (`service_user(config)`, for a server started as root): the TLS keys are
+    read as root, everything else is built as that user, the ports are bound as root,
+    then the process becomes that user for good (service_user.py)."""
     use_disk_threads()
-    async with open_host(config, listen=True, announce=announce) as host:
+    tls = None
+    if run_as is not None:
+        tls = TlsContexts(config) if needs_tls(config) else None
+        act_as(run_as)
+        check_runnable(run_as)
+        check_writable(config, run_as)
+        check_keys_readable(config, run_as)
+    async with open_host(config, listen=True, announce=announce, run_as=run_as, tls=tls) as host:
         if started is not None:
             await started(host)
         announce("running; stop with Ctrl-C or SIGTERM, reload with SIGHUP")

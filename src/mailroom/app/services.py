@@ -92,10 +92,12 @@ async def open_services(
     *,
     make_secrets: bool = True,
     throttle: Throttle | None = None,
+    tls: TlsContexts | None = None,
 ) -> Services:
     """Every shared service of `config`, built (nothing started, no lock taken); each
     is closed by `stack`. `make_secrets=False` writes no file (`mailroom config check`,
-    workers). `throttle`: the login throttle (default: this process's own)."""
+    workers). `throttle`: the login throttle (default: this process's own). `tls`: the
+    certificates if already loaded (as root, before the server became its service user)."""
     directory = await open_directory(config)
     stack.push_async_callback(directory.close)
     if throttle is None:
@@ -123,7 +125,7 @@ async def open_services(
         local_delivery=local_delivery(
             config, events, sieve_delivery(config, events, queue, router, srs)
         ),
-        tls=TlsContexts(config) if needs_tls(config) else None,
+        tls=tls if tls is not None else (TlsContexts(config) if needs_tls(config) else None),
         srs=srs,
         mail_store=mail_store,
         throttle=throttle,

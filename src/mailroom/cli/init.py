@@ -1,9 +1,11 @@
 """`mailroom init DIR`: a new installation in DIR — a commented config, an SQLite
-directory with its schema, and a self-signed TLS certificate."""
+directory with its schema, and a self-signed TLS certificate; with `--systemd`, also a
+systemd unit (systemd_unit.py) for it, or for the installation already in DIR."""
 
 from __future__ import annotations
 
 import socket
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -11,12 +13,14 @@ import typer
 
 from mailroom import app as application
 from mailroom.cli.command import console, fail, run, with_directory
-from mailroom.config import Config, ConfigError, Protocol, parse_config
+from mailroom.cli.systemd_unit import UnitPathError, systemd_unit
+from mailroom.config import Config, ConfigError, Protocol, load_config, parse_config
 from mailroom.config.example import DEMO_LISTENERS, STANDARD_LISTENERS, example_config_text
 from mailroom.directory import Directory
 from mailroom.net.certificates import write_self_signed_certificate
 
 CONFIG_NAME = "mailroom.toml"
+UNIT_NAME = "mailroom.service"
 
 
 def default_hostname() -> str:
@@ -58,12 +62,25 @@ def init(
             "(mysql://user:pw@host/db, postgresql://...) instead of SQLite.",
         ),
     ] = None,
+    systemd: Annotated[
+        bool,
+        typer.Option(
+            "--systemd",
+            help="Also write DIR/mailroom.service, a systemd unit running this "
+            "installation as its service user; alone if DIR already has a config.",
+        ),
+    ] = False,
 ) -> None:
     """Create a new installation: DIR/mailroom.toml, the directory's tables (SQLite by
     default) and a self-signed certificate in DIR/tls/."""
     config_path = directory / CONFIG_NAME
     if directory.exists() and not directory.is_dir():
         fail(f"{directory} is a file, not a directory; give the path of a new directory")
+    if systemd and (directory / UNIT_NAME).exists():
+        fail(f"{directory / UNIT_NAME} already exists; nothing was changed")
+    if systemd and config_path.exists():
+        write_unit(load_config(config_path), config_path)
+        return
     if config_path.exists():
         fail(f"{config_path} already exists; nothing was changed")
     name = hostname or ("localhost" if demo else default_hostname())
@@ -98,4 +115,22 @@ def init(
     console.print(
         f"created {config_path}, the directory's tables and a self-signed certificate in {tls}"
     )
+    if systemd:
+        write_unit(load_config(config_path), config_path)
     console.print(f"next: mailroom -c {config_path} domain add example.org")
+
+
+def write_unit(config: Config, config_path: Path) -> None:
+    """DIR/mailroom.service for the installation of `config_path`, starting the
+    `mailroom` of this Python's environment (the venv it was installed into)."""
+    executable = Path(sys.executable).parent / "mailroom"
+    if not executable.exists():
+        fail(f"no mailroom command beside {sys.executable}; run the venv's own mailroom")
+    unit = config_path.parent / UNIT_NAME
+    try:
+        unit.write_text(systemd_unit(config, executable, config_path.resolve()))
+    except UnitPathError as error:
+        fail(f"cannot write {unit}: {error}")
+    except OSError as error:
+        fail(f"cannot write {unit}: {error.strerror or error}")
+    console.print(f"created {unit}; install it: cp {unit} /etc/systemd/system/")

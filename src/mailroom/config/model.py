@@ -505,6 +505,16 @@ class ServerConfig(Section):
     the listeners' connection limits are the host's, shared by all of them; `[imap]
     max_connections_per_user_ip` counts per process."""
 
+    user: str | None = None
+    """The service user the server runs as, who owns all mail (Dovecot's virtual-user
+    model). Started as root, the server reads its TLS keys and binds its ports, then
+    drops to this user and `group` for good; worker processes run as it too. Started as
+    root without it, `mailroom serve` refuses to run. Started as another user, it must
+    be unset or name that user."""
+    group: str | None = None
+    """The service user's group (default: that user's primary group). Supplementary
+    groups are dropped."""
+
     def worker_count(self, cores: int | None) -> int:
         """The number of IMAP/POP3 processes ("auto": `cores`, at least 1)."""
         if self.workers == "auto":

@@ -108,6 +108,12 @@ class ListeningServer:
                 with socket.fromfd(bound.fileno(), bound.family, bound.type) as copy:
                     copy.listen(BACKLOG)
 
+    async def start_serving(self) -> None:
+        """Accept on the sockets `start(serving=False)` bound (once the server has
+        become its service user)."""
+        if self._server is not None:
+            await self._server.start_serving()
+
     def _implicit_tls(self) -> ssl.SSLContext | None:
         if self.listener.tls is TlsMode.IMPLICIT and self.tls is not None:
             return self.tls.for_listener(self.listener.name)

@@ -1,0 +1,283 @@
+"""`[server] user` and `group`: `mailroom serve` started as root binds its ports, then
+runs (main process and workers) as the service user, and leaves no root-owned file in
+the data directory; it refuses root without `user`, and names a data directory the
+user cannot write. Who a process runs as is read from /proc/PID/status, not from the
+server.
+
+The server is a real `mailroom serve` process started as root (these tests need
+root). Where this machine's Python lives under a directory the service user cannot
+enter (pyenv under /root, mode 0700), the server runs in a private mount namespace in
+which that one directory is traversable: the machine itself is not changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import imaplib
+import os
+import pwd
+import shutil
+import signal
+import smtplib
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from mailroom.app.service_user import ServiceUser, ServiceUserError, service_user
+from mailroom.config import Config, load_config
+from mailroom.config.example import ListenerExample
+from tests.support.installation import invoke
+from tests.support.mail_host import PASSWORD, client_tls
+from tests.support.processes import children_of
+from tests.support.server_process import prepare_host_ports
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="starts the server as root")
+
+LISTENERS = (
+    ListenerExample("smtp", "smtp", 0, "starttls"),
+    ListenerExample("imap", "imap", 0, "starttls"),
+)
+SERVICE = {
+    "# workers = 1": "workers = 2",
+    '# user = "mailroom"  # example; default: none': 'user = "nobody"',
+    '# group = "mailroom"  # example; default: the user\'s primary group': 'group = "nogroup"',
+    # The SQLite directory inside the data directory, which the service user owns.
+    'url = "sqlite:///directory.sqlite3"': 'url = "sqlite:///data/directory.sqlite3"',
+}
+NOBODY = pwd.getpwnam("nobody")
+
+
+@pytest.fixture
+def host_root() -> Iterator[Path]:
+    """A host directory the service user can enter (pytest's tmp_path is root's, 0700)."""
+    root = Path(tempfile.mkdtemp(prefix="mailroom-service-user-"))
+    root.chmod(0o755)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def unreachable_ancestor(path: Path) -> Path | None:
+    """The first directory above `path` that others may not enter (so `nobody` cannot)."""
+    for ancestor in reversed(path.parents):
+        if not ancestor.stat().st_mode & stat.S_IXOTH:
+            return ancestor
+    return None
+
+
+def serve_command(config: Path) -> list[str]:
+    """`mailroom serve -c CONFIG`, as root; in a private mount namespace where the one
+    directory hiding this Python from others is made traversable, if there is one."""
+    serve = [sys.executable, "-m", "mailroom", "serve", "-c", str(config)]
+    python = Path(sys.base_prefix).resolve()
+    hidden = unreachable_ancestor(python / "lib")
+    if hidden is None:
+        return serve
+    inside = hidden / python.relative_to(hidden).parts[0]
+    held = config.parent / "held"
+    script = (
+        'set -e; mkdir "$1"; mount --bind "$2" "$1"; '
+        'mount -t tmpfs -o mode=0711 tmpfs "$2"; mkdir "$3"; '
+        'mount --bind "$1/${3##*/}" "$3"; shift 3; exec "$@"'
+    )
+    return ["unshare", "-m", "sh", "-c", script, "sh", str(held), str(hidden), str(inside), *serve]
+
+
+async def prepared(
+    root: Path, settings: dict[str, str], *, key_for_group: bool = True
+) -> tuple[Path, dict[str, int]]:
+    (root / "data").mkdir()
+    config, ports = await prepare_host_ports(root, settings, LISTENERS)
+    key = root / "tls" / "key.pem"
+    if key_for_group:
+        # Root's, readable by the service group (the README's recipe): worker processes
+        # read it as the service user.
+        os.chown(key, 0, NOBODY.pw_gid)
+        key.chmod(0o640)
+    else:
+        key.chmod(0o600)
+    return config, ports
+
+
+def hand_over(path: Path) -> None:
+    """`chown -R nobody:nogroup PATH`, as the README says after a root-run command."""
+    for each in [path, *path.rglob("*")]:
+        os.lchown(each, NOBODY.pw_uid, NOBODY.pw_gid)
+
+
+@contextlib.asynccontextmanager
+async def running(config: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    """The server, once it says it is running; SIGTERM and reaped at the end."""
+    with (config.parent / "serve.log").open("ab") as log:
+        process = await asyncio.create_subprocess_exec(
+            *serve_command(config), stdout=asyncio.subprocess.PIPE, stderr=log
+        )
+    assert process.stdout is not None
+    try:
+        while True:
+            line = await asyncio.wait_for(process.stdout.readline(), 60)
+            assert line, "the server exited: " + (config.parent / "serve.log").read_text()
+            if line.startswith(b"running"):
+                break
+        yield process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        await process.wait()
+
+
+def ids_of(pid: int) -> tuple[list[int], list[int], str]:
+    """Real, effective, saved and filesystem uids and gids, and supplementary groups."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    uids = [int(each) for each in fields["Uid"].split()]
+    gids = [int(each) for each in fields["Gid"].split()]
+    return uids, gids, fields["Groups"].strip()
+
+
+def root_owned(path: Path) -> list[Path]:
+    return [each for each in [path, *path.rglob("*")] if each.lstat().st_uid == 0]
+
+
+async def test_server_started_as_root_runs_as_the_service_user_and_leaves_no_root_file(
+    host_root: Path,
+) -> None:
+    config, ports = await prepared(host_root, SERVICE)
+    hand_over(host_root / "data")
+    async with running(config) as process:
+        workers = children_of(process.pid)
+        assert len(workers) == 2
+        for pid in [process.pid, *workers]:
+            assert ids_of(pid) == ([NOBODY.pw_uid] * 4, [NOBODY.pw_gid] * 4, "")
+
+        def converse() -> int:
+            with smtplib.SMTP("127.0.0.1", ports["smtp"]) as smtp:
+                smtp.sendmail(
+                    "someone@outside.example",
+                    ["alice@example.test"],
+                    b"Subject: hello\r\n\r\nfrom outside\r\n",
+                )
+            with imaplib.IMAP4("127.0.0.1", ports["imap"]) as imap:
+                imap.starttls(client_tls())
+                imap.login("alice@example.test", PASSWORD)
+                status, data = imap.select("INBOX")
+                assert status == "OK"
+                imap.create("Projects")
+                imap.logout()
+            return int(data[0] or 0)
+
+        assert await asyncio.to_thread(converse) == 1
+    assert process.returncode == 0
+    assert root_owned(host_root / "data") == []
+    maildir = host_root / "data" / "mail" / "example.test" / "alice" / "Maildir"
+    assert len(list((maildir / "new").iterdir()) + list((maildir / "cur").iterdir())) == 1
+    assert (maildir / ".Projects").stat().st_uid == NOBODY.pw_uid
+
+
+async def test_a_key_only_root_may_read_serves_tls_from_the_main_process(
+    host_root: Path,
+) -> None:
+    one_process = {**SERVICE, "# workers = 1": "workers = 1"}
+    config, ports = await prepared(host_root, one_process, key_for_group=False)
+    hand_over(host_root / "data")
+    async with running(config) as process:
+        assert ids_of(process.pid)[0] == [NOBODY.pw_uid] * 4
+
+        def login_over_tls() -> str:
+            with imaplib.IMAP4("127.0.0.1", ports["imap"]) as imap:
+                imap.starttls(client_tls())
+                status, _ = imap.login("alice@example.test", PASSWORD)
+                imap.logout()
+            return status
+
+        assert await asyncio.to_thread(login_over_tls) == "OK"
+    assert root_owned(host_root / "data") == []
+
+
+async def test_a_key_worker_processes_cannot_read_is_named_at_start(host_root: Path) -> None:
+    config, _ = await prepared(host_root, SERVICE, key_for_group=False)
+    hand_over(host_root / "data")
+    result = await asyncio.to_thread(
+        subprocess.run, serve_command(config), capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    key = host_root / "tls" / "key.pem"
+    assert result.stderr.strip().splitlines() == [
+        f"mailroom: error: {key}: not readable by user nobody, which the worker processes "
+        f"run as; chgrp nogroup {key} && chmod 0640 {key}"
+    ]
+
+
+async def test_root_without_a_service_user_is_refused_in_one_line(host_root: Path) -> None:
+    config, _ = await prepared(host_root, {})
+    outcome = invoke("-c", str(config), "serve")
+    assert outcome.returncode == 1
+    lines = outcome.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "refusing to run as root without [server] user" in lines[0]
+    assert str(config) in lines[0]
+
+
+async def test_a_data_dir_the_service_user_cannot_write_is_named_at_start(
+    host_root: Path,
+) -> None:
+    config, _ = await prepared(host_root, SERVICE)  # the data directory stays root's
+    result = await asyncio.to_thread(
+        subprocess.run, serve_command(config), capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        f"mailroom: error: {host_root / 'data'}: not writable by user nobody; "
+        f"chown -R nobody:nogroup {host_root / 'data'}"
+    ]
+    assert "running" not in result.stdout
+
+
+def config_with(root: Path, server: str) -> Config:
+    path = root / "mailroom.toml"
+    path.write_text(f"[server]\n{server}\n")
+    return load_config(path)
+
+
+def test_a_server_started_as_another_user_must_be_that_user(host_root: Path) -> None:
+    config = config_with(host_root, 'user = "daemon"')
+    with pytest.raises(ServiceUserError, match=r"as nobody but \[server\] user is 'daemon'"):
+        service_user(config, euid=NOBODY.pw_uid)
+    assert service_user(config_with(host_root, ""), euid=NOBODY.pw_uid) is None
+
+
+def test_unknown_users_groups_and_root_itself_are_refused(host_root: Path) -> None:
+    with pytest.raises(ServiceUserError, match=r"user 'no-such-user'.*: no such user"):
+        service_user(config_with(host_root, 'user = "no-such-user"'), euid=0)
+    with pytest.raises(ServiceUserError, match=r"group 'no-such-group'.*: no such group"):
+        service_user(config_with(host_root, 'user = "nobody"\ngroup = "no-such-group"'), euid=0)
+    with pytest.raises(ServiceUserError, match="is root: name an unprivileged user"):
+        service_user(config_with(host_root, 'user = "root"'), euid=0)
+    chosen = service_user(config_with(host_root, 'user = "nobody"'), euid=0)
+    assert chosen == ServiceUser("nobody", NOBODY.pw_uid, "nogroup", NOBODY.pw_gid)
+
+
+async def test_a_root_owned_directory_file_left_by_a_command_is_named_at_start(
+    host_root: Path,
+) -> None:
+    config, _ = await prepared(host_root, SERVICE)
+    hand_over(host_root / "data")
+    database = host_root / "data" / "directory.sqlite3"
+    os.chown(database, 0, 0)  # as `mailroom user add` run as root would leave it
+    result = await asyncio.to_thread(
+        subprocess.run, serve_command(config), capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"mailroom: error: {database}: not writable by user nobody; "
+        f"chown -R nobody:nogroup {database}"
+    ]
