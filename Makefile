@@ -51,9 +51,12 @@ $(DEMO)/mailroom.toml: | $(VENV)/.installed-run
 
 demo: $(DEMO)/mailroom.toml
 
+# The demo serves loopback only, so when started by root (a fresh CI machine) it may stay
+# root; a production host sets [server] user instead (README, "Running in production").
+run: AS_ROOT = $(if $(filter 0,$(shell id -u)),--as-root)
 run: $(VENV)/.installed-run $(DEMO)/mailroom.toml
 	@echo "Demo logins: alice@example.test and bob@example.test, password 'demo' (TLS required)."
-	$(BIN)/mailroom serve -c $(DEMO)/mailroom.toml
+	$(BIN)/mailroom serve -c $(DEMO)/mailroom.toml $(AS_ROOT)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests

@@ -74,9 +74,12 @@ def main() -> int:
     smtp_port = made_by.free_loopback_port()
     config = first.directory / "mailroom.toml"
     config.write_text(config.read_text() + smtp_listener(smtp_port))
+    binary = checkout / ".venv" / "bin" / "mailroom"
     with (first.directory / "serve.log").open("ab") as log:
         server = subprocess.Popen(  # noqa: S603 - that checkout's entry point, fixed arguments
-            [str(checkout / ".venv" / "bin" / "mailroom"), "-c", str(config), "serve"],
+            [str(binary), "-c", str(config), "serve", *made_by.root_flag(binary)]
+            if hasattr(made_by, "root_flag")
+            else [str(binary), "-c", str(config), "serve"],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -221,13 +221,24 @@ def start(
         raise
 
 
+def root_flag(command: Path) -> list[str]:
+    """`--as-root` when we are root and that checkout's `mailroom serve` has it (a
+    server started by root refuses to stay root without `[server] user` since it has)."""
+    if os.geteuid() != 0:
+        return []
+    shown = subprocess.run(  # noqa: S603 - our own venv's entry point, fixed arguments
+        [str(command), "serve", "--help"], capture_output=True, text=True, check=False
+    )
+    return ["--as-root"] if "--as-root" in shown.stdout else []
+
+
 def serve(
     command: Path, directory: Path, config: Path, port: int, pop3_port: int | None = None
 ) -> RunningMailroom:
     log_path = directory / "serve.log"
     log = log_path.open("wb")
     process = subprocess.Popen(  # noqa: S603 - our own venv's entry point, fixed arguments
-        [str(command), "-c", str(config), "serve"],
+        [str(command), "-c", str(config), "serve", *root_flag(command)],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
