@@ -79,6 +79,9 @@ class Host:
         """Migrate the directory, open the queue, deliver, answer the control channel,
         listen. On an error, what started stays started: `stop()` stops it."""
         await self.services.directory.migrate()
+        missing_postmaster = await self.services.router.missing_postmaster()
+        if missing_postmaster is not None:
+            log.warning("%s", missing_postmaster)
         await self.services.queue.open()
         self._delivering = asyncio.create_task(self.dispatcher.run())
         # `mailroom queue flush|hold|release|delete|bounce` ask this host over it.

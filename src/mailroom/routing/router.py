@@ -22,8 +22,11 @@ the model):
 5. sub-addresses: if `user+detail@domain` is none of 2-4, `user@domain` is tried (steps
    2-4; regexp tables see only the full address, as in Postfix) and the detail is kept
    for the local deliveries it leads to (for Sieve's :detail and folders);
-6. a local address that is none of these fails as UNKNOWN; an address in another domain
-   is RELAY if its domain has a transport (exact domain, no parent domains), else REMOTE;
+6. a local address that is none of these fails as UNKNOWN, except `postmaster@`, which
+   goes to the host's postmaster (`postmaster.py`; NO_POSTMASTER if there is none); an
+   address in another domain is RELAY if its domain has a transport (the transport_maps
+   files' `domain` and `.parent` entries, then the directory's, exact domain: see
+   `transport_map.py`; a `*` entry changes the next hop but not the verdict), else REMOTE;
 7. recipient BCC maps are looked up for the *original* recipient, as Postfix's cleanup
    does (`user+detail@domain`, `user@domain`, `user+detail`, `user`, `@domain`); the
    BCC address is expanded like any recipient, flagged bcc=True, and never BCC'd again.
@@ -57,10 +60,18 @@ from mailroom.directory import (
 from mailroom.routing.address_map import AddressMap, load_address_map
 from mailroom.routing.aliases_file import AliasesFile, load_aliases_file
 from mailroom.routing.map_file import MapFileError
+from mailroom.routing.postmaster import (
+    POSTMASTER,
+    fallback_postmaster,
+    host_domain,
+    is_postmaster,
+    missing_postmaster_warning,
+)
 from mailroom.routing.regexp_table import RegexpTable, load_regexp_table
 from mailroom.routing.snapshot import DEFAULT_REFRESH_INTERVAL, DirectorySnapshot, SnapshotCache
 from mailroom.routing.srs_reversal import SrsReverser, reverse_srs
 from mailroom.routing.subaddress import split_detail
+from mailroom.routing.transport_map import TransportMap, find_transport, load_transport_map
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +119,8 @@ class FailureReason(enum.Enum):
     """Not an address (the recipient given, or what a rewrite map made of it)."""
     BAD_SRS = "bad-srs"
     """An SRS address of ours that is forged, damaged or too old (`route` only)."""
+    NO_POSTMASTER = "no-postmaster"
+    """Mail to a postmaster, and none is set up (`postmaster.py`): a temporary refusal."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +169,7 @@ class _Maps:
     rewrites: tuple[RegexpTable, ...] = ()
     aliases: AliasesFile | None = None
     bcc: tuple[AddressMap, ...] = ()
+    transports: tuple[TransportMap, ...] = ()
 
 
 class Router:
@@ -169,8 +183,11 @@ class Router:
         clock: Callable[[], float] = time.monotonic,
         *,
         refresh_interval: float = DEFAULT_REFRESH_INTERVAL,
+        hostname: str = "",
     ) -> None:
         self._config = config
+        self._hostname = hostname
+        """The host's name: whose postmaster the bare `<Postmaster>` is (`postmaster.py`)."""
         self._base_dir = base_dir
         self._snapshots = SnapshotCache(directory, refresh_interval=refresh_interval, clock=clock)
         self._maps: _Maps | None = None
@@ -190,6 +207,7 @@ class Router:
             log.error("%s; routing keeps the tables it had", error)
             return False
         self._maps = maps
+        log.info("routing re-read its map files")
         return True
 
     def _path(self, path: Path) -> Path:
@@ -209,7 +227,8 @@ class Router:
         aliases_file = self._config.aliases_file
         aliases = load_aliases_file(self._path(aliases_file)) if aliases_file else None
         bcc = tuple(load_address_map(self._path(p)) for p in self._config.recipient_bcc_maps)
-        return _Maps(rewrites, aliases, bcc)
+        transports = tuple(load_transport_map(self._path(p)) for p in self._config.transport_maps)
+        return _Maps(rewrites, aliases, bcc, transports)
 
     def _loaded_maps(self) -> _Maps:
         if self._maps is None:
@@ -235,12 +254,32 @@ class Router:
             if bounce is not None:
                 return bounce
         maps = self._loaded_maps()
-        recipient = _recipient(address)
         snapshot = await self._snapshots.get()
+        if is_postmaster(address.strip()):
+            return self._bare_postmaster_route(maps, snapshot)
+        recipient = _recipient(address)
         return Route(
             self._verdict(maps, snapshot, recipient),
             self._expansion(maps, snapshot, recipient),
         )
+
+    def _bare_postmaster_route(self, maps: _Maps, snapshot: DirectorySnapshot) -> Route:
+        """RFC 5321 §4.1.1.3: `<Postmaster>` without a domain is this host's postmaster,
+        accepted from anyone wherever it leads (`postmaster.py`)."""
+        domain = host_domain(snapshot, self._hostname)
+        if domain is not None:
+            recipient = f"{POSTMASTER}@{domain}"
+            return Route(
+                self._verdict(maps, snapshot, recipient),
+                self._expansion(maps, snapshot, recipient),
+            )
+        configured = self._config.postmaster
+        if configured is None:
+            failure = ExpansionFailure(
+                POSTMASTER, FailureReason.NO_POSTMASTER, "no postmaster is set up"
+            )
+            return Route(RecipientVerdict.LOCAL_UNKNOWN, Expansion(POSTMASTER, (), (failure,)))
+        return Route(RecipientVerdict.LOCAL, self._expansion(maps, snapshot, configured))
 
     async def _srs_route(self, srs: SrsReverser, address: str) -> Route | None:
         reversal = reverse_srs(srs, address)
@@ -256,7 +295,8 @@ class Router:
         if account is not None:
             delivery = Delivery(DeliveryKind.LOCAL, sender, address, account=account.address)
         else:
-            nexthop = snapshot.nexthop(sender.rpartition("@")[2])
+            maps = self._loaded_maps()
+            nexthop = self._nexthop(maps, snapshot, sender.rpartition("@")[2].lower())
             kind = DeliveryKind.REMOTE if nexthop is None else DeliveryKind.RELAY
             delivery = Delivery(kind, sender, address, nexthop=nexthop)
         return Route(RecipientVerdict.SRS_BOUNCE, Expansion(address, (delivery,), ()))
@@ -267,7 +307,10 @@ class Router:
         local, domain = split_address(recipient)
         if not snapshot.is_local_domain(domain):
             # Relaying is decided by the domain given, as Postfix's smtpd does.
-            return RecipientVerdict.RELAY if snapshot.nexthop(domain) else RecipientVerdict.REMOTE
+            match = find_transport(maps.transports, snapshot.nexthop, domain)
+            if match is not None and match.grants_relay:
+                return RecipientVerdict.RELAY
+            return RecipientVerdict.REMOTE
         for table in maps.rewrites:
             result = table.lookup(recipient)
             if result is not None:
@@ -283,16 +326,35 @@ class Router:
         split = split_detail(local, self._config.recipient_delimiter)
         if split is not None and _is_known_local(snapshot, maps, f"{split[0]}@{domain}"):
             return RecipientVerdict.LOCAL
+        if is_postmaster(local) and self._fallback_postmaster(snapshot) is not None:
+            return RecipientVerdict.LOCAL
         return RecipientVerdict.LOCAL_UNKNOWN
+
+    def _fallback_postmaster(self, snapshot: DirectorySnapshot) -> str | None:
+        return fallback_postmaster(snapshot, self._hostname, self._config.postmaster)
+
+    def _nexthop(self, maps: _Maps, snapshot: DirectorySnapshot, domain: str) -> str | None:
+        match = find_transport(maps.transports, snapshot.nexthop, domain)
+        return None if match is None else match.nexthop
+
+    async def missing_postmaster(self) -> str | None:
+        """A one-line warning if mail to a postmaster would find no one (for start-up),
+        else None."""
+        maps = self._loaded_maps()
+        if maps.aliases is not None and POSTMASTER in maps.aliases:
+            return None  # the aliases file's `postmaster:` serves every local domain
+        snapshot = await self._snapshots.get()
+        return missing_postmaster_warning(snapshot, self._hostname, self._config.postmaster)
 
     async def is_local_domain(self, domain: str) -> bool:
         snapshot = await self._snapshots.get()
         return snapshot.is_local_domain(domain.lower())
 
     async def nexthop(self, domain: str) -> str | None:
-        """The transport's next hop for `domain`, if it has one."""
+        """The transport's next hop for `domain`, if it has one (transport_maps, then
+        the directory: `transport_map.py`)."""
         snapshot = await self._snapshots.get()
-        return snapshot.nexthop(domain)
+        return self._nexthop(self._loaded_maps(), snapshot, domain.lower())
 
     def forget_directory(self) -> None:
         """Re-read the directory at the next question (it is otherwise re-read when its
@@ -333,7 +395,8 @@ class Router:
         return self._expansion(maps, await self._snapshots.get(), original)
 
     def _expansion(self, maps: _Maps, snapshot: DirectorySnapshot, original: str) -> Expansion:
-        expander = _Expander(self._config, maps, snapshot, original)
+        postmaster = self._fallback_postmaster(snapshot)
+        expander = _Expander(self._config, maps, snapshot, original, postmaster)
         expander.resolve(original, depth=0, detail=None, bcc=False)
         bcc = self._bcc_address(maps, snapshot, original)
         if bcc is not None:
@@ -374,9 +437,16 @@ class _Expander:
     """The state of one `expand`: deliveries so far, failures, the chain being followed."""
 
     def __init__(
-        self, config: RoutingConfig, maps: _Maps, snapshot: DirectorySnapshot, original: str
+        self,
+        config: RoutingConfig,
+        maps: _Maps,
+        snapshot: DirectorySnapshot,
+        original: str,
+        postmaster: str | None,
     ) -> None:
         self.config = config
+        self.postmaster = postmaster
+        """Where `postmaster@` a local domain goes when nothing there has that name."""
         self.maps = maps
         self.snapshot = snapshot
         self.original = original
@@ -411,7 +481,9 @@ class _Expander:
         self.deliveries[key] = delivery
 
     def deliver_external(self, address: str, bcc: bool) -> None:
-        nexthop = self.snapshot.nexthop(split_address(address)[1])
+        domain = split_address(address)[1]
+        match = find_transport(self.maps.transports, self.snapshot.nexthop, domain)
+        nexthop = None if match is None else match.nexthop
         kind = DeliveryKind.REMOTE if nexthop is None else DeliveryKind.RELAY
         self.deliver(Delivery(kind, address, self.original, nexthop=nexthop, bcc=bcc))
 
@@ -467,6 +539,14 @@ class _Expander:
             stripped = f"{user}@{domain}"
             if _is_known_local(self.snapshot, self.maps, stripped):
                 self.resolve(stripped, depth=depth, detail=sub_detail, bcc=bcc, skip_rewrites=True)
+                return
+        if is_postmaster(local):
+            # RFC 5321 §4.5.1: every domain has a postmaster (postmaster.py).
+            if self.postmaster is None:
+                self.fail(address, FailureReason.NO_POSTMASTER, "no postmaster is set up")
+                return
+            if self.postmaster != address:
+                self.resolve(self.postmaster, depth=depth + 1, detail=None, bcc=bcc)
                 return
         self.fail(address, FailureReason.UNKNOWN, f"no such address: {address}")
 
