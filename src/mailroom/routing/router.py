@@ -68,7 +68,12 @@ from mailroom.routing.postmaster import (
     missing_postmaster_warning,
 )
 from mailroom.routing.regexp_table import RegexpTable, load_regexp_table
-from mailroom.routing.snapshot import DEFAULT_REFRESH_INTERVAL, DirectorySnapshot, SnapshotCache
+from mailroom.routing.snapshot import (
+    DEFAULT_REFRESH_INTERVAL,
+    DirectorySnapshot,
+    DirectoryUnavailable,
+    SnapshotCache,
+)
 from mailroom.routing.srs_reversal import SrsReverser, reverse_srs
 from mailroom.routing.subaddress import split_detail
 from mailroom.routing.transport_map import TransportMap, find_transport, load_transport_map
@@ -343,7 +348,10 @@ class Router:
         maps = self._loaded_maps()
         if maps.aliases is not None and POSTMASTER in maps.aliases:
             return None  # the aliases file's `postmaster:` serves every local domain
-        snapshot = await self._snapshots.get()
+        try:
+            snapshot = await self._snapshots.get()
+        except DirectoryUnavailable:
+            return None  # start-up goes on; RCPT answers a temporary error meanwhile
         return missing_postmaster_warning(snapshot, self._hostname, self._config.postmaster)
 
     async def is_local_domain(self, domain: str) -> bool:
