@@ -7,6 +7,13 @@ SRS addresses is for (`srs_reversal`)."""
 
 from mailroom.routing.address_map import AddressMap, load_address_map, parse_address_map
 from mailroom.routing.aliases_file import AliasesFile, load_aliases_file, parse_aliases_file
+from mailroom.routing.expansion import (
+    Delivery,
+    DeliveryKind,
+    Expansion,
+    ExpansionFailure,
+    FailureReason,
+)
 from mailroom.routing.map_file import MapFileError
 from mailroom.routing.regexp_table import (
     RegexpMatch,
@@ -15,11 +22,6 @@ from mailroom.routing.regexp_table import (
     parse_regexp_table,
 )
 from mailroom.routing.router import (
-    Delivery,
-    DeliveryKind,
-    Expansion,
-    ExpansionFailure,
-    FailureReason,
     InvalidRecipient,
     RecipientVerdict,
     Route,
