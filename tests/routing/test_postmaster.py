@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mailroom.config import RoutingConfig
+import pytest
+
+from mailroom.config import ConfigError, RoutingConfig, parse_config
 from mailroom.directory import Directory
 from mailroom.routing import FailureReason, RecipientVerdict, Router
 from tests.support.routing_community import Clock, deliveries, failures, write
@@ -107,3 +109,14 @@ async def test_postmaster_of_a_foreign_domain_is_an_ordinary_remote_address(
     routing = router(directory, tmp_path, clock, "mx.example.org", postmaster="bob@example.org")
     route = await routing.route("postmaster@foreign.example")
     assert route.verdict is RecipientVerdict.REMOTE
+
+
+def test_a_postmaster_setting_that_is_no_address_is_refused_naming_line_and_key() -> None:
+    text = '[routing]\npostmaster = "root"\n'
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, Path("/etc/mailroom/mailroom.toml"))
+    (line,) = str(caught.value).splitlines()
+    assert line.startswith("/etc/mailroom/mailroom.toml:2: routing.postmaster: ")
+    assert "'root' is not an address" in line
+    config = parse_config('[routing]\npostmaster = " Hostmaster@Example.ORG "\n', Path("m.toml"))
+    assert config.routing.postmaster == "hostmaster@example.org"
