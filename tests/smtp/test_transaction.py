@@ -172,11 +172,24 @@ def test_a_routing_trick_is_refused_unless_logged_in(path: str) -> None:
     assert rcpt_refusal(member, command, settings=SETTINGS) is None
 
 
-def test_bare_postmaster_is_this_hosts_postmaster() -> None:
+def test_bare_postmaster_is_asked_of_routing_as_it_is() -> None:
+    # routing knows whose postmaster it is (routing/postmaster.py), not the hostname
     path = parse_forward_path("<Postmaster>", smtputf8=False)
-    assert recipient_address(path, "mx.example.org") == "postmaster@mx.example.org"
+    assert recipient_address(path) == "Postmaster"
     path = parse_forward_path("<alice@example.org>", smtputf8=False)
-    assert recipient_address(path, "mx.example.org") == "alice@example.org"
+    assert recipient_address(path) == "alice@example.org"
+
+
+def test_no_postmaster_set_up_is_a_temporary_refusal() -> None:
+    failure = ExpansionFailure(
+        "postmaster@example.org", FailureReason.NO_POSTMASTER, "no postmaster is set up"
+    )
+    route = Route(
+        RecipientVerdict.LOCAL_UNKNOWN,
+        Expansion("postmaster@example.org", (), (failure,)),
+    )
+    refusal = route_refusal(route, authenticated=False, shown="postmaster@example.org")
+    assert refusal is not None and (refusal.code, refusal.enhanced) == (451, "4.3.5")
 
 
 def test_a_remote_recipient_is_relayed_only_for_a_member() -> None:

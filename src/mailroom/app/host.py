@@ -87,6 +87,9 @@ class Host:
         process then becomes the service user for good before anything else starts: no
         session, delivery or worker ever runs as root."""
         await self.services.directory.migrate()
+        missing_postmaster = await self.services.router.missing_postmaster()
+        if missing_postmaster is not None:
+            log.warning("%s", missing_postmaster)
         await self.services.queue.open()
         if self.run_as is not None:
             with privileged(self.run_as):

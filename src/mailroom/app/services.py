@@ -136,7 +136,7 @@ async def open_services(
 def router_for(config: Config, directory: Directory) -> Router:
     """The router of `config`, its map files read (MapFileError at the first bad one)."""
     base = config.source.parent if config.source else Path.cwd()
-    router = Router(directory, config.routing, base)
+    router = Router(directory, config.routing, base, hostname=config.hostname)
     router.load()
     return router
 

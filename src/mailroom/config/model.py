@@ -273,6 +273,9 @@ class SmtpConfig(Section):
     """Text after `220 hostname` in the greeting (default: "ESMTP Mailroom")."""
 
 
+_POSTMASTER_ADDRESS = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"\[\]]+")
+
+
 class RoutingConfig(Section):
     """How recipients become deliveries, beyond the SQL directory."""
 
@@ -291,6 +294,27 @@ class RoutingConfig(Section):
     """Most deliveries one recipient may expand into."""
     max_depth: int = Field(default=20, ge=1)
     """Deepest chain of aliases followed."""
+    postmaster: str | None = Field(default=None, max_length=254)
+    """Where mail to `postmaster@` a local domain goes when that domain has no postmaster
+    account or alias of its own, and the bare `<postmaster>` when the host's domain has
+    none (RFC 5321 §4.5.1). Unset: `postmaster@` the host's domain (the hostname or its
+    nearest local parent, else the first local domain), if that is an account or alias;
+    if it is neither, start-up warns and such mail is refused with 451 4.3.5 (senders
+    retry) until one exists."""
+    transport_maps: list[Path] = Field(default_factory=list)
+    """Postfix transport(5) files (the legacy `transport`): `domain`, `.domain` and `*`
+    patterns, `smtp:[host]:port`, `relay:…` or `:…` results. A domain with an entry (not
+    `*`) is relayed for anyone, as a directory transport is. Re-read on SIGHUP."""
+
+    @field_validator("postmaster")
+    @classmethod
+    def _is_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        address = value.strip()
+        if not _POSTMASTER_ADDRESS.fullmatch(address):
+            raise ValueError(f"{value!r} is not an address (user@example.org)")
+        return address.lower()
 
 
 class MailboxConfig(Section):

@@ -22,8 +22,11 @@ the model):
 5. sub-addresses: if `user+detail@domain` is none of 2-4, `user@domain` is tried (steps
    2-4; regexp tables see only the full address, as in Postfix) and the detail is kept
    for the local deliveries it leads to (for Sieve's :detail and folders);
-6. a local address that is none of these fails as UNKNOWN; an address in another domain
-   is RELAY if its domain has a transport (exact domain, no parent domains), else REMOTE;
+6. a local address that is none of these fails as UNKNOWN, except `postmaster@`, which
+   goes to the host's postmaster (`postmaster.py`; NO_POSTMASTER if there is none); an
+   address in another domain is RELAY if its domain has a transport (the transport_maps
+   files' `domain` and `.parent` entries, then the directory's, exact domain: see
+   `transport_map.py`; a `*` entry changes the next hop but not the verdict), else REMOTE;
 7. recipient BCC maps are looked up for the *original* recipient, as Postfix's cleanup
    does (`user+detail@domain`, `user@domain`, `user+detail`, `user`, `@domain`); the
    BCC address is expanded like any recipient, flagged bcc=True, and never BCC'd again.
@@ -54,13 +57,37 @@ from mailroom.directory import (
     normalize_address,
     split_address,
 )
-from mailroom.routing.address_map import AddressMap, load_address_map
-from mailroom.routing.aliases_file import AliasesFile, load_aliases_file
+from mailroom.routing.address_map import load_address_map
+from mailroom.routing.aliases_file import load_aliases_file
+from mailroom.routing.expansion import (
+    Delivery,
+    DeliveryKind,
+    Expander,
+    Expansion,
+    ExpansionFailure,
+    FailureReason,
+    TableFiles,
+    addresses_of,
+    is_known_local,
+)
 from mailroom.routing.map_file import MapFileError
-from mailroom.routing.regexp_table import RegexpTable, load_regexp_table
-from mailroom.routing.snapshot import DEFAULT_REFRESH_INTERVAL, DirectorySnapshot, SnapshotCache
+from mailroom.routing.postmaster import (
+    POSTMASTER,
+    fallback_postmaster,
+    host_domain,
+    is_postmaster,
+    missing_postmaster_warning,
+)
+from mailroom.routing.regexp_table import load_regexp_table
+from mailroom.routing.snapshot import (
+    DEFAULT_REFRESH_INTERVAL,
+    DirectorySnapshot,
+    DirectoryUnavailable,
+    SnapshotCache,
+)
 from mailroom.routing.srs_reversal import SrsReverser, reverse_srs
 from mailroom.routing.subaddress import split_detail
+from mailroom.routing.transport_map import find_transport, load_transport_map
 
 log = logging.getLogger(__name__)
 
@@ -89,73 +116,12 @@ class RecipientVerdict(enum.Enum):
     accepted from anyone and sent on to the original sender."""
 
 
-class DeliveryKind(enum.Enum):
-    LOCAL = "local"
-    RELAY = "relay"
-    REMOTE = "remote"
-
-
-class FailureReason(enum.Enum):
-    UNKNOWN = "unknown"
-    """No such address in a local domain."""
-    LOOP = "loop"
-    """Aliases or rewrites lead back to an address being expanded."""
-    TOO_DEEP = "too-deep"
-    """A chain of aliases longer than max_depth."""
-    TOO_MANY = "too-many"
-    """More than max_expansion deliveries; the rest were dropped."""
-    INVALID = "invalid"
-    """Not an address (the recipient given, or what a rewrite map made of it)."""
-    BAD_SRS = "bad-srs"
-    """An SRS address of ours that is forged, damaged or too old (`route` only)."""
-
-
-@dataclass(frozen=True)
-class Delivery:
-    kind: DeliveryKind
-    recipient: str
-    """The final address: for LOCAL the account's primary address (an SRS bounce keeps
-    the sender as the reversal gave it)."""
-    original: str
-    """The address `expand` was called with (normalised; as given, for an SRS bounce)."""
-    account: str | None = None
-    """LOCAL: the account's primary address."""
-    detail: str | None = None
-    """LOCAL: the sub-address detail (`tag` of `alice+tag@`), else None."""
-    nexthop: str | None = None
-    """RELAY: the transport's next hop."""
-    bcc: bool = False
-    """A copy added by recipient_bcc_maps (deliver with NOTIFY=NONE)."""
-
-
-@dataclass(frozen=True)
-class ExpansionFailure:
-    address: str
-    reason: FailureReason
-    message: str
-    """For logs and bounces: what went wrong, e.g. the alias chain of a loop."""
-
-
-@dataclass(frozen=True)
-class Expansion:
-    original: str
-    deliveries: tuple[Delivery, ...]
-    failures: tuple[ExpansionFailure, ...]
-
-
 @dataclass(frozen=True)
 class Route:
     """`route`'s answer: whether the address may be accepted, and what it becomes."""
 
     verdict: RecipientVerdict
     expansion: Expansion
-
-
-@dataclass(frozen=True)
-class _Maps:
-    rewrites: tuple[RegexpTable, ...] = ()
-    aliases: AliasesFile | None = None
-    bcc: tuple[AddressMap, ...] = ()
 
 
 class Router:
@@ -169,11 +135,14 @@ class Router:
         clock: Callable[[], float] = time.monotonic,
         *,
         refresh_interval: float = DEFAULT_REFRESH_INTERVAL,
+        hostname: str = "",
     ) -> None:
         self._config = config
+        self._hostname = hostname
+        """The host's name: whose postmaster the bare `<Postmaster>` is (`postmaster.py`)."""
         self._base_dir = base_dir
         self._snapshots = SnapshotCache(directory, refresh_interval=refresh_interval, clock=clock)
-        self._maps: _Maps | None = None
+        self._maps: TableFiles | None = None
 
     # -- table files ------------------------------------------------------------------------
 
@@ -190,17 +159,18 @@ class Router:
             log.error("%s; routing keeps the tables it had", error)
             return False
         self._maps = maps
+        log.info("routing re-read its map files")
         return True
 
     def _path(self, path: Path) -> Path:
         return self._base_dir / path
 
-    def _read_maps(self) -> _Maps:
+    def _read_maps(self) -> TableFiles:
         rewrites = tuple(load_regexp_table(self._path(p)) for p in self._config.rewrite_maps)
         for table in rewrites:  # results without $n can be checked now rather than per mail
             for line, result in table.literal_results():
                 try:
-                    if not _addresses_of(result):
+                    if not addresses_of(result):
                         raise MapFileError(table.path, line, f"the result {result!r} is empty")
                 except InvalidAddress as error:
                     raise MapFileError(
@@ -209,9 +179,10 @@ class Router:
         aliases_file = self._config.aliases_file
         aliases = load_aliases_file(self._path(aliases_file)) if aliases_file else None
         bcc = tuple(load_address_map(self._path(p)) for p in self._config.recipient_bcc_maps)
-        return _Maps(rewrites, aliases, bcc)
+        transports = tuple(load_transport_map(self._path(p)) for p in self._config.transport_maps)
+        return TableFiles(rewrites, aliases, bcc, transports)
 
-    def _loaded_maps(self) -> _Maps:
+    def _loaded_maps(self) -> TableFiles:
         if self._maps is None:
             raise RuntimeError("Router.load() must be called before routing")
         return self._maps
@@ -235,12 +206,32 @@ class Router:
             if bounce is not None:
                 return bounce
         maps = self._loaded_maps()
-        recipient = _recipient(address)
         snapshot = await self._snapshots.get()
+        if is_postmaster(address.strip()):
+            return self._bare_postmaster_route(maps, snapshot)
+        recipient = _recipient(address)
         return Route(
             self._verdict(maps, snapshot, recipient),
             self._expansion(maps, snapshot, recipient),
         )
+
+    def _bare_postmaster_route(self, maps: TableFiles, snapshot: DirectorySnapshot) -> Route:
+        """RFC 5321 §4.1.1.3: `<Postmaster>` without a domain is this host's postmaster,
+        accepted from anyone wherever it leads (`postmaster.py`)."""
+        domain = host_domain(snapshot, self._hostname)
+        if domain is not None:
+            recipient = f"{POSTMASTER}@{domain}"
+            return Route(
+                self._verdict(maps, snapshot, recipient),
+                self._expansion(maps, snapshot, recipient),
+            )
+        configured = self._config.postmaster
+        if configured is None:
+            failure = ExpansionFailure(
+                POSTMASTER, FailureReason.NO_POSTMASTER, "no postmaster is set up"
+            )
+            return Route(RecipientVerdict.LOCAL_UNKNOWN, Expansion(POSTMASTER, (), (failure,)))
+        return Route(RecipientVerdict.LOCAL, self._expansion(maps, snapshot, configured))
 
     async def _srs_route(self, srs: SrsReverser, address: str) -> Route | None:
         reversal = reverse_srs(srs, address)
@@ -256,43 +247,69 @@ class Router:
         if account is not None:
             delivery = Delivery(DeliveryKind.LOCAL, sender, address, account=account.address)
         else:
-            nexthop = snapshot.nexthop(sender.rpartition("@")[2])
+            maps = self._loaded_maps()
+            nexthop = self._nexthop(maps, snapshot, sender.rpartition("@")[2].lower())
             kind = DeliveryKind.REMOTE if nexthop is None else DeliveryKind.RELAY
             delivery = Delivery(kind, sender, address, nexthop=nexthop)
         return Route(RecipientVerdict.SRS_BOUNCE, Expansion(address, (delivery,), ()))
 
     def _verdict(
-        self, maps: _Maps, snapshot: DirectorySnapshot, recipient: str
+        self, maps: TableFiles, snapshot: DirectorySnapshot, recipient: str
     ) -> RecipientVerdict:
         local, domain = split_address(recipient)
         if not snapshot.is_local_domain(domain):
             # Relaying is decided by the domain given, as Postfix's smtpd does.
-            return RecipientVerdict.RELAY if snapshot.nexthop(domain) else RecipientVerdict.REMOTE
+            match = find_transport(maps.transports, snapshot.nexthop, domain)
+            if match is not None and match.grants_relay:
+                return RecipientVerdict.RELAY
+            return RecipientVerdict.REMOTE
         for table in maps.rewrites:
             result = table.lookup(recipient)
             if result is not None:
                 try:
-                    rewritten = _addresses_of(result)
+                    rewritten = addresses_of(result)
                 except InvalidAddress:
                     rewritten = []  # accepted; `expand` reports the bad rewrite
                 if rewritten != [recipient]:
                     return RecipientVerdict.LOCAL
                 break
-        if _is_known_local(snapshot, maps, recipient):
+        if is_known_local(snapshot, maps, recipient):
             return RecipientVerdict.LOCAL
         split = split_detail(local, self._config.recipient_delimiter)
-        if split is not None and _is_known_local(snapshot, maps, f"{split[0]}@{domain}"):
+        if split is not None and is_known_local(snapshot, maps, f"{split[0]}@{domain}"):
+            return RecipientVerdict.LOCAL
+        if is_postmaster(local) and self._fallback_postmaster(snapshot) is not None:
             return RecipientVerdict.LOCAL
         return RecipientVerdict.LOCAL_UNKNOWN
+
+    def _fallback_postmaster(self, snapshot: DirectorySnapshot) -> str | None:
+        return fallback_postmaster(snapshot, self._hostname, self._config.postmaster)
+
+    def _nexthop(self, maps: TableFiles, snapshot: DirectorySnapshot, domain: str) -> str | None:
+        match = find_transport(maps.transports, snapshot.nexthop, domain)
+        return None if match is None else match.nexthop
+
+    async def missing_postmaster(self) -> str | None:
+        """A one-line warning if mail to a postmaster would find no one (for start-up),
+        else None."""
+        maps = self._loaded_maps()
+        if maps.aliases is not None and POSTMASTER in maps.aliases:
+            return None  # the aliases file's `postmaster:` serves every local domain
+        try:
+            snapshot = await self._snapshots.get()
+        except DirectoryUnavailable:
+            return None  # start-up goes on; RCPT answers a temporary error meanwhile
+        return missing_postmaster_warning(snapshot, self._hostname, self._config.postmaster)
 
     async def is_local_domain(self, domain: str) -> bool:
         snapshot = await self._snapshots.get()
         return snapshot.is_local_domain(domain.lower())
 
     async def nexthop(self, domain: str) -> str | None:
-        """The transport's next hop for `domain`, if it has one."""
+        """The transport's next hop for `domain`, if it has one (transport_maps, then
+        the directory: `transport_map.py`)."""
         snapshot = await self._snapshots.get()
-        return snapshot.nexthop(domain)
+        return self._nexthop(self._loaded_maps(), snapshot, domain.lower())
 
     def forget_directory(self) -> None:
         """Re-read the directory at the next question (it is otherwise re-read when its
@@ -332,15 +349,18 @@ class Router:
             return Expansion(shown, (), (failure,))
         return self._expansion(maps, await self._snapshots.get(), original)
 
-    def _expansion(self, maps: _Maps, snapshot: DirectorySnapshot, original: str) -> Expansion:
-        expander = _Expander(self._config, maps, snapshot, original)
+    def _expansion(self, maps: TableFiles, snapshot: DirectorySnapshot, original: str) -> Expansion:
+        postmaster = self._fallback_postmaster(snapshot)
+        expander = Expander(self._config, maps, snapshot, original, postmaster)
         expander.resolve(original, depth=0, detail=None, bcc=False)
         bcc = self._bcc_address(maps, snapshot, original)
         if bcc is not None:
             expander.resolve(bcc, depth=0, detail=None, bcc=True)
         return Expansion(original, tuple(expander.deliveries.values()), tuple(expander.failures))
 
-    def _bcc_address(self, maps: _Maps, snapshot: DirectorySnapshot, original: str) -> str | None:
+    def _bcc_address(
+        self, maps: TableFiles, snapshot: DirectorySnapshot, original: str
+    ) -> str | None:
         local = snapshot.is_local_domain(split_address(original)[1])
         for table in maps.bcc:
             bcc = table.lookup(original, delimiters=self._config.recipient_delimiter, local=local)
@@ -355,185 +375,3 @@ def _recipient(address: str) -> str:
         return normalize_address(address)
     except InvalidAddress as error:
         raise InvalidRecipient(str(address), error.reason) from None
-
-
-def _addresses_of(result: str) -> list[str]:
-    """The addresses of a rewrite result (`a@x` or `a@x, b@y`), normalised."""
-    parts = [part.strip() for part in result.split(",")]
-    return [normalize_address(part) for part in parts if part]
-
-
-def _is_known_local(snapshot: DirectorySnapshot, maps: _Maps, address: str) -> bool:
-    """Whether steps 2-4 of the module docstring find `address` (in a local domain)."""
-    if snapshot.account_of(address) is not None or snapshot.alias_targets(address) is not None:
-        return True
-    return maps.aliases is not None and split_address(address)[0] in maps.aliases
-
-
-class _Expander:
-    """The state of one `expand`: deliveries so far, failures, the chain being followed."""
-
-    def __init__(
-        self, config: RoutingConfig, maps: _Maps, snapshot: DirectorySnapshot, original: str
-    ) -> None:
-        self.config = config
-        self.maps = maps
-        self.snapshot = snapshot
-        self.original = original
-        self.deliveries: dict[tuple[DeliveryKind, str], Delivery] = {}
-        self.failures: list[ExpansionFailure] = []
-        self.chain: list[str] = []
-        """The addresses being expanded, outermost first (to find and show loops)."""
-        self.done: set[tuple[str, bool]] = set()
-        """(address, rewrites skipped) already expanded: their deliveries are in."""
-        self.full = False
-
-    # -- outcomes ----------------------------------------------------------------------------
-
-    def fail(self, address: str, reason: FailureReason, message: str) -> None:
-        if reason is not FailureReason.UNKNOWN:
-            log.warning("expanding %s: %s: %s", self.original, address, message)
-        self.failures.append(ExpansionFailure(address, reason, message))
-
-    def deliver(self, delivery: Delivery) -> None:
-        key = (delivery.kind, delivery.recipient)
-        if key in self.deliveries:
-            return
-        if len(self.deliveries) >= self.config.max_expansion:
-            self.full = True
-            self.fail(
-                delivery.recipient,
-                FailureReason.TOO_MANY,
-                f"more than {self.config.max_expansion} deliveries (routing.max_expansion); "
-                "the rest were dropped",
-            )
-            return
-        self.deliveries[key] = delivery
-
-    def deliver_external(self, address: str, bcc: bool) -> None:
-        nexthop = self.snapshot.nexthop(split_address(address)[1])
-        kind = DeliveryKind.REMOTE if nexthop is None else DeliveryKind.RELAY
-        self.deliver(Delivery(kind, address, self.original, nexthop=nexthop, bcc=bcc))
-
-    # -- resolution --------------------------------------------------------------------------
-
-    def resolve(
-        self,
-        address: str,
-        *,
-        depth: int,
-        detail: str | None,
-        bcc: bool,
-        skip_rewrites: bool = False,
-    ) -> None:
-        """Expand `address` (normalised), reached through `depth` aliases."""
-        if self.full:
-            return
-        if address in self.chain:
-            loop = " -> ".join([*self.chain[self.chain.index(address) :], address])
-            self.fail(address, FailureReason.LOOP, f"alias loop: {loop}")
-            return
-        if (address, skip_rewrites) in self.done:
-            return
-        if depth > self.config.max_depth:
-            chain = " -> ".join([*self.chain, address])
-            self.fail(
-                address,
-                FailureReason.TOO_DEEP,
-                f"more than {self.config.max_depth} aliases in a row (routing.max_depth): {chain}",
-            )
-            return
-        self.chain.append(address)
-        try:
-            self._resolve(address, depth, detail, bcc, skip_rewrites)
-        finally:
-            self.chain.pop()
-            self.done.add((address, skip_rewrites))
-
-    def _resolve(
-        self, address: str, depth: int, detail: str | None, bcc: bool, skip_rewrites: bool
-    ) -> None:
-        if not skip_rewrites and self._rewrite(address, depth, detail, bcc):
-            return
-        local, domain = split_address(address)
-        if not self.snapshot.is_local_domain(domain):
-            self.deliver_external(address, bcc)
-            return
-        if self._resolve_local(address, depth, detail, bcc):
-            return
-        split = split_detail(local, self.config.recipient_delimiter)
-        if split is not None:
-            user, sub_detail = split
-            stripped = f"{user}@{domain}"
-            if _is_known_local(self.snapshot, self.maps, stripped):
-                self.resolve(stripped, depth=depth, detail=sub_detail, bcc=bcc, skip_rewrites=True)
-                return
-        self.fail(address, FailureReason.UNKNOWN, f"no such address: {address}")
-
-    def _rewrite(self, address: str, depth: int, detail: str | None, bcc: bool) -> bool:
-        """Step 1: whether a rewrite map took `address` (and resolved its results)."""
-        for table in self.maps.rewrites:
-            found = table.match(address)
-            if found is None:
-                continue
-            try:
-                results = _addresses_of(found.result)
-            except InvalidAddress as error:
-                self.fail(
-                    address,
-                    FailureReason.INVALID,
-                    f"{table.path}:{found.line} rewrote it to {found.result[:300]!r}, "
-                    f"which is not an address: {error.reason}",
-                )
-                return True
-            if not results:
-                self.fail(
-                    address,
-                    FailureReason.INVALID,
-                    f"{table.path}:{found.line} rewrote it to nothing",
-                )
-                return True
-            for result in dict.fromkeys(results):
-                if result != address:
-                    self.resolve(result, depth=depth + 1, detail=detail, bcc=bcc)
-            # An address the map gives back as (one of) its result(s) is kept, as Postfix
-            # does: it goes on to step 2 here, not through the rewrite maps again.
-            return address not in results
-        return False
-
-    def _resolve_local(self, address: str, depth: int, detail: str | None, bcc: bool) -> bool:
-        """Steps 2-4 for an address in a local domain: whether one of them knew it."""
-        account = self.snapshot.account_of(address)
-        if account is not None:
-            self.deliver(
-                Delivery(
-                    DeliveryKind.LOCAL,
-                    account.address,
-                    self.original,
-                    account=account.address,
-                    detail=detail,
-                    bcc=bcc,
-                )
-            )
-            return True
-        targets = self.snapshot.alias_targets(address)
-        if targets is not None:
-            for target in targets:
-                self.resolve(target, depth=depth + 1, detail=detail, bcc=bcc)
-            return True
-        local, domain = split_address(address)
-        values = self.maps.aliases.lookup(local) if self.maps.aliases is not None else None
-        if values is None:
-            return False
-        for value in values:
-            target = value if "@" in value else f"{value}@{domain}"
-            if target == address:
-                # `root: root`: Postfix delivers to the Unix user; here there is no account.
-                self.fail(
-                    address,
-                    FailureReason.UNKNOWN,
-                    f"the aliases file maps {local} to itself and {address} is no account",
-                )
-            else:
-                self.resolve(target, depth=depth + 1, detail=detail, bcc=bcc)
-        return True

@@ -239,6 +239,17 @@ def unknown_user(address: str) -> SmtpReply:
     return SmtpReply(550, "5.1.1", f"<{shown(address)}>: Recipient address rejected: User unknown")
 
 
+def no_postmaster(address: str) -> SmtpReply:
+    """RFC 5321 §4.5.1 requires a postmaster; when the host has none set up yet, the
+    sender keeps the message and retries (RFC 3463 X.3.5: system incorrectly configured)."""
+    return SmtpReply(
+        451,
+        "4.3.5",
+        f"<{shown(address)}>: Recipient address rejected: no postmaster is set up yet, "
+        "try again later",
+    )
+
+
 def relay_denied(address: str) -> SmtpReply:
     return SmtpReply(554, "5.7.1", f"<{shown(address)}>: Relay access denied")
 

@@ -298,7 +298,7 @@ class SmtpSession:
         refuse_if(rcpt_refusal(self.state, command, settings=self.settings))
         transaction = self.state.transaction
         assert transaction is not None
-        address = recipient_address(command.path, self.hostname)
+        address = recipient_address(command.path)
         try:
             route = await self.services.router.route(address, srs=self.services.srs)
         except InvalidRecipient as error:

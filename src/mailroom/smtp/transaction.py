@@ -169,10 +169,10 @@ def rcpt_refusal(state: SessionState, command: Rcpt, *, settings: SmtpSettings) 
     return None
 
 
-def recipient_address(path: Path, hostname: str) -> str:
-    """What routing is asked about: `<Postmaster>` is this host's postmaster
-    (RFC 5321 §4.1.1.3)."""
-    return f"postmaster@{hostname}" if path.is_bare_postmaster else path.address
+def recipient_address(path: Path) -> str:
+    """What routing is asked about: the bare `<Postmaster>` as it is (routing knows whose
+    it is: RFC 5321 §4.1.1.3, routing/postmaster.py)."""
+    return path.address
 
 
 def route_refusal(route: Route, *, authenticated: bool, shown: str) -> SmtpReply | None:
@@ -185,6 +185,8 @@ def route_refusal(route: Route, *, authenticated: bool, shown: str) -> SmtpReply
         return replies.relay_denied(shown)
     if verdict is RecipientVerdict.LOCAL_UNKNOWN:
         for failure in expansion.failures:
+            if failure.reason is FailureReason.NO_POSTMASTER:
+                return replies.no_postmaster(shown)
             if failure.reason is FailureReason.BAD_SRS:
                 return replies.unknown_user(failure.address).with_detail(failure.message[:200])
         return replies.unknown_user(shown)
