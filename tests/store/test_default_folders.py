@@ -23,10 +23,17 @@ def test_a_missing_root_is_new(tmp_path: Path) -> None:
 
 def test_an_empty_maildir_is_new_whatever_cache_files_it_has(tmp_path: Path) -> None:
     Maildir(tmp_path).create()
-    for name in ("dovecot-uidlist", "maildirsize", "mailroom-index.sqlite"):
+    for name in ("maildirsize", "mailroom-index.sqlite"):
         (tmp_path / name).write_bytes(b"")
     (tmp_path / "tmp" / "1.delivery-in-progress").write_bytes(b"x")
     assert is_new_maildir(tmp_path)
+
+
+def test_an_empty_maildir_a_server_has_served_is_not_new(tmp_path: Path) -> None:
+    # A POP3-only member's Maildir from Dovecot, all mail fetched and deleted.
+    Maildir(tmp_path).create()
+    (tmp_path / "dovecot-uidlist").write_bytes(b"3 V1795616411 N7 G0\n")
+    assert not is_new_maildir(tmp_path)
 
 
 def test_a_maildir_with_a_folder_is_not_new(tmp_path: Path) -> None:

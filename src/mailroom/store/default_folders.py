@@ -19,6 +19,7 @@ from mailroom.store.maildir import Maildir
 from mailroom.store.special_use import DEFAULT_FOLDERS, change_special_use
 from mailroom.store.subscriptions import FILE_NAME as SUBSCRIPTIONS_FILE
 from mailroom.store.subscriptions import Levels, change_subscriptions
+from mailroom.store.uidlist import FILE_NAME as UIDLIST_FILE
 from mailroom.store.uidlist import LOCK_WAIT_SECONDS
 
 
@@ -30,15 +31,18 @@ def is_new_maildir(root: Path) -> bool:
       folder, selectable or not, valid name or not);
     - no `subscriptions` file (a member or a server subscribed something once,
       even if the list is empty now);
+    - no `dovecot-uidlist` in the root: no IMAP or POP3 server has served it yet
+      (Dovecot writes one at the first session or LDA delivery, Mailroom at the
+      first open of INBOX, which comes after this check), so an emptied-out
+      POP3-only Maildir from Dovecot is not new;
     - no message: nothing in `cur/` or `new/` of the root (INBOX). `tmp/` does
       not count: it holds deliveries in progress, not mail.
-    A missing root is new. Anything else (index caches, `maildirsize`,
-    `dovecot-uidlist`, `dovecot-keywords`, Sieve scripts) does not make it old:
-    those say nothing about what the member sees. An account that received mail
-    before its first login is therefore no longer new and gets no default folders,
-    just as a legacy Maildir with only an INBOX does not.
+    A missing root is new. Anything else (index caches, `maildirsize`, Sieve
+    scripts) does not make it old. An account that received mail before its
+    first login is therefore not new either and gets no default folders, just
+    as a legacy Maildir with only an INBOX does not.
     """
-    if (root / SUBSCRIPTIONS_FILE).exists():
+    if (root / SUBSCRIPTIONS_FILE).exists() or (root / UIDLIST_FILE).exists():
         return False
     try:
         with os.scandir(root) as entries:
