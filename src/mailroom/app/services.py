@@ -113,6 +113,7 @@ async def open_services(
         events=events,
         search_text=index_text,
         hierarchy_separator=config.imap.hierarchy_separator,
+        special_use=config.mailbox.special_use.attributes(),
         hostname=config.hostname,
     )
     stack.push_async_callback(mail_store.close)

@@ -317,6 +317,64 @@ class RoutingConfig(Section):
         return address.lower()
 
 
+class SpecialUseNames(Section):
+    """Which existing folders LIST marks \\Drafts, \\Sent, \\Junk, \\Trash or
+    \\Archive (RFC 6154 SPECIAL-USE), by their full names as clients see them, as
+    Dovecot's `mailbox NAME { special_use = ... }` settings do. Within a list the
+    first name that exists as a folder wins (one folder per attribute); a folder a
+    member marked with CREATE ... USE wins over every name here. Names are matched
+    exactly (case matters, as in Dovecot)."""
+
+    drafts: tuple[str, ...] = ("Drafts", "Entwürfe", "Brouillons")
+    sent: tuple[str, ...] = (
+        "Sent",
+        "Sent Messages",
+        "Sent Items",
+        "Gesendet",
+        "Gesendete Objekte",
+        "Gesendete Elemente",
+        "Envoyés",
+        "Éléments envoyés",
+    )
+    junk: tuple[str, ...] = ("Junk", "Spam", "Junk E-mail", "Junk-E-Mail", "Indésirables")
+    trash: tuple[str, ...] = (
+        "Trash",
+        "Deleted Messages",
+        "Deleted Items",
+        "Papierkorb",
+        "Gelöschte Elemente",
+        "Gelöschte Objekte",
+        "Corbeille",
+        "Éléments supprimés",
+    )
+    archive: tuple[str, ...] = ("Archive", "Archives", "Archiv")
+
+    @model_validator(mode="after")
+    def _each_name_once(self) -> SpecialUseNames:
+        seen: dict[str, str] = {}
+        for attribute, names in self.attributes().items():
+            for name in names:
+                if not name.strip():
+                    raise ValueError(f"{attribute[1:].lower()}: an empty folder name")
+                if name in seen and seen[name] != attribute:
+                    raise ValueError(
+                        f"{name!r} is listed for both {seen[name][1:].lower()}"
+                        f" and {attribute[1:].lower()}"
+                    )
+                seen[name] = attribute
+        return self
+
+    def attributes(self) -> dict[str, tuple[str, ...]]:
+        """RFC 6154 attribute → folder names, in order of preference."""
+        return {
+            "\\Drafts": self.drafts,
+            "\\Sent": self.sent,
+            "\\Junk": self.junk,
+            "\\Trash": self.trash,
+            "\\Archive": self.archive,
+        }
+
+
 class MailboxConfig(Section):
     """Where mailboxes live on disk."""
 
@@ -325,6 +383,8 @@ class MailboxConfig(Section):
     Relative to data_dir. The legacy layout is "/home/%n/Maildir"."""
     default_quota: Size | None = None
     """Quota of accounts that have none set (None: unlimited)."""
+    special_use: SpecialUseNames = SpecialUseNames()
+    """Existing folders marked SPECIAL-USE by name (Dovecot's `special_use`)."""
 
     @field_validator("path_template")
     @classmethod

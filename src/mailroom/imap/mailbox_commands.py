@@ -334,7 +334,10 @@ async def list_mailboxes(session: SessionContext, command: Command) -> None:
         if not show_subscribed or lsub:
             attributes.discard("\\Subscribed")
         if lsub:
-            attributes &= {"\\Noselect", "\\HasChildren", "\\HasNoChildren"}
+            # RFC 3501 §6.3.9: LSUB's only attribute is \Noselect, for a level shown
+            # because of a subscribed name below it. A subscribed folder gets (), as
+            # Dovecot 2.3 answers (\HasChildren and the rest are LIST's, RFC 9051 §7.3.1).
+            attributes = {"\\Noselect"} if not folder.subscribed else set()
         if "\\NonExistent" in attributes:
             attributes.discard("\\Noselect")
         data: list[Value] = [

@@ -12,7 +12,8 @@ root itself and is special (RFC 9051 §6.3.4-6.3.6): it always exists,
 cannot be deleted, and renaming it moves its messages into the new folder
 and leaves it empty. Renaming a folder renames its children too.
 Subscriptions live in Dovecot's `subscriptions` file (subscriptions.py);
-SPECIAL-USE in `mailroom-special-use` (special_use.py).
+SPECIAL-USE in `mailroom-special-use` and the configured name lists (special_use.py).
+Only a new, empty Maildir gets the default folders (default_folders.py).
 
 LIST attributes (RFC 9051 §7.3.1, RFC 5258 LIST-EXTENDED, RFC 6154):
 \\HasChildren / \\HasNoChildren on every listed folder; \\Noselect on a
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import shutil
@@ -33,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from mailroom.store.default_folders import create_default_folders
 from mailroom.store.errors import FolderError, FolderExists, FolderNotFound, SpecialUseError
 from mailroom.store.events import ListChange, ListChangeKind, MailboxEvents, folder_key
 from mailroom.store.filename import unique_name
@@ -50,8 +53,9 @@ from mailroom.store.mailbox import Mailbox
 from mailroom.store.maildir import INBOX, FolderNameError, Maildir
 from mailroom.store.quota import Quota, current_usage, record_delivery, scan_usage
 from mailroom.store.special_use import (
-    DEFAULT_FOLDERS,
+    DEFAULT_NAMES,
     SUPPORTED,
+    NameLists,
     change_special_use,
     read_special_use,
 )
@@ -77,6 +81,7 @@ class MailStore:
         events: MailboxEvents,
         search_text: Callable[[bytes], tuple[str, str]],
         hierarchy_separator: str = ".",
+        special_use: NameLists = DEFAULT_NAMES,
         hostname: str | None = None,
         workers: int = WORKERS,
         lock_wait: float = LOCK_WAIT_SECONDS,
@@ -85,6 +90,8 @@ class MailStore:
         self.events = events
         self.search_text = search_text
         self.names = FolderNames(hierarchy_separator)
+        self.special_use = special_use
+        """Attribute → folder names that have it (config's `[mailbox.special_use]`)."""
         self.hostname = hostname or socket.gethostname()
         self.lock_wait = lock_wait
         self.linger = linger
@@ -302,24 +309,27 @@ class Account:
         kept = self.store.folder_lists.get(self.root)
         if kept is not None:
             return kept
-        stamp, folders = await self._run(list_folders, self.root, self.names)
+        stamp, folders = await self._run(
+            list_folders, self.root, self.names, self.store.special_use
+        )
         self.store.folder_lists.keep(self.root, stamp, folders)
         return folders
 
     async def ensure_default_folders(self) -> None:
-        """INBOX, Sent, Drafts, Trash, Junk and Archive; new ones are subscribed."""
-        await self._change(self._ensure_default_folders)
-
-    def _ensure_default_folders(self) -> None:
-        maildir = Maildir(self.root, hostname=self.store.hostname)
-        maildir.create()
-        created = []
-        for name in DEFAULT_FOLDERS:
-            if not is_folder(self.path_of(name)):
-                maildir.create_folder(name)
-                created.append((name,))
+        """Create the Maildir if missing; a new, empty one also gets Sent, Drafts, Trash,
+        Junk and Archive, subscribed (default_folders.py). An existing Maildir gets
+        nothing added: not a folder, not a line in its `subscriptions`."""
+        created = await self._run(
+            functools.partial(
+                create_default_folders,
+                hostname=self.store.hostname,
+                lock_wait=self.store.lock_wait,
+            ),
+            self.root,
+            self.names,
+        )
         if created:
-            change_subscriptions(self.root, add=created, wait=self.store.lock_wait)
+            self.store.folder_lists.forget(self.root)
 
     async def create(self, name: str, special_use: str | None = None) -> None:
         """CREATE (RFC 9051 §6.3.4; USE, RFC 6154 §3). FolderExists if it is there."""

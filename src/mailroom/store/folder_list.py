@@ -27,8 +27,13 @@ from mailroom.store.events import DiskStamp
 from mailroom.store.folder_names import FolderNames
 from mailroom.store.folder_sync import changed_recently
 from mailroom.store.maildir import INBOX, FolderNameError
+from mailroom.store.special_use import (
+    DEFAULT_NAMES,
+    NameLists,
+    attributes_of,
+    read_special_use,
+)
 from mailroom.store.special_use import FILE_NAME as SPECIAL_USE_FILE
-from mailroom.store.special_use import attributes_of, read_special_use
 from mailroom.store.subscriptions import FILE_NAME as SUBSCRIPTIONS_FILE
 from mailroom.store.subscriptions import read_subscriptions
 
@@ -94,9 +99,12 @@ def list_stamp(root: Path) -> DiskStamp:
     return tuple(stamp)
 
 
-def list_folders(root: Path, names: FolderNames) -> tuple[DiskStamp, list[FolderInfo]]:
+def list_folders(
+    root: Path, names: FolderNames, special_use: NameLists = DEFAULT_NAMES
+) -> tuple[DiskStamp, list[FolderInfo]]:
     """Every folder (INBOX first), missing parents, and subscribed names with no folder;
-    with the stamp read before anything else (see `FolderLists.keep`)."""
+    with the stamp read before anything else (see `FolderLists.keep`). SPECIAL-USE
+    comes from the recorded choices and the `special_use` name lists (special_use.py)."""
     stamp = list_stamp(root)
     directories = folder_directories(root)
     by_name: dict[str, str] = {}  # name → directory
@@ -114,8 +122,7 @@ def list_folders(root: Path, names: FolderNames) -> tuple[DiskStamp, list[Folder
             every.add(parent)
             parent = names.parent(parent)
     subscribed = set(subscribed_names(root, names))
-    top_level = {d: n for n, d in by_name.items() if names.parent(n) is None}
-    special = attributes_of(top_level, read_special_use(root))
+    special = attributes_of({d: n for n, d in by_name.items()}, read_special_use(root), special_use)
     sep = names.separator
     result: list[FolderInfo] = []
     for name in sorted(every | subscribed, key=lambda n: (n != INBOX, n)):

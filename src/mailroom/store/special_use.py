@@ -1,17 +1,22 @@
 """Which folder is the account's Sent, Drafts, Trash, Junk and Archive (RFC 6154).
 
-Dovecot keeps SPECIAL-USE in its configuration, by folder name; a member's
-own choice (CREATE … USE (\\Sent), RFC 6154 §3) must live with the mailbox,
-so we keep it in `mailroom-special-use` in the Maildir's root (no leading
-".": in Maildir++ that would be a folder): one `<attribute> TAB
-<directory>` line each, e.g. "\\Sent\t.Sent". A folder with no line there
-gets the attribute of its name when it is one of the default folders'
-names and no other folder claimed that attribute, so a Maildir coming from
-Dovecot shows its Sent folder as \\Sent at once.
+Two sources, the first winning:
+- a member's own choice (CREATE … USE (\\Sent), RFC 6154 §3), which must live
+  with the mailbox: `mailroom-special-use` in the Maildir's root (no leading
+  ".": in Maildir++ that would be a folder), one `<attribute> TAB <directory>`
+  line each, e.g. "\\Sent\t.Sent"; the default folders of a new Maildir are
+  recorded there too;
+- the operator's name lists (`[mailbox.special_use]`), as Dovecot keeps
+  SPECIAL-USE in its configuration by folder name (`mailbox "Sent Messages" {
+  special_use = \\Sent }`), so a Maildir coming from Dovecot shows its
+  "Entwürfe" as \\Drafts at once, with nothing added to it. In each list the
+  first name that exists as a folder gets the attribute, and only if no
+  recorded folder has it: one folder per attribute, so clients agree on it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mailroom.durable import fsync_directory
@@ -25,9 +30,15 @@ DEFAULT_FOLDERS = {
     "Junk": "\\Junk",
     "Archive": "\\Archive",
 }
-"""The folders every account gets (ensure_default_folders), and their attributes."""
+"""The folders a new, empty Maildir gets (Account.ensure_default_folders), and their
+attributes."""
 SUPPORTED = frozenset(DEFAULT_FOLDERS.values())
 """\\All and \\Flagged would need virtual folders, which the store does not have."""
+
+NameLists = Mapping[str, Sequence[str]]
+"""Attribute → folder names in order of preference (config's `[mailbox.special_use]`)."""
+DEFAULT_NAMES: NameLists = {attribute: (name,) for name, attribute in DEFAULT_FOLDERS.items()}
+"""The name lists when none are configured: the default folders' own names."""
 
 
 def read_special_use(root: Path) -> dict[str, str]:
@@ -44,14 +55,22 @@ def read_special_use(root: Path) -> dict[str, str]:
     return found
 
 
-def attributes_of(directories: dict[str, str], recorded: dict[str, str]) -> dict[str, str]:
-    """Directory → attribute for the folders `directories` (directory → top-level name)."""
+def attributes_of(
+    directories: dict[str, str], recorded: dict[str, str], names: NameLists = DEFAULT_NAMES
+) -> dict[str, str]:
+    """Directory → attribute for the folders `directories` (directory → full name):
+    the recorded ones, then by `names` each attribute no recorded folder has."""
     result = {d: a for d, a in recorded.items() if d in directories}
     claimed = set(result.values())
-    for directory, name in directories.items():
-        attribute = DEFAULT_FOLDERS.get(name)
-        if directory not in result and attribute is not None and attribute not in claimed:
-            result[directory] = attribute
+    by_name = {name: directory for directory, name in directories.items()}
+    for attribute, candidates in names.items():
+        if attribute in claimed:
+            continue
+        for name in candidates:
+            directory = by_name.get(name)
+            if directory is not None and directory not in result:
+                result[directory] = attribute
+                break
     return result
 
 

@@ -10,9 +10,13 @@ subscription-file.c) reads two versions:
   the configured separator: `Lists\\tPython\\n`.
 Dovecot keeps the version of the file it finds. We do the same, and start
 a new file in version 2, which Dovecot 2.3 reads and which works whichever
-separator the server is configured with. Names are stored in UTF-8, as
-Dovecot 2.2+ keeps its internal names; a level that is valid modified
-UTF-7 with an encoded part (written by older Dovecots) is decoded on read.
+separator the server is configured with. Each level is written in modified
+UTF-7 (RFC 3501 §5.1.3), as Dovecot 2.3 with its default settings writes it
+(`mailbox_list_utf8 = no`; the same storage name as the folder's directory,
+e.g. "Entw&APw-rfe"; seen with Debian's 2.3.19 IMAP SUBSCRIBE). A level is
+read in either form: modified UTF-7 when it is valid modified UTF-7 with an
+encoded part or "&-", raw UTF-8 otherwise (written by Mailroom before it
+matched Dovecot, or by a Dovecot with `mailbox_list_utf8 = yes`).
 
 Changes take the dotlock `subscriptions.lock` and replace the file
 atomically, as Dovecot does (uidlist.py's DotLock).
@@ -41,9 +45,11 @@ def parse_subscriptions(data: bytes) -> tuple[int, list[Levels]]:
 
 
 def format_line(version: int, levels: Levels) -> str:
+    """The file's line for `levels`, each level in modified UTF-7 as Dovecot writes it."""
+    encoded = [mutf7.encode(level) for level in levels]
     if version >= 2:
-        return "\t".join(_escape(level) for level in levels)
-    return ".".join(levels)
+        return "\t".join(_escape(level) for level in encoded)
+    return ".".join(encoded)
 
 
 def read_subscriptions(root: Path) -> list[Levels]:
