@@ -5,7 +5,19 @@ from __future__ import annotations
 import typer
 
 from mailroom import __version__
-from mailroom.cli import address, alias, auth, config, dkim, dns, domain, queue, transport, user
+from mailroom.cli import (
+    address,
+    alias,
+    auth,
+    config,
+    dkim,
+    dns,
+    domain,
+    queue,
+    schema,
+    transport,
+    user,
+)
 from mailroom.cli.command import ConfigOption, remember_root_config, reports_errors
 from mailroom.cli.init import init
 from mailroom.cli.serve import serve
@@ -39,6 +51,7 @@ def root(
 app.command("init")(reports_errors(init))
 app.command("serve")(reports_errors(serve))
 app.add_typer(config.app, name="config")
+app.add_typer(schema.app, name="directory")
 app.add_typer(domain.app, name="domain")
 app.add_typer(user.app, name="user")
 app.add_typer(address.app, name="address")

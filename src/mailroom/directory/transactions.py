@@ -47,7 +47,8 @@ from mailroom.directory.database import (
     sqlite_pragmas,
     without_ignored_key_names,
 )
-from mailroom.directory.errors import DatabaseUnavailable, DirectoryError
+from mailroom.directory.errors import DatabaseUnavailable, DirectoryError, SchemaNotReady
+from mailroom.directory.revisions import SchemaState, schema_state
 from mailroom.directory.schema import directory_version
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -109,10 +110,54 @@ class Transactions:
             raise directory._unavailable(error) from error
         return directory
 
+    async def schema_state(self) -> SchemaState:
+        """Whether the database holds the directory's tables at this version's revision."""
+        async with self._reading() as connection:
+            return await connection.run_sync(schema_state)
+
     async def migrate(self) -> None:
-        """Create or upgrade the schema to the newest Alembic revision (idempotent)."""
-        # Imported here: Alembic costs a third of a second to import, and only `init`
-        # and `serve` migrate; every other command starts without it.
+        """Create or upgrade the schema to the newest Alembic revision: the one place that
+        does it, for `serve`, `init` and every command that changes the directory. When the
+        schema is current it costs one query and imports no Alembic. Raises SchemaNotReady
+        for a schema made by a newer Mailroom, DatabaseUnavailable, DirectoryError."""
+        state = await self.schema_state()
+        if state is SchemaState.CURRENT:
+            return
+        if state is SchemaState.NEWER:
+            raise self._not_ready(state)
+        try:
+            await self._upgrade()
+        except DirectoryError:
+            # Another process (a second command, a node starting) may have created the
+            # same tables at the same moment, and won: then the schema is as wanted.
+            if await self.schema_state() is not SchemaState.CURRENT:
+                raise
+
+    async def require_schema(self) -> None:
+        """For commands that only read: raise SchemaNotReady, saying what to run, unless
+        the schema is current. Reading must not create tables (a mistyped URL would get
+        them) nor upgrade a schema behind the administrator's back."""
+        state = await self.schema_state()
+        if state is not SchemaState.CURRENT:
+            raise self._not_ready(state)
+
+    def _not_ready(self, state: SchemaState) -> SchemaNotReady:
+        where = f"the directory database ({self.location})"
+        if state is SchemaState.NEWER:
+            return SchemaNotReady(
+                f"{where} was migrated by a newer Mailroom; run that version, or restore a copy"
+            )
+        if state is SchemaState.OLDER:
+            return SchemaNotReady(
+                f"{where} has an older schema; upgrade it with `mailroom directory upgrade`"
+            )
+        return SchemaNotReady(
+            f"{where} has no tables yet; create them with `mailroom directory upgrade`"
+        )
+
+    async def _upgrade(self) -> None:
+        # Imported here: Alembic costs a third of a second to import, and only a command
+        # that finds work for it should pay.
         import alembic.command
         import alembic.config
         import alembic.util
@@ -136,7 +181,9 @@ class Transactions:
         except (DBAPIError, OSError) as error:
             if self._means_unavailable(error, connected):
                 raise self._unavailable(error) from error
-            raise
+            raise DirectoryError(
+                f"cannot migrate the directory database ({self.location}): {self._reason(error)}"
+            ) from error
         except alembic.util.CommandError as error:
             raise DirectoryError(
                 f"cannot migrate the directory database ({self.location}): {error}; "
@@ -187,6 +234,12 @@ class Transactions:
             self._peek = None
 
     def _unavailable(self, error: BaseException) -> DatabaseUnavailable:
+        return DatabaseUnavailable(
+            f"cannot use the directory database ({self.location}): {self._reason(error)}"
+        )
+
+    def _reason(self, error: BaseException) -> str:
+        """The driver's first line about `error`, without the password."""
         cause = error.orig if isinstance(error, DBAPIError) and error.orig else error
         text = str(cause)
         if len(cause.args) == 2 and isinstance(cause.args[0], int):
@@ -196,7 +249,7 @@ class Transactions:
         password = self._database.url.password
         if password:
             reason = reason.replace(str(password), "***")
-        return DatabaseUnavailable(f"cannot use the directory database ({self.location}): {reason}")
+        return reason
 
     @staticmethod
     def _means_unavailable(error: Exception, connected: bool) -> bool:
