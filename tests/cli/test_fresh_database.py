@@ -5,8 +5,10 @@ is one line naming the URL without its password. Never a traceback."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,6 +79,33 @@ def test_directory_upgrade_creates_the_tables_once(fresh: Installation) -> None:
         "the directory schema is current in "
     )
     assert succeeded(fresh.run_process("domain", "list")) == ""
+
+
+def test_commands_started_at_once_on_a_fresh_database_both_succeed(
+    fresh: Installation,
+) -> None:
+    """Both create the tables at the same moment; the database's lock puts them in line."""
+    environment = {k: v for k, v in os.environ.items() if k != "MAILROOM_CONFIG"}
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-m", "mailroom", "-c", str(fresh.config), "domain", "add", name],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment,
+        )
+        for name in ("one.test", "two.test", "three.test")
+    ]
+    for process in started:
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+        assert "Traceback" not in stderr
+    listed = succeeded(fresh.run_process("domain", "list", "--format", "plain"))
+    assert sorted(line.split("\t")[0] for line in listed.splitlines()) == [
+        "one.test",
+        "three.test",
+        "two.test",
+    ]
 
 
 @pytest.fixture

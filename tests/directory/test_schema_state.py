@@ -4,6 +4,7 @@ what to run, and migrating creates what is missing but never touches a newer sch
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,19 @@ async def test_a_schema_of_a_newer_mailroom_is_left_alone(
             assert "was migrated by a newer Mailroom" in str(caught.value)
     finally:
         await directory.close()
+
+
+async def test_two_processes_creating_the_schema_at_once_both_succeed(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Two commands (or nodes starting) on a fresh database at the same moment."""
+    first = await Directory.connect(DirectoryConfig(url=database_url), tmp_path)
+    second = await Directory.connect(DirectoryConfig(url=database_url), tmp_path)
+    try:
+        await asyncio.gather(first.migrate(), second.migrate())
+        assert await first.schema_state() is SchemaState.CURRENT
+        await second.add_domain("example.org")
+        assert [domain.name for domain in await first.list_domains()] == ["example.org"]
+    finally:
+        await first.close()
+        await second.close()

@@ -29,6 +29,7 @@ import asyncio
 import logging
 import os
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -48,10 +49,16 @@ from mailroom.directory.database import (
     without_ignored_key_names,
 )
 from mailroom.directory.errors import DatabaseUnavailable, DirectoryError, SchemaNotReady
+from mailroom.directory.migration_lock import migration_lock
 from mailroom.directory.revisions import SchemaState, schema_state
 from mailroom.directory.schema import directory_version
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+_MIGRATING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+"""One lock per event loop (a CLI command, a test each run their own) around migrations."""
 
 _INHERITED: list[sqlite3.Connection] = []
 """Version-reading connections a forked process inherited (see `_peek_version`)."""
@@ -167,6 +174,12 @@ class Transactions:
             logging.getLogger("asyncmy").addFilter(without_ignored_key_names)
 
         def upgrade(connection: Connection) -> None:
+            with migration_lock(connection):
+                # Another process may have migrated while we waited for the lock.
+                if schema_state(connection) is not SchemaState.CURRENT:
+                    alembic_upgrade(connection)
+
+        def alembic_upgrade(connection: Connection) -> None:
             config = alembic.config.Config()
             # The Config is a ConfigParser: a '%' in the path would read as interpolation.
             config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
@@ -175,7 +188,8 @@ class Transactions:
 
         connected = False
         try:
-            async with self._engine.begin() as connection:
+            # Alembic's `context` is one per process: one migration at a time in it.
+            async with _migrating(), self._engine.begin() as connection:
                 connected = True
                 await connection.run_sync(upgrade)
         except (DBAPIError, OSError) as error:
@@ -287,3 +301,12 @@ class Transactions:
             if self._means_unavailable(error, connected):
                 raise self._unavailable(error) from error
             raise
+
+
+def _migrating() -> asyncio.Lock:
+    """This event loop's migration lock (see `_MIGRATING`)."""
+    loop = asyncio.get_running_loop()
+    lock = _MIGRATING.get(loop)
+    if lock is None:
+        lock = _MIGRATING[loop] = asyncio.Lock()
+    return lock
