@@ -5,7 +5,9 @@ is one line naming the URL without its password. Never a traceback."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +18,8 @@ import pytest
 
 from tests.support.databases import make_database
 from tests.support.installation import Installation, make_installation
+from tests.support.mail_host import directory_settings, write_config
+from tests.support.server_process import start_server
 
 SQLITE_LINE = 'url = "sqlite:///directory.sqlite3"'
 
@@ -29,10 +33,15 @@ def pointed_at(installation: Installation, url: str) -> Installation:
 
 
 @pytest.fixture(params=["mariadb", "postgresql"])
-def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Installation]:
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on a real SQL server, dropped afterwards."""
+    yield from make_database(request.param, tmp_path)
+
+
+@pytest.fixture
+def fresh(fresh_url: str, tmp_path: Path) -> Installation:
     """An installation whose directory is an empty database on a real SQL server."""
-    for url in make_database(request.param, tmp_path):
-        yield pointed_at(make_installation(tmp_path / "mailroom"), url)
+    return pointed_at(make_installation(tmp_path / "mailroom"), fresh_url)
 
 
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
@@ -106,6 +115,19 @@ def test_commands_started_at_once_on_a_fresh_database_both_succeed(
         "three.test",
         "two.test",
     ]
+
+
+async def test_serve_creates_the_schema_of_a_fresh_database(fresh_url: str, tmp_path: Path) -> None:
+    (tmp_path / "host").mkdir()
+    config = write_config(tmp_path / "host", directory_settings(fresh_url))
+    server = await start_server(config)
+    try:
+        installation = Installation(config.parent)
+        result = await asyncio.to_thread(installation.run_process, "domain", "list")
+        assert succeeded(result) == ""
+    finally:
+        server.send_signal(signal.SIGTERM)
+        await server.wait()
 
 
 @pytest.fixture
