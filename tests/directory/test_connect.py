@@ -83,7 +83,8 @@ async def test_server_that_does_not_answer_is_named_by_host_and_port(
         await Directory.connect(DirectoryConfig(url=url))
     message = str(caught.value)
     assert message.startswith(
-        f"cannot use the directory database ({name} at 127.0.0.1:{closed_port} database 'mail'): "
+        f"cannot use the directory database ({name} at "
+        f"{scheme}://mailroom:***@127.0.0.1:{closed_port}/mail): "
     )
     assert "s3cret-pw" not in message
     assert "\n" not in message
@@ -94,7 +95,8 @@ async def test_server_refusing_the_login_says_so_without_the_password() -> None:
     with pytest.raises(DatabaseUnavailable) as caught:
         await Directory.connect(DirectoryConfig(url=url))
     assert str(caught.value) == (
-        "cannot use the directory database (MariaDB/MySQL at 127.0.0.1:3306 database 'mail'): "
+        "cannot use the directory database "
+        "(MariaDB/MySQL at mysql://nosuchuser:***@127.0.0.1:3306/mail): "
         "Access denied for user 'nosuchuser'@'127.0.0.1' (using password: YES)"
     )
 

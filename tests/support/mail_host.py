@@ -1,5 +1,6 @@
 """A whole Mailroom host in the test's event loop, on ephemeral 127.0.0.1 ports: the real
-`serve` with its listeners, queue and delivery, a real SQLite directory, real TLS."""
+`serve` with its listeners, queue and delivery, a real directory (a SQLite file, or a
+database on the MariaDB or PostgreSQL test server: see `directory_url`), real TLS."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from tests.support.dns_server import DnsServer, start_dns_server
 from tests.support.smtp_receiver import Receiver
 
 PASSWORD = "correct horse battery"
+
+SHIPPED_DIRECTORY_URL = 'url = "sqlite:///directory.sqlite3"'
 
 LISTENERS = (
     ListenerExample("smtp", "smtp", 0, "starttls"),
@@ -144,14 +147,26 @@ async def populate(directory: Directory, config: Config) -> None:
     await directory.set_transport("lists.example.test", "[127.0.0.1]:1")
 
 
+def directory_settings(directory_url: str | None) -> dict[str, str]:
+    """The config settings that put the directory at `directory_url` (None: the shipped
+    SQLite file). The URL is an empty database, e.g. of the `database_url` fixture
+    (tests/support/databases.py), which creates and drops it: serve creates the tables."""
+    return {} if directory_url is None else {SHIPPED_DIRECTORY_URL: f'url = "{directory_url}"'}
+
+
 async def start_host(
     root: Path,
     settings: dict[str, str] | None = None,
     listeners: tuple[ListenerExample, ...] = LISTENERS,
+    *,
+    directory_url: str | None = None,
 ) -> AsyncIterator[MailHost]:
-    """A running host and its internet, stopped when the iteration ends."""
+    """A running host and its internet, stopped when the iteration ends; its directory
+    at `directory_url` if given (see `directory_settings`)."""
     async for internet in start_internet():
-        async for host in start_host_on(root, internet, settings, listeners):
+        async for host in start_host_on(
+            root, internet, settings, listeners, directory_url=directory_url
+        ):
             yield host
 
 
@@ -160,10 +175,13 @@ async def start_host_on(
     internet: Internet,
     settings: dict[str, str] | None,
     listeners: tuple[ListenerExample, ...] = LISTENERS,
+    *,
+    directory_url: str | None = None,
 ) -> AsyncIterator[MailHost]:
     """A running host using an `Internet` the caller started (and stops)."""
     root.mkdir(parents=True, exist_ok=True)
-    config = load_config(write_config(root, {**internet.settings(), **(settings or {})}, listeners))
+    chosen = {**internet.settings(), **directory_settings(directory_url), **(settings or {})}
+    config = load_config(write_config(root, chosen, listeners))
     directory = await app.open_directory(config)
     await directory.migrate()
     await populate(directory, config)

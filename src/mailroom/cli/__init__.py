@@ -15,6 +15,7 @@ from mailroom.cli import (
     domain,
     legacy_import,
     queue,
+    schema,
     transport,
     user,
 )
@@ -51,6 +52,7 @@ def root(
 app.command("init")(reports_errors(init))
 app.command("serve")(reports_errors(serve))
 app.add_typer(config.app, name="config")
+app.add_typer(schema.app, name="directory")
 app.add_typer(domain.app, name="domain")
 app.add_typer(user.app, name="user")
 app.add_typer(address.app, name="address")

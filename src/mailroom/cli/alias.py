@@ -73,7 +73,7 @@ def list_(
         ]
         print_listing(format_, ("alias", "targets", "send-as"), rows, records)
 
-    run(with_directory(load(config), action))
+    run(with_directory(load(config), action, reads_only=True))
 
 
 @command(app, "remove")

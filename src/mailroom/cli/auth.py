@@ -68,7 +68,7 @@ def test(
         error_console.print(f"auth failed: {result.reason}")
         return False
 
-    if not run(with_directory(settings, action)):
+    if not run(with_directory(settings, action, reads_only=True)):
         raise typer.Exit(LOGIN_REFUSED_STATUS)
 
 

@@ -130,10 +130,19 @@ async def _awaited(work: Awaitable[T]) -> T:
     return await work
 
 
-async def with_directory(config: Config, action: Callable[[Directory], Awaitable[T]]) -> T:
-    """Open the directory of `config`, run `action` on it and close it."""
+async def with_directory(
+    config: Config, action: Callable[[Directory], Awaitable[T]], *, reads_only: bool = False
+) -> T:
+    """Open the directory of `config`, run `action` on it and close it. A command that
+    changes the directory first creates or upgrades its schema, as `serve` does (a fresh
+    database needs no other step); one that `reads_only` refuses, in one line saying what
+    to run, unless the schema is current."""
     directory = await open_directory(config)
     try:
+        if reads_only:
+            await directory.require_schema()
+        else:
+            await directory.migrate()
         return await action(directory)
     finally:
         await directory.close()

@@ -16,14 +16,24 @@ from mailroom.cli.command import (
     run,
 )
 from mailroom.config import Config
+from mailroom.directory import SchemaState
 
 app = command_group("Check the configuration.")
 
 
-async def inspect_host(config: Config) -> tuple[int, list[str]]:
-    """The number of domains and the listeners of the host `config` builds."""
+async def inspect_host(config: Config) -> tuple[str, list[str]]:
+    """What the directory holds and the listeners of the host `config` builds."""
     async with application.open_host(config, listen=False) as host:
-        return len(await host.services.directory.list_domains()), host.listeners()
+        directory = host.services.directory
+        state = await directory.schema_state()
+        if state is SchemaState.EMPTY:
+            held = "no directory tables yet: serve creates them"
+        elif state is SchemaState.OLDER:
+            held = "an older directory schema: serve upgrades it"
+        else:
+            await directory.require_schema()  # a newer schema: serve would refuse it
+            held = f"{len(await directory.list_domains())} domain(s)"
+        return held, host.listeners()
 
 
 @command(app, "check")
@@ -31,7 +41,7 @@ def check(config: ConfigOption = None) -> None:
     """Build the host as `mailroom serve` would, without listening; print what would
     listen where. Exit status 1, with one line saying what to fix, if serve would refuse."""
     settings = load(config)
-    domains, listeners = run(inspect_host(settings))
-    console.print(f"{config_path(config)}: OK ({domains} domain(s), {len(listeners)} listener(s))")
+    held, listeners = run(inspect_host(settings))
+    console.print(f"{config_path(config)}: OK ({held}, {len(listeners)} listener(s))")
     for line in listeners:
         console.print(f"would listen: {line}")

@@ -51,7 +51,7 @@ def list_(config: ConfigOption = None, format_: FormatOption = None) -> None:
         rows = [[str(record[key]) for key in ("domain", "accounts", "added")] for record in records]
         print_listing(format_, ("domain", "accounts", "added"), rows, records)
 
-    run(with_directory(load(config), action))
+    run(with_directory(load(config), action, reads_only=True))
 
 
 @command(app, "remove")

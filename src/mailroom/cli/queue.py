@@ -189,7 +189,7 @@ async def _without_server(config: Config, request: ControlRequest) -> dict[str, 
             router = application.router_for(config, directory)
             return await application.queue_administration(config, queue, router).handle(request)
 
-        return await with_directory(config, bounce)
+        return await with_directory(config, bounce, reads_only=True)
 
 
 @command(app, "flush")

@@ -51,7 +51,7 @@ def list_(config: ConfigOption = None, format_: FormatOption = None) -> None:
         records = [{"domain": domain, "nexthop": nexthop} for domain, nexthop in rows]
         print_listing(format_, ("domain", "next hop"), rows, records)
 
-    run(with_directory(load(config), action))
+    run(with_directory(load(config), action, reads_only=True))
 
 
 @command(app, "remove")

@@ -132,7 +132,7 @@ def list_(
         columns = ("address", "name", "quota", "enabled", "extra addresses")
         print_listing(format_, columns, rows, records)
 
-    run(with_directory(load(config), action))
+    run(with_directory(load(config), action, reads_only=True))
 
 
 def show_account(account: Account, send_as: list[str]) -> None:
@@ -170,7 +170,7 @@ def show(address: AddressArgument, config: ConfigOption = None) -> None:
         ]
         show_account(account, grants)
 
-    run(with_directory(load(config), action))
+    run(with_directory(load(config), action, reads_only=True))
 
 
 @command(app, "passwd")

@@ -11,9 +11,11 @@ from mailroom.directory.errors import (
     InvalidAddress,
     InvalidValue,
     NotFound,
+    SchemaNotReady,
     UnknownDomain,
 )
 from mailroom.directory.records import Account, Alias, Domain, Transport
+from mailroom.directory.revisions import SchemaState
 from mailroom.directory.service import Directory
 
 __all__ = [
@@ -29,6 +31,8 @@ __all__ = [
     "InvalidAddress",
     "InvalidValue",
     "NotFound",
+    "SchemaNotReady",
+    "SchemaState",
     "Transport",
     "UnknownDomain",
     "normalize_address",

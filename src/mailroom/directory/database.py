@@ -65,8 +65,7 @@ def database_of(config: DirectoryConfig, base_dir: Path | None) -> Database:
     if backend in ("mysql", "mariadb"):
         return Database(
             url.set(drivername="mysql+asyncmy").update_query_dict({"charset": "utf8mb4"}),
-            f"MariaDB/MySQL at {url.host or 'localhost'}:{url.port or 3306}"
-            f" database {url.database or ''!r}",
+            f"MariaDB/MySQL at {_shown(url)}",
             server_options
             | {
                 "pool_recycle": MYSQL_RECYCLE_SECONDS,
@@ -76,13 +75,17 @@ def database_of(config: DirectoryConfig, base_dir: Path | None) -> Database:
     if backend in ("postgresql", "postgres"):
         return Database(
             url.set(drivername="postgresql+asyncpg"),
-            f"PostgreSQL at {url.host or 'localhost'}:{url.port or 5432}"
-            f" database {url.database or ''!r}",
+            f"PostgreSQL at {_shown(url)}",
             server_options | {"connect_args": {"timeout": CONNECT_TIMEOUT_SECONDS}},
         )
     raise InvalidValue(
         f"the directory URL's scheme {backend!r} is not one of sqlite, mysql, mariadb, postgresql"
     )
+
+
+def _shown(url: URL) -> str:
+    """The URL as the config wrote it, for messages: the password replaced by ***."""
+    return url.render_as_string(hide_password=True)
 
 
 def open_sqlite_file(path: str) -> None:

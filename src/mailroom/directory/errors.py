@@ -47,3 +47,8 @@ class InUse(DirectoryError):
 
 class DatabaseUnavailable(DirectoryError):
     """The SQL server cannot be reached or refused us; the message names the URL's host."""
+
+
+class SchemaNotReady(DirectoryError):
+    """The database holds no directory tables yet, an older schema a reading command must
+    not upgrade, or a newer one this Mailroom must not touch; the message says what to run."""

@@ -29,6 +29,7 @@ import asyncio
 import logging
 import os
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -47,10 +48,17 @@ from mailroom.directory.database import (
     sqlite_pragmas,
     without_ignored_key_names,
 )
-from mailroom.directory.errors import DatabaseUnavailable, DirectoryError
+from mailroom.directory.errors import DatabaseUnavailable, DirectoryError, SchemaNotReady
+from mailroom.directory.migration_lock import migration_lock
+from mailroom.directory.revisions import SchemaState, schema_state
 from mailroom.directory.schema import directory_version
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+_MIGRATING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+"""One lock per event loop (a CLI command, a test each run their own) around migrations."""
 
 _INHERITED: list[sqlite3.Connection] = []
 """Version-reading connections a forked process inherited (see `_peek_version`)."""
@@ -109,10 +117,54 @@ class Transactions:
             raise directory._unavailable(error) from error
         return directory
 
+    async def schema_state(self) -> SchemaState:
+        """Whether the database holds the directory's tables at this version's revision."""
+        async with self._reading() as connection:
+            return await connection.run_sync(schema_state)
+
     async def migrate(self) -> None:
-        """Create or upgrade the schema to the newest Alembic revision (idempotent)."""
-        # Imported here: Alembic costs a third of a second to import, and only `init`
-        # and `serve` migrate; every other command starts without it.
+        """Create or upgrade the schema to the newest Alembic revision: the one place that
+        does it, for `serve`, `init` and every command that changes the directory. When the
+        schema is current it costs one query and imports no Alembic. Raises SchemaNotReady
+        for a schema made by a newer Mailroom, DatabaseUnavailable, DirectoryError."""
+        state = await self.schema_state()
+        if state is SchemaState.CURRENT:
+            return
+        if state is SchemaState.NEWER:
+            raise self._not_ready(state)
+        try:
+            await self._upgrade()
+        except DirectoryError:
+            # Another process (a second command, a node starting) may have created the
+            # same tables at the same moment, and won: then the schema is as wanted.
+            if await self.schema_state() is not SchemaState.CURRENT:
+                raise
+
+    async def require_schema(self) -> None:
+        """For commands that only read: raise SchemaNotReady, saying what to run, unless
+        the schema is current. Reading must not create tables (a mistyped URL would get
+        them) nor upgrade a schema behind the administrator's back."""
+        state = await self.schema_state()
+        if state is not SchemaState.CURRENT:
+            raise self._not_ready(state)
+
+    def _not_ready(self, state: SchemaState) -> SchemaNotReady:
+        where = f"the directory database ({self.location})"
+        if state is SchemaState.NEWER:
+            return SchemaNotReady(
+                f"{where} was migrated by a newer Mailroom; run that version, or restore a copy"
+            )
+        if state is SchemaState.OLDER:
+            return SchemaNotReady(
+                f"{where} has an older schema; upgrade it with `mailroom directory upgrade`"
+            )
+        return SchemaNotReady(
+            f"{where} has no tables yet; create them with `mailroom directory upgrade`"
+        )
+
+    async def _upgrade(self) -> None:
+        # Imported here: Alembic costs a third of a second to import, and only a command
+        # that finds work for it should pay.
         import alembic.command
         import alembic.config
         import alembic.util
@@ -122,6 +174,12 @@ class Transactions:
             logging.getLogger("asyncmy").addFilter(without_ignored_key_names)
 
         def upgrade(connection: Connection) -> None:
+            with migration_lock(connection):
+                # Another process may have migrated while we waited for the lock.
+                if schema_state(connection) is not SchemaState.CURRENT:
+                    alembic_upgrade(connection)
+
+        def alembic_upgrade(connection: Connection) -> None:
             config = alembic.config.Config()
             # The Config is a ConfigParser: a '%' in the path would read as interpolation.
             config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
@@ -130,13 +188,16 @@ class Transactions:
 
         connected = False
         try:
-            async with self._engine.begin() as connection:
+            # Alembic's `context` is one per process: one migration at a time in it.
+            async with _migrating(), self._engine.begin() as connection:
                 connected = True
                 await connection.run_sync(upgrade)
         except (DBAPIError, OSError) as error:
             if self._means_unavailable(error, connected):
                 raise self._unavailable(error) from error
-            raise
+            raise DirectoryError(
+                f"cannot migrate the directory database ({self.location}): {self._reason(error)}"
+            ) from error
         except alembic.util.CommandError as error:
             raise DirectoryError(
                 f"cannot migrate the directory database ({self.location}): {error}; "
@@ -187,6 +248,12 @@ class Transactions:
             self._peek = None
 
     def _unavailable(self, error: BaseException) -> DatabaseUnavailable:
+        return DatabaseUnavailable(
+            f"cannot use the directory database ({self.location}): {self._reason(error)}"
+        )
+
+    def _reason(self, error: BaseException) -> str:
+        """The driver's first line about `error`, without the password."""
         cause = error.orig if isinstance(error, DBAPIError) and error.orig else error
         text = str(cause)
         if len(cause.args) == 2 and isinstance(cause.args[0], int):
@@ -196,7 +263,7 @@ class Transactions:
         password = self._database.url.password
         if password:
             reason = reason.replace(str(password), "***")
-        return DatabaseUnavailable(f"cannot use the directory database ({self.location}): {reason}")
+        return reason
 
     @staticmethod
     def _means_unavailable(error: Exception, connected: bool) -> bool:
@@ -234,3 +301,12 @@ class Transactions:
             if self._means_unavailable(error, connected):
                 raise self._unavailable(error) from error
             raise
+
+
+def _migrating() -> asyncio.Lock:
+    """This event loop's migration lock (see `_MIGRATING`)."""
+    loop = asyncio.get_running_loop()
+    lock = _MIGRATING.get(loop)
+    if lock is None:
+        lock = _MIGRATING[loop] = asyncio.Lock()
+    return lock

@@ -12,10 +12,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from mailroom.directory.revisions import VERSION_TABLE
 from mailroom.directory.schema import metadata
-
-# Kept apart from any other Alembic history that may share the database.
-VERSION_TABLE = "alembic_version_directory"
 
 
 def run_migrations(connection: Connection) -> None:
