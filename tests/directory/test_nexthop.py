@@ -7,7 +7,7 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mailroom.config.nexthop import Nexthop, NexthopError, parse_nexthop
@@ -67,6 +67,16 @@ def test_anything_else_is_refused_saying_why(written: str, reason: str) -> None:
     assert str(caught.value) == f"invalid next hop {written!r}: {reason}"
 
 
+def test_a_host_named_smtp_reads_back_from_its_normalized_form() -> None:
+    # Found by the property test below: "SMTP" was written "smtp:25", read back as the
+    # smtp: prefix and a host named 25.
+    hop = parse_nexthop("SMTP")
+    assert hop.normalized() == "smtp:25"
+    assert parse_nexthop(hop.normalized()) == Nexthop("smtp", 25, True)
+    assert parse_nexthop("smtp:mail.example.org:2525") == Nexthop("mail.example.org", 2525, True)
+
+
+@example("SMTP")
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=80) | st.from_regex(r"(smtp:)?\[?[a-zA-Z0-9.:-]{0,30}\]?(:[0-9]{0,6})?"))
 def test_hostile_text_is_normalised_for_good_or_refused(text: str) -> None:

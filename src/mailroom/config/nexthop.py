@@ -67,7 +67,9 @@ def parse_nexthop(text: str) -> Nexthop:
     )
     if not value or any(char.isspace() for char in value):
         raise NexthopError(problem)
-    if value[:5].lower() == "smtp:":
+    if value[:5].lower() == "smtp:" and not _PORT.fullmatch(value[5:]):
+        # `smtp:25` is a host named smtp and its port (as the normalized form of that
+        # host writes it), not the smtp: prefix and a host named 25, which no host can be.
         value = value[5:]
     if value.startswith("["):
         host, closed, rest = value[1:].partition("]")
