@@ -66,12 +66,26 @@ async def test_a_dovecot_maildir_lists_its_own_folders_only(bob: ImapTalk) -> No
     ]
 
 
-async def test_a_maildir_with_only_inbox_mail_gets_no_default_folders(
+async def test_an_account_that_got_mail_before_its_first_login_gets_the_default_folders(
     imap_host: MailHost,
 ) -> None:
-    # Mail delivered before the first login (a legacy POP3 member's Maildir, too): not new.
+    # Mailroom's delivery writes no dovecot-uidlist: the account is still new.
     root = imap_host.maildir(ALICE)
     Maildir(root, hostname="mail.example.test").deliver(io.BytesIO(b"Subject: hi\n\nhi\n"))
+    talk = await login(imap_host, ALICE)
+    assert (await talk.command("SELECT INBOX")).ok
+    await talk.close()
+    assert folder_directories(root) == [".Archive", ".Drafts", ".Junk", ".Sent", ".Trash"]
+
+
+async def test_a_maildir_dovecot_delivered_to_gets_no_default_folders(
+    imap_host: MailHost,
+) -> None:
+    # Only INBOX mail, but Dovecot's LDA left its uidlist: a legacy POP3 member's Maildir.
+    root = imap_host.maildir(ALICE)
+    Maildir(root, hostname="mail.example.test").deliver(io.BytesIO(b"Subject: hi\n\nhi\n"))
+    (name,) = (path.name for path in (root / "new").iterdir())
+    (root / "dovecot-uidlist").write_bytes(f"3 V1700000000 N2\n1 {name}\n".encode())
     talk = await login(imap_host, ALICE)
     assert (await talk.command('LIST "" "*"')).lines("LIST") == [
         'LIST (\\HasNoChildren) "." "INBOX"'

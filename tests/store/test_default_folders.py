@@ -48,19 +48,29 @@ def test_a_maildir_with_a_subscriptions_file_is_not_new(tmp_path: Path) -> None:
     assert not is_new_maildir(tmp_path)
 
 
-def test_a_maildir_with_a_message_is_not_new(tmp_path: Path) -> None:
+def test_mail_delivered_before_the_first_login_leaves_a_maildir_new(tmp_path: Path) -> None:
+    # Mailroom's delivery writes no dovecot-uidlist: a new account that got mail first.
     for sub in ("new", "cur"):
         root = tmp_path / sub
         Maildir(root).create()
         (root / sub / "1.m.host:2,").write_bytes(b"Subject: x\n\nx\n")
-        assert not is_new_maildir(root)
+        assert is_new_maildir(root)
+
+
+def test_mail_and_a_uidlist_make_a_maildir_existing(tmp_path: Path) -> None:
+    # Dovecot, by LDA or by a session, wrote its uidlist beside the mail.
+    Maildir(tmp_path).create()
+    (tmp_path / "new" / "1.m.host").write_bytes(b"Subject: x\n\nx\n")
+    (tmp_path / "dovecot-uidlist").write_bytes(b"3 V1 N2\n1 1.m.host\n")
+    assert not is_new_maildir(tmp_path)
 
 
 def test_an_existing_maildir_only_gets_its_own_missing_directories(tmp_path: Path) -> None:
     Maildir(tmp_path, hostname="h").deliver(io.BytesIO(b"Subject: x\n\nx\n"))
+    (tmp_path / "dovecot-uidlist").write_bytes(b"3 V1 N2\n")
     (tmp_path / "tmp").rmdir()
     assert not create_default_folders(tmp_path, FolderNames("."), hostname="h")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cur", "new", "tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cur", "dovecot-uidlist", "new", "tmp"]
 
 
 def test_a_new_maildir_gets_the_default_folders_recorded_as_special_use(tmp_path: Path) -> None:

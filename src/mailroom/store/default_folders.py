@@ -35,12 +35,12 @@ def is_new_maildir(root: Path) -> bool:
       (Dovecot writes one at the first session or LDA delivery, Mailroom at the
       first open of INBOX, which comes after this check), so an emptied-out
       POP3-only Maildir from Dovecot is not new;
-    - no message: nothing in `cur/` or `new/` of the root (INBOX). `tmp/` does
-      not count: it holds deliveries in progress, not mail.
-    A missing root is new. Anything else (index caches, `maildirsize`, Sieve
-    scripts) does not make it old. An account that received mail before its
-    first login is therefore not new either and gets no default folders, just
-    as a legacy Maildir with only an INBOX does not.
+    Mail in INBOX does not count: Mailroom's own delivery writes no uidlist, so an
+    account that received mail before its first login is still new and gets the
+    default folders, as it would have without that mail. A Maildir that came from
+    Dovecot has a `dovecot-uidlist` as soon as Dovecot served or delivered to it
+    once. A missing root is new. Anything else (index caches, `maildirsize`, Sieve
+    scripts) does not make it old.
     """
     if (root / SUBSCRIPTIONS_FILE).exists() or (root / UIDLIST_FILE).exists():
         return False
@@ -51,16 +51,7 @@ def is_new_maildir(root: Path) -> bool:
                     return False
     except FileNotFoundError:
         return True
-    return not any(_has_entry(root / sub) for sub in ("cur", "new"))
-
-
-def _has_entry(directory: Path) -> bool:
-    """Whether `directory` holds anything (stops at the first entry: INBOX may be huge)."""
-    try:
-        with os.scandir(directory) as entries:
-            return next(entries, None) is not None
-    except (FileNotFoundError, NotADirectoryError):
-        return False
+    return True
 
 
 def create_default_folders(
