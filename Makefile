@@ -45,6 +45,7 @@ $(DEMO)/mailroom.toml: | $(VENV)/.installed-run
 	$(BIN)/mailroom -c $(DEMO).new/mailroom.toml domain add example.test
 	echo demo | $(BIN)/mailroom -c $(DEMO).new/mailroom.toml user add alice@example.test --name "Alice Demo" --password-stdin
 	echo demo | $(BIN)/mailroom -c $(DEMO).new/mailroom.toml user add bob@example.test --name "Bob Demo" --password-stdin
+	$(BIN)/mailroom -c $(DEMO).new/mailroom.toml alias add postmaster@example.test alice@example.test
 	mv $(DEMO).new $(DEMO)
 	@echo "demo ready: config $(DEMO)/mailroom.toml, self-signed certificate $(DEMO)/tls/cert.pem"
 	@echo "check it: $(BIN)/mailroom -c $(DEMO)/mailroom.toml config check; serve it: make run"

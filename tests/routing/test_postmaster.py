@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 
 from mailroom.config import ConfigError, RoutingConfig, parse_config
+from mailroom.delivery.bounces import Bouncer
 from mailroom.directory import Directory
+from mailroom.queue import MailQueue, RecipientResult
 from mailroom.routing import FailureReason, RecipientVerdict, Router
+from tests.support.queue_messages import body, envelope, queue_message
 from tests.support.routing_community import Clock, deliveries, failures, write
 
 
@@ -120,3 +123,35 @@ def test_a_postmaster_setting_that_is_no_address_is_refused_naming_line_and_key(
     assert "'root' is not an address" in line
     config = parse_config('[routing]\npostmaster = " Hostmaster@Example.ORG "\n', Path("m.toml"))
     assert config.routing.postmaster == "hostmaster@example.org"
+
+
+async def test_expanding_the_bare_postmaster_finds_the_host_domains_postmaster(
+    directory: Directory, tmp_path: Path, clock: Clock
+) -> None:
+    await directory.add_alias("postmaster@example.net", ["alice@example.org"])
+    routing = router(directory, tmp_path, clock, "mx.elsewhere.example")
+    assert deliveries(await routing.expand("Postmaster")) == ["local alice@example.org"]
+
+
+async def test_a_double_bounce_reaches_the_postmaster_when_the_hostname_is_no_local_domain(
+    directory: Directory, tmp_path: Path, clock: Clock
+) -> None:
+    """The host domain is then the first local domain (example.net). The report says
+    postmaster@<hostname>, but the host name is not one of ours: it is
+    delivered where the bare <Postmaster> goes, never sent out to the host name's MX."""
+    await directory.add_alias("postmaster@example.net", ["alice@example.org"])
+    routing = router(directory, tmp_path, clock, "mx.elsewhere.example")
+    async with MailQueue(tmp_path / "queue") as queue:
+        queue_id = await queue_message(queue, body(), envelope("bob@example.net", sender=""))
+        (before,) = await queue.due()
+        after = await queue.update(queue_id, {0: RecipientResult.failed("550 5.1.1 no such user")})
+        bouncer = Bouncer(queue, "mx.elsewhere.example", router=routing)
+        report_id = await bouncer.report_failures(before, after)
+        assert report_id is not None
+        report = await queue.get(report_id)
+        assert report is not None
+        assert [(r.address, r.original) for r in report.envelope.recipients] == [
+            ("alice@example.org", "postmaster@mx.elsewhere.example")
+        ]
+        report_text = queue.message_path(report_id).read_bytes()
+        assert b"\r\nTo: <postmaster@mx.elsewhere.example>\r\n" in report_text

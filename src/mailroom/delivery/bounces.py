@@ -6,9 +6,11 @@
   long after arrival, a report with Action: delayed (Postfix's delay_warning_time). It
   is checked at each delivery attempt, so it may come as late as the next retry.
 - Never a report to the null sender. A bounce that fails (its sender is <>) is reported
-  to postmaster@<hostname> from double-bounce@<hostname> instead, as Postfix's "double
+  to the host's postmaster from double-bounce@<hostname> instead, as Postfix's "double
   bounce"; when that fails too, it is dropped (its sender is double-bounce@), so
-  reports never loop. A delayed bounce is never reported at all.
+  reports never loop. A delayed bounce is never reported at all. The report is
+  addressed to postmaster@<hostname> but delivered where routing sends the bare
+  `<Postmaster>` (RFC 5321 §4.1.1.3): the hostname need not be a local domain.
 
 A report's recipient is expanded by routing before it is queued (postmaster@ is
 usually an alias, and so may a sender be): the queue holds final recipients only.
@@ -40,6 +42,7 @@ from mailroom.queue import (
     RecipientState,
 )
 from mailroom.routing import DirectoryUnavailable, Expansion
+from mailroom.routing.postmaster import POSTMASTER
 
 log = logging.getLogger("mailroom.delivery")
 
@@ -205,7 +208,10 @@ class Bouncer:
         if self.router is None:
             return [address]
         try:
-            expansion = await self.router.expand(address)
+            # The double bounce's postmaster@<hostname> is the host's postmaster.
+            expansion = await self.router.expand(
+                POSTMASTER if address == self.postmaster else address
+            )
         except DirectoryUnavailable:
             return [address]
         finals = list(dict.fromkeys(delivery.recipient for delivery in expansion.deliveries))

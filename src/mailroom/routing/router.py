@@ -192,8 +192,11 @@ class Router:
     async def check(self, address: str) -> RecipientVerdict:
         """Whether `address` is ours and known, relayed or remote (see RecipientVerdict).
         Raises InvalidRecipient for what is not an address, DirectoryUnavailable if the
-        directory cannot be read and has never been."""
+        directory cannot be read and has never been. The bare `postmaster` is the host's
+        postmaster, as in `route`."""
         maps = self._loaded_maps()
+        if is_postmaster(address.strip()):
+            return self._bare_postmaster_route(maps, await self._snapshots.get()).verdict
         recipient = _recipient(address)
         return self._verdict(maps, await self._snapshots.get(), recipient)
 
@@ -337,10 +340,13 @@ class Router:
         return snapshot.account_of(address)
 
     async def expand(self, address: str) -> Expansion:
-        """The deliveries `address` stands for, and what could not be delivered. Never
-        raises for a bad address (it is an INVALID failure); raises DirectoryUnavailable
+        """The deliveries `address` stands for, and what could not be delivered (the bare
+        `postmaster` is the host's postmaster, as in `route`). Never raises for a bad
+        address (it is an INVALID failure); raises DirectoryUnavailable
         if the directory cannot be read and has never been."""
         maps = self._loaded_maps()
+        if is_postmaster(address.strip()):
+            return self._bare_postmaster_route(maps, await self._snapshots.get()).expansion
         try:
             original = normalize_address(address)
         except InvalidAddress as error:
