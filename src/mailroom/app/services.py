@@ -35,6 +35,7 @@ from mailroom.delivery.srs import SrsRewriter
 from mailroom.directory import Directory, NotFound
 from mailroom.imap.services import ImapServices, ImapSettings
 from mailroom.mailauth import DkimKeys, DkimSigner
+from mailroom.mailauth.arc import ArcSealer
 from mailroom.message import SearchText, search_text
 from mailroom.net import TlsContexts
 from mailroom.pop3.server import Pop3Services, Pop3Settings
@@ -298,6 +299,12 @@ def outbound_delivery(config: Config, router: Router, srs: SrsRewriter | None) -
         signer = DkimSigner(
             DkimKeys(config.resolve(config.dkim.key_directory), config.dkim.selector)
         )
+    sealer = None
+    if config.dkim.arc_seal:
+        sealer = ArcSealer(
+            DkimKeys(config.resolve(config.dkim.key_directory), config.dkim.selector),
+            authserv_id=config.hostname,
+        )
     return Outbound(
         remote,
         router,
@@ -305,6 +312,7 @@ def outbound_delivery(config: Config, router: Router, srs: SrsRewriter | None) -
         signer=signer,
         srs=srs,
         relayhost_login=relayhost_login(config),
+        sealer=sealer,
     )
 
 

@@ -32,6 +32,15 @@ class ImmediateDelivery(Protocol):
     async def deliver_now(self, queue_id: str, message: Path, envelope: Envelope) -> Envelope: ...
 
 
+class ClientCheck(Protocol):
+    """Asked about each client of an smtp (port 25) listener before the greeting
+    (mailroom.mailauth.dnsbl.DnsblChecker, injected by app)."""
+
+    async def refusal(self, address: str) -> str | None:
+        """The text of a 554 5.7.1 refusing the client at `address`, or None."""
+        ...
+
+
 @dataclass(frozen=True)
 class SmtpServices:
     settings: SmtpSettings
@@ -43,6 +52,8 @@ class SmtpServices:
     """If set, local recipients are delivered before the 250 instead of queued."""
     srs: SrsReverser | None = None
     """If set, bounces to the SRS addresses it made are accepted and sent on."""
+    client_check: ClientCheck | None = None
+    """If set, asked about each client of an smtp listener at connect (DNSBL)."""
 
 
 @dataclass(frozen=True)
