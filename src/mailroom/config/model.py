@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from mailroom.config.mailauth import InboundAuthenticationConfig
 from mailroom.config.nexthop import parse_nexthop
 from mailroom.config.section import Section, Size
 from mailroom.config.sieve import SieveConfig
@@ -627,6 +628,7 @@ class Config(Section):
     dkim: DkimConfig = DkimConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     sieve: SieveConfig = SieveConfig()
+    inbound_authentication: InboundAuthenticationConfig = InboundAuthenticationConfig()
     listeners: list[Listener] = Field(default_factory=list)
 
     _source: Path | None = PrivateAttr(default=None)

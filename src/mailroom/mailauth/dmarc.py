@@ -181,9 +181,7 @@ def evaluate(
         return DmarcResult("pass", author, applies, reason=f"SPF aligned ({spf.domain})")
     for signature in dkim:
         if signature.result == "pass" and aligned(signature.domain, author, adkim):
-            return DmarcResult(
-                "pass", author, applies, reason=f"DKIM aligned ({signature.domain})"
-            )
+            return DmarcResult("pass", author, applies, reason=f"DKIM aligned ({signature.domain})")
     disposition = applies
     pct = max(0, min(100, policy.pct))
     if disposition != "none" and sample() * 100 >= pct:
