@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from mailroom.config.dnsbl import DnsblConfig
+from mailroom.config.mailauth import InboundAuthenticationConfig
 from mailroom.config.nexthop import parse_nexthop
 from mailroom.config.section import Section, Size
 from mailroom.config.sieve import SieveConfig
@@ -633,6 +634,7 @@ class Config(Section):
     delivery: DeliveryConfig = DeliveryConfig()
     sieve: SieveConfig = SieveConfig()
     dnsbl: DnsblConfig = DnsblConfig()
+    inbound_authentication: InboundAuthenticationConfig = InboundAuthenticationConfig()
     listeners: list[Listener] = Field(default_factory=list)
 
     _source: Path | None = PrivateAttr(default=None)

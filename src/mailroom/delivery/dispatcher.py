@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from mailroom.delivery.bounces import Bouncer
-from mailroom.delivery.local import LocalDelivery, LocalResult, LocalStatus
+from mailroom.delivery.local import QUARANTINE_NOTE, LocalDelivery, LocalResult, LocalStatus
 from mailroom.delivery.outbound import Outbound
 from mailroom.delivery.remote import RemoteStatus
 from mailroom.queue import (
@@ -135,7 +135,12 @@ class Dispatcher:
                 account = None  # the queue will try again
             if account is not None:
                 local = await self.deliver_to_account(
-                    queue_id, message, envelope.sender, recipient, account
+                    queue_id,
+                    message,
+                    envelope.sender,
+                    recipient,
+                    account,
+                    quarantine=envelope.extra.get(QUARANTINE_NOTE),
                 )
                 result = recipient_result(local)
                 if result.state is RecipientState.DELIVERED:
@@ -179,7 +184,13 @@ class Dispatcher:
         sender = entry.envelope.sender
         remote: dict[str, list[int]] = {}
         for index, recipient in entry.unfinished():
-            result = await self.deliver_one(queue_id, message, sender, recipient)
+            result = await self.deliver_one(
+                queue_id,
+                message,
+                sender,
+                recipient,
+                quarantine=entry.envelope.extra.get(QUARANTINE_NOTE),
+            )
             if result is None:  # for another host: sent below, one transaction per domain
                 remote.setdefault(recipient.address.rpartition("@")[2], []).append(index)
             else:
@@ -243,14 +254,22 @@ class Dispatcher:
         return results
 
     async def deliver_one(
-        self, queue_id: str, message: Path, sender: str, recipient: EnvelopeRecipient
+        self,
+        queue_id: str,
+        message: Path,
+        sender: str,
+        recipient: EnvelopeRecipient,
+        *,
+        quarantine: str | None = None,
     ) -> RecipientResult | None:
         """One attempt at a local recipient of the message stored at `message`; None
         for a recipient on another host (the caller sends those per domain)."""
         try:
             account = await self.router.account(_routed_account(recipient))
             if account is not None:
-                return await self.deliver_locally(queue_id, message, sender, recipient, account)
+                return await self.deliver_locally(
+                    queue_id, message, sender, recipient, account, quarantine=quarantine
+                )
             verdict = await self.router.check(recipient.address)
         except InvalidRecipient as error:
             return RecipientResult.failed(f"5.1.3 {error}")
@@ -268,10 +287,14 @@ class Dispatcher:
         sender: str,
         recipient: EnvelopeRecipient,
         account: LocalAccount,
+        *,
+        quarantine: str | None = None,
     ) -> RecipientResult:
         """Into the account's Maildir; a full mailbox is a temporary failure."""
         return recipient_result(
-            await self.deliver_to_account(queue_id, message, sender, recipient, account)
+            await self.deliver_to_account(
+                queue_id, message, sender, recipient, account, quarantine=quarantine
+            )
         )
 
     async def deliver_to_account(
@@ -281,7 +304,10 @@ class Dispatcher:
         sender: str,
         recipient: EnvelopeRecipient,
         account: LocalAccount,
+        *,
+        quarantine: str | None = None,
     ) -> LocalResult:
+        """`quarantine`: the folder the inbound check's quarantine asks for (local.py)."""
         return await self.local.deliver(
             message,
             sender=sender,
@@ -291,6 +317,7 @@ class Dispatcher:
             quota_bytes=account.quota_bytes,
             queue_id=queue_id,
             own_addresses=account.extra_addresses,
+            quarantine_folder=quarantine,
         )
 
 

@@ -81,7 +81,9 @@ class SmtpSession:
         """The listener's sessions: `stopped` once the server stops."""
         self.hostname = self.settings.hostname
         self.state = SessionState()
-        self.reception = MessageReception(connection, self.services, self.state, self.send)
+        self.reception = MessageReception(
+            connection, self.services, self.state, self.send, inbound=not policy.submission
+        )
         self.bad_commands = BadCommandLimit(policy.listener.max_bad_commands)
         self.enhanced_codes = True
         self.waiting = False
