@@ -37,6 +37,8 @@ from mailroom.directory import Directory, NotFound
 from mailroom.dns import Resolver
 from mailroom.imap.services import ImapServices, ImapSettings
 from mailroom.mailauth import DkimKeys, DkimSigner
+from mailroom.mailauth.arc import ArcSealer
+from mailroom.mailauth.dnsbl import DnsblChecker
 from mailroom.message import SearchText, search_text
 from mailroom.net import TlsContexts
 from mailroom.pop3.server import Pop3Services, Pop3Settings
@@ -250,6 +252,22 @@ def smtp_services(services: Services, delivery: Dispatcher) -> SmtpServices:
         inbound_check=inbound_check(
             services.config, services.resolver or host_resolver(services.config)
         ),
+        client_check=dnsbl_checker(
+            services.config, services.resolver or host_resolver(services.config)
+        ),
+    )
+
+
+def dnsbl_checker(config: Config, resolver: Resolver) -> DnsblChecker | None:
+    """The DNSBL check of smtp clients at connect (None when `[dnsbl] sites` is empty)."""
+    settings = config.dnsbl
+    if not settings.sites:
+        return None
+    return DnsblChecker(
+        resolver,
+        settings.parsed_sites,
+        threshold=settings.threshold,
+        timeout=settings.timeout_seconds,
     )
 
 
@@ -306,6 +324,12 @@ def outbound_delivery(config: Config, router: Router, srs: SrsRewriter | None) -
         signer = DkimSigner(
             DkimKeys(config.resolve(config.dkim.key_directory), config.dkim.selector)
         )
+    sealer = None
+    if config.dkim.arc_seal:
+        sealer = ArcSealer(
+            DkimKeys(config.resolve(config.dkim.key_directory), config.dkim.selector),
+            authserv_id=config.hostname,
+        )
     return Outbound(
         remote,
         router,
@@ -313,6 +337,7 @@ def outbound_delivery(config: Config, router: Router, srs: SrsRewriter | None) -
         signer=signer,
         srs=srs,
         relayhost_login=relayhost_login(config),
+        sealer=sealer,
     )
 
 

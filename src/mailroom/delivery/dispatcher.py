@@ -201,7 +201,15 @@ class Dispatcher:
                 if results:
                     await self.queue.update(queue_id, results)
                 results = await self.send_remote(
-                    queue_id, message, sender, domain, {i: recipients[i].address for i in indexes}
+                    queue_id,
+                    message,
+                    sender,
+                    domain,
+                    {i: recipients[i].address for i in indexes},
+                    # Mail a member submitted is theirs, not forwarded: never ARC-sealed.
+                    forwarded_for=()
+                    if entry.envelope.authenticated
+                    else tuple(recipients[i].original for i in indexes),
                 )
             await self.queue.finish(
                 queue_id,
@@ -215,11 +223,24 @@ class Dispatcher:
             self.queue.release(queue_id)
 
     async def send_remote(
-        self, queue_id: str, message: Path, sender: str, domain: str, addresses: dict[int, str]
+        self,
+        queue_id: str,
+        message: Path,
+        sender: str,
+        domain: str,
+        addresses: dict[int, str],
+        *,
+        forwarded_for: tuple[str, ...] = (),
     ) -> dict[int, RecipientResult]:
-        """One attempt for the recipients (by envelope index) of one domain."""
+        """One attempt for the recipients (by envelope index) of one domain;
+        `forwarded_for`: what `Outbound.send` takes."""
         outcome = await self.outbound.send(
-            queue_id, message, sender, list(dict.fromkeys(addresses.values())), domain
+            queue_id,
+            message,
+            sender,
+            list(dict.fromkeys(addresses.values())),
+            domain,
+            forwarded_for=forwarded_for,
         )
         results = {}
         for index, address in addresses.items():

@@ -115,7 +115,7 @@ def _read_signature(index: int, value: bytes) -> _Signature:
         tags = parse_tag_value(_WHITESPACE.sub(b" ", value))
     except InvalidTagValueList as error:
         tags = {}
-        unreadable = f"unreadable signature: {_printable(str(error))}"
+        unreadable = f"unreadable signature: {printable(str(error))}"
     else:
         unreadable = ""
     domain = _ascii(tags.get(b"d", b"")).lower()
@@ -136,13 +136,13 @@ def _read_signature(index: int, value: bytes) -> _Signature:
         if text.startswith("x= value is past"):
             # RFC 6376 §3.5 (dkimpy allows 10 hours for a signer's wrong clock).
             return refused("policy", "signature expired")
-        return refused("permerror", f"bad signature: {_printable(text)}")
+        return refused("permerror", f"bad signature: {printable(text)}")
     except (IndexError, ValueError, TypeError):
         return refused("permerror", "bad signature: unreadable tags")
     if algorithm == b"rsa-sha1":
         return refused("policy", "rsa-sha1 is not accepted (RFC 8301)")
-    name = f"{selector}._domainkey.{domain}"
-    if not _is_dns_name(name):
+    name = key_name(selector, domain)
+    if name is None:
         return refused("permerror", "d= or s= is not a domain name")
     return _Signature(index, domain, selector, b, algorithm, name, None)
 
@@ -206,12 +206,12 @@ def _verify_one(
     except dkim.KeyFormatError as error:
         if "too small" in str(error):
             return result("policy", "key shorter than 1024 bits (RFC 8301)")
-        return result("permerror", f"bad key: {_printable(str(error))}")
+        return result("permerror", f"bad key: {printable(str(error))}")
     except dkim.ValidationError as error:
         # The body hash mismatch is dkimpy's only ValidationError past the tag checks.
-        return result("fail", _printable(str(error)).split(" (")[0])
+        return result("fail", printable(str(error)).split(" (")[0])
     except (dkim.DKIMException, IndexError, ValueError, TypeError) as error:
-        return result("permerror", f"cannot verify: {_printable(str(error))}")
+        return result("permerror", f"cannot verify: {printable(str(error))}")
     if valid:
         return result("pass", "good signature")
     return result("fail", "signature did not verify")
@@ -238,21 +238,26 @@ def _key_problem(signature: _Signature, record: bytes) -> str | None:
     try:
         dkim.evaluate_pk(signature.key_name, record)
     except (dkim.DKIMException, ValueError, TypeError) as error:
-        return f"bad key: {_printable(str(error))}"
+        return f"bad key: {printable(str(error))}"
     return None
 
 
-def _is_dns_name(name: str) -> bool:
+def key_name(selector: str, domain: str) -> str | None:
+    """`<selector>._domainkey.<domain>` (RFC 6376 §3.6.2.1), or None when that is no
+    domain name (a label empty, too long or with odd characters; the name too long)."""
+    name = f"{selector}._domainkey.{domain}"
     if len(name) > MAX_NAME_LENGTH:
-        return False
-    return all(_LABEL.match(label.encode("ascii")) for label in name.split("."))
+        return None
+    if not all(_LABEL.match(label.encode("ascii", "replace")) for label in name.split(".")):
+        return None
+    return name
 
 
 def _ascii(value: bytes) -> str:
     return value.decode("ascii", "replace")
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """Error text safe for a log line or a header comment: no control characters, short."""
     cleaned = "".join(c if c.isprintable() and c not in "()\\" else "?" for c in text)
     return cleaned[:200]

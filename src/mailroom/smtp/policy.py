@@ -33,6 +33,15 @@ class ImmediateDelivery(Protocol):
     async def deliver_now(self, queue_id: str, message: Path, envelope: Envelope) -> Envelope: ...
 
 
+class ClientCheck(Protocol):
+    """Asked about each client of an smtp (port 25) listener before the greeting
+    (mailroom.mailauth.dnsbl.DnsblChecker, injected by app)."""
+
+    async def refusal(self, address: str) -> str | None:
+        """The text of a 554 5.7.1 refusing the client at `address`, or None."""
+        ...
+
+
 @dataclass(frozen=True)
 class InboundMessage:
     """A message received on port 25 from a client that did not log in, at the end of
@@ -76,6 +85,8 @@ class SmtpServices:
     """If set, local recipients are delivered before the 250 instead of queued."""
     srs: SrsReverser | None = None
     """If set, bounces to the SRS addresses it made are accepted and sent on."""
+    client_check: ClientCheck | None = None
+    """If set, asked about each client of an smtp listener at connect (DNSBL)."""
     inbound_check: InboundCheck | None = None
     """If set, run at the end of DATA/BDAT on smtp listeners for clients not logged in."""
 
