@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import authres
+import dkim
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -33,7 +34,7 @@ from tests.support.submission import submit
 OUR_ID = "mail.example.test"
 ALICE = "alice@example.test"
 ENABLED = {"# enabled = false\n# spf = true": "enabled = true\n# spf = true"}
-SIGNED_DOMAINS = ("aligned.test", "badkey.test", "keytemp.test", "quarantine.test")
+SIGNED_DOMAINS = ("aligned.test", "badkey.test", "keytemp.test", "quarantine.test", "lists.test")
 
 SPF_PASS = ['"v=spf1 ip4:127.0.0.1 -all"']
 
@@ -62,6 +63,7 @@ BASE_RECORDS: dict[str, dict[str, list[str]]] = {
     "_dmarc.quarantine.test": dmarc("v=DMARC1; p=quarantine"),
     "lenient.test": spf("v=spf1 -all"),
     "_dmarc.lenient.test": dmarc("v=DMARC1; p=none"),
+    "lists.test": {"TXT": SPF_PASS},
     "dmarc-permerror.test": {"TXT": SPF_PASS},
     "_dmarc.dmarc-permerror.test": dmarc("v=DMARC1; p=whatever"),
     "dmarc-temperror.test": {"TXT": SPF_PASS},
@@ -198,6 +200,7 @@ async def test_aligned_signed_mail_passes_spf_dkim_and_dmarc(
     assert results_of(stored) == {
         "spf": ["pass", "none"],
         "dkim": ["pass"],
+        "arc": ["none"],
         "dmarc": ["pass"],
     }
     assert b"smtp.mailfrom=bounce@aligned.test" in stored
@@ -365,3 +368,28 @@ async def test_checks_are_off_unless_enabled(tmp_path: Path, keys: DkimKeys) -> 
         await send(running, "bounce@reject.test", message("reject.test"))
         stored = await only_message(running)
         assert b"Authentication-Results" not in stored
+
+
+async def test_an_arc_chain_sealed_by_dkimpy_is_verified(host: MailHost, keys: DkimKeys) -> None:
+    # A mailing list received the message, wrote its own Authentication-Results and
+    # sealed it with dkimpy's ARC signer before sending it on to us.
+    listed = b"Authentication-Results: mx.lists.test; dkim=none; spf=pass\r\n" + message(
+        "nodmarc.test"
+    )
+    key = keys.load("lists.test")
+    assert key is not None
+    seal = dkim.arc_sign(listed, b"mail", b"lists.test", key.private_key_pem, b"mx.lists.test")
+    await send(host, "bounce@lists.test", b"".join(seal) + listed)
+    stored = await only_message(host)
+    assert results_of(stored)["arc"] == ["pass"]
+    assert b"ARC-Seal: i=1" in stored
+
+
+async def test_a_broken_arc_chain_fails(host: MailHost, keys: DkimKeys) -> None:
+    listed = b"Authentication-Results: mx.lists.test; dkim=none\r\n" + message("nodmarc.test")
+    key = keys.load("lists.test")
+    assert key is not None
+    seal = dkim.arc_sign(listed, b"mail", b"lists.test", key.private_key_pem, b"mx.lists.test")
+    changed = (b"".join(seal) + listed).replace(b"The body", b"Another body")
+    await send(host, "bounce@lists.test", changed)
+    assert results_of(await only_message(host))["arc"] == ["fail"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from mailroom.config import Config
 from mailroom.delivery.local import QUARANTINE_NOTE
 from mailroom.dns import Resolver
+from mailroom.mailauth.arc import verify_arc
 from mailroom.mailauth.inbound import Action, Arrival, InboundAuthentication
 from mailroom.smtp.policy import InboundMessage, InboundVerdict
 from mailroom.smtp.replies import SmtpReply
@@ -55,5 +56,5 @@ def inbound_check(config: Config, resolver: Resolver) -> InboundAuthenticationCh
     if not settings.enabled:
         return None
     return InboundAuthenticationCheck(
-        InboundAuthentication(settings, resolver, config.hostname, arc=None)
+        InboundAuthentication(settings, resolver, config.hostname, arc=verify_arc)
     )
