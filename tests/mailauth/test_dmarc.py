@@ -111,9 +111,7 @@ async def test_relaxed_alignment_is_the_same_organisational_domain(resolver: Res
 
 
 async def test_strict_alignment_needs_the_same_domain(resolver: Resolver) -> None:
-    assert (await dmarc_of(resolver, "strict.test", spf("pass", "bounce.strict.test")))[
-        0
-    ] == "fail"
+    assert (await dmarc_of(resolver, "strict.test", spf("pass", "bounce.strict.test")))[0] == "fail"
     assert (await dmarc_of(resolver, "strict.test", None, (Dkim("pass", "strict.test"),)))[
         0
     ] == "pass"
@@ -197,9 +195,7 @@ async def test_several_from_domains_are_each_checked_and_the_worst_kept(
 
 
 def test_the_author_domain_is_read_from_the_from_field() -> None:
-    assert author_domains(header('From: "Alice" <alice@Example.ORG.>')).domains == (
-        "example.org",
-    )
+    assert author_domains(header('From: "Alice" <alice@Example.ORG.>')).domains == ("example.org",)
     assert author_domains(header("Subject: x")).problem == "no From: field"
     assert author_domains(header("From: undisclosed")).domains == ()
 
@@ -224,11 +220,7 @@ def test_alignment_takes_any_names(a: str, b: str, mode: str) -> None:
     assert aligned(a, b, mode) == aligned(b, a, mode)
 
 
-@given(
-    st.text(
-        alphabet=st.characters(codec="ascii", exclude_characters="\x00"), max_size=200
-    )
-)
+@given(st.text(alphabet=st.characters(codec="ascii", exclude_characters="\x00"), max_size=200))
 @settings(max_examples=300)
 def test_any_record_text_evaluates_to_a_dmarc_result(text: str) -> None:
     result = evaluate("x.test", PolicyRecord(text, "x.test"), None, [], sample=lambda: 0.5)

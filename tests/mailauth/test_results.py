@@ -159,7 +159,9 @@ def test_without_forged_fields_the_field_is_only_prepended() -> None:
     assert (rewrite.head, rewrite.replaced) == (b"AR\r\n", 0)
 
 
-@given(st.lists(st.sampled_from([OURS, "other.example", "(x) " + OURS, '"' + OURS + '"']), max_size=6))
+@given(
+    st.lists(st.sampled_from([OURS, "other.example", "(x) " + OURS, '"' + OURS + '"']), max_size=6)
+)
 @settings(max_examples=200)
 def test_no_field_with_our_id_survives(ids: list[str]) -> None:
     message = b"".join(f"Authentication-Results: {i}; none\r\n".encode() for i in ids)

@@ -3,6 +3,7 @@ through the host's resolver: every result, both identities, and the §4.6.4 limi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -169,3 +170,58 @@ def test_checkable_domain_takes_any_text(text: str) -> None:
     if checkable_domain(text):
         assert "." in text and text.isascii() and len(text) <= 253
         assert all(0 < len(label) < 64 for label in text.split("."))
+
+
+SPF_TERMS = st.sampled_from(
+    [
+        "v=spf1",
+        "ip4:192.0.2.0/24",
+        "ip6:2001:db8::/32",
+        "a",
+        "mx",
+        "ptr",
+        "include:pass.test",
+        "include:%{d}.x",
+        "exists:%{ir}.%{l1r+-}._spf.%{d}",
+        "redirect=fail.test",
+        "exp=explain.%{d}",
+        "-all",
+        "~all",
+        "?all",
+        "+all",
+        "a:/99",
+        "ip4:999.1.1.1",
+        "%{",
+        "include:",
+        "=",
+        "\x00",
+        "é",
+    ]
+)
+
+
+@given(st.lists(SPF_TERMS | st.text(max_size=20), max_size=12), st.text(max_size=30))
+@settings(max_examples=150, deadline=None)
+def test_any_published_record_gives_an_rfc_7208_result(terms: list[str], local: str) -> None:
+    record = " ".join(terms)
+    escaped = record.replace("\\", "\\\\").replace('"', '\\"')
+
+    async def evaluate() -> str:
+        server = await start_dns_server({"fuzz.test": {"TXT": [f'"{escaped}"']}})
+        try:
+            resolver = Resolver(["127.0.0.1"], server.port, timeout=2)
+            spf = await check_mail_from(
+                resolver,
+                client_ip=CLIENT,
+                sender=f"{local}@fuzz.test",
+                helo="client.example",
+                receiver="mx",
+                limits=SpfLimits(time_limit=5),
+            )
+            return spf.result
+        finally:
+            assert server.transport is not None
+            server.transport.close()
+
+    result = asyncio.run(evaluate())
+    assert result in ("pass", "fail", "softfail", "neutral", "none", "temperror", "permerror")
