@@ -123,3 +123,20 @@ async def test_a_silent_list_lets_the_client_in_after_the_timeout(tmp_path: Path
         await talk.command("QUIT")
         talk.close()
         assert (f"{CLIENT}.silent.test", "(silent)") in host.internet.dns.queries
+
+
+async def test_a_listed_ipv6_client_is_refused(tmp_path: Path) -> None:
+    # The smtp listener on ::1; the list names ::1 by its 32 nibbles (RFC 5782 §2.4).
+    on_ipv6 = {'address = "127.0.0.1:0"': 'address = "[::1]:0"'}
+    async for host in host_with(tmp_path, {**listing("black.test"), **on_ipv6}):
+        nibbles = ".".join(["1"] + ["0"] * 31)
+        host.internet.dns.records[f"{nibbles}.black.test"] = {"A": ["127.0.0.2"]}
+        reader, writer = await asyncio.open_connection("::1", host.port("smtp"))
+        talk = Talk(reader, writer)
+        code, text = await talk.reply()
+        assert (code, text) == (
+            554,
+            "5.7.1 Service unavailable; Client host [::1] blocked using black.test",
+        )
+        assert await talk.command("QUIT") == (221, "2.0.0 Bye")
+        talk.close()
