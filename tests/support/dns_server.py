@@ -5,7 +5,8 @@ Built on dnspython's `dns.message` (parse the query, make the response) and
 `dns.rrset.from_text` (build each record); no `dns.zone`, no zone files: a test
 states its records inline, as `{"example.test": {"MX": ["10 mx1.example.test."]}}`.
 A name missing from the dict is NXDOMAIN; a name present without the asked type is
-NODATA (NOERROR, empty answer); a name in `servfail` is SERVFAIL. No real DNS server
+NODATA (NOERROR, empty answer); a name in `servfail` is SERVFAIL; a name in `silent`
+gets no answer at all (the client times out). No real DNS server
 library is needed for that, and a real resolver (dnspython's) talks to it.
 """
 
@@ -17,6 +18,7 @@ from typing import cast
 
 import dns.flags
 import dns.message
+import dns.name
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
@@ -32,6 +34,7 @@ class DnsServer(asyncio.DatagramProtocol):
     records: dict[str, dict[str, list[str]]]
     servfail: set[str] = field(default_factory=set)
     queries: list[tuple[str, str]] = field(default_factory=list)
+    silent: set[str] = field(default_factory=set)
     transport: asyncio.DatagramTransport | None = None
     port: int = 0
 
@@ -44,6 +47,9 @@ class DnsServer(asyncio.DatagramProtocol):
             query = dns.message.from_wire(data)
         except Exception:
             return  # not DNS: a real server drops it too
+        if query.question and _name(query.question[0].name) in self.silent:
+            self.queries.append((_name(query.question[0].name), "(silent)"))
+            return
         response = self.answer(query)
         assert self.transport is not None
         self.transport.sendto(response.to_wire(), addr)
@@ -52,7 +58,7 @@ class DnsServer(asyncio.DatagramProtocol):
         response = dns.message.make_response(query)
         response.flags |= dns.flags.AA
         question = query.question[0]
-        name = question.name.to_text(omit_final_dot=True).lower()
+        name = _name(question.name)
         rdtype = dns.rdatatype.to_text(question.rdtype)
         self.queries.append((name, rdtype))
         if name in self.servfail:
@@ -64,6 +70,10 @@ class DnsServer(asyncio.DatagramProtocol):
                 dns.rrset.from_text_list(question.name, TTL, dns.rdataclass.IN, rdtype, values)
             )
         return response
+
+
+def _name(name: dns.name.Name) -> str:
+    return name.to_text(omit_final_dot=True).lower()
 
 
 async def start_dns_server(

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import dns.asyncresolver
 
+from mailroom.app.inbound_authentication import host_resolver, inbound_check
 from mailroom.auth import Authenticator, MemoryThrottle, Throttle
 from mailroom.config import Config, TlsMode
 from mailroom.control import CONTROL_SOCKET
@@ -33,8 +34,11 @@ from mailroom.delivery.sieve_engine import SieveInterpreter
 from mailroom.delivery.sieve_sending import SieveMail
 from mailroom.delivery.srs import SrsRewriter
 from mailroom.directory import Directory, NotFound
+from mailroom.dns import Resolver
 from mailroom.imap.services import ImapServices, ImapSettings
 from mailroom.mailauth import DkimKeys, DkimSigner
+from mailroom.mailauth.arc import ArcSealer
+from mailroom.mailauth.dnsbl import DnsblChecker
 from mailroom.message import SearchText, search_text
 from mailroom.net import TlsContexts
 from mailroom.pop3.server import Pop3Services, Pop3Settings
@@ -67,6 +71,8 @@ class Services:
     """The host's login throttle (a worker's asks the main process's)."""
     events: MailboxEvents
     """Folder change events: IDLE wake-ups (shared with workers by the event hub)."""
+    resolver: Resolver | None = None
+    """The host's one DNS resolver (mailroom.dns), its cache shared by every check."""
 
 
 def data_dir(config: Config) -> Path:
@@ -131,6 +137,7 @@ async def open_services(
         mail_store=mail_store,
         throttle=throttle,
         events=events,
+        resolver=host_resolver(config),
     )
 
 
@@ -242,6 +249,25 @@ def smtp_services(services: Services, delivery: Dispatcher) -> SmtpServices:
         tls=services.tls,
         delivery=delivery,
         srs=services.srs,
+        inbound_check=inbound_check(
+            services.config, services.resolver or host_resolver(services.config)
+        ),
+        client_check=dnsbl_checker(
+            services.config, services.resolver or host_resolver(services.config)
+        ),
+    )
+
+
+def dnsbl_checker(config: Config, resolver: Resolver) -> DnsblChecker | None:
+    """The DNSBL check of smtp clients at connect (None when `[dnsbl] sites` is empty)."""
+    settings = config.dnsbl
+    if not settings.sites:
+        return None
+    return DnsblChecker(
+        resolver,
+        settings.parsed_sites,
+        threshold=settings.threshold,
+        timeout=settings.timeout_seconds,
     )
 
 
@@ -298,6 +324,12 @@ def outbound_delivery(config: Config, router: Router, srs: SrsRewriter | None) -
         signer = DkimSigner(
             DkimKeys(config.resolve(config.dkim.key_directory), config.dkim.selector)
         )
+    sealer = None
+    if config.dkim.arc_seal:
+        sealer = ArcSealer(
+            DkimKeys(config.resolve(config.dkim.key_directory), config.dkim.selector),
+            authserv_id=config.hostname,
+        )
     return Outbound(
         remote,
         router,
@@ -305,6 +337,7 @@ def outbound_delivery(config: Config, router: Router, srs: SrsRewriter | None) -
         signer=signer,
         srs=srs,
         relayhost_login=relayhost_login(config),
+        sealer=sealer,
     )
 
 

@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from mailroom.config.dnsbl import DnsblConfig
+from mailroom.config.mailauth import InboundAuthenticationConfig
 from mailroom.config.nexthop import parse_nexthop
 from mailroom.config.section import Section, Size
 from mailroom.config.sieve import SieveConfig
@@ -465,6 +467,10 @@ class DkimConfig(Section):
     """Type of new keys: `rsa` (2048 bits, understood everywhere) or `ed25519` (RFC 8463)."""
     sign: bool = True
     """Sign mail from our domains that have a key when it is delivered to other hosts."""
+    arc_seal: bool = True
+    """ARC-seal mail we forward to other hosts (an alias to an outside address, a Sieve
+    redirect; RFC 8617) with the forwarding domain's key, if it has an RSA key: the
+    receiver then sees what our reception's SPF/DKIM/DMARC checks found."""
 
     @field_validator("selector")
     @classmethod
@@ -627,6 +633,8 @@ class Config(Section):
     dkim: DkimConfig = DkimConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     sieve: SieveConfig = SieveConfig()
+    dnsbl: DnsblConfig = DnsblConfig()
+    inbound_authentication: InboundAuthenticationConfig = InboundAuthenticationConfig()
     listeners: list[Listener] = Field(default_factory=list)
 
     _source: Path | None = PrivateAttr(default=None)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from mailroom.delivery.bounces import Bouncer
-from mailroom.delivery.local import LocalDelivery, LocalResult, LocalStatus
+from mailroom.delivery.local import QUARANTINE_NOTE, LocalDelivery, LocalResult, LocalStatus
 from mailroom.delivery.outbound import Outbound
 from mailroom.delivery.remote import RemoteStatus
 from mailroom.queue import (
@@ -135,7 +135,12 @@ class Dispatcher:
                 account = None  # the queue will try again
             if account is not None:
                 local = await self.deliver_to_account(
-                    queue_id, message, envelope.sender, recipient, account
+                    queue_id,
+                    message,
+                    envelope.sender,
+                    recipient,
+                    account,
+                    quarantine=envelope.extra.get(QUARANTINE_NOTE),
                 )
                 result = recipient_result(local)
                 if result.state is RecipientState.DELIVERED:
@@ -179,7 +184,13 @@ class Dispatcher:
         sender = entry.envelope.sender
         remote: dict[str, list[int]] = {}
         for index, recipient in entry.unfinished():
-            result = await self.deliver_one(queue_id, message, sender, recipient)
+            result = await self.deliver_one(
+                queue_id,
+                message,
+                sender,
+                recipient,
+                quarantine=entry.envelope.extra.get(QUARANTINE_NOTE),
+            )
             if result is None:  # for another host: sent below, one transaction per domain
                 remote.setdefault(recipient.address.rpartition("@")[2], []).append(index)
             else:
@@ -190,7 +201,15 @@ class Dispatcher:
                 if results:
                     await self.queue.update(queue_id, results)
                 results = await self.send_remote(
-                    queue_id, message, sender, domain, {i: recipients[i].address for i in indexes}
+                    queue_id,
+                    message,
+                    sender,
+                    domain,
+                    {i: recipients[i].address for i in indexes},
+                    # Mail a member submitted is theirs, not forwarded: never ARC-sealed.
+                    forwarded_for=()
+                    if entry.envelope.authenticated
+                    else tuple(recipients[i].original for i in indexes),
                 )
             await self.queue.finish(
                 queue_id,
@@ -204,11 +223,24 @@ class Dispatcher:
             self.queue.release(queue_id)
 
     async def send_remote(
-        self, queue_id: str, message: Path, sender: str, domain: str, addresses: dict[int, str]
+        self,
+        queue_id: str,
+        message: Path,
+        sender: str,
+        domain: str,
+        addresses: dict[int, str],
+        *,
+        forwarded_for: tuple[str, ...] = (),
     ) -> dict[int, RecipientResult]:
-        """One attempt for the recipients (by envelope index) of one domain."""
+        """One attempt for the recipients (by envelope index) of one domain;
+        `forwarded_for`: what `Outbound.send` takes."""
         outcome = await self.outbound.send(
-            queue_id, message, sender, list(dict.fromkeys(addresses.values())), domain
+            queue_id,
+            message,
+            sender,
+            list(dict.fromkeys(addresses.values())),
+            domain,
+            forwarded_for=forwarded_for,
         )
         results = {}
         for index, address in addresses.items():
@@ -222,14 +254,22 @@ class Dispatcher:
         return results
 
     async def deliver_one(
-        self, queue_id: str, message: Path, sender: str, recipient: EnvelopeRecipient
+        self,
+        queue_id: str,
+        message: Path,
+        sender: str,
+        recipient: EnvelopeRecipient,
+        *,
+        quarantine: str | None = None,
     ) -> RecipientResult | None:
         """One attempt at a local recipient of the message stored at `message`; None
         for a recipient on another host (the caller sends those per domain)."""
         try:
             account = await self.router.account(_routed_account(recipient))
             if account is not None:
-                return await self.deliver_locally(queue_id, message, sender, recipient, account)
+                return await self.deliver_locally(
+                    queue_id, message, sender, recipient, account, quarantine=quarantine
+                )
             verdict = await self.router.check(recipient.address)
         except InvalidRecipient as error:
             return RecipientResult.failed(f"5.1.3 {error}")
@@ -247,10 +287,14 @@ class Dispatcher:
         sender: str,
         recipient: EnvelopeRecipient,
         account: LocalAccount,
+        *,
+        quarantine: str | None = None,
     ) -> RecipientResult:
         """Into the account's Maildir; a full mailbox is a temporary failure."""
         return recipient_result(
-            await self.deliver_to_account(queue_id, message, sender, recipient, account)
+            await self.deliver_to_account(
+                queue_id, message, sender, recipient, account, quarantine=quarantine
+            )
         )
 
     async def deliver_to_account(
@@ -260,7 +304,10 @@ class Dispatcher:
         sender: str,
         recipient: EnvelopeRecipient,
         account: LocalAccount,
+        *,
+        quarantine: str | None = None,
     ) -> LocalResult:
+        """`quarantine`: the folder the inbound check's quarantine asks for (local.py)."""
         return await self.local.deliver(
             message,
             sender=sender,
@@ -270,6 +317,7 @@ class Dispatcher:
             quota_bytes=account.quota_bytes,
             queue_id=queue_id,
             own_addresses=account.extra_addresses,
+            quarantine_folder=quarantine,
         )
 
 

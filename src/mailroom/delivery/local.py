@@ -54,6 +54,10 @@ from mailroom.store import (
 log = logging.getLogger("mailroom.delivery")
 
 CHUNK = 64 * 1024
+QUARANTINE_NOTE = "quarantine_folder"
+"""The envelope note (`Envelope.extra`) of mail the inbound check quarantined (DMARC
+p=quarantine): its value is the folder to deliver to, made if missing, without running
+Sieve, so no script acts on (or vacation-answers) a forged sender."""
 HEADER_SCAN_LIMIT = 1024 * 1024
 """Delivered-To: headers are looked for in this much of the message at most."""
 
@@ -134,6 +138,7 @@ class LocalDelivery:
         create_folder: bool = False,
         queue_id: str = "NOQUEUE",
         own_addresses: tuple[str, ...] = (),
+        quarantine_folder: str | None = None,
     ) -> LocalResult:
         """Deliver `message` (a path, or a file read from its current position and then
         put back there) to the account `recipient` (its primary address).
@@ -143,7 +148,8 @@ class LocalDelivery:
         `alice+lists@`), for Sieve's `:detail`; `quota_bytes` is the account's own quota
         (None: use the configured default); `own_addresses` are the account's other
         addresses (Sieve's vacation answers none of them). With a filter (Sieve), the
-        filter decides the folder. Never raises for a delivery problem: it is in the
+        filter decides the folder; `quarantine_folder` (QUARANTINE_NOTE) overrides both.
+        Never raises for a delivery problem: it is in the
         result.
         """
         request = LocalRequest(
@@ -152,13 +158,13 @@ class LocalDelivery:
             recipient=recipient,
             original=original_recipient or recipient,
             quota_bytes=quota_bytes,
-            folder=folder,
-            create_folder=create_folder,
+            folder=quarantine_folder or folder,
+            create_folder=create_folder or quarantine_folder is not None,
             queue_id=queue_id,
             detail=detail,
             own_addresses=own_addresses,
         )
-        if self.filter is not None and _rereadable(message):
+        if self.filter is not None and _rereadable(message) and quarantine_folder is None:
             result = await self.filter.deliver(self, request)
         else:
             result = await asyncio.to_thread(self.deliver_plainly, request)

@@ -107,6 +107,25 @@ class MessageWriter:
             assert self._fd is not None
             await asyncio.to_thread(write_all, self._fd, data)
 
+    async def replace_head(self, length: int, head: bytes) -> None:
+        """Replace the first `length` bytes written with `head`, before commit: the
+        inbound check's Authentication-Results field prepended (forged ones dropped).
+        A message still in the buffer is changed there; otherwise the file is rewritten
+        beside itself (`ID.head` in incoming/, removed by recovery after a crash)."""
+        self._require_open()
+        if length < 0 or length > self._size:
+            raise QueueError(f"{self._queue_id}: cannot replace {length} of {self._size} bytes")
+        if not head and not length:
+            return
+        written = self._size - len(self._buffer)
+        if written == 0:
+            self._buffer[:length] = head
+        else:
+            await self.flush()
+            assert self._fd is not None
+            self._fd = await asyncio.to_thread(_rewrite_head, self._fd, self.path, length, head)
+        self._size += len(head) - length
+
     async def commit(self, envelope: Envelope | None = None) -> str:
         """Make the message durable and queue it; return its queue id.
 
@@ -233,3 +252,24 @@ def _finish_message(fd: int, data: bytes) -> None:
 def _close_and_unlink(fd: int, path: Path) -> None:
     os.close(fd)
     path.unlink(missing_ok=True)
+
+
+def _rewrite_head(fd: int, path: Path, length: int, head: bytes) -> int:
+    """`head` and the file from `length` on, as a new file renamed over `path`; the
+    new file's descriptor, positioned at its end (the old one is closed)."""
+    new_path = path.with_suffix(".head")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    new_fd = os.open(new_path, flags, 0o600)
+    try:
+        write_all(new_fd, head)
+        with path.open("rb") as old:
+            old.seek(length)
+            while chunk := old.read(FLUSH_AT):
+                write_all(new_fd, chunk)
+        os.replace(new_path, path)
+    except BaseException:
+        os.close(new_fd)
+        new_path.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    return new_fd

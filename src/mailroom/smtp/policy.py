@@ -15,6 +15,7 @@ from mailroom.config import Protocol as ListenerProtocol
 from mailroom.net import Connection, TlsContexts, may_send_password
 from mailroom.queue import Envelope, MailQueue
 from mailroom.routing import Route, SrsReverser
+from mailroom.smtp.replies import SmtpReply
 from mailroom.smtp.settings import SmtpSettings
 
 
@@ -32,6 +33,47 @@ class ImmediateDelivery(Protocol):
     async def deliver_now(self, queue_id: str, message: Path, envelope: Envelope) -> Envelope: ...
 
 
+class ClientCheck(Protocol):
+    """Asked about each client of an smtp (port 25) listener before the greeting
+    (mailroom.mailauth.dnsbl.DnsblChecker, injected by app)."""
+
+    async def refusal(self, address: str) -> str | None:
+        """The text of a 554 5.7.1 refusing the client at `address`, or None."""
+        ...
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message received on port 25 from a client that did not log in, at the end of
+    DATA/BDAT, stored (flushed, not committed) at `path`."""
+
+    path: Path
+    queue_id: str
+    client_ip: str
+    helo: str
+    sender: str
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InboundVerdict:
+    """What the inbound check decided: replace the first `replaced` octets of the
+    message with `head` (its Authentication-Results field), refuse it, or accept it
+    with `notes` added to its envelope's `extra` (e.g. quarantine for delivery)."""
+
+    head: bytes = b""
+    replaced: int = 0
+    refusal: SmtpReply | None = None
+    notes: tuple[tuple[str, str], ...] = ()
+
+
+class InboundCheck(Protocol):
+    """Mail authentication of inbound mail (SPF, DKIM, ARC, DMARC), implemented in app
+    over mailroom.mailauth, which smtp may not import."""
+
+    async def check(self, message: InboundMessage) -> InboundVerdict: ...
+
+
 @dataclass(frozen=True)
 class SmtpServices:
     settings: SmtpSettings
@@ -43,6 +85,10 @@ class SmtpServices:
     """If set, local recipients are delivered before the 250 instead of queued."""
     srs: SrsReverser | None = None
     """If set, bounces to the SRS addresses it made are accepted and sent on."""
+    client_check: ClientCheck | None = None
+    """If set, asked about each client of an smtp listener at connect (DNSBL)."""
+    inbound_check: InboundCheck | None = None
+    """If set, run at the end of DATA/BDAT on smtp listeners for clients not logged in."""
 
 
 @dataclass(frozen=True)

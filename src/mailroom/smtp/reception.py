@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from mailroom.net import Connection, LineTooLong
@@ -19,7 +20,7 @@ from mailroom.queue import CommitFailed, Envelope, MessageWriter, QueueError, Re
 from mailroom.smtp import replies
 from mailroom.smtp.commands import Bdat
 from mailroom.smtp.data import DataDecoder
-from mailroom.smtp.policy import SmtpServices
+from mailroom.smtp.policy import InboundMessage, SmtpServices
 from mailroom.smtp.received import Arrival, received_header
 from mailroom.smtp.replies import SmtpError, SmtpReply
 from mailroom.smtp.transaction import (
@@ -50,6 +51,8 @@ class MessageReception:
         services: SmtpServices,
         state: SessionState,
         send: SendReply,
+        *,
+        inbound: bool = False,
     ) -> None:
         self.connection = connection
         self.services = services
@@ -58,6 +61,8 @@ class MessageReception:
         self.state = state
         """The session's own: the transaction is read from it and ended in it."""
         self.send = send
+        self.inbound = inbound
+        """Port 25 (an smtp listener): mail from outside is checked (`inbound_check`)."""
 
     async def data(self) -> None:
         """DATA (RFC 5321 §4.1.1.4): 354, the message up to its dot, then 250; or the
@@ -182,7 +187,7 @@ class MessageReception:
         if failed is not None:
             await self.abort()
             raise SmtpError(failed)
-        envelope = self.envelope(transaction)
+        envelope = await self.check_inbound(writer, self.envelope(transaction))
         try:
             if self.services.delivery is not None:
                 await writer.flush()
@@ -206,6 +211,39 @@ class MessageReception:
         self.log_client(queue_id)
         self.state.transaction = None
         await self.send(replies.queued(queue_id))
+
+    async def check_inbound(self, writer: MessageWriter, envelope: Envelope) -> Envelope:
+        """The inbound check (mail authentication) of a message from outside on port 25:
+        its header written into the queue file, its notes into the envelope; a refusal
+        drops the message and raises SmtpError."""
+        check = self.services.inbound_check
+        if check is None or not self.inbound or self.state.account is not None:
+            return envelope
+        try:
+            await writer.flush()
+            verdict = await check.check(
+                InboundMessage(
+                    path=writer.path,
+                    queue_id=writer.queue_id,
+                    client_ip=str(self.connection.peer_ip),
+                    helo=self.state.helo or "",
+                    sender=envelope.sender,
+                    recipients=tuple(r.address for r in envelope.recipients),
+                )
+            )
+            if verdict.refusal is None:
+                await writer.replace_head(verdict.replaced, verdict.head)
+        except (QueueError, OSError) as error:
+            log.error("%s: %s: inbound check: %s", self.connection.peer, writer.queue_id, error)
+            await self.abort()
+            raise SmtpError(replies.QUEUE_WRITE_ERROR) from None
+        if verdict.refusal is not None:
+            log.info("%s: refused: %s", writer.queue_id, verdict.refusal.text)
+            await self.abort()
+            raise SmtpError(verdict.refusal)
+        if not verdict.notes:
+            return envelope
+        return replace(envelope, extra={**envelope.extra, **dict(verdict.notes)})
 
     async def delivered_at_once(
         self, transaction: Transaction, writer: MessageWriter, envelope: Envelope

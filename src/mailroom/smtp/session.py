@@ -81,7 +81,9 @@ class SmtpSession:
         """The listener's sessions: `stopped` once the server stops."""
         self.hostname = self.settings.hostname
         self.state = SessionState()
-        self.reception = MessageReception(connection, self.services, self.state, self.send)
+        self.reception = MessageReception(
+            connection, self.services, self.state, self.send, inbound=not policy.submission
+        )
         self.bad_commands = BadCommandLimit(policy.listener.max_bad_commands)
         self.enhanced_codes = True
         self.waiting = False
@@ -92,6 +94,8 @@ class SmtpSession:
     async def run(self) -> None:
         log.info("connect from %s on %s", self.connection.peer, self.connection.listener_name)
         try:
+            if await self.refused_at_connect():
+                return
             await self.send(replies.greeting(self.hostname, self.settings.greeting))
             while not self.registry.stopped:
                 await self.next_command()
@@ -103,6 +107,31 @@ class SmtpSession:
         finally:
             await self.abort_transaction()
             log.info("disconnect from %s", self.connection.peer)
+
+    async def refused_at_connect(self) -> bool:
+        """A client the connect check (DNSBL) refuses gets a 554 instead of the greeting,
+        then 503 to everything but QUIT (RFC 5321 §3.1), until it quits, errs too often
+        or idles out. True when the client was refused."""
+        check = self.services.client_check
+        if check is None or self.policy.submission:
+            return False
+        text = await check.refusal(str(self.connection.peer_ip))
+        if text is None:
+            return False
+        await self.send(SmtpReply(554, "5.7.1", text))
+        while not self.registry.stopped:
+            self.waiting = True
+            try:
+                line = await self.connection.read_line(self.settings.max_command_line)
+            except LineTooLong:
+                line = b""
+            finally:
+                self.waiting = False
+            if line.strip().upper() == b"QUIT":
+                await self.send(replies.CLOSING, quiet=True)
+                break
+            await self.refuse(replies.BAD_SEQUENCE)
+        return True
 
     def stop_when_idle(self) -> None:
         """The server is stopping: a session waiting for its client's next command ends
