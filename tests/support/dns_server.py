@@ -45,6 +45,8 @@ class DnsServer(asyncio.DatagramProtocol):
     transport: asyncio.DatagramTransport | None = None
     port: int = 0
     tcp: asyncio.Server | None = None
+    ttl: int = TTL
+    """The TTL of every answer (0: resolvers may not cache them)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's UDP transport does not subclass asyncio.DatagramTransport; it quacks.
@@ -102,7 +104,7 @@ class DnsServer(asyncio.DatagramProtocol):
             response.set_rcode(dns.rcode.NXDOMAIN)
         elif values := self.records[name].get(rdtype):
             response.answer.append(
-                dns.rrset.from_text_list(question.name, TTL, dns.rdataclass.IN, rdtype, values)
+                dns.rrset.from_text_list(question.name, self.ttl, dns.rdataclass.IN, rdtype, values)
             )
         return response
 
