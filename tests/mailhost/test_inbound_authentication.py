@@ -34,7 +34,14 @@ from tests.support.submission import submit
 OUR_ID = "mail.example.test"
 ALICE = "alice@example.test"
 ENABLED = {"# enabled = false\n# spf = true": "enabled = true\n# spf = true"}
-SIGNED_DOMAINS = ("aligned.test", "badkey.test", "keytemp.test", "quarantine.test", "lists.test")
+SIGNED_DOMAINS = (
+    "slowkey.test",
+    "aligned.test",
+    "badkey.test",
+    "keytemp.test",
+    "quarantine.test",
+    "lists.test",
+)
 
 SPF_PASS = ['"v=spf1 ip4:127.0.0.1 -all"']
 
@@ -101,6 +108,7 @@ async def start_world(
     root: Path, keys: DkimKeys, settings: dict[str, str] | None = None, *, enabled: bool = True
 ) -> AsyncIterator[MailHost]:
     dns = await start_dns_server(published(keys), set(SERVFAIL))
+    dns.silent.add("mail._domainkey.slowkey.test")  # never answered: the lookup times out
     port = free_loopback_port()
     controller = Controller(Receiver({}), hostname="127.0.0.1", port=port, ready_timeout=5)
     controller.start()
@@ -393,3 +401,12 @@ async def test_a_broken_arc_chain_fails(host: MailHost, keys: DkimKeys) -> None:
     changed = (b"".join(seal) + listed).replace(b"The body", b"Another body")
     await send(host, "bounce@lists.test", changed)
     assert results_of(await only_message(host))["arc"] == ["fail"]
+
+
+async def test_dkim_lookups_are_bounded_by_the_time_limit(tmp_path: Path, keys: DkimKeys) -> None:
+    limit = {"# time_limit_seconds = 30": "time_limit_seconds = 1"}
+    async for running in start_world(tmp_path / "host", keys, limit):
+        await send(running, "bounce@spf-none.test", signed(keys, "nodmarc.test", "slowkey.test"))
+        stored = await only_message(running)
+        assert results_of(stored)["dkim"] == ["temperror"]
+        assert b"verification took too long" in stored
