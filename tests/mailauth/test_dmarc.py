@@ -200,6 +200,13 @@ def test_the_author_domain_is_read_from_the_from_field() -> None:
     assert author_domains(header("From: undisclosed")).domains == ()
 
 
+async def test_a_from_domain_that_is_no_domain_name_is_a_permerror(resolver: Resolver) -> None:
+    result = await check_dmarc(resolver, header("From: <a@[192.0.2.1]>"), None, [])
+    assert result.result == "permerror"
+    result = await check_dmarc(resolver, header('From: "x"@"a b".test'), None, [])
+    assert result.result in ("permerror", "none")
+
+
 def test_evaluate_needs_a_p_tag() -> None:
     result = evaluate("x.test", PolicyRecord("v=DMARC1; sp=reject", "x.test"), None, [])
     assert result.result == "permerror"

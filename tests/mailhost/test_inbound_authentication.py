@@ -250,6 +250,7 @@ async def test_the_helo_name_is_checked_and_the_null_sender_uses_it(host: MailHo
         ("unsigned", "none"),
         ("bad key", "permerror"),
         ("key lookup fails", "temperror"),
+        ("rsa-sha1", "policy"),
     ],
 )
 async def test_each_dkim_result_is_written(
@@ -261,6 +262,20 @@ async def test_each_dkim_result_is_written(
         body = signed(keys, "nodmarc.test", "aligned.test").replace(b"The body", b"A body")
     elif kind == "unsigned":
         body = message("nodmarc.test")
+    elif kind == "rsa-sha1":  # RFC 8301 §3.1: no longer accepted
+        key = keys.load("aligned.test")
+        assert key is not None
+        unsigned = message("nodmarc.test")
+        body = (
+            dkim.sign(
+                unsigned,
+                b"mail",
+                b"aligned.test",
+                key.private_key_pem,
+                signature_algorithm=b"rsa-sha1",
+            )
+            + unsigned
+        )
     elif kind == "bad key":
         body = signed(keys, "nodmarc.test", "badkey.test")
     else:
