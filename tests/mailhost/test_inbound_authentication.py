@@ -6,6 +6,7 @@ one Authentication-Results header is read back from the Maildir with `authres`."
 from __future__ import annotations
 
 import asyncio
+import shutil
 import smtplib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -425,3 +426,32 @@ async def test_dkim_lookups_are_bounded_by_the_time_limit(tmp_path: Path, keys: 
         stored = await only_message(running)
         assert results_of(stored)["dkim"] == ["temperror"]
         assert b"verification took too long" in stored
+
+
+async def test_swaks_hears_the_dmarc_refusal(host: MailHost) -> None:
+    swaks = shutil.which("swaks")
+    if swaks is None:
+        pytest.fail("swaks is not installed (.ci/run installs it: apt-get install swaks)")
+    process = await asyncio.create_subprocess_exec(
+        swaks,
+        "--server",
+        "127.0.0.1",
+        "--port",
+        str(host.port("smtp")),
+        "--helo",
+        "client.outside.test",
+        "--from",
+        "bounce@reject.test",
+        "--to",
+        ALICE,
+        "--header",
+        "From: <someone@reject.test>",
+        "--timeout",
+        "30",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    transcript = output.decode(errors="replace")
+    assert "<** 550 5.7.1 Email from reject.test rejected per its DMARC policy" in transcript
+    assert await host.delivered(ALICE) == []
