@@ -110,6 +110,15 @@ async def test_an_ed25519_signature_passes(world: World) -> None:
     assert (result.result, result.selector) == ("pass", "ed")
 
 
+async def test_a_selector_in_capitals_finds_its_key(world: World) -> None:
+    resolver = await world.start()
+    key = world.rsa.load("example.test")
+    assert key is not None
+    header = dkim.sign(MESSAGE, b"MAIL", b"Example.TEST", key.private_key_pem)
+    [result] = await verify_dkim(header + MESSAGE, resolver)
+    assert (result.result, result.domain, result.selector) == ("pass", "example.test", "MAIL")
+
+
 async def test_a_message_with_lf_line_ends_verifies_too(world: World) -> None:
     resolver = await world.start()
     signed = world.sign(MESSAGE, world.rsa).replace(b"\r\n", b"\n")

@@ -245,7 +245,7 @@ def _key_problem(signature: _Signature, record: bytes) -> str | None:
 def key_name(selector: str, domain: str) -> str | None:
     """`<selector>._domainkey.<domain>` (RFC 6376 §3.6.2.1), or None when that is no
     domain name (a label empty, too long or with odd characters; the name too long)."""
-    name = f"{selector}._domainkey.{domain}"
+    name = f"{selector}._domainkey.{domain}".lower()  # DNS names ignore case
     if len(name) > MAX_NAME_LENGTH:
         return None
     if not all(_LABEL.match(label.encode("ascii", "replace")) for label in name.split(".")):
