@@ -36,7 +36,7 @@ from pathlib import Path
 from mailroom.config.mailauth import DomainAuthenticationPolicy, InboundAuthenticationConfig
 from mailroom.dns import Resolver
 from mailroom.mailauth.dkim_verify import DkimResult, verify_dkim
-from mailroom.mailauth.dmarc import DmarcResult, check_dmarc
+from mailroom.mailauth.dmarc import DmarcResult, check_dmarc, public_suffix_list
 from mailroom.mailauth.results import (
     ArcOutcome,
     Checks,
@@ -113,6 +113,8 @@ class InboundAuthentication:
         self.arc = arc
         self.sample = sample
         """A number in [0, 1) for DMARC's pct (fixed in tests)."""
+        if config.dmarc or any(p.dmarc for p in config.domains.values()):
+            public_suffix_list()  # read now (~0.2 s), not on the event loop at a first message
 
     async def check(self, message: Path, arrival: Arrival) -> Verdict:
         """Check the message stored at `message` (its header section first)."""
