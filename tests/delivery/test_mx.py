@@ -1,27 +1,25 @@
 """Finding a domain's mail hosts: real DNS messages from a small server on 127.0.0.1,
-asked by dnspython's resolver as production asks a real one."""
+asked by the host's resolver (mailroom.dns) as production asks a real one."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import dns.asyncresolver
 import pytest
 
 from mailroom.delivery.mx import MxHost, MxLookupError, NullMx, make_resolver, resolve_mx
+from mailroom.dns import Resolver
 from tests.support.dns_server import DnsServer, start_dns_server
 
 Records = dict[str, dict[str, list[str]]]
 
 
 @pytest.fixture
-async def dns_zone() -> AsyncIterator[Callable[..., Awaitable[dns.asyncresolver.Resolver]]]:
+async def dns_zone() -> AsyncIterator[Callable[..., Awaitable[Resolver]]]:
     """Start a DNS server with the given records; return a resolver asking only it."""
     servers: list[DnsServer] = []
 
-    async def serve(
-        records: Records, servfail: set[str] | None = None
-    ) -> dns.asyncresolver.Resolver:
+    async def serve(records: Records, servfail: set[str] | None = None) -> Resolver:
         server = await start_dns_server(records, servfail)
         servers.append(server)
         return make_resolver(["127.0.0.1"], port=server.port, timeout=1.0)

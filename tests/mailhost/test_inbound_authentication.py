@@ -6,6 +6,7 @@ one Authentication-Results header is read back from the Maildir with `authres`."
 from __future__ import annotations
 
 import asyncio
+import shutil
 import smtplib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -34,7 +35,14 @@ from tests.support.submission import submit
 OUR_ID = "mail.example.test"
 ALICE = "alice@example.test"
 ENABLED = {"# enabled = false\n# spf = true": "enabled = true\n# spf = true"}
-SIGNED_DOMAINS = ("aligned.test", "badkey.test", "keytemp.test", "quarantine.test", "lists.test")
+SIGNED_DOMAINS = (
+    "slowkey.test",
+    "aligned.test",
+    "badkey.test",
+    "keytemp.test",
+    "quarantine.test",
+    "lists.test",
+)
 
 SPF_PASS = ['"v=spf1 ip4:127.0.0.1 -all"']
 
@@ -101,6 +109,7 @@ async def start_world(
     root: Path, keys: DkimKeys, settings: dict[str, str] | None = None, *, enabled: bool = True
 ) -> AsyncIterator[MailHost]:
     dns = await start_dns_server(published(keys), set(SERVFAIL))
+    dns.silent.add("mail._domainkey.slowkey.test")  # never answered: the lookup times out
     port = free_loopback_port()
     controller = Controller(Receiver({}), hostname="127.0.0.1", port=port, ready_timeout=5)
     controller.start()
@@ -242,6 +251,7 @@ async def test_the_helo_name_is_checked_and_the_null_sender_uses_it(host: MailHo
         ("unsigned", "none"),
         ("bad key", "permerror"),
         ("key lookup fails", "temperror"),
+        ("rsa-sha1", "policy"),
     ],
 )
 async def test_each_dkim_result_is_written(
@@ -253,6 +263,20 @@ async def test_each_dkim_result_is_written(
         body = signed(keys, "nodmarc.test", "aligned.test").replace(b"The body", b"A body")
     elif kind == "unsigned":
         body = message("nodmarc.test")
+    elif kind == "rsa-sha1":  # RFC 8301 §3.1: no longer accepted
+        key = keys.load("aligned.test")
+        assert key is not None
+        unsigned = message("nodmarc.test")
+        body = (
+            dkim.sign(
+                unsigned,
+                b"mail",
+                b"aligned.test",
+                key.private_key_pem,
+                signature_algorithm=b"rsa-sha1",
+            )
+            + unsigned
+        )
     elif kind == "bad key":
         body = signed(keys, "nodmarc.test", "badkey.test")
     else:
@@ -393,3 +417,41 @@ async def test_a_broken_arc_chain_fails(host: MailHost, keys: DkimKeys) -> None:
     changed = (b"".join(seal) + listed).replace(b"The body", b"Another body")
     await send(host, "bounce@lists.test", changed)
     assert results_of(await only_message(host))["arc"] == ["fail"]
+
+
+async def test_dkim_lookups_are_bounded_by_the_time_limit(tmp_path: Path, keys: DkimKeys) -> None:
+    limit = {"# time_limit_seconds = 30": "time_limit_seconds = 1"}
+    async for running in start_world(tmp_path / "host", keys, limit):
+        await send(running, "bounce@spf-none.test", signed(keys, "nodmarc.test", "slowkey.test"))
+        stored = await only_message(running)
+        assert results_of(stored)["dkim"] == ["temperror"]
+        assert b"verification took too long" in stored
+
+
+async def test_swaks_hears_the_dmarc_refusal(host: MailHost) -> None:
+    swaks = shutil.which("swaks")
+    if swaks is None:
+        pytest.fail("swaks is not installed (.ci/run installs it: apt-get install swaks)")
+    process = await asyncio.create_subprocess_exec(
+        swaks,
+        "--server",
+        "127.0.0.1",
+        "--port",
+        str(host.port("smtp")),
+        "--helo",
+        "client.outside.test",
+        "--from",
+        "bounce@reject.test",
+        "--to",
+        ALICE,
+        "--header",
+        "From: <someone@reject.test>",
+        "--timeout",
+        "30",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    transcript = output.decode(errors="replace")
+    assert "<** 550 5.7.1 Email from reject.test rejected per its DMARC policy" in transcript
+    assert await host.delivered(ALICE) == []

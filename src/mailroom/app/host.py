@@ -197,7 +197,7 @@ async def open_host(
             services.queue,
             services.router,
             services.local_delivery,
-            outbound=outbound_delivery(config, services.router, services.srs),
+            outbound=outbound_delivery(config, services.router, services.srs, services.resolver),
             bouncer=bouncer,
         )
         control = ControlServer(

@@ -16,8 +16,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import dns.asyncresolver
-
 from mailroom.app.inbound_authentication import host_resolver, inbound_check
 from mailroom.auth import Authenticator, MemoryThrottle, Throttle
 from mailroom.config import Config, TlsMode
@@ -26,7 +24,6 @@ from mailroom.delivery.bounces import Bouncer
 from mailroom.delivery.dispatcher import Dispatcher
 from mailroom.delivery.local import DeliveryFilter, LocalDelivery
 from mailroom.delivery.mta_sts_cache import MtaStsPolicies
-from mailroom.delivery.mx import make_resolver
 from mailroom.delivery.outbound import Outbound, relayhost_login
 from mailroom.delivery.remote import RemoteDelivery, verified_tls_context
 from mailroom.delivery.sieve_delivery import SieveDelivery, SieveSettings
@@ -294,14 +291,13 @@ def srs_rewriter(config: Config, *, make_secret: bool = True) -> SrsRewriter | N
     return SrsRewriter([secret.encode()], domain, clock=time.time)
 
 
-def outbound_delivery(config: Config, router: Router, srs: SrsRewriter | None) -> Outbound:
-    """Delivery to other hosts as the config says (DNS servers, relay host, TLS, DKIM)."""
+def outbound_delivery(
+    config: Config, router: Router, srs: SrsRewriter | None, resolver: Resolver | None = None
+) -> Outbound:
+    """Delivery to other hosts as the config says (DNS servers, relay host, TLS, DKIM),
+    asking DNS through `resolver` (the host's; default: a new one for the config)."""
     settings = config.delivery
-    resolver = (
-        make_resolver(settings.nameservers, settings.dns_port)
-        if settings.nameservers
-        else dns.asyncresolver.Resolver()
-    )
+    resolver = resolver or host_resolver(config)
     ca_file = config.resolve(settings.tls_ca_file) if settings.tls_ca_file else None
     verified = verified_tls_context(ca_file)
     remote = RemoteDelivery(

@@ -60,7 +60,8 @@ class InboundAuthenticationConfig(Section):
     max_dkim_signatures: int = Field(default=5, ge=1, le=50)
     """DKIM signatures verified per message; further ones are ignored."""
     domains: dict[str, DomainAuthenticationPolicy] = Field(default_factory=dict)
-    """Per recipient domain (lower case). A message for several domains runs a check
+    """Per recipient domain (lower case): the domain of each address the message goes
+    to after alias expansion (never a client's ORCPT). A message for several runs a check
     if any of them wants it, is refused only if all of them honour `dmarc_reject`
     (else quarantined where one honours `dmarc_quarantine`)."""
 

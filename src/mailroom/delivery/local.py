@@ -149,8 +149,7 @@ class LocalDelivery:
         (None: use the configured default); `own_addresses` are the account's other
         addresses (Sieve's vacation answers none of them). With a filter (Sieve), the
         filter decides the folder; `quarantine_folder` (QUARANTINE_NOTE) overrides both.
-        Never raises for a delivery problem: it is in the
-        result.
+        Never raises for a delivery problem: it is in the result.
         """
         request = LocalRequest(
             message=message,

@@ -24,11 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import dns.asyncresolver
-import dns.exception
-import dns.name
-import dns.rdtypes.ANY.TXT
-
 from mailroom.delivery.https_get import FetchError, https_get
 from mailroom.delivery.mta_sts import (
     MAX_POLICY_BYTES,
@@ -38,6 +33,7 @@ from mailroom.delivery.mta_sts import (
     parse_sts_record,
 )
 from mailroom.delivery.mx import MxLookupError, resolve_addresses
+from mailroom.dns import DnsTemporaryError, Resolver
 
 log = logging.getLogger("mailroom.delivery")
 
@@ -59,7 +55,7 @@ class CachedPolicy:
 class MtaStsPolicies:
     def __init__(
         self,
-        resolver: dns.asyncresolver.Resolver,
+        resolver: Resolver,
         cache_directory: Path,
         tls: ssl.SSLContext,
         *,
@@ -102,16 +98,11 @@ class MtaStsPolicies:
         return policy
 
     async def _record_id(self, domain: str) -> str | None:
-        name = dns.name.from_text(f"_mta-sts.{domain}.")
         try:
-            answer = await self._resolver.resolve(name, "TXT", raise_on_no_answer=False)
-        except dns.exception.DNSException:
-            return None  # no record, or DNS failed: a cached policy still holds
-        texts = []
-        for rdata in answer.rrset or ():
-            assert isinstance(rdata, dns.rdtypes.ANY.TXT.TXT)
-            texts.append(b"".join(rdata.strings).decode("ascii", "replace"))
-        return parse_sts_record(texts)
+            records = await self._resolver.txt(f"_mta-sts.{domain}")
+        except DnsTemporaryError:
+            return None  # DNS failed: a cached policy still holds
+        return parse_sts_record([text.decode("ascii", "replace") for text in records])
 
     async def _fetch(self, domain: str) -> bytes:
         host = f"mta-sts.{domain}"

@@ -5,10 +5,10 @@ load spreads across them), each host's addresses IPv6 first, then IPv4; no MX
 record means the domain itself is the one mail host (the "implicit MX"); a null
 MX (RFC 7505) means the domain accepts no mail at all.
 
-This module only asks DNS (dnspython's async resolver, pointed at the servers it
-is given) and says what it found or why that failed, as a permanent or temporary
-error with the enhanced status (RFC 3463) a bounce or a deferral will carry. It
-opens no SMTP connection; `remote` does that.
+This module only asks DNS (the host's one resolver, `mailroom.dns.Resolver`, whose
+TTL cache the mail authentication checks share) and says what it found or why that
+failed, as a permanent or temporary error with the enhanced status (RFC 3463) a
+bounce or a deferral will carry. It opens no SMTP connection; `remote` does that.
 """
 
 from __future__ import annotations
@@ -19,12 +19,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 
-import dns.asyncresolver
-import dns.exception
-import dns.name
-import dns.rdatatype
-import dns.rdtypes.ANY.MX
-import dns.resolver
+from mailroom.dns import DnsTemporaryError, NoRecord, Resolver
 
 # Postfix's smtp_mx_address_limit is 5 addresses; we keep more hosts but bound the
 # lookups a hostile zone can make us do (one MX RRset may list hundreds of names).
@@ -66,15 +61,11 @@ class MxHost:
 
 def make_resolver(
     nameservers: list[str], port: int = 53, timeout: float = DEFAULT_DNS_TIMEOUT
-) -> dns.asyncresolver.Resolver:
-    """A resolver that asks only `nameservers` on `port`, ignoring /etc/resolv.conf
-    (configure=False), and gives up on a name after `timeout` seconds in all."""
-    resolver = dns.asyncresolver.Resolver(configure=False)
-    resolver.nameservers = list(nameservers)
-    resolver.port = port
-    resolver.timeout = timeout
-    resolver.lifetime = timeout
-    return resolver
+) -> Resolver:
+    """A resolver that asks only `nameservers` on `port`, ignoring /etc/resolv.conf,
+    and gives up on a name after `timeout` seconds in all (for tests and tools; the
+    running host shares one, made by app)."""
+    return Resolver(nameservers, port, timeout)
 
 
 def is_ip_address(host: str) -> bool:
@@ -84,10 +75,6 @@ def is_ip_address(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _absolute(name: str) -> dns.name.Name:
-    return dns.name.from_text(name.rstrip(".") + ".")
 
 
 def _temporary(domain: str, rdtype: str, error: Exception) -> MxLookupError:
@@ -107,25 +94,22 @@ def _not_found(domain: str, rdtype: str) -> MxLookupError:
     )
 
 
-async def _query(
-    resolver: dns.asyncresolver.Resolver, name: str, rdtype: str
-) -> dns.resolver.Answer | None:
-    """The answer for `name`/`rdtype`; None when the name exists without such records
-    (NODATA). Raises MxLookupError for NXDOMAIN (permanent) and failures (temporary)."""
+async def _query(resolver: Resolver, name: str, rdtype: str) -> tuple[str, ...] | None:
+    """The records of `name`/`rdtype` in presentation form; None when the name exists
+    without such records (NODATA). Raises MxLookupError for NXDOMAIN (permanent) and
+    failures (temporary: a timeout, SERVFAIL, a malformed answer or name — nothing we
+    did wrong and perhaps fixed tomorrow)."""
     try:
-        answer = await resolver.resolve(_absolute(name), rdtype, raise_on_no_answer=False)
-    except dns.resolver.NXDOMAIN:
-        raise _not_found(name, rdtype) from None
-    except (dns.resolver.NoNameservers, dns.exception.Timeout) as error:
+        return await resolver.records(name, rdtype)
+    except NoRecord as missing:
+        if missing.nxdomain:
+            raise _not_found(name, rdtype) from None
+        return None
+    except DnsTemporaryError as error:
         raise _temporary(name, rdtype, error) from None
-    except dns.exception.DNSException as error:
-        # A malformed answer, a name too long, ...: nothing we did wrong and perhaps
-        # fixed tomorrow, so temporary.
-        raise _temporary(name, rdtype, error) from None
-    return answer if answer.rrset is not None else None
 
 
-async def resolve_addresses(resolver: dns.asyncresolver.Resolver, host: str) -> tuple[str, ...]:
+async def resolve_addresses(resolver: Resolver, host: str) -> tuple[str, ...]:
     """`host`'s addresses, AAAA records before A records (IPv6 tried first, then IPv4).
 
     Raises MxLookupError: permanent when the name does not exist or has no address,
@@ -142,7 +126,7 @@ async def resolve_addresses(resolver: dns.asyncresolver.Resolver, host: str) -> 
         elif isinstance(result, BaseException):
             raise result
         elif result is not None:
-            addresses.extend(rdata.to_text() for rdata in result)
+            addresses.extend(result)
     if addresses:
         return tuple(addresses)
     temporary = [failure for failure in failures if not failure.permanent]
@@ -172,7 +156,7 @@ def _order_by_preference(records: list[tuple[int, str]]) -> list[tuple[int, str]
     return ordered
 
 
-async def resolve_mx(domain: str, resolver: dns.asyncresolver.Resolver) -> list[MxHost]:
+async def resolve_mx(domain: str, resolver: Resolver) -> list[MxHost]:
     """The mail hosts of `domain`, in the order to try them, each with addresses.
 
     Raises NullMx for a null MX, MxLookupError (permanent) when the domain does not
@@ -184,10 +168,12 @@ async def resolve_mx(domain: str, resolver: dns.asyncresolver.Resolver) -> list[
         # RFC 5321 §5.1: no MX records: the domain is its own implicit MX, preference 0.
         return [MxHost(domain.rstrip(".").lower(), 0, await resolve_addresses(resolver, domain))]
     records: list[tuple[int, str]] = []
-    for rdata in answer:
-        assert isinstance(rdata, dns.rdtypes.ANY.MX.MX)
-        records.append((rdata.preference, rdata.exchange.to_text(omit_final_dot=True).lower()))
-    # RFC 7505 §3: a null MX is the only MX record, with exchange "." (to_text gives "").
+    for record in answer:
+        number, _, exchange = record.partition(" ")
+        if not number.isdigit():
+            raise _temporary(domain, "MX", ValueError(f"unreadable MX record {record!r}"))
+        records.append((int(number), exchange.strip().rstrip(".").lower()))
+    # RFC 7505 §3: a null MX is the only MX record, with exchange "." (here "").
     if len(records) == 1 and records[0][1] in ("", "."):
         raise NullMx(domain)
     # A "." among real MX records is a misconfiguration; the real hosts still serve.

@@ -27,8 +27,6 @@ import logging
 import ssl
 from pathlib import Path
 
-import dns.asyncresolver
-
 from mailroom.config.nexthop import parse_nexthop
 from mailroom.delivery.destination_limits import DestinationLimits
 from mailroom.delivery.mta_sts import apply_policy
@@ -53,6 +51,7 @@ from mailroom.delivery.smtp_client import (
     Target,
     TlsHandshakeFailed,
 )
+from mailroom.dns import Resolver
 
 __all__ = [
     "RelayLogin",
@@ -72,7 +71,7 @@ class RemoteDelivery:
 
     def __init__(
         self,
-        resolver: dns.asyncresolver.Resolver,
+        resolver: Resolver,
         *,
         port: int = 25,
         helo_name: str,

@@ -29,6 +29,10 @@ NEGATIVE_TTL = 300
 """Seconds an NXDOMAIN/NODATA is kept when the answer gives no SOA minimum."""
 MAX_TTL = 86_400
 """Longest any answer is kept, whatever its TTL says."""
+EDNS_PAYLOAD = 1232
+"""UDP answers asked for up to this size (RFC 6891 EDNS0; DNS Flag Day 2020's value,
+which avoids IP fragmentation); a larger answer comes truncated and is asked again
+over TCP (RFC 7766), which dnspython does by itself."""
 
 
 class DnsError(Exception):
@@ -75,6 +79,7 @@ class Resolver:
         else:
             self._resolver = dns.asyncresolver.Resolver()
         self._resolver.port = port
+        self._resolver.use_edns(0, 0, EDNS_PAYLOAD)
         self._resolver.timeout = timeout
         self._resolver.lifetime = timeout
         self._cache: OrderedDict[tuple[str, str], _Cached] = OrderedDict()

@@ -109,7 +109,7 @@ def author_domains(header: HeaderBlock) -> AuthorDomains:
             host = address.host
             if host is None or host == MISSING_DOMAIN:
                 continue
-            domain = host.strip().strip("[]").rstrip(".").lower()
+            domain = host.strip().rstrip(".").lower()
             if domain and domain not in found:
                 found.append(domain)
             if len(found) > MAX_AUTHOR_DOMAINS:
@@ -213,6 +213,9 @@ async def check_dmarc(
         return DmarcResult(result, "", reason=authors.problem)
     results: list[DmarcResult] = []
     for author in authors.domains:
+        if not is_domain_name(author):
+            results.append(DmarcResult("permerror", author, reason="From: names no domain"))
+            continue
         try:
             record = await find_record(resolver, author)
         except DnsTemporaryError as error:
@@ -223,6 +226,18 @@ async def check_dmarc(
             continue
         results.append(evaluate(author, record, spf, dkim, sample=sample))
     return max(results, key=_severity)
+
+
+def is_domain_name(text: str) -> bool:
+    """Whether `text` can be looked up: dotted labels of letters, digits and hyphens (or
+    non-ASCII, for internationalised names), 1..63 octets each, 253 in all; not an
+    address literal or a dotted number."""
+    if not text or len(text) > 253 or "." not in text or text.rpartition(".")[2].isdigit():
+        return False
+    return all(
+        0 < len(label) < 64 and all(c.isalnum() or c in "-_" for c in label)
+        for label in text.split(".")
+    )
 
 
 def _severity(result: DmarcResult) -> tuple[int, int]:

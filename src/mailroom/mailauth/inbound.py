@@ -36,7 +36,7 @@ from pathlib import Path
 from mailroom.config.mailauth import DomainAuthenticationPolicy, InboundAuthenticationConfig
 from mailroom.dns import Resolver
 from mailroom.mailauth.dkim_verify import DkimResult, verify_dkim
-from mailroom.mailauth.dmarc import DmarcResult, check_dmarc
+from mailroom.mailauth.dmarc import DmarcResult, check_dmarc, public_suffix_list
 from mailroom.mailauth.results import (
     ArcOutcome,
     Checks,
@@ -84,7 +84,9 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class _Wanted:
+class Wanted:
+    """The checks and actions for one message, from its recipient domains' policies."""
+
     spf: bool
     dkim: bool
     arc: bool
@@ -111,6 +113,8 @@ class InboundAuthentication:
         self.arc = arc
         self.sample = sample
         """A number in [0, 1) for DMARC's pct (fixed in tests)."""
+        if config.dmarc or any(p.dmarc for p in config.domains.values()):
+            public_suffix_list()  # read now (~0.2 s), not on the event loop at a first message
 
     async def check(self, message: Path, arrival: Arrival) -> Verdict:
         """Check the message stored at `message` (its header section first)."""
@@ -120,15 +124,16 @@ class InboundAuthentication:
     async def check_bytes(self, data: bytes, arrival: Arrival) -> Verdict:
         wanted = self._wanted(arrival.recipients)
         header = parse_header_block(data, 0, len(data))
+        deadline = asyncio.get_running_loop().time() + self.config.time_limit_seconds
         spf, helo, dkim, arc = await asyncio.gather(
             self._spf_mail_from(arrival) if wanted.spf else _nothing(),
             self._spf_helo(arrival) if wanted.spf else _nothing(),
-            self._dkim(data) if wanted.dkim or wanted.dmarc else _nothing(),
-            self._arc(data) if wanted.arc and self.arc is not None else _nothing(),
+            self._dkim(data, deadline) if wanted.dkim or wanted.dmarc else _nothing(),
+            self._arc(data, deadline) if wanted.arc and self.arc is not None else _nothing(),
         )
         dmarc: DmarcResult | None = None
         if wanted.dmarc:
-            dmarc = await self._dmarc(header, spf, dkim or [])
+            dmarc = await self._dmarc(header, spf, dkim or [], deadline)
         checks = Checks(
             spf=spf, helo=helo, dkim=dkim if wanted.dkim else None, arc=arc, dmarc=dmarc
         )
@@ -139,7 +144,7 @@ class InboundAuthentication:
         log.info("%s", line)
         return Verdict(action, rewrite, reply, line, checks)
 
-    def _wanted(self, recipients: Sequence[str]) -> _Wanted:
+    def _wanted(self, recipients: Sequence[str]) -> Wanted:
         policies = [self.config.for_domain(r.rpartition("@")[2]) for r in recipients] or [
             self.config.for_domain("")
         ]
@@ -171,29 +176,33 @@ class InboundAuthentication:
             limits=self._limits(),
         )
 
-    async def _dkim(self, data: bytes) -> list[DkimResult]:
+    async def _dkim(self, data: bytes, deadline: float) -> list[DkimResult]:
         try:
-            async with asyncio.timeout(self.config.time_limit_seconds):
+            async with asyncio.timeout_at(deadline):
                 return await verify_dkim(
                     data, self.resolver, max_signatures=self.config.max_dkim_signatures
                 )
         except TimeoutError:
             return [DkimResult("temperror", "", "", "", "verification took too long")]
 
-    async def _arc(self, data: bytes) -> ArcOutcome | None:
+    async def _arc(self, data: bytes, deadline: float) -> ArcOutcome | None:
         assert self.arc is not None
         try:
-            async with asyncio.timeout(self.config.time_limit_seconds):
+            async with asyncio.timeout_at(deadline):
                 return await self.arc(data, self.resolver)
         except TimeoutError:
             log.info("ARC verification took longer than %ss", self.config.time_limit_seconds)
             return None
 
     async def _dmarc(
-        self, header: HeaderBlock, spf: SpfResult | None, dkim: Sequence[DkimResult]
+        self,
+        header: HeaderBlock,
+        spf: SpfResult | None,
+        dkim: Sequence[DkimResult],
+        deadline: float,
     ) -> DmarcResult:
         try:
-            async with asyncio.timeout(self.config.time_limit_seconds):
+            async with asyncio.timeout_at(deadline):
                 return await check_dmarc(self.resolver, header, spf, dkim, sample=self.sample)
         except TimeoutError:
             return DmarcResult("temperror", "", reason="DMARC lookups took too long")
@@ -203,10 +212,10 @@ async def _nothing() -> None:
     return None
 
 
-def merged(policies: Sequence[DomainAuthenticationPolicy]) -> _Wanted:
+def merged(policies: Sequence[DomainAuthenticationPolicy]) -> Wanted:
     """One message for several recipient domains: a check runs if any domain wants it;
     reject only if every domain honours it; quarantine if any does."""
-    return _Wanted(
+    return Wanted(
         spf=any(p.spf for p in policies),
         dkim=any(p.dkim for p in policies),
         arc=any(p.arc for p in policies),
@@ -217,7 +226,7 @@ def merged(policies: Sequence[DomainAuthenticationPolicy]) -> _Wanted:
 
 
 def decide(
-    dmarc: DmarcResult | None, wanted: _Wanted, *, defer_on_temperror: bool
+    dmarc: DmarcResult | None, wanted: Wanted, *, defer_on_temperror: bool
 ) -> tuple[Action, tuple[int, str, str] | None]:
     """What to do with the message, from DMARC's result (see the module docstring)."""
     if dmarc is None or dmarc.result not in ("fail", "temperror"):

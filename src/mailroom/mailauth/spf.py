@@ -2,7 +2,7 @@
 the HELO name?
 
 The evaluation of the record (mechanisms, macros, modifiers) is spf3's (the maintained
-fork of pyspf); its DNS is blocking, so it runs in a worker thread and every lookup it
+fork of pyspf); its DNS is blocking, so it runs in a thread of its own pool and every lookup it
 makes is answered by the host's one resolver (`mailroom.dns.Resolver`, its cache
 shared with DKIM, DMARC and DNSBL) on the event loop. The limits of RFC 7208 §4.6.4
 are ours, not spf3's module globals: at most `max_dns_lookups` mechanisms and modifiers
@@ -37,6 +37,12 @@ MAX_VOID_LOOKUPS = 2
 """RFC 7208 §4.6.4: lookups answered with no record, per evaluation."""
 TIME_LIMIT = 20.0
 """Seconds one evaluation may take in all (RFC 7208 §4.6.4: "at least 20 seconds")."""
+THREADS = 16
+"""Evaluations at once. They have threads of their own, not the event loop's default
+pool: an evaluation mostly waits for DNS, up to its time limit, and must not hold up the
+threads that write mail to disk."""
+
+_evaluations = concurrent.futures.ThreadPoolExecutor(THREADS, thread_name_prefix="spf")
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,7 @@ async def _check(
     deadline = time.monotonic() + limits.time_limit
     query = _Query(client_ip, sender, helo, receiver, resolver, loop, deadline, limits)
     try:
-        result, _code, explanation = await asyncio.to_thread(query.check)
+        result, _code, explanation = await loop.run_in_executor(_evaluations, query.check)
     except (spf.TempError, spf.PermError) as error:  # raised outside check()'s own handling
         result = "temperror" if isinstance(error, spf.TempError) else "permerror"
         explanation = str(error)
