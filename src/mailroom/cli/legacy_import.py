@@ -21,6 +21,7 @@ from rich.table import Table
 
 from mailroom import app as application
 from mailroom.cli.command import ConfigOption, command, command_group, console, fail, load, run
+from mailroom.cli.legacy_maildirs import MaildirOptions, OwnershipError, owner_of, prepare_maildirs
 from mailroom.config import Config
 from mailroom.directory import Directory, DirectoryError, normalize_address, normalize_domain
 from mailroom.legacy import (
@@ -232,6 +233,22 @@ def legacy(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")
     ] = False,
+    index: Annotated[
+        bool,
+        typer.Option(
+            "--index",
+            help="Build every folder's index beforehand, so first logins are fast.",
+        ),
+    ] = False,
+    chown: Annotated[
+        str | None,
+        typer.Option(
+            "--chown",
+            metavar="USER[:GROUP]",
+            help="Hand the Maildirs and Sieve files over to this user (default, as root: "
+            "[server] user and group when set).",
+        ),
+    ] = None,
     user_table: Annotated[str, _option("user-table", "user", "The members' table")] = "user",
     username_column: Annotated[
         str, _option("username-column", "username", "Its login name column")
@@ -273,6 +290,11 @@ def legacy(
         alias_member_column,
     )
     sources = _Sources(mysql, aliases, postfix_dir, tables)
+    try:
+        owner = owner_of(settings, chown)
+    except OwnershipError as error:
+        fail(str(error))
+    maildir_options = MaildirOptions(maildirs, index, owner, dry_run)
     maps_dir = settings.resolve(settings.data_dir) / "legacy"
     try:
         host = run(_read_host(sources, domain, maps_dir))
@@ -289,16 +311,24 @@ def legacy(
             console.print("Add to the config file (it is not changed by the import):")
             for line in lines:
                 console.print(f"  {line}")
+        result: ApplyResult | None = None
         if not plan.actions:
             console.print(f"Nothing to do: {plan.unchanged} already imported.")
-            return
-        if dry_run or directory is None:
+        elif dry_run or directory is None:
             console.print(f"Dry run: {len(plan.actions)} changes planned; nothing was changed.")
-            return
-        result = _apply_with_progress(directory, plan)
+        else:
+            result = _apply_with_progress(directory, plan)
     finally:
         if directory is not None:
             run(directory.close())
+    if result is not None:
+        _print_result(plan, result)
+    prepare_maildirs(settings, host, maildir_options)
+    if result is not None and result.failed:
+        raise typer.Exit(1)
+
+
+def _print_result(plan: ImportPlan, result: ApplyResult) -> None:
     for action, reason in result.failed:
         console.print(f"failed: {action.kind} {action.subject}: {reason}")
     created = sum(1 for action in result.done if not action.update)
@@ -307,5 +337,3 @@ def legacy(
         f"Imported: {created} created, {updated} updated, {plan.unchanged} unchanged, "
         f"{len(result.failed)} failed."
     )
-    if result.failed:
-        raise typer.Exit(1)

@@ -1,0 +1,144 @@
+"""The Maildir side of `mailroom import legacy`: the members' Maildirs found, then (each
+when asked for) copied elsewhere (`--copy-to`), their Sieve scripts imported, every
+folder's index built (`--index`) and everything handed over to the service user
+(`--chown`), with progress shown for each long step. The work itself is `legacy`'s;
+this module picks the paths and reports."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.progress import Progress
+
+from mailroom.cli.command import console
+from mailroom.config import Config
+from mailroom.directory import DirectoryError, normalize_address
+from mailroom.legacy import LegacyHost
+from mailroom.legacy.folder_index import folders_of, index_folder
+from mailroom.legacy.ownership import Owner, OwnershipError, hand_over, resolve_owner
+from mailroom.store import locate_sieve, mailbox_path
+
+
+@dataclass(frozen=True)
+class MaildirOptions:
+    maildirs: str
+    """The legacy Maildirs' template (`/home/%n/Maildir`)."""
+    index: bool
+    owner: Owner | None
+    dry_run: bool
+
+
+@dataclass(frozen=True)
+class Member:
+    address: str
+    legacy: Path
+    """The member's legacy Maildir."""
+    maildir: Path
+    """Where Mailroom serves it (the legacy one, or its copy)."""
+
+
+def owner_of(settings: Config, chown: str | None) -> Owner | None:
+    """Whom to hand the Maildirs over to: `--chown USER[:GROUP]`; without it, when the
+    import runs as root, the configured `[server] user` and `group` (so that root leaves
+    no file of its own in a Maildir); else nobody. OwnershipError says why not."""
+    if chown is None:
+        if os.geteuid() != 0 or settings.server.user is None:
+            return None
+        chown = settings.server.user
+        if settings.server.group is not None:
+            chown += f":{settings.server.group}"
+    return resolve_owner(chown)
+
+
+def members(settings: Config, host: LegacyHost, maildirs: str, serving: str) -> list[Member]:
+    """Each legacy member whose address can name a Maildir, with the legacy Maildir and
+    the one Mailroom serves."""
+    data_dir = settings.resolve(settings.data_dir)
+    found: list[Member] = []
+    for user in host.users:
+        try:
+            address = normalize_address(f"{user.username}@{host.domain}")
+            legacy = mailbox_path(maildirs, address, data_dir)
+            served = mailbox_path(serving, address, data_dir)
+        except (DirectoryError, ValueError):
+            continue  # reported by the plan already
+        found.append(Member(address, legacy, served))
+    return found
+
+
+@contextmanager
+def _progress(what: str, total: int) -> Iterator[Callable[[object], None]]:
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(what, total=total)
+
+        def advance(_: object) -> None:
+            progress.advance(task)
+
+        yield advance
+
+
+def _sieve_paths(settings: Config, serving: str, member: Member) -> list[Path]:
+    mailbox = settings.mailbox.model_copy(update={"path_template": serving})
+    data_dir = settings.resolve(settings.data_dir)
+    try:
+        location = locate_sieve(settings.sieve, mailbox, data_dir, member.address)
+    except ValueError:
+        return []
+    return [location.scripts, location.active]
+
+
+def build_indexes(found: list[Member], dry_run: bool) -> None:
+    folders = [folder for member in found for folder in folders_of(member.maildir)]
+    if dry_run:
+        console.print(f"Would build the index of {len(folders)} folders.")
+        return
+    indexed = messages = 0
+    left: list[tuple[Path, str]] = []
+    with _progress("indexing folders", len(folders)) as advance:
+        for folder in folders:
+            done = index_folder(folder)
+            if done.messages < 0:
+                left.append((folder, done.reason))
+            else:
+                indexed += 1
+                messages += done.messages
+            advance(folder)
+    for folder, reason in left:
+        console.print(f"not indexed: {folder}: {reason}")
+    console.print(f"Indexed {indexed} folders ({messages} messages); {len(left)} left.")
+
+
+def hand_over_all(
+    settings: Config, found: list[Member], serving: str, owner: Owner, dry_run: bool
+) -> None:
+    paths: list[Path] = []
+    for member in found:
+        paths.append(member.maildir)
+        paths.extend(_sieve_paths(settings, serving, member))
+    with _progress("handing over", len(paths)) as advance:
+        result = hand_over(paths, owner, dry_run=dry_run, advance=advance)
+    for path, reason in result.left:
+        console.print(f"not handed over: {path}: {reason}")
+    verb = "Would hand" if dry_run else "Handed"
+    console.print(
+        f"{verb} {result.changed} of {result.checked} files and directories over to {owner}."
+    )
+
+
+def prepare_maildirs(settings: Config, host: LegacyHost, options: MaildirOptions) -> None:
+    """The steps asked for, in order: indexes built, then ownership handed over (last,
+    so that what the earlier steps wrote is handed over too)."""
+    serving = options.maildirs
+    found = members(settings, host, options.maildirs, serving)
+    present = [member for member in found if member.maildir.is_dir()]
+    if options.index:
+        build_indexes(present, options.dry_run)
+    if options.owner is not None:
+        hand_over_all(settings, present, serving, options.owner, options.dry_run)
+
+
+__all__ = ["MaildirOptions", "OwnershipError", "owner_of", "prepare_maildirs"]
