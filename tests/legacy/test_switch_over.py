@@ -10,9 +10,10 @@ loopback (tests/support/legacy_dovecot.py), filled over IMAP and POP3
 (tests/support/legacy_dovecot_mail.py). Each member is a system user of their own, as
 there: a uid owns their Maildir.
 
-Then, as an administrator would: `mailroom import legacy` (a subprocess, as root), the
-data directory and the Maildirs handed to the service user (`nobody` here), `mailroom
-serve` started as root (it drops to `nobody`). Checked: the same logins with bare user
+Then, as an administrator would: `mailroom import legacy --chown nobody:nogroup --index`
+(a subprocess, as root: the Maildirs handed to the service user, `nobody` here, their
+indexes built), the data directory handed over too, `mailroom serve` started as root (it
+drops to `nobody`). Checked: the same logins with bare user
 names; IMAP shows what Dovecot showed (UIDs, flags, keywords, sizes, dates, folders,
 LSUB lines) and no folder or subscription was added; POP3 the same UIDLs; mail to every
 legacy address, alias, rewrite, BCC and transport lands where Postfix sent it; the bare
@@ -319,13 +320,13 @@ async def test_switch_over_to_mailroom_and_back_to_dovecot(
 
     # The switch-over.
     config, ports = mailroom_config(site / "mailroom", legacy, internet)
-    result = await asyncio.to_thread(mailroom_process, "-c", str(config), *legacy.import_args())
+    arguments = legacy.import_args("--chown", "nobody:nogroup", "--index")
+    result = await asyncio.to_thread(mailroom_process, "-c", str(config), *arguments)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Add to the config file" not in result.stdout  # the config has every line
     assert "2 found, 0 missing" in result.stdout  # both Maildirs served in place
-    hand_over(site / "mailroom" / "data")
-    for member in members:
-        hand_over(member.maildir)
+    assert on_disk(members) == disk_before  # --index wrote nothing Dovecot reads
+    hand_over(site / "mailroom" / "data")  # the README: after commands run as root
 
     async with running(config):
         mailroom_before = await mailroom_views(ports)
