@@ -264,6 +264,16 @@ def send_inbound(port: int) -> None:
             assert refused == {}, refused
 
 
+def refused_for_the_error_transport(port: int) -> int:
+    """RCPT TO an address of `old.cacert.org`, whose legacy transport was `error:` (the
+    import cannot carry it over and says so): Mailroom refuses it at once, where Postfix
+    accepted and bounced it. The reply code."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        client.ehlo()
+        assert client.mail("carol@outside.example")[0] == 250
+        return client.rcpt("someone@old.cacert.org")[0]
+
+
 def submit_as_alias(port: int) -> None:
     """jdoe, logged in with the bare user name, sends as pr@ (the aliases table grants it)."""
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
@@ -328,13 +338,16 @@ async def test_switch_over_to_mailroom_and_back_to_dovecot(
     assert on_disk(members) == disk_before  # --index wrote nothing Dovecot reads
     hand_over(site / "mailroom" / "data")  # the README: after commands run as root
 
-    async with running(config):
+    async with running(config) as server:
+        uids = Path(f"/proc/{server.pid}/status").read_text().split("\nUid:", 1)[1]
+        assert uids.split("\n", 1)[0].split() == [str(NOBODY.pw_uid)] * 4  # the service user
         mailroom_before = await mailroom_views(ports)
         assert_same(dovecot_before, mailroom_before)
         assert on_disk(members) == disk_before  # no folder, no subscription added
 
         await asyncio.to_thread(send_inbound, ports["smtp"])
         await asyncio.to_thread(submit_as_alias, ports["submission"])
+        assert await asyncio.to_thread(refused_for_the_error_transport, ports["smtp"]) >= 500
         expected: dict[str, list[str]] = {
             **inbox_before,
             "lists": [],
