@@ -134,10 +134,14 @@ class LegacyDovecot:
     def problems(self) -> list[str]:
         """Every line of its log that is an error, a warning, fatal or a panic, but for
         the master's note that this test stopped an earlier run (SIGTERM, as an init
-        script's stop does)."""
+        script's stop does); and anything it wrote to its standard error."""
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         stopped = f"master: Warning: Killed with signal 15 (by pid={os.getpid()} uid=0 "
-        return [line for line in text.splitlines() if _PROBLEM.search(line) and stopped not in line]
+        found = [
+            line for line in text.splitlines() if _PROBLEM.search(line) and stopped not in line
+        ]
+        stderr = self.log.with_name("dovecot.stderr")  # what it says before its log is open
+        return found + stderr.read_text(errors="replace").splitlines()
 
 
 @contextlib.asynccontextmanager
@@ -172,14 +176,10 @@ async def running_dovecot(
             pop3_port=pop3_port,
         )
     )
-    process = await asyncio.create_subprocess_exec(
-        binary,
-        "-F",
-        "-c",
-        str(config),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=(directory / "dovecot.stderr").open("ab"),
-    )
+    with (directory / "dovecot.stderr").open("ab") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            binary, "-F", "-c", str(config), stdout=asyncio.subprocess.DEVNULL, stderr=stderr
+        )
     dovecot = LegacyDovecot(process, imap_port, pop3_port, log)
     try:
         for port in (imap_port, pop3_port):
