@@ -228,6 +228,19 @@ async def mailroom_views(ports: dict[str, int]) -> Views:
     return views, uidls
 
 
+async def special_use(ports: dict[str, int]) -> list[str]:
+    """jdoe's folders that Mailroom marks SPECIAL-USE (RFC 6154), as LIST lines: the
+    legacy folders by their names in `[mailbox.special_use]`, none created for it."""
+    talk = await ImapTalk.open(ports["imaps"], tls=client_tls())
+    try:
+        assert (await talk.command(f'LOGIN jdoe "{PASSWORD}"')).ok
+        reply = await talk.command('LIST (SPECIAL-USE) "" "*"')
+        assert reply.ok, reply.tagged
+        return sorted(reply.lines("LIST"))
+    finally:
+        await talk.close()
+
+
 def on_disk(members: list[Member]) -> dict[str, tuple[list[str], bytes | None]]:
     """Each Maildir's folder directories and its `subscriptions` file (None: there is
     none, as for a member who never subscribed anything)."""
@@ -344,6 +357,10 @@ async def test_switch_over_to_mailroom_and_back_to_dovecot(
         mailroom_before = await mailroom_views(ports)
         assert_same(dovecot_before, mailroom_before)
         assert on_disk(members) == disk_before  # no folder, no subscription added
+        assert await special_use(ports) == [
+            'LIST (\\Drafts \\HasNoChildren) "." "Entw&APw-rfe"',
+            'LIST (\\HasNoChildren \\Sent) "." "Gesendet"',
+        ]
 
         await asyncio.to_thread(send_inbound, ports["smtp"])
         await asyncio.to_thread(submit_as_alias, ports["submission"])
