@@ -21,7 +21,13 @@ from rich.table import Table
 
 from mailroom import app as application
 from mailroom.cli.command import ConfigOption, command, command_group, console, fail, load, run
-from mailroom.cli.legacy_maildirs import MaildirOptions, OwnershipError, owner_of, prepare_maildirs
+from mailroom.cli.legacy_maildirs import (
+    CopyError,
+    MaildirOptions,
+    OwnershipError,
+    owner_of,
+    prepare_maildirs,
+)
 from mailroom.config import Config
 from mailroom.directory import Directory, DirectoryError, normalize_address, normalize_domain
 from mailroom.legacy import (
@@ -44,6 +50,7 @@ from mailroom.legacy import (
     read_transport,
     snapshot_of,
 )
+from mailroom.legacy.maildir_copy import copy_template
 from mailroom.routing import MapFileError
 from mailroom.store.paths import mailbox_path
 
@@ -109,7 +116,7 @@ def _config_lines(settings: Config, host: LegacyHost, maildirs: str) -> list[str
     ):
         lines.append(f'[auth] default_domain = "{domain}"  # logins with bare user names')
     if settings.mailbox.path_template != maildirs:
-        lines.append(f'[mailbox] path_template = "{maildirs}"  # Maildirs served in place')
+        lines.append(f'[mailbox] path_template = "{maildirs}"  # the Maildirs served')
     for kind in ("rewrite_maps", "recipient_bcc_maps"):
         configured = {settings.resolve(path) for path in getattr(settings.routing, kind)}
         wanted = [str(copy.target) for copy in host.maps if copy.kind == kind]
@@ -161,10 +168,10 @@ def _print_maildirs(settings: Config, host: LegacyHost, maildirs: str) -> None:
         else:
             missing += 1
         home = maildir.parent
-        if (home / "sieve").is_dir() or (home / ".dovecot.sieve").exists():
+        if any((home / name).exists() for name in ("sieve", ".pysieved", ".dovecot.sieve")):
             sieve += 1
     console.print(
-        f"Maildirs served in place ({maildirs}): {found} found, {missing} missing "
+        f"Legacy Maildirs ({maildirs}): {found} found, {missing} missing "
         f"(made at first delivery); {sieve} with Sieve scripts beside them"
     )
 
@@ -233,6 +240,14 @@ def legacy(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")
     ] = False,
+    copy_to: Annotated[
+        Path | None,
+        typer.Option(
+            "--copy-to",
+            help="Copy the Maildirs below this directory and serve the copies; the legacy "
+            "ones stay as they are.",
+        ),
+    ] = None,
     index: Annotated[
         bool,
         typer.Option(
@@ -292,9 +307,10 @@ def legacy(
     sources = _Sources(mysql, aliases, postfix_dir, tables)
     try:
         owner = owner_of(settings, chown)
-    except OwnershipError as error:
+        serving = maildirs if copy_to is None else copy_template(maildirs, copy_to.absolute())
+    except (OwnershipError, CopyError) as error:
         fail(str(error))
-    maildir_options = MaildirOptions(maildirs, index, owner, dry_run)
+    maildir_options = MaildirOptions(maildirs, serving, copy_to is not None, index, owner, dry_run)
     maps_dir = settings.resolve(settings.data_dir) / "legacy"
     try:
         host = run(_read_host(sources, domain, maps_dir))
@@ -306,7 +322,7 @@ def legacy(
         plan = plan_import(host, current)
         _print_plan(plan)
         _print_maildirs(settings, host, maildirs)
-        lines = _config_lines(settings, host, maildirs)
+        lines = _config_lines(settings, host, serving)
         if lines:
             console.print("Add to the config file (it is not changed by the import):")
             for line in lines:
