@@ -85,7 +85,7 @@ def test_a_second_import_finds_the_scripts_in_place(
     config = _config(tmp_path / "mailroom")
     _import(config, legacy_host)
     output = _import(config, legacy_host)
-    assert "0 created, 0 updated, 1 unchanged, 0 made active" in output
+    assert "0 created, 0 updated, 1 unchanged, 0 made active, 0 left out" in output
 
 
 def test_with_copy_to_the_scripts_go_beside_the_copies(

@@ -11,6 +11,7 @@ edits the config file: the lines to add are printed.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -59,6 +60,7 @@ app = command_group("Carry another mail host over.")
 # The Postfix map files of the legacy host the import reads, and the config key each feeds.
 MAP_FILES = (("arbitration", "rewrite_maps"), ("cacert-inc-bcc", "recipient_bcc_maps"))
 TRANSPORT_FILE = "transport"
+PLAN_ROWS = 200
 
 
 def _option(name: str, default: str, what: str) -> Any:
@@ -135,8 +137,10 @@ def _table(title: str, *columns: str) -> Table:
     return table
 
 
-def _print_plan(plan: ImportPlan) -> None:
-    if plan.actions:
+def _print_plan(plan: ImportPlan, details: bool) -> None:
+    """Every action in a table; past PLAN_ROWS actions (a table of 20,000 rows takes a
+    minute to draw and nobody reads it) the count of each kind, unless `details`."""
+    if plan.actions and (details or len(plan.actions) <= PLAN_ROWS):
         table = _table("To create or change", "what", "name", "details", "change")
         for action in plan.actions:
             table.add_row(
@@ -145,6 +149,12 @@ def _print_plan(plan: ImportPlan) -> None:
                 action.detail,
                 "update" if action.update else "create",
             )
+        console.print(table)
+    elif plan.actions:
+        counts = Counter((str(a.kind), "update" if a.update else "create") for a in plan.actions)
+        table = _table("To create or change (--details lists each)", "what", "change", "how many")
+        for (kind, change), count in sorted(counts.items()):
+            table.add_row(kind, change, str(count))
         console.print(table)
     if plan.skipped:
         table = _table("Cannot carry over", "what", "reason")
@@ -248,6 +258,10 @@ def legacy(
             "ones stay as they are.",
         ),
     ] = None,
+    details: Annotated[
+        bool,
+        typer.Option("--details", help=f"List every change, also past {PLAN_ROWS}."),
+    ] = False,
     index: Annotated[
         bool,
         typer.Option(
@@ -320,7 +334,7 @@ def legacy(
     try:
         current = run(snapshot_of(directory, [copy.target for copy in host.maps]))
         plan = plan_import(host, current)
-        _print_plan(plan)
+        _print_plan(plan, details)
         _print_maildirs(settings, host, maildirs)
         lines = _config_lines(settings, host, serving)
         if lines:

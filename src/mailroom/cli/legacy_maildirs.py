@@ -87,17 +87,26 @@ def _progress(what: str, total: int) -> Iterator[Callable[[object], None]]:
         yield advance
 
 
-def _sieve_scripts(settings: Config, serving: str, member: Member) -> SieveScripts | None:
-    """Where the member's scripts go: `[sieve]`'s templates beside the served Maildir."""
-    mailbox = settings.mailbox.model_copy(update={"path_template": serving})
-    data_dir = settings.resolve(settings.data_dir)
-    try:
-        location = locate_sieve(settings.sieve, mailbox, data_dir, member.address)
-    except ValueError:
-        return None
-    sieve = settings.sieve
-    quota = ScriptQuota(sieve.max_scripts, int(sieve.max_storage), int(sieve.max_script_size))
-    return SieveScripts(location, quota)
+class _SieveTargets:
+    """Where members' scripts go: `[sieve]`'s templates beside the served Maildirs."""
+
+    def __init__(self, settings: Config, serving: str) -> None:
+        self.settings = settings
+        self.mailbox = settings.mailbox.model_copy(update={"path_template": serving})
+        self.data_dir = settings.resolve(settings.data_dir)
+        sieve = settings.sieve
+        self.quota = ScriptQuota(
+            sieve.max_scripts, int(sieve.max_storage), int(sieve.max_script_size)
+        )
+
+    def of(self, member: Member) -> SieveScripts | None:
+        try:
+            location = locate_sieve(
+                self.settings.sieve, self.mailbox, self.data_dir, member.address
+            )
+        except ValueError:
+            return None
+        return SieveScripts(location, self.quota)
 
 
 def copy_maildirs(found: list[Member], dry_run: bool) -> None:
@@ -122,12 +131,15 @@ def copy_maildirs(found: list[Member], dry_run: bool) -> None:
 
 def import_sieve(settings: Config, found: list[Member], serving: str, dry_run: bool) -> None:
     limits = SieveLimits.from_config(settings.sieve)
+    targets = _SieveTargets(settings, serving)
     total = SieveImport()
     members_with_scripts = 0
     for member in found:
         legacy = find_legacy_scripts(member.legacy.parent)
-        target = _sieve_scripts(settings, serving, member)
-        if not legacy.scripts or target is None:
+        if not legacy.scripts:
+            continue
+        target = targets.of(member)
+        if target is None:
             continue
         members_with_scripts += 1
         total.add(import_scripts(legacy, target, limits, dry_run=dry_run))
@@ -141,11 +153,6 @@ def import_sieve(settings: Config, found: list[Member], serving: str, dry_run: b
         f"{total.updated} updated, {total.unchanged} unchanged, {total.activated} made "
         f"active, {len(total.left)} left out ({verb} imported)."
     )
-
-
-def _sieve_paths(settings: Config, serving: str, member: Member) -> list[Path]:
-    scripts = _sieve_scripts(settings, serving, member)
-    return [] if scripts is None else [scripts.directory, scripts.active_link]
 
 
 def build_indexes(found: list[Member], dry_run: bool) -> None:
@@ -172,10 +179,13 @@ def build_indexes(found: list[Member], dry_run: bool) -> None:
 def hand_over_all(
     settings: Config, found: list[Member], serving: str, owner: Owner, dry_run: bool
 ) -> None:
+    targets = _SieveTargets(settings, serving)
     paths: list[Path] = []
     for member in found:
         paths.append(member.maildir)
-        paths.extend(_sieve_paths(settings, serving, member))
+        scripts = targets.of(member)
+        if scripts is not None:
+            paths.extend([scripts.directory, scripts.active_link])
     with _progress("handing over", len(paths)) as advance:
         result = hand_over(paths, owner, dry_run=dry_run, advance=advance)
     for path, reason in result.left:

@@ -129,14 +129,17 @@ def import_scripts(
     names: set[str] = set()
     for script in legacy.scripts:
         what = f"{script.path}"
-        if script.name in names:
-            result.left.append((what, f"a second script named {script.name!r}; the first is used"))
-            continue
-        names.add(script.name)
         problem = script_name_problem(script.name)
         if problem is not None:
             result.left.append((what, problem))
             continue
+        if script.name in names:
+            if script.path != target.path(script.name):  # else: what an earlier run made
+                result.left.append(
+                    (what, f"a second script named {script.name!r}; the first is used")
+                )
+            continue
+        names.add(script.name)
         try:
             source = _read(script.path, limits.max_script_size)
         except OSError as error:
