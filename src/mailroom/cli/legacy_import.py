@@ -11,6 +11,7 @@ edits the config file: the lines to add are printed.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,7 +22,13 @@ from rich.table import Table
 
 from mailroom import app as application
 from mailroom.cli.command import ConfigOption, command, command_group, console, fail, load, run
-from mailroom.cli.legacy_maildirs import MaildirOptions, OwnershipError, owner_of, prepare_maildirs
+from mailroom.cli.legacy_maildirs import (
+    CopyError,
+    MaildirOptions,
+    OwnershipError,
+    owner_of,
+    prepare_maildirs,
+)
 from mailroom.config import Config
 from mailroom.directory import Directory, DirectoryError, normalize_address, normalize_domain
 from mailroom.legacy import (
@@ -44,6 +51,7 @@ from mailroom.legacy import (
     read_transport,
     snapshot_of,
 )
+from mailroom.legacy.maildir_copy import copy_template
 from mailroom.routing import MapFileError
 from mailroom.store.paths import mailbox_path
 
@@ -52,6 +60,7 @@ app = command_group("Carry another mail host over.")
 # The Postfix map files of the legacy host the import reads, and the config key each feeds.
 MAP_FILES = (("arbitration", "rewrite_maps"), ("cacert-inc-bcc", "recipient_bcc_maps"))
 TRANSPORT_FILE = "transport"
+PLAN_ROWS = 200
 
 
 def _option(name: str, default: str, what: str) -> Any:
@@ -109,7 +118,7 @@ def _config_lines(settings: Config, host: LegacyHost, maildirs: str) -> list[str
     ):
         lines.append(f'[auth] default_domain = "{domain}"  # logins with bare user names')
     if settings.mailbox.path_template != maildirs:
-        lines.append(f'[mailbox] path_template = "{maildirs}"  # Maildirs served in place')
+        lines.append(f'[mailbox] path_template = "{maildirs}"  # the Maildirs served')
     for kind in ("rewrite_maps", "recipient_bcc_maps"):
         configured = {settings.resolve(path) for path in getattr(settings.routing, kind)}
         wanted = [str(copy.target) for copy in host.maps if copy.kind == kind]
@@ -128,8 +137,10 @@ def _table(title: str, *columns: str) -> Table:
     return table
 
 
-def _print_plan(plan: ImportPlan) -> None:
-    if plan.actions:
+def _print_plan(plan: ImportPlan, details: bool) -> None:
+    """Every action in a table; past PLAN_ROWS actions (a table of 20,000 rows takes a
+    minute to draw and nobody reads it) the count of each kind, unless `details`."""
+    if plan.actions and (details or len(plan.actions) <= PLAN_ROWS):
         table = _table("To create or change", "what", "name", "details", "change")
         for action in plan.actions:
             table.add_row(
@@ -138,6 +149,12 @@ def _print_plan(plan: ImportPlan) -> None:
                 action.detail,
                 "update" if action.update else "create",
             )
+        console.print(table)
+    elif plan.actions:
+        counts = Counter((str(a.kind), "update" if a.update else "create") for a in plan.actions)
+        table = _table("To create or change (--details lists each)", "what", "change", "how many")
+        for (kind, change), count in sorted(counts.items()):
+            table.add_row(kind, change, str(count))
         console.print(table)
     if plan.skipped:
         table = _table("Cannot carry over", "what", "reason")
@@ -161,10 +178,10 @@ def _print_maildirs(settings: Config, host: LegacyHost, maildirs: str) -> None:
         else:
             missing += 1
         home = maildir.parent
-        if (home / "sieve").is_dir() or (home / ".dovecot.sieve").exists():
+        if any((home / name).exists() for name in ("sieve", ".pysieved", ".dovecot.sieve")):
             sieve += 1
     console.print(
-        f"Maildirs served in place ({maildirs}): {found} found, {missing} missing "
+        f"Legacy Maildirs ({maildirs}): {found} found, {missing} missing "
         f"(made at first delivery); {sieve} with Sieve scripts beside them"
     )
 
@@ -233,6 +250,18 @@ def legacy(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")
     ] = False,
+    copy_to: Annotated[
+        Path | None,
+        typer.Option(
+            "--copy-to",
+            help="Copy the Maildirs below this directory and serve the copies; the legacy "
+            "ones stay as they are.",
+        ),
+    ] = None,
+    details: Annotated[
+        bool,
+        typer.Option("--details", help=f"List every change, also past {PLAN_ROWS}."),
+    ] = False,
     index: Annotated[
         bool,
         typer.Option(
@@ -292,9 +321,10 @@ def legacy(
     sources = _Sources(mysql, aliases, postfix_dir, tables)
     try:
         owner = owner_of(settings, chown)
-    except OwnershipError as error:
+        serving = maildirs if copy_to is None else copy_template(maildirs, copy_to.absolute())
+    except (OwnershipError, CopyError) as error:
         fail(str(error))
-    maildir_options = MaildirOptions(maildirs, index, owner, dry_run)
+    maildir_options = MaildirOptions(maildirs, serving, copy_to is not None, index, owner, dry_run)
     maps_dir = settings.resolve(settings.data_dir) / "legacy"
     try:
         host = run(_read_host(sources, domain, maps_dir))
@@ -304,9 +334,9 @@ def legacy(
     try:
         current = run(snapshot_of(directory, [copy.target for copy in host.maps]))
         plan = plan_import(host, current)
-        _print_plan(plan)
+        _print_plan(plan, details)
         _print_maildirs(settings, host, maildirs)
-        lines = _config_lines(settings, host, maildirs)
+        lines = _config_lines(settings, host, serving)
         if lines:
             console.print("Add to the config file (it is not changed by the import):")
             for line in lines:

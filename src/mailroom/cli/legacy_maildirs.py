@@ -19,14 +19,20 @@ from mailroom.config import Config
 from mailroom.directory import DirectoryError, normalize_address
 from mailroom.legacy import LegacyHost
 from mailroom.legacy.folder_index import folders_of, index_folder
+from mailroom.legacy.maildir_copy import CopyError, CopyResult, copy_maildir, flush_copies
 from mailroom.legacy.ownership import Owner, OwnershipError, hand_over, resolve_owner
-from mailroom.store import locate_sieve, mailbox_path
+from mailroom.legacy.sieve_import import SieveImport, find_legacy_scripts, import_scripts
+from mailroom.sieve import SieveLimits
+from mailroom.store import ScriptQuota, SieveScripts, locate_sieve, mailbox_path
 
 
 @dataclass(frozen=True)
 class MaildirOptions:
     maildirs: str
     """The legacy Maildirs' template (`/home/%n/Maildir`)."""
+    serving: str
+    """The template of the Maildirs Mailroom serves: `maildirs`, or their copy's."""
+    copy: bool
     index: bool
     owner: Owner | None
     dry_run: bool
@@ -81,14 +87,72 @@ def _progress(what: str, total: int) -> Iterator[Callable[[object], None]]:
         yield advance
 
 
-def _sieve_paths(settings: Config, serving: str, member: Member) -> list[Path]:
-    mailbox = settings.mailbox.model_copy(update={"path_template": serving})
-    data_dir = settings.resolve(settings.data_dir)
-    try:
-        location = locate_sieve(settings.sieve, mailbox, data_dir, member.address)
-    except ValueError:
-        return []
-    return [location.scripts, location.active]
+class _SieveTargets:
+    """Where members' scripts go: `[sieve]`'s templates beside the served Maildirs."""
+
+    def __init__(self, settings: Config, serving: str) -> None:
+        self.settings = settings
+        self.mailbox = settings.mailbox.model_copy(update={"path_template": serving})
+        self.data_dir = settings.resolve(settings.data_dir)
+        sieve = settings.sieve
+        self.quota = ScriptQuota(
+            sieve.max_scripts, int(sieve.max_storage), int(sieve.max_script_size)
+        )
+
+    def of(self, member: Member) -> SieveScripts | None:
+        try:
+            location = locate_sieve(
+                self.settings.sieve, self.mailbox, self.data_dir, member.address
+            )
+        except ValueError:
+            return None
+        return SieveScripts(location, self.quota)
+
+
+def copy_maildirs(found: list[Member], dry_run: bool) -> None:
+    present = [member for member in found if member.legacy.is_dir()]
+    if dry_run:
+        console.print(f"Would copy {len(present)} Maildirs (the legacy ones stay as they are).")
+        return
+    total = CopyResult()
+    with _progress("copying Maildirs", len(present)) as advance:
+        for member in present:
+            total.add(copy_maildir(member.legacy, member.maildir))
+            advance(member)
+        flush_copies()
+    for path, reason in total.left:
+        console.print(f"not copied: {path}: {reason}")
+    console.print(
+        f"Copied {len(present)} Maildirs: {total.copied} files copied, {total.renamed} "
+        f"re-flagged messages renamed, {total.unchanged} unchanged, {total.kept} messages "
+        "only in the copy kept."
+    )
+
+
+def import_sieve(settings: Config, found: list[Member], serving: str, dry_run: bool) -> None:
+    limits = SieveLimits.from_config(settings.sieve)
+    targets = _SieveTargets(settings, serving)
+    total = SieveImport()
+    members_with_scripts = 0
+    for member in found:
+        legacy = find_legacy_scripts(member.legacy.parent)
+        if not legacy.scripts:
+            continue
+        target = targets.of(member)
+        if target is None:
+            continue
+        members_with_scripts += 1
+        total.add(import_scripts(legacy, target, limits, dry_run=dry_run))
+    if not members_with_scripts:
+        return
+    for what, reason in total.left:
+        console.print(f"Sieve script left out: {what}: {reason}")
+    verb = "would be" if dry_run else "were"
+    console.print(
+        f"Sieve scripts of {members_with_scripts} members: {total.created} created, "
+        f"{total.updated} updated, {total.unchanged} unchanged, {total.activated} made "
+        f"active, {len(total.left)} left out ({verb} imported)."
+    )
 
 
 def build_indexes(found: list[Member], dry_run: bool) -> None:
@@ -115,10 +179,13 @@ def build_indexes(found: list[Member], dry_run: bool) -> None:
 def hand_over_all(
     settings: Config, found: list[Member], serving: str, owner: Owner, dry_run: bool
 ) -> None:
+    targets = _SieveTargets(settings, serving)
     paths: list[Path] = []
     for member in found:
         paths.append(member.maildir)
-        paths.extend(_sieve_paths(settings, serving, member))
+        scripts = targets.of(member)
+        if scripts is not None:
+            paths.extend([scripts.directory, scripts.active_link])
     with _progress("handing over", len(paths)) as advance:
         result = hand_over(paths, owner, dry_run=dry_run, advance=advance)
     for path, reason in result.left:
@@ -130,10 +197,14 @@ def hand_over_all(
 
 
 def prepare_maildirs(settings: Config, host: LegacyHost, options: MaildirOptions) -> None:
-    """The steps asked for, in order: indexes built, then ownership handed over (last,
-    so that what the earlier steps wrote is handed over too)."""
-    serving = options.maildirs
+    """The steps asked for, in order: Maildirs copied, Sieve scripts imported, indexes
+    built, then ownership handed over (last, so that what the earlier steps wrote is
+    handed over too)."""
+    serving = options.serving
     found = members(settings, host, options.maildirs, serving)
+    if options.copy:
+        copy_maildirs(found, options.dry_run)
+    import_sieve(settings, found, serving, options.dry_run)
     present = [member for member in found if member.maildir.is_dir()]
     if options.index:
         build_indexes(present, options.dry_run)
@@ -141,4 +212,4 @@ def prepare_maildirs(settings: Config, host: LegacyHost, options: MaildirOptions
         hand_over_all(settings, present, serving, options.owner, options.dry_run)
 
 
-__all__ = ["MaildirOptions", "OwnershipError", "owner_of", "prepare_maildirs"]
+__all__ = ["CopyError", "MaildirOptions", "OwnershipError", "owner_of", "prepare_maildirs"]
