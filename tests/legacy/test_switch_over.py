@@ -13,16 +13,19 @@ there: a uid owns their Maildir.
 Then, as an administrator would: `mailroom import legacy --chown nobody:nogroup --index`
 (a subprocess, as root: the Maildirs handed to the service user, `nobody` here, their
 indexes built), the data directory handed over too, `mailroom serve` started as root (it
-drops to `nobody`). Checked: the same logins with bare user
-names; IMAP shows what Dovecot showed (UIDs, flags, keywords, sizes, dates, folders,
-LSUB lines) and no folder or subscription was added; POP3 the same UIDLs; mail to every
-legacy address, alias, rewrite, BCC and transport lands where Postfix sent it; the bare
-`<postmaster>` is accepted; no file in a Maildir is root's.
+drops to `nobody`). Checked: the same logins with bare user names; IMAP shows what
+Dovecot showed (UIDs, UIDVALIDITY, UIDNEXT, flags, keywords, sizes, dates, folders, LSUB
+lines), no folder or subscription was added, and the legacy "Entwürfe" and "Gesendet"
+are marked Drafts and Sent; POP3 the same UIDLs; mail to every legacy address, alias,
+rewrite, BCC and transport lands where Postfix sent it; the bare `<postmaster>` is
+accepted. Then members change things on Mailroom (flags, a new keyword, an expunge, a
+folder below the non-ASCII one, a subscription, a copy, a POP3 DELE). No file in a
+Maildir is root's.
 
 Then the rollback: Mailroom stopped, each Maildir given back to its member
 (`chown -R USER:USER`), Dovecot started again with its old config: it shows what
-Mailroom showed last (the mail Mailroom delivered with the UIDs Mailroom gave it), the
-same POP3 UIDLs, and its log has no error or warning.
+Mailroom showed last (the members' changes, the mail Mailroom delivered with the UIDs
+Mailroom gave it), the same POP3 UIDLs, and its log has no error or warning.
 
 Needs root (it starts Dovecot and a server that drops privileges), MariaDB, and Dovecot's
 IMAP and POP3 servers: in CI all are there (.ci/run), and a missing one fails the test.
@@ -45,7 +48,6 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from mailroom.config import load_config
 from mailroom.config.example import ListenerExample
 from tests.legacy.conftest import ARBITRATION, BCC, SECRET_HASH, LegacyHost
 from tests.support.imap_talk import ImapTalk
@@ -66,7 +68,7 @@ from tests.support.mail_host import Internet, client_tls, start_internet, write_
 from tests.support.pop3_talk import Pop3Talk
 from tests.support.processes import until
 from tests.support.server_process import free_port
-from tests.support.service_process import running
+from tests.support.service_process import running_on_free_ports
 from tests.support.smtp_receiver import Receiver
 
 pytestmark = pytest.mark.skipif(
@@ -149,12 +151,9 @@ def legacy_sources(legacy_host: LegacyHost, site: Path, hops: Hops) -> LegacyHos
     )
 
 
-def mailroom_config(
-    root: Path, legacy: LegacyHost, internet: Internet
-) -> tuple[Path, dict[str, int]]:
-    """The new host's config, with the lines `mailroom import legacy` asks for, the
-    service user, and every listener on a fixed loopback port (the server is another
-    process): the config path and each listener's port."""
+def mailroom_config(root: Path, legacy: LegacyHost, internet: Internet) -> Path:
+    """The new host's config, with the lines `mailroom import legacy` asks for and the
+    service user."""
     (root / "data").mkdir(parents=True)  # as `mailroom init` makes it
     maps = root / "data" / "legacy"
     settings = {
@@ -171,13 +170,7 @@ def mailroom_config(
         '# group = "mailroom"  # example; default: the user\'s primary group': 'group = "nogroup"',
         'url = "sqlite:///directory.sqlite3"': 'url = "sqlite:///data/directory.sqlite3"',
     }
-    path = write_config(root, settings, LISTENERS)
-    text = path.read_text()
-    while 'address = "127.0.0.1:0"' in text:
-        text = text.replace('address = "127.0.0.1:0"', f'address = "127.0.0.1:{free_port()}"', 1)
-    path.write_text(text)
-    config = load_config(path)
-    return path, {listener.name: listener.port for listener in config.listeners}
+    return write_config(root, settings, LISTENERS)
 
 
 def hand_over(path: Path) -> None:
@@ -239,6 +232,38 @@ async def special_use(ports: dict[str, int]) -> list[str]:
         return sorted(reply.lines("LIST"))
     finally:
         await talk.close()
+
+
+async def members_at_work(ports: dict[str, int]) -> None:
+    """What members do on Mailroom before the rollback, for Dovecot to read back: jdoe
+    flags and unflags, adds a new keyword, expunges, makes and subscribes a folder below
+    the non-ASCII one and copies into it; asmith deletes a message over POP3."""
+    talk = await ImapTalk.open(ports["imaps"], tls=client_tls())
+    try:
+        assert (await talk.command(f'LOGIN jdoe "{PASSWORD}"')).ok
+        for command in (
+            "SELECT INBOX",
+            "UID STORE 3 +FLAGS.SILENT (\\Seen Wichtig)",
+            "UID STORE 1 -FLAGS.SILENT (\\Seen)",
+            "UID STORE 4 +FLAGS.SILENT (\\Deleted)",
+            "EXPUNGE",
+            'CREATE "Entw&APw-rfe.Alt"',
+            'SUBSCRIBE "Entw&APw-rfe.Alt"',
+            'UID COPY 3,6 "Entw&APw-rfe.Alt"',
+            "LOGOUT",
+        ):
+            reply = await talk.command(command)
+            assert reply.ok, (command, reply.tagged)
+    finally:
+        await talk.close()
+    pop3 = await Pop3Talk.open(ports["pop3s"], tls=True)
+    try:
+        assert (await pop3.command("USER asmith")).startswith(b"+OK")
+        assert (await pop3.command(f"PASS {PASSWORD}")).startswith(b"+OK")
+        assert (await pop3.command("DELE 1")).startswith(b"+OK")
+        assert (await pop3.command("QUIT")).startswith(b"+OK")
+    finally:
+        await pop3.close()
 
 
 def on_disk(members: list[Member]) -> dict[str, tuple[list[str], bytes | None]]:
@@ -342,7 +367,7 @@ async def test_switch_over_to_mailroom_and_back_to_dovecot(
     inbox_before = {member.name: subjects_in(member.maildir) for member in members}
 
     # The switch-over.
-    config, ports = mailroom_config(site / "mailroom", legacy, internet)
+    config = mailroom_config(site / "mailroom", legacy, internet)
     arguments = legacy.import_args("--chown", "nobody:nogroup", "--index")
     result = await asyncio.to_thread(mailroom_process, "-c", str(config), *arguments)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -351,7 +376,7 @@ async def test_switch_over_to_mailroom_and_back_to_dovecot(
     assert on_disk(members) == disk_before  # --index wrote nothing Dovecot reads
     hand_over(site / "mailroom" / "data")  # the README: after commands run as root
 
-    async with running(config) as server:
+    async with running_on_free_ports(config) as (server, ports):
         uids = Path(f"/proc/{server.pid}/status").read_text().split("\nUid:", 1)[1]
         assert uids.split("\n", 1)[0].split() == [str(NOBODY.pw_uid)] * 4  # the service user
         mailroom_before = await mailroom_views(ports)
@@ -384,8 +409,12 @@ async def test_switch_over_to_mailroom_and_back_to_dovecot(
         await until(lambda: queue_is_empty(config), what="an empty queue")
         assert landed(members, hops, internet) == expected
 
-        mailroom_after = await mailroom_views(ports)
         assert on_disk(members) == disk_before
+        await members_at_work(ports)
+        mailroom_after = await mailroom_views(ports)
+        folders, subscriptions = on_disk(members)["jdoe"]
+        assert folders == sorted([*disk_before["jdoe"][0], ".Entw&APw-rfe.Alt"])
+        assert subscriptions is not None and subscriptions.isascii()  # modified UTF-7
 
     for member in members:
         foreign = [

@@ -29,7 +29,6 @@ from pathlib import Path
 
 import pytest
 
-from mailroom.config import load_config
 from mailroom.config.example import ListenerExample
 from tests.support.installation import Outcome, invoke
 from tests.support.mail_host import (
@@ -41,7 +40,8 @@ from tests.support.mail_host import (
     write_config,
 )
 from tests.support.processes import until
-from tests.support.server_process import free_port, start_server
+from tests.support.server_process import start_server
+from tests.support.service_process import pin_ports
 
 PASSWORD = "a passphrase for every engine"
 NEW_PASSWORD = "another passphrase, changed"
@@ -81,26 +81,32 @@ class ServedHost:
         return outcome
 
 
-def pinned_config(
-    root: Path, internet: Internet, directory_url: str
-) -> tuple[Path, dict[str, int]]:
-    """The config with the directory at `directory_url` and every listener on a fixed
-    loopback port (the server is another process): its path and the ports by name."""
+def host_config(root: Path, internet: Internet, directory_url: str) -> Path:
+    """The config with the directory at `directory_url`."""
     root.mkdir(parents=True)
     settings = {**internet.settings(), **directory_settings(directory_url)}
-    path = write_config(root, settings, ENGINE_LISTENERS)
-    text = path.read_text()
-    while 'address = "127.0.0.1:0"' in text:
-        text = text.replace('address = "127.0.0.1:0"', f'address = "127.0.0.1:{free_port()}"', 1)
-    path.write_text(text)
-    return path, {each.name: each.port for each in load_config(path).listeners}
+    return write_config(root, settings, ENGINE_LISTENERS)
+
+
+async def start_on_free_ports(config: Path) -> tuple[asyncio.subprocess.Process, dict[str, int]]:
+    """`mailroom serve` with every listener on a port chosen now (`pin_ports`); chosen
+    again (up to three times) when another program took one before the server bound it."""
+    for _ in range(2):
+        ports = pin_ports(config)
+        try:
+            return await start_server(config), ports
+        except AssertionError:
+            if "address already in use" not in (config.parent / "serve.log").read_text():
+                raise
+    ports = pin_ports(config)
+    return await start_server(config), ports
 
 
 @pytest.fixture
 async def served(database_url: str, tmp_path: Path) -> AsyncIterator[ServedHost]:
     async for internet in start_internet():
-        config, ports = pinned_config(tmp_path / "host", internet, database_url)
-        host = ServedHost(config, ports, internet)
+        config = host_config(tmp_path / "host", internet, database_url)
+        host = ServedHost(config, {}, internet)
         # The empty database: every command creates the schema as serve would.
         await host.command("domain", "add", "example.test")
         for user in ("alice", "bob"):
@@ -117,7 +123,7 @@ async def served(database_url: str, tmp_path: Path) -> AsyncIterator[ServedHost]
             "--send-as",
             "alice@example.test",
         )
-        process = await start_server(config)
+        process, host.ports = await start_on_free_ports(config)
         try:
             yield host
         finally:

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import signal
 import stat
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+
+from mailroom.config import load_config
+from tests.support.server_process import free_port
+
+_LISTENER_ADDRESS = re.compile(r'^address = "127\.0\.0\.1:\d+"$', re.M)
 
 
 def unreachable_ancestor(path: Path) -> Path | None:
@@ -62,3 +68,33 @@ async def running(config: Path) -> AsyncIterator[asyncio.subprocess.Process]:
         with contextlib.suppress(ProcessLookupError):
             process.send_signal(signal.SIGTERM)
         await process.wait()
+
+
+def pin_ports(config: Path) -> dict[str, int]:
+    """Every listener of `config` on a loopback port chosen now (the server is another
+    process, whose ephemeral ports the test could not learn): each listener's port by
+    name."""
+    text = _LISTENER_ADDRESS.sub(
+        lambda _: f'address = "127.0.0.1:{free_port()}"', config.read_text()
+    )
+    config.write_text(text)
+    return {listener.name: listener.port for listener in load_config(config).listeners}
+
+
+@contextlib.asynccontextmanager
+async def running_on_free_ports(
+    config: Path,
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, dict[str, int]]]:
+    """`running`, on ports pinned by `pin_ports`; chosen again (up to three times) when
+    another program took one between the choice and the server's bind."""
+    for attempt in range(3):
+        ports = pin_ports(config)
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                process = await stack.enter_async_context(running(config))
+            except AssertionError as error:
+                if "address already in use" in str(error) and attempt < 2:
+                    continue
+                raise
+            yield process, ports
+            return
