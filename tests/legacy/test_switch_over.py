@@ -424,7 +424,9 @@ async def test_switch_over_to_mailroom_and_back_to_dovecot(
         ]
         assert foreign == [], f"files in {member.maildir} not the service user's"
 
-    # The rollback (README, "Going back to Dovecot"): ownership back, Dovecot started.
+    # The rollback (README, "Going back to Dovecot"): ownership back, Dovecot started;
+    # Mailroom's caches stay where they are (step 3 is optional).
+    assert list(members[0].maildir.rglob("mailroom-index.sqlite"))
     for member in members:
         give_back(member)
     async with running_dovecot(site / "dovecot", members, SECRET_HASH) as dovecot:
