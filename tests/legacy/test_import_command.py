@@ -65,7 +65,7 @@ def test_import_creates_what_the_legacy_host_had(tmp_path: Path, legacy_host: Le
 
     assert "Cannot carry over" in output
     assert "delivery to a command is not supported" in output  # backup: |/usr/local/bin/backup
-    assert "the 'error' transport has no counterpart here" in output
+    assert "the transport 'error' is not supported" in output  # routing's own words
     assert '[auth] default_domain = "cacert.org"' in output
     assert f'[mailbox] path_template = "{legacy_host.maildirs}"' in output
     assert "2 found, 0 missing" in output

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from mailroom.legacy import read_etc_aliases, read_transport
 from mailroom.routing import MapFileError
 from mailroom.routing.map_file import MAX_MAP_FILE_BYTES
+from mailroom.routing.transport_map import parse_transport_map
 
 LINES = st.lists(
     st.one_of(
@@ -75,3 +76,23 @@ def test_a_huge_transport_file_is_refused_in_one_line(tmp_path: Path) -> None:
         assert "larger than" in str(error)
     else:
         raise AssertionError("a file past the limit was read")
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(LINES)
+def test_the_import_reads_a_transport_line_as_the_server_does(
+    tmp_path: Path, lines: list[str]
+) -> None:
+    """One parser (routing's) for both: every entry the import takes is the entry the
+    server's transport table has for that domain."""
+    path = tmp_path / "transport"
+    _write(path, lines, b"")
+    try:
+        entries, _ = read_transport(path)
+    except MapFileError:
+        return
+    for domain, nexthop in entries:
+        line = f"{domain} smtp:{nexthop}"
+        entry = parse_transport_map(line, path).get(domain)
+        assert entry is not None
+        assert entry.nexthop == nexthop

@@ -5,26 +5,20 @@ user cannot write. Who a process runs as is read from /proc/PID/status, not from
 server.
 
 The server is a real `mailroom serve` process started as root (these tests need
-root). Where this machine's Python lives under a directory the service user cannot
-enter (pyenv under /root, mode 0700), the server runs in a private mount namespace in
-which that one directory is traversable: the machine itself is not changed.
+root), started as tests/support/service_process.py says.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import imaplib
 import os
 import pwd
 import shutil
-import signal
 import smtplib
-import stat
 import subprocess
-import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,6 +30,7 @@ from tests.support.installation import invoke
 from tests.support.mail_host import PASSWORD, client_tls
 from tests.support.processes import children_of
 from tests.support.server_process import prepare_host_ports
+from tests.support.service_process import running, serve_command
 
 # CI runs as root, and there these tests must run (a non-root CI fails them, never skips).
 pytestmark = pytest.mark.skipif(
@@ -67,32 +62,6 @@ def host_root() -> Iterator[Path]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def unreachable_ancestor(path: Path) -> Path | None:
-    """The first directory above `path` that others may not enter (so `nobody` cannot)."""
-    for ancestor in reversed(path.parents):
-        if not ancestor.stat().st_mode & stat.S_IXOTH:
-            return ancestor
-    return None
-
-
-def serve_command(config: Path) -> list[str]:
-    """`mailroom serve -c CONFIG`, as root; in a private mount namespace where the one
-    directory hiding this Python from others is made traversable, if there is one."""
-    serve = [sys.executable, "-m", "mailroom", "serve", "-c", str(config)]
-    python = Path(sys.base_prefix).resolve()
-    hidden = unreachable_ancestor(python / "lib")
-    if hidden is None:
-        return serve
-    inside = hidden / python.relative_to(hidden).parts[0]
-    held = config.parent / "held"
-    script = (
-        'set -e; mkdir "$1"; mount --bind "$2" "$1"; '
-        'mount -t tmpfs -o mode=0711 tmpfs "$2"; mkdir "$3"; '
-        'mount --bind "$1/${3##*/}" "$3"; shift 3; exec "$@"'
-    )
-    return ["unshare", "-m", "sh", "-c", script, "sh", str(held), str(hidden), str(inside), *serve]
-
-
 async def prepared(
     root: Path, settings: dict[str, str], *, key_for_group: bool = True
 ) -> tuple[Path, dict[str, int]]:
@@ -113,27 +82,6 @@ def hand_over(path: Path) -> None:
     """`chown -R nobody:nogroup PATH`, as the README says after a root-run command."""
     for each in [path, *path.rglob("*")]:
         os.lchown(each, NOBODY.pw_uid, NOBODY.pw_gid)
-
-
-@contextlib.asynccontextmanager
-async def running(config: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    """The server, once it says it is running; SIGTERM and reaped at the end."""
-    with (config.parent / "serve.log").open("ab") as log:
-        process = await asyncio.create_subprocess_exec(
-            *serve_command(config), stdout=asyncio.subprocess.PIPE, stderr=log
-        )
-    assert process.stdout is not None
-    try:
-        while True:
-            line = await asyncio.wait_for(process.stdout.readline(), 60)
-            assert line, "the server exited: " + (config.parent / "serve.log").read_text()
-            if line.startswith(b"running"):
-                break
-        yield process
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
-        await process.wait()
 
 
 def ids_of(pid: int) -> tuple[list[int], list[int], str]:

@@ -11,6 +11,7 @@ edits the config file: the lines to add are printed.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +22,13 @@ from rich.table import Table
 
 from mailroom import app as application
 from mailroom.cli.command import ConfigOption, command, command_group, console, fail, load, run
+from mailroom.cli.legacy_maildirs import (
+    CopyError,
+    MaildirOptions,
+    OwnershipError,
+    owner_of,
+    prepare_maildirs,
+)
 from mailroom.config import Config
 from mailroom.directory import Directory, DirectoryError, normalize_address, normalize_domain
 from mailroom.legacy import (
@@ -43,6 +51,7 @@ from mailroom.legacy import (
     read_transport,
     snapshot_of,
 )
+from mailroom.legacy.maildir_copy import copy_template
 from mailroom.routing import MapFileError
 from mailroom.store.paths import mailbox_path
 
@@ -51,6 +60,7 @@ app = command_group("Carry another mail host over.")
 # The Postfix map files of the legacy host the import reads, and the config key each feeds.
 MAP_FILES = (("arbitration", "rewrite_maps"), ("cacert-inc-bcc", "recipient_bcc_maps"))
 TRANSPORT_FILE = "transport"
+PLAN_ROWS = 200
 
 
 def _option(name: str, default: str, what: str) -> Any:
@@ -108,7 +118,7 @@ def _config_lines(settings: Config, host: LegacyHost, maildirs: str) -> list[str
     ):
         lines.append(f'[auth] default_domain = "{domain}"  # logins with bare user names')
     if settings.mailbox.path_template != maildirs:
-        lines.append(f'[mailbox] path_template = "{maildirs}"  # Maildirs served in place')
+        lines.append(f'[mailbox] path_template = "{maildirs}"  # the Maildirs served')
     for kind in ("rewrite_maps", "recipient_bcc_maps"):
         configured = {settings.resolve(path) for path in getattr(settings.routing, kind)}
         wanted = [str(copy.target) for copy in host.maps if copy.kind == kind]
@@ -127,8 +137,10 @@ def _table(title: str, *columns: str) -> Table:
     return table
 
 
-def _print_plan(plan: ImportPlan) -> None:
-    if plan.actions:
+def _print_plan(plan: ImportPlan, details: bool) -> None:
+    """Every action in a table; past PLAN_ROWS actions (a table of 20,000 rows takes a
+    minute to draw and nobody reads it) the count of each kind, unless `details`."""
+    if plan.actions and (details or len(plan.actions) <= PLAN_ROWS):
         table = _table("To create or change", "what", "name", "details", "change")
         for action in plan.actions:
             table.add_row(
@@ -137,6 +149,12 @@ def _print_plan(plan: ImportPlan) -> None:
                 action.detail,
                 "update" if action.update else "create",
             )
+        console.print(table)
+    elif plan.actions:
+        counts = Counter((str(a.kind), "update" if a.update else "create") for a in plan.actions)
+        table = _table("To create or change (--details lists each)", "what", "change", "how many")
+        for (kind, change), count in sorted(counts.items()):
+            table.add_row(kind, change, str(count))
         console.print(table)
     if plan.skipped:
         table = _table("Cannot carry over", "what", "reason")
@@ -160,10 +178,10 @@ def _print_maildirs(settings: Config, host: LegacyHost, maildirs: str) -> None:
         else:
             missing += 1
         home = maildir.parent
-        if (home / "sieve").is_dir() or (home / ".dovecot.sieve").exists():
+        if any((home / name).exists() for name in ("sieve", ".pysieved", ".dovecot.sieve")):
             sieve += 1
     console.print(
-        f"Maildirs served in place ({maildirs}): {found} found, {missing} missing "
+        f"Legacy Maildirs ({maildirs}): {found} found, {missing} missing "
         f"(made at first delivery); {sieve} with Sieve scripts beside them"
     )
 
@@ -232,6 +250,34 @@ def legacy(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")
     ] = False,
+    copy_to: Annotated[
+        Path | None,
+        typer.Option(
+            "--copy-to",
+            help="Copy the Maildirs below this directory and serve the copies; the legacy "
+            "ones stay as they are.",
+        ),
+    ] = None,
+    details: Annotated[
+        bool,
+        typer.Option("--details", help=f"List every change, also past {PLAN_ROWS}."),
+    ] = False,
+    index: Annotated[
+        bool,
+        typer.Option(
+            "--index",
+            help="Build every folder's index beforehand, so first logins are fast.",
+        ),
+    ] = False,
+    chown: Annotated[
+        str | None,
+        typer.Option(
+            "--chown",
+            metavar="USER[:GROUP]",
+            help="Hand the Maildirs and Sieve files over to this user (default, as root: "
+            "[server] user and group when set).",
+        ),
+    ] = None,
     user_table: Annotated[str, _option("user-table", "user", "The members' table")] = "user",
     username_column: Annotated[
         str, _option("username-column", "username", "Its login name column")
@@ -273,6 +319,12 @@ def legacy(
         alias_member_column,
     )
     sources = _Sources(mysql, aliases, postfix_dir, tables)
+    try:
+        owner = owner_of(settings, chown)
+        serving = maildirs if copy_to is None else copy_template(maildirs, copy_to.absolute())
+    except (OwnershipError, CopyError) as error:
+        fail(str(error))
+    maildir_options = MaildirOptions(maildirs, serving, copy_to is not None, index, owner, dry_run)
     maps_dir = settings.resolve(settings.data_dir) / "legacy"
     try:
         host = run(_read_host(sources, domain, maps_dir))
@@ -282,23 +334,31 @@ def legacy(
     try:
         current = run(snapshot_of(directory, [copy.target for copy in host.maps]))
         plan = plan_import(host, current)
-        _print_plan(plan)
+        _print_plan(plan, details)
         _print_maildirs(settings, host, maildirs)
-        lines = _config_lines(settings, host, maildirs)
+        lines = _config_lines(settings, host, serving)
         if lines:
             console.print("Add to the config file (it is not changed by the import):")
             for line in lines:
                 console.print(f"  {line}")
+        result: ApplyResult | None = None
         if not plan.actions:
             console.print(f"Nothing to do: {plan.unchanged} already imported.")
-            return
-        if dry_run or directory is None:
+        elif dry_run or directory is None:
             console.print(f"Dry run: {len(plan.actions)} changes planned; nothing was changed.")
-            return
-        result = _apply_with_progress(directory, plan)
+        else:
+            result = _apply_with_progress(directory, plan)
     finally:
         if directory is not None:
             run(directory.close())
+    if result is not None:
+        _print_result(plan, result)
+    prepare_maildirs(settings, host, maildir_options)
+    if result is not None and result.failed:
+        raise typer.Exit(1)
+
+
+def _print_result(plan: ImportPlan, result: ApplyResult) -> None:
     for action, reason in result.failed:
         console.print(f"failed: {action.kind} {action.subject}: {reason}")
     created = sum(1 for action in result.done if not action.update)
@@ -307,5 +367,3 @@ def legacy(
         f"Imported: {created} created, {updated} updated, {plan.unchanged} unchanged, "
         f"{len(result.failed)} failed."
     )
-    if result.failed:
-        raise typer.Exit(1)

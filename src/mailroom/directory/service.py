@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from mailroom.directory.accounts import AccountOperations
 from mailroom.directory.aliases import AliasOperations
+from mailroom.directory.bulk import BulkOperations
 from mailroom.directory.domains import DomainOperations
 from mailroom.directory.transports import TransportOperations
 
 
-class Directory(DomainOperations, AccountOperations, AliasOperations, TransportOperations):
+class Directory(
+    DomainOperations, AccountOperations, AliasOperations, TransportOperations, BulkOperations
+):
     """One database of domains, accounts, aliases and transports, shared by the whole
     process (and by other nodes using the same server). Safe to use from many tasks.
     Open it with `Directory.connect`."""

@@ -9,7 +9,10 @@ How a change is made, so that a refusal changes nothing and two writers cannot r
   in one line, so the checks that follow ("is this address free?") still hold when the
   write is made. The directory changes rarely (an administrator's command), so one line
   costs nothing;
-- a refusal raises inside the transaction, which rolls it back, bump included.
+- a refusal raises inside the transaction, which rolls it back, bump included;
+- many changes at once (`mailroom import legacy`) go in one `batch()`: one transaction
+  and one commit for all of them, each change in a savepoint of its own, so a refused
+  one is rolled back alone and the others stay, as if each had been made by itself.
 
 The version counter is what caches in every process and node compare to know the
 directory changed (`version()`). On a SQLite file it is read on a stdlib connection of
@@ -32,6 +35,7 @@ import sqlite3
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Self
 
@@ -62,6 +66,11 @@ _MIGRATING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] =
 
 _INHERITED: list[sqlite3.Connection] = []
 """Version-reading connections a forked process inherited (see `_peek_version`)."""
+
+_BATCH: ContextVar[tuple[Transactions, AsyncConnection] | None] = ContextVar(
+    "directory_batch", default=None
+)
+"""The batch (`Transactions.batch`) this task is in, if any: its directory and connection."""
 
 
 class Transactions:
@@ -274,7 +283,28 @@ class Transactions:
         return isinstance(error, DBAPIError) and (error.connection_invalidated or not connected)
 
     @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        """Make the changes of this task inside the block in one transaction (module
+        docstring): one version bump and one commit instead of one each. A change that
+        is refused raises as it would alone, and only its own statements are undone;
+        reads inside see the batch's changes. Nothing is committed if the block raises."""
+        async with self._writing() as connection:
+            token = _BATCH.set((self, connection))
+            try:
+                yield
+            finally:
+                _BATCH.reset(token)
+
+    def _in_batch(self) -> AsyncConnection | None:
+        current = _BATCH.get()
+        return current[1] if current is not None and current[0] is self else None
+
+    @asynccontextmanager
     async def _reading(self) -> AsyncIterator[AsyncConnection]:
+        batched = self._in_batch()
+        if batched is not None:
+            yield batched
+            return
         connected = False
         try:
             async with self._engine.connect() as connection:
@@ -288,7 +318,13 @@ class Transactions:
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncConnection]:
         """One transaction that bumps the version first (see the module docstring: its row
-        lock serialises writers) and rolls back if anything inside raises."""
+        lock serialises writers) and rolls back if anything inside raises. In a batch, a
+        savepoint of the batch's transaction instead."""
+        batched = self._in_batch()
+        if batched is not None:
+            async with batched.begin_nested():
+                yield batched
+            return
         connected = False
         try:
             async with self._engine.begin() as connection:

@@ -3,6 +3,18 @@ everything again), map files written to a temporary name, fsynced and renamed in
 An action the directory refuses is reported and the others go on; a second run plans only
 what is still missing.
 
+Speed: the actions are made in batches of `BATCH_SIZE`, each one transaction of the
+directory (`Directory.batch`): one commit per batch rather than per action; within a
+batch, the new accounts, then their extra addresses, are made by the directory's bulk
+operations (`add_accounts`, `add_addresses`: a few statements for hundreds of them, with
+the same checks). That is what makes 10,000 accounts an import of seconds. So that the
+bulk operations get long runs, the actions are taken kind by kind (`KIND_ORDER`), which
+keeps every dependency of the plan's order: domains before accounts, accounts before
+their addresses, both before the aliases that forward to them, aliases in the plan's
+order. A refused action is undone alone (a savepoint); a batch that cannot be committed
+at all (the database went away) is reported as failed action by action, and the next
+run makes it again.
+
 Also here: the snapshot of the directory that the planner compares the legacy host with.
 """
 
@@ -14,11 +26,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mailroom.directory import Directory, DirectoryError
+from mailroom.directory.bulk import NewAccount
 from mailroom.durable import fsync_directory, make_directory, write_synced
 from mailroom.legacy.plan import Action, ActionKind, ImportPlan
 from mailroom.legacy.records import CurrentAccount, CurrentAlias, CurrentDirectory
 
 MAX_MAP_READ_BYTES = 64 * 1024 * 1024
+BATCH_SIZE = 500
+"""Actions per transaction: big enough that commits cost little, small enough that a
+lost batch is a short report."""
+KIND_ORDER = tuple(ActionKind)
+"""The order kinds are made in (module docstring): ActionKind's own."""
+BULK_KINDS = (ActionKind.ACCOUNT, ActionKind.ADDRESS)
 
 
 @dataclass
@@ -91,16 +110,59 @@ async def _apply(directory: Directory, action: Action) -> None:
 async def apply_plan(
     directory: Directory, plan: ImportPlan, advance: Callable[[Action], None]
 ) -> ApplyResult:
-    """Carry out `plan`'s actions in order; `advance` is called after each one."""
+    """Carry out `plan`'s actions (module docstring); `advance` is called after each one."""
     result = ApplyResult()
-    for action in plan.actions:
+    actions = sorted(plan.actions, key=lambda action: KIND_ORDER.index(action.kind))
+    for start in range(0, len(actions), BATCH_SIZE):
+        done: list[Action] = []
         try:
-            await _apply(directory, action)
+            async with directory.batch():
+                for run in _runs(actions[start : start + BATCH_SIZE]):
+                    for action, reason in zip(run, await _make(directory, run), strict=True):
+                        if reason is None:
+                            done.append(action)
+                        else:
+                            result.failed.append((action, reason))
+                        advance(action)
         except DirectoryError as error:
-            result.failed.append((action, str(error)))
-        except OSError as error:
-            result.failed.append((action, f"{error.filename or action.subject}: {error.strerror}"))
+            result.failed.extend((action, f"not committed: {error}") for action in done)
         else:
-            result.done.append(action)
-        advance(action)
+            result.done.extend(done)
     return result
+
+
+def _runs(actions: Sequence[Action]) -> list[list[Action]]:
+    """`actions` cut into runs a bulk operation makes at once (accounts, addresses), the
+    other actions one to a run."""
+    runs: list[list[Action]] = []
+    for action in actions:
+        if runs and action.kind in BULK_KINDS and runs[-1][0].kind is action.kind:
+            runs[-1].append(action)
+        else:
+            runs.append([action])
+    return runs
+
+
+async def _make(directory: Directory, run: list[Action]) -> list[str | None]:
+    """Make one run; per action, None when done, else why not."""
+    kind = run[0].kind
+    if kind is ActionKind.ACCOUNT and len(run) > 1:
+        refusals = await directory.add_accounts(
+            [NewAccount(a.subject, a.account, a.display_name) for a in run]
+        )
+        return [None if refusal is None else str(refusal) for refusal in refusals]
+    if kind is ActionKind.ADDRESS and len(run) > 1:
+        refusals = await directory.add_addresses([(a.account, a.subject) for a in run])
+        return [None if refusal is None else str(refusal) for refusal in refusals]
+    return [await _attempt(directory, action) for action in run]
+
+
+async def _attempt(directory: Directory, action: Action) -> str | None:
+    """Make one action; None when done, else why not."""
+    try:
+        await _apply(directory, action)
+    except DirectoryError as error:
+        return str(error)
+    except OSError as error:
+        return f"{error.filename or action.subject}: {error.strerror}"
+    return None

@@ -12,15 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mailroom.directory import InvalidAddress, InvalidValue, normalize_domain
-from mailroom.directory.nexthop import normalize_nexthop
 from mailroom.legacy.records import EtcAlias, MapCopy, Skipped
 from mailroom.routing import MapFileError, load_address_map, load_regexp_table, parse_aliases_file
-from mailroom.routing.map_file import WHITESPACE, logical_lines, read_map_file
-
-# transport(5) transports that send mail on by SMTP to the next hop; the others (local,
-# virtual, error, discard, pipe services...) have no counterpart in the directory.
-_SMTP_TRANSPORTS = ("", "smtp", "relay")
+from mailroom.routing.map_file import logical_lines, read_map_file
+from mailroom.routing.transport_map import WILDCARD, parse_transport_line
 
 
 def read_etc_aliases(path: Path) -> tuple[tuple[EtcAlias, ...], tuple[Skipped, ...]]:
@@ -49,29 +44,27 @@ def read_etc_aliases(path: Path) -> tuple[tuple[EtcAlias, ...], tuple[Skipped, .
     return tuple(entries.values()), tuple(skipped)
 
 
-def _transport_line(text: str) -> tuple[str, str]:
-    """(domain, normalised next hop) of one transport(5) line; ValueError why not."""
-    fields = text.split(maxsplit=1)
-    if len(fields) != 2:
-        raise ValueError("expected 'domain transport:nexthop'")
-    pattern, result = fields[0], fields[1].strip(WHITESPACE)
-    if "@" in pattern:
-        raise ValueError(f"{pattern}: per-address transports are not supported; only domains")
-    if pattern == "*":
-        raise ValueError("'*': a transport for every domain is [delivery] relayhost here")
-    if pattern.startswith("."):
-        raise ValueError(f"{pattern}: subdomain patterns are not supported; list each domain")
-    transport, colon, nexthop = result.partition(":")
-    if not colon:
-        transport, nexthop = "", result
-    if transport.lower() not in _SMTP_TRANSPORTS:
-        raise ValueError(f"{result}: the {transport!r} transport has no counterpart here")
-    if not nexthop:
-        raise ValueError(f"{result}: no next hop (the domain's own MX is used anyway)")
-    try:
-        return normalize_domain(pattern), normalize_nexthop(nexthop)
-    except (InvalidAddress, InvalidValue) as error:
-        raise ValueError(str(error)) from None
+def _transport_line(path: Path, line: int, text: str) -> tuple[str, str]:
+    """(domain, normalised next hop) of one transport(5) line, as routing's parser reads
+    it, for the directory's transports (one exact domain, one next hop each); MapFileError
+    naming the line why not."""
+    entry = parse_transport_line(text, path, line)
+    if entry.key == WILDCARD:
+        raise MapFileError(
+            path, line, "'*': a transport for every domain is [delivery] relayhost here"
+        )
+    if entry.key.startswith("."):
+        raise MapFileError(
+            path,
+            line,
+            f"{entry.key}: subdomain patterns are not directory transports; list each domain, "
+            "or use the file as [routing] transport_maps",
+        )
+    if entry.nexthop is None:
+        raise MapFileError(
+            path, line, f"{entry.key}: no next hop (its own MX hosts are used anyway)"
+        )
+    return entry.key, entry.nexthop
 
 
 def read_transport(path: Path) -> tuple[tuple[tuple[str, str], ...], tuple[Skipped, ...]]:
@@ -81,11 +74,10 @@ def read_transport(path: Path) -> tuple[tuple[tuple[str, str], ...], tuple[Skipp
     skipped: list[Skipped] = []
     for line in logical_lines(read_map_file(path), path):
         try:
-            domain, nexthop = _transport_line(line.text)
-        except ValueError as error:
-            # MapFileError's message keeps the file's control characters from breaking lines.
-            reason = MapFileError(path, line.number, str(error)).message
-            skipped.append(Skipped(f"{path}:{line.number}", reason))
+            domain, nexthop = _transport_line(path, line.number, line.text)
+        except MapFileError as error:
+            # Its message keeps the file's control characters from breaking lines.
+            skipped.append(Skipped(f"{path}:{line.number}", error.message))
             continue
         if domain in found:
             skipped.append(

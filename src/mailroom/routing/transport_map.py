@@ -155,38 +155,43 @@ def _nexthop_of(result: str, path: Path, line: int) -> str | None:
         raise MapFileError(path, line, str(error)) from None
 
 
+def parse_transport_line(text: str, path: Path, line: int) -> TransportEntry:
+    """One logical line of a transport table (`pattern  result`, module docstring);
+    MapFileError naming `path` and `line` when it cannot be used. The one parser of a
+    transport(5) line: the server's tables and `mailroom import legacy` both use it."""
+    key_end = 0
+    while key_end < len(text) and text[key_end] not in WHITESPACE:
+        key_end += 1
+    raw_key, result = text[:key_end], text[key_end:].strip(WHITESPACE)
+    if not result:
+        raise MapFileError(
+            path, line, f"expected 'pattern transport:nexthop', got only {raw_key!r}"
+        )
+    try:
+        key = _normalized_key(raw_key)
+    except InvalidAddress as error:
+        raise MapFileError(
+            path, line, f"the pattern {raw_key!r} is not domain, .domain or *: {error.reason}"
+        ) from None
+    return TransportEntry(key, _nexthop_of(result, path, line), line)
+
+
 def parse_transport_map(text: str, path: Path | str) -> TransportMap:
     """Parse the text of a transport table; MapFileError at the first mistake."""
     path = Path(path)
     entries: dict[str, TransportEntry] = {}
     for line in logical_lines(text, path):
-        key_end = 0
-        while key_end < len(line.text) and line.text[key_end] not in WHITESPACE:
-            key_end += 1
-        raw_key, result = line.text[:key_end], line.text[key_end:].strip(WHITESPACE)
-        if not result:
-            raise MapFileError(
-                path, line.number, f"expected 'pattern transport:nexthop', got only {raw_key!r}"
-            )
-        try:
-            key = _normalized_key(raw_key)
-        except InvalidAddress as error:
-            raise MapFileError(
-                path,
-                line.number,
-                f"the pattern {raw_key!r} is not domain, .domain or *: {error.reason}",
-            ) from None
-        nexthop = _nexthop_of(result, path, line.number)
-        if key in entries:
+        entry = parse_transport_line(line.text, path, line.number)
+        if entry.key in entries:
             log.warning(
                 "%s:%d: duplicate pattern %r; the entry on line %d is used, as Postfix does",
                 path,
                 line.number,
-                key,
-                entries[key].line,
+                entry.key,
+                entries[entry.key].line,
             )
             continue
-        entries[key] = TransportEntry(key, nexthop, line.number)
+        entries[entry.key] = entry
     return TransportMap(path, entries)
 
 
