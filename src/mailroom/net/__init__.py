@@ -2,6 +2,7 @@
 bounded reads, and what every session shares (the password rule, the session registry,
 the bad-command limit). Knows no protocol."""
 
+from mailroom.net.client_certificates import ExternalLogin, log_in_external, offers_external
 from mailroom.net.connection import (
     Connection,
     ConnectionClosed,
@@ -29,6 +30,7 @@ __all__ = [
     "CertificateError",
     "Connection",
     "ConnectionClosed",
+    "ExternalLogin",
     "IPAddress",
     "IdleTimeout",
     "LineTooLong",
@@ -40,6 +42,8 @@ __all__ = [
     "TlsContexts",
     "TlsInfo",
     "in_networks",
+    "log_in_external",
     "may_send_password",
+    "offers_external",
     "server_context",
 ]

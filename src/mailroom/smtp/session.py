@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from mailroom.auth import Credentials, UnknownMechanism, run_exchange
+from mailroom.auth import Credentials, ExternalCredentials, UnknownMechanism, run_exchange
 from mailroom.auth.sasl import MAX_LINE_LENGTH as SASL_MAX_LINE_LENGTH
 from mailroom.net import (
     BadCommandLimit,
@@ -20,6 +20,7 @@ from mailroom.net import (
     IdleTimeout,
     LineTooLong,
     SessionRegistry,
+    log_in_external,
     may_send_password,
 )
 from mailroom.routing import DirectoryUnavailable, InvalidRecipient
@@ -243,7 +244,7 @@ class SmtpSession:
             )
         except UnknownMechanism:
             raise SmtpError(replies.AUTH_UNKNOWN_MECHANISM) from None
-        if isinstance(result, Credentials):
+        if isinstance(result, Credentials | ExternalCredentials):
             await self.authenticate(result)
         elif result.too_long:
             raise SmtpError(replies.AUTH_RESPONSE_TOO_LONG)
@@ -261,13 +262,19 @@ class SmtpSession:
             return None
         return line.rstrip(b"\r\n")
 
-    async def authenticate(self, credentials: Credentials) -> None:
-        result = await self.services.authenticator.log_in(
-            credentials,
-            protocol=self.policy.listener.protocol.value,
-            client_ip=self.connection.peer_ip,
-            secure=self.connection.tls is not None,
-        )
+    async def authenticate(self, credentials: Credentials | ExternalCredentials) -> None:
+        protocol = self.policy.listener.protocol.value
+        if isinstance(credentials, ExternalCredentials):  # the TLS client certificate's
+            result = await log_in_external(
+                self.services.external, self.connection, credentials, protocol=protocol
+            )
+        else:
+            result = await self.services.authenticator.log_in(
+                credentials,
+                protocol=protocol,
+                client_ip=self.connection.peer_ip,
+                secure=self.connection.tls is not None,
+            )
         if not result.ok:
             raise SmtpError(replies.AUTH_FAILED)
         self.state.account = result.account
