@@ -18,21 +18,20 @@ class CrlServer:
     silent: bool = False
     """Accept, then never answer."""
     port: int = 0
-    handlers: set[asyncio.Task[object]] = field(default_factory=set)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set at the end: a `silent` server's handlers then close their connections."""
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self.handlers.add(task)
         try:
             request = await reader.readuntil(b"\r\n\r\n")
             path = request.split(b" ", 2)[1].decode()
             self.requests[path] += 1
             if self.silent:
-                await asyncio.sleep(3600)
+                await self.released.wait()
+                return
             body = self.files.get(path)
             if body is None:
                 writer.write(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n")
@@ -46,7 +45,6 @@ class CrlServer:
             pass
         finally:
             writer.close()
-            self.handlers.discard(task)
 
 
 async def start_crl_server() -> AsyncIterator[CrlServer]:
@@ -56,6 +54,5 @@ async def start_crl_server() -> AsyncIterator[CrlServer]:
     try:
         yield crl_server
     finally:
+        crl_server.released.set()
         server.close()
-        for task in list(crl_server.handlers):  # those a `silent` server holds
-            task.cancel()
