@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from mailroom.config.example import ListenerExample
 from tests.support.certificate_authority import CertificateAuthority, ClientCertificate
+from tests.support.crl_server import start_crl_server
 from tests.support.mail_host import LISTENERS, PASSWORD, MailHost, client_tls, start_host
 from tests.support.managesieve_talk import SieveTalk, capabilities
 
@@ -302,3 +304,32 @@ async def test_an_initial_response_names_the_authorization_identity(
             return smtp.docmd("AUTH", f"EXTERNAL {authzid}")
 
     assert (await asyncio.to_thread(attempt))[0] == 235
+
+
+async def test_the_crl_is_fetched_from_the_certificates_distribution_point(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ca = CertificateAuthority.create(tmp_path / "members-ca", "Community Class 1 CA")
+    settings = certificate_settings(ca, [], **{"# fetch_crls = false": "fetch_crls = true"})
+    async for crl_server in start_crl_server():
+        async for host in start_host(tmp_path / "host", settings, CERTIFICATE_LISTENERS):
+            url = crl_server.url("/class1.crl")
+            good = ca.client_certificate("alice", emails=[ALICE], crl_url=url)
+            revoked = ca.client_certificate("alice", emails=[ALICE], crl_url=url)
+            crl_server.files["/class1.crl"] = ca.crl([revoked.serial]).public_bytes(
+                serialization.Encoding.DER
+            )
+            port = host.port("imaps")
+            with caplog.at_level(logging.INFO, logger="mailroom"):
+                assert await asyncio.to_thread(imaps_external, port, good) == "OK"
+                refused = await asyncio.to_thread(imaps_external, port, revoked)
+            assert "AUTHENTICATIONFAILED" in refused
+            assert crl_server.requests["/class1.crl"] == 1
+            assert any(
+                f"CRL of CN=Community Class 1 CA fetched from {url}" in r.getMessage()
+                for r in caplog.records
+            )
+            assert (
+                len([line for line in refusals(caplog) if "reason=certificate_revoked" in line])
+                == 1
+            )
