@@ -11,7 +11,6 @@ import base64
 import datetime
 import imaplib
 import logging
-import poplib
 import smtplib
 import ssl
 from collections.abc import AsyncIterator
@@ -23,9 +22,16 @@ from cryptography.hazmat.primitives import serialization
 
 from mailroom.config.example import ListenerExample
 from tests.support.certificate_authority import CertificateAuthority, ClientCertificate
+from tests.support.certificate_logins import (
+    LOGGED_IN,
+    REFUSED,
+    certificate_settings,
+    every_protocol,
+    imaps_external,
+    submission_external,
+)
 from tests.support.crl_server import start_crl_server
 from tests.support.mail_host import LISTENERS, PASSWORD, MailHost, client_tls, start_host
-from tests.support.managesieve_talk import SieveTalk, capabilities
 
 ALICE = "alice@example.test"
 CERTIFICATE_LISTENERS = (
@@ -34,7 +40,6 @@ CERTIFICATE_LISTENERS = (
     ListenerExample("pop3s", "pop3", 0, "implicit"),
     ListenerExample("sieve", "managesieve", 0, "starttls"),
 )
-ASKING = ["submission", "smtps", "imaps", "pop3s", "sieve"]
 HOUR = datetime.timedelta(hours=1)
 
 
@@ -48,21 +53,6 @@ class CertificateHost:
         return self.ca.client_certificate(address.split("@")[0], emails=[address], **options)  # type: ignore[arg-type]
 
 
-def certificate_settings(
-    ca: CertificateAuthority, crl_files: list[Path], **extra: str
-) -> dict[str, str]:
-    settings = {
-        '# listeners = ["submission", "imaps"]  # example; default: [] (none)': (
-            "listeners = [" + ", ".join(f'"{name}"' for name in ASKING) + "]"
-        ),
-        '# ca_file = "tls/client-ca.pem"  # example; default: none': f'ca_file = "{ca.ca_file}"',
-        '# crl_files = ["tls/class1.crl"]  # example; default: []': (
-            "crl_files = [" + ", ".join(f'"{path}"' for path in crl_files) + "]"
-        ),
-    }
-    return {**settings, **extra}
-
-
 @pytest.fixture
 async def certificate_host(tmp_path: Path) -> AsyncIterator[CertificateHost]:
     ca = CertificateAuthority.create(tmp_path / "members-ca", "Community Class 1 CA")
@@ -70,88 +60,6 @@ async def certificate_host(tmp_path: Path) -> AsyncIterator[CertificateHost]:
     settings = certificate_settings(ca, [crl_file])
     async for host in start_host(tmp_path / "host", settings, CERTIFICATE_LISTENERS):
         yield CertificateHost(host, ca, crl_file)
-
-
-# -- the four protocols, each with a real client -------------------------------------------
-
-
-def submission_external(
-    port: int, certificate: ClientCertificate, authzid: str = ""
-) -> tuple[int, bytes]:
-    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
-        smtp.starttls(context=certificate.context())
-        smtp.ehlo()
-        assert "EXTERNAL" in smtp.esmtp_features["auth"].split()
-        try:
-            return smtp.auth("EXTERNAL", lambda challenge=None: authzid, initial_response_ok=False)
-        except smtplib.SMTPAuthenticationError as error:
-            return error.smtp_code, error.smtp_error
-
-
-def imaps_external(port: int, certificate: ClientCertificate) -> str:
-    with imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=certificate.context()) as imap:
-        assert "AUTH=EXTERNAL" in imap.capabilities
-        try:
-            imap.authenticate("EXTERNAL", lambda challenge: b"")
-        except imaplib.IMAP4.error as error:
-            return str(error)
-        status, _ = imap.select("INBOX")
-        return status
-
-
-def pop3s_external(port: int, certificate: ClientCertificate) -> bytes:
-    pop = poplib.POP3_SSL("127.0.0.1", port, context=certificate.context(), timeout=30)
-    try:
-        assert "EXTERNAL" in pop.capa()["SASL"]
-        try:
-            reply = pop._shortcmd("AUTH EXTERNAL =")
-        except poplib.error_proto as error:
-            return bytes(error.args[0])
-        count, _ = pop.stat()
-        assert count >= 0
-        return reply
-    finally:
-        pop.close()
-
-
-async def sieve_external(port: int, certificate: ClientCertificate) -> bytes:
-    talk = await SieveTalk.open(port)
-    try:
-        assert (await talk.command("STARTTLS")).ok
-        await talk.writer.start_tls(certificate.context())
-        offered = capabilities(await talk.response())
-        assert "EXTERNAL" in (offered["SASL"] or "").split()
-        reply = await talk.command('AUTHENTICATE "EXTERNAL" ""')
-        if reply.ok:
-            assert (await talk.command("LISTSCRIPTS")).ok
-        return reply.status
-    finally:
-        await talk.close()
-
-
-async def every_protocol(host: MailHost, certificate: ClientCertificate) -> dict[str, object]:
-    return {
-        "submission": await asyncio.to_thread(
-            submission_external, host.port("submission"), certificate
-        ),
-        "imaps": await asyncio.to_thread(imaps_external, host.port("imaps"), certificate),
-        "pop3s": await asyncio.to_thread(pop3s_external, host.port("pop3s"), certificate),
-        "sieve": await sieve_external(host.port("sieve"), certificate),
-    }
-
-
-LOGGED_IN = {
-    "submission": (235, b"2.7.0 Authentication successful"),
-    "imaps": "OK",
-    "pop3s": b"+OK Logged in.",
-    "sieve": b'OK "Logged in."',
-}
-REFUSED = {
-    "submission": (535, b"5.7.8 Error: authentication failed"),
-    "imaps": "[AUTHENTICATIONFAILED] Authentication failed.",
-    "pop3s": b"-ERR [AUTH] Authentication failed.",
-    "sieve": b'NO "Authentication failed."',
-}
 
 
 def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -262,7 +170,7 @@ async def test_a_certificate_of_an_unknown_ca_fails_the_handshake_and_passwords_
     with pytest.raises((ssl.SSLError, imaplib.IMAP4.abort, ConnectionError)):
         await asyncio.to_thread(imaps_external, port, certificate)
 
-    def password_login() -> tuple[list[bytes], str]:
+    def password_login() -> tuple[list[str], str]:
         with imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=client_tls()) as imap:
             offered = list(imap.capabilities)
             status, _ = imap.login(ALICE, PASSWORD)

@@ -49,7 +49,7 @@ def checker(
         listeners=["imaps"],
         ca_file=ca.ca_file,
         crl_files=crl_files,
-        **settings,  # type: ignore[arg-type]
+        **settings,
     )
     return ClientCertificates(config, lambda path: path, clock or time.time)
 

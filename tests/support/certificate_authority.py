@@ -132,7 +132,7 @@ class CertificateAuthority:
         *,
         emails: Sequence[str] = (),
         subject_email: str | None = None,
-        extra_subject: Sequence[x509.NameAttribute] = (),
+        extra_subject: Sequence[x509.NameAttribute[str]] = (),
         not_before: datetime.datetime | None = None,
         not_after: datetime.datetime | None = None,
         crl_url: str | None = None,
