@@ -10,7 +10,10 @@ revocations (a revoked certificate stays revoked) but no longer vouches for the 
 Fetching is bounded (`crl_fetch`), coalesced (one request per URL at a time, whoever
 asks), cached in memory until the CRL's nextUpdate, and after a failure not tried again
 from that URL for `fetch_retry_seconds`, so a flood of logins cannot flood the CA.
-Delta CRLs and partitioned (issuing distribution point) CRLs are not used.
+Delta CRLs and partitioned (issuing distribution point) CRLs are not used. The URLs
+fetched are only those of certificates whose chain OpenSSL has verified to a CA of the
+bundle (the CA wrote them), and only `http://` ones; names are resolved by the system's
+resolver (`net` may not use `mailroom.dns`).
 """
 
 from __future__ import annotations
@@ -185,9 +188,13 @@ class CrlStore:
     def _signer(self, crl: Crl) -> bytes | None:
         """The fingerprint of the CA in the bundle that signed `crl`."""
         for authority in self._authorities:
-            if authority.subject == crl.issuer and crl.is_signature_valid(
-                authority.public_key()  # type: ignore[arg-type]
-            ):
+            if authority.subject != crl.issuer:
+                continue
+            try:
+                signed = crl.is_signature_valid(authority.public_key())  # type: ignore[arg-type]
+            except TypeError:  # a key type that cannot sign CRLs
+                continue
+            if signed:
                 return fingerprint(authority)
         return None
 
@@ -228,7 +235,7 @@ class CrlStore:
                 issuer.public_key()  # type: ignore[arg-type]
             ):
                 raise CrlFetchError(f"it is not a CRL signed by {issuer.subject.rfc4514_string()}")
-        except (CrlFetchError, ValueError) as error:
+        except (CrlFetchError, ValueError, TypeError) as error:
             entry.failed_at = self._clock()
             log.warning("CRL from %s not fetched: %s", url, error)
         else:
