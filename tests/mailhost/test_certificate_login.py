@@ -241,3 +241,16 @@ async def test_the_crl_is_fetched_from_the_certificates_distribution_point(
                 len([line for line in refusals(caplog) if "reason=certificate_revoked" in line])
                 == 1
             )
+
+
+async def test_a_certificate_of_an_intermediate_ca_in_the_bundle_logs_in(tmp_path: Path) -> None:
+    root = CertificateAuthority.create(tmp_path / "root", "Community Class 1 CA")
+    sub = root.intermediate(tmp_path / "class3", "Community Class 3 CA")
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(root.ca_file.read_bytes() + sub.ca_file.read_bytes())
+    crls = [root.write_crl(tmp_path / "class1.crl"), sub.write_crl(tmp_path / "class3.crl")]
+    settings = certificate_settings(root, crls)
+    settings['# ca_file = "tls/client-ca.pem"  # example; default: none'] = f'ca_file = "{bundle}"'
+    async for host in start_host(tmp_path / "host", settings, CERTIFICATE_LISTENERS):
+        certificate = sub.client_certificate("alice", emails=[ALICE])
+        assert await asyncio.to_thread(imaps_external, host.port("imaps"), certificate) == "OK"

@@ -272,3 +272,34 @@ def test_a_listener_that_cannot_ask_is_refused_at_start(
     config = parse_config(tls_config(tmp_path, ca, listeners, tls), tmp_path / "m.toml")
     with pytest.raises(CertificateError, match=message):
         TlsContexts(config)
+
+
+def chain_checker(
+    root: CertificateAuthority, sub: CertificateAuthority, tmp_path: Path, crl_files: list[Path]
+) -> ClientCertificates:
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(root.ca_file.read_bytes() + sub.ca_file.read_bytes())
+    config = ClientCertificatesConfig(listeners=["imaps"], ca_file=bundle, crl_files=crl_files)
+    return ClientCertificates(config, lambda path: path)
+
+
+async def test_an_intermediate_cas_certificate_is_checked_against_its_own_crl(
+    ca: CertificateAuthority, tmp_path: Path
+) -> None:
+    sub = ca.intermediate(tmp_path / "class3", "Community Class 3 CA")
+    good, revoked = member(sub), member(sub)
+    root_crl = ca.write_crl(tmp_path / "root.crl", [revoked.serial])  # the root's: not theirs
+    assert await problem(chain_checker(ca, sub, tmp_path, [root_crl]), good) == "crl_unavailable"
+    sub_crl = sub.write_crl(tmp_path / "class3.crl", [revoked.serial])
+    certificates = chain_checker(ca, sub, tmp_path, [root_crl, sub_crl])
+    assert await problem(certificates, good) is None
+    assert await problem(certificates, revoked) == "certificate_revoked"
+
+
+async def test_a_certificate_under_an_expired_intermediate_is_refused(
+    ca: CertificateAuthority, tmp_path: Path
+) -> None:
+    now = datetime.datetime.now(datetime.UTC)
+    sub = ca.intermediate(tmp_path / "class3", "Community Class 3 CA", not_after=now - HOUR)
+    crl = sub.write_crl(tmp_path / "class3.crl")
+    assert await problem(chain_checker(ca, sub, tmp_path, [crl]), member(sub)) == "issuer_expired"

@@ -55,19 +55,47 @@ class CertificateAuthority:
 
     @classmethod
     def create(cls, directory: Path, name: str = "Mailroom Test CA") -> CertificateAuthority:
-        directory.mkdir(parents=True, exist_ok=True)
+        """A root CA (self-signed), valid a day either side of now."""
         key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        return cls._made(directory, key, subject, key, subject)
+
+    def intermediate(
+        self, directory: Path, name: str, *, not_after: datetime.datetime | None = None
+    ) -> CertificateAuthority:
+        """A CA this one signs (CAcert's Class 3 under its Class 1 root); its `ca_file`
+        holds its own certificate only."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        return self._made(
+            directory, key, subject, self.key, self.certificate.subject, not_after=not_after
+        )
+
+    @classmethod
+    def _made(
+        cls,
+        directory: Path,
+        key: ec.EllipticCurvePrivateKey,
+        subject: x509.Name,
+        signer: ec.EllipticCurvePrivateKey,
+        issuer: x509.Name,
+        *,
+        not_after: datetime.datetime | None = None,
+    ) -> CertificateAuthority:
+        directory.mkdir(parents=True, exist_ok=True)
         now = datetime.datetime.now(datetime.UTC)
         certificate = (
             x509.CertificateBuilder()
             .subject_name(subject)
-            .issuer_name(subject)
+            .issuer_name(issuer)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - DAY)
-            .not_valid_after(now + DAY)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .not_valid_after(not_after or now + DAY)
+            .add_extension(
+                x509.BasicConstraints(ca=True, path_length=None if signer is key else 0),
+                critical=True,
+            )
             .add_extension(
                 x509.KeyUsage(
                     digital_signature=True,
@@ -82,7 +110,7 @@ class CertificateAuthority:
                 ),
                 critical=True,
             )
-            .sign(key, hashes.SHA256())
+            .sign(signer, hashes.SHA256())
         )
         ca = cls(directory, key, certificate)
         ca.ca_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
