@@ -143,13 +143,7 @@ class CertificateAuthority:
         stem = self.directory / names[0].replace(":", "_")
         certificate_file, key_file = stem.with_suffix(".crt"), stem.with_suffix(".key")
         certificate_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-        key_file.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
+        key_file.write_bytes(_pem_key(key))
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(certificate_file, key_file)
         return context
@@ -200,13 +194,7 @@ class CertificateAuthority:
         stem = self.directory / f"client-{certificate.serial_number:x}"
         certificate_file, key_file = stem.with_suffix(".crt"), stem.with_suffix(".key")
         certificate_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-        key_file.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
+        key_file.write_bytes(_pem_key(key))
         return ClientCertificate(certificate, certificate_file, key_file)
 
     def crl(
@@ -244,3 +232,9 @@ class CertificateAuthority:
         scratch.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
         scratch.replace(path)
         return path
+
+
+def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )

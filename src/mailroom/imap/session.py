@@ -49,9 +49,9 @@ from mailroom.net import (
     IdleTimeout,
     LineTooLong,
     SessionRegistry,
-    log_in_external,
     may_send_password,
     offers_external,
+    session_log_in,
 )
 from mailroom.store import EVENT_ORIGIN, Account
 
@@ -467,14 +467,15 @@ class ImapSession:
     async def authenticate_with(
         self, command: Command, credentials: Credentials | ExternalCredentials
     ) -> None:
-        if isinstance(credentials, ExternalCredentials):  # the TLS client certificate's
-            result = await log_in_external(
-                self.services.external, self.connection, credentials, protocol="imap"
-            )
-        else:
-            result = await self.services.authenticator.log_in(
-                credentials, protocol="imap", client_ip=self.connection.peer_ip, secure=self.secure
-            )
+        services = self.services
+        result = await session_log_in(
+            services.authenticator,
+            services.external,
+            self.connection,
+            credentials,
+            protocol="imap",
+            secure=self.secure,
+        )
         if not result.ok or result.account is None:
             raise responses.AUTHENTICATION_FAILED
         if not self.logins.started(result.account, self.connection.peer_ip):

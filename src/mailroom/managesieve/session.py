@@ -61,9 +61,9 @@ from mailroom.net import (
     IdleTimeout,
     LineTooLong,
     SessionRegistry,
-    log_in_external,
     may_send_password,
     offers_external,
+    session_log_in,
 )
 from mailroom.store import SieveScripts
 from mailroom.wire.lexer import NeedLiteral
@@ -344,17 +344,15 @@ class ManageSieveSession:
 
     async def _log_in(self, credentials: Credentials | ExternalCredentials) -> None:
         # A directory that fails raises: `execute` answers NO (TRYLATER).
-        if isinstance(credentials, ExternalCredentials):  # the TLS client certificate's
-            result = await log_in_external(
-                self.services.external, self.connection, credentials, protocol="managesieve"
-            )
-        else:
-            result = await self.services.authenticator.log_in(
-                credentials,
-                protocol="managesieve",
-                client_ip=self.connection.peer_ip,
-                secure=self.secure,
-            )
+        services = self.services
+        result = await session_log_in(
+            services.authenticator,
+            services.external,
+            self.connection,
+            credentials,
+            protocol="managesieve",
+            secure=self.secure,
+        )
         if not result.ok or result.account is None:
             raise ManageSieveError(responses.AUTHENTICATION_FAILED)
         try:

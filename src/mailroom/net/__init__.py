@@ -2,7 +2,7 @@
 bounded reads, and what every session shares (the password rule, the session registry,
 the bad-command limit). Knows no protocol."""
 
-from mailroom.net.client_certificates import ExternalLogin, log_in_external, offers_external
+from mailroom.net.client_certificates import ExternalLogin, offers_external, session_log_in
 from mailroom.net.connection import (
     Connection,
     ConnectionClosed,
@@ -42,8 +42,8 @@ __all__ = [
     "TlsContexts",
     "TlsInfo",
     "in_networks",
-    "log_in_external",
     "may_send_password",
     "offers_external",
     "server_context",
+    "session_log_in",
 ]

@@ -33,7 +33,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
-from mailroom.auth import ExternalCredentials
+from mailroom.auth import Authenticator, Credentials, ExternalCredentials
 from mailroom.auth.authenticator import AuthOutcome, AuthResult
 from mailroom.auth.certificate_login import CertificateLogin, PresentedCertificate
 from mailroom.config import Config, TlsMode
@@ -276,14 +276,22 @@ class ExternalLogin:
         )
 
 
-async def log_in_external(
+async def session_log_in(
+    authenticator: Authenticator,
     external: ExternalLogin | None,
     connection: Connection,
-    credentials: ExternalCredentials,
+    credentials: Credentials | ExternalCredentials,
     *,
     protocol: str,
+    secure: bool,
 ) -> AuthResult:
-    """What a protocol session calls for AUTH/AUTHENTICATE EXTERNAL."""
+    """The login of a finished SASL exchange (or LOGIN, USER/PASS), as every protocol
+    session asks it: a password by the Authenticator, EXTERNAL by the TLS client
+    certificate (`external`; None refuses it)."""
+    if isinstance(credentials, Credentials):
+        return await authenticator.log_in(
+            credentials, protocol=protocol, client_ip=connection.peer_ip, secure=secure
+        )
     if external is None:  # a host built without certificate logins
         log.info("%s: %s: EXTERNAL refused: client certificates are off", connection.peer, protocol)
         return AuthResult(

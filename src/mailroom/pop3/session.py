@@ -37,9 +37,9 @@ from mailroom.net import (
     IdleTimeout,
     LineTooLong,
     SessionRegistry,
-    log_in_external,
     may_send_password,
     offers_external,
+    session_log_in,
 )
 from mailroom.pop3 import replies, wire
 from mailroom.pop3.commands import (
@@ -354,14 +354,15 @@ class Pop3Session:
         return line.rstrip(b"\r\n")
 
     async def _log_in(self, credentials: Credentials | ExternalCredentials) -> None:
-        if isinstance(credentials, ExternalCredentials):  # the TLS client certificate's
-            result = await log_in_external(
-                self.services.external, self.connection, credentials, protocol="pop3"
-            )
-        else:
-            result = await self.services.authenticator.log_in(
-                credentials, protocol="pop3", client_ip=self.connection.peer_ip, secure=self.secure
-            )
+        services = self.services
+        result = await session_log_in(
+            services.authenticator,
+            services.external,
+            self.connection,
+            credentials,
+            protocol="pop3",
+            secure=self.secure,
+        )
         if not result.ok or result.account is None:
             raise Pop3Error(replies.AUTH_FAILED)
         account = await self.services.open_account(result.account)

@@ -20,8 +20,8 @@ from mailroom.net import (
     IdleTimeout,
     LineTooLong,
     SessionRegistry,
-    log_in_external,
     may_send_password,
+    session_log_in,
 )
 from mailroom.routing import DirectoryUnavailable, InvalidRecipient
 from mailroom.smtp import replies
@@ -263,18 +263,15 @@ class SmtpSession:
         return line.rstrip(b"\r\n")
 
     async def authenticate(self, credentials: Credentials | ExternalCredentials) -> None:
-        protocol = self.policy.listener.protocol.value
-        if isinstance(credentials, ExternalCredentials):  # the TLS client certificate's
-            result = await log_in_external(
-                self.services.external, self.connection, credentials, protocol=protocol
-            )
-        else:
-            result = await self.services.authenticator.log_in(
-                credentials,
-                protocol=protocol,
-                client_ip=self.connection.peer_ip,
-                secure=self.connection.tls is not None,
-            )
+        services = self.services
+        result = await session_log_in(
+            services.authenticator,
+            services.external,
+            self.connection,
+            credentials,
+            protocol=self.policy.listener.protocol.value,
+            secure=self.connection.tls is not None,
+        )
         if not result.ok:
             raise SmtpError(replies.AUTH_FAILED)
         self.state.account = result.account
