@@ -467,14 +467,8 @@ class ImapSession:
     async def authenticate_with(
         self, command: Command, credentials: Credentials | ExternalCredentials
     ) -> None:
-        services = self.services
         result = await session_log_in(
-            services.authenticator,
-            services.external,
-            self.connection,
-            credentials,
-            protocol="imap",
-            secure=self.secure,
+            self.services, self.connection, credentials, protocol="imap", secure=self.secure
         )
         if not result.ok or result.account is None:
             raise responses.AUTHENTICATION_FAILED

@@ -344,14 +344,8 @@ class ManageSieveSession:
 
     async def _log_in(self, credentials: Credentials | ExternalCredentials) -> None:
         # A directory that fails raises: `execute` answers NO (TRYLATER).
-        services = self.services
         result = await session_log_in(
-            services.authenticator,
-            services.external,
-            self.connection,
-            credentials,
-            protocol="managesieve",
-            secure=self.secure,
+            self.services, self.connection, credentials, protocol="managesieve", secure=self.secure
         )
         if not result.ok or result.account is None:
             raise ManageSieveError(responses.AUTHENTICATION_FAILED)

@@ -29,6 +29,7 @@ import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -276,9 +277,19 @@ class ExternalLogin:
         )
 
 
+class LoginServices(Protocol):
+    """What a protocol's services hold for logins (SmtpServices, ImapServices, ...)."""
+
+    @property
+    def authenticator(self) -> Authenticator: ...
+
+    @property
+    def external(self) -> ExternalLogin | None:
+        """SASL EXTERNAL; None refuses it."""
+
+
 async def session_log_in(
-    authenticator: Authenticator,
-    external: ExternalLogin | None,
+    services: LoginServices,
     connection: Connection,
     credentials: Credentials | ExternalCredentials,
     *,
@@ -287,11 +298,12 @@ async def session_log_in(
 ) -> AuthResult:
     """The login of a finished SASL exchange (or LOGIN, USER/PASS), as every protocol
     session asks it: a password by the Authenticator, EXTERNAL by the TLS client
-    certificate (`external`; None refuses it)."""
+    certificate (`services.external`)."""
     if isinstance(credentials, Credentials):
-        return await authenticator.log_in(
+        return await services.authenticator.log_in(
             credentials, protocol=protocol, client_ip=connection.peer_ip, secure=secure
         )
+    external = services.external
     if external is None:  # a host built without certificate logins
         log.info("%s: %s: EXTERNAL refused: client certificates are off", connection.peer, protocol)
         return AuthResult(

@@ -354,14 +354,8 @@ class Pop3Session:
         return line.rstrip(b"\r\n")
 
     async def _log_in(self, credentials: Credentials | ExternalCredentials) -> None:
-        services = self.services
         result = await session_log_in(
-            services.authenticator,
-            services.external,
-            self.connection,
-            credentials,
-            protocol="pop3",
-            secure=self.secure,
+            self.services, self.connection, credentials, protocol="pop3", secure=self.secure
         )
         if not result.ok or result.account is None:
             raise Pop3Error(replies.AUTH_FAILED)

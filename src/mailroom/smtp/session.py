@@ -263,10 +263,8 @@ class SmtpSession:
         return line.rstrip(b"\r\n")
 
     async def authenticate(self, credentials: Credentials | ExternalCredentials) -> None:
-        services = self.services
         result = await session_log_in(
-            services.authenticator,
-            services.external,
+            self.services,
             self.connection,
             credentials,
             protocol=self.policy.listener.protocol.value,
