@@ -303,3 +303,21 @@ async def test_a_certificate_under_an_expired_intermediate_is_refused(
     sub = ca.intermediate(tmp_path / "class3", "Community Class 3 CA", not_after=now - HOUR)
     crl = sub.write_crl(tmp_path / "class3.crl")
     assert await problem(chain_checker(ca, sub, tmp_path, [crl]), member(sub)) == "issuer_expired"
+
+
+async def test_a_fetched_crl_is_kept_across_a_restart(
+    ca: CertificateAuthority, crl_server: CrlServer, tmp_path: Path
+) -> None:
+    good = member(ca, crl_url=crl_server.url(DP))
+    revoked = member(ca, crl_url=crl_server.url(DP))
+    crl_server.files[DP] = ca.crl([revoked.serial]).public_bytes(serialization.Encoding.DER)
+    config = ClientCertificatesConfig(listeners=["imaps"], ca_file=ca.ca_file, fetch_crls=True)
+    cache = tmp_path / "data" / "crl-cache"
+    before = ClientCertificates(config, lambda path: path, cache_directory=cache)
+    assert await problem(before, good) is None
+    del crl_server.files[DP]  # the CA's server is down when the host starts again
+    after = ClientCertificates(config, lambda path: path, cache_directory=cache)
+    assert await problem(after, good) is None
+    assert await problem(after, revoked) == "certificate_revoked"
+    assert crl_server.requests[DP] == 1
+    assert len(list(cache.iterdir())) == 1

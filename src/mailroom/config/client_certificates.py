@@ -92,7 +92,8 @@ class ClientCertificatesConfig(Section):
     """Refuse a certificate when no current CRL of its issuer is known (fail closed)."""
     fetch_crls: bool = False
     """When the CRL of a certificate's issuer is missing or past its nextUpdate, fetch
-    it from the certificate's CRL distribution point (http:// only; RFC 5280 §4.2.1.13)."""
+    it from the certificate's CRL distribution point (http:// only; RFC 5280 §4.2.1.13).
+    Fetched CRLs are kept in the data directory (`crl-cache/`) until their nextUpdate."""
     fetch_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     """Longest one fetch may take, connection to last byte."""
     fetch_max_size: Size = Field(default=20 * 1024 * 1024, le=512 * 1024 * 1024)

@@ -48,6 +48,8 @@ X509_V_FLAG_NO_CHECK_TIME = 0x200000
 """OpenSSL's flag (x509_vfy.h) that skips the validity-period check: ours is here.
 `ssl.SSLContext.verify_flags` passes any of OpenSSL's flags through."""
 MAX_CA_FILE_BYTES = 16 * 1024 * 1024
+CRL_CACHE_DIRECTORY = "crl-cache"
+"""Under the data directory: the CRLs fetched from distribution points."""
 
 
 class ClientCertificateError(Exception):
@@ -69,7 +71,10 @@ class ClientCertificates:
         settings: ClientCertificatesConfig,
         resolve: Callable[[Path], Path],
         clock: Callable[[], float] = time.time,
+        *,
+        cache_directory: Path | None = None,
     ) -> None:
+        """`cache_directory`: where fetched CRLs are kept across restarts."""
         assert settings.ca_file is not None  # the config refuses listeners without it
         self.settings = settings
         self.ca_file = resolve(settings.ca_file)
@@ -79,6 +84,7 @@ class ClientCertificates:
                 settings.fetch_timeout_seconds,
                 settings.fetch_max_size,
                 settings.fetch_retry_seconds,
+                cache_directory,
             )
             if settings.fetch_crls
             else None
@@ -109,7 +115,8 @@ class ClientCertificates:
                     f"client_certificates.listeners names {name!r}, whose tls is none: "
                     "a certificate needs TLS"
                 )
-        return cls(settings, config.resolve)
+        cache = config.resolve(config.data_dir) / CRL_CACHE_DIRECTORY
+        return cls(settings, config.resolve, cache_directory=cache)
 
     def asks(self, listener_name: str) -> bool:
         return listener_name in self.settings.listeners

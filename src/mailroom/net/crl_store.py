@@ -8,8 +8,10 @@ decides. A CRL is current until its nextUpdate; one past it still counts its
 revocations (a revoked certificate stays revoked) but no longer vouches for the others.
 
 Fetching is bounded (`crl_fetch`), coalesced (one request per URL at a time, whoever
-asks), cached in memory until the CRL's nextUpdate, and after a failure not tried again
-from that URL for `fetch_retry_seconds`, so a flood of logins cannot flood the CA.
+asks), cached until the CRL's nextUpdate — in memory, and in a file per URL under the
+data directory, so a restart neither fetches again nor, with the CA's server down,
+forgets the revocations it knew — and after a failure not tried again from that URL for
+`fetch_retry_seconds`, so a flood of logins cannot flood the CA.
 Delta CRLs and partitioned (issuing distribution point) CRLs are not used. The URLs
 fetched are only those of certificates whose chain OpenSSL has verified to a CA of the
 bundle (the CA wrote them), and only `http://` ones; names are resolved by the system's
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import hashlib
 import logging
 import os
 import time
@@ -51,6 +54,8 @@ class FetchSettings:
     timeout_seconds: float
     max_size: int
     retry_seconds: float
+    cache_directory: Path | None = None
+    """Where fetched CRLs are kept across restarts (one file per URL)."""
 
 
 @dataclass
@@ -64,6 +69,7 @@ class _FileState:
 
 @dataclass
 class _Fetched:
+    cache_read: bool = False
     crl: tuple[bytes, Crl] | None = None
     failed_at: float | None = None
     task: asyncio.Task[None] | None = None
@@ -211,6 +217,9 @@ class CrlStore:
             if len(self._fetched) >= MAX_FETCHED_URLS:
                 self._fetched.pop(next(iter(self._fetched)))
             entry = self._fetched[name] = _Fetched()
+        if not entry.cache_read:
+            entry.cache_read = True
+            await asyncio.to_thread(self._read_cached, name, entry, issuer, key)
         if entry.crl is not None and is_current(entry.crl[1], self.now()):
             return
         assert self._fetch is not None
@@ -241,6 +250,7 @@ class CrlStore:
         else:
             entry.crl = (key, crl)
             entry.failed_at = None
+            await asyncio.to_thread(self._write_cached, str(url), data)
             log.info(
                 "CRL of %s fetched from %s (next update %s)",
                 issuer.subject.rfc4514_string(),
@@ -249,3 +259,49 @@ class CrlStore:
             )
         finally:
             entry.task = None
+
+    # -- the cache of fetched CRLs ---------------------------------------------------------
+
+    def _cache_file(self, url: str) -> Path | None:
+        assert self._fetch is not None
+        directory = self._fetch.cache_directory
+        if directory is None:
+            return None
+        return directory / (hashlib.sha256(url.encode()).hexdigest()[:40] + ".crl")
+
+    def _read_cached(self, url: str, entry: _Fetched, issuer: x509.Certificate, key: bytes) -> None:
+        """What an earlier run fetched from `url`, if it is still the issuer's CRL."""
+        path = self._cache_file(url)
+        if path is None:
+            return
+        try:
+            if path.stat().st_size > self._fetch_limit():
+                return
+            crl = parse_crls(path.read_bytes())[0]
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as error:
+            log.warning("cached CRL %s of %s unusable: %s", path, url, error)
+            return
+        try:
+            signed = crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+        except TypeError:
+            return
+        if crl.issuer == issuer.subject and signed:
+            entry.crl = (key, crl)
+
+    def _write_cached(self, url: str, data: bytes) -> None:
+        path = self._cache_file(url)
+        if path is None:
+            return
+        scratch = path.with_suffix(".new")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            scratch.write_bytes(data)
+            scratch.replace(path)
+        except OSError as error:
+            log.warning("CRL from %s not kept in %s: %s", url, path.parent, error.strerror)
+
+    def _fetch_limit(self) -> int:
+        assert self._fetch is not None
+        return self._fetch.max_size
