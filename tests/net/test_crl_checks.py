@@ -247,6 +247,10 @@ tls = "{tls}"
 name = "imap"
 protocol = "imap"
 address = "127.0.0.1:0"
+[[listeners]]
+name = "smtp"
+protocol = "smtp"
+address = "127.0.0.1:0"
 """
 
 
@@ -264,7 +268,11 @@ def test_only_the_named_listeners_ask_for_certificates(
 
 @pytest.mark.parametrize(
     ("listeners", "tls", "message"),
-    [('["imap4"]', "implicit", "which is no listener"), ('["imaps"]', "none", "whose tls is none")],
+    [
+        ('["imap4"]', "implicit", "which is no listener"),
+        ('["imaps"]', "none", "whose tls is none"),
+        ('["smtp"]', "implicit", "a smtp listener"),
+    ],
 )
 def test_a_listener_that_cannot_ask_is_refused_at_start(
     ca: CertificateAuthority, tmp_path: Path, listeners: str, tls: str, message: str

@@ -80,8 +80,9 @@ class ClientCertificatesConfig(Section):
     """Login with a client certificate (SASL EXTERNAL) and how it is checked."""
 
     listeners: list[str] = Field(default_factory=list)
-    """Names of the listeners that ask clients for a certificate (TLS ones: starttls or
-    implicit). A client without one logs in with its password as before."""
+    """Names of the listeners that ask clients for a certificate: submission, imap,
+    pop3 or managesieve ones with TLS (starttls or implicit). A client without one logs
+    in with its password as before."""
     ca_file: Path | None = None
     """PEM bundle of the CAs whose client certificates are accepted: the roots and the
     intermediates that issue members' certificates (relative to the config file's

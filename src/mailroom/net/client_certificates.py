@@ -38,6 +38,7 @@ from mailroom.auth import Authenticator, Credentials, ExternalCredentials
 from mailroom.auth.authenticator import AuthOutcome, AuthResult
 from mailroom.auth.certificate_login import CertificateLogin, PresentedCertificate
 from mailroom.config import Config, TlsMode
+from mailroom.config import Protocol as ListenerProtocol
 from mailroom.config.client_certificates import ClientCertificatesConfig
 from mailroom.net.connection import Connection
 from mailroom.net.crl_store import CrlStore, FetchSettings, fingerprint, is_current
@@ -48,6 +49,15 @@ X509_V_FLAG_NO_CHECK_TIME = 0x200000
 """OpenSSL's flag (x509_vfy.h) that skips the validity-period check: ours is here.
 `ssl.SSLContext.verify_flags` passes any of OpenSSL's flags through."""
 MAX_CA_FILE_BYTES = 16 * 1024 * 1024
+LOGIN_PROTOCOLS = frozenset(
+    {
+        ListenerProtocol.SUBMISSION,
+        ListenerProtocol.IMAP,
+        ListenerProtocol.POP3,
+        ListenerProtocol.MANAGESIEVE,
+    }
+)
+"""The protocols whose members log in (SMTP on port 25 takes no login)."""
 CRL_CACHE_DIRECTORY = "crl-cache"
 """Under the data directory: the CRLs fetched from distribution points."""
 
@@ -114,6 +124,11 @@ class ClientCertificates:
                 raise ClientCertificateError(
                     f"client_certificates.listeners names {name!r}, whose tls is none: "
                     "a certificate needs TLS"
+                )
+            if listener.protocol not in LOGIN_PROTOCOLS:
+                raise ClientCertificateError(
+                    f"client_certificates.listeners names {name!r}, a {listener.protocol} "
+                    "listener: members log in on submission, imap, pop3 and managesieve ones"
                 )
         cache = config.resolve(config.data_dir) / CRL_CACHE_DIRECTORY
         return cls(settings, config.resolve, cache_directory=cache)
