@@ -465,6 +465,8 @@ class ImapSession:
         result = await self.services.authenticator.log_in(
             credentials, protocol="imap", client_ip=self.connection.peer_ip, secure=self.secure
         )
+        if result.temporary:
+            raise responses.AUTHENTICATION_UNAVAILABLE
         if not result.ok or result.account is None:
             raise responses.AUTHENTICATION_FAILED
         if not self.logins.started(result.account, self.connection.peer_ip):

@@ -338,6 +338,8 @@ class ManageSieveSession:
             client_ip=self.connection.peer_ip,
             secure=self.secure,
         )
+        if result.temporary:
+            raise ManageSieveError(responses.AUTHENTICATION_TRYLATER)
         if not result.ok or result.account is None:
             raise ManageSieveError(responses.AUTHENTICATION_FAILED)
         try:

@@ -347,6 +347,8 @@ class Pop3Session:
         result = await self.services.authenticator.log_in(
             credentials, protocol="pop3", client_ip=self.connection.peer_ip, secure=self.secure
         )
+        if result.temporary:
+            raise Pop3Error(replies.AUTH_TEMPORARY)
         if not result.ok or result.account is None:
             raise Pop3Error(replies.AUTH_FAILED)
         account = await self.services.open_account(result.account)

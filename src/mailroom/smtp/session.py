@@ -268,6 +268,8 @@ class SmtpSession:
             client_ip=self.connection.peer_ip,
             secure=self.connection.tls is not None,
         )
+        if result.temporary:
+            raise SmtpError(replies.AUTH_TEMPORARY)
         if not result.ok:
             raise SmtpError(replies.AUTH_FAILED)
         self.state.account = result.account
