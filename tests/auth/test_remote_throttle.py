@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailroom.auth import MemoryThrottle, ThrottleVerdict
-from mailroom.auth.throttle import Settlement
 from mailroom.auth.remote_throttle import (
     RemoteThrottle,
     ThrottleCall,
@@ -27,6 +26,7 @@ from mailroom.auth.remote_throttle import (
     parse_verdict,
     verdict_frame,
 )
+from mailroom.auth.throttle import Settlement
 from mailroom.config import ThrottleConfig
 from mailroom.ipc import Link
 
