@@ -19,6 +19,7 @@ from mailroom.directory.passwords import (
     UnknownHashScheme,
     identify_scheme,
     wrap_legacy_hash,
+    wraps_legacy_hash,
 )
 from tests.support.auth_site import MakeSite
 from tests.support.password_hashes import CHEAP, LEGACY_HASH, hashes_of
@@ -135,3 +136,15 @@ async def test_a_host_whose_hashes_are_not_its_legacy_scheme_is_told(
     await site.add("legacy@example.org", stored=LEGACY_HASH)
     await site.authenticator.wrap_legacy_hashes()
     assert "set legacy_scheme = 'md5-crypt'" in caplog.text
+
+
+def test_a_reimport_can_tell_a_wrapped_hash_from_a_password_changed_on_the_legacy_host() -> None:
+    wrapped = wrap_legacy_hash(LEGACY_HASH, CHEAP)
+    assert wraps_legacy_hash(wrapped, LEGACY_HASH)
+    assert wraps_legacy_hash(wrapped, "{MD5-CRYPT}" + LEGACY_HASH)
+    changed = md5_crypt.hash("new secret")  # passwd on the legacy host: a new salt
+    assert not wraps_legacy_hash(wrapped, changed)
+    assert not wraps_legacy_hash(LEGACY_HASH, LEGACY_HASH)  # not wrapped at all
+    assert not wraps_legacy_hash(HASHER.hash("secret"), LEGACY_HASH)
+    for stored in LEGACY.values():
+        assert wraps_legacy_hash(wrap_legacy_hash(stored, CHEAP), stored)

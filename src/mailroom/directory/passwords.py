@@ -366,6 +366,29 @@ _TIMING_SETTINGS = {
 """`legacy_scheme` -> the setting a failed argon2id login's extra legacy hash uses."""
 
 
+def wraps_legacy_hash(wrapped: str, legacy: str) -> bool:
+    """Whether `wrapped` was made by wrapping `legacy` (as far as a re-import needs to
+    know): both name the same legacy scheme, rounds and salt. A password changed on the
+    legacy host gets a new random salt from crypt(3), so a wrapped hash whose salt differs
+    from the legacy host's hash means the password changed there. No hash is computed."""
+    try:
+        scheme, bare = _strip_prefix(wrapped)
+        parts = _wrappable(legacy)
+    except UnknownHashScheme:
+        return False
+    if scheme not in WRAPPED.values() or parts is None:
+        return False
+    setting = _split_wrapped(bare)[0]
+    return _normal_setting(setting) == _normal_setting(parts[0])
+
+
+def _normal_setting(setting: str) -> str:
+    """A legacy setting with `rounds=5000` (crypt(3)'s default, implied when absent) and
+    the bcrypt variant letters ($2a$, $2b$, $2y$: one algorithm) spelled one way."""
+    setting = setting.replace(f"rounds={DEFAULT_SHA_CRYPT_ROUNDS}$", "", 1)
+    return "$2b$" + setting[4:] if setting.startswith("$2") else setting
+
+
 class PasswordHasher:
     """Hashes with argon2id using `[auth.passwords]`; verifies every scheme above.
 
