@@ -19,7 +19,9 @@ from pathlib import Path
 import dns.asyncresolver
 
 from mailroom.auth import Authenticator, MemoryThrottle, Throttle
+from mailroom.auth.ban_store import BanFile
 from mailroom.auth.certificate_login import CertificateLogin
+from mailroom.auth.redis_throttle import RedisThrottle
 from mailroom.config import Config, TlsMode
 from mailroom.control import CONTROL_SOCKET
 from mailroom.delivery.bounces import Bouncer
@@ -102,7 +104,8 @@ async def open_services(
     directory = await open_directory(config)
     stack.push_async_callback(directory.close)
     if throttle is None:
-        throttle = MemoryThrottle(config.auth.throttle)
+        throttle = login_throttle(config)
+        stack.push_async_callback(throttle.close)
     authenticator = Authenticator(directory, config.auth, throttle)
     stack.push_async_callback(authenticator.close)
     router = router_for(config, directory)
@@ -133,6 +136,16 @@ async def open_services(
         throttle=throttle,
         events=events,
     )
+
+
+def login_throttle(config: Config) -> Throttle:
+    """The host's login throttle: in Redis when `[auth.throttle] redis_url` is set (shared
+    by every process and node using it), else in this process with its bans in a file in
+    data_dir (kept across restarts)."""
+    settings = config.auth.throttle
+    if settings.redis_url:
+        return RedisThrottle(settings)
+    return MemoryThrottle(settings, ban_file=BanFile(data_dir(config)))
 
 
 def router_for(config: Config, directory: Directory) -> Router:

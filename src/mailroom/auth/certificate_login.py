@@ -32,9 +32,15 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from mailroom.auth.authenticator import AuthOutcome, AuthResult
-from mailroom.auth.throttle import IPAddress, NoThrottle, Throttle, canonical_client
+from mailroom.auth.throttle import (
+    IPAddress,
+    NoThrottle,
+    Settlement,
+    Throttle,
+    canonical_client,
+)
 from mailroom.config.client_certificates import AccountSource
-from mailroom.directory import Account, InvalidAddress
+from mailroom.directory import Account, DirectoryError, InvalidAddress
 from mailroom.directory.addresses import normalize_address, normalize_domain
 
 log = logging.getLogger("mailroom.auth")
@@ -163,18 +169,17 @@ class CertificateLogin:
     async def _decide(
         self, presented: PresentedCertificate | None, authzid: str, client: IPAddress
     ) -> tuple[_Decision, float]:
-        if presented is None:
-            decision = _Decision(
-                AuthOutcome.INVALID_REQUEST,
-                "no_certificate",
-                "EXTERNAL without a client certificate",
-            )
-            return decision, await self._throttle.record_failure(client, "")
-        source, names = certificate_names(presented.certificate, self._sources)
-        candidates = [address for address in map(self._address, names) if address is not None]
-        # Failures count against the account the certificate names, as a password's do.
-        key = candidates[0] if candidates else presented.certificate.subject.rfc4514_string()
-        verdict = await self._throttle.check(client, key)
+        source: AccountSource | None = None
+        names: list[str] = []
+        candidates: list[str] = []
+        key = ""
+        if presented is not None:
+            source, names = certificate_names(presented.certificate, self._sources)
+            candidates = [a for a in map(self._address, names) if a is not None]
+            # Failures count against the account the certificate names, as a password's do.
+            key = candidates[0] if candidates else presented.certificate.subject.rfc4514_string()
+        # Reserved before the directory is asked, as passwords are (auth.throttle).
+        verdict = await self._throttle.reserve(client, key)
         if not verdict.allowed:
             decision = _Decision(
                 AuthOutcome.THROTTLED,
@@ -183,11 +188,26 @@ class CertificateLogin:
                 fields={"retry_after": f"{verdict.retry_after:.0f}"},
             )
             return decision, 0.0
-        decision = await self._check(presented, authzid, source, names, candidates)
-        if decision.outcome is AuthOutcome.SUCCESS:
-            await self._throttle.record_success(client, key)
-            return decision, 0.0
-        return decision, await self._throttle.record_failure(client, key)
+        try:
+            if presented is None:
+                decision = _Decision(
+                    AuthOutcome.INVALID_REQUEST,
+                    "no_certificate",
+                    "EXTERNAL without a client certificate",
+                )
+            else:
+                decision = await self._check(presented, authzid, source, names, candidates)
+        except DirectoryError:
+            await self._throttle.settle(client, key, verdict.token, Settlement.VOID)
+            raise
+        except BaseException:
+            await asyncio.shield(
+                self._throttle.settle(client, key, verdict.token, Settlement.FAILURE)
+            )
+            raise
+        success = decision.outcome is AuthOutcome.SUCCESS
+        outcome = Settlement.SUCCESS if success else Settlement.FAILURE
+        return decision, await self._throttle.settle(client, key, verdict.token, outcome)
 
     async def _check(
         self,

@@ -470,6 +470,8 @@ class ImapSession:
         result = await session_log_in(
             self.services, self.connection, credentials, protocol="imap", secure=self.secure
         )
+        if result.temporary:
+            raise responses.AUTHENTICATION_UNAVAILABLE
         if not result.ok or result.account is None:
             raise responses.AUTHENTICATION_FAILED
         if not self.logins.started(result.account, self.connection.peer_ip):

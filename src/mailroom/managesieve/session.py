@@ -347,6 +347,8 @@ class ManageSieveSession:
         result = await session_log_in(
             self.services, self.connection, credentials, protocol="managesieve", secure=self.secure
         )
+        if result.temporary:
+            raise ManageSieveError(responses.AUTHENTICATION_TRYLATER)
         if not result.ok or result.account is None:
             raise ManageSieveError(responses.AUTHENTICATION_FAILED)
         try:

@@ -357,6 +357,8 @@ class Pop3Session:
         result = await session_log_in(
             self.services, self.connection, credentials, protocol="pop3", secure=self.secure
         )
+        if result.temporary:
+            raise Pop3Error(replies.AUTH_TEMPORARY)
         if not result.ok or result.account is None:
             raise Pop3Error(replies.AUTH_FAILED)
         account = await self.services.open_account(result.account)

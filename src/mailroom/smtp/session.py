@@ -270,6 +270,8 @@ class SmtpSession:
             protocol=self.policy.listener.protocol.value,
             secure=self.connection.tls is not None,
         )
+        if result.temporary:
+            raise SmtpError(replies.AUTH_TEMPORARY)
         if not result.ok:
             raise SmtpError(replies.AUTH_FAILED)
         self.state.account = result.account
