@@ -254,3 +254,22 @@ async def test_a_certificate_of_an_intermediate_ca_in_the_bundle_logs_in(tmp_pat
     async for host in start_host(tmp_path / "host", settings, CERTIFICATE_LISTENERS):
         certificate = sub.client_certificate("alice", emails=[ALICE])
         assert await asyncio.to_thread(imaps_external, host.port("imaps"), certificate) == "OK"
+
+
+async def test_failed_certificate_logins_count_toward_a_ban_answered_as_temporary(
+    tmp_path: Path,
+) -> None:
+    ca = CertificateAuthority.create(tmp_path / "members-ca", "Community Class 1 CA")
+    crl_file = ca.write_crl(tmp_path / "members.crl")
+    settings = certificate_settings(
+        ca, [crl_file], **{"# max_failures_per_ip = 10": "max_failures_per_ip = 3"}
+    )
+    async for host in start_host(tmp_path / "host", settings, CERTIFICATE_LISTENERS):
+        port = host.port("imaps")
+        stranger = ca.client_certificate("mallory", emails=["mallory@example.test"])
+        for _ in range(3):
+            refused = await asyncio.to_thread(imaps_external, port, stranger)
+            assert refused == "[AUTHENTICATIONFAILED] Authentication failed."
+        good = ca.client_certificate("alice", emails=[ALICE])
+        banned = await asyncio.to_thread(imaps_external, port, good)
+        assert banned == "[UNAVAILABLE] Temporary authentication failure, try again later."
