@@ -120,7 +120,8 @@ async def test_repeated_failures_ban_the_address_even_with_the_right_password(
     await talk.command("EHLO client.example")
     for _ in range(mailhost.config.auth.throttle.max_failures_per_ip):
         assert (await talk.command(f"AUTH PLAIN {plain('guess')}"))[0] == 535
-    assert (await talk.command(f"AUTH PLAIN {plain(PASSWORD)}"))[0] == 535
+    # Banned: the right password is told to try later (454 4.7.0), not refused (535).
+    assert (await talk.command(f"AUTH PLAIN {plain(PASSWORD)}"))[0] == 454
     other = await Talk.open(mailhost.port("smtps"), tls=client_tls())  # banned, not the session
     await other.command("EHLO client.example")
-    assert (await other.command(f"AUTH PLAIN {plain(PASSWORD)}"))[0] == 535
+    assert (await other.command(f"AUTH PLAIN {plain(PASSWORD)}"))[0] == 454

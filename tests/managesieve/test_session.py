@@ -185,14 +185,14 @@ async def test_logout_says_ok_and_closes(sieve_host: MailHost) -> None:
 
 async def test_the_login_throttle_applies(sieve_host: MailHost) -> None:
     # `[auth.throttle] max_failures_per_ip` (10) failures ban the address: then even the
-    # right password is refused, with the same words.
+    # right password is refused, as a temporary failure (the client keeps the password).
     talk = await SieveTalk.open(sieve_host.port("sieve"))
     await talk.starttls()
     for _ in range(sieve_host.config.auth.throttle.max_failures_per_ip):
         reply = await talk.command(f'AUTHENTICATE "PLAIN" "{plain(password="guess")}"')
         assert reply.status == b'NO "Authentication failed."'
     banned = await talk.command(f'AUTHENTICATE "PLAIN" "{plain()}"')
-    assert banned.status == b'NO "Authentication failed."'
+    assert banned.status == b'NO (TRYLATER) "Temporary authentication failure, try again later."'
     await talk.close()
 
 

@@ -5,8 +5,8 @@ Building (`open_host`) reads and checks everything the config names (the directo
 map files, certificates, the relay host's password, each listener's protocol) and
 takes no lock and opens no port, so `mailroom config check` builds exactly what
 `mailroom serve` builds and refuses what it would refuse. Starting migrates the
-directory, opens the queue (its lock: one host per queue), starts delivery and the
-control channel, then the listeners.
+directory, wraps legacy password hashes in argon2id, opens the queue (its lock: one host
+per queue), starts delivery and the control channel, then the listeners.
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ class Host:
         process then becomes the service user for good before anything else starts: no
         session, delivery or worker ever runs as root."""
         await self.services.directory.migrate()
+        await self.services.authenticator.wrap_legacy_hashes()  # no crackable hash kept
         missing_postmaster = await self.services.router.missing_postmaster()
         if missing_postmaster is not None:
             log.warning("%s", missing_postmaster)

@@ -18,6 +18,9 @@ from pathlib import Path
 
 from mailroom.app.inbound_authentication import host_resolver, inbound_check
 from mailroom.auth import Authenticator, MemoryThrottle, Throttle
+from mailroom.auth.ban_store import BanFile
+from mailroom.auth.certificate_login import CertificateLogin
+from mailroom.auth.redis_throttle import RedisThrottle
 from mailroom.config import Config, TlsMode
 from mailroom.control import CONTROL_SOCKET
 from mailroom.delivery.bounces import Bouncer
@@ -37,7 +40,7 @@ from mailroom.mailauth import DkimKeys, DkimSigner
 from mailroom.mailauth.arc import ArcSealer
 from mailroom.mailauth.dnsbl import DnsblChecker
 from mailroom.message import SearchText, search_text
-from mailroom.net import TlsContexts
+from mailroom.net import ExternalLogin, TlsContexts
 from mailroom.pop3.server import Pop3Services, Pop3Settings
 from mailroom.queue import MailQueue, RetrySchedule
 from mailroom.routing import Router
@@ -104,7 +107,8 @@ async def open_services(
     directory = await open_directory(config)
     stack.push_async_callback(directory.close)
     if throttle is None:
-        throttle = MemoryThrottle(config.auth.throttle)
+        throttle = login_throttle(config)
+        stack.push_async_callback(throttle.close)
     authenticator = Authenticator(directory, config.auth, throttle)
     stack.push_async_callback(authenticator.close)
     router = router_for(config, directory)
@@ -136,6 +140,16 @@ async def open_services(
         events=events,
         resolver=host_resolver(config),
     )
+
+
+def login_throttle(config: Config) -> Throttle:
+    """The host's login throttle: in Redis when `[auth.throttle] redis_url` is set (shared
+    by every process and node using it), else in this process with its bans in a file in
+    data_dir (kept across restarts)."""
+    settings = config.auth.throttle
+    if settings.redis_url:
+        return RedisThrottle(settings)
+    return MemoryThrottle(settings, ban_file=BanFile(data_dir(config)))
 
 
 def router_for(config: Config, directory: Directory) -> Router:
@@ -217,12 +231,26 @@ def account_opener(services: Services) -> Callable[[str], Awaitable[Account]]:
     return open_account
 
 
+def external_login(services: Services) -> ExternalLogin:
+    """SASL EXTERNAL: the listeners' client certificates, mapped to accounts through the
+    authenticator's records, failures counted by the same throttle as passwords."""
+    config = services.config
+    login = CertificateLogin(
+        services.authenticator,
+        config.client_certificates.sources,
+        throttle=services.throttle,
+        default_domain=config.auth.default_domain,
+    )
+    return ExternalLogin(services.tls.client_certificates if services.tls else None, login)
+
+
 def imap_services(services: Services) -> ImapServices:
     return ImapServices(
         settings=ImapSettings.from_config(services.config),
         authenticator=services.authenticator,
         tls=services.tls,
         open_account=account_opener(services),
+        external=external_login(services),
     )
 
 
@@ -234,6 +262,7 @@ def pop3_services(services: Services) -> Pop3Services:
         authenticator=services.authenticator,
         tls=services.tls,
         open_account=account_opener(services),
+        external=external_login(services),
     )
 
 
@@ -252,6 +281,7 @@ def smtp_services(services: Services, delivery: Dispatcher) -> SmtpServices:
         client_check=dnsbl_checker(
             services.config, services.resolver or host_resolver(services.config)
         ),
+        external=external_login(services),
     )
 
 

@@ -1,7 +1,8 @@
 """Authentication for every protocol: SASL mechanisms, the one `Authenticator` (master
-users, hash upgrades, logging), the cache of verified logins and brute-force throttling.
-Uses the directory and the config; no protocol imports another through here, and nothing
-here touches a socket."""
+users, hash upgrades, logging), the cache of verified logins, brute-force throttling, and
+client-certificate logins (SASL EXTERNAL: `auth.certificate_login`). Uses the directory
+and the config; no protocol imports another through here, and nothing here touches a
+socket."""
 
 from mailroom.auth.authenticator import Authenticator, AuthOutcome, AuthRequest, AuthResult
 from mailroom.auth.login_cache import AuthStats
@@ -9,6 +10,7 @@ from mailroom.auth.sasl import (
     MECHANISMS,
     Challenge,
     Credentials,
+    ExternalCredentials,
     SaslExchange,
     SaslFailure,
     SaslStateError,
@@ -36,6 +38,7 @@ __all__ = [
     "Authenticator",
     "Challenge",
     "Credentials",
+    "ExternalCredentials",
     "MemoryThrottle",
     "NoThrottle",
     "SaslExchange",

@@ -7,14 +7,20 @@ It owns the policy the legacy host spread over Dovecot's passdbs, PAM and a wish
 - master users, Dovecot style (`alice@example.org*webmail`, or SASL authzid=alice,
   authcid=webmail), each allowed only from its networks — the legacy webmail's master
   password "restricted to the IP address of Community";
-- throttling (`auth.throttle`) is asked before anything is verified, and told of each
-  outcome; a failure's answer waits for the delay it returns;
-- what a guesser may learn is nothing: an unknown account costs the same argon2
-  verification as a known one, a disabled account is only reported after its password
-  was right, and protocols answer every failure alike (the outcome is for logs and
-  `mailroom auth test`);
-- old hashes ($1$, $5$, $6$, bcrypt) are replaced by argon2id on the first successful
-  login, with a compare-and-set so a concurrent `passwd` wins;
+- throttling (`auth.throttle`): an attempt is reserved before anything is verified
+  (counted as a failure until settled), so logins arriving in parallel cannot check more
+  passwords than the budget; each is settled with its outcome, and a failure's answer
+  waits for the delay that returns. A refused attempt (`THROTTLED`: a ban, a budget held
+  by attempts in flight, a throttle that does not answer) is a temporary failure, which
+  protocols answer as such (454 4.7.0, NO [UNAVAILABLE], ...), so a client keeps a good
+  saved password; during a ban the right password gets that answer too;
+- what a guesser may learn is nothing: an unknown account is verified against a dummy
+  hash of the same cost as a real one (`PasswordHasher.dummy_hash`), a disabled account is
+  only reported after its password was right, and protocols answer every failure alike
+  (the outcome is for logs and `mailroom auth test`);
+- legacy hashes ($1$, $5$, $6$, bcrypt) are wrapped in argon2id at start
+  (`wrap_legacy_hashes`), and any old or wrapped hash is replaced by argon2id on the first
+  successful login, each with a compare-and-set so a concurrent `passwd` wins;
 - hashing never runs on the event loop: a bounded thread pool does it;
 - a verified password is remembered for `[auth] cache_ttl_seconds` (`auth.login_cache`),
   so a client's next connections cost no hash; the throttle is still asked first, so a
@@ -34,7 +40,6 @@ import concurrent.futures
 import json
 import logging
 import re
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,11 +49,19 @@ from typing import TypeVar
 from mailroom.auth.account_records import AccountRecords
 from mailroom.auth.login_cache import AuthStats, CachedVerifier, LoginCache
 from mailroom.auth.sasl import Credentials
-from mailroom.auth.throttle import IPAddress, NoThrottle, Throttle, canonical_client
+from mailroom.auth.throttle import (
+    IPAddress,
+    NoThrottle,
+    Settlement,
+    Throttle,
+    ThrottleVerdict,
+    canonical_client,
+)
 from mailroom.config import AuthConfig, MasterUser
 from mailroom.directory import Account, Directory, DirectoryError, InvalidAddress
 from mailroom.directory.addresses import normalize_address, normalize_domain
 from mailroom.directory.passwords import (
+    LEGACY_SCHEMES,
     PasswordHasher,
     UnknownHashScheme,
     Verification,
@@ -105,6 +118,12 @@ class AuthResult:
     @property
     def ok(self) -> bool:
         return self.outcome is AuthOutcome.SUCCESS
+
+    @property
+    def temporary(self) -> bool:
+        """Refused without looking at the password (a ban, the throttle unavailable):
+        protocols answer a temporary failure, so clients keep the saved password."""
+        return self.outcome is AuthOutcome.THROTTLED
 
 
 @dataclass(frozen=True)
@@ -167,11 +186,55 @@ class Authenticator:
         )
         # What an unknown login is verified against, so it costs what a known one does.
         # Made at once in the pool, so the first unknown login pays no extra hash.
-        self._dummy_hash = self._pool.submit(self._hasher.hash, secrets.token_urlsafe(24))
+        self._dummy_hash = self._pool.submit(self._hasher.dummy_hash)
 
     async def close(self) -> None:
         """Stop the hashing threads (waiting for running hashes, dropping queued ones)."""
         await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
+
+    async def wrap_legacy_hashes(self) -> int:
+        """Wrap every legacy hash in the directory in argon2id (`wrap_legacy_hash`), so no
+        crackable hash stays stored; hashes already wrapped or argon2 are left alone, so
+        a second start wraps nothing. Each is stored with a compare-and-set: a password
+        changed meanwhile stands. Returns how many were wrapped; logs what it did.
+        Raises DirectoryError."""
+        legacy = []
+        for account in await self._directory.list_accounts():
+            try:
+                if identify_scheme(account.password_hash) in LEGACY_SCHEMES:
+                    legacy.append(account)
+            except UnknownHashScheme:
+                continue
+        if not legacy:
+            return 0
+        log.info(
+            "auth: wrapping the legacy password hashes of %d accounts in argon2id", len(legacy)
+        )
+        wrapped = await asyncio.gather(
+            *(self._in_pool(self._hasher.wrap_legacy, each.password_hash) for each in legacy)
+        )
+        stored = 0
+        schemes: dict[str, int] = {}
+        for account, new_hash in zip(legacy, wrapped, strict=True):
+            scheme = identify_scheme(account.password_hash).value
+            schemes[scheme] = schemes.get(scheme, 0) + 1
+            if await self._directory.set_password_hash(
+                account.address, new_hash, expected_old=account.password_hash
+            ):
+                stored += 1
+        counts = ", ".join(f"{name}={count}" for name, count in sorted(schemes.items()))
+        log.info("auth: wrapped %d legacy password hashes in argon2id (%s)", stored, counts)
+        typical = max(schemes, key=lambda name: schemes[name])
+        if typical != self.config.passwords.legacy_scheme:
+            log.warning(
+                "auth: most wrapped hashes are %s but [auth.passwords] legacy_scheme = %r: "
+                "failed logins of unknown and argon2id accounts take a different time than "
+                "those of wrapped ones; set legacy_scheme = %r",
+                typical,
+                self.config.passwords.legacy_scheme,
+                typical,
+            )
+        return stored
 
     async def account(self, address: str) -> Account | None:
         """The account `address` (normalised, primary or extra) belongs to, as the
@@ -217,35 +280,51 @@ class Authenticator:
             login = self._parse(request)
         except InvalidLogin as error:
             key = request.login[:LOGGED_VALUE_LENGTH].lower()
-            throttled = await self._throttled(client, key, None)
-            if throttled is not None:
-                return throttled, 0.0
+            verdict = await self._throttle.reserve(client, key)
+            if not verdict.allowed:
+                return self._throttled(client, key, None, verdict), 0.0
             decision = _Decision(AuthOutcome.INVALID_REQUEST, "invalid_login", str(error))
-            return decision, await self._throttle.record_failure(client, key)
+            return decision, await self._settle(client, key, verdict.token, decision)
 
         master = login.master.name if login.master else None
         account = await self._accounts.find(login.target)
         # Failures count against the account, whichever of its addresses was typed.
         key = account.address if account is not None else login.target
-        throttled = await self._throttled(client, key, master)
-        if throttled is not None:
-            return throttled, 0.0
+        verdict = await self._throttle.reserve(client, key)
+        if not verdict.allowed:
+            return self._throttled(client, key, master, verdict), 0.0
+        try:
+            decision = await self._verified(request, client, login, account)
+        except DirectoryError:
+            await self._throttle.settle(client, key, verdict.token, Settlement.VOID)
+            raise
+        except BaseException:
+            # Abandoned (the client hung up) or broken mid-check: the hash may have run,
+            # so the attempt stays counted. Shielded: this task may be cancelled again.
+            await asyncio.shield(
+                self._throttle.settle(client, key, verdict.token, Settlement.FAILURE)
+            )
+            raise
+        return decision, await self._settle(client, key, verdict.token, decision)
 
+    async def _settle(self, client: IPAddress, key: str, token: str, decision: _Decision) -> float:
+        outcome = (
+            Settlement.SUCCESS if decision.outcome is AuthOutcome.SUCCESS else Settlement.FAILURE
+        )
+        return await self._throttle.settle(client, key, token, outcome)
+
+    async def _verified(
+        self, request: AuthRequest, client: IPAddress, login: _Login, account: Account | None
+    ) -> _Decision:
         if login.same_as is not None and not await self._same_account(account, login.same_as):
-            decision = _Decision(
+            return _Decision(
                 AuthOutcome.INVALID_REQUEST,
                 "authzid_mismatch",
                 f"{login.same_as} may not act as {login.target} (only master users may)",
             )
-        elif login.master is not None:
-            decision = await self._check_master(request, client, login, account)
-        else:
-            decision = await self._check_account(request, login.target, account)
-
-        if decision.outcome is AuthOutcome.SUCCESS:
-            await self._throttle.record_success(client, key)
-            return decision, 0.0
-        return decision, await self._throttle.record_failure(client, key)
+        if login.master is not None:
+            return await self._check_master(request, client, login, account)
+        return await self._check_account(request, login.target, account)
 
     def _parse(self, request: AuthRequest) -> _Login:
         """Who logs in, as whom. Raises InvalidLogin."""
@@ -284,14 +363,18 @@ class Authenticator:
         other = await self._accounts.find(other_login)
         return other is not None and other.address == account.address
 
-    async def _throttled(self, client: IPAddress, key: str, master: str | None) -> _Decision | None:
-        verdict = await self._throttle.check(client, key)
-        if verdict.allowed:
-            return None
+    @staticmethod
+    def _throttled(
+        client: IPAddress, key: str, master: str | None, verdict: ThrottleVerdict
+    ) -> _Decision:
         if verdict.reason == "ip_banned":
             what = f"client {client} is banned"
-        elif verdict.reason == "throttle_unavailable":  # remote_throttle.py: fails closed
+        elif verdict.reason == "throttle_unavailable":  # remote/redis throttle: fails closed
             what = "the throttle did not answer: refused"
+        elif verdict.reason == "ip_in_flight":
+            what = f"client {client} has its whole budget of attempts being checked: refused"
+        elif verdict.reason == "account_in_flight":
+            what = f"account {key} has its whole budget of attempts being checked: refused"
         else:
             what = f"account {key} is locked against addresses it never logged in from"
         # Answered at once: a refusal costs nothing to compute, while holding the

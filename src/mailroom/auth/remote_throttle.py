@@ -3,18 +3,21 @@ main process.
 
 A throttle per worker would let an attacker spread guesses over the workers (the
 kernel hands each connection to whichever accepts first) and get N times the limit.
-So the main process owns the one `MemoryThrottle`, and a worker's `Authenticator` uses
-a `RemoteThrottle`: the same `Throttle` interface, each call a request over the
-worker's link to the main process, answered by `ThrottleService`.
+So the main process owns the one throttle (`MemoryThrottle`, or `RedisThrottle` shared
+with other nodes), and a worker's `Authenticator` uses a `RemoteThrottle`: the same
+`Throttle` interface, each call a request over the worker's link to the main process,
+answered by `ThrottleService`. An attempt reserved in a worker is reserved in the main
+process's count, so parallel logins spread over the workers share one budget.
 
-It fails closed: if the main process does not answer within `ANSWER_TIMEOUT`, `check`
-refuses the login (reason `throttle_unavailable`; the client hears the usual failure
+It fails closed: if the main process does not answer within `ANSWER_TIMEOUT`, `reserve`
+refuses the login (reason `throttle_unavailable`; the client hears a temporary failure
 and may retry), so a throttle that cannot count never lets guesses through uncounted.
-A failure that could not be recorded is answered after `UNRECORDED_DELAY`.
+A failure that could not be recorded is answered after `UNRECORDED_DELAY`. A worker that
+dies with attempts reserved leaves them counted as failures until the window ends.
 
 The frames (sans-I/O functions below) are checked like any input: a known operation,
-an IP address, an account name of bounded length; answers of the right types and
-ranges.
+an IP address, an account name of bounded length, a token and an outcome; answers of
+the right types and ranges.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from mailroom.auth.throttle import IPAddress, Throttle, ThrottleVerdict
+from mailroom.auth.throttle import IPAddress, Settlement, Throttle, ThrottleVerdict
 from mailroom.ipc import Link, LinkClosed, Message
 
 log = logging.getLogger("mailroom.auth")
@@ -42,9 +45,10 @@ MAX_ACCOUNT = 1024
 MAX_SECONDS = 10.0**9
 """Longest retry-after or delay an answer may carry."""
 MAX_REASON = 40
+MAX_TOKEN = 64
 
-Operation = Literal["check", "failure", "success"]
-OPERATIONS: tuple[Operation, ...] = ("check", "failure", "success")
+Operation = Literal["check", "reserve", "settle"]
+OPERATIONS: tuple[Operation, ...] = ("check", "reserve", "settle")
 
 
 class ThrottleFrameError(ValueError):
@@ -56,9 +60,22 @@ class ThrottleCall:
     operation: Operation
     ip: IPAddress
     account: str
+    token: str = ""
+    """settle: the reservation's token."""
+    outcome: Settlement = Settlement.VOID
+    """settle: how the attempt ended."""
 
     def frame(self) -> Message:
-        return {"op": self.operation, "ip": str(self.ip), "account": self.account}
+        frame: Message = {"op": self.operation, "ip": str(self.ip), "account": self.account}
+        if self.operation == "settle":
+            frame |= {"token": self.token, "outcome": self.outcome.value}
+        return frame
+
+
+def _token(value: object) -> str:
+    if not isinstance(value, str) or len(value) > MAX_TOKEN or not (value.isalnum() or not value):
+        raise ThrottleFrameError("a throttle token is up to 64 letters and digits")
+    return value
 
 
 def parse_call(message: Message) -> ThrottleCall:
@@ -74,7 +91,12 @@ def parse_call(message: Message) -> ThrottleCall:
         raise ThrottleFrameError("a throttle request needs an IP address") from None
     if not isinstance(account, str) or len(account) > MAX_ACCOUNT:
         raise ThrottleFrameError("a throttle request needs an account of at most 1024 characters")
-    return ThrottleCall(operation, ip, account)
+    if operation != "settle":
+        return ThrottleCall(operation, ip, account)
+    outcome = message.get("outcome")
+    if outcome not in {each.value for each in Settlement}:
+        raise ThrottleFrameError("a settlement needs an outcome")
+    return ThrottleCall(operation, ip, account, _token(message.get("token")), Settlement(outcome))
 
 
 def _seconds(message: Message, name: str) -> float:
@@ -91,6 +113,7 @@ def verdict_frame(verdict: ThrottleVerdict) -> Message:
         "allowed": verdict.allowed,
         "retry_after": verdict.retry_after,
         "reason": verdict.reason,
+        "token": verdict.token,
     }
 
 
@@ -100,7 +123,8 @@ def parse_verdict(message: Message) -> ThrottleVerdict:
         raise ThrottleFrameError("a throttle answer needs allowed")
     if not isinstance(reason, str) or not reason.isidentifier() or len(reason) > MAX_REASON:
         raise ThrottleFrameError("a throttle answer needs a reason")
-    return ThrottleVerdict(allowed, _seconds(message, "retry_after"), reason)
+    token = _token(message.get("token", ""))
+    return ThrottleVerdict(allowed, _seconds(message, "retry_after"), reason, token)
 
 
 def delay_frame(delay: float) -> Message:
@@ -124,10 +148,10 @@ class ThrottleService:
         call = parse_call(message)
         if call.operation == "check":
             return verdict_frame(await self._throttle.check(call.ip, call.account))
-        if call.operation == "failure":
-            return delay_frame(await self._throttle.record_failure(call.ip, call.account))
-        await self._throttle.record_success(call.ip, call.account)
-        return {}
+        if call.operation == "reserve":
+            return verdict_frame(await self._throttle.reserve(call.ip, call.account))
+        delay = await self._throttle.settle(call.ip, call.account, call.token, call.outcome)
+        return delay_frame(delay)
 
 
 class RemoteThrottle:
@@ -150,8 +174,8 @@ class RemoteThrottle:
             )
             return None
 
-    async def check(self, ip: IPAddress, account: str) -> ThrottleVerdict:
-        answer = await self._ask(ThrottleCall("check", ip, account))
+    async def _verdict(self, call: ThrottleCall) -> ThrottleVerdict:
+        answer = await self._ask(call)
         try:
             if answer is not None:
                 return parse_verdict(answer)
@@ -159,14 +183,20 @@ class RemoteThrottle:
             log.warning("throttle: a bad answer from the main process: %s", error)
         return ThrottleVerdict(False, UNRECORDED_DELAY, "throttle_unavailable")
 
-    async def record_failure(self, ip: IPAddress, account: str) -> float:
-        answer = await self._ask(ThrottleCall("failure", ip, account))
+    async def check(self, ip: IPAddress, account: str) -> ThrottleVerdict:
+        return await self._verdict(ThrottleCall("check", ip, account))
+
+    async def reserve(self, ip: IPAddress, account: str) -> ThrottleVerdict:
+        return await self._verdict(ThrottleCall("reserve", ip, account))
+
+    async def settle(self, ip: IPAddress, account: str, token: str, outcome: Settlement) -> float:
+        answer = await self._ask(ThrottleCall("settle", ip, account, token, outcome))
         try:
             if answer is not None:
                 return parse_delay(answer)
         except ThrottleFrameError as error:
             log.warning("throttle: a bad answer from the main process: %s", error)
-        return UNRECORDED_DELAY
+        return UNRECORDED_DELAY if outcome is Settlement.FAILURE else 0.0
 
-    async def record_success(self, ip: IPAddress, account: str) -> None:
-        await self._ask(ThrottleCall("success", ip, account))
+    async def close(self) -> None:
+        return None

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from mailroom.config.client_certificates import ClientCertificatesConfig
 from mailroom.config.dnsbl import DnsblConfig
 from mailroom.config.mailauth import InboundAuthenticationConfig
 from mailroom.config.nexthop import parse_nexthop
@@ -95,6 +96,13 @@ class PasswordHashing(Section):
     next successful login."""
     threads: int = Field(default=4, ge=1, le=256)
     """Threads that hash and verify passwords, off the event loop."""
+    legacy_scheme: Literal["none", "md5-crypt", "sha256-crypt", "sha512-crypt", "bcrypt"] = (
+        "md5-crypt"
+    )
+    """The scheme most migrated hashes had before they were wrapped in argon2id (the legacy
+    host's is md5-crypt). Every failed login pays this scheme's cost (at its crypt(3)
+    default: 5000 rounds for SHA-crypt, cost 10 for bcrypt) plus argon2id's, so an unknown
+    account, an argon2id one and a wrapped one take the same time (directory/passwords.py)."""
 
 
 class ThrottleConfig(Section):
@@ -116,6 +124,13 @@ class ThrottleConfig(Section):
     """Longest delay before answering a failed login."""
     exempt_networks: Networks = Field(default_factory=list)
     """Client networks never throttled (e.g. a webmail host). Use sparingly."""
+    redis_url: str | None = None
+    """With it (`redis://127.0.0.1:6379/0`), counters and bans live in Redis, shared by
+    every process and node using it; without it, in the main process, bans kept in a file
+    in data_dir. If Redis does not answer, logins are refused (temporarily), never let
+    through uncounted."""
+    redis_key_prefix: str = Field(default="mailroom:throttle:", min_length=1, max_length=100)
+    """Prefix of every Redis key the throttle writes (one per host sharing a Redis)."""
 
 
 class MasterUser(Section):
@@ -622,6 +637,7 @@ class Config(Section):
     directory: DirectoryConfig = DirectoryConfig()
     auth: AuthConfig = AuthConfig()
     tls: TlsConfig = TlsConfig()
+    client_certificates: ClientCertificatesConfig = ClientCertificatesConfig()
     log: LogConfig = LogConfig()
     server: ServerConfig = ServerConfig()
     smtp: SmtpConfig = SmtpConfig()

@@ -50,6 +50,8 @@ def bad(text: str, code: str | None = None) -> ImapError:
 NO_MAILBOX_SELECTED = bad("No mailbox selected.")
 READ_ONLY = no("Mailbox is read-only.", "READ-ONLY")
 AUTHENTICATION_FAILED = no("Authentication failed.", "AUTHENTICATIONFAILED")
+AUTHENTICATION_UNAVAILABLE = no("Temporary authentication failure, try again later.", "UNAVAILABLE")
+"""RFC 5530 §3 UNAVAILABLE: refused for now (a ban after failed logins), not for the password."""
 PLAINTEXT_DISALLOWED = no(
     "Plaintext authentication disallowed on non-secure (SSL/TLS) connections.", "PRIVACYREQUIRED"
 )

@@ -132,6 +132,10 @@ PLAINTEXT_DISALLOWED = Reply(
 )
 """RFC 5804 §1.3 ENCRYPT-NEEDED: PLAIN and LOGIN where `net.may_send_password` says no."""
 AUTHENTICATION_FAILED = Reply("NO", "Authentication failed.", bad_command=True)
+AUTHENTICATION_TRYLATER = Reply(
+    "NO", "Temporary authentication failure, try again later.", TRYLATER, bad_command=True
+)
+"""RFC 5804 §1.3 TRYLATER: refused for now (a ban after failed logins), not for the password."""
 AUTHENTICATION_ABORTED = Reply("NO", "Authentication aborted by client.", bad_command=True)
 AUTHENTICATION_TOO_LONG = Reply("NO", "Authentication response too long.", bad_command=True)
 INVALID_AUTHENTICATION = Reply("NO", "Invalid authentication response.", bad_command=True)

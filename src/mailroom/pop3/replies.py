@@ -82,6 +82,8 @@ AUTH_ABORTED = ErrReply("Authentication aborted by client.", AUTH)
 """RFC 5034 §4: the client answered a challenge with `*`."""
 AUTH_FAILED = ErrReply("Authentication failed.", AUTH)
 """RFC 3206 §5: the credentials were refused; the same words whatever was wrong."""
+AUTH_TEMPORARY = ErrReply("Temporary authentication failure, try again later.", SYS_TEMP)
+"""RFC 3206 §4 SYS/TEMP: refused for now (a ban after failed logins), not for the password."""
 MAILBOX_IN_USE = ErrReply("Mailbox is locked by another POP3 session.", IN_USE, bad_command=False)
 """RFC 2449 §8.1.1: the login was right, the maildrop is another session's."""
 

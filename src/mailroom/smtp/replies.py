@@ -283,6 +283,8 @@ MECHANISM_NEEDS_ENCRYPTION = SmtpReply(
     538, "5.7.11", "Encryption required for requested authentication mechanism"
 )
 AUTH_FAILED = SmtpReply(535, "5.7.8", "Error: authentication failed")
+AUTH_TEMPORARY = SmtpReply(454, "4.7.0", "Temporary authentication failure, try again later")
+"""RFC 4954 §6: refused for now (a ban after failed logins): the client keeps its password."""
 AUTH_ABORTED = SmtpReply(501, "5.7.0", "Authentication aborted")
 AUTH_BAD_BASE64 = SmtpReply(501, "5.5.2", "Cannot decode response")
 AUTH_RESPONSE_TOO_LONG = SmtpReply(500, "5.5.6", "SASL response limit exceeded")
