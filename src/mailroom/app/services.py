@@ -267,6 +267,8 @@ def pop3_services(services: Services) -> Pop3Services:
 
 
 def smtp_services(services: Services, delivery: Dispatcher) -> SmtpServices:
+    # One resolver for both checks (and the host's, when it has one): one cache.
+    resolver = services.resolver or host_resolver(services.config)
     return SmtpServices(
         settings=SmtpSettings.from_config(services.config),
         authenticator=services.authenticator,
@@ -275,12 +277,8 @@ def smtp_services(services: Services, delivery: Dispatcher) -> SmtpServices:
         tls=services.tls,
         delivery=delivery,
         srs=services.srs,
-        inbound_check=inbound_check(
-            services.config, services.resolver or host_resolver(services.config)
-        ),
-        client_check=dnsbl_checker(
-            services.config, services.resolver or host_resolver(services.config)
-        ),
+        inbound_check=inbound_check(services.config, resolver),
+        client_check=dnsbl_checker(services.config, resolver),
         external=external_login(services),
     )
 
