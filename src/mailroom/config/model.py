@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from mailroom.config.limits import LimitsConfig
 from mailroom.config.nexthop import parse_nexthop
 from mailroom.config.section import Section, Size
 from mailroom.config.sieve import SieveConfig
@@ -618,6 +619,7 @@ class Config(Section):
     tls: TlsConfig = TlsConfig()
     log: LogConfig = LogConfig()
     server: ServerConfig = ServerConfig()
+    limits: LimitsConfig = LimitsConfig()
     smtp: SmtpConfig = SmtpConfig()
     routing: RoutingConfig = RoutingConfig()
     mailbox: MailboxConfig = MailboxConfig()
