@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 
 from mailroom.app.process_limits import describe_limits, host_connections
 from mailroom.app.protocols import WORKER_PROTOCOLS, describe_listener, protocol_builders
+from mailroom.app.secret_files import create_private_file, sqlite_file
 from mailroom.app.service_user import ServiceUser, drop_for_good, privileged
 from mailroom.app.services import (
     HostFileError,
@@ -91,6 +92,9 @@ class Host:
         With `run_as` (started as root) the listeners are bound first, as root, and the
         process then becomes the service user for good before anything else starts: no
         session, delivery or worker ever runs as root."""
+        database = sqlite_file(self.config)
+        if database is not None and database.parent.is_dir():
+            create_private_file(database)  # 0600 before SQLite writes a hash into it
         await self.services.directory.migrate()
         missing_postmaster = await self.services.router.missing_postmaster()
         if missing_postmaster is not None:
