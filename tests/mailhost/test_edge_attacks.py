@@ -54,11 +54,10 @@ SETTINGS = {
     "# min_data_rate = 500": "min_data_rate = 1000",
     "# data_rate_grace_seconds = 30": "data_rate_grace_seconds = 1",
     "# tls_handshake_timeout_seconds = 10": f"tls_handshake_timeout_seconds = {HANDSHAKE_SECONDS}",
-    # The attacker's connections are more than any listener's own cap allows at once.
-    "# max_failures_per_ip = 10": "max_failures_per_ip = 1000",
 }
 PER_ADDRESS = 50
-"""`[limits] max_connections_per_address` as shipped."""
+"""`[limits] max_connections_per_address` as shipped (a listener's own
+`max_connections_per_ip`, 20, is lower)."""
 STARTED_WITH_OPEN_FILES = 1024
 """systemd's default soft limit, which 1,100 silent connections used up."""
 SILENT = 2000
