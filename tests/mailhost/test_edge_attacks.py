@@ -25,7 +25,6 @@ import signal
 import smtplib
 import socket
 import ssl
-import sys
 import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ import pytest
 
 from mailroom.config.example import ListenerExample
 from tests.support.mail_host import PASSWORD, client_tls
-from tests.support.server_process import logged, prepare_host_ports
+from tests.support.server_process import logged, prepare_host_ports, start_server
 
 LISTENERS = (
     ListenerExample("smtp", "smtp", 0, "starttls"),
@@ -99,33 +98,11 @@ def lowered_open_file_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (STARTED_WITH_OPEN_FILES, hard))
 
 
-async def start_server(config: Path) -> asyncio.subprocess.Process:
-    with (config.parent / "serve.log").open("ab") as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "mailroom",
-            "serve",
-            "--as-root",
-            "-c",
-            str(config),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=log,
-            preexec_fn=lowered_open_file_limit,
-        )
-    assert process.stdout is not None
-    while True:
-        line = await asyncio.wait_for(process.stdout.readline(), 60)
-        assert line, "the server exited before it was ready"
-        if line.startswith(b"running"):
-            return process
-
-
 async def running_server(
     root: Path, settings: dict[str, str], listeners: tuple[ListenerExample, ...] = LISTENERS
 ) -> AsyncIterator[Server]:
     config, ports = await prepare_host_ports(root, settings, listeners)
-    process = await start_server(config)
+    process = await start_server(config, before_exec=lowered_open_file_limit)
     try:
         yield Server(process, config, ports)
     finally:

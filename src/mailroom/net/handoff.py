@@ -35,13 +35,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mailroom.config import Listener, TlsMode
+from mailroom.net.accepting import ACCEPT_BURST, Acceptor
 from mailroom.net.client_groups import client_group
 from mailroom.net.edge_limits import UNLIMITED, HostConnections, Refusal
 
 log = logging.getLogger("mailroom.net")
 
-ACCEPT_BURST = 64
-"""Connections accepted per wake-up at most, so a flood cannot starve the event loop."""
 MAX_MESSAGE = 512
 """Longest handoff message in bytes."""
 
@@ -101,7 +100,7 @@ class Handoff:
         self._connections = connections or HostConnections(UNLIMITED)
         """The host's counts, shared with the main process's own listeners."""
         self._targets: dict[int, _Target] = {}
-        self._listening: list[socket.socket] = []
+        self._acceptors: list[Acceptor] = []
         self._ids = itertools.count(1)
         self._per_listener: Counter[str] = Counter()
         self._per_address: Counter[tuple[str, str]] = Counter()
@@ -136,21 +135,15 @@ class Handoff:
 
     def listen(self, name: str, sockets: list[socket.socket]) -> None:
         """Accept on `sockets` (listening, of listener `name`) and hand out what comes."""
-        loop = asyncio.get_running_loop()
-        for bound in sockets:
-            # Our own descriptor of it: the event loop's socket objects cannot accept().
-            sock = socket.socket(fileno=os.dup(bound.fileno()))
-            sock.setblocking(False)
-            self._listening.append(sock)
-            loop.add_reader(sock.fileno(), self._accept, name, sock)
+        acceptor = Acceptor(name, lambda connection, peer: self._accepted(name, connection, peer))
+        acceptor.listen(sockets)
+        self._acceptors.append(acceptor)
 
     def stop(self) -> None:
         """Accept no more (the workers keep their channels until they end)."""
-        loop = asyncio.get_running_loop()
-        for sock in self._listening:
-            loop.remove_reader(sock.fileno())
-            sock.close()
-        self._listening.clear()
+        for acceptor in self._acceptors:
+            acceptor.stop()
+        self._acceptors.clear()
 
     def _forget(self, target: _Target, ident: int) -> None:
         counted = target.handed.pop(ident, None)
@@ -164,20 +157,9 @@ class Handoff:
                 del self._per_listener[name]
             self._connections.release(counted[1])
 
-    def _accept(self, name: str, sock: socket.socket) -> None:
-        for _ in range(ACCEPT_BURST):
-            try:
-                connection, peer = sock.accept()
-            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-                return
-            except OSError as error:  # out of file descriptors: pause, as asyncio does
-                log.error("%s: cannot accept: %s; pausing for a second", name, error)
-                loop = asyncio.get_running_loop()
-                loop.remove_reader(sock.fileno())
-                loop.call_later(1.0, loop.add_reader, sock.fileno(), self._accept, name, sock)
-                return
-            with connection:
-                self._hand(name, self._connections.limits.group(client_address(peer)), connection)
+    def _accepted(self, name: str, connection: socket.socket, peer: object) -> None:
+        with connection:  # ours is closed once handed (or refused)
+            self._hand(name, self._connections.limits.group(client_address(peer)), connection)
 
     def _admit(self, name: str, group: str) -> Refusal | None:
         """Why a connection of `group` is refused; None: counted for the host."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import os
 import socket
 import ssl
 from collections import Counter
@@ -17,6 +16,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from mailroom.config import Listener, TlsMode
+from mailroom.net.accepting import Acceptor
 from mailroom.net.connection import Connection, ConnectionClosed, _StreamProtocol
 from mailroom.net.edge_limits import UNLIMITED, HostConnections, Refusal
 from mailroom.net.tls import TlsContexts
@@ -27,8 +27,6 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 BACKLOG = 511
 """Connections the kernel keeps waiting for an accept (Linux caps it at somaxconn)."""
-ACCEPT_BURST = 64
-"""Connections accepted per wake-up at most, so a flood cannot starve the event loop."""
 REFUSAL_SECONDS = 10
 """Time a refused client gets to take its goodbye."""
 
@@ -87,8 +85,8 @@ class ListeningServer:
         self._per_group: Counter[str] = Counter()
         self._handshakes: set[asyncio.Task[None]] = set()
         """Connections before their session (a handshake, a worker's adoption)."""
-        self._accepting: list[socket.socket] = []
-        """Our own descriptors of an implicit-TLS listener's sockets (`_accept`)."""
+        self._acceptor = Acceptor(listener.name, self._accepted)
+        """Accepts on an implicit-TLS listener (`_accept_implicit`)."""
         if listener.tls is not TlsMode.NONE and tls is None:
             raise ValueError(f"listener {listener.name} needs TLS contexts")
 
@@ -141,30 +139,10 @@ class ListeningServer:
     def _accept_implicit(self) -> None:
         """Accept on an implicit-TLS listener ourselves: asyncio's server would start the
         handshake of every connection before we could count it."""
-        loop = asyncio.get_running_loop()
-        for bound in self.sockets:
-            sock = socket.socket(fileno=os.dup(bound.fileno()))
-            sock.setblocking(False)
-            self._accepting.append(sock)
-            loop.add_reader(sock.fileno(), self._accept, sock)
+        self._acceptor.listen(self.sockets)
 
-    def _accept(self, listening: socket.socket) -> None:
-        for _ in range(ACCEPT_BURST):
-            try:
-                accepted, _ = listening.accept()
-            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-                return
-            except OSError as error:  # out of file descriptors: pause, as asyncio does
-                log.error("%s: cannot accept: %s; pausing for a second", self.listener.name, error)
-                loop = asyncio.get_running_loop()
-                loop.remove_reader(listening.fileno())
-                loop.call_later(1.0, self._resume_accepting, listening)
-                return
-            self._take(accepted, None, _nothing, counted_elsewhere=False)
-
-    def _resume_accepting(self, listening: socket.socket) -> None:
-        if listening in self._accepting:
-            asyncio.get_running_loop().add_reader(listening.fileno(), self._accept, listening)
+    def _accepted(self, connection: socket.socket, peer: object) -> None:
+        self._take(connection, None, _nothing, counted_elsewhere=False)
 
     def adopt(
         self,
@@ -337,11 +315,7 @@ class ListeningServer:
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop accepting; give sessions `grace` seconds, then cancel them."""
-        loop = asyncio.get_running_loop()
-        for sock in self._accepting:
-            loop.remove_reader(sock.fileno())
-            sock.close()
-        self._accepting.clear()
+        self._acceptor.stop()
         if self._server is not None:
             self._server.close()
         for task in self._handshakes:
