@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from mailroom import app
@@ -59,9 +60,11 @@ async def prepare_host_ports(
     return config_path, {listener.name: listener.port for listener in config.listeners}
 
 
-async def start_server(config: Path) -> asyncio.subprocess.Process:
+async def start_server(
+    config: Path, before_exec: Callable[[], None] | None = None
+) -> asyncio.subprocess.Process:
     """Start `mailroom serve` (its log in `serve.log` beside the config) and return once
-    it says it is running."""
+    it says it is running; `before_exec` runs in the child first (to lower a limit)."""
     with (config.parent / "serve.log").open("ab") as log:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -73,6 +76,7 @@ async def start_server(config: Path) -> asyncio.subprocess.Process:
             str(config),
             stdout=asyncio.subprocess.PIPE,
             stderr=log,
+            preexec_fn=before_exec,
         )
     assert process.stdout is not None
     while True:

@@ -8,6 +8,7 @@ starts and stops the whole, serve.py runs it under signals, standalone.py serves
 
 from mailroom.app.host import Host, ListenError, RunningHost, open_host
 from mailroom.app.protocols import PROTOCOLS, describe_listener, protocol_builders
+from mailroom.app.secret_files import LooseFile, loose_secret_files
 from mailroom.app.serve import configure_logging, serve, tune_garbage_collector
 from mailroom.app.services import (
     HostFileError,
@@ -31,6 +32,7 @@ __all__ = [
     "Host",
     "HostFileError",
     "ListenError",
+    "LooseFile",
     "RunningHost",
     "Services",
     "configure_logging",
@@ -39,6 +41,7 @@ __all__ = [
     "describe_listener",
     "dkim_keys",
     "login_checker",
+    "loose_secret_files",
     "open_directory",
     "open_host",
     "open_queue",

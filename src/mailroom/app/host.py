@@ -18,7 +18,9 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from mailroom.app.process_limits import describe_limits, host_connections
 from mailroom.app.protocols import WORKER_PROTOCOLS, describe_listener, protocol_builders
+from mailroom.app.secret_files import create_private_file, sqlite_file
 from mailroom.app.service_user import ServiceUser, drop_for_good, privileged
 from mailroom.app.services import (
     HostFileError,
@@ -36,6 +38,7 @@ from mailroom.control.administration import QueueAdministration
 from mailroom.delivery.bounces import Bouncer
 from mailroom.delivery.dispatcher import Dispatcher
 from mailroom.net import ListeningServer, TlsContexts
+from mailroom.net.edge_limits import HostConnections
 
 log = logging.getLogger("mailroom")
 
@@ -56,6 +59,7 @@ class Host:
         servers: list[ListeningServer],
         workers: WorkerPool | None = None,
         run_as: ServiceUser | None = None,
+        connections: HostConnections | None = None,
     ) -> None:
         self.services = services
         self.config = services.config
@@ -68,6 +72,8 @@ class Host:
         """With `[server] workers` > 1: the processes that serve IMAP and POP3."""
         self.run_as = run_as
         """Started as root: the service user it binds its ports for, then becomes."""
+        self.connections = connections
+        """The host's connection counts and limits (`[limits]`), shared by its listeners."""
         self._delivering: asyncio.Task[None] | None = None
         self._listening: list[ListeningServer] = []
 
@@ -86,6 +92,9 @@ class Host:
         With `run_as` (started as root) the listeners are bound first, as root, and the
         process then becomes the service user for good before anything else starts: no
         session, delivery or worker ever runs as root."""
+        database = sqlite_file(self.config)
+        if database is not None and database.parent.is_dir():
+            create_private_file(database)  # 0600 before SQLite writes a hash into it
         await self.services.directory.migrate()
         await self.services.authenticator.wrap_legacy_hashes()  # no crackable hash kept
         missing_postmaster = await self.services.router.missing_postmaster()
@@ -97,6 +106,8 @@ class Host:
                 await self._listen(announce, serving=False)
             drop_for_good(self.run_as)
             announce(f"root dropped: user {self.run_as.name}, group {self.run_as.group}")
+        if self.connections is not None:
+            announce(describe_limits(self.connections))
         self._delivering = asyncio.create_task(self.dispatcher.run())
         # `mailroom queue flush|hold|release|delete|bounce` ask this host over it.
         await self.control.start()
@@ -160,8 +171,9 @@ def check_data_dir(config: Config) -> None:
         raise HostFileError(f"{path}: data_dir is not a directory; set data_dir in {config.source}")
 
 
-def worker_pool(services: Services) -> WorkerPool | None:
-    """The worker processes `[server] workers` asks for; None for one process."""
+def worker_pool(services: Services, connections: HostConnections) -> WorkerPool | None:
+    """The worker processes `[server] workers` asks for; None for one process. The main
+    process counts their connections in `connections` with its own."""
     config = services.config
     count = config.server.worker_count(os.cpu_count())
     if count <= 1 or not any(each.protocol in WORKER_PROTOCOLS for each in config.listeners):
@@ -169,7 +181,9 @@ def worker_pool(services: Services) -> WorkerPool | None:
     if config.source is None:
         raise HostFileError("[server] workers needs a config file for the workers to read")
     served = [each for each in config.listeners if each.protocol in WORKER_PROTOCOLS]
-    return WorkerPool(config.source.resolve(), count, served, services.events, services.throttle)
+    return WorkerPool(
+        config.source.resolve(), count, served, services.events, services.throttle, connections
+    )
 
 
 RunningHost = Host
@@ -208,11 +222,18 @@ async def open_host(
         factories = {
             protocol: builder(services, dispatcher) for protocol, builder in builders.items()
         }
+        connections = host_connections(config)
         servers = [
-            ListeningServer(listener, factories[listener.protocol](listener), services.tls)
+            ListeningServer(
+                listener,
+                factories[listener.protocol](listener),
+                services.tls,
+                connections=connections,
+            )
             for listener in config.listeners
         ]
-        host = Host(services, bouncer, dispatcher, control, servers, worker_pool(services), run_as)
+        workers = worker_pool(services, connections)
+        host = Host(services, bouncer, dispatcher, control, servers, workers, run_as, connections)
         if listen:
             stack.push_async_callback(host.stop)
             await host.start(announce)

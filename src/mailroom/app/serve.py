@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from mailroom.app.host import Host, open_host
+from mailroom.app.process_limits import raise_open_file_limit
 from mailroom.app.service_user import (
     ServiceUser,
     act_as,
@@ -56,7 +57,11 @@ async def serve(
 
     `run_as` (`service_user(config)`, for a server started as root): the TLS keys are
     read as root, everything else is built as that user, the ports are bound as root,
-    then the process becomes that user for good (service_user.py)."""
+    then the process becomes that user for good (service_user.py).
+
+    The open-file limit is raised to its hard limit first (process_limits.py); the
+    `mailroom` command has set the umask."""
+    raise_open_file_limit()
     use_disk_threads()
     tls = None
     if run_as is not None:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import uvloop
 
+from mailroom.app.process_limits import host_connections, raise_open_file_limit, use_private_umask
 from mailroom.app.protocols import WORKER_PROTOCOLS
 from mailroom.app.serve import configure_logging, tune_garbage_collector, use_disk_threads
 from mailroom.app.services import Services, open_services
@@ -81,10 +82,15 @@ async def run_worker(config: Config, spec: WorkerSpec) -> None:
 def worker_servers(config: Config, services: Services, names: list[str]) -> list[ListeningServer]:
     """The servers of the listeners a worker is handed connections of."""
     servers = []
+    # The main process counts the host's connections; a worker counts its handshakes.
+    connections = host_connections(config)
     for listener in config.listeners:
         builder = WORKER_PROTOCOLS.get(listener.protocol)
         if builder is not None and listener.name in names:
-            servers.append(ListeningServer(listener, builder(services)(listener), services.tls))
+            handler = builder(services)(listener)
+            servers.append(
+                ListeningServer(listener, handler, services.tls, connections=connections)
+            )
     return servers
 
 
@@ -126,6 +132,8 @@ async def _until_told_to_stop(
 
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    use_private_umask()
+    raise_open_file_limit()
     spec = WorkerSpec.decode(sys.argv[1])
     die_with_parent(spec.parent)
     config = load_config(Path(spec.config))

@@ -34,6 +34,7 @@ from mailroom.auth import Throttle
 from mailroom.auth.remote_throttle import ThrottleService
 from mailroom.config import Listener
 from mailroom.ipc import Link, Message
+from mailroom.net.edge_limits import HostConnections
 from mailroom.net.handoff import Handoff, channel_pair
 from mailroom.store import MailboxEvents
 from mailroom.store.event_hub import EventHub
@@ -98,13 +99,14 @@ class WorkerPool:
         listeners: list[Listener],
         events: MailboxEvents,
         throttle: Throttle,
+        connections: HostConnections | None = None,
     ) -> None:
         self.config_path = config_path
         self.count = count
         self._events = events
         self._throttle = ThrottleService(throttle)
         self._hub: EventHub | None = None
-        self._handoff = Handoff(listeners)
+        self._handoff = Handoff(listeners, connections)
         self._sockets: dict[str, list[socket.socket]] = {}
         self._live: dict[int, _Worker] = {}
         self._keepers: list[asyncio.Task[None]] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from mailroom import __version__
+from mailroom.app.process_limits import use_private_umask
 from mailroom.cli import (
     address,
     alias,
@@ -66,4 +67,5 @@ app.add_typer(legacy_import.app, name="import")
 
 
 def main() -> None:
+    use_private_umask()  # nothing the command or the server creates is for other users
     app()

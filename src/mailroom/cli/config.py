@@ -1,7 +1,8 @@
 """`mailroom config check`: would `mailroom serve` start with this config? It builds
 the same host `serve` builds (the directory reached, map files read, certificates
 loaded, every listener's protocol found) without listening, taking no lock and writing
-nothing, so it is safe beside a running server; then prints what would listen where."""
+nothing, so it is safe beside a running server; then prints what would listen where,
+and warns, one line per file, about secrets other local users could read."""
 
 from __future__ import annotations
 
@@ -45,3 +46,5 @@ def check(config: ConfigOption = None) -> None:
     console.print(f"{config_path(config)}: OK ({held}, {len(listeners)} listener(s))")
     for line in listeners:
         console.print(f"would listen: {line}")
+    for loose in application.loose_secret_files(settings):
+        console.print(loose.warning())

@@ -106,6 +106,7 @@ ProtectControlGroups=yes
 RestrictSUIDSGID=yes
 LockPersonality=yes
 LimitNOFILE={OPEN_FILES}
+UMask=0027
 Restart=on-failure
 RestartSec=5s
 # Workers get 15 s to end their sessions after SIGTERM.

@@ -23,6 +23,7 @@ from pydantic import (
 
 from mailroom.config.client_certificates import ClientCertificatesConfig
 from mailroom.config.dnsbl import DnsblConfig
+from mailroom.config.limits import LimitsConfig
 from mailroom.config.mailauth import InboundAuthenticationConfig
 from mailroom.config.nexthop import parse_nexthop
 from mailroom.config.section import Section, Size
@@ -227,7 +228,9 @@ class Listener(Section):
     max_connections: int = Field(default=1000, ge=1)
     """Connections open at once on this listener."""
     max_connections_per_ip: int = Field(default=20, ge=1)
-    """Connections open at once from one client address."""
+    """Connections open at once from one client address on this listener (an IPv6
+    client counts by its network: `[limits] ipv6_prefix_length`). `[limits]
+    max_connections_per_address` counts all listeners together."""
     idle_timeout_seconds: float = Field(default=300, gt=0)
     """A client silent this long is disconnected."""
     max_bad_commands: int = Field(default=20, ge=1)
@@ -640,6 +643,7 @@ class Config(Section):
     client_certificates: ClientCertificatesConfig = ClientCertificatesConfig()
     log: LogConfig = LogConfig()
     server: ServerConfig = ServerConfig()
+    limits: LimitsConfig = LimitsConfig()
     smtp: SmtpConfig = SmtpConfig()
     routing: RoutingConfig = RoutingConfig()
     mailbox: MailboxConfig = MailboxConfig()

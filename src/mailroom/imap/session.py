@@ -259,8 +259,9 @@ class ImapSession:
 
     async def _discard(self, size: int) -> None:
         remaining = size
-        while remaining:
-            remaining -= len(await self.connection.read_some(min(remaining, READ_CHUNK)))
+        with self.connection.minimum_rate():  # [limits] min_data_rate
+            while remaining:
+                remaining -= len(await self.connection.read_some(min(remaining, READ_CHUNK)))
 
     def _drop_spooled(self) -> None:
         """Remove the files of APPEND messages read for the current command."""
@@ -299,7 +300,7 @@ class ImapSession:
         handle, name = tempfile.mkstemp(prefix="mailroom-append.", dir=directory)
         path = Path(name)
         self.spooled.append(path)
-        with os.fdopen(handle, "wb") as file:
+        with os.fdopen(handle, "wb") as file, self.connection.minimum_rate():
             remaining = size
             while remaining:
                 chunk = await self.connection.read_some(min(remaining, READ_CHUNK))

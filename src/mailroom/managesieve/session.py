@@ -187,8 +187,9 @@ class ManageSieveSession:
 
     async def _skip(self, size: int) -> None:
         remaining = size
-        while remaining:
-            remaining -= len(await self.connection.read_some(min(remaining, SKIP_CHUNK)))
+        with self.connection.minimum_rate():  # [limits] min_data_rate
+            while remaining:
+                remaining -= len(await self.connection.read_some(min(remaining, SKIP_CHUNK)))
 
     async def _refuse_input(self, error: CommandError) -> None:
         # A script over the size limit is a quota answer (the client may go on); the

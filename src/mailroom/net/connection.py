@@ -13,15 +13,23 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import ssl
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import cast
 
+log = logging.getLogger("mailroom.net")
+
 # Pause reading from the socket when this much input waits unread.
 HIGH_WATER = 256 * 1024
-# Most octets one compressed chunk may inflate to (a "zip bomb" beyond it ends the connection).
-MAX_INFLATED_CHUNK = 64 * 1024 * 1024
+# Compressed input (IMAP COMPRESS=DEFLATE) is inflated only as far as the session has
+# room for (HIGH_WATER, or the size of the read it waits on): a "zip bomb" of 61 KB that
+# inflates to 60 MiB costs its session at most that, never the whole at once. Reading
+# from the socket pauses while this much compressed input waits to be inflated.
+MAX_COMPRESSED_PENDING = 64 * 1024
 # Output held back to go out in one send: at most this much, and never past the
 # current turn of the event loop (see `Connection.write`); a write this large goes at once.
 COALESCE_BYTES = 16 * 1024
@@ -43,7 +51,45 @@ class LineTooLong(Exception):
 
 
 class IdleTimeout(Exception):
-    """The client sent nothing for the listener's idle timeout."""
+    """The client sent nothing for the listener's idle timeout (or, as the subclasses
+    say, too slowly): sessions answer it with their protocol's goodbye."""
+
+
+class LineTimeout(IdleTimeout):
+    """A command line was not complete within `Deadlines.command_line_seconds` of its
+    first byte (a slowloris client sending a byte now and then)."""
+
+
+class TooSlow(IdleTimeout):
+    """A message or literal came slower than `Deadlines.min_data_rate`."""
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """How slowly a client may send (config `[limits]`, Postfix 3.7's per-request
+    deadline and smtpd_min_data_rate)."""
+
+    command_line_seconds: float = 60.0
+    min_data_rate: int = 500
+    """Bytes per second on average, after the grace; 0: no minimum."""
+    data_rate_grace_seconds: float = 30.0
+
+
+class _RateGuard:
+    """A minimum average rate from `started` on: by now, `min_rate` bytes per second
+    beyond the grace must have come (received bytes buy time, as Postfix's
+    smtpd_min_data_rate extends its deadline)."""
+
+    def __init__(self, started: float, received: int, deadlines: Deadlines) -> None:
+        self.started = started
+        self.received_before = received
+        self.deadlines = deadlines
+
+    def deadline(self, received: int) -> float:
+        """When the client falls behind unless more arrives."""
+        rate = self.deadlines.min_data_rate
+        bought = (received - self.received_before) / rate if rate else float("inf")
+        return self.started + self.deadlines.data_rate_grace_seconds + bought
 
 
 @dataclass(frozen=True)
@@ -68,6 +114,12 @@ class _StreamProtocol(asyncio.Protocol):
         self._writing_paused = False
         self.inflater: zlib._Decompress | None = None
         """Set once the session turned on compression (IMAP COMPRESS=DEFLATE)."""
+        self.compressed = b""
+        """Compressed input not inflated yet (no room for its output yet)."""
+        self.received = 0
+        """Bytes of input so far (inflated), for the minimum rate."""
+        self.wanted = 0
+        """Bytes the session waits to have buffered (a literal larger than HIGH_WATER)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
@@ -75,22 +127,55 @@ class _StreamProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self.inflater is not None:
-            try:
-                data = self.inflater.decompress(data, MAX_INFLATED_CHUNK)
-            except zlib.error:
-                data = b""
-                self.inflater = None
-            if self.inflater is None or self.inflater.unconsumed_tail:
-                self.closed = True
-                if self.transport is not None:
-                    self.transport.abort()
-                self._wake()
-                return
-        self.buffer += data
-        if len(self.buffer) > HIGH_WATER and self.transport and not self.paused:
+            self.compressed += data
+            self.inflate()
+        else:
+            self.buffer += data
+            self.received += len(data)
+        if self._full() and self.transport and not self.paused:
             self.paused = True
             self.transport.pause_reading()
         self._wake()
+
+    def _room(self) -> int:
+        return max(HIGH_WATER, self.wanted) - len(self.buffer)
+
+    def _full(self) -> bool:
+        if self.inflater is not None:
+            return len(self.compressed) > MAX_COMPRESSED_PENDING
+        return self._room() < 0
+
+    def inflate(self) -> bool:
+        """Inflate pending compressed input into the room the buffer has; True if any
+        came out. Input that is no DEFLATE stream, or ends it (RFC 4978 §4: it runs
+        until the connection closes), ends the connection."""
+        room = self._room()
+        if self.inflater is None or not self.compressed or room <= 0:
+            return False
+        try:
+            data = self.inflater.decompress(self.compressed, room)
+        except zlib.error:
+            self._fail_compression()
+            return False
+        if self.inflater.eof:
+            self._fail_compression()
+            return False
+        self.compressed = self.inflater.unconsumed_tail
+        self.buffer += data
+        self.received += len(data)
+        return bool(data)
+
+    def _fail_compression(self) -> None:
+        self.end_compression()
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+        self._wake()
+
+    def end_compression(self) -> None:
+        """Free the inflater and what it holds (at the end of the session)."""
+        self.inflater = None
+        self.compressed = b""
 
     def eof_received(self) -> bool:
         self.closed = True
@@ -99,6 +184,7 @@ class _StreamProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.end_compression()
         self._wake()
         if self._drain_waiter and not self._drain_waiter.done():
             self._drain_waiter.set_exception(ConnectionClosed())
@@ -112,13 +198,21 @@ class _StreamProtocol(asyncio.Protocol):
             self._drain_waiter.set_result(None)
 
     def consumed(self) -> None:
-        if self.paused and len(self.buffer) <= HIGH_WATER // 2 and self.transport:
+        if self.inflater is not None:
+            self.inflate()
+        drained = self.inflater is not None or len(self.buffer) <= max(HIGH_WATER, self.wanted) // 2
+        if self.paused and self.transport and not self._full() and drained:
             self.paused = False
             self.transport.resume_reading()
 
     async def wait_for_data(self) -> None:
+        if self.inflater is not None and self.inflate():
+            return  # inflated input the session has not seen yet
         if self.closed:
             raise ConnectionClosed()
+        if self.paused and self.transport and not self._full():
+            self.paused = False  # a read waits for more than the buffer's usual room
+            self.transport.resume_reading()
         self.waiter = asyncio.get_running_loop().create_future()
         try:
             await self.waiter
@@ -135,6 +229,12 @@ class _StreamProtocol(asyncio.Protocol):
             finally:
                 self._drain_waiter = None
 
+    def at_end(self) -> bool:
+        """Closed, and nothing more to read (compressed input left is inflated first)."""
+        if self.inflater is not None and self.inflate():
+            return False
+        return self.closed
+
     def _wake(self) -> None:
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
@@ -149,11 +249,15 @@ class Connection:
         protocol: _StreamProtocol,
         idle_timeout: float,
         listener_name: str,
+        deadlines: Deadlines | None = None,
+        tls_handshake_timeout: float = 10.0,
     ) -> None:
         self._transport = transport
         self._protocol = protocol
         self.idle_timeout = idle_timeout
         self.listener_name = listener_name
+        self.deadlines = deadlines or Deadlines()
+        self.tls_handshake_timeout = tls_handshake_timeout
         unknown = ("0.0.0.0", 0)  # noqa: S104 - an address for logs, nothing binds to it
         peer = transport.get_extra_info("peername") or unknown
         self.peer_ip = ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
@@ -161,6 +265,10 @@ class Connection:
         self.tls: TlsInfo | None = _tls_info(transport)  # set already on implicit TLS
         self._idle_timer: asyncio.TimerHandle | None = None
         self._deadline = 0.0
+        self._deadline_error: type[IdleTimeout] = IdleTimeout
+        self._line_started: float | None = None
+        """When the first byte of the line being read was seen."""
+        self._rate: _RateGuard | None = None
         self._deflater: zlib._Compress | None = None
         self._unflushed = False
         self._held: list[bytes] = []
@@ -181,7 +289,16 @@ class Connection:
         instead; when it fires before the deadline (input came meanwhile) it is set
         again for the new one."""
         loop = asyncio.get_running_loop()
-        self._deadline = loop.time() + self.idle_timeout
+        deadline, error = loop.time() + self.idle_timeout, IdleTimeout
+        if self._line_started is not None:
+            line_deadline = self._line_started + self.deadlines.command_line_seconds
+            if line_deadline < deadline:
+                deadline, error = line_deadline, LineTimeout
+        if self._rate is not None:
+            rate_deadline = self._rate.deadline(self._protocol.received)
+            if rate_deadline < deadline:
+                deadline, error = rate_deadline, TooSlow
+        self._deadline, self._deadline_error = deadline, error
         timer = self._idle_timer
         if timer is None or timer.when() > self._deadline:  # none yet, or a shorter timeout
             if timer is not None:
@@ -196,7 +313,13 @@ class Connection:
             return  # not waiting: the next wait sets the timer again
         loop = asyncio.get_running_loop()
         if loop.time() >= self._deadline:
-            waiter.set_exception(IdleTimeout())
+            error = self._deadline_error
+            if error is not IdleTimeout:
+                what = "a command line" if error is LineTimeout else "a message or literal"
+                log.info(
+                    "%s on %s: %s came too slowly; closing", self.peer, self.listener_name, what
+                )
+            waiter.set_exception(error())
         else:
             self._idle_timer = loop.call_at(self._deadline, self._idle_check)
 
@@ -209,7 +332,14 @@ class Connection:
         """The next line with its ending (LF or CRLF; a lone CR is not an ending).
         A line longer than `limit` bytes is consumed to its end and LineTooLong raised.
         At end of input an unterminated rest is returned without ending, then
-        ConnectionClosed."""
+        ConnectionClosed. A line must be complete within `command_line_seconds` of its
+        first byte (LineTimeout), however often bytes of it come."""
+        try:
+            return await self._read_line(limit)
+        finally:
+            self._line_started = None
+
+    async def _read_line(self, limit: int) -> bytes:
         buffer = self._protocol.buffer
         discarding = False
         last_dropped = b""
@@ -230,9 +360,13 @@ class Connection:
                 discarding = True
                 last_dropped = bytes(buffer[-1:])
                 del buffer[:]
-                self._protocol.consumed()
+                start = 0
+                self._protocol.consumed()  # may inflate more compressed input
+                continue
             start = len(buffer)
-            if self._protocol.closed:
+            if (buffer or discarding) and self._line_started is None:
+                self._line_started = asyncio.get_running_loop().time()
+            if self._protocol.at_end():
                 if buffer and not discarding:
                     rest = bytes(buffer)
                     del buffer[:]
@@ -241,12 +375,20 @@ class Connection:
             await self._fill()
 
     async def read_exactly(self, size: int) -> bytes:
-        """Exactly `size` bytes (a literal, a BDAT chunk); ConnectionClosed if input ends."""
+        """Exactly `size` bytes (a literal, a BDAT chunk); ConnectionClosed if input ends.
+        They must come at `min_data_rate` (TooSlow), from this call on unless a
+        `minimum_rate()` block already runs."""
         buffer = self._protocol.buffer
-        while len(buffer) < size:
-            if self._protocol.closed:
-                raise ConnectionClosed()
-            await self._fill()
+        if len(buffer) < size:
+            with self.minimum_rate():
+                self._protocol.wanted = size
+                try:
+                    while len(buffer) < size:
+                        if self._protocol.at_end():
+                            raise ConnectionClosed()
+                        await self._fill()
+                finally:
+                    self._protocol.wanted = 0
         data = bytes(buffer[:size])
         del buffer[:size]
         self._protocol.consumed()
@@ -256,13 +398,28 @@ class Connection:
         """Up to `limit` bytes of whatever has arrived (waiting for at least one)."""
         buffer = self._protocol.buffer
         while not buffer:
-            if self._protocol.closed:
+            if self._protocol.at_end():
                 raise ConnectionClosed()
             await self._fill()
         data = bytes(buffer[:limit])
         del buffer[:limit]
         self._protocol.consumed()
         return data
+
+    @contextmanager
+    def minimum_rate(self) -> Iterator[None]:
+        """Within this block input must come at `Deadlines.min_data_rate` on average
+        after the grace, else the read waiting raises TooSlow: wrap the whole of a
+        message (SMTP DATA, a BDAT chunk) or an IMAP literal, whatever the reads."""
+        if self._rate is not None or not self.deadlines.min_data_rate:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        self._rate = _RateGuard(loop.time(), self._protocol.received, self.deadlines)
+        try:
+            yield
+        finally:
+            self._rate = None
 
     def has_buffered_input(self) -> bool:
         return bool(self._protocol.buffer)
@@ -331,9 +488,14 @@ class Connection:
         self.write(data)
         await self.drain()
 
-    async def start_tls(self, context: ssl.SSLContext, handshake_timeout: float = 30.0) -> None:
-        """Upgrade to TLS as the server. Anything the client sent before the handshake
-        is discarded, never read as if it had come over TLS (RFC 3207 §4.2)."""
+    async def start_tls(
+        self, context: ssl.SSLContext, handshake_timeout: float | None = None
+    ) -> None:
+        """Upgrade to TLS as the server, within `handshake_timeout` (default: the
+        connection's `tls_handshake_timeout`). Anything the client sent before the
+        handshake is discarded, never read as if it had come over TLS (RFC 3207 §4.2)."""
+        if handshake_timeout is None:
+            handshake_timeout = self.tls_handshake_timeout
         self._send_held()  # the plain-text answer to STARTTLS goes out before the handshake
         del self._protocol.buffer[:]
         self._protocol.consumed()
@@ -362,10 +524,19 @@ class Connection:
             self._unflushed = False
             self._transport.write(self._deflater.flush(zlib.Z_SYNC_FLUSH))
         self._transport.close()
+        self._release_memory()
 
     def abort(self) -> None:
         self._stop_idle_timer()
         self._transport.abort()
+        self._release_memory()
+
+    def _release_memory(self) -> None:
+        """What a closed session no longer needs: the compression state (zlib's
+        window and tables, about 300 KiB) and unread input."""
+        self._deflater = None
+        self._protocol.end_compression()
+        self._protocol.buffer = bytearray()
 
     @property
     def closed(self) -> bool:

@@ -11,9 +11,12 @@ process one accept and one sendmsg per connection, and keeps the listening socke
 one process (no port race, nothing to re-bind when a worker restarts).
 
 Because every connection passes here, the listener's `max_connections` and
-`max_connections_per_ip` are counted here, for the whole host: a connection over a
-limit is still handed to a worker, marked, so that it is refused in the protocol's
-words. The worker tells (`Handoff.closed`, over its link) when each connection it was
+`max_connections_per_ip` are counted here, for the whole host, and so are the host's
+`[limits]` (`HostConnections`, shared with the main process's own listeners, so one
+address's SMTP, IMAP and POP3 connections count together): a connection over a limit
+is still handed to a worker, marked, so that it is refused in the protocol's words,
+except on an implicit-TLS listener, where it is closed here before any TLS work. The
+worker tells (`Handoff.closed`, over its link) when each connection it was
 handed is closed; a dead worker's connections are forgotten with it.
 
 A handoff message is `listener-name LF id LF refusal` (refusal: empty or a `Refusal`
@@ -23,7 +26,6 @@ name) with one descriptor; the worker parses it as input like any other.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import itertools
 import logging
 import os
@@ -32,13 +34,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mailroom.config import Listener
-from mailroom.net.listener import Refusal
+from mailroom.config import Listener, TlsMode
+from mailroom.net.accepting import ACCEPT_BURST, Acceptor
+from mailroom.net.client_groups import client_group
+from mailroom.net.edge_limits import UNLIMITED, HostConnections, Refusal
 
 log = logging.getLogger("mailroom.net")
 
-ACCEPT_BURST = 64
-"""Connections accepted per wake-up at most, so a flood cannot starve the event loop."""
 MAX_MESSAGE = 512
 """Longest handoff message in bytes."""
 
@@ -85,16 +87,20 @@ class _Target:
     ready: bool = False
     """Handed connections only once it serves (a starting worker would keep them waiting)."""
     handed: dict[int, tuple[str, str] | None] = field(default_factory=dict)
-    """Open connections by id: (listener, client address) if counted, None if refused."""
+    """Open connections by id: (listener, client group) if counted, None if refused."""
 
 
 class Handoff:
     """The main process's side: accepts on listening sockets, counts, hands out."""
 
-    def __init__(self, listeners: list[Listener]) -> None:
+    def __init__(
+        self, listeners: list[Listener], connections: HostConnections | None = None
+    ) -> None:
         self._limits = {listener.name: listener for listener in listeners}
+        self._connections = connections or HostConnections(UNLIMITED)
+        """The host's counts, shared with the main process's own listeners."""
         self._targets: dict[int, _Target] = {}
-        self._listening: list[socket.socket] = []
+        self._acceptors: list[Acceptor] = []
         self._ids = itertools.count(1)
         self._per_listener: Counter[str] = Counter()
         self._per_address: Counter[tuple[str, str]] = Counter()
@@ -129,21 +135,15 @@ class Handoff:
 
     def listen(self, name: str, sockets: list[socket.socket]) -> None:
         """Accept on `sockets` (listening, of listener `name`) and hand out what comes."""
-        loop = asyncio.get_running_loop()
-        for bound in sockets:
-            # Our own descriptor of it: the event loop's socket objects cannot accept().
-            sock = socket.socket(fileno=os.dup(bound.fileno()))
-            sock.setblocking(False)
-            self._listening.append(sock)
-            loop.add_reader(sock.fileno(), self._accept, name, sock)
+        acceptor = Acceptor(name, lambda connection, peer: self._accepted(name, connection, peer))
+        acceptor.listen(sockets)
+        self._acceptors.append(acceptor)
 
     def stop(self) -> None:
         """Accept no more (the workers keep their channels until they end)."""
-        loop = asyncio.get_running_loop()
-        for sock in self._listening:
-            loop.remove_reader(sock.fileno())
-            sock.close()
-        self._listening.clear()
+        for acceptor in self._acceptors:
+            acceptor.stop()
+        self._acceptors.clear()
 
     def _forget(self, target: _Target, ident: int) -> None:
         counted = target.handed.pop(ident, None)
@@ -155,35 +155,30 @@ class Handoff:
                 del self._per_address[counted]
             if self._per_listener[name] <= 0:
                 del self._per_listener[name]
+            self._connections.release(counted[1])
 
-    def _accept(self, name: str, sock: socket.socket) -> None:
-        for _ in range(ACCEPT_BURST):
-            try:
-                connection, peer = sock.accept()
-            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-                return
-            except OSError as error:  # out of file descriptors: pause, as asyncio does
-                log.error("%s: cannot accept: %s; pausing for a second", name, error)
-                loop = asyncio.get_running_loop()
-                loop.remove_reader(sock.fileno())
-                loop.call_later(1.0, loop.add_reader, sock.fileno(), self._accept, name, sock)
-                return
-            with connection:
-                self._hand(name, client_address(peer), connection)
+    def _accepted(self, name: str, connection: socket.socket, peer: object) -> None:
+        with connection:  # ours is closed once handed (or refused)
+            self._hand(name, self._connections.limits.group(client_address(peer)), connection)
 
-    def _refusal(self, name: str, address: str) -> Refusal | None:
+    def _admit(self, name: str, group: str) -> Refusal | None:
+        """Why a connection of `group` is refused; None: counted for the host."""
         listener = self._limits.get(name)
         if listener is None:
             return None
         if self._per_listener[name] >= listener.max_connections:
             return Refusal.TOO_MANY_CONNECTIONS
-        if self._per_address[name, address] >= listener.max_connections_per_ip:
+        if self._per_address[name, group] >= listener.max_connections_per_ip:
             return Refusal.TOO_MANY_FROM_ADDRESS
-        return None
+        return self._connections.admit(group)
 
-    def _hand(self, name: str, address: str, connection: socket.socket) -> None:
+    def _hand(self, name: str, group: str, connection: socket.socket) -> None:
         """Pass the connection to the least busy worker that takes it; else drop it."""
-        refusal = self._refusal(name, address)
+        refusal = self._admit(name, group)
+        listener = self._limits.get(name)
+        if refusal is not None and listener is not None and listener.tls is TlsMode.IMPLICIT:
+            log.info("%s: refused a client of %s before TLS: %s", name, group, refusal.value)
+            return  # closed by the caller; a goodbye could only be read after a handshake
         ident = next(self._ids)
         message = Handed(name, ident, refusal).encode()
         ready = [target for target in self._targets.values() if target.ready]
@@ -193,25 +188,22 @@ class Handoff:
             except OSError:
                 continue  # that worker is stuck or gone: the next one
             if refusal is None:
-                target.handed[ident] = (name, address)
+                target.handed[ident] = (name, group)
                 self._per_listener[name] += 1
-                self._per_address[name, address] += 1
+                self._per_address[name, group] += 1
             else:
                 target.handed[ident] = None
             return
+        if refusal is None:
+            self._connections.release(group)
         log.warning("%s: no worker takes connections: closed one", name)
 
 
 def client_address(peer: object) -> str:
-    """The client's address as counted: an IPv4-mapped IPv6 address as the IPv4 one."""
+    """The client's address: an IPv4-mapped IPv6 address as the IPv4 one (the group it
+    is counted in is `EdgeLimits.group` of it)."""
     host = peer[0] if isinstance(peer, tuple) and peer else ""
-    try:
-        address = ipaddress.ip_address(str(host).split("%")[0])
-    except ValueError:
-        return str(host)
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    return str(address)
+    return client_group(str(host), 128)
 
 
 Adopt = Callable[[socket.socket, Handed], None]

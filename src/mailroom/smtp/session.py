@@ -205,10 +205,13 @@ class SmtpSession:
             case Rcpt():
                 await self.on_rcpt(command)
             case Data():
-                await self.reception.data()
+                with self.connection.minimum_rate():  # [limits] min_data_rate
+                    await self.reception.data()
                 self.message_accepted()
             case Bdat():
-                if await self.reception.bdat(command):
+                with self.connection.minimum_rate():
+                    accepted = await self.reception.bdat(command)
+                if accepted:
                     self.message_accepted()
             case Rset():
                 await self.abort_transaction()
