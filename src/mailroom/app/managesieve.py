@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from mailroom.app.services import Services, data_dir
+from mailroom.app.services import Services, data_dir, external_login
 from mailroom.config import Config
 from mailroom.directory import NotFound
 from mailroom.managesieve.services import (
@@ -68,4 +68,5 @@ def managesieve_services(services: Services) -> ManageSieveServices:
         tls=services.tls,
         open_scripts=scripts_opener(services),
         check_script=script_checker(SieveLimits.from_config(sieve)),
+        external=external_login(services),
     )

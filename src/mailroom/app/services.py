@@ -20,6 +20,7 @@ import dns.asyncresolver
 
 from mailroom.auth import Authenticator, MemoryThrottle, Throttle
 from mailroom.auth.ban_store import BanFile
+from mailroom.auth.certificate_login import CertificateLogin
 from mailroom.auth.redis_throttle import RedisThrottle
 from mailroom.config import Config, TlsMode
 from mailroom.control import CONTROL_SOCKET
@@ -38,7 +39,7 @@ from mailroom.directory import Directory, NotFound
 from mailroom.imap.services import ImapServices, ImapSettings
 from mailroom.mailauth import DkimKeys, DkimSigner
 from mailroom.message import SearchText, search_text
-from mailroom.net import TlsContexts
+from mailroom.net import ExternalLogin, TlsContexts
 from mailroom.pop3.server import Pop3Services, Pop3Settings
 from mailroom.queue import MailQueue, RetrySchedule
 from mailroom.routing import Router
@@ -226,12 +227,26 @@ def account_opener(services: Services) -> Callable[[str], Awaitable[Account]]:
     return open_account
 
 
+def external_login(services: Services) -> ExternalLogin:
+    """SASL EXTERNAL: the listeners' client certificates, mapped to accounts through the
+    authenticator's records, failures counted by the same throttle as passwords."""
+    config = services.config
+    login = CertificateLogin(
+        services.authenticator,
+        config.client_certificates.sources,
+        throttle=services.throttle,
+        default_domain=config.auth.default_domain,
+    )
+    return ExternalLogin(services.tls.client_certificates if services.tls else None, login)
+
+
 def imap_services(services: Services) -> ImapServices:
     return ImapServices(
         settings=ImapSettings.from_config(services.config),
         authenticator=services.authenticator,
         tls=services.tls,
         open_account=account_opener(services),
+        external=external_login(services),
     )
 
 
@@ -243,6 +258,7 @@ def pop3_services(services: Services) -> Pop3Services:
         authenticator=services.authenticator,
         tls=services.tls,
         open_account=account_opener(services),
+        external=external_login(services),
     )
 
 
@@ -255,6 +271,7 @@ def smtp_services(services: Services, delivery: Dispatcher) -> SmtpServices:
         tls=services.tls,
         delivery=delivery,
         srs=services.srs,
+        external=external_login(services),
     )
 
 

@@ -1,9 +1,12 @@
-"""SASL server mechanisms PLAIN (RFC 4616) and LOGIN (draft-murchison-sasl-login), sans-I/O.
+"""SASL server mechanisms PLAIN (RFC 4616), LOGIN (draft-murchison-sasl-login) and
+EXTERNAL (RFC 4422 Appendix A), sans-I/O.
 
 A protocol session (SMTP AUTH, IMAP AUTHENTICATE, POP3 AUTH, ManageSieve AUTHENTICATE)
 creates a `SaslExchange`, feeds it the client's base64 lines exactly as received, and gets
 back a `Challenge` to send (base64-encoding and framing it the protocol's way), the
-`Credentials` to hand to the `Authenticator`, or a `SaslFailure` to answer. This module
+`Credentials` to hand to the `Authenticator` (for EXTERNAL, `ExternalCredentials`: the
+identity comes from the TLS client certificate, `auth.certificate_login`), or a
+`SaslFailure` to answer. This module
 never touches a socket, a clock or the directory; it only decodes, strictly and within
 bounds, what a hostile client may send.
 
@@ -30,7 +33,11 @@ CANCEL = b"*"
 """The client's line that abandons the exchange (RFC 4954 §4, RFC 9051 §6.2.2)."""
 EMPTY_INITIAL_RESPONSE = b"="
 """An initial response that is present but empty (RFC 4954 §4)."""
-MECHANISMS = ("PLAIN", "LOGIN")
+PASSWORD_MECHANISMS = ("PLAIN", "LOGIN")
+"""The mechanisms that send a password, in the order advertised."""
+EXTERNAL = "EXTERNAL"
+"""RFC 4422 Appendix A: the client is who its TLS client certificate says."""
+MECHANISMS = (*PASSWORD_MECHANISMS, EXTERNAL)
 """Every mechanism this server implements, in the order advertised."""
 
 
@@ -62,6 +69,14 @@ class Credentials:
 
 
 @dataclass(frozen=True)
+class ExternalCredentials:
+    """EXTERNAL's whole message: the authorization identity, empty when the client wants
+    the one its certificate names (RFC 4422 Appendix A)."""
+
+    authzid: str
+
+
+@dataclass(frozen=True)
 class SaslFailure:
     reason: str
     """For the log; a client is answered the protocol's generic failure."""
@@ -71,14 +86,16 @@ class SaslFailure:
     """The client's line was longer than `MAX_LINE_LENGTH` (SMTP answers 500 5.5.6)."""
 
 
-SaslStep = Challenge | Credentials | SaslFailure
+SaslStep = Challenge | Credentials | ExternalCredentials | SaslFailure
 
 
-def mechanisms(secure: bool) -> list[str]:
+def mechanisms(secure: bool, *, external: bool = False) -> list[str]:
     """Mechanisms to advertise. PLAIN and LOGIN send the password itself, so they are only
     offered on a connection that is secure (TLS, or a network allowed plain text):
-    RFC 4616 §6, RFC 9051 §6.2 (LOGINDISABLED), RFC 4954 §4."""
-    return list(MECHANISMS) if secure else []
+    RFC 4616 §6, RFC 9051 §6.2 (LOGINDISABLED), RFC 4954 §4. EXTERNAL only when the
+    client presented a certificate (`net.client_certificates.offers_external`)."""
+    offered = list(PASSWORD_MECHANISMS) if secure else []
+    return [*offered, EXTERNAL] if external else offered
 
 
 class _Stage(Enum):
@@ -86,6 +103,7 @@ class _Stage(Enum):
     PLAIN_RESPONSE = auto()
     LOGIN_USERNAME = auto()
     LOGIN_PASSWORD = auto()
+    EXTERNAL_RESPONSE = auto()
     DONE = auto()
 
 
@@ -114,6 +132,10 @@ class SaslExchange:
             self._stage = _Stage.PLAIN_RESPONSE
             if initial_response is None:
                 return Challenge(b"")  # RFC 4616 §2: the client's message follows
+        elif self.mechanism == EXTERNAL:
+            self._stage = _Stage.EXTERNAL_RESPONSE
+            if initial_response is None:
+                return Challenge(b"")  # RFC 4422 Appendix A.1: an empty challenge
         else:
             self._stage = _Stage.LOGIN_USERNAME
             if initial_response is None:
@@ -140,6 +162,12 @@ class SaslExchange:
     def _receive(self, message: bytes) -> SaslStep:
         if self._stage is _Stage.PLAIN_RESPONSE:
             return self._plain(message)
+        if self._stage is _Stage.EXTERNAL_RESPONSE:
+            authzid = _field(message, "authzid", may_be_empty=True)
+            if isinstance(authzid, SaslFailure):
+                return self._fail(authzid.reason)
+            self._stage = _Stage.DONE
+            return ExternalCredentials(authzid)
         if self._stage is _Stage.LOGIN_USERNAME:
             username = _field(message, "username")
             if isinstance(username, SaslFailure):
@@ -202,7 +230,7 @@ async def run_exchange(
     *,
     send_challenge: SendChallenge,
     read_response: ReadResponse,
-) -> Credentials | SaslFailure:
+) -> Credentials | ExternalCredentials | SaslFailure:
     """Drive one whole exchange: the one SASL loop of every protocol (SMTP AUTH, IMAP
     AUTHENTICATE, POP3 AUTH, ManageSieve AUTHENTICATE). Each protocol supplies only its
     framing, and answers the result its own way. Raises UnknownMechanism before anything

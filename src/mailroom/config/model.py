@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from mailroom.config.client_certificates import ClientCertificatesConfig
 from mailroom.config.nexthop import parse_nexthop
 from mailroom.config.section import Section, Size
 from mailroom.config.sieve import SieveConfig
@@ -630,6 +631,7 @@ class Config(Section):
     directory: DirectoryConfig = DirectoryConfig()
     auth: AuthConfig = AuthConfig()
     tls: TlsConfig = TlsConfig()
+    client_certificates: ClientCertificatesConfig = ClientCertificatesConfig()
     log: LogConfig = LogConfig()
     server: ServerConfig = ServerConfig()
     smtp: SmtpConfig = SmtpConfig()

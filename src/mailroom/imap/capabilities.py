@@ -44,14 +44,17 @@ AUTHENTICATED = (
 )
 
 
-def capabilities(state: State, *, starttls: bool, secure: bool, append_limit: int) -> list[str]:
+def capabilities(
+    state: State, *, starttls: bool, secure: bool, append_limit: int, external: bool = False
+) -> list[str]:
     """What to announce in `state`. `starttls`: STARTTLS may be given now; `secure`:
-    passwords may be sent now (else LOGINDISABLED); `append_limit`: APPENDLIMIT."""
+    passwords may be sent now (else LOGINDISABLED); `append_limit`: APPENDLIMIT;
+    `external`: a client certificate was presented (AUTH=EXTERNAL)."""
     names = list(BASE)
     if state is State.NOT_AUTHENTICATED:
         if starttls:
             names.append("STARTTLS")
-        offered = mechanisms(secure)
+        offered = mechanisms(secure, external=external)
         if offered:
             names.extend(f"AUTH={name}" for name in offered)
         else:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from mailroom.auth import Authenticator
 from mailroom.config import Config
-from mailroom.net import TlsContexts
+from mailroom.net import ExternalLogin, TlsContexts
 from mailroom.store import Account
 
 
@@ -45,3 +45,5 @@ class ImapServices:
     tls: TlsContexts | None
     open_account: Callable[[str], Awaitable[Account]]
     """The mail account of a logged-in address (its Maildir and quota)."""
+    external: ExternalLogin | None = None
+    """SASL EXTERNAL (client certificates); None: refused."""

@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from mailroom.auth import Credentials, SaslFailure, UnknownMechanism
+from mailroom.auth import Credentials, ExternalCredentials, SaslFailure, UnknownMechanism
 from mailroom.auth.sasl import MAX_LINE_LENGTH as SASL_MAX_LINE
 from mailroom.auth.sasl import run_exchange
 from mailroom.config import Listener
@@ -50,6 +50,8 @@ from mailroom.net import (
     LineTooLong,
     SessionRegistry,
     may_send_password,
+    offers_external,
+    session_log_in,
 )
 from mailroom.store import EVENT_ORIGIN, Account
 
@@ -137,6 +139,7 @@ class ImapSession:
             starttls=self.services.tls is not None and self.connection.tls is None,
             secure=self.secure,
             append_limit=self.settings.max_message_size,
+            external=offers_external(self.connection),
         )
 
     # -- the loop ------------------------------------------------------------------------
@@ -461,9 +464,11 @@ class ImapSession:
             return None
         return line.rstrip(b"\r\n")
 
-    async def authenticate_with(self, command: Command, credentials: Credentials) -> None:
-        result = await self.services.authenticator.log_in(
-            credentials, protocol="imap", client_ip=self.connection.peer_ip, secure=self.secure
+    async def authenticate_with(
+        self, command: Command, credentials: Credentials | ExternalCredentials
+    ) -> None:
+        result = await session_log_in(
+            self.services, self.connection, credentials, protocol="imap", secure=self.secure
         )
         if result.temporary:
             raise responses.AUTHENTICATION_UNAVAILABLE

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from mailroom.auth import Authenticator
-from mailroom.net import TlsContexts
+from mailroom.net import ExternalLogin, TlsContexts
 from mailroom.store import SieveScripts
 
 
@@ -44,3 +44,5 @@ class ManageSieveServices:
     open_scripts: Callable[[str], Awaitable[SieveScripts]]
     """The scripts of a logged-in account (its primary address)."""
     check_script: ScriptChecker
+    external: ExternalLogin | None = None
+    """SASL EXTERNAL (client certificates); None: refused."""

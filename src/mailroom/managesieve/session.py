@@ -17,7 +17,14 @@ import contextlib
 import enum
 import logging
 
-from mailroom.auth import Credentials, SaslFailure, UnknownMechanism, mechanisms, run_exchange
+from mailroom.auth import (
+    Credentials,
+    ExternalCredentials,
+    SaslFailure,
+    UnknownMechanism,
+    mechanisms,
+    run_exchange,
+)
 from mailroom.auth.sasl import MAX_LINE_LENGTH as SASL_MAX_LINE
 from mailroom.config import Listener, TlsMode
 from mailroom.managesieve import responses
@@ -55,6 +62,8 @@ from mailroom.net import (
     LineTooLong,
     SessionRegistry,
     may_send_password,
+    offers_external,
+    session_log_in,
 )
 from mailroom.store import SieveScripts
 from mailroom.wire.lexer import NeedLiteral
@@ -255,7 +264,10 @@ class ManageSieveSession:
         settings = self.services.settings
         lines = [
             capability("IMPLEMENTATION", "Mailroom"),
-            capability("SASL", " ".join(mechanisms(self.secure))),
+            capability(
+                "SASL",
+                " ".join(mechanisms(self.secure, external=offers_external(self.connection))),
+            ),
             capability("SIEVE", " ".join(settings.extensions)),
         ]
         if self.tls_offered and self.state is State.NOT_AUTHENTICATED:
@@ -283,7 +295,7 @@ class ManageSieveSession:
     async def _authenticate(self, command: Authenticate) -> None:
         """RFC 5804 §2.1: the exchange is `mailroom.auth`'s; ManageSieve frames it
         (challenges and responses are strings)."""
-        if command.mechanism.upper() not in mechanisms(True):
+        if command.mechanism.upper() not in mechanisms(True, external=True):
             raise ManageSieveError(responses.UNSUPPORTED_MECHANISM)
         if not self.secure:
             raise ManageSieveError(responses.PLAINTEXT_DISALLOWED)
@@ -330,13 +342,10 @@ class ManageSieveSession:
                 raise _BadSaslResponse()
         return response
 
-    async def _log_in(self, credentials: Credentials) -> None:
+    async def _log_in(self, credentials: Credentials | ExternalCredentials) -> None:
         # A directory that fails raises: `execute` answers NO (TRYLATER).
-        result = await self.services.authenticator.log_in(
-            credentials,
-            protocol="managesieve",
-            client_ip=self.connection.peer_ip,
-            secure=self.secure,
+        result = await session_log_in(
+            self.services, self.connection, credentials, protocol="managesieve", secure=self.secure
         )
         if result.temporary:
             raise ManageSieveError(responses.AUTHENTICATION_TRYLATER)

@@ -2,6 +2,7 @@
 bounded reads, and what every session shares (the password rule, the session registry,
 the bad-command limit). Knows no protocol."""
 
+from mailroom.net.client_certificates import ExternalLogin, offers_external, session_log_in
 from mailroom.net.connection import (
     Connection,
     ConnectionClosed,
@@ -29,6 +30,7 @@ __all__ = [
     "CertificateError",
     "Connection",
     "ConnectionClosed",
+    "ExternalLogin",
     "IPAddress",
     "IdleTimeout",
     "LineTooLong",
@@ -41,5 +43,7 @@ __all__ = [
     "TlsInfo",
     "in_networks",
     "may_send_password",
+    "offers_external",
     "server_context",
+    "session_log_in",
 ]

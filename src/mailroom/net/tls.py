@@ -8,6 +8,7 @@ import ssl
 from pathlib import Path
 
 from mailroom.config import Config, Listener
+from mailroom.net.client_certificates import ClientCertificateError, ClientCertificates
 
 log = logging.getLogger("mailroom.net")
 
@@ -45,13 +46,30 @@ class TlsContexts:
 
     def __init__(self, config: Config) -> None:
         self._config = config
+        # The CA bundle and CRLs of the listeners that ask for client certificates.
+        try:
+            self.client_certificates = ClientCertificates.from_config(config)
+        except ClientCertificateError as error:
+            raise CertificateError(str(error)) from None
         self._by_listener = {listener.name: self._files(listener) for listener in config.listeners}
-        self._live = {files: server_context(*files) for files in set(self._by_listener.values())}
+        self._live = {files: self._context(*files) for files in set(self._by_listener.values())}
 
-    def _files(self, listener: Listener) -> tuple[Path, Path]:
+    def _files(self, listener: Listener) -> tuple[Path, Path, bool]:
+        """The listener's certificate and key, and whether it asks for client
+        certificates (those listeners get a context of their own)."""
         certificate = listener.certificate or self._config.tls.certificate
         key = listener.key or self._config.tls.key
-        return self._config.resolve(certificate), self._config.resolve(key)
+        asks = self.client_certificates is not None and self.client_certificates.asks(listener.name)
+        return self._config.resolve(certificate), self._config.resolve(key), asks
+
+    def _context(self, certificate: Path, key: Path, asks: bool) -> ssl.SSLContext:
+        context = server_context(certificate, key)
+        if asks and self.client_certificates is not None:
+            try:
+                self.client_certificates.configure(context)
+            except ClientCertificateError as error:
+                raise CertificateError(str(error)) from None
+        return context
 
     def for_listener(self, name: str) -> ssl.SSLContext:
         return self._live[self._by_listener[name]]
@@ -59,9 +77,9 @@ class TlsContexts:
     def reload(self) -> bool:
         """Re-read every certificate; on any error keep all the old ones and log why."""
         try:
-            for files in self._live:
-                server_context(*files)  # refuses a broken pair before anything changes
-            for (certificate, key), context in self._live.items():
+            for certificate, key, _ in self._live:
+                server_context(certificate, key)  # refuses a broken pair before anything changes
+            for (certificate, key, _), context in self._live.items():
                 context.load_cert_chain(certificate, key)
         except (CertificateError, OSError, ssl.SSLError) as error:
             log.error("TLS reload failed, keeping the previous certificates: %s", error)

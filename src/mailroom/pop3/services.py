@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from mailroom.auth import Authenticator
-from mailroom.net import TlsContexts
+from mailroom.net import ExternalLogin, TlsContexts
 from mailroom.pop3.maildrop import MaildropLocks
 from mailroom.store import Account
 
@@ -37,3 +37,5 @@ class Pop3Services:
     """The mail account of a logged-in address (its Maildir and quota)."""
     locks: MaildropLocks = field(default_factory=MaildropLocks)
     """Shared by the pop3 and pop3s listeners: one session per maildrop in all."""
+    external: ExternalLogin | None = None
+    """SASL EXTERNAL (client certificates); None: refused."""

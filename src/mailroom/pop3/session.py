@@ -20,7 +20,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from mailroom.auth import Credentials, SaslFailure, UnknownMechanism, mechanisms, run_exchange
+from mailroom.auth import (
+    Credentials,
+    ExternalCredentials,
+    SaslFailure,
+    UnknownMechanism,
+    mechanisms,
+    run_exchange,
+)
 from mailroom.auth.sasl import MAX_LINE_LENGTH as SASL_MAX_LINE
 from mailroom.config import Listener
 from mailroom.net import (
@@ -31,6 +38,8 @@ from mailroom.net import (
     LineTooLong,
     SessionRegistry,
     may_send_password,
+    offers_external,
+    session_log_in,
 )
 from mailroom.pop3 import replies, wire
 from mailroom.pop3.commands import (
@@ -250,7 +259,7 @@ class Pop3Session:
         listed = ["CAPA", "TOP", "UIDL", "RESP-CODES", "PIPELINING", "AUTH-RESP-CODE"]
         if self.state is State.AUTHORIZATION:
             listed.append("USER")
-            offered = mechanisms(self.secure)
+            offered = mechanisms(self.secure, external=offers_external(self.connection))
             if offered:
                 listed.append("SASL " + " ".join(offered))
             if self.services.tls is not None and self.connection.tls is None:
@@ -291,7 +300,8 @@ class Pop3Session:
                     raise Pop3Error(replies.PLAINTEXT_DISALLOWED)
                 await self._log_in(Credentials(authzid="", authcid=user, password=password))
             case Auth(mechanism=None):
-                offered = [m.encode("ascii") for m in mechanisms(self.secure)]
+                external = offers_external(self.connection)
+                offered = [m.encode("ascii") for m in mechanisms(self.secure, external=external)]
                 self.answer(ok(), wire.multiline(offered))
             case Auth():
                 await self._auth(command)
@@ -343,9 +353,9 @@ class Pop3Session:
             return None
         return line.rstrip(b"\r\n")
 
-    async def _log_in(self, credentials: Credentials) -> None:
-        result = await self.services.authenticator.log_in(
-            credentials, protocol="pop3", client_ip=self.connection.peer_ip, secure=self.secure
+    async def _log_in(self, credentials: Credentials | ExternalCredentials) -> None:
+        result = await session_log_in(
+            self.services, self.connection, credentials, protocol="pop3", secure=self.secure
         )
         if result.temporary:
             raise Pop3Error(replies.AUTH_TEMPORARY)

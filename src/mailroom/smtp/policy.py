@@ -12,7 +12,13 @@ from typing import Protocol
 from mailroom.auth import Authenticator, mechanisms
 from mailroom.config import Listener, TlsMode
 from mailroom.config import Protocol as ListenerProtocol
-from mailroom.net import Connection, TlsContexts, may_send_password
+from mailroom.net import (
+    Connection,
+    ExternalLogin,
+    TlsContexts,
+    may_send_password,
+    offers_external,
+)
 from mailroom.queue import Envelope, MailQueue
 from mailroom.routing import Route, SrsReverser
 from mailroom.smtp.settings import SmtpSettings
@@ -43,6 +49,8 @@ class SmtpServices:
     """If set, local recipients are delivered before the 250 instead of queued."""
     srs: SrsReverser | None = None
     """If set, bounces to the SRS addresses it made are accepted and sent on."""
+    external: ExternalLogin | None = None
+    """SASL EXTERNAL (client certificates); None: refused."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,7 @@ class SessionPolicy:
         if self.offers_starttls and connection.tls is None:
             offered.append("STARTTLS")
         if self.offers_auth and may_send_password(connection, self.listener):
-            offered.append("AUTH " + " ".join(mechanisms(secure=True)))
+            external = offers_external(connection)
+            offered.append("AUTH " + " ".join(mechanisms(secure=True, external=external)))
         offered += ["ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"]
         return offered

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from mailroom.auth import Credentials, UnknownMechanism, run_exchange
+from mailroom.auth import Credentials, ExternalCredentials, UnknownMechanism, run_exchange
 from mailroom.auth.sasl import MAX_LINE_LENGTH as SASL_MAX_LINE_LENGTH
 from mailroom.net import (
     BadCommandLimit,
@@ -21,6 +21,7 @@ from mailroom.net import (
     LineTooLong,
     SessionRegistry,
     may_send_password,
+    session_log_in,
 )
 from mailroom.routing import DirectoryUnavailable, InvalidRecipient
 from mailroom.smtp import replies
@@ -243,7 +244,7 @@ class SmtpSession:
             )
         except UnknownMechanism:
             raise SmtpError(replies.AUTH_UNKNOWN_MECHANISM) from None
-        if isinstance(result, Credentials):
+        if isinstance(result, Credentials | ExternalCredentials):
             await self.authenticate(result)
         elif result.too_long:
             raise SmtpError(replies.AUTH_RESPONSE_TOO_LONG)
@@ -261,11 +262,12 @@ class SmtpSession:
             return None
         return line.rstrip(b"\r\n")
 
-    async def authenticate(self, credentials: Credentials) -> None:
-        result = await self.services.authenticator.log_in(
+    async def authenticate(self, credentials: Credentials | ExternalCredentials) -> None:
+        result = await session_log_in(
+            self.services,
+            self.connection,
             credentials,
             protocol=self.policy.listener.protocol.value,
-            client_ip=self.connection.peer_ip,
             secure=self.connection.tls is not None,
         )
         if result.temporary:
