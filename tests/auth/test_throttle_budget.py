@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 import redis.asyncio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailroom.auth.redis_throttle import RedisThrottle
-from mailroom.auth.throttle import MemoryThrottle, Settlement, Throttle
+from mailroom.auth.throttle import MemoryThrottle, Settlement, Throttle, ThrottleVerdict
 from mailroom.config import ThrottleConfig
 from tests.support.redis_server import REDIS_URL, redis_keys, redis_prefix
 
@@ -227,3 +229,33 @@ async def test_every_redis_key_expires_on_its_own() -> None:
             assert all(ttl > 0 for ttl in ttls), dict(zip(keys, ttls, strict=True))
         finally:
             await throttle.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.none()
+    | st.integers()
+    | st.binary(max_size=20)
+    | st.lists(
+        st.none() | st.integers(-(2**70), 2**70) | st.binary(max_size=20) | st.text(max_size=20),
+        max_size=4,
+    )
+)
+def test_any_answer_from_redis_is_a_verdict_and_a_strange_one_refuses(answer: object) -> None:
+    verdict = RedisThrottle._verdict(answer, "token")
+    assert verdict.reason.isidentifier()
+    assert verdict.allowed or 0 < verdict.retry_after <= 10**9
+    if verdict.allowed:
+        assert isinstance(answer, list) and answer[0] == 1 and verdict.token == "token"
+    if not (isinstance(answer, list) and len(answer) == 3):
+        assert (verdict.allowed, verdict.reason) == (False, "throttle_unavailable")
+
+
+def test_a_well_formed_answer_is_read_as_sent() -> None:
+    assert RedisThrottle._verdict([1, 0, b"allowed"], "t") == ThrottleVerdict(
+        True, 0.0, "allowed", "t"
+    )
+    assert RedisThrottle._verdict([0, 1500, b"ip_banned"], "t") == ThrottleVerdict(
+        False, 1.5, "ip_banned"
+    )
+    assert RedisThrottle._verdict([0, 1500, b"\xff"], "t").reason == "throttle_unavailable"

@@ -9,7 +9,7 @@ from ipaddress import IPv4Address, IPv6Address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailroom.auth.throttle import MemoryThrottle
+from mailroom.auth.throttle import MemoryThrottle, Settlement
 from mailroom.config import ThrottleConfig
 from tests.support.fake_clock import FakeClock
 
@@ -75,5 +75,59 @@ def test_memory_delays_and_exemptions_stay_within_bounds(
                     assert verdict.allowed
             addresses_tracked, accounts_tracked = throttle.tracked
             assert addresses_tracked <= 8 and accounts_tracked <= 8
+
+    asyncio.run(play())
+
+
+reservations = st.tuples(
+    st.sampled_from(["reserve", "fail", "succeed", "void"]),
+    st.sampled_from([IPv4Address("203.0.113.1"), IPv4Address("203.0.113.2"), EXEMPT]),
+    st.sampled_from(["alice@example.org", "bob@example.org"]),
+    st.floats(0, 100),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(reservations, max_size=150), st.integers(1, 6), st.integers(1, 8))
+def test_attempts_in_flight_plus_failures_never_pass_the_limit(
+    script: list[tuple[str, IPv4Address, str, float]], max_per_ip: int, max_per_account: int
+) -> None:
+    """Whatever order reservations and outcomes come in, an address never has more
+    reserved-and-unsettled attempts than its limit, and a ban follows the limit-th
+    failure inside the window."""
+    clock = FakeClock()
+    config = ThrottleConfig.model_validate(
+        {
+            "max_failures_per_ip": max_per_ip,
+            "max_failures_per_account": max_per_account,
+            "delay_base_seconds": 0,
+            "window_seconds": 600,
+            "ban_seconds": 300,
+            "exempt_networks": ["192.0.2.0/24"],
+        }
+    )
+    throttle = MemoryThrottle(config, clock=clock)
+    outstanding: dict[IPv4Address, list[tuple[str, str, float]]] = {}
+    settlements = {"fail": Settlement.FAILURE, "succeed": Settlement.SUCCESS}
+
+    async def play() -> None:
+        for action, ip, account, pause in script:
+            clock.advance(pause)
+            mine = outstanding.setdefault(ip, [])
+            if action == "reserve":
+                verdict = await throttle.reserve(ip, account)
+                if ip == EXEMPT:
+                    assert verdict.allowed and not verdict.token
+                elif verdict.allowed:
+                    mine.append((account, verdict.token, clock.now))
+                    # Reservations older than the window are forgotten (by design).
+                    live = [each for each in mine if each[2] > clock.now - 600]
+                    assert len(live) <= max_per_ip
+                else:
+                    assert verdict.retry_after > 0 and not verdict.token
+            elif mine:
+                account, token, _ = mine.pop(0)
+                outcome = settlements.get(action, Settlement.VOID)
+                await throttle.settle(ip, account, token, outcome)
 
     asyncio.run(play())

@@ -77,7 +77,7 @@ def pop3_login(port: int, password: str, start: threading.Barrier | None = None)
         try:
             pop.pass_(password)
         except poplib.error_proto as error:
-            return error.args[0].decode()
+            return bytes(error.args[0]).decode()
         return "+OK"
     finally:
         pop.close()

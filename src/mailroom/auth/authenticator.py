@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import json
 import logging
 import re
@@ -47,6 +48,7 @@ from enum import Enum
 from typing import TypeVar
 
 from mailroom.auth.account_records import AccountRecords
+from mailroom.auth.legacy_hashes import wrap_stored_legacy_hashes
 from mailroom.auth.login_cache import AuthStats, CachedVerifier, LoginCache
 from mailroom.auth.sasl import Credentials
 from mailroom.auth.throttle import (
@@ -61,7 +63,6 @@ from mailroom.config import AuthConfig, MasterUser
 from mailroom.directory import Account, Directory, DirectoryError, InvalidAddress
 from mailroom.directory.addresses import normalize_address, normalize_domain
 from mailroom.directory.passwords import (
-    LEGACY_SCHEMES,
     PasswordHasher,
     UnknownHashScheme,
     Verification,
@@ -193,48 +194,13 @@ class Authenticator:
         await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
 
     async def wrap_legacy_hashes(self) -> int:
-        """Wrap every legacy hash in the directory in argon2id (`wrap_legacy_hash`), so no
-        crackable hash stays stored; hashes already wrapped or argon2 are left alone, so
-        a second start wraps nothing. Each is stored with a compare-and-set: a password
-        changed meanwhile stands. Returns how many were wrapped; logs what it did.
-        Raises DirectoryError."""
-        legacy = []
-        for account in await self._directory.list_accounts():
-            try:
-                if identify_scheme(account.password_hash) in LEGACY_SCHEMES:
-                    legacy.append(account)
-            except UnknownHashScheme:
-                continue
-        if not legacy:
-            return 0
-        log.info(
-            "auth: wrapping the legacy password hashes of %d accounts in argon2id", len(legacy)
+        """Wrap every legacy hash in the directory in argon2id (`auth.legacy_hashes`);
+        how many were. Raises DirectoryError."""
+        return await wrap_stored_legacy_hashes(
+            self._directory,
+            functools.partial(self._in_pool, self._hasher.wrap_legacy),
+            self.config.passwords.legacy_scheme,
         )
-        wrapped = await asyncio.gather(
-            *(self._in_pool(self._hasher.wrap_legacy, each.password_hash) for each in legacy)
-        )
-        stored = 0
-        schemes: dict[str, int] = {}
-        for account, new_hash in zip(legacy, wrapped, strict=True):
-            scheme = identify_scheme(account.password_hash).value
-            schemes[scheme] = schemes.get(scheme, 0) + 1
-            if await self._directory.set_password_hash(
-                account.address, new_hash, expected_old=account.password_hash
-            ):
-                stored += 1
-        counts = ", ".join(f"{name}={count}" for name, count in sorted(schemes.items()))
-        log.info("auth: wrapped %d legacy password hashes in argon2id (%s)", stored, counts)
-        typical = max(schemes, key=lambda name: schemes[name])
-        if typical != self.config.passwords.legacy_scheme:
-            log.warning(
-                "auth: most wrapped hashes are %s but [auth.passwords] legacy_scheme = %r: "
-                "failed logins of unknown and argon2id accounts take a different time than "
-                "those of wrapped ones; set legacy_scheme = %r",
-                typical,
-                self.config.passwords.legacy_scheme,
-                typical,
-            )
-        return stored
 
     async def account(self, address: str) -> Account | None:
         """The account `address` (normalised, primary or extra) belongs to, as the

@@ -29,7 +29,7 @@ import logging
 import redis.asyncio
 from redis.exceptions import RedisError
 
-from mailroom.auth.remote_throttle import UNRECORDED_DELAY
+from mailroom.auth.remote_throttle import MAX_REASON, UNRECORDED_DELAY
 from mailroom.auth.throttle import (
     FAMILIAR_PER_ACCOUNT,
     IN_FLIGHT_RETRY_SECONDS,
@@ -190,16 +190,22 @@ class RedisThrottle:
 
     @staticmethod
     def _verdict(answer: object, token: str) -> ThrottleVerdict:
-        if (
-            isinstance(answer, list)
-            and len(answer) == 3
-            and isinstance(answer[0], int)
-            and isinstance(answer[1], int)
-        ):
-            reason = answer[2].decode("ascii") if isinstance(answer[2], bytes) else str(answer[2])
-            if answer[0] == 1:
-                return ThrottleVerdict(True, 0.0, reason, token)
-            return ThrottleVerdict(False, answer[1] / 1000, reason)
+        """A script's `{allowed, retry_after_ms, reason}` as a verdict; anything else (a
+        Redis that is not ours, a broken script) refuses, as an unavailable throttle."""
+        if isinstance(answer, list) and len(answer) == 3:
+            allowed, milliseconds, reason = answer
+            if isinstance(reason, bytes):
+                reason = reason.decode("ascii", "replace")
+            if (
+                type(allowed) is int
+                and type(milliseconds) is int
+                and isinstance(reason, str)
+                and reason.isidentifier()
+                and len(reason) <= MAX_REASON
+            ):
+                if allowed == 1:
+                    return ThrottleVerdict(True, 0.0, reason, token)
+                return ThrottleVerdict(False, min(max(milliseconds, 1), 10**12) / 1000, reason)
         return ThrottleVerdict(False, UNRECORDED_DELAY, "throttle_unavailable")
 
     async def check(self, ip: IPAddress, account: str) -> ThrottleVerdict:

@@ -73,7 +73,9 @@ class ThrottleCall:
 
 
 def _token(value: object) -> str:
-    if not isinstance(value, str) or len(value) > MAX_TOKEN or not (value.isalnum() or not value):
+    if not isinstance(value, str) or len(value) > MAX_TOKEN:
+        raise ThrottleFrameError("a throttle token is up to 64 letters and digits")
+    if value and not (value.isascii() and value.isalnum()):
         raise ThrottleFrameError("a throttle token is up to 64 letters and digits")
     return value
 

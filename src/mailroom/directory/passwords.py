@@ -445,9 +445,11 @@ class PasswordHasher:
         except UnknownHashScheme:
             return Verification(ok=False, needs_upgrade=False, scheme=None)
         encoded = _password_bytes(password)
-        if encoded is None or not self._matches(scheme, hashed, encoded):
+        if encoded is None:  # refused unhashed, whatever the account: no time to compare
+            return Verification(ok=False, needs_upgrade=False, scheme=scheme)
+        if not self._matches(scheme, hashed, encoded):
             if scheme is HashScheme.ARGON2ID:
-                self._pay_legacy_cost(encoded or b"-")
+                self._pay_legacy_cost(encoded)
             return Verification(ok=False, needs_upgrade=False, scheme=scheme)
         return Verification(ok=True, needs_upgrade=self._outdated(scheme, hashed), scheme=scheme)
 
