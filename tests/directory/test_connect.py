@@ -106,7 +106,8 @@ async def test_sqlite_file_that_cannot_be_created_is_named(tmp_path: Path) -> No
     with pytest.raises(DatabaseUnavailable) as caught:
         await Directory.connect(DirectoryConfig(url=f"sqlite:///{path}"))
     assert str(caught.value) == (
-        f"cannot use the directory database (SQLite file {path}): unable to open database file"
+        f"cannot use the directory database (SQLite file {path}): "
+        f"its directory {path.parent} does not exist"
     )
 
 

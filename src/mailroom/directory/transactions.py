@@ -110,6 +110,9 @@ class Transactions:
             try:
                 await asyncio.to_thread(open_sqlite_file, str(database.url.database))
             except sqlite3.Error as error:
+                folder = Path(str(database.url.database)).parent
+                if not folder.is_dir():
+                    error = sqlite3.Error(f"its directory {folder} does not exist")
                 raise DatabaseUnavailable(
                     f"cannot use the directory database ({database.location}): {error}"
                 ) from error
