@@ -51,9 +51,12 @@ class Outcome:
     log: Path
 
     def summary(self) -> str:
-        result = "CRASH" if self.crashed else "ok"
+        result = "ok"
+        if self.crashed:  # libFuzzer names the input for what happened: crash-, timeout-, oom-
+            kind = Path(self.artifact).name.split("-")[0] if self.artifact else ""
+            result = kind.upper() if kind in ("crash", "timeout", "oom") else "FAILED"
         line = (
-            f"{self.name:<22} {result:<6} {self.runs:>10,} runs  cov {self.coverage:>5}"
+            f"{self.name:<22} {result:<7} {self.runs:>10,} runs  cov {self.coverage:>5}"
             f"  {self.seconds:5.0f} s"
         )
         if self.crashed:

@@ -26,6 +26,7 @@ HARNESSES: tuple[str, ...] = (
     "sasl",
     "managesieve_reader",
     "sieve_script",
+    "sieve_match",
     "message",
     "posix_regex",
     "aliases_file",
