@@ -36,6 +36,9 @@ HARNESSES: tuple[str, ...] = (
     "legacy_postfix_files",
     "control_protocol",
     "queue_envelope",
+    "mta_sts",
+    "srs",
+    "mailbox_names",
     "maildir_files",
 )
 
