@@ -28,6 +28,7 @@ HARNESSES: tuple[str, ...] = (
     "sieve_script",
     "sieve_match",
     "message",
+    "imap_threading",
     "posix_regex",
     "aliases_file",
     "regexp_table",
