@@ -3,6 +3,7 @@ the other, each in its own process; one line per harness; exit status 1 if any c
 
     python -m fuzz.run [--seconds N] [HARNESS ...]     # what `make fuzz SECONDS=N` runs
     python -m fuzz.run --replay HARNESS FILE ...       # one input, plain Python, traceback
+    python -m fuzz.run --keep-found [HARNESS ...]      # grow the seeds from what runs found
 
 A harness's process imports its module inside `atheris.instrument_imports()`, so the
 Mailroom code it reaches (and sievelib) reports coverage to libFuzzer. libFuzzer reads
@@ -20,8 +21,11 @@ import argparse
 import logging
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,14 +70,15 @@ class Outcome:
         return line
 
 
-def _child(name: str, libfuzzer_args: list[str]) -> None:
-    """Inside the harness's own process: instrument, then hand over to libFuzzer."""
+def _child(name: str, libfuzzer_args: list[str], argv0: str) -> None:
+    """Inside the harness's own process: instrument, then hand over to libFuzzer.
+    `argv0` is what libFuzzer runs when it starts a process of its own (a merge)."""
     import atheris  # type: ignore[import-untyped]  # only here: replay needs no atheris
 
     logging.disable(logging.CRITICAL)  # tables log warnings; libFuzzer's output is ours
     with atheris.instrument_imports(include=INSTRUMENTED):
         function = one_input(name)
-    atheris.Setup([sys.argv[0], *libfuzzer_args], function)
+    atheris.Setup([argv0, *libfuzzer_args], function)
     atheris.Fuzz()
 
 
@@ -124,6 +129,53 @@ def _fuzz(name: str, seconds: int, timeout: int, rss_limit_mb: int) -> Outcome:
     )
 
 
+def _keep_found(name: str, max_files: int, max_bytes: int) -> list[Path]:
+    """Add to the seed corpus a few of the inputs the fuzzer found that reach code the
+    seeds do not (libFuzzer's `-merge=1` picks them), smallest first, while the corpus
+    stays within `max_files` files and `max_bytes` octets. Returns the files added."""
+    seeds = CORPUS / name
+    found = WORK / name / "corpus"
+    if not found.is_dir():
+        return []
+    with tempfile.TemporaryDirectory(prefix=f"mailroom-fuzz-{name}-") as scratch:
+        merged = Path(scratch) / "merged"
+        merged.mkdir()
+        # libFuzzer's merge runs its argv[0] again for the work: a script that starts
+        # this harness's child process.
+        child = Path(scratch) / "child"
+        child.write_text(
+            f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m fuzz.run --child {name} "
+            '--argv0 "$0" "$@"\n'
+        )
+        child.chmod(0o700)
+        # Seeds first: what they cover already, the merge does not take from `found`.
+        # Our own script running our own module: nothing from outside is executed.
+        subprocess.run(  # noqa: S603
+            [str(child), "-merge=1", str(merged), str(seeds), str(found)],
+            cwd=FUZZ_DIRECTORY.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        known = {path.read_bytes() for path in seeds.iterdir()}
+        candidates = sorted(
+            (path for path in merged.iterdir() if path.read_bytes() not in known),
+            key=lambda path: (path.stat().st_size, path.name),
+        )
+        files = len(known)
+        octets = sum(path.stat().st_size for path in seeds.iterdir())
+        added: list[Path] = []
+        for path in candidates:
+            size = path.stat().st_size
+            if files + 1 > max_files or octets + size > max_bytes:
+                break
+            target = seeds / f"found-{path.name[:12]}"
+            shutil.copyfile(path, target)
+            added.append(target)
+            files, octets = files + 1, octets + size
+    return added
+
+
 def _replay(name: str, files: list[str]) -> int:
     function = one_input(name)
     for file in files:
@@ -134,7 +186,10 @@ def _replay(name: str, files: list[str]) -> int:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--child"]:  # the harness's own process, started by _fuzz
-        _child(argv[1], argv[2:])
+        name, rest, argv0 = argv[1], argv[2:], sys.argv[0]
+        if rest[:1] == ["--argv0"]:
+            argv0, rest = rest[1], rest[2:]
+        _child(name, rest, argv0)
         return 0
     parser = argparse.ArgumentParser(
         prog="python -m fuzz.run", description=(__doc__ or "").split("\n")[0], allow_abbrev=False
@@ -144,6 +199,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--timeout", type=int, default=10, help="seconds one input may take")
     parser.add_argument("--rss-limit-mb", type=int, default=1024, help="memory of a harness")
     parser.add_argument("--replay", action="store_true", help="run FILEs through HARNESS")
+    parser.add_argument(
+        "--keep-found",
+        action="store_true",
+        help="add what earlier runs found that reaches new code to the seed corpora "
+        "(at most 40 files and 8 KiB a harness)",
+    )
     arguments = parser.parse_args(argv)
     if arguments.replay:
         if len(arguments.harnesses) < 2:
@@ -153,6 +214,11 @@ def main(argv: list[str]) -> int:
     unknown = [name for name in names if name not in HARNESSES]
     if unknown:
         parser.error(f"no harness {', '.join(unknown)}; there are: {', '.join(HARNESSES)}")
+    if arguments.keep_found:
+        for name in names:
+            added = _keep_found(name, max_files=40, max_bytes=8 * 1024)
+            print(f"{name:<22} {len(added)} inputs added to fuzz/corpus/{name}/", flush=True)
+        return 0
     print(f"fuzzing {len(names)} harnesses for {arguments.seconds} s each", flush=True)
     outcomes = []
     for name in names:
