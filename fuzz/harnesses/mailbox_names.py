@@ -23,7 +23,7 @@ from mailroom.store.sieve_scripts import script_name_problem
 
 ROOT = Path("/srv/mail/example.org/alice/Maildir")
 SCRIPTS = Path("/srv/mail/example.org/alice/sieve")
-NAMES = ("INBOX", "INBOX.Sent", "Lists/Python", "Entwürfe", "a%b", "x" * 300)
+NAMES = ("INBOX", "INBOX.Sent", "Lists/Python", "Entwürfe", "a%b", "x" * 40)
 
 
 def _folder(name: str, separator: str) -> None:
