@@ -13,7 +13,7 @@ LOCK   := requirements
 COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	--no-emit-find-links --no-emit-index-url --no-emit-trusted-host --upgrade
 
-.PHONY: run test lint demo lock clean
+.PHONY: run test lint demo lock clean fuzz
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -69,5 +69,12 @@ lint: $(VENV)/.installed-test
 test: lint
 	$(BIN)/pytest
 
+# Fuzzing (fuzz/README.md): every parser's harness under atheris for SECONDS each, one
+# after the other; a crash leaves its input in fuzz/crashes/<harness>/ and fails the
+# target. Not part of `make test`, which only replays the corpora (tests/fuzz/).
+SECONDS ?= 60
+fuzz: $(VENV)/.installed-test
+	$(BIN)/python -m fuzz.run --seconds $(SECONDS)
+
 clean:
-	rm -rf $(VENV) $(DEMO) $(DEMO).new .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO) $(DEMO).new .pytest_cache .mypy_cache .ruff_cache fuzz/.work fuzz/crashes

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mailroom.sieve import SieveLimits, check_script
 from mailroom.sieve.actions import FileInto, Keep
+from mailroom.sieve.regex_match import RegexRefused, compile_regex
 from tests.support.sieve_world import deliver, message
 
 
@@ -55,3 +58,29 @@ def test_a_bad_posix_pattern_is_refused() -> None:
     source = rb'require "regex"; if header :regex "subject" "\\d" { discard; }'
     error = check_script(source, name="s", limits=SieveLimits())
     assert error is not None and "regular expression" in error.message
+
+
+def test_one_repetition_cuts_the_value_too() -> None:
+    # Found by fuzz/harnesses/sieve_match.py: a search tries `.*x` at every position of
+    # the value, so one repetition is quadratic (45 s on a 64 KiB header); the value is
+    # cut so that length ** (repetitions + 1) stays within the bound.
+    compiled = compile_regex("a.*x", True, 1024)
+    assert compiled.input_limit**2 <= 10**7
+    two = compile_regex(".*..*ab", False, 1024)
+    assert two.input_limit**3 <= 10**7
+    raw = message("Subject: " + "a" * 60_000 + "\n")
+    script = 'require "regex"; if header :regex "subject" "a.*x" { discard; }'
+    assert deliver(script, raw).actions == (Keep(implicit=True),)
+
+
+def test_repetitions_a_fixed_count_repeats_are_refused() -> None:
+    for pattern in ("(a.*){5}", "(a|ab){20}"):
+        with pytest.raises(RegexRefused, match="inside a repeated group"):
+            compile_regex(pattern, False, 1024)
+
+
+def test_bounded_repetitions_that_multiply_are_refused() -> None:
+    with pytest.raises(RegexRefused, match="bounded repetitions"):
+        compile_regex("a{0,16}a{0,16}a{0,16}a{0,16}b", False, 1024)
+    dotted_quad = compile_regex(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}", False, 1024)
+    assert dotted_quad.input_limit >= 64 * 1024

@@ -6,12 +6,15 @@ routing's regexp tables use) and run by Python's `re`, which backtracks. The def
 against a pattern that takes exponential or high polynomial time (ReDoS), since `re`
 cannot be interrupted once it runs:
 - a pattern is at most `SieveLimits.max_regex_length` characters;
-- a repetition inside a repeated group of variable length, or an alternation inside
-  one (`(a+)+`, `(a|ab)*`: the exponential cases) is refused;
-- at most `_MAX_UNBOUNDED` repetitions without a small bound, and the value searched is
-  cut so that `length ** repetitions` stays under `_WORK`: the polynomial cases
-  (`.*.*.*x`) are bounded too. Header values are short; a value cut this way can only
-  fail to match where the full one would have matched at its far end.
+- a repetition or an alternation inside a repeated group (`(a+)+`, `(a|ab)*`: the
+  exponential cases; `(a.*){5}`, `(a|ab){20}`: what a fixed count hides) is refused;
+- at most `_MAX_UNBOUNDED` repetitions without a small bound, and small bounded ones
+  whose ranges multiply to at most `_MAX_BOUNDED`; the value searched is cut so that
+  `ranges * length ** (repetitions + 1)` stays under `_WORK`: a search tries the pattern
+  at every position, one more factor of the length (`.*x` alone is quadratic: 45 s on a
+  64 KiB header before the cut, found by fuzz/harnesses/sieve_match.py). Header values
+  are short; a value cut this way can only fail to match where the full one would have
+  matched at its far end.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ _WORK = 10**7
 _MAX_UNBOUNDED = 4
 _SMALL = 16
 """A repetition with at most this many occurrences counts as bounded."""
+_MAX_BOUNDED = _WORK // 1000
+"""The product of the bounded repetitions' ranges (`\\d{1,3}` four times: 81): what
+still leaves a thousand characters to search."""
 
 
 class RegexRefused(ValueError):
@@ -43,11 +49,13 @@ class CompiledRegex:
     input_limit: int
 
 
-def _analyse(source: str) -> int:
-    """The number of unbounded repetitions; RegexRefused for nested ones."""
+def _analyse(source: str) -> tuple[int, int]:
+    """The number of unbounded repetitions and the product of the bounded ones' ranges;
+    RegexRefused for nested ones."""
     parsed: Any = sre_parse.parse(source)
     unbounded = 0
-    # (items, inside a variable repetition)
+    bounded = 1
+    # (items, inside a repetition of more than one occurrence)
     stack: list[tuple[Any, bool]] = [(list(parsed), False)]
     repeats = {sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT, sre_parse.POSSESSIVE_REPEAT}
     while stack:
@@ -60,7 +68,10 @@ def _analyse(source: str) -> int:
                     raise RegexRefused("a repetition inside a repeated group")
                 if high == sre_parse.MAXREPEAT or high > _SMALL:
                     unbounded += 1
-                stack.append((list(body), inside or (variable and high > 1)))
+                elif variable:
+                    bounded *= high - low + 1
+                # A fixed count repeats its body's repetitions too: `(a.*){5}` is five.
+                stack.append((list(body), inside or high > 1))
             elif op is sre_parse.BRANCH:
                 if inside:
                     raise RegexRefused("an alternation inside a repeated group")
@@ -72,7 +83,9 @@ def _analyse(source: str) -> int:
                 stack.append((list(arg[1]), inside))
     if unbounded > _MAX_UNBOUNDED:
         raise RegexRefused(f"more than {_MAX_UNBOUNDED} unbounded repetitions")
-    return unbounded
+    if bounded > _MAX_BOUNDED:
+        raise RegexRefused("too many bounded repetitions in a row")
+    return unbounded, bounded
 
 
 @lru_cache(maxsize=512)
@@ -84,8 +97,9 @@ def compile_regex(pattern: str, case_insensitive: bool, max_length: int) -> Comp
         compiled = compile_posix(pattern, ignore_case=case_insensitive)
     except PosixRegexError as error:
         raise RegexRefused(str(error)) from None
-    unbounded = _analyse(compiled.pattern)
-    limit = int(_WORK ** (1 / unbounded)) if unbounded > 1 else 1 << 62
+    unbounded, bounded = _analyse(compiled.pattern)
+    # The search tries every start position: one more factor of the value's length.
+    limit = int((_WORK / bounded) ** (1 / (unbounded + 1)))
     return CompiledRegex(compiled, limit)
 
 
