@@ -60,9 +60,10 @@ run: $(VENV)/.installed-run $(DEMO)/mailroom.toml
 	$(BIN)/mailroom serve -c $(DEMO)/mailroom.toml $(AS_ROOT)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests fuzz
+	$(BIN)/ruff format --check src tests fuzz
 	$(BIN)/mypy
+	$(BIN)/mypy fuzz
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q -p no:cacheprovider tests/test_import_cycles.py
 
