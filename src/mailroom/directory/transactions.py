@@ -111,10 +111,9 @@ class Transactions:
                 await asyncio.to_thread(open_sqlite_file, str(database.url.database))
             except sqlite3.Error as error:
                 folder = Path(str(database.url.database)).parent
-                if not folder.is_dir():
-                    error = sqlite3.Error(f"its directory {folder} does not exist")
+                reason = str(error) if folder.is_dir() else f"its directory {folder} does not exist"
                 raise DatabaseUnavailable(
-                    f"cannot use the directory database ({database.location}): {error}"
+                    f"cannot use the directory database ({database.location}): {reason}"
                 ) from error
         engine = create_async_engine(database.url, **database.engine_options)
         if database.url.get_backend_name() == "sqlite":
