@@ -18,7 +18,7 @@ from mailroom.cli.command import console
 from mailroom.config import Config
 from mailroom.directory import DirectoryError, normalize_address
 from mailroom.legacy import LegacyHost
-from mailroom.legacy.folder_index import folders_of, index_folder
+from mailroom.legacy.folder_index import folders_of, index_folders
 from mailroom.legacy.maildir_copy import CopyError, CopyResult, copy_maildir, flush_copies
 from mailroom.legacy.ownership import Owner, OwnershipError, hand_over, resolve_owner
 from mailroom.legacy.sieve_import import SieveImport, find_legacy_scripts, import_scripts
@@ -163,14 +163,12 @@ def build_indexes(found: list[Member], dry_run: bool) -> None:
     indexed = messages = 0
     left: list[tuple[Path, str]] = []
     with _progress("indexing folders", len(folders)) as advance:
-        for folder in folders:
-            done = index_folder(folder)
+        for done in index_folders(folders, advance):
             if done.messages < 0:
-                left.append((folder, done.reason))
+                left.append((done.path, done.reason))
             else:
                 indexed += 1
                 messages += done.messages
-            advance(folder)
     for folder, reason in left:
         console.print(f"not indexed: {folder}: {reason}")
     console.print(f"Indexed {indexed} folders ({messages} messages); {len(left)} left.")
