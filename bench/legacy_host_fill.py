@@ -30,7 +30,7 @@ from pathlib import Path
 
 import asyncmy
 
-SECRET_HASH = "$1$caea3837$gPafod/Do/8Jj5M9HehhM."
+SECRET_HASH = "$1$caea3837$gPafod/Do/8Jj5M9HehhM."  # noqa: S105 - documented example
 """The legacy documentation's example: the `$1$` hash of "secret"."""
 DOMAIN = "cacert.org"
 UIDVALIDITY = 1_600_000_000
@@ -136,8 +136,7 @@ def write_files(root: Path, accounts: int) -> None:
     (root / "etc").mkdir(parents=True, exist_ok=True)
     (root / "postfix").mkdir(parents=True, exist_ok=True)
     (root / "etc" / "aliases").write_text(
-        "postmaster: root\nroot: u00000\nboard: u00000, u00001\n"
-        "support: support@issue.cacert.org\n"
+        "postmaster: root\nroot: u00000\nboard: u00000, u00001\nsupport: support@issue.cacert.org\n"
     )
     (root / "postfix" / "transport").write_text(
         "lists.cacert.org smtp:[127.0.0.1]:1\nissue.cacert.org smtp:[127.0.0.1]:2\n"

@@ -164,7 +164,8 @@ def main() -> None:
         figures["select_before_median_s"] = round(statistics.median(before), 3)
         figures["select_after_median_s"] = round(statistics.median(after), 3)
         figures["index_build_s"] = round(
-            float(figures["import_index_s"]) - float(figures["import_again_s"]), 2  # type: ignore[arg-type]
+            float(figures["import_index_s"]) - float(figures["import_again_s"]),
+            2,  # type: ignore[arg-type]
         )
     finally:
         legacy_host_fill.asyncio.run(legacy_host_fill.drop_database(args.mysql, database))
