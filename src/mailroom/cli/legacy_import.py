@@ -23,6 +23,7 @@ from rich.table import Table
 from mailroom import app as application
 from mailroom.cli.command import ConfigOption, command, command_group, console, fail, load, run
 from mailroom.cli.legacy_maildirs import (
+    MAPS_DIRECTORY,
     CopyError,
     MaildirOptions,
     OwnershipError,
@@ -325,7 +326,7 @@ def legacy(
     except (OwnershipError, CopyError) as error:
         fail(str(error))
     maildir_options = MaildirOptions(maildirs, serving, copy_to is not None, index, owner, dry_run)
-    maps_dir = settings.resolve(settings.data_dir) / "legacy"
+    maps_dir = settings.resolve(settings.data_dir) / MAPS_DIRECTORY
     try:
         host = run(_read_host(sources, domain, maps_dir))
     except (LegacySourceError, MapFileError) as error:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rich.progress import Progress
 
+from mailroom.app.service_user import sqlite_file
 from mailroom.cli.command import console
 from mailroom.config import Config
 from mailroom.directory import DirectoryError, normalize_address
@@ -24,6 +25,9 @@ from mailroom.legacy.ownership import Owner, OwnershipError, hand_over, resolve_
 from mailroom.legacy.sieve_import import SieveImport, find_legacy_scripts, import_scripts
 from mailroom.sieve import SieveLimits
 from mailroom.store import ScriptQuota, SieveScripts, locate_sieve, mailbox_path
+
+MAPS_DIRECTORY = "legacy"
+"""Where in the data directory the import keeps its copies of the legacy map files."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,11 @@ def hand_over_all(
     settings: Config, found: list[Member], serving: str, owner: Owner, dry_run: bool
 ) -> None:
     targets = _SieveTargets(settings, serving)
-    paths: list[Path] = []
+    # What the import wrote outside the Maildirs: the map copies and an SQLite directory.
+    paths: list[Path] = [settings.resolve(settings.data_dir) / MAPS_DIRECTORY]
+    database = sqlite_file(settings)
+    if database is not None:
+        paths.extend(database.with_name(database.name + suffix) for suffix in ("", "-wal", "-shm"))
     for member in found:
         paths.append(member.maildir)
         scripts = targets.of(member)
