@@ -46,6 +46,14 @@ SELECT_TIMEOUT_S = 1800.0
 PASSWORD = "secret"  # noqa: S105 - the legacy documentation's example password
 
 
+BEGAN = time.perf_counter()
+
+
+def note(text: str) -> None:
+    """A line of progress, with the minutes since the start."""
+    print(f"[{(time.perf_counter() - BEGAN) / 60:5.1f} min] {text}", flush=True)
+
+
 def run_timed(command: list[str]) -> tuple[float, str]:
     started = time.perf_counter()
     result = subprocess.run(  # noqa: S603 - our own venv's entry point, fixed arguments
@@ -77,6 +85,7 @@ def write_config(directory: Path, host: legacy_host_fill.LegacyHost, port: int) 
 def first_select(command: Path, directory: Path, config: Path, port: int) -> tuple[float, int]:
     """Start the server, log in as `big`, time SELECT INBOX; the seconds and EXISTS."""
     running = imap_mailroom.serve(command, directory, config, port)
+    note("server started")
     try:
         client = imaplib.IMAP4("127.0.0.1", port, timeout=SELECT_TIMEOUT_S)
         try:
@@ -125,7 +134,7 @@ def main() -> None:
             scratch / "legacy", args.accounts, args.messages, args.big_folder, args.mysql, database
         )
         figures["fill_s"] = round(time.perf_counter() - started, 1)
-        print(f"synthetic host made in {figures['fill_s']} s ({scratch})", flush=True)
+        note(f"synthetic host made in {figures['fill_s']} s ({scratch})")
 
         directory = scratch / "mailroom"
         init = [str(command), "init", str(directory), "--hostname", "bench.mailroom.test"]
@@ -137,10 +146,10 @@ def main() -> None:
         figures["cli_floor_s"] = round(run_timed([*cli, "domain", "list"])[0], 2)
         seconds, output = run_timed([*cli, *host.import_args()])
         figures["import_first_s"] = round(seconds, 2)
-        print(f"import, first run: {seconds:.1f} s: {summary_line(output, 'Imported')}")
+        note(f"import, first run: {seconds:.1f} s: {summary_line(output, 'Imported')}")
         seconds, output = run_timed([*cli, *host.import_args()])
         figures["import_again_s"] = round(seconds, 2)
-        print(f"import, second run: {seconds:.1f} s: {summary_line(output, 'Nothing to do')}")
+        note(f"import, second run: {seconds:.1f} s: {summary_line(output, 'Nothing to do')}")
 
         big = Path(host.maildirs.replace("%n", legacy_host_fill.BIG))
         before: list[float] = []
@@ -148,17 +157,17 @@ def main() -> None:
             drop_index(big)
             seconds, exists = first_select(command, directory, config, port)
             before.append(seconds)
-            print(f"first SELECT without an index: {seconds:.2f} s ({exists} messages)")
+            note(f"first SELECT without an index: {seconds:.2f} s ({exists} messages)")
         drop_index(big)
 
         seconds, output = run_timed([*cli, *host.import_args(), "--index"])
         figures["import_index_s"] = round(seconds, 2)
-        print(f"import --index: {seconds:.1f} s: {summary_line(output, 'Indexed')}")
+        note(f"import --index: {seconds:.1f} s: {summary_line(output, 'Indexed')}")
         after: list[float] = []
         for _ in range(args.rounds):
             seconds, exists = first_select(command, directory, config, port)
             after.append(seconds)
-            print(f"first SELECT after --index: {seconds:.3f} s ({exists} messages)")
+            note(f"first SELECT after --index: {seconds:.3f} s ({exists} messages)")
         figures["select_before_s"] = [round(x, 3) for x in before]
         figures["select_after_s"] = [round(x, 3) for x in after]
         figures["select_before_median_s"] = round(statistics.median(before), 3)
@@ -170,7 +179,9 @@ def main() -> None:
     finally:
         legacy_host_fill.asyncio.run(legacy_host_fill.drop_database(args.mysql, database))
         if not args.keep:
+            note("removing the scratch directory")
             shutil.rmtree(scratch, ignore_errors=True)
+        note("done")
     print(json.dumps(figures))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
