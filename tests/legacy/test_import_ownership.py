@@ -51,6 +51,16 @@ def test_chown_hands_every_maildir_over_to_the_user(
     assert "over to nobody:nogroup" in output
 
 
+def test_chown_hands_over_what_the_import_wrote_in_the_data_directory(
+    tmp_path: Path, legacy_host: LegacyHost
+) -> None:
+    config = _config(tmp_path / "mailroom")
+    _import(config, legacy_host, "--chown", "nobody")
+    copies = tmp_path / "mailroom" / "data" / "legacy"
+    assert {uid for uid, _ in _owners(copies)} == {NOBODY.pw_uid}
+    assert (tmp_path / "mailroom" / "directory.sqlite3").stat().st_uid == NOBODY.pw_uid
+
+
 def test_a_second_chown_changes_nothing(tmp_path: Path, legacy_host: LegacyHost) -> None:
     write_maildir(_maildir(legacy_host, "jdoe"), {"INBOX": 2})
     config = _config(tmp_path / "mailroom")

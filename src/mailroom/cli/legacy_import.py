@@ -23,14 +23,17 @@ from rich.table import Table
 from mailroom import app as application
 from mailroom.cli.command import ConfigOption, command, command_group, console, fail, load, run
 from mailroom.cli.legacy_maildirs import (
+    MAPS_DIRECTORY,
     CopyError,
     MaildirOptions,
     OwnershipError,
+    members,
     owner_of,
     prepare_maildirs,
+    print_maildirs,
 )
 from mailroom.config import Config
-from mailroom.directory import Directory, DirectoryError, normalize_address, normalize_domain
+from mailroom.directory import Directory, DirectoryError, normalize_domain
 from mailroom.legacy import (
     Action,
     ApplyResult,
@@ -53,7 +56,6 @@ from mailroom.legacy import (
 )
 from mailroom.legacy.maildir_copy import copy_template
 from mailroom.routing import MapFileError
-from mailroom.store.paths import mailbox_path
 
 app = command_group("Carry another mail host over.")
 
@@ -161,29 +163,6 @@ def _print_plan(plan: ImportPlan, details: bool) -> None:
         for skipped in plan.skipped:
             table.add_row(skipped.what, skipped.reason)
         console.print(table)
-
-
-def _print_maildirs(settings: Config, host: LegacyHost, maildirs: str) -> None:
-    found = missing = sieve = 0
-    data_dir = settings.resolve(settings.data_dir)
-    for user in host.users:
-        try:
-            maildir = mailbox_path(
-                maildirs, normalize_address(f"{user.username}@{host.domain}"), data_dir
-            )
-        except (DirectoryError, ValueError):
-            continue
-        if maildir.is_dir():
-            found += 1
-        else:
-            missing += 1
-        home = maildir.parent
-        if any((home / name).exists() for name in ("sieve", ".pysieved", ".dovecot.sieve")):
-            sieve += 1
-    console.print(
-        f"Legacy Maildirs ({maildirs}): {found} found, {missing} missing "
-        f"(made at first delivery); {sieve} with Sieve scripts beside them"
-    )
 
 
 def _sqlite_file_missing(settings: Config) -> bool:
@@ -325,7 +304,7 @@ def legacy(
     except (OwnershipError, CopyError) as error:
         fail(str(error))
     maildir_options = MaildirOptions(maildirs, serving, copy_to is not None, index, owner, dry_run)
-    maps_dir = settings.resolve(settings.data_dir) / "legacy"
+    maps_dir = settings.resolve(settings.data_dir) / MAPS_DIRECTORY
     try:
         host = run(_read_host(sources, domain, maps_dir))
     except (LegacySourceError, MapFileError) as error:
@@ -335,7 +314,8 @@ def legacy(
         current = run(snapshot_of(directory, [copy.target for copy in host.maps]))
         plan = plan_import(host, current)
         _print_plan(plan, details)
-        _print_maildirs(settings, host, maildirs)
+        found = members(settings, host, maildirs, serving)
+        print_maildirs(found, maildirs)
         lines = _config_lines(settings, host, serving)
         if lines:
             console.print("Add to the config file (it is not changed by the import):")
@@ -353,7 +333,7 @@ def legacy(
             run(directory.close())
     if result is not None:
         _print_result(plan, result)
-    prepare_maildirs(settings, host, maildir_options)
+    prepare_maildirs(settings, found, maildir_options)
     if result is not None and result.failed:
         raise typer.Exit(1)
 

@@ -8,22 +8,36 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.progress import Progress
 
+from mailroom.app.service_user import sqlite_file
 from mailroom.cli.command import console
 from mailroom.config import Config
 from mailroom.directory import DirectoryError, normalize_address
 from mailroom.legacy import LegacyHost
-from mailroom.legacy.folder_index import folders_of, index_folder
+from mailroom.legacy.folder_index import THREADS, folders_of, index_folders
 from mailroom.legacy.maildir_copy import CopyError, CopyResult, copy_maildir, flush_copies
 from mailroom.legacy.ownership import Owner, OwnershipError, hand_over, resolve_owner
-from mailroom.legacy.sieve_import import SieveImport, find_legacy_scripts, import_scripts
+from mailroom.legacy.sieve_import import (
+    ACTIVE_LINK,
+    PIGEONHOLE_DIRECTORY,
+    PYSIEVED_DIRECTORY,
+    LegacyScripts,
+    SieveImport,
+    find_legacy_scripts,
+    import_scripts,
+)
 from mailroom.sieve import SieveLimits
 from mailroom.store import ScriptQuota, SieveScripts, locate_sieve, mailbox_path
+
+LEGACY_SIEVE_NAMES = (PYSIEVED_DIRECTORY, PIGEONHOLE_DIRECTORY, ACTIVE_LINK)
+MAPS_DIRECTORY = "legacy"
+"""Where in the data directory the import keeps its copies of the legacy map files."""
 
 
 @dataclass(frozen=True)
@@ -69,11 +83,25 @@ def members(settings: Config, host: LegacyHost, maildirs: str, serving: str) -> 
         try:
             address = normalize_address(f"{user.username}@{host.domain}")
             legacy = mailbox_path(maildirs, address, data_dir)
-            served = mailbox_path(serving, address, data_dir)
+            served = legacy if serving == maildirs else mailbox_path(serving, address, data_dir)
         except (DirectoryError, ValueError):
             continue  # reported by the plan already
         found.append(Member(address, legacy, served))
     return found
+
+
+def print_maildirs(found: list[Member], maildirs: str) -> None:
+    present = sieve = 0
+    for member in found:
+        if member.legacy.is_dir():
+            present += 1
+        home = member.legacy.parent
+        if any((home / name).exists() for name in LEGACY_SIEVE_NAMES):
+            sieve += 1
+    console.print(
+        f"Legacy Maildirs ({maildirs}): {present} found, {len(found) - present} missing "
+        f"(made at first delivery); {sieve} with Sieve scripts beside them"
+    )
 
 
 @contextmanager
@@ -130,21 +158,31 @@ def copy_maildirs(found: list[Member], dry_run: bool) -> None:
 
 
 def import_sieve(settings: Config, found: list[Member], serving: str, dry_run: bool) -> None:
+    """Each member's scripts, `THREADS` members at once: writing a script is mostly
+    waiting for fsync (three per script), as building an index is."""
     limits = SieveLimits.from_config(settings.sieve)
     targets = _SieveTargets(settings, serving)
-    total = SieveImport()
-    members_with_scripts = 0
+    work: list[tuple[LegacyScripts, SieveScripts]] = []
     for member in found:
         legacy = find_legacy_scripts(member.legacy.parent)
-        if not legacy.scripts:
-            continue
-        target = targets.of(member)
-        if target is None:
-            continue
-        members_with_scripts += 1
-        total.add(import_scripts(legacy, target, limits, dry_run=dry_run))
-    if not members_with_scripts:
+        target = targets.of(member) if legacy.scripts else None
+        if target is not None:
+            work.append((legacy, target))
+    if not work:
         return
+    members_with_scripts = len(work)
+    total = SieveImport()
+    with (
+        _progress("importing Sieve scripts", len(work)) as advance,
+        ThreadPoolExecutor(THREADS, thread_name_prefix="sieve") as pool,
+    ):
+        jobs = [
+            pool.submit(import_scripts, legacy, target, limits, dry_run=dry_run)
+            for legacy, target in work
+        ]
+        for job in jobs:
+            total.add(job.result())
+            advance(job)
     for what, reason in total.left:
         console.print(f"Sieve script left out: {what}: {reason}")
     verb = "would be" if dry_run else "were"
@@ -163,14 +201,12 @@ def build_indexes(found: list[Member], dry_run: bool) -> None:
     indexed = messages = 0
     left: list[tuple[Path, str]] = []
     with _progress("indexing folders", len(folders)) as advance:
-        for folder in folders:
-            done = index_folder(folder)
+        for done in index_folders(folders, advance):
             if done.messages < 0:
-                left.append((folder, done.reason))
+                left.append((done.path, done.reason))
             else:
                 indexed += 1
                 messages += done.messages
-            advance(folder)
     for folder, reason in left:
         console.print(f"not indexed: {folder}: {reason}")
     console.print(f"Indexed {indexed} folders ({messages} messages); {len(left)} left.")
@@ -180,7 +216,11 @@ def hand_over_all(
     settings: Config, found: list[Member], serving: str, owner: Owner, dry_run: bool
 ) -> None:
     targets = _SieveTargets(settings, serving)
-    paths: list[Path] = []
+    # What the import wrote outside the Maildirs: the map copies and an SQLite directory.
+    paths: list[Path] = [settings.resolve(settings.data_dir) / MAPS_DIRECTORY]
+    database = sqlite_file(settings)
+    if database is not None:
+        paths.extend(database.with_name(database.name + suffix) for suffix in ("", "-wal", "-shm"))
     for member in found:
         paths.append(member.maildir)
         scripts = targets.of(member)
@@ -196,12 +236,11 @@ def hand_over_all(
     )
 
 
-def prepare_maildirs(settings: Config, host: LegacyHost, options: MaildirOptions) -> None:
+def prepare_maildirs(settings: Config, found: list[Member], options: MaildirOptions) -> None:
     """The steps asked for, in order: Maildirs copied, Sieve scripts imported, indexes
     built, then ownership handed over (last, so that what the earlier steps wrote is
     handed over too)."""
     serving = options.serving
-    found = members(settings, host, options.maildirs, serving)
     if options.copy:
         copy_maildirs(found, options.dry_run)
     import_sieve(settings, found, serving, options.dry_run)
@@ -210,6 +249,19 @@ def prepare_maildirs(settings: Config, host: LegacyHost, options: MaildirOptions
         build_indexes(present, options.dry_run)
     if options.owner is not None:
         hand_over_all(settings, present, serving, options.owner, options.dry_run)
+    elif os.geteuid() == 0 and not options.dry_run and (options.copy or options.index):
+        console.print(
+            "Note: run as root without --chown (and no [server] user): what the import "
+            "wrote in the Maildirs is root's; hand it to the server's user with --chown USER."
+        )
 
 
-__all__ = ["CopyError", "MaildirOptions", "OwnershipError", "owner_of", "prepare_maildirs"]
+__all__ = [
+    "CopyError",
+    "MaildirOptions",
+    "OwnershipError",
+    "members",
+    "owner_of",
+    "prepare_maildirs",
+    "print_maildirs",
+]
