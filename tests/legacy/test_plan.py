@@ -3,12 +3,16 @@ legacy host or the directory changed."""
 
 from __future__ import annotations
 
+from mailroom.config import PasswordHashing
+from mailroom.directory.passwords import wrap_legacy_hash
 from mailroom.legacy import CurrentDirectory, LegacyHost, LegacySendAs, LegacyUser, plan_import
 from mailroom.legacy.plan import ActionKind
 from mailroom.legacy.records import CurrentAccount, CurrentAlias, EtcAlias
 
 MD5 = "$1$caea3837$gPafod/Do/8Jj5M9HehhM."
 OTHER_MD5 = "$1$abcdefgh$Jm5tgCRnYm0DGHOOjJCSB0"
+FAST = PasswordHashing(time_cost=1, memory_kib=8, parallelism=1)
+"""Cheap argon2id: these tests compare hashes, they never verify one."""
 ARGON = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
 
 HOST = LegacyHost(
@@ -83,3 +87,18 @@ def test_an_alias_comes_after_the_alias_it_forwards_to() -> None:
     )
     subjects = [a.subject for a in plan_import(host, CurrentDirectory()).actions]
     assert subjects.index("root@cacert.org") < subjects.index("postmaster@cacert.org")
+
+
+def test_a_hash_the_host_wrapped_at_its_start_is_not_put_back() -> None:
+    """The server wraps imported legacy hashes in argon2id when it starts (auth); a second
+    import must see the wrapped hash as the same password."""
+    assert plan_import(HOST, _imported(wrap_legacy_hash(MD5, FAST))).actions == ()
+
+
+def test_a_password_changed_on_the_legacy_host_after_the_wrap_is_carried_over() -> None:
+    (action,) = plan_import(HOST, _imported(wrap_legacy_hash(OTHER_MD5, FAST))).actions
+    assert (action.kind, action.subject, action.account) == (
+        ActionKind.PASSWORD,
+        "jdoe@cacert.org",
+        MD5,
+    )

@@ -37,6 +37,7 @@ from mailroom.control import ControlServer
 from mailroom.control.administration import QueueAdministration
 from mailroom.delivery.bounces import Bouncer
 from mailroom.delivery.dispatcher import Dispatcher
+from mailroom.directory import DirectoryError
 from mailroom.net import ListeningServer, TlsContexts
 from mailroom.net.edge_limits import HostConnections
 
@@ -75,6 +76,7 @@ class Host:
         self.connections = connections
         """The host's connection counts and limits (`[limits]`), shared by its listeners."""
         self._delivering: asyncio.Task[None] | None = None
+        self._wrapping: asyncio.Task[None] | None = None
         self._listening: list[ListeningServer] = []
 
     def port(self, name: str) -> int:
@@ -96,7 +98,6 @@ class Host:
         if database is not None and database.parent.is_dir():
             create_private_file(database)  # 0600 before SQLite writes a hash into it
         await self.services.directory.migrate()
-        await self.services.authenticator.wrap_legacy_hashes()  # no crackable hash kept
         missing_postmaster = await self.services.router.missing_postmaster()
         if missing_postmaster is not None:
             log.warning("%s", missing_postmaster)
@@ -121,6 +122,16 @@ class Host:
             shared = [server for server in self._listening if self._for_workers(server)]
             await self.workers.start({server.listener.name: server.sockets for server in shared})
             announce(f"workers: {self.workers.count} processes serve IMAP and POP3")
+        # No crackable hash kept: legacy hashes wrapped in argon2id, in the background.
+        self._wrapping = asyncio.create_task(self._wrap_legacy_hashes())
+
+    async def _wrap_legacy_hashes(self) -> None:
+        try:
+            await self.services.authenticator.wrap_legacy_hashes()
+        except DirectoryError as error:
+            log.warning(
+                "auth: legacy password hashes not wrapped (next start tries again): %s", error
+            )
 
     async def _listen(self, announce: Callable[[str], None], *, serving: bool) -> None:
         """Bind every listener; accept on those the main process serves if `serving`."""
@@ -148,6 +159,11 @@ class Host:
         for server in reversed(self._listening):
             await server.stop()
         self._listening.clear()
+        if self._wrapping is not None:
+            self._wrapping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._wrapping
+            self._wrapping = None
         if self._delivering is not None:
             self._delivering.cancel()
             with contextlib.suppress(asyncio.CancelledError):

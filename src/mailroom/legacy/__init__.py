@@ -4,8 +4,9 @@ It reads what the legacy host knew (the `cacertusers` MySQL schema, /etc/aliases
 Postfix map files), compares it with the directory, and says what an import would
 create, change and leave behind, then makes those changes through the directory's own
 operations. Reading and planning are separate from applying, so `--dry-run` runs the very
-same plan and changes nothing. It uses the directory, routing's parsers of the map files
-and store's mailbox paths; it starts no server and imports no protocol.
+same plan and changes nothing. It uses the directory, routing's parsers of the map files,
+store's mailbox paths, folder indexes and Sieve script layout, and sieve's compiler (to
+check imported scripts); it starts no server and imports no protocol.
 """
 
 from mailroom.legacy.apply import ApplyResult, apply_plan, snapshot_of

@@ -19,7 +19,7 @@ import enum
 from dataclasses import dataclass, field
 
 from mailroom.directory import InvalidAddress, normalize_address, normalize_domain, split_address
-from mailroom.directory.passwords import identify_scheme
+from mailroom.directory.passwords import identify_scheme, wraps_legacy_hash
 from mailroom.legacy.records import CurrentDirectory, LegacyHost, MapCopy, Skipped
 
 
@@ -155,8 +155,15 @@ class _Planner:
     ) -> None:
         changed = False
         # A hash upgraded at login (argon2id) differs from the legacy one but holds the
-        # same password; only a legacy-scheme hash that differs was changed over there.
-        if stored != password and _scheme(stored) == _scheme(password):
+        # same password; only a legacy-scheme hash that differs was changed over there,
+        # or one the host wrapped at its start (auth.legacy_hashes) from another hash.
+        if stored != password and (
+            _scheme(stored) == _scheme(password)
+            or (
+                _scheme(stored).startswith(WRAPPED_PREFIX)
+                and not wraps_legacy_hash(stored, password)
+            )
+        ):
             self.actions.append(
                 Action(ActionKind.PASSWORD, address, "changed on the legacy host", True, password)
             )
@@ -350,6 +357,10 @@ class _Planner:
                         map_copy=copy,
                     )
                 )
+
+
+WRAPPED_PREFIX = "argon2id-wrapped"
+"""How a wrapped legacy hash's scheme is named (directory.passwords)."""
 
 
 def _scheme(stored: str) -> str:
