@@ -67,8 +67,10 @@ lint: $(VENV)/.installed-test
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q -p no:cacheprovider tests/test_import_cycles.py
 
+# Two processes (or one per core): the suite's servers and clients wait on sockets and
+# disks more than on the CPU. `pytest` alone runs it in one process.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 # Fuzzing (fuzz/README.md): every parser's harness under atheris for SECONDS each, one
 # after the other; a crash leaves its input in fuzz/crashes/<harness>/ and fails the
