@@ -69,6 +69,9 @@ def copy_template(template: str, destination: Path) -> str:
     cut = template.rfind("/", 0, first) + 1
     if not destination.is_absolute():
         raise CopyError(f"--copy-to {destination}: give an absolute path")
+    if "%" in str(destination):
+        # It becomes part of the accounts' template, where % starts a variable.
+        raise CopyError(f"--copy-to {destination}: a path with % cannot start a Maildir template")
     copied = f"{str(destination).rstrip('/')}/{template[cut:]}"
     if copied == template:
         raise CopyError(f"--copy-to {destination}: that is where the Maildirs are")
