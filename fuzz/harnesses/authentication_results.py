@@ -48,8 +48,8 @@ class Arc:
 
 def one_input(data: bytes) -> None:
     header = parse_header_block(data, 0, len(data))
-    for field in header.fields:
-        found = authserv_id(field.value)
+    for existing in header.fields:
+        found = authserv_id(existing.value)
         assert found is None or (found and found == found.lower()), found
     field = authentication_results(OUR_ID, _checks(data))
     ours = _check_field(field)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 
 from cryptography import x509
+
 from mailroom.auth.certificate_login import (
     LOGGED_VALUE_LENGTH,
     MAX_CANDIDATES,

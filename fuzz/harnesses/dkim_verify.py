@@ -19,6 +19,8 @@ import base64
 
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from fuzz.answers import TableResolver
 from mailroom.mailauth.arc import MAX_INSTANCES, ArcResult, verify_arc
 from mailroom.mailauth.dkim_verify import (
     HEADER_B_LENGTH,
@@ -27,8 +29,6 @@ from mailroom.mailauth.dkim_verify import (
     signature_fields,
     verify_dkim,
 )
-
-from fuzz.answers import TableResolver
 
 ED25519_SEED = bytes(range(32))
 """The seeds' signatures were made with this key (dkimpy: privkey=base64 of the seed)."""
@@ -41,7 +41,7 @@ def _record(key_type: str, public: bytes) -> bytes:
 
 _ED25519 = ed25519.Ed25519PrivateKey.from_private_bytes(ED25519_SEED).public_key()
 ED25519_RECORD = _record("ed25519", _ED25519.public_bytes(Encoding.Raw, PublicFormat.Raw))
-_RSA = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()
+_RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
 RSA_RECORD = _record("rsa", _RSA.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
 RESOLVER = TableResolver(
     {}, lambda name: [RSA_RECORD if name.startswith("rsa") else ED25519_RECORD]

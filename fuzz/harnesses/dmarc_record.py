@@ -54,9 +54,17 @@ def one_input(data: bytes) -> None:
         spf = SpfResult("temperror", "mailfrom", f"a@{author}", author, "")
         dkim = [Signature("fail", author), Signature("pass", "other.example.net")]
         for published_at in (author, organizational):
-            for sample in (0.0, 0.99):
-                _check(evaluate(author, PolicyRecord(record, published_at), spf, dkim,
-                                sample=lambda sample=sample: sample))  # fmt: skip
+            for sample in (_sampled, _not_sampled):
+                policy = PolicyRecord(record, published_at)
+                _check(evaluate(author, policy, spf, dkim, sample=sample))
+
+
+def _sampled() -> float:
+    return 0.0
+
+
+def _not_sampled() -> float:
+    return 0.99
 
 
 def _check(result: DmarcResult) -> None:

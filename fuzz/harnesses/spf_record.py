@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 
+from fuzz.answers import TableResolver
 from mailroom.mailauth.spf import (
     RESULTS,
     SpfLimits,
@@ -25,8 +26,6 @@ from mailroom.mailauth.spf import (
     checkable_domain,
     domain_of,
 )
-
-from fuzz.answers import TableResolver
 
 MAX_RECORDS = 8
 LIMITS = SpfLimits(time_limit=5.0)

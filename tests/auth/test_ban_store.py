@@ -132,7 +132,12 @@ def test_an_integer_beyond_a_float_is_a_skipped_entry() -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.just(10**400) | st.floats() | st.text(max_size=30),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.just(10**400)
+    | st.floats()
+    | st.text(max_size=30),
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=20), children, max_size=4)
     ),

@@ -81,11 +81,14 @@ def fingerprint(certificate: x509.Certificate) -> bytes:
 
 def parse_crls(data: bytes) -> list[Crl]:
     """The CRLs of one file: DER, or one or more PEM blocks. ValueError if none."""
-    if _PEM_CRL not in data:
-        return [x509.load_der_x509_crl(data)]
-    crls = []
-    for block in data.split(_PEM_CRL)[1:]:
-        crls.append(x509.load_pem_x509_crl(_PEM_CRL + block))
+    try:
+        if _PEM_CRL not in data:
+            return [x509.load_der_x509_crl(data)]
+        crls = []
+        for block in data.split(_PEM_CRL)[1:]:
+            crls.append(x509.load_pem_x509_crl(_PEM_CRL + block))
+    except x509.InvalidVersion as error:  # cryptography's, not a ValueError
+        raise ValueError(f"not a CRL: {error}") from None
     return crls
 
 
