@@ -144,3 +144,25 @@ def test_a_crl_of_an_unknown_version_raises_value_error() -> None:
     for data in (bad, pem):
         with pytest.raises(ValueError, match="not a CRL"):
             parse_crls(data)
+
+
+def test_a_crl_whose_issuer_cannot_be_read_raises_value_error() -> None:
+    """An issuer name cryptography refuses to build (a BIT STRING under another OID than
+    x500UniqueIdentifier) raised TypeError where a CRL file's reader compares it, not
+    where the file is parsed: now parse_crls refuses the file."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
+    unique = x509.NameAttribute(
+        NameOID.X500_UNIQUE_IDENTIFIER, b"\x00\x01", x509.name._ASN1Type.BitString
+    )
+    crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(x509.Name([unique]))
+        .last_update(now)
+        .next_update(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    der = crl.public_bytes(serialization.Encoding.DER)
+    unique_oid, organization_oid = b"\x06\x03\x55\x04\x2d", b"\x06\x03\x55\x04\x0a"
+    with pytest.raises(ValueError, match="not a CRL"):
+        parse_crls(der.replace(unique_oid, organization_oid, 1))
