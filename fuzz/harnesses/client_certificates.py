@@ -7,10 +7,12 @@ The input, as text, is cut at LF: the first line is an account source; the whole
 is also read as a DER certificate. Contract: `parse_account_source` gives an
 `AccountSource` whose text reads back as the same source, or raises `ValueError`; for a
 certificate cryptography loads, `certificate_names` by each source (and by every
-subject attribute) gives at most `MAX_CANDIDATES` strings and `describe` a serial in
-hex and a subject, and the log line's value of each (`_log_value`, the rule of
-`auth.authenticator`) is printable ASCII without spaces, or a JSON string. A crash: any
-other exception or broken invariant.
+subject attribute) gives at most `MAX_CANDIDATES` strings, `describe` a serial in hex
+and a subject, `net.client_certificates.distribution_points` at most 8 URLs
+(cryptography reads names and extensions lazily: their errors must not come out), and
+the log line's value of each (`_log_value`, the rule of `auth.authenticator`) is
+printable ASCII without spaces, or a JSON string. A crash: any other exception or broken
+invariant.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from mailroom.config.client_certificates import (
     AccountSource,
     parse_account_source,
 )
+from mailroom.net.client_certificates import distribution_points
 
 SOURCES = [
     AccountSource(None),
@@ -62,6 +65,7 @@ def one_input(data: bytes) -> None:
             _logged(name)
     for value in describe(certificate):
         _logged(value)
+    assert len(distribution_points(certificate)) <= 8
 
 
 def _logged(value: str) -> None:

@@ -31,6 +31,7 @@ from mailroom.config.client_certificates import (
     ClientCertificatesConfig,
     parse_account_source,
 )
+from mailroom.net.client_certificates import distribution_points
 
 source_texts = st.one_of(
     st.text(max_size=200),
@@ -220,6 +221,34 @@ def test_a_subject_cryptography_cannot_read_names_nothing() -> None:
     sources = [parse_account_source(t) for t in ("subject:O", "subject:CN")]
     assert certificate_names(cert, sources) == (None, [])
     assert describe(cert) == ("abc", "(unreadable subject)")
+
+
+def test_an_extension_cryptography_cannot_read_names_nothing() -> None:
+    """Found by fuzz/harnesses/client_certificates.py (corpus: crash-unreadable-san):
+    cryptography reads the extensions when first asked, and a subjectAltName entry that
+    is no IA5String raised ValueError out of the login (and out of the CRL distribution
+    points' reader)."""
+    point = x509.DistributionPoint(
+        [x509.UniformResourceIdentifier("http://crl.example/ca.crl")], None, None, None
+    )
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "alice")]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CA")]))
+        .public_key(_KEY.public_key())
+        .serial_number(1)
+        .not_valid_before(_NOW)
+        .not_valid_after(_NOW + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.RFC822Name("alice@example.org")]), False)
+        .add_extension(x509.CRLDistributionPoints([point]), False)
+    )
+    der = builder.sign(_KEY, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    cert = x509.load_der_x509_certificate(der.replace(b"alice@", b"alic\xe9@", 1))
+    with pytest.raises(ValueError):
+        _ = cert.extensions
+    sources = [parse_account_source(t) for t in ("san:email", "subject:CN")]
+    assert certificate_names(cert, sources) == (sources[1], ["alice"])
+    assert distribution_points(cert) == []
 
 
 @pytest.mark.parametrize("text", ["san:email", "subject:emailAddress", "subject:2.5.4.3"])

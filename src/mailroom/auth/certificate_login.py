@@ -101,7 +101,7 @@ def _values(certificate: x509.Certificate, source: AccountSource) -> list[str]:
     if source.attribute is None:
         try:
             extension = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-        except x509.ExtensionNotFound:
+        except (x509.ExtensionNotFound, ValueError):  # ValueError: an extension it cannot read
             return []
         return [str(value) for value in extension.value.get_values_for_type(x509.RFC822Name)]
     oid = _SHORT_NAMES.get(source.attribute) or ObjectIdentifier(source.attribute)

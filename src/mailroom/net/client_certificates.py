@@ -249,7 +249,7 @@ def distribution_points(certificate: x509.Certificate) -> list[str]:
     """The certificate's CRL distribution point URIs (RFC 5280 §4.2.1.13), in order."""
     try:
         extension = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints)
-    except x509.ExtensionNotFound:
+    except (x509.ExtensionNotFound, ValueError):  # ValueError: an extension it cannot read
         return []
     urls = []
     for point in extension.value:
