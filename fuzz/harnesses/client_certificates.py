@@ -4,7 +4,8 @@ client's certificate says (its subject and subjectAltName, written by whoever as
 CA for it) as the login reads and logs it.
 
 The input, as text, is cut at LF: the first line is an account source; the whole input
-is also read as a DER certificate. Contract: `parse_account_source` gives an
+is also read as a DER certificate (`net.client_certificates.load_certificate`, None
+for what is none). Contract: `parse_account_source` gives an
 `AccountSource` whose text reads back as the same source, or raises `ValueError`; for a
 certificate cryptography loads, `certificate_names` by each source (and by every
 subject attribute) gives at most `MAX_CANDIDATES` strings, `describe` a serial in hex
@@ -18,8 +19,6 @@ invariant.
 from __future__ import annotations
 
 import json
-
-from cryptography import x509
 
 from mailroom.auth.certificate_login import (
     LOGGED_VALUE_LENGTH,
@@ -35,7 +34,7 @@ from mailroom.config.client_certificates import (
     AccountSource,
     parse_account_source,
 )
-from mailroom.net.client_certificates import distribution_points
+from mailroom.net.client_certificates import distribution_points, load_certificate
 
 SOURCES = [
     AccountSource(None),
@@ -54,9 +53,8 @@ def one_input(data: bytes) -> None:
         assert str(source) in (SAN_EMAIL, SUBJECT_PREFIX + str(source.attribute)), source
         assert parse_account_source(str(source)) == source, (text, source)
         _logged(text)
-    try:
-        certificate = x509.load_der_x509_certificate(data)
-    except ValueError:
+    certificate = load_certificate(data)
+    if certificate is None:
         return
     for sources in ([source] for source in SOURCES):
         found, names = certificate_names(certificate, sources)

@@ -31,7 +31,7 @@ from mailroom.config.client_certificates import (
     ClientCertificatesConfig,
     parse_account_source,
 )
-from mailroom.net.client_certificates import distribution_points
+from mailroom.net.client_certificates import distribution_points, load_certificate
 
 source_texts = st.one_of(
     st.text(max_size=200),
@@ -249,6 +249,17 @@ def test_an_extension_cryptography_cannot_read_names_nothing() -> None:
     sources = [parse_account_source(t) for t in ("san:email", "subject:CN")]
     assert certificate_names(cert, sources) == (sources[1], ["alice"])
     assert distribution_points(cert) == []
+
+
+def test_a_certificate_of_an_unknown_version_is_not_one() -> None:
+    """Found by fuzz/harnesses/client_certificates.py (corpus: crash-certificate-version):
+    cryptography raises its InvalidVersion, no ValueError, for a version it does not
+    know, and the presented certificate's check let it out."""
+    der = certificate(["alice@example.org"], []).public_bytes(serialization.Encoding.DER)
+    version_three = b"\xa0\x03\x02\x01\x02"  # [0] EXPLICIT INTEGER 2: v3
+    assert version_three in der
+    assert load_certificate(der) is not None
+    assert load_certificate(der.replace(version_three, b"\xa0\x03\x02\x01\x5d", 1)) is None
 
 
 @pytest.mark.parametrize("text", ["san:email", "subject:emailAddress", "subject:2.5.4.3"])

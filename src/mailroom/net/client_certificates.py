@@ -150,9 +150,8 @@ class ClientCertificates:
 
     async def check(self, der: bytes) -> PresentedCertificate | None:
         """The presented certificate with its problem, if any (None: not parseable)."""
-        try:
-            certificate = x509.load_der_x509_certificate(der)
-        except ValueError:
+        certificate = load_certificate(der)
+        if certificate is None:
             return None
         now = self.crls.now()
         if now < certificate.not_valid_before_utc:
@@ -242,6 +241,15 @@ class ClientCertificates:
             if current.issuer == current.subject:
                 return None
             current = self._issuer_of(current)
+        return None
+
+
+def load_certificate(der: bytes) -> x509.Certificate | None:
+    """The DER certificate the client presented; None when cryptography cannot read it
+    (ValueError, or its InvalidVersion, which is none: OpenSSL verified it regardless)."""
+    try:
+        return x509.load_der_x509_certificate(der)
+    except (ValueError, x509.InvalidVersion):
         return None
 
 
