@@ -6,8 +6,8 @@ the other, each in its own process; one line per harness; exit status 1 if any c
     python -m fuzz.run --keep-found [HARNESS ...]      # grow the seeds from what runs found
 
 A harness's process imports its module inside `atheris.instrument_imports()`, so the
-Mailroom code it reaches (and sievelib) reports coverage to libFuzzer. libFuzzer reads
-the seeds in `fuzz/corpus/<harness>/` and keeps what it finds in
+Mailroom code it reaches (and the parsing libraries of `INSTRUMENTED`) reports coverage
+to libFuzzer. libFuzzer reads the seeds in `fuzz/corpus/<harness>/` and keeps what it finds in
 `fuzz/.work/<harness>/corpus/` (not in git: the seed corpus stays small and
 hand-picked); its whole output goes to `fuzz/.work/<harness>/log.txt`. A crash is any
 exception `one_input` lets out, an input that runs longer than `--timeout` seconds, or a
@@ -37,7 +37,9 @@ CORPUS = FUZZ_DIRECTORY / "corpus"
 DICTIONARIES = FUZZ_DIRECTORY / "dictionaries"
 CRASHES = FUZZ_DIRECTORY / "crashes"
 WORK = FUZZ_DIRECTORY / ".work"
-INSTRUMENTED = ["mailroom", "sievelib"]
+INSTRUMENTED = ["mailroom", "sievelib", "spf", "dmarc", "dkim", "authres"]
+"""Mailroom and the libraries that parse hostile input on its behalf: what they let out
+is our crash too."""
 
 _RUNS = re.compile(rb"stat::number_of_executed_units: (\d+)")
 _COVERAGE = re.compile(rb"\bcov: (\d+) ft: (\d+)")

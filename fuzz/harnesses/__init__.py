@@ -41,6 +41,14 @@ HARNESSES: tuple[str, ...] = (
     "srs",
     "mailbox_names",
     "maildir_files",
+    "spf_record",
+    "dmarc_record",
+    "authentication_results",
+    "dkim_verify",
+    "dnsbl_sites",
+    "crl_fetch",
+    "client_certificates",
+    "ban_file",
 )
 
 OneInput = Callable[[bytes], None]

@@ -116,8 +116,28 @@ def test_malformed_entries_are_skipped_and_the_rest_kept() -> None:
     assert skipped == 4
 
 
+def test_an_integer_beyond_a_float_is_a_skipped_entry() -> None:
+    """Found by fuzz/harnesses/ban_file.py (corpus: huge_int): JSON integers have no
+    bound, and `math.isfinite` of one past a float's range raised OverflowError, so such
+    a file stopped the start-up instead of being read without that entry."""
+    huge = "9" * 400
+    data = (
+        f'{{"version": 1, "ips": {{"203.0.113.9/32": {huge}, "198.51.100.7/32": 5}},'
+        f' "accounts": {{"{ALICE}": {{"until": {huge}}}}}}}'
+    ).encode()
+    snapshot, skipped = parse_bans(data)
+    assert snapshot.ips == {"198.51.100.7/32": 5.0}
+    assert snapshot.accounts == {}
+    assert skipped == 2
+
+
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.just(10**400)
+    | st.floats()
+    | st.text(max_size=30),
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=20), children, max_size=4)
     ),

@@ -11,13 +11,13 @@ import datetime
 import pydantic
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailroom.auth.certificate_login import MAX_CANDIDATES, certificate_names
+from mailroom.auth.certificate_login import MAX_CANDIDATES, certificate_names, describe
 from mailroom.auth.sasl import (
     MAX_FIELD_BYTES,
     Challenge,
@@ -31,6 +31,7 @@ from mailroom.config.client_certificates import (
     ClientCertificatesConfig,
     parse_account_source,
 )
+from mailroom.net.client_certificates import distribution_points, load_certificate
 
 source_texts = st.one_of(
     st.text(max_size=200),
@@ -194,6 +195,71 @@ def test_the_names_of_a_certificate_come_from_the_first_source_that_has_any(
         assert source == sources[0] and names == emails[:MAX_CANDIDATES]
     elif not subject:
         assert (source, names) == (None, [])
+
+
+def test_a_subject_cryptography_cannot_read_names_nothing() -> None:
+    """Found by fuzz/harnesses/client_certificates.py (corpus: crash-bitstring-subject):
+    a BIT STRING attribute under another OID than x500UniqueIdentifier (OpenSSL verifies
+    it without a complaint) made reading the subject raise TypeError, out of the login."""
+    unique = x509.NameAttribute(
+        NameOID.X500_UNIQUE_IDENTIFIER, b"\x00\x01", x509.name._ASN1Type.BitString
+    )
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([unique]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CA")]))
+        .public_key(_KEY.public_key())
+        .serial_number(0xABC)
+        .not_valid_before(_NOW)
+        .not_valid_after(_NOW + datetime.timedelta(days=1))
+    )
+    der = builder.sign(_KEY, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    unique_oid, organization_oid = b"\x06\x03\x55\x04\x2d", b"\x06\x03\x55\x04\x0a"
+    cert = x509.load_der_x509_certificate(der.replace(unique_oid, organization_oid, 1))
+    with pytest.raises(TypeError):
+        _ = cert.subject
+    sources = [parse_account_source(t) for t in ("subject:O", "subject:CN")]
+    assert certificate_names(cert, sources) == (None, [])
+    assert describe(cert) == ("abc", "(unreadable subject)")
+
+
+def test_an_extension_cryptography_cannot_read_names_nothing() -> None:
+    """Found by fuzz/harnesses/client_certificates.py (corpus: crash-unreadable-san):
+    cryptography reads the extensions when first asked, and a subjectAltName entry that
+    is no IA5String raised ValueError out of the login (and out of the CRL distribution
+    points' reader)."""
+    point = x509.DistributionPoint(
+        [x509.UniformResourceIdentifier("http://crl.example/ca.crl")], None, None, None
+    )
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "alice")]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CA")]))
+        .public_key(_KEY.public_key())
+        .serial_number(1)
+        .not_valid_before(_NOW)
+        .not_valid_after(_NOW + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.RFC822Name("alice@example.org")]), False)
+        .add_extension(x509.CRLDistributionPoints([point]), False)
+    )
+    der = builder.sign(_KEY, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    cert = x509.load_der_x509_certificate(der.replace(b"alice@", b"alic\xe9@", 1))
+    with pytest.raises(ValueError):
+        _ = cert.extensions
+    sources = [parse_account_source(t) for t in ("san:email", "subject:CN")]
+    assert certificate_names(cert, sources) == (sources[1], ["alice"])
+    assert distribution_points(cert) == []
+
+
+def test_a_certificate_of_an_unknown_version_is_not_one() -> None:
+    """Found by fuzz/harnesses/client_certificates.py (corpus: crash-certificate-version):
+    cryptography raises its InvalidVersion, no ValueError, for a version it does not
+    know, and the presented certificate's check let it out."""
+    der = certificate(["alice@example.org"], []).public_bytes(serialization.Encoding.DER)
+    version_three = b"\xa0\x03\x02\x01\x02"  # [0] EXPLICIT INTEGER 2: v3
+    assert version_three in der
+    assert load_certificate(der) is not None
+    assert load_certificate(der.replace(version_three, b"\xa0\x03\x02\x01\x5d", 1)) is None
 
 
 @pytest.mark.parametrize("text", ["san:email", "subject:emailAddress", "subject:2.5.4.3"])

@@ -55,6 +55,13 @@ def test_ipv6_nibbles_are_reversed() -> None:
     assert name == "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ugly.example"
 
 
+def test_a_scoped_ipv6_address_is_asked_without_its_scope() -> None:
+    """Found by fuzz/harnesses/dnsbl_sites.py (corpus: crash-scoped-ipv6): `exploded`
+    raised AddressValueError for an address with a zone (a link-local peer is one)."""
+    scoped = query_name(ipaddress.ip_address("fe80::1%eth0"), "bl.test")
+    assert scoped == query_name(ipaddress.ip_address("fe80::1"), "bl.test")
+
+
 def test_an_ipv4_mapped_address_is_asked_as_ipv4() -> None:
     mapped = ipaddress.ip_address("::ffff:192.0.2.99")
     assert query_name(mapped, "zen.test") == "99.2.0.192.zen.test"

@@ -4,6 +4,14 @@ error, never anything else, and never more than the bounds allow."""
 
 from __future__ import annotations
 
+import base64
+import datetime
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -113,3 +121,48 @@ def test_a_crl_file_parses_or_raises_value_error(data: bytes) -> None:
     except ValueError:
         return
     assert crls
+
+
+def test_a_crl_of_an_unknown_version_raises_value_error() -> None:
+    """Found by fuzz/harnesses/crl_fetch.py (corpus: crash-crl-version): cryptography
+    raises its InvalidVersion, not a ValueError, which the readers of files and fetched
+    CRLs did not catch."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
+    crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CA")]))
+        .last_update(now)
+        .next_update(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    der = crl.public_bytes(serialization.Encoding.DER)
+    version_two = b"\x02\x01\x01"  # INTEGER 1: v2, the first INTEGER of the tbsCertList
+    assert version_two in der
+    bad = der.replace(version_two, b"\x02\x01\x0a", 1)
+    pem = b"-----BEGIN X509 CRL-----\n" + base64.encodebytes(bad) + b"-----END X509 CRL-----\n"
+    for data in (bad, pem):
+        with pytest.raises(ValueError, match="not a CRL"):
+            parse_crls(data)
+
+
+def test_a_crl_whose_issuer_cannot_be_read_raises_value_error() -> None:
+    """An issuer name cryptography refuses to build (a BIT STRING under another OID than
+    x500UniqueIdentifier) raised TypeError where a CRL file's reader compares it, not
+    where the file is parsed: now parse_crls refuses the file."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
+    unique = x509.NameAttribute(
+        NameOID.X500_UNIQUE_IDENTIFIER, b"\x00\x01", x509.name._ASN1Type.BitString
+    )
+    crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(x509.Name([unique]))
+        .last_update(now)
+        .next_update(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    der = crl.public_bytes(serialization.Encoding.DER)
+    unique_oid, organization_oid = b"\x06\x03\x55\x04\x2d", b"\x06\x03\x55\x04\x0a"
+    with pytest.raises(ValueError, match="not a CRL"):
+        parse_crls(der.replace(unique_oid, organization_oid, 1))

@@ -75,9 +75,13 @@ def encode_bans(snapshot: BanSnapshot) -> bytes:
 def _time(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    if not math.isfinite(value) or value < 0:
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond a float's range (JSON has no bound)
         return None
-    return float(value)
+    if not math.isfinite(number) or number < 0:
+        return None
+    return number
 
 
 def _network(value: object) -> str | None:

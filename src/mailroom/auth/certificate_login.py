@@ -101,19 +101,36 @@ def _values(certificate: x509.Certificate, source: AccountSource) -> list[str]:
     if source.attribute is None:
         try:
             extension = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-        except x509.ExtensionNotFound:
+        except (x509.ExtensionNotFound, ValueError):  # ValueError: an extension it cannot read
             return []
         return [str(value) for value in extension.value.get_values_for_type(x509.RFC822Name)]
     oid = _SHORT_NAMES.get(source.attribute) or ObjectIdentifier(source.attribute)
+    subject = _subject(certificate)
     return [
         attribute.value if isinstance(attribute.value, str) else attribute.value.hex()
-        for attribute in certificate.subject.get_attributes_for_oid(oid)
+        for attribute in (subject.get_attributes_for_oid(oid) if subject is not None else ())
     ]
+
+
+def _subject(certificate: x509.Certificate) -> x509.Name | None:
+    """The subject, or None when cryptography cannot build it: it reads it lazily and
+    refuses some attributes OpenSSL verified without a complaint (a BIT STRING value
+    under another OID than x500UniqueIdentifier raises TypeError)."""
+    try:
+        return certificate.subject
+    except (ValueError, TypeError):
+        return None
+
+
+def subject_text(certificate: x509.Certificate) -> str:
+    """The subject as RFC 4514 text, or a placeholder when it cannot be read."""
+    subject = _subject(certificate)
+    return "(unreadable subject)" if subject is None else subject.rfc4514_string()
 
 
 def describe(certificate: x509.Certificate) -> tuple[str, str]:
     """(serial in hex, subject as RFC 4514 text) for logs."""
-    return f"{certificate.serial_number:x}", certificate.subject.rfc4514_string()
+    return f"{certificate.serial_number:x}", subject_text(certificate)
 
 
 @dataclass
@@ -177,7 +194,7 @@ class CertificateLogin:
             source, names = certificate_names(presented.certificate, self._sources)
             candidates = [a for a in map(self._address, names) if a is not None]
             # Failures count against the account the certificate names, as a password's do.
-            key = candidates[0] if candidates else presented.certificate.subject.rfc4514_string()
+            key = candidates[0] if candidates else subject_text(presented.certificate)
         # Reserved before the directory is asked, as passwords are (auth.throttle).
         verdict = await self._throttle.reserve(client, key)
         if not verdict.allowed:

@@ -38,7 +38,7 @@ def query_name(address: IpAddress, zone: str) -> str:
         address = address.ipv4_mapped
     if isinstance(address, ipaddress.IPv4Address):
         return ".".join(reversed(str(address).split("."))) + "." + zone
-    nibbles = address.exploded.replace(":", "")
+    nibbles = address.packed.hex()  # not `exploded`: it fails on a scoped address (fe80::1%eth0)
     return ".".join(reversed(nibbles)) + "." + zone
 
 

@@ -150,9 +150,8 @@ class ClientCertificates:
 
     async def check(self, der: bytes) -> PresentedCertificate | None:
         """The presented certificate with its problem, if any (None: not parseable)."""
-        try:
-            certificate = x509.load_der_x509_certificate(der)
-        except ValueError:
+        certificate = load_certificate(der)
+        if certificate is None:
             return None
         now = self.crls.now()
         if now < certificate.not_valid_before_utc:
@@ -245,11 +244,20 @@ class ClientCertificates:
         return None
 
 
+def load_certificate(der: bytes) -> x509.Certificate | None:
+    """The DER certificate the client presented; None when cryptography cannot read it
+    (ValueError, or its InvalidVersion, which is none: OpenSSL verified it regardless)."""
+    try:
+        return x509.load_der_x509_certificate(der)
+    except (ValueError, x509.InvalidVersion):
+        return None
+
+
 def distribution_points(certificate: x509.Certificate) -> list[str]:
     """The certificate's CRL distribution point URIs (RFC 5280 §4.2.1.13), in order."""
     try:
         extension = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints)
-    except x509.ExtensionNotFound:
+    except (x509.ExtensionNotFound, ValueError):  # ValueError: an extension it cannot read
         return []
     urls = []
     for point in extension.value:

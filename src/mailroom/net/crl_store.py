@@ -80,12 +80,17 @@ def fingerprint(certificate: x509.Certificate) -> bytes:
 
 
 def parse_crls(data: bytes) -> list[Crl]:
-    """The CRLs of one file: DER, or one or more PEM blocks. ValueError if none."""
-    if _PEM_CRL not in data:
-        return [x509.load_der_x509_crl(data)]
-    crls = []
-    for block in data.split(_PEM_CRL)[1:]:
-        crls.append(x509.load_pem_x509_crl(_PEM_CRL + block))
+    """The CRLs of one file: DER, or one or more PEM blocks, each with an issuer name
+    that can be read (every use of a CRL compares it). ValueError if none."""
+    try:
+        if _PEM_CRL not in data:
+            crls = [x509.load_der_x509_crl(data)]
+        else:
+            crls = [x509.load_pem_x509_crl(_PEM_CRL + block) for block in data.split(_PEM_CRL)[1:]]
+        for crl in crls:
+            _ = crl.issuer  # read lazily: TypeError for attributes cryptography refuses
+    except (x509.InvalidVersion, TypeError) as error:  # cryptography's, not ValueErrors
+        raise ValueError(f"not a CRL: {error}") from None
     return crls
 
 
