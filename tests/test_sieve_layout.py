@@ -11,7 +11,7 @@ import pytest
 from tests.support.sieve_layout import (
     SVBIN_MAGIC,
     SievecRefused,
-    sievec_or_skip,
+    sievec,
     write_sieve_layout,
 )
 
@@ -82,17 +82,9 @@ def test_a_path_is_not_a_script_name(tmp_path: Path) -> None:
     assert not (tmp_path / "escape.sieve").exists()
 
 
-def test_missing_sievec_fails_in_ci(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_sievec_fails_the_test_with_the_package_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setenv("CI", "true")
-
-    with pytest.raises(pytest.fail.Exception, match="dovecot-sieve"):
-        sievec_or_skip()
-
-
-def test_missing_sievec_skips_outside_ci(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.delenv("CI", raising=False)
-
-    with pytest.raises(pytest.skip.Exception, match="dovecot-sieve"):
-        sievec_or_skip()
+    with pytest.raises(pytest.fail.Exception, match="apt-get install dovecot-sieve"):
+        sievec()

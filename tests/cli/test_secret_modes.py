@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
 import signal
@@ -25,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.installation import Installation, mailroom_process, make_installation
+from tests.support.required import require_root, required_tool
 
 READER = """
 import json, sys
@@ -43,11 +43,13 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 
 def other_user_reads(paths: list[Path]) -> dict[str, str]:
     """What user nobody gets opening each path: "read" or the error's name."""
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        if os.environ.get("CI"):
-            pytest.fail("reading as another user needs root and setpriv (util-linux)")
-        pytest.skip("reading as another user needs root and setpriv")
-    command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    require_root("reads files as user nobody")
+    command = [
+        required_tool("setpriv", "util-linux"),
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+    ]
     result = subprocess.run(
         [*command, SYSTEM_PYTHON, "-c", READER, *map(str, paths)],
         capture_output=True,

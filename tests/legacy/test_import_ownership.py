@@ -22,10 +22,13 @@ from tests.legacy.dovecot_maildir import write_maildir
 from tests.legacy.test_import_command import _config, _import
 from tests.support.installation import mailroom_process
 from tests.support.mail_host import write_config
+from tests.support.required import require_root
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 and not os.environ.get("CI"), reason="changes owners, as root"
-)
+
+@pytest.fixture(autouse=True)
+def _as_root() -> None:
+    require_root("changes owners, as root")
+
 
 NOBODY = pwd.getpwnam("nobody")
 

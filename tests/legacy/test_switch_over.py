@@ -67,13 +67,16 @@ from tests.support.legacy_maildir import folder_directories
 from tests.support.mail_host import Internet, client_tls, start_internet, write_config
 from tests.support.pop3_talk import Pop3Talk
 from tests.support.processes import until
+from tests.support.required import require_root
 from tests.support.server_process import free_port
 from tests.support.service_process import running_on_free_ports
 from tests.support.smtp_receiver import Receiver
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 and not os.environ.get("CI"), reason="starts Dovecot and serve as root"
-)
+
+@pytest.fixture(autouse=True)
+def _as_root() -> None:
+    require_root("starts Dovecot and serve as root")
+
 
 NOBODY = pwd.getpwnam("nobody")
 LISTENERS = (

@@ -29,13 +29,17 @@ from mailroom.config.example import ListenerExample
 from tests.support.installation import invoke
 from tests.support.mail_host import PASSWORD, client_tls
 from tests.support.processes import children_of
+from tests.support.required import require_root
 from tests.support.server_process import prepare_host_ports
 from tests.support.service_process import running, serve_command
 
 # CI runs as root, and there these tests must run (a non-root CI fails them, never skips).
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 and not os.environ.get("CI"), reason="starts the server as root"
-)
+
+
+@pytest.fixture(autouse=True)
+def _as_root() -> None:
+    require_root("starts the server as root")
+
 
 LISTENERS = (
     ListenerExample("smtp", "smtp", 0, "starttls"),

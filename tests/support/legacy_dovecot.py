@@ -9,7 +9,7 @@ Members are as on the legacy host (see the seed doc): each is a system user of t
 and the password whose `$1$` hash the `cacertusers` table holds (a passwd-file here; PAM
 over NSS-MySQL there: the same crypt(3) check).
 
-In CI (`CI` set) a missing Dovecot fails the test; elsewhere it skips it.
+A missing Dovecot fails the test (tests/support/required.py).
 """
 
 from __future__ import annotations
@@ -18,13 +18,11 @@ import asyncio
 import contextlib
 import os
 import re
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
+from tests.support.required import missing, required_tool
 from tests.support.server_process import free_port
 
 DOVECOT_BINARIES = (Path("/usr/lib/dovecot/imap"), Path("/usr/lib/dovecot/pop3"))
@@ -92,18 +90,14 @@ class Member:
         return self.home / "Maildir"
 
 
-def dovecot_or_skip() -> str:
-    """The path of `dovecot`, with its IMAP and POP3 servers installed; in CI their
-    absence fails the test, elsewhere skips it."""
-    found = shutil.which("dovecot")
-    missing = [str(path) for path in DOVECOT_BINARIES if not path.exists()]
-    if found is not None and not missing:
-        return found
-    what = "dovecot" if found is None else ", ".join(missing)
-    message = f"{what} not found: apt-get install dovecot-imapd dovecot-pop3d (.ci/run does)"
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+def dovecot_binary() -> str:
+    """The path of `dovecot`, with its IMAP and POP3 servers installed; their absence
+    fails the test (tests/support/required.py)."""
+    found = required_tool("dovecot", "dovecot-imapd dovecot-pop3d")
+    absent = [str(path) for path in DOVECOT_BINARIES if not path.exists()]
+    if absent:
+        missing(f"{', '.join(absent)} not found: apt-get install dovecot-imapd dovecot-pop3d")
+    return found
 
 
 def make_home(member: Member) -> None:
@@ -152,7 +146,7 @@ async def running_dovecot(
     (short: unix socket paths under it must fit in 108 bytes), until the block ends;
     then stopped with SIGTERM by its PID and reaped. Its log accumulates across runs in
     the same directory."""
-    binary = dovecot_or_skip()
+    binary = dovecot_binary()
     for sub in ("run", "state"):
         (directory / sub).mkdir(parents=True, exist_ok=True)
     users = directory / "users"

@@ -11,21 +11,18 @@ which extensions it knows: Pigeonhole's defaults, plus any named in `extensions`
 "editheader", "vacation-seconds", off by default). A script sievec refuses raises
 SievecRefused with its messages (which name the line).
 
-`sievec_or_skip()` finds sievec: CI installs it (.ci/run), so there a missing sievec fails
-the test; elsewhere the test is skipped with a hint.
+`sievec()` finds sievec (.ci/run installs it); a missing sievec fails the test with a hint.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from tests.support.required import required_tool
 
 SIEVEC_TIMEOUT_S = 60.0
 SVBIN_MAGIC = b"\xbe\xba\xfe\xca"
@@ -66,14 +63,9 @@ class SieveLayout:
         return self.home / ".dovecot.svbin"
 
 
-def sievec_or_skip() -> str:
-    """The path of sievec; in CI (`CI` set) its absence fails the test, elsewhere skips it."""
-    found = shutil.which("sievec")
-    if found is not None:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail("sievec not found: .ci/run installs it (Debian package dovecot-sieve)")
-    pytest.skip("sievec not found: apt-get install dovecot-sieve (CI requires it)")
+def sievec() -> str:
+    """The path of sievec; its absence fails the test (tests/support/required.py)."""
+    return required_tool("sievec", "dovecot-sieve")
 
 
 def write_sieve_layout(
@@ -111,7 +103,7 @@ def write_sieve_layout(
 
 def compile_with_sievec(script: Path, binary: Path, extensions: Iterable[str] = ()) -> Path:
     """`sievec script binary`, as Dovecot would compile it; SievecRefused if it refuses."""
-    command = [sievec_or_skip(), "-c", "/dev/null"]
+    command = [sievec(), "-c", "/dev/null"]
     enabled = " ".join(f"+{name}" for name in extensions)
     if enabled:
         command += ["-x", enabled]
