@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import Column, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mailroom.directory.accounts import (
@@ -58,7 +58,9 @@ class BulkOperations(Transactions):
             wanted[address] = index
         created = datetime.now(UTC)
         async with self._writing() as connection:
-            domain_ids = await _domain_ids(connection, {split_address(a)[1] for a in wanted})
+            domain_ids = await _ids(
+                connection, domains.c.name, {split_address(a)[1] for a in wanted}
+            )
             taken = await _holders(connection, wanted)
             rows = []
             for address, index in wanted.items():
@@ -101,8 +103,10 @@ class BulkOperations(Transactions):
             wanted[extra] = (index, owner)
         async with self._writing() as connection:
             owners = {owner for _, owner in wanted.values()}
-            account_ids = await _account_ids(connection, owners)
-            domain_ids = await _domain_ids(connection, {split_address(a)[1] for a in wanted})
+            account_ids = await _ids(connection, accounts.c.address, owners)
+            domain_ids = await _ids(
+                connection, domains.c.name, {split_address(a)[1] for a in wanted}
+            )
             taken = await _holders(connection, wanted)
             rows = []
             for extra, (index, owner) in wanted.items():
@@ -126,23 +130,12 @@ class BulkOperations(Transactions):
         return results
 
 
-async def _domain_ids(connection: AsyncConnection, names: set[str]) -> dict[str, int]:
+async def _ids(connection: AsyncConnection, key: Column[str], names: set[str]) -> dict[str, int]:
+    """The row id of each of `names` found in `key`'s table (domains.name, accounts.address)."""
     found: dict[str, int] = {}
     for chunk in in_chunks(names):
-        rows = await connection.execute(
-            select(domains.c.name, domains.c.id).where(domains.c.name.in_(chunk))
-        )
-        found.update((row.name, int(row.id)) for row in rows)
-    return found
-
-
-async def _account_ids(connection: AsyncConnection, addresses: set[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for chunk in in_chunks(addresses):
-        rows = await connection.execute(
-            select(accounts.c.address, accounts.c.id).where(accounts.c.address.in_(chunk))
-        )
-        found.update((row.address, int(row.id)) for row in rows)
+        rows = await connection.execute(select(key, key.table.c.id).where(key.in_(chunk)))
+        found.update((row[0], int(row[1])) for row in rows)
     return found
 
 
