@@ -11,7 +11,7 @@ certificate cryptography loads, `certificate_names` by each source (and by every
 subject attribute) gives at most `MAX_CANDIDATES` strings, `describe` a serial in hex
 and a subject, `net.client_certificates.distribution_points` at most 8 URLs
 (cryptography reads names and extensions lazily: their errors must not come out), and
-the log line's value of each (`_log_value`, the rule of `auth.authenticator`) is
+the log line's value of each (`auth.log_lines.log_value`) is
 printable ASCII without spaces, or a JSON string. A crash: any other exception or broken
 invariant.
 """
@@ -21,12 +21,11 @@ from __future__ import annotations
 import json
 
 from mailroom.auth.certificate_login import (
-    LOGGED_VALUE_LENGTH,
     MAX_CANDIDATES,
     certificate_names,
     describe,
 )
-from mailroom.auth.certificate_login import _log_value as log_value
+from mailroom.auth.log_lines import LOGGED_VALUE_LENGTH, log_value
 from mailroom.config.client_certificates import (
     SAN_EMAIL,
     SUBJECT_ATTRIBUTES,

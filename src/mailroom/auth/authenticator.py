@@ -38,9 +38,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-import json
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +47,7 @@ from typing import TypeVar
 
 from mailroom.auth.account_records import AccountRecords
 from mailroom.auth.legacy_hashes import wrap_stored_legacy_hashes
+from mailroom.auth.log_lines import LOGGED_VALUE_LENGTH, log_fields
 from mailroom.auth.login_cache import AuthStats, CachedVerifier, LoginCache
 from mailroom.auth.sasl import Credentials
 from mailroom.auth.throttle import (
@@ -73,8 +72,6 @@ log = logging.getLogger("mailroom.auth")
 
 MAX_LOGIN_LENGTH = 1024
 """Longest login looked at; longer ones are refused before any work (SASL's field bound)."""
-LOGGED_VALUE_LENGTH = 200
-"""Client-supplied values are cut to this in log lines."""
 
 T = TypeVar("T")
 
@@ -500,20 +497,8 @@ class Authenticator:
         fields.update(decision.fields)
         if not request.secure:
             fields["secure"] = "no"
-        line = " ".join(f"{key}={_log_value(value)}" for key, value in fields.items())
+        line = log_fields(fields)
         log.log(decision.level, "auth: %s", line)
-
-
-_PLAIN_LOG_VALUE = re.compile(r"[!#-\[\]-~]+")  # printable ASCII but space, '"' and '\'
-
-
-def _log_value(value: str) -> str:
-    """A client-supplied value made safe for one log line: cut, and quoted with escapes
-    when it holds spaces, quotes or anything unprintable (no forged lines or fields)."""
-    value = value[:LOGGED_VALUE_LENGTH]
-    if _PLAIN_LOG_VALUE.fullmatch(value):
-        return value
-    return json.dumps(value, ensure_ascii=True)
 
 
 def _scheme_problem(stored: str) -> str:

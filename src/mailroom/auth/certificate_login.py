@@ -21,9 +21,7 @@ whether the authentication identity may act as the authorization identity).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -32,6 +30,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from mailroom.auth.authenticator import AuthOutcome, AuthResult
+from mailroom.auth.log_lines import log_fields
 from mailroom.auth.throttle import (
     IPAddress,
     NoThrottle,
@@ -47,8 +46,6 @@ log = logging.getLogger("mailroom.auth")
 
 MAX_CANDIDATES = 16
 """Addresses of one certificate looked up at most (each costs a directory lookup)."""
-LOGGED_VALUE_LENGTH = 200
-"""Certificate fields and client values are cut to this in the log line."""
 
 _SHORT_NAMES = {
     "CN": NameOID.COMMON_NAME,
@@ -336,17 +333,5 @@ class CertificateLogin:
             fields["detail"] = decision.detail
             fields["delay"] = str(round(delay, 3))
         fields.update(decision.fields)
-        line = " ".join(f"{key}={_log_value(value)}" for key, value in fields.items())
+        line = log_fields(fields)
         log.log(decision.level, "auth: %s", line)
-
-
-_PLAIN_LOG_VALUE = re.compile(r"[!#-\[\]-~]+")  # printable ASCII but space, '"' and '\'
-
-
-def _log_value(value: str) -> str:
-    """A value from a certificate or client made safe for one log line (the rule
-    `auth.authenticator` follows): cut, quoted with escapes unless plain."""
-    value = value[:LOGGED_VALUE_LENGTH]
-    if _PLAIN_LOG_VALUE.fullmatch(value):
-        return value
-    return json.dumps(value, ensure_ascii=True)
