@@ -14,11 +14,21 @@ from mailroom.config import load_config
 from mailroom.config.example import ListenerExample
 from tests.support.mail_host import LISTENERS, populate, write_config
 
+_HANDED_OUT: set[int] = set()
+"""Ports `free_port` gave in this process: a port handed out is free to the kernel until
+its server binds it, so the kernel may offer it again meanwhile."""
+
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port free on 127.0.0.1 now, never one this process was given before (two
+    listeners of one config, or two servers of one test, never get the same port)."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 async def prepare_host(
