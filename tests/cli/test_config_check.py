@@ -36,10 +36,11 @@ def refusal(site: Installation, *args: str) -> str:
 def test_check_says_what_would_listen_where(installation: Installation) -> None:
     result = installation.run("config", "check")
     assert result.returncode == 0, result.stderr
-    assert f"{installation.config}: OK (0 domain(s), 8 listener(s))" in result.stdout
+    assert f"{installation.config}: OK (0 domain(s), 9 listener(s))" in result.stdout
     assert "would listen: smtp: smtp on [::]:25 (tls starttls)" in result.stdout
     assert "would listen: imaps: imap on [::]:993 (tls implicit)" in result.stdout
     assert "would listen: managesieve: managesieve on [::]:4190 (tls starttls)" in result.stdout
+    assert "would listen: web: web on [::]:8443 (tls implicit)" in result.stdout
 
 
 def test_check_writes_nothing(installation: Installation) -> None:
@@ -48,11 +49,11 @@ def test_check_writes_nothing(installation: Installation) -> None:
     assert sorted(path for path in installation.root.rglob("*")) == before
 
 
-def test_a_listener_of_a_protocol_not_built_yet_is_refused(installation: Installation) -> None:
+def test_a_second_web_listener_is_accepted(installation: Installation) -> None:
     installation.config.write_text(installation.config.read_text() + WEB_LISTENER)
-    line = refusal(installation, "config", "check")
-    assert line.startswith(f"mailroom: error: {installation.config}: listeners[8].protocol: ")
-    assert "listener 'admin': protocol 'web' is not built in this version yet" in line
+    result = installation.run("config", "check")
+    assert result.returncode == 0, result.stderr
+    assert "would listen: admin: web on" in result.stdout
 
 
 def test_a_missing_aliases_file_is_refused(installation: Installation) -> None:
@@ -101,24 +102,13 @@ def test_a_missing_relay_password_file_is_refused(installation: Installation) ->
 
 
 @pytest.mark.parametrize("demo", [False, True])
-def test_init_writes_listeners_of_unbuilt_protocols_as_comments(tmp_path: Path, demo: bool) -> None:
+def test_init_writes_every_listener_active(tmp_path: Path, demo: bool) -> None:
     site = make_installation(tmp_path / "site", *(["--demo"] if demo else []))
     text = site.config.read_text()
     assert '\nprotocol = "managesieve"' in text
-    assert ('# protocol = "web"' in text) is demo
+    assert '\nprotocol = "web"' in text
+    assert "Not in this version yet" not in text
     assert site.run("config", "check").returncode == 0
-
-
-def test_serve_refuses_a_listener_of_a_protocol_not_built_yet(
-    installation: Installation,
-) -> None:
-    installation.config.write_text(installation.config.read_text() + WEB_LISTENER)
-    result = installation.run_process("serve")
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    (line,) = result.stderr.strip().splitlines()
-    assert str(installation.config) in line
-    assert "listener 'admin': protocol 'web' is not built in this version yet" in line
 
 
 def test_a_data_dir_that_is_a_file_is_refused(installation: Installation) -> None:

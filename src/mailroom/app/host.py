@@ -31,8 +31,9 @@ from mailroom.app.services import (
     open_services,
     outbound_delivery,
 )
+from mailroom.app.web import web_server, web_services
 from mailroom.app.workers import WorkerPool
-from mailroom.config import Config
+from mailroom.config import Config, Protocol
 from mailroom.control import ControlServer
 from mailroom.control.administration import QueueAdministration
 from mailroom.delivery.bounces import Bouncer
@@ -40,6 +41,10 @@ from mailroom.delivery.dispatcher import Dispatcher
 from mailroom.directory import DirectoryError
 from mailroom.net import ListeningServer, TlsContexts
 from mailroom.net.edge_limits import HostConnections
+from mailroom.web.server import WebServer
+
+Server = ListeningServer | WebServer
+"""A listener's server: a protocol's sessions, or the web application."""
 
 log = logging.getLogger("mailroom")
 
@@ -57,7 +62,7 @@ class Host:
         bouncer: Bouncer,
         dispatcher: Dispatcher,
         control: ControlServer,
-        servers: list[ListeningServer],
+        servers: list[Server],
         workers: WorkerPool | None = None,
         run_as: ServiceUser | None = None,
         connections: HostConnections | None = None,
@@ -77,7 +82,7 @@ class Host:
         """The host's connection counts and limits (`[limits]`), shared by its listeners."""
         self._delivering: asyncio.Task[None] | None = None
         self._wrapping: asyncio.Task[None] | None = None
-        self._listening: list[ListeningServer] = []
+        self._listening: list[Server] = []
 
     def port(self, name: str) -> int:
         """The port the listener called `name` is bound to."""
@@ -147,7 +152,7 @@ class Host:
             self._listening.append(server)
             announce(f"listening: {describe_listener(listener)}")
 
-    def _for_workers(self, server: ListeningServer) -> bool:
+    def _for_workers(self, server: Server) -> bool:
         """Whether worker processes accept on this listener (the main process does not)."""
         return self.workers is not None and server.listener.protocol in WORKER_PROTOCOLS
 
@@ -239,8 +244,11 @@ async def open_host(
             protocol: builder(services, dispatcher) for protocol, builder in builders.items()
         }
         connections = host_connections(config)
-        servers = [
-            ListeningServer(
+        web = web_services(services)
+        servers: list[Server] = [
+            web_server(services, web, listener)
+            if listener.protocol is Protocol.WEB
+            else ListeningServer(
                 listener,
                 factories[listener.protocol](listener),
                 services.tls,

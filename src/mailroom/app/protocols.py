@@ -67,14 +67,21 @@ PROTOCOLS: dict[Protocol, ProtocolBuilder] = {
 }
 
 
+SERVED: frozenset[Protocol] = frozenset(PROTOCOLS) | {Protocol.WEB}
+"""Every protocol a listener may have in this version: the session protocols and the web
+application (app/web.py)."""
+
+
 def protocol_builders(config: Config) -> dict[Protocol, ProtocolBuilder]:
     """The builder of each protocol the config's listeners use; ConfigError naming the
     first listener whose protocol this version does not have."""
     builders: dict[Protocol, ProtocolBuilder] = {}
     for position, listener in enumerate(config.listeners):
+        if listener.protocol is Protocol.WEB:
+            continue  # the web application, not a session protocol (app/web.py)
         builder = PROTOCOLS.get(listener.protocol)
         if builder is None:
-            available = ", ".join(sorted({protocol.value for protocol in PROTOCOLS}))
+            available = ", ".join(sorted(protocol.value for protocol in SERVED))
             problem = ConfigProblem(
                 None,
                 f"listeners[{position}].protocol",

@@ -86,7 +86,7 @@ def init(
     name = hostname or ("localhost" if demo else default_hostname())
     examples, host = (DEMO_LISTENERS, "127.0.0.1") if demo else (STANDARD_LISTENERS, "::")
     # Listeners of protocols this version lacks are written as comments: serve refuses them.
-    built = tuple(item for item in examples if Protocol(item.protocol) in application.PROTOCOLS)
+    built = tuple(item for item in examples if Protocol(item.protocol) in application.SERVED)
     coming = tuple(item for item in examples if item not in built)
     text = example_config_text(name, built, host, directory_url, coming)
     config = checked_config(text, config_path)

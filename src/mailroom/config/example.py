@@ -16,7 +16,7 @@ class ListenerExample:
 
 # The demo's ports (`make run`): the standard ones shifted above 1024, so no root is needed.
 # `mailroom init` writes the listeners of protocols this version has as active, the
-# others (web today) as comments.
+# others (none today) as comments.
 DEMO_LISTENERS = (
     ListenerExample("smtp", "smtp", 2525, "starttls"),
     ListenerExample("submission", "submission", 2587, "starttls"),
@@ -26,7 +26,7 @@ DEMO_LISTENERS = (
     ListenerExample("pop3", "pop3", 2110, "starttls"),
     ListenerExample("pop3s", "pop3", 2995, "implicit"),
     ListenerExample("managesieve", "managesieve", 4190, "starttls"),
-    ListenerExample("web", "web", 8080, "none"),
+    ListenerExample("web", "web", 8080, "implicit"),
 )
 
 STANDARD_LISTENERS = (
@@ -38,6 +38,7 @@ STANDARD_LISTENERS = (
     ListenerExample("pop3", "pop3", 110, "starttls"),
     ListenerExample("pop3s", "pop3", 995, "implicit"),
     ListenerExample("managesieve", "managesieve", 4190, "starttls"),
+    ListenerExample("web", "web", 8443, "implicit"),
 )
 
 

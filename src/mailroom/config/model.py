@@ -28,6 +28,7 @@ from mailroom.config.mailauth import InboundAuthenticationConfig
 from mailroom.config.nexthop import parse_nexthop
 from mailroom.config.section import Section, Size
 from mailroom.config.sieve import SieveConfig
+from mailroom.config.web import WebConfig
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -655,6 +656,7 @@ class Config(Section):
     sieve: SieveConfig = SieveConfig()
     dnsbl: DnsblConfig = DnsblConfig()
     inbound_authentication: InboundAuthenticationConfig = InboundAuthenticationConfig()
+    web: WebConfig = WebConfig()
     listeners: list[Listener] = Field(default_factory=list)
 
     _source: Path | None = PrivateAttr(default=None)

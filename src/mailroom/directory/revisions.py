@@ -13,7 +13,7 @@ import enum
 from sqlalchemy import column, inspect, select, table
 from sqlalchemy.engine import Connection
 
-REVISIONS = ("0001",)
+REVISIONS = ("0001", "0002")
 HEAD = REVISIONS[-1]
 
 VERSION_TABLE = "alembic_version_directory"

@@ -176,3 +176,60 @@ directory_version = Table(
     CheckConstraint("id = 1", name="single_row"),
     **MYSQL_TABLE_OPTIONS,
 )
+
+# Passwords a member makes for one mail client each (self-service): any of them logs in
+# to IMAP, POP3, submission and ManageSieve in place of the account's password, and each
+# can be revoked alone. Only the argon2id hash is kept.
+app_passwords = Table(
+    "app_passwords",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("label", String(100), nullable=False),
+    Column("password_hash", String(PASSWORD_HASH_LENGTH), nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+    Column("last_used", UtcDateTime, nullable=True),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# Client certificates a member has registered as their own (self-service). An account
+# with any registered certificate logs in by certificate only with one of them (pinned by
+# the SHA-256 of the DER certificate); one without logs in with any certificate of the
+# configured CAs that names it, as before.
+account_certificates = Table(
+    "account_certificates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("subject", String(1000), nullable=False),
+    Column("not_after", UtcDateTime, nullable=False),
+    Column("added", UtcDateTime, nullable=False),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# The TOTP secret (RFC 6238) of an account that logs in to the web admin with a password;
+# `confirmed` once a code from the authenticator app has been accepted.
+totp_secrets = Table(
+    "totp_secrets",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("secret", String(64), nullable=False),
+    Column("confirmed", Boolean, nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# Every change made through the web admin or self-service: who, from where, what.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("actor", String(ADDRESS_LENGTH), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(ADDRESS_LENGTH), nullable=False),
+    Column("detail", String(1000), nullable=False),
+    **MYSQL_TABLE_OPTIONS,
+)

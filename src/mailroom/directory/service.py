@@ -16,13 +16,25 @@ from __future__ import annotations
 
 from mailroom.directory.accounts import AccountOperations
 from mailroom.directory.aliases import AliasOperations
+from mailroom.directory.app_passwords import AppPasswordOperations
+from mailroom.directory.audit import AuditOperations
 from mailroom.directory.bulk import BulkOperations
+from mailroom.directory.certificates import CertificateOperations
 from mailroom.directory.domains import DomainOperations
+from mailroom.directory.totp import TotpOperations
 from mailroom.directory.transports import TransportOperations
 
 
 class Directory(
-    DomainOperations, AccountOperations, AliasOperations, TransportOperations, BulkOperations
+    DomainOperations,
+    AccountOperations,
+    AliasOperations,
+    TransportOperations,
+    BulkOperations,
+    AppPasswordOperations,
+    CertificateOperations,
+    TotpOperations,
+    AuditOperations,
 ):
     """One database of domains, accounts, aliases and transports, shared by the whole
     process (and by other nodes using the same server). Safe to use from many tasks.

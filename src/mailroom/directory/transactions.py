@@ -340,6 +340,21 @@ class Transactions:
                 raise self._unavailable(error) from error
             raise
 
+    @asynccontextmanager
+    async def _recording(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction that does not bump the version: for rows no cache holds and no
+        check races (the audit log, a last-used time), so writing them makes no process
+        reload its directory caches."""
+        connected = False
+        try:
+            async with self._engine.begin() as connection:
+                connected = True
+                yield connection
+        except (DBAPIError, OSError) as error:
+            if self._means_unavailable(error, connected):
+                raise self._unavailable(error) from error
+            raise
+
 
 def _migrating() -> asyncio.Lock:
     """This event loop's migration lock (see `_MIGRATING`)."""

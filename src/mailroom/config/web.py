@@ -1,0 +1,21 @@
+"""`[web]`: the web admin, members' self-service, autoconfig and monitoring pages, served
+on the config's `web` listeners."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from mailroom.config.section import Section
+
+
+class WebConfig(Section):
+    """Who may use the web admin, and how long a login lasts."""
+
+    administrators: list[str] = Field(default_factory=list)
+    """Accounts (primary addresses) that may use the admin pages, logging in with a client
+    certificate that names them or with their password and a TOTP code. Every other
+    account gets only its own self-service pages."""
+    session_idle_minutes: float = Field(default=30, gt=0, le=24 * 60)
+    """A login not used for this long ends."""
+    session_max_hours: float = Field(default=12, gt=0, le=24 * 30)
+    """A login ends this long after it began, used or not."""

@@ -1,0 +1,146 @@
+"""The one gate every request passes: its session (sessions.py) found or made, and every
+state-changing request (POST, PUT, PATCH, DELETE) refused with 403 unless its form
+carries the session's CSRF token (`csrf_token`) or its `X-CSRF-Token` header does, and,
+when the browser says where it comes from (`Origin`), it comes from this site.
+
+It is middleware, not a helper each page would have to remember to call: a page added
+later is protected without doing anything. The body of a form is read here (bounded:
+413 past `MAX_FORM_BYTES`) and handed on unchanged. Paths that take no session and change
+nothing (Autodiscover's POST, `/metrics`) are exempt by name (`exempt`).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+
+from mailroom.web.server import Asgi, Receive, Scope, Send
+from mailroom.web.sessions import Session, SessionStore
+
+COOKIE = "mailroom_session"
+SECURE_COOKIE = "__Host-mailroom_session"
+"""On TLS listeners: the browser sends it only over HTTPS and only to this host."""
+MAX_FORM_BYTES = 1024 * 1024
+"""Largest request body a page accepts (a certificate upload is a few KiB)."""
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def session_of(request: Request) -> Session:
+    """The request's session (the gate put it there)."""
+    session: Session = request.scope["mailroom.session"]
+    return session
+
+
+class Guard:
+    def __init__(self, app: Asgi, sessions: SessionStore, exempt: Iterable[str] = ()) -> None:
+        self.app = app
+        self.sessions = sessions
+        self.exempt = {path.lower() for path in exempt}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].lower() in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        secure = scope.get("scheme") == "https"
+        name = SECURE_COOKIE if secure else COOKIE
+        session = self.sessions.get(_cookie(scope, name))
+        fresh = session is None
+        if session is None:
+            session = self.sessions.new()
+        scope["mailroom.session"] = session
+        if scope["method"] in UNSAFE:
+            body = await _body(receive)
+            if body is None:
+                await PlainTextResponse("request too large", 413)(scope, receive, send)
+                return
+            receive = _replay(body)
+            if not await _allowed(scope, receive, session):
+                await PlainTextResponse(
+                    "refused: the form's CSRF token is missing or wrong; "
+                    "reload the page and try again",
+                    403,
+                )(scope, receive, send)
+                return
+            receive = _replay(body)
+
+        async def with_cookie(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                current: Session = scope["mailroom.session"]
+                if fresh or current is not session or current.id != session.id:
+                    headers = list(message.get("headers", []))
+                    headers.append((b"set-cookie", _set_cookie(name, current, secure).encode()))
+                    message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_cookie)
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except CookieError:  # a malformed cookie header is no session
+                return None
+            if name in jar:
+                return jar[name].value
+    return None
+
+
+def _set_cookie(name: str, session: Session, secure: bool) -> str:
+    parts = [f"{name}={session.id}", "Path=/", "HttpOnly", "SameSite=Strict"]
+    if secure:
+        parts.append("Secure")
+    return "; ".join(parts)
+
+
+async def _body(receive: Receive) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _allowed(scope: Scope, receive: Receive, session: Session) -> bool:
+    request = Request(scope, receive)
+    origin = request.headers.get("origin")
+    if origin is not None and origin != "null":
+        host = request.headers.get("host", "")
+        if origin.split("://", 1)[-1] != host:
+            return False
+    token = request.headers.get("x-csrf-token")
+    if token is None:
+        form: FormData = await request.form(max_files=4, max_fields=200)
+        value = form.get("csrf_token")
+        token = value if isinstance(value, str) else None
+    return token is not None and hmac.compare_digest(token, session.csrf_token)

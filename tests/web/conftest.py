@@ -1,0 +1,30 @@
+"""A running host with a web listener (implicit TLS, the host's self-signed certificate)
+and alice@example.test as its administrator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mailroom.config.example import ListenerExample as Example
+from tests.support.mail_host import LISTENERS, MailHost, start_host
+
+WEB_LISTENERS = (*LISTENERS, Example("web", "web", 0, "implicit"))
+ADMIN_SETTINGS = {"# administrators = []": 'administrators = ["alice@example.test"]'}
+
+
+@pytest.fixture
+async def web_host(tmp_path: Path) -> AsyncIterator[MailHost]:
+    async for host in start_host(tmp_path, ADMIN_SETTINGS, WEB_LISTENERS):
+        yield host
+
+
+def web_client(host: MailHost) -> httpx.AsyncClient:
+    """A browser-like client of the host's web listener (keeps cookies; the host's
+    certificate is self-signed)."""
+    return httpx.AsyncClient(
+        base_url=f"https://127.0.0.1:{host.port('web')}", verify=False, follow_redirects=False
+    )
