@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+
+from mailroom.app.routing_map_files import routing_map_files
 from mailroom.app.services import Services
 from mailroom.config import Listener, TlsMode
+from mailroom.directory.passwords import PasswordHasher
 from mailroom.web.app import build_app
 from mailroom.web.context import WebServices
 from mailroom.web.server import WebServer
@@ -18,7 +23,13 @@ def web_services(services: Services) -> WebServices:
         directory=services.directory,
         authenticator=services.authenticator,
         listeners=tuple(config.listeners),
+        hash_password=functools.partial(_hash_password, PasswordHasher(config.auth.passwords)),
+        routing_map_files=routing_map_files(config),
     )
+
+
+async def _hash_password(hasher: PasswordHasher, password: str) -> str:
+    return await asyncio.to_thread(hasher.hash, password)
 
 
 def web_server(services: Services, web: WebServices, listener: Listener) -> WebServer:

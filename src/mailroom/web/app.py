@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from mailroom.config import Listener
 from mailroom.web import login
 from mailroom.web.access import LoginRequired, member
+from mailroom.web.admin_directory import routes as admin_directory_routes
 from mailroom.web.context import WebServices
 from mailroom.web.guard import Guard
 from mailroom.web.pages import page, see_other
@@ -41,6 +42,7 @@ def build_app(services: WebServices, listener: Listener) -> Asgi:
         Route("/", home),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         *login.routes(services, listener, sessions),
+        *admin_directory_routes(services),
     ]
 
     async def login_required(request: Request, exc: Exception) -> Response:
