@@ -91,3 +91,13 @@ async def test_a_config_without_map_files_says_so(web_host: MailHost) -> None:
         answer = await client.get("/admin/maps")
         assert answer.status_code == 200
         assert 'id="no-maps"' in answer.text
+
+
+async def test_a_rewrite_result_that_is_no_address_is_refused_as_the_router_would(
+    map_host: MailHost,
+) -> None:
+    (map_host.root / "arbitration").write_text("/^a@/ alice@example.test\n/^b@/ b@@example.test\n")
+    async with logged_in(map_host) as client:
+        answer = await client.get("/admin/maps")
+    shown = sections(answer.text)["rewrite_maps"]
+    assert f"{map_host.root / 'arbitration'}:2: the result 'b@@example.test'" in shown

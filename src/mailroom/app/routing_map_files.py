@@ -14,10 +14,11 @@ from mailroom.routing import (
     MapFileError,
     parse_address_map,
     parse_aliases_file,
-    parse_regexp_table,
     parse_transport_map,
 )
 from mailroom.routing.map_file import read_map_file
+from mailroom.routing.regexp_table import RegexpTable, parse_regexp_table
+from mailroom.routing.router import check_literal_results
 from mailroom.web.context import MapFileView
 
 
@@ -26,6 +27,13 @@ class _Sized(Protocol):
 
 
 Parser = Callable[[str, Path], _Sized]
+
+
+def _rewrite_map(text: str, path: Path) -> RegexpTable:
+    """A rewrite map as the router takes it: parsed, its literal results checked."""
+    table = parse_regexp_table(text, path)
+    check_literal_results(table)
+    return table
 
 
 def _view(kind: str, path: Path, parse: Parser) -> MapFileView:
@@ -46,7 +54,7 @@ def map_file_views(config: Config) -> list[MapFileView]:
     routing = config.routing
     base = config.source.parent if config.source else Path.cwd()  # as app.router_for
     named: list[tuple[str, Path, Parser]] = [
-        *(("rewrite_maps", path, parse_regexp_table) for path in routing.rewrite_maps),
+        *(("rewrite_maps", path, _rewrite_map) for path in routing.rewrite_maps),
     ]
     if routing.aliases_file is not None:
         named.append(("aliases_file", routing.aliases_file, parse_aliases_file))
