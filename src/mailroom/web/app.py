@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from mailroom.config import Listener
-from mailroom.web import autoconfig, login
+from mailroom.web import autoconfig, dashboard, login
 from mailroom.web.access import LoginRequired, member
 from mailroom.web.context import WebServices
 from mailroom.web.guard import Guard
@@ -42,6 +42,7 @@ def build_app(services: WebServices, listener: Listener) -> Asgi:
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         *login.routes(services, listener, sessions),
         *autoconfig.routes(services),
+        *dashboard.routes(services),
     ]
 
     async def login_required(request: Request, exc: Exception) -> Response:
