@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from mailroom.app.monitoring import HostMonitoring
 from mailroom.app.services import Services
 from mailroom.config import Listener, TlsMode
 from mailroom.web.app import build_app
@@ -10,7 +11,7 @@ from mailroom.web.context import WebServices
 from mailroom.web.server import WebServer
 
 
-def web_services(services: Services) -> WebServices:
+def web_services(services: Services, monitoring: HostMonitoring | None = None) -> WebServices:
     config = services.config
     return WebServices(
         settings=config.web,
@@ -18,6 +19,8 @@ def web_services(services: Services) -> WebServices:
         directory=services.directory,
         authenticator=services.authenticator,
         listeners=tuple(config.listeners),
+        metrics=monitoring,
+        history=monitoring.history if monitoring is not None else None,
     )
 
 

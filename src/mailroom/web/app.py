@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from mailroom.config import Listener
-from mailroom.web import login
+from mailroom.web import login, monitoring
 from mailroom.web.access import LoginRequired, member
 from mailroom.web.context import WebServices
 from mailroom.web.guard import Guard
@@ -24,7 +24,7 @@ from mailroom.web.sessions import SessionStore
 
 STATIC = Path(__file__).parent / "static"
 
-EXEMPT_FROM_GUARD: tuple[str, ...] = ()
+EXEMPT_FROM_GUARD: tuple[str, ...] = (*monitoring.PATHS,)
 """Paths that take no session and change nothing, exempt from the CSRF check (each page
 module that has one adds it here)."""
 
@@ -41,6 +41,7 @@ def build_app(services: WebServices, listener: Listener) -> Asgi:
         Route("/", home),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         *login.routes(services, listener, sessions),
+        *monitoring.routes(services),
     ]
 
     async def login_required(request: Request, exc: Exception) -> Response:

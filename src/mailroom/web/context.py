@@ -6,11 +6,29 @@ protocols here, which the app fills in."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from mailroom.auth import Authenticator
 from mailroom.config import Listener
 from mailroom.config.web import WebConfig
 from mailroom.directory import Directory
+from mailroom.metrics.history import HourlyHistory
+
+
+class HostMetrics(Protocol):
+    """The host's monitoring (app/monitoring.py `HostMonitoring`)."""
+
+    async def exposition(self) -> bytes:
+        """The `/metrics` text of the whole host (workers and queue measured now)."""
+        ...
+
+    async def problems(self) -> list[str]:
+        """What keeps the host from working (empty: healthy), for `/healthz`."""
+        ...
+
+    async def refresh(self) -> HourlyHistory:
+        """The hourly history with every count until now in it (else up to a minute old)."""
+        ...
 
 
 @dataclass
@@ -21,3 +39,8 @@ class WebServices:
     authenticator: Authenticator
     listeners: tuple[Listener, ...]
     """Every listener of the config (autoconfig names the mail ones, pages their ports)."""
+    metrics: HostMetrics | None = None
+    """`/metrics` and `/healthz` (None: they answer 404)."""
+    history: HourlyHistory | None = None
+    """Per-hour counts of the last 48 hours for the dashboard (metrics.history); call
+    `await metrics.refresh()` first for counts of the last minute too."""
