@@ -54,6 +54,28 @@ async def test_the_dashboard_draws_the_queue_by_state_and_age(web_host: MailHost
     assert '<rect class="bar s-held"' in section.group(1)
 
 
+async def test_the_dashboard_draws_this_hours_mail_and_logins(web_host: MailHost) -> None:
+    web_host.internet.mx.rcpt_replies[WAITING] = "451 4.3.0 <dave@outside.example>: try later"
+    await submit(web_host, "alice@example.test", [WAITING])
+    await submit(web_host, "alice@example.test", ["carol@outside.example"])
+    await web_host.running.dispatcher.settled()
+    async with web_client(web_host) as client:
+        assert (await log_in(client, "alice@example.test", "wrong")).status_code == 401
+        assert (await log_in(client, "alice@example.test", PASSWORD)).status_code == 303
+        page = (await client.get("/admin")).text
+    mail = re.search(r'<figure class="chart" id="chart-mail">(.*?)</figure>', page, re.S)
+    assert mail, page
+    legend = re.sub(r"\s+", " ", mail.group(1))
+    for name, count in (("received", 2), ("delivered", 1), ("deferred", 1), ("bounced", 0)):
+        assert f"{name} <b>{count}</b>" in legend, legend
+    logins = re.search(r'<figure class="chart" id="chart-logins">(.*?)</figure>', page, re.S)
+    assert logins, page
+    legend = re.sub(r"\s+", " ", logins.group(1))
+    # Two submissions and the web login succeeded; one web login failed.
+    assert "logins <b>3</b>" in legend, legend
+    assert "failed logins <b>1</b>" in legend, legend
+
+
 async def test_the_dashboard_shows_expiry_of_certificates_and_dkim_keys(
     web_host: MailHost,
 ) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mailroom.app.monitoring import HostMonitoring
 from mailroom.app.services import Services, data_dir
 from mailroom.app.standalone import dkim_keys
 from mailroom.config import Config, Listener, TlsMode
@@ -19,7 +20,7 @@ from mailroom.web.dashboard_sources import DkimKeyAge
 from mailroom.web.server import WebServer
 
 
-def web_services(services: Services) -> WebServices:
+def web_services(services: Services, monitoring: HostMonitoring | None = None) -> WebServices:
     config = services.config
     return WebServices(
         settings=config.web,
@@ -31,6 +32,8 @@ def web_services(services: Services) -> WebServices:
         certificate_files=certificate_files(config),
         dkim_key_ages=dkim_key_ages(services),
         disk_paths=disk_paths(config),
+        metrics=monitoring,
+        history=monitoring.history if monitoring is not None else None,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from mailroom.auth import Authenticator
 from mailroom.config import Listener
@@ -18,6 +19,22 @@ from mailroom.queue import MailQueue
 from mailroom.web.dashboard_sources import BanSource, DkimKeyAge
 
 
+class HostMetrics(Protocol):
+    """The host's monitoring (app/monitoring.py `HostMonitoring`)."""
+
+    async def exposition(self) -> bytes:
+        """The `/metrics` text of the whole host (workers and queue measured now)."""
+        ...
+
+    async def problems(self) -> list[str]:
+        """What keeps the host from working (empty: healthy), for `/healthz`."""
+        ...
+
+    async def refresh(self) -> HourlyHistory:
+        """The hourly history with every count until now in it (else up to a minute old)."""
+        ...
+
+
 @dataclass
 class WebServices:
     settings: WebConfig
@@ -26,12 +43,15 @@ class WebServices:
     authenticator: Authenticator
     listeners: tuple[Listener, ...]
     """Every listener of the config (autoconfig names the mail ones, pages their ports)."""
+    metrics: HostMetrics | None = None
+    """`/metrics` and `/healthz` (None: they answer 404)."""
+    history: HourlyHistory | None = None
+    """Per-hour counts of the last 48 hours for the dashboard (metrics.history); call
+    `await metrics.refresh()` first for counts of the last minute too."""
     queue: MailQueue | None = None
     """The host's queue (the dashboard's picture of it; the queue pages)."""
     bans: BanSource | None = None
     """The throttle's bans, if this process's throttle keeps them."""
-    hourly_history: Callable[[], Awaitable[HourlyHistory]] | None = None
-    """The host's per-hour counts, brought up to date (the metrics wiring fills it)."""
     certificate_files: tuple[tuple[str, Path], ...] = ()
     """(what it is for, path) of each TLS certificate the listeners use."""
     dkim_key_ages: Callable[[], Awaitable[list[DkimKeyAge]]] | None = None

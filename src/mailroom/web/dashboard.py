@@ -281,7 +281,9 @@ def routes(services: WebServices) -> list[BaseRoute]:
         now = datetime.now(UTC)
 
         async def history() -> HourlyHistory | None:
-            return None if services.hourly_history is None else await services.hourly_history()
+            if services.metrics is not None:
+                return await services.metrics.refresh()  # counts of the last minute too
+            return services.history
 
         async def queue() -> list[QueueEntry] | None:
             return None if services.queue is None else await services.queue.entries()
