@@ -95,6 +95,11 @@ def routes(services: WebServices) -> list[BaseRoute]:
                 return _not_ours()
         except DirectoryError:
             return PlainTextResponse("the directory cannot be reached; try again later", 503)
+        if not any(server.incoming for server in servers) or all(
+            server.incoming for server in servers
+        ):
+            # The format needs both an incoming and an outgoing server.
+            return PlainTextResponse("this host has no TLS listener for mail clients", 404)
         return Response(thunderbird_config(domain, servers), media_type=THUNDERBIRD_TYPE)
 
     async def autodiscover(request: Request) -> Response:
@@ -118,7 +123,7 @@ def routes(services: WebServices) -> list[BaseRoute]:
             known = await ours(address.rpartition("@")[2])
         except DirectoryError:
             return PlainTextResponse("the directory cannot be reached; try again later", 503)
-        if not known:
+        if not known or not servers:
             return _xml(error_response(500, "The e-mail address cannot be found."))
         return _xml(settings_response(address, servers))
 
