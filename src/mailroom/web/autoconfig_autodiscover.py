@@ -68,7 +68,7 @@ def parse_request(body: bytes) -> AutodiscoverRequest:
             raise BadRequest("too many or too deeply nested elements")
         local = _local(name)
         if not path and local != "Autodiscover":
-            raise BadRequest(f"the document element is {local!r}, not Autodiscover")
+            raise BadRequest(f"the document element is {local[:64]!r}, not Autodiscover")
         path.append(local)
 
     def end(_name: str) -> None:
