@@ -18,6 +18,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from mailroom.app.monitoring import HostMonitoring, history_path
 from mailroom.app.process_limits import describe_limits, host_connections
 from mailroom.app.protocols import WORKER_PROTOCOLS, describe_listener, protocol_builders
 from mailroom.app.secret_files import create_private_file, sqlite_file
@@ -39,6 +40,7 @@ from mailroom.control.administration import QueueAdministration
 from mailroom.delivery.bounces import Bouncer
 from mailroom.delivery.dispatcher import Dispatcher
 from mailroom.directory import DirectoryError
+from mailroom.metrics.history import HourlyHistory
 from mailroom.net import ListeningServer, TlsContexts
 from mailroom.net.edge_limits import HostConnections
 from mailroom.web.server import WebServer
@@ -66,6 +68,7 @@ class Host:
         workers: WorkerPool | None = None,
         run_as: ServiceUser | None = None,
         connections: HostConnections | None = None,
+        monitoring: HostMonitoring | None = None,
     ) -> None:
         self.services = services
         self.config = services.config
@@ -80,6 +83,8 @@ class Host:
         """Started as root: the service user it binds its ports for, then becomes."""
         self.connections = connections
         """The host's connection counts and limits (`[limits]`), shared by its listeners."""
+        self.monitoring = monitoring
+        """`/metrics`, `/healthz` and the hourly history (app/monitoring.py)."""
         self._delivering: asyncio.Task[None] | None = None
         self._wrapping: asyncio.Task[None] | None = None
         self._listening: list[Server] = []
@@ -115,6 +120,8 @@ class Host:
         if self.connections is not None:
             announce(describe_limits(self.connections))
         self._delivering = asyncio.create_task(self.dispatcher.run())
+        if self.monitoring is not None:
+            self.monitoring.start(self._delivering)
         # `mailroom queue flush|hold|release|delete|bounce` ask this host over it.
         await self.control.start()
         if self.run_as is None:
@@ -158,6 +165,8 @@ class Host:
 
     async def stop(self) -> None:
         """Stop what `start` started, the listeners first (their sessions end there)."""
+        if self.monitoring is not None:  # while the workers can still tell their counts
+            await self.monitoring.stop()
         if self.workers is not None:
             await self.workers.stop()
         await self.control.close()
@@ -244,7 +253,9 @@ async def open_host(
             protocol: builder(services, dispatcher) for protocol, builder in builders.items()
         }
         connections = host_connections(config)
-        web = web_services(services)
+        workers = worker_pool(services, connections)
+        monitoring = HostMonitoring(services, workers, HourlyHistory.load(history_path(services)))
+        web = web_services(services, monitoring)
         servers: list[Server] = [
             web_server(services, web, listener)
             if listener.protocol is Protocol.WEB
@@ -256,8 +267,17 @@ async def open_host(
             )
             for listener in config.listeners
         ]
-        workers = worker_pool(services, connections)
-        host = Host(services, bouncer, dispatcher, control, servers, workers, run_as, connections)
+        host = Host(
+            services,
+            bouncer,
+            dispatcher,
+            control,
+            servers,
+            workers,
+            run_as,
+            connections,
+            monitoring,
+        )
         if listen:
             stack.push_async_callback(host.stop)
             await host.start(announce)

@@ -5,17 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
+from mailroom.app.monitoring import HostMonitoring
 from mailroom.app.routing_map_files import routing_map_files
-from mailroom.app.services import Services
-from mailroom.config import Listener, TlsMode
+from mailroom.app.services import Services, data_dir
+from mailroom.app.standalone import dkim_keys
+from mailroom.config import Config, Listener, TlsMode
 from mailroom.directory.passwords import PasswordHasher
+from mailroom.mailauth import DkimKeys
+from mailroom.mailauth.dkim import DkimError
 from mailroom.web.app import build_app
 from mailroom.web.context import WebServices
+from mailroom.web.dashboard_sources import DkimKeyAge
 from mailroom.web.server import WebServer
 
 
-def web_services(services: Services) -> WebServices:
+def web_services(services: Services, monitoring: HostMonitoring | None = None) -> WebServices:
     config = services.config
     return WebServices(
         settings=config.web,
@@ -25,11 +33,62 @@ def web_services(services: Services) -> WebServices:
         listeners=tuple(config.listeners),
         hash_password=functools.partial(_hash_password, PasswordHasher(config.auth.passwords)),
         routing_map_files=routing_map_files(config),
+        queue=services.queue,
+        certificate_files=certificate_files(config),
+        dkim_key_ages=dkim_key_ages(services),
+        disk_paths=disk_paths(config),
+        metrics=monitoring,
+        history=monitoring.history if monitoring is not None else None,
     )
 
 
 async def _hash_password(hasher: PasswordHasher, password: str) -> str:
     return await asyncio.to_thread(hasher.hash, password)
+
+
+def certificate_files(config: Config) -> tuple[tuple[str, Path], ...]:
+    """Each certificate file a TLS listener uses, with the listeners using it."""
+    users: dict[Path, list[str]] = {}
+    for listener in config.listeners:
+        if listener.tls is TlsMode.NONE:
+            continue
+        path = config.resolve(listener.certificate or config.tls.certificate)
+        users.setdefault(path, []).append(listener.name)
+    return tuple((", ".join(names), path) for path, names in users.items())
+
+
+def disk_paths(config: Config) -> tuple[tuple[str, Path], ...]:
+    """The data directory (queue, directory database) and where the mailboxes are (the
+    mailbox template up to its first `%`)."""
+    data = data_dir(config)
+    fixed = config.mailbox.path_template.split("%", 1)[0]
+    return (("data and queue", data), ("mailboxes", data / fixed if fixed else data))
+
+
+def dkim_key_ages(services: Services) -> Callable[[], Awaitable[list[DkimKeyAge]]]:
+    config = services.config
+    keys = dkim_keys(config)
+
+    async def ages() -> list[DkimKeyAge]:
+        domains = [domain.name for domain in await services.directory.list_domains()]
+        return await asyncio.to_thread(_key_ages, keys, domains)
+
+    return ages
+
+
+def _key_ages(keys: DkimKeys, domains: list[str]) -> list[DkimKeyAge]:
+    found = []
+    for domain in domains:
+        try:
+            key = keys.load(domain)
+            if key is None:
+                continue
+            written = keys.path(domain).stat().st_mtime
+        except (DkimError, OSError):
+            continue
+        created = datetime.fromtimestamp(written, UTC)
+        found.append(DkimKeyAge(domain, keys.selector, str(key.algorithm), created))
+    return found
 
 
 def web_server(services: Services, web: WebServices, listener: Listener) -> WebServer:

@@ -29,7 +29,7 @@ from mailroom.app.process_limits import host_connections, raise_open_file_limit,
 from mailroom.app.protocols import WORKER_PROTOCOLS
 from mailroom.app.serve import configure_logging, tune_garbage_collector, use_disk_threads
 from mailroom.app.services import Services, open_services
-from mailroom.app.workers import WorkerSpec, closed_frame, ready_frame
+from mailroom.app.workers import METRICS, WorkerSpec, answer_metrics, closed_frame, ready_frame
 from mailroom.auth.remote_throttle import RemoteThrottle
 from mailroom.config import Config, load_config
 from mailroom.ipc import Link
@@ -57,6 +57,7 @@ def die_with_parent(parent: int) -> None:
 async def run_worker(config: Config, spec: WorkerSpec) -> None:
     use_disk_threads()
     link = Link(socket.socket(fileno=spec.link), name="main process")
+    link.answer(METRICS, answer_metrics)
     await link.open()
     reading = asyncio.create_task(link.run())
     async with contextlib.AsyncExitStack() as stack:

@@ -10,11 +10,13 @@ fewest open connections (`net.handoff`).
 
 Each worker has a link to the main process (a Unix socket pair, `mailroom.ipc`) over
 which it asks the host's one login throttle (`auth.remote_throttle`), hears and tells
-folder changes (`store.event_hub`, so IDLE wakes across processes) and reports closed
-connections. A link at end-of-file means the main process is gone: the worker stops
-(and on Linux the kernel sends it SIGTERM then, PR_SET_PDEATHSIG). A worker that dies
-is started again after a delay that doubles up to `MAX_RESTART_DELAY`; SIGTERM stops
-them all before the main process ends, SIGHUP is passed on (certificates).
+folder changes (`store.event_hub`, so IDLE wakes across processes), reports closed
+connections and answers the main process's requests for its metrics (`metrics.combined`:
+why not prometheus-client's multiprocess mode is said there). A link at end-of-file
+means the main process is gone: the worker stops (and on Linux the kernel sends it
+SIGTERM then, PR_SET_PDEATHSIG). A worker that dies is started again after a delay that
+doubles up to `MAX_RESTART_DELAY`; SIGTERM stops them all before the main process ends,
+SIGHUP is passed on (certificates).
 """
 
 from __future__ import annotations
@@ -33,7 +35,14 @@ from pathlib import Path
 from mailroom.auth import Throttle
 from mailroom.auth.remote_throttle import ThrottleService
 from mailroom.config import Listener
-from mailroom.ipc import Link, Message
+from mailroom.ipc import Link, LinkClosed, Message
+from mailroom.metrics.combined import (
+    Samples,
+    WorkerTotals,
+    encode_samples,
+    parse_samples,
+    samples_of,
+)
 from mailroom.net.edge_limits import HostConnections
 from mailroom.net.handoff import Handoff, channel_pair
 from mailroom.store import MailboxEvents
@@ -46,6 +55,10 @@ READY = "ready"
 """The kind of the frame a worker sends once it takes connections."""
 CLOSED = "closed"
 """The kind of the frame a worker sends when connections it was handed are closed."""
+METRICS = "metrics"
+"""The kind of the request the main process sends for a worker's metric samples."""
+METRICS_TIMEOUT = 2.0
+"""Seconds a worker has to answer it; one that does not counts with its last answer."""
 MAX_CLOSED = 1000
 """Connection ids in one closed frame at most."""
 READY_TIMEOUT = 60.0
@@ -111,6 +124,8 @@ class WorkerPool:
         self._live: dict[int, _Worker] = {}
         self._keepers: list[asyncio.Task[None]] = []
         self._stopping = False
+        self.metric_totals = WorkerTotals()
+        """The workers' metric samples, as last answered (and those of ended workers)."""
 
     @property
     def pids(self) -> list[int]:
@@ -211,6 +226,7 @@ class WorkerPool:
         """Wait for the worker to end; say how it ended."""
         code = await worker.process.wait()
         self._live.pop(worker.index, None)
+        self.metric_totals.retire(worker.process.pid)
         self._handoff.remove_worker(worker.index)
         if self._hub is not None:
             self._hub.detach(worker.link)
@@ -219,6 +235,22 @@ class WorkerPool:
             await worker.reading
         how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
         return f"(pid {worker.process.pid}) {how}"
+
+    async def collect_metrics(self) -> Samples:
+        """Ask every live worker for its metric samples now; the workers' totals."""
+        await asyncio.gather(*(self._ask_metrics(worker) for worker in list(self._live.values())))
+        return self.metric_totals.totals()
+
+    async def _ask_metrics(self, worker: _Worker) -> None:
+        try:
+            async with asyncio.timeout(METRICS_TIMEOUT):
+                answer = await worker.link.request(METRICS, {})
+            samples = parse_samples(answer.get("samples"))
+        except (LinkClosed, TimeoutError, ValueError) as error:
+            log.warning("worker %d: no metrics (%s); its last ones count", worker.index, error)
+            return
+        if self._live.get(worker.index) is worker:  # not ended (and retired) meanwhile
+            self.metric_totals.update(worker.process.pid, samples)
 
     def _closed(self, index: int, message: Message) -> None:
         try:
@@ -264,6 +296,11 @@ def ready_frame(pid: int) -> Message:
 
 def closed_frame(idents: list[int]) -> Message:
     return {"k": CLOSED, "ids": idents}
+
+
+async def answer_metrics(message: Message) -> Message:
+    """A worker's answer to the main process's metrics request: its samples now."""
+    return {"samples": encode_samples(samples_of())}
 
 
 def parse_closed(message: Message) -> list[int]:

@@ -67,6 +67,7 @@ from mailroom.directory.passwords import (
     Verification,
     identify_scheme,
 )
+from mailroom.metrics import AUTH_ATTEMPTS
 
 log = logging.getLogger("mailroom.auth")
 
@@ -229,6 +230,7 @@ class Authenticator:
         DatabaseUnavailable), which the protocol answers as a temporary failure."""
         decision, delay = await self._decide(request)
         self._log(request, decision, delay)
+        AUTH_ATTEMPTS.labels(request.protocol, decision.outcome.value).inc()
         return AuthResult(
             outcome=decision.outcome,
             account=decision.account,

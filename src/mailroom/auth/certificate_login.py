@@ -41,6 +41,7 @@ from mailroom.auth.throttle import (
 from mailroom.config.client_certificates import AccountSource
 from mailroom.directory import Account, DirectoryError, InvalidAddress
 from mailroom.directory.addresses import normalize_address, normalize_domain
+from mailroom.metrics import AUTH_ATTEMPTS
 
 log = logging.getLogger("mailroom.auth")
 
@@ -170,6 +171,7 @@ class CertificateLogin:
         client = canonical_client(client_ip)
         decision, delay = await self._decide(presented, authzid, client)
         self._log(presented, authzid, protocol, client, decision, delay)
+        AUTH_ATTEMPTS.labels(protocol, decision.outcome.value).inc()
         if decision.outcome is not AuthOutcome.SUCCESS and delay:
             await asyncio.sleep(delay)
         return AuthResult(

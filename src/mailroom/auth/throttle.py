@@ -46,6 +46,7 @@ from typing import Protocol, TypeVar
 
 from mailroom.auth.ban_store import BanFile, BanSnapshot, LockedAccount
 from mailroom.config import ThrottleConfig
+from mailroom.metrics import BANS
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -307,6 +308,7 @@ class MemoryThrottle:
             # The ban is the punishment for these failures; after it, counting starts over.
             record.failures.clear()
             self._bans_changed()
+            BANS.inc()
         return count
 
     def _forget_old(self, record: _Record, now: float) -> None:

@@ -3,7 +3,9 @@ on the config's `web` listeners."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from ipaddress import ip_network
+
+from pydantic import Field, IPvAnyNetwork
 
 from mailroom.config.section import Section
 
@@ -19,3 +21,8 @@ class WebConfig(Section):
     """A login not used for this long ends."""
     session_max_hours: float = Field(default=12, gt=0, le=24 * 30)
     """A login ends this long after it began, used or not."""
+    metrics_networks: list[IPvAnyNetwork] = Field(
+        default_factory=lambda: [ip_network("127.0.0.0/8"), ip_network("::1/128")]
+    )
+    """Client networks that may fetch `/metrics` (the Prometheus scraper's address); any
+    other client gets 403. `/healthz` answers everyone (it says only ok or what fails)."""

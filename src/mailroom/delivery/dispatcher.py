@@ -25,6 +25,7 @@ from mailroom.delivery.bounces import Bouncer
 from mailroom.delivery.local import QUARANTINE_NOTE, LocalDelivery, LocalResult, LocalStatus
 from mailroom.delivery.outbound import Outbound
 from mailroom.delivery.remote import RemoteStatus
+from mailroom.metrics import DELIVERY_LATENCY, MESSAGES_DELIVERED
 from mailroom.queue import (
     Envelope,
     EnvelopeRecipient,
@@ -144,6 +145,8 @@ class Dispatcher:
                 )
                 result = recipient_result(local)
                 if result.state is RecipientState.DELIVERED:
+                    MESSAGES_DELIVERED.inc()
+                    DELIVERY_LATENCY.observe(max(0.0, time.time() - envelope.received_at))
                     recipient = replace(
                         recipient,
                         state=RecipientState.DELIVERED,

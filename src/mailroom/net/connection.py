@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import cast
 
+from mailroom.metrics import TLS_HANDSHAKE_FAILURES
+
 log = logging.getLogger("mailroom.net")
 
 # Pause reading from the socket when this much input waits unread.
@@ -510,8 +512,10 @@ class Connection:
             )
         except (ssl.SSLError, OSError, TimeoutError, ConnectionError) as error:
             self._transport.abort()
+            TLS_HANDSHAKE_FAILURES.labels(self.listener_name, "starttls").inc()
             raise ConnectionClosed(f"TLS handshake failed: {error}") from error
         if transport is None:
+            TLS_HANDSHAKE_FAILURES.labels(self.listener_name, "starttls").inc()
             raise ConnectionClosed("TLS handshake failed")
         self._transport = transport
         self._protocol.transport = transport

@@ -16,6 +16,12 @@ from collections.abc import Callable
 from typing import Protocol
 
 from mailroom.config import Listener, TlsMode
+from mailroom.metrics import (
+    CONNECTIONS,
+    CONNECTIONS_REFUSED,
+    SESSIONS_OPEN,
+    TLS_HANDSHAKE_FAILURES,
+)
 from mailroom.net.accepting import Acceptor
 from mailroom.net.connection import Connection, ConnectionClosed, _StreamProtocol
 from mailroom.net.edge_limits import UNLIMITED, HostConnections, Refusal
@@ -172,6 +178,7 @@ class ListeningServer:
             refusal, group = self._admit(peer, refusal, counted_elsewhere=counted_elsewhere)
             if refusal is not None:
                 log.info("%s: refused [%s] before TLS: %s", self.listener.name, peer, refusal.value)
+                CONNECTIONS_REFUSED.labels(self.listener.protocol.value, refusal.name.lower()).inc()
                 connection.close()
                 released()
                 return
@@ -200,6 +207,9 @@ class ListeningServer:
 
         if implicit is not None and not self.connections.start_handshake():
             log.info("%s: refused a client: %s", name, Refusal.TOO_MANY_HANDSHAKES.value)
+            CONNECTIONS_REFUSED.labels(
+                self.listener.protocol.value, Refusal.TOO_MANY_HANDSHAKES.name.lower()
+            ).inc()
             lost()
             return
         try:
@@ -216,6 +226,7 @@ class ListeningServer:
         except (OSError, ssl.SSLError, TimeoutError) as error:
             # RFC 8314 §3.3: no TLS, no session. Logged: a flood of these is an attack.
             log.info("%s: no TLS session with a client: %s", name, error or type(error).__name__)
+            TLS_HANDSHAKE_FAILURES.labels(name, "implicit").inc()
             lost()
         except asyncio.CancelledError:
             lost()
@@ -293,14 +304,18 @@ class ListeningServer:
         group: str | None,
     ) -> None:
         listener = self.listener
+        protocol_name = listener.protocol.value
         try:
             if refusal is not None:
                 log.info("%s: refused %s: %s", listener.name, connection.peer, refusal.value)
+                CONNECTIONS_REFUSED.labels(protocol_name, refusal.name.lower()).inc()
                 if refusal is not Refusal.NOT_ALLOWED:
                     goodbye = self.handler.refuse(connection, refusal)
                     await asyncio.wait_for(goodbye, REFUSAL_SECONDS)
                 return
-            await self.handler.handle(connection)
+            CONNECTIONS.labels(protocol_name).inc()
+            with SESSIONS_OPEN.labels(protocol_name).track_inprogress():
+                await self.handler.handle(connection)
         except (ConnectionClosed, TimeoutError, OSError):
             pass
         except Exception:

@@ -45,6 +45,12 @@ from types import TracebackType
 from typing import BinaryIO
 
 from mailroom.durable import unlink_all, write_synced
+from mailroom.metrics import (
+    DELIVERY_LATENCY,
+    MESSAGES_BOUNCED,
+    MESSAGES_DEFERRED,
+    MESSAGES_DELIVERED,
+)
 from mailroom.queue.entry import QueueEntry, RecipientResult
 from mailroom.queue.envelope import Envelope, EnvelopeRecipient, RecipientState
 from mailroom.queue.errors import QueueError, UnknownMessage
@@ -216,7 +222,9 @@ class MailQueue:
                     raise IndexError(f"{queue_id}: no recipient number {index}")
                 recipients[index] = self._apply(entry, recipients[index], result, now)
             envelope = replace(entry.envelope, recipients=tuple(recipients))
-            return await self._store(entry, envelope, "record delivery results")
+            stored = await self._store(entry, envelope, "record delivery results")
+        count_results([recipients[index] for index in results], envelope.received_at, now)
+        return stored
 
     async def _store(self, entry: QueueEntry, envelope: Envelope, doing: str) -> QueueEntry:
         """Replace `entry`'s envelope on disk (durably) and in memory; hold its lock."""
@@ -384,3 +392,16 @@ class MailQueue:
     def _signal(self) -> None:
         self._changed.set()
         self._changed = asyncio.Event()
+
+
+def count_results(recipients: list[EnvelopeRecipient], received_at: float, now: float) -> None:
+    """The metrics of recorded results (durable now): delivered (and how long it took
+    since reception), deferred, or bounced (failed for good, expired included)."""
+    for recipient in recipients:
+        if recipient.state is RecipientState.DELIVERED:
+            MESSAGES_DELIVERED.inc()
+            DELIVERY_LATENCY.observe(max(0.0, now - received_at))
+        elif recipient.state is RecipientState.DEFERRED:
+            MESSAGES_DEFERRED.inc()
+        elif recipient.state is RecipientState.FAILED:
+            MESSAGES_BOUNCED.inc()

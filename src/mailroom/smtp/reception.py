@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from mailroom.metrics import MESSAGES_RECEIVED
 from mailroom.net import Connection, LineTooLong
 from mailroom.queue import CommitFailed, Envelope, MessageWriter, QueueError, RecipientState
 from mailroom.smtp import replies
@@ -209,6 +210,7 @@ class MessageReception:
             await self.abort()
             raise SmtpError(replies.QUEUE_WRITE_ERROR) from None
         self.log_client(queue_id)
+        self.count_received()
         self.state.transaction = None
         await self.send(replies.queued(queue_id))
 
@@ -250,6 +252,7 @@ class MessageReception:
     ) -> None:
         """Every recipient has it in a fsynced Maildir: the queue file is not needed."""
         self.log_client(writer.queue_id)
+        self.count_received()
         log.info(
             "%s: from=<%s>, size=%d, nrcpt=%d (delivered at once)",
             writer.queue_id,
@@ -272,6 +275,10 @@ class MessageReception:
             self.state.helo,
             f", sasl_username={account}" if account else "",
         )
+
+    def count_received(self) -> None:
+        """One more message accepted (on stable storage, about to be answered 250)."""
+        MESSAGES_RECEIVED.labels("smtp" if self.inbound else "submission").inc()
 
     def envelope(self, transaction: Transaction) -> Envelope:
         return envelope_of(

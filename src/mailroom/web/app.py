@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from mailroom.config import Listener
-from mailroom.web import login
+from mailroom.web import autoconfig, dashboard, login, monitoring
 from mailroom.web.access import LoginRequired, member
 from mailroom.web.admin_directory import routes as admin_directory_routes
 from mailroom.web.context import WebServices
@@ -25,7 +25,10 @@ from mailroom.web.sessions import SessionStore
 
 STATIC = Path(__file__).parent / "static"
 
-EXEMPT_FROM_GUARD: tuple[str, ...] = ()
+EXEMPT_FROM_GUARD: tuple[str, ...] = (
+    *autoconfig.PATHS,
+    *monitoring.PATHS,
+)
 """Paths that take no session and change nothing, exempt from the CSRF check (each page
 module that has one adds it here)."""
 
@@ -43,6 +46,9 @@ def build_app(services: WebServices, listener: Listener) -> Asgi:
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         *login.routes(services, listener, sessions),
         *admin_directory_routes(services),
+        *autoconfig.routes(services),
+        *dashboard.routes(services),
+        *monitoring.routes(services),
     ]
 
     async def login_required(request: Request, exc: Exception) -> Response:
