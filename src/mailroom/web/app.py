@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from mailroom.config import Listener
-from mailroom.web import login
+from mailroom.web import admin_bans, admin_dns, admin_queue, login
 from mailroom.web.access import LoginRequired, member
 from mailroom.web.context import WebServices
 from mailroom.web.guard import Guard
@@ -41,6 +41,9 @@ def build_app(services: WebServices, listener: Listener) -> Asgi:
         Route("/", home),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         *login.routes(services, listener, sessions),
+        *admin_queue.routes(services),
+        *admin_bans.routes(services),
+        *admin_dns.routes(services),
     ]
 
     async def login_required(request: Request, exc: Exception) -> Response:

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mailroom.auth import Authenticator
+from mailroom.auth import Authenticator, BanAdministration
 from mailroom.config import Listener
 from mailroom.config.web import WebConfig
+from mailroom.control.administration import QueueAdministration
 from mailroom.directory import Directory
+from mailroom.queue import MailQueue
+from mailroom.web.dns_publication import DnsPublication
 
 
 @dataclass
@@ -21,3 +24,12 @@ class WebServices:
     authenticator: Authenticator
     listeners: tuple[Listener, ...]
     """Every listener of the config (autoconfig names the mail ones, pages their ports)."""
+    queue: MailQueue | None = None
+    """The host's queue, read by /admin/queue (changes go through `queue_administration`)."""
+    queue_administration: QueueAdministration | None = None
+    """The control channel's own handler (`mailroom queue hold|release|...`), so the web
+    changes the queue exactly as the CLI does."""
+    bans: BanAdministration | None = None
+    """The throttle's bans (/admin/bans); None where the throttle keeps none of its own."""
+    dns: DnsPublication | None = None
+    """DKIM keys, records to publish and what DNS holds (/admin/dns)."""
