@@ -245,17 +245,15 @@ async def open_host(
             outbound=outbound_delivery(config, services.router, services.srs, services.resolver),
             bouncer=bouncer,
         )
-        control = ControlServer(
-            control_socket(config),
-            QueueAdministration(services.queue, bouncer).handle,
-        )
+        administration = QueueAdministration(services.queue, bouncer)
+        control = ControlServer(control_socket(config), administration.handle)
         factories = {
             protocol: builder(services, dispatcher) for protocol, builder in builders.items()
         }
         connections = host_connections(config)
         workers = worker_pool(services, connections)
         monitoring = HostMonitoring(services, workers, HourlyHistory.load(history_path(services)))
-        web = web_services(services, monitoring)
+        web = web_services(services, administration, monitoring)
         servers: list[Server] = [
             web_server(services, web, listener)
             if listener.protocol is Protocol.WEB

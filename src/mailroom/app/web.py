@@ -9,11 +9,16 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mailroom.app.dns_records import HostDnsPublication
+from mailroom.app.inbound_authentication import host_resolver
 from mailroom.app.monitoring import HostMonitoring
 from mailroom.app.routing_map_files import routing_map_files
 from mailroom.app.services import Services, data_dir
 from mailroom.app.standalone import dkim_keys
+from mailroom.auth import BanAdministration, MemoryThrottle
+from mailroom.auth.redis_throttle import RedisThrottle
 from mailroom.config import Config, Listener, TlsMode
+from mailroom.control.administration import QueueAdministration
 from mailroom.directory.passwords import PasswordHasher
 from mailroom.mailauth import DkimKeys
 from mailroom.mailauth.dkim import DkimError
@@ -23,7 +28,14 @@ from mailroom.web.dashboard_sources import DkimKeyAge
 from mailroom.web.server import WebServer
 
 
-def web_services(services: Services, monitoring: HostMonitoring | None = None) -> WebServices:
+def web_services(
+    services: Services,
+    queue_administration: QueueAdministration | None = None,
+    monitoring: HostMonitoring | None = None,
+) -> WebServices:
+    """What the web gets of `services`; `queue_administration`: the control channel's
+    handler (the host's, so the web and `mailroom queue` change the queue alike);
+    `monitoring`: the host's metrics and hourly history."""
     config = services.config
     return WebServices(
         settings=config.web,
@@ -39,7 +51,19 @@ def web_services(services: Services, monitoring: HostMonitoring | None = None) -
         disk_paths=disk_paths(config),
         metrics=monitoring,
         history=monitoring.history if monitoring is not None else None,
+        queue_administration=queue_administration,
+        bans=ban_administration(services),
+        dns=HostDnsPublication(
+            config, dkim_keys(config), services.resolver or host_resolver(config)
+        ),
     )
+
+
+def ban_administration(services: Services) -> BanAdministration | None:
+    """The throttle's bans, if this process's throttle keeps them (the main process's
+    does; a worker's asks the main process and has none to show)."""
+    throttle = services.throttle
+    return throttle if isinstance(throttle, MemoryThrottle | RedisThrottle) else None
 
 
 async def _hash_password(hasher: PasswordHasher, password: str) -> str:

@@ -14,7 +14,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from mailroom.config import Listener
-from mailroom.web import autoconfig, dashboard, login, monitoring
+from mailroom.web import (
+    admin_bans,
+    admin_dns,
+    admin_queue,
+    autoconfig,
+    dashboard,
+    login,
+    monitoring,
+)
 from mailroom.web.access import LoginRequired, member
 from mailroom.web.admin_directory import routes as admin_directory_routes
 from mailroom.web.context import WebServices
@@ -49,6 +57,9 @@ def build_app(services: WebServices, listener: Listener) -> Asgi:
         *autoconfig.routes(services),
         *dashboard.routes(services),
         *monitoring.routes(services),
+        *admin_queue.routes(services),
+        *admin_bans.routes(services),
+        *admin_dns.routes(services),
     ]
 
     async def login_required(request: Request, exc: Exception) -> Response:

@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from mailroom.auth import Authenticator
+from mailroom.auth import Authenticator, BanAdministration
 from mailroom.config import Listener
 from mailroom.config.web import WebConfig
+from mailroom.control.administration import QueueAdministration
 from mailroom.directory import Directory
 from mailroom.metrics.history import HourlyHistory
 from mailroom.queue import MailQueue
-from mailroom.web.dashboard_sources import BanSource, DkimKeyAge
+from mailroom.web.dashboard_sources import DkimKeyAge
+from mailroom.web.dns_publication import DnsPublication
 
 
 class HostMetrics(Protocol):
@@ -79,13 +81,18 @@ class WebServices:
     history: HourlyHistory | None = None
     """Per-hour counts of the last 48 hours for the dashboard (metrics.history); call
     `await metrics.refresh()` first for counts of the last minute too."""
-    queue: MailQueue | None = None
-    """The host's queue (the dashboard's picture of it; the queue pages)."""
-    bans: BanSource | None = None
-    """The throttle's bans, if this process's throttle keeps them."""
     certificate_files: tuple[tuple[str, Path], ...] = ()
     """(what it is for, path) of each TLS certificate the listeners use."""
     dkim_key_ages: Callable[[], Awaitable[list[DkimKeyAge]]] | None = None
     """The DKIM key of each domain that has one, with its age."""
     disk_paths: tuple[tuple[str, Path], ...] = ()
     """(what it holds, path) of the directories whose disks the dashboard shows."""
+    queue: MailQueue | None = None
+    """The host's queue, read by /admin/queue (changes go through `queue_administration`)."""
+    queue_administration: QueueAdministration | None = None
+    """The control channel's own handler (`mailroom queue hold|release|...`), so the web
+    changes the queue exactly as the CLI does."""
+    bans: BanAdministration | None = None
+    """The throttle's bans (/admin/bans); None where the throttle keeps none of its own."""
+    dns: DnsPublication | None = None
+    """DKIM keys, records to publish and what DNS holds (/admin/dns)."""
