@@ -5,12 +5,14 @@ protocols here, which the app fills in."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mailroom.auth import Authenticator
+from mailroom.auth.throttle import NoThrottle, Throttle
 from mailroom.config import Listener
 from mailroom.config.web import WebConfig
 from mailroom.directory import Directory
+from mailroom.net import ExternalLogin
 
 
 @dataclass
@@ -21,3 +23,10 @@ class WebServices:
     authenticator: Authenticator
     listeners: tuple[Listener, ...]
     """Every listener of the config (autoconfig names the mail ones, pages their ports)."""
+    external: ExternalLogin | None = None
+    """Client-certificate logins (the host's CA bundle, CRLs and account mapping); None:
+    no certificate logins."""
+    throttle: Throttle = field(default_factory=NoThrottle)
+    """The host's login throttle (TOTP codes count against it as passwords do)."""
+    totp_steps: dict[str, int] = field(default_factory=dict)
+    """The last TOTP time step each account logged in with: a code is good once."""
