@@ -13,7 +13,7 @@ from mailroom.app.dns_records import HostDnsPublication
 from mailroom.app.inbound_authentication import host_resolver
 from mailroom.app.monitoring import HostMonitoring
 from mailroom.app.routing_map_files import routing_map_files
-from mailroom.app.services import Services, data_dir
+from mailroom.app.services import Services, data_dir, external_login
 from mailroom.app.standalone import dkim_keys
 from mailroom.auth import BanAdministration, MemoryThrottle
 from mailroom.auth.redis_throttle import RedisThrottle
@@ -23,6 +23,7 @@ from mailroom.directory.passwords import PasswordHasher
 from mailroom.mailauth import DkimKeys
 from mailroom.mailauth.dkim import DkimError
 from mailroom.web.app import build_app
+from mailroom.web.certificate_login import admission as certificate_admission
 from mailroom.web.context import WebServices
 from mailroom.web.dashboard_sources import DkimKeyAge
 from mailroom.web.server import WebServer
@@ -56,6 +57,8 @@ def web_services(
         dns=HostDnsPublication(
             config, dkim_keys(config), services.resolver or host_resolver(config)
         ),
+        external=external_login(services),
+        throttle=services.throttle,
     )
 
 
@@ -120,4 +123,6 @@ def web_server(services: Services, web: WebServices, listener: Listener) -> WebS
     if listener.tls is not TlsMode.NONE:
         assert services.tls is not None
         tls = services.tls.for_listener(listener.name)
-    return WebServer(listener, build_app(web, listener), tls)
+    return WebServer(
+        listener, build_app(web, listener), tls, admission=certificate_admission(web, listener)
+    )

@@ -33,6 +33,7 @@ from mailroom.directory.schema import (
     accounts,
     extra_addresses,
     send_as_grants,
+    totp_secrets,
 )
 from mailroom.directory.transactions import Transactions
 
@@ -237,8 +238,9 @@ class AccountOperations(Transactions):
             return await load_account(connection, account_id)
 
     async def remove_account(self, address: str) -> None:
-        """Remove the account with its extra addresses and send-as grants. Refuses (InUse)
-        while aliases forward to it. Its mail on disk is not this room's business."""
+        """Remove the account with its extra addresses, send-as grants and TOTP secret.
+        Refuses (InUse) while aliases forward to it. Its mail on disk is not this room's
+        business."""
         account = normalize_address(address)
         async with self._writing() as connection:
             account_id = await require_account(connection, account)
@@ -252,6 +254,9 @@ class AccountOperations(Transactions):
             )
             await connection.execute(
                 delete(extra_addresses).where(extra_addresses.c.account_id == account_id)
+            )
+            await connection.execute(
+                delete(totp_secrets).where(totp_secrets.c.account_id == account_id)
             )
             await connection.execute(delete(accounts).where(accounts.c.id == account_id))
 

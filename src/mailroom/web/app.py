@@ -15,13 +15,16 @@ from starlette.staticfiles import StaticFiles
 
 from mailroom.config import Listener
 from mailroom.web import (
+    admin_audit,
     admin_bans,
     admin_dns,
     admin_queue,
     autoconfig,
+    certificate_login,
     dashboard,
     login,
     monitoring,
+    totp,
 )
 from mailroom.web.access import LoginRequired, member
 from mailroom.web.admin_directory import routes as admin_directory_routes
@@ -60,6 +63,9 @@ def build_app(services: WebServices, listener: Listener) -> Asgi:
         *admin_queue.routes(services),
         *admin_bans.routes(services),
         *admin_dns.routes(services),
+        *certificate_login.routes(services, sessions),
+        *totp.routes(services, sessions),
+        *admin_audit.routes(services),
     ]
 
     async def login_required(request: Request, exc: Exception) -> Response:

@@ -6,16 +6,18 @@ protocols here, which the app fills in."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from mailroom.auth import Authenticator, BanAdministration
+from mailroom.auth.throttle import NoThrottle, Throttle
 from mailroom.config import Listener
 from mailroom.config.web import WebConfig
 from mailroom.control.administration import QueueAdministration
 from mailroom.directory import Directory
 from mailroom.metrics.history import HourlyHistory
+from mailroom.net import ExternalLogin
 from mailroom.queue import MailQueue
 from mailroom.web.dashboard_sources import DkimKeyAge
 from mailroom.web.dns_publication import DnsPublication
@@ -96,3 +98,10 @@ class WebServices:
     """The throttle's bans (/admin/bans); None where the throttle keeps none of its own."""
     dns: DnsPublication | None = None
     """DKIM keys, records to publish and what DNS holds (/admin/dns)."""
+    external: ExternalLogin | None = None
+    """Client-certificate logins (the host's CA bundle, CRLs and account mapping); None:
+    no certificate logins."""
+    throttle: Throttle = field(default_factory=NoThrottle)
+    """The host's login throttle (TOTP codes count against it as passwords do)."""
+    totp_steps: dict[str, int] = field(default_factory=dict)
+    """The last TOTP time step each account logged in with: a code is good once."""
