@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mailroom.app.dns_records import HostDnsPublication
 from mailroom.app.inbound_authentication import host_resolver
+from mailroom.app.member_scripts import member_scripts
 from mailroom.app.monitoring import HostMonitoring
 from mailroom.app.routing_map_files import routing_map_files
 from mailroom.app.services import Services, data_dir, external_login
@@ -59,6 +60,7 @@ def web_services(
         ),
         external=external_login(services),
         throttle=services.throttle,
+        open_scripts=member_scripts(services),
     )
 
 

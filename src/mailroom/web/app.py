@@ -24,6 +24,7 @@ from mailroom.web import (
     dashboard,
     login,
     monitoring,
+    selfservice,
     totp,
 )
 from mailroom.web.access import LoginRequired, member
@@ -66,6 +67,7 @@ def build_app(services: WebServices, listener: Listener) -> Asgi:
         *certificate_login.routes(services, sessions),
         *totp.routes(services, sessions),
         *admin_audit.routes(services),
+        *selfservice.routes(services, sessions),
     ]
 
     async def login_required(request: Request, exc: Exception) -> Response:

@@ -65,6 +65,35 @@ async def _no_password_hashing(password: str) -> str:
     raise RuntimeError("the app did not give the web a password hasher")
 
 
+class ScriptRefused(Exception):
+    """A member's Sieve script was not stored (quota, a check failed); the message is fit
+    for the member."""
+
+
+@dataclass(frozen=True)
+class ScriptState:
+    """What a member's Sieve scripts look like from the self-service pages."""
+
+    source: bytes | None
+    """The script of the name asked for; None if there is none."""
+    active: str | None
+    """The active script's name; None if none is, or a hand-written file is."""
+    hand_written_active: bool
+    """The active script is a regular file written by hand (not a stored script)."""
+
+
+class MemberScripts(Protocol):
+    """One account's Sieve scripts, in the store ManageSieve edits (app/member_scripts.py
+    fills it with store.SieveScripts)."""
+
+    async def state(self, name: str) -> ScriptState: ...
+
+    async def save(self, name: str, source: bytes, *, activate: bool) -> None:
+        """Check and store the script `name`; make it the active one if `activate`.
+        Raises ScriptRefused."""
+        ...
+
+
 @dataclass
 class WebServices:
     settings: WebConfig
@@ -105,3 +134,6 @@ class WebServices:
     """The host's login throttle (TOTP codes count against it as passwords do)."""
     totp_steps: dict[str, int] = field(default_factory=dict)
     """The last TOTP time step each account logged in with: a code is good once."""
+    open_scripts: Callable[[str], Awaitable[MemberScripts]] | None = None
+    """An account's Sieve scripts (self-service's vacation and forwarding); None when
+    `[sieve]` is off."""
