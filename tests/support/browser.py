@@ -74,6 +74,8 @@ FLAGS = (
     "--no-default-browser-check",
     "--password-store=basic",
     "--window-size=1280,1024",
+    # No name resolves: the browser reaches 127.0.0.1 and nothing else.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 )
 AUTO_SELECT = {
     "AutoSelectCertificateForUrls": [json.dumps({"pattern": "https://127.0.0.1:*", "filter": {}})]
