@@ -39,14 +39,20 @@ records of real accounts. `stats.accounts_read` counts the reads.
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import TypeVar
 
 from mailroom.auth.login_cache import AuthStats
 from mailroom.directory import Account, Directory
+from mailroom.directory.app_passwords import AppPassword
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class AccountRecords:
     """`Directory.find_account` in front of a record cache; `max_entries=0` turns it off
-    (every lookup reads the directory, and no version is read)."""
+    (every lookup reads the directory, and no version is read). Members' app passwords and
+    registered certificates are kept the same way, beside the accounts."""
 
     def __init__(self, directory: Directory, max_entries: int, stats: AuthStats) -> None:
         self._directory = directory
@@ -56,6 +62,10 @@ class AccountRecords:
         """The directory version the records were read at."""
         self._records: OrderedDict[str, Account] = OrderedDict()
         """Address as looked up (normalised; primary or extra) -> its account."""
+        self._app_passwords: OrderedDict[tuple[str, int], AppPassword] = OrderedDict()
+        """(account, app password id) -> the app password."""
+        self._certificates: OrderedDict[str, frozenset[str]] = OrderedDict()
+        """Account -> the fingerprints of its registered certificates."""
 
     def __len__(self) -> int:
         return len(self._records)
@@ -65,22 +75,67 @@ class AccountRecords:
         directory has it now; None if there is none. Raises DirectoryError."""
         if self.max_entries <= 0:
             return await self._read(address)
-        version = await self._directory.version()
-        if version != self._version:
-            self._records.clear()
-            self._version = version
+        version = await self._current()
         record = self._records.get(address)
         if record is not None:
             self._records.move_to_end(address)
             return record
         account = await self._read(address)
-        # Kept only if no later version was seen meanwhile: this read may be older than it.
-        if account is not None and self._version == version:
-            self._records[address] = account
-            while len(self._records) > self.max_entries:
-                self._records.popitem(last=False)
+        if account is not None:
+            self._keep(self._records, address, account, version)
         return account
+
+    async def app_password(self, account: str, password_id: int) -> AppPassword | None:
+        """The app password `password_id` of `account` (a primary address) as the
+        directory has it now; None if it has none by that id (revoked, or never made)."""
+        if self.max_entries <= 0:
+            return await self._directory.find_app_password(account, password_id)
+        version = await self._current()
+        key = (account, password_id)
+        record = self._app_passwords.get(key)
+        if record is not None:
+            self._app_passwords.move_to_end(key)
+            return record
+        found = await self._directory.find_app_password(account, password_id)
+        if found is not None:
+            self._keep(self._app_passwords, key, found, version)
+        return found
+
+    async def certificates(self, account: str) -> frozenset[str]:
+        """The SHA-256 fingerprints of the certificates `account` registered, now."""
+        if self.max_entries <= 0:
+            return await self._read_certificates(account)
+        version = await self._current()
+        fingerprints = self._certificates.get(account)
+        if fingerprints is not None:
+            self._certificates.move_to_end(account)
+            return fingerprints
+        fingerprints = await self._read_certificates(account)
+        self._keep(self._certificates, account, fingerprints, version)
+        return fingerprints
+
+    async def _current(self) -> int:
+        """The directory's version now; every record read at another one is dropped."""
+        version = await self._directory.version()
+        if version != self._version:
+            self._records.clear()
+            self._app_passwords.clear()
+            self._certificates.clear()
+            self._version = version
+        return version
+
+    def _keep(self, records: OrderedDict[K, V], key: K, value: V, version: int) -> None:
+        # Kept only if no later version was seen meanwhile: this read may be older than it.
+        if self._version != version:
+            return
+        records[key] = value
+        while len(records) > self.max_entries:
+            records.popitem(last=False)
 
     async def _read(self, address: str) -> Account | None:
         self._stats.accounts_read += 1
         return await self._directory.find_account(address)
+
+    async def _read_certificates(self, account: str) -> frozenset[str]:
+        registered = await self._directory.account_certificates(account)
+        return frozenset(each.fingerprint for each in registered)

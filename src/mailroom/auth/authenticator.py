@@ -21,7 +21,14 @@ It owns the policy the legacy host spread over Dovecot's passdbs, PAM and a wish
 - legacy hashes ($1$, $5$, $6$, bcrypt) are wrapped in argon2id at start
   (`wrap_legacy_hashes`), and any old or wrapped hash is replaced by argon2id on the first
   successful login, each with a compare-and-set so a concurrent `passwd` wins;
-- hashing never runs on the event loop: a bounded thread pool does it;
+- hashing never runs on the event loop: a bounded thread pool does it (`hash_password`
+  lends it to the web's password and app-password pages);
+- app passwords (`auth.app_passwords`): on IMAP, POP3, submission and ManageSieve a
+  password of an app password's shape is first checked against that one app password
+  of the account (read through the same version-checked records, so a revoked one is
+  refused at the next login, in every process); the account's own password is still
+  tried when it does not match. Its last use is written at most every
+  `APP_PASSWORD_USE_INTERVAL` seconds per process, without bumping the version;
 - a verified password is remembered for `[auth] cache_ttl_seconds` (`auth.login_cache`),
   so a client's next connections cost no hash; the throttle is still asked first, so a
   ban counts at once. The account record is reused only while the directory's version
@@ -42,10 +49,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import Enum
 from typing import TypeVar
 
 from mailroom.auth.account_records import AccountRecords
+from mailroom.auth.app_passwords import APP_PASSWORD_PROTOCOLS, parse_app_password
 from mailroom.auth.legacy_hashes import wrap_stored_legacy_hashes
 from mailroom.auth.log_lines import LOGGED_VALUE_LENGTH, log_fields
 from mailroom.auth.login_cache import AuthStats, CachedVerifier, LoginCache
@@ -61,6 +70,7 @@ from mailroom.auth.throttle import (
 from mailroom.config import AuthConfig, MasterUser
 from mailroom.directory import Account, Directory, DirectoryError, InvalidAddress
 from mailroom.directory.addresses import normalize_address, normalize_domain
+from mailroom.directory.app_passwords import AppPassword
 from mailroom.directory.passwords import (
     PasswordHasher,
     UnknownHashScheme,
@@ -72,6 +82,9 @@ log = logging.getLogger("mailroom.auth")
 
 MAX_LOGIN_LENGTH = 1024
 """Longest login looked at; longer ones are refused before any work (SASL's field bound)."""
+APP_PASSWORD_USE_INTERVAL = 300.0
+"""An app password's last use is written at most this often (seconds) by one process."""
+MAX_USES_REMEMBERED = 10_000
 
 T = TypeVar("T")
 
@@ -185,6 +198,10 @@ class Authenticator:
         # What an unknown login is verified against, so it costs what a known one does.
         # Made at once in the pool, so the first unknown login pays no extra hash.
         self._dummy_hash = self._pool.submit(self._hasher.dummy_hash)
+        self._cache = cache
+        self._clock = clock
+        self._app_password_uses: dict[int, float] = {}
+        """App password id -> when this process last wrote its last use."""
 
     async def close(self) -> None:
         """Stop the hashing threads (waiting for running hashes, dropping queued ones)."""
@@ -204,6 +221,26 @@ class Authenticator:
         directory has it now: the record a login just read, when nothing changed since
         (opening a logged-in session's mailbox then reads no SQL). Raises DirectoryError."""
         return await self._accounts.find(address)
+
+    async def registered_certificates(self, address: str) -> frozenset[str]:
+        """The SHA-256 fingerprints of the client certificates the account `address` (a
+        primary address) registered, as the directory has them now (`CertificateLogin`
+        pins to them). Raises DirectoryError."""
+        return await self._accounts.certificates(address)
+
+    async def hash_password(self, password: str) -> str:
+        """An argon2id hash of `password` with `[auth.passwords]`, made in the hashing
+        pool (a new password or app password). Raises InvalidValue for one the hasher
+        refuses (empty, NUL, too long)."""
+        return await self._in_pool(self._hasher.hash, password)
+
+    def forget_logins(self, who: str) -> None:
+        """Drop this process's remembered login of `who` (an account's primary address,
+        or `app:ID`) after its password changed or an app password was revoked. Not
+        needed for correctness (entries are keyed by the stored hash, and a revoked app
+        password is no longer found), but an entry is a fast hash of a password: it should
+        not outlive what it stood for."""
+        self._cache.forget(who)
 
     async def log_in(
         self, credentials: Credentials, *, protocol: str, client_ip: IPAddress, secure: bool
@@ -392,6 +429,10 @@ class Authenticator:
                 "unknown_user",
                 f"unknown account {target}: no account has this address",
             )
+        if request.protocol in APP_PASSWORD_PROTOCOLS:
+            by_app_password = await self._check_app_password(request, account)
+            if by_app_password is not None:
+                return by_app_password
         verification, cached = await self._verifier.verified(
             account.address, request.password, account.password_hash
         )
@@ -424,6 +465,46 @@ class Authenticator:
                 request.password, account, verification
             )
         return decision
+
+    async def _check_app_password(self, request: AuthRequest, account: Account) -> _Decision | None:
+        """The decision when the password is one of the account's app passwords; None
+        when it is not (then the account's own password is checked)."""
+        shaped = parse_app_password(request.password)
+        if shaped is None:
+            return None
+        app_password = await self._accounts.app_password(account.address, shaped.id)
+        if app_password is None:
+            return None
+        verification, cached = await self._verifier.verified(
+            f"app:{app_password.id}", shaped.secret, app_password.password_hash
+        )
+        if not verification.ok:
+            return None
+        decision = self._account_state(account, account.address, None)
+        decision.fields["app_password"] = str(app_password.id)
+        if cached:
+            decision.fields["cache"] = "hit"
+        if decision.outcome is AuthOutcome.SUCCESS:
+            await self._note_use(app_password)
+        return decision
+
+    async def _note_use(self, app_password: AppPassword) -> None:
+        now = self._clock()
+        written = self._app_password_uses.get(app_password.id)
+        if written is not None and now - written < APP_PASSWORD_USE_INTERVAL:
+            return
+        if len(self._app_password_uses) >= MAX_USES_REMEMBERED:
+            self._app_password_uses.clear()
+        self._app_password_uses[app_password.id] = now
+        try:
+            await self._directory.record_app_password_use(app_password.id, datetime.now(UTC))
+        except DirectoryError as error:
+            log.warning(
+                "auth: could not note the use of app password id=%d of account=%s: %s",
+                app_password.id,
+                app_password.account,
+                error,
+            )
 
     @staticmethod
     def _account_state(account: Account | None, target: str, master: str | None) -> _Decision:

@@ -16,6 +16,11 @@ CA's member with verified addresses at several domains): each one that is an add
 an account counts. With an empty authorization identity they must all be one account;
 with one, it must be an address of one of them (RFC 4422 §3.4.1: the server decides
 whether the authentication identity may act as the authorization identity).
+
+Pinning: an account whose member registered certificates of their own (self-service,
+`directory.certificates`) accepts only those (by SHA-256 of the DER certificate), so a
+certificate the CA issued for the same address to someone else, or an old one the member
+no longer trusts, does not log in. An account without any keeps the CA's word alone.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from mailroom.auth.authenticator import AuthOutcome, AuthResult
@@ -77,9 +83,19 @@ class PresentedCertificate:
 
 
 class AccountLookup(Protocol):
-    """What the login asks the directory (`Authenticator.account` answers it)."""
+    """What the login asks the directory (the `Authenticator` answers it)."""
 
     async def account(self, address: str) -> Account | None: ...
+
+    async def registered_certificates(self, address: str) -> frozenset[str]:
+        """SHA-256 fingerprints of the certificates the account registered."""
+        ...
+
+
+def fingerprint(certificate: x509.Certificate) -> str:
+    """The SHA-256 of the DER certificate in lower-case hex, as members' registered
+    certificates are pinned (`directory.certificates`)."""
+    return certificate.fingerprint(hashes.SHA256()).hex()
 
 
 def certificate_names(
@@ -265,6 +281,14 @@ class CertificateLogin:
         chosen = await self._chosen(authzid, accounts)
         if isinstance(chosen, _Decision):
             return chosen
+        pinned = await self._accounts.registered_certificates(chosen.address)
+        if pinned and fingerprint(presented.certificate) not in pinned:
+            return _Decision(
+                AuthOutcome.INVALID_REQUEST,
+                "certificate_not_registered",
+                f"{chosen.address} has registered its own certificates and this is not one of them",
+                level=logging.WARNING,
+            )
         if not chosen.enabled:
             return _Decision(
                 AuthOutcome.DISABLED,

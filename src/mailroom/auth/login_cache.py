@@ -53,8 +53,8 @@ class CacheKey:
     """One login attempt as the cache sees it: who, and the keyed hash of the rest."""
 
     who: str
-    """An account's primary address, or `master:NAME` for a master user (no '@' in it,
-    so it cannot be an address)."""
+    """An account's primary address, `master:NAME` for a master user or `app:ID` for an
+    app password (no '@' in either, so neither can be an address)."""
     digest: bytes = field(repr=False)
 
 
@@ -105,6 +105,10 @@ class LoginCache:
             return False
         self._entries.move_to_end(key.who)
         return True
+
+    def forget(self, who: str) -> None:
+        """Drop `who`'s entry (its password changed, its app password was revoked)."""
+        self._entries.pop(who, None)
 
     def remember(self, key: CacheKey) -> None:
         """Note a successful verification; it replaces the account's earlier one."""

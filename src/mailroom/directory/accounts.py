@@ -30,7 +30,9 @@ from mailroom.directory.records import Account
 from mailroom.directory.schema import (
     DISPLAY_NAME_LENGTH,
     PASSWORD_HASH_LENGTH,
+    account_certificates,
     accounts,
+    app_passwords,
     extra_addresses,
     send_as_grants,
 )
@@ -237,7 +239,8 @@ class AccountOperations(Transactions):
             return await load_account(connection, account_id)
 
     async def remove_account(self, address: str) -> None:
-        """Remove the account with its extra addresses and send-as grants. Refuses (InUse)
+        """Remove the account with its extra addresses, send-as grants, app passwords and
+        registered certificates. Refuses (InUse)
         while aliases forward to it. Its mail on disk is not this room's business."""
         account = normalize_address(address)
         async with self._writing() as connection:
@@ -250,6 +253,8 @@ class AccountOperations(Transactions):
             await connection.execute(
                 delete(send_as_grants).where(send_as_grants.c.account_id == account_id)
             )
+            for owned in (app_passwords, account_certificates):  # self-service's rows
+                await connection.execute(delete(owned).where(owned.c.account_id == account_id))
             await connection.execute(
                 delete(extra_addresses).where(extra_addresses.c.account_id == account_id)
             )

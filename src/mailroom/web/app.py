@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from mailroom.config import Listener
-from mailroom.web import login
+from mailroom.web import login, selfservice
 from mailroom.web.access import LoginRequired, member
 from mailroom.web.context import WebServices
 from mailroom.web.guard import Guard
@@ -41,6 +41,7 @@ def build_app(services: WebServices, listener: Listener) -> Asgi:
         Route("/", home),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         *login.routes(services, listener, sessions),
+        *selfservice.routes(services, sessions),
     ]
 
     async def login_required(request: Request, exc: Exception) -> Response:

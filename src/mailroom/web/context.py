@@ -5,12 +5,43 @@ protocols here, which the app fills in."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from mailroom.auth import Authenticator
 from mailroom.config import Listener
 from mailroom.config.web import WebConfig
 from mailroom.directory import Directory
+
+
+class ScriptRefused(Exception):
+    """A member's Sieve script was not stored (quota, a check failed); the message is fit
+    for the member."""
+
+
+@dataclass(frozen=True)
+class ScriptState:
+    """What a member's Sieve scripts look like from the self-service pages."""
+
+    source: bytes | None
+    """The script of the name asked for; None if there is none."""
+    active: str | None
+    """The active script's name; None if none is, or a hand-written file is."""
+    hand_written_active: bool
+    """The active script is a regular file written by hand (not a stored script)."""
+
+
+class MemberScripts(Protocol):
+    """One account's Sieve scripts, in the store ManageSieve edits (app/member_scripts.py
+    fills it with store.SieveScripts)."""
+
+    async def state(self, name: str) -> ScriptState: ...
+
+    async def save(self, name: str, source: bytes, *, activate: bool) -> None:
+        """Check and store the script `name`; make it the active one if `activate`.
+        Raises ScriptRefused."""
+        ...
 
 
 @dataclass
@@ -21,3 +52,6 @@ class WebServices:
     authenticator: Authenticator
     listeners: tuple[Listener, ...]
     """Every listener of the config (autoconfig names the mail ones, pages their ports)."""
+    open_scripts: Callable[[str], Awaitable[MemberScripts]] | None = None
+    """An account's Sieve scripts (self-service's vacation and forwarding); None when
+    `[sieve]` is off."""
