@@ -4,9 +4,8 @@ listener, and a form posted without its CSRF token refused."""
 from __future__ import annotations
 
 from tests.browser.conftest import OpenBrowser
+from tests.browser.steps import LOGIN_FORM
 from tests.support.mail_host import PASSWORD, MailHost
-
-LOGIN_FORM = "form[action='/login']"
 
 
 async def test_a_member_logs_in_with_a_password(
