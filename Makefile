@@ -57,6 +57,7 @@ demo: $(DEMO)/mailroom.toml
 run: AS_ROOT = $(if $(filter 0,$(shell id -u)),--as-root)
 run: $(VENV)/.installed-run $(DEMO)/mailroom.toml
 	@echo "Demo logins: alice@example.test and bob@example.test, password 'demo' (TLS required)."
+	@echo "Web admin: https://127.0.0.1:8080/ as alice: client certificate $(DEMO)/tls/alice.p12 (password 'demo'), or password + TOTP (README, 'The web admin of the demo')."
 	$(BIN)/mailroom serve -c $(DEMO)/mailroom.toml $(AS_ROOT)
 
 lint: $(VENV)/.installed-test

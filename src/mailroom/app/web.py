@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from mailroom.app.member_scripts import member_scripts
-from mailroom.app.services import Services
+from mailroom.app.services import Services, external_login
 from mailroom.config import Listener, TlsMode
 from mailroom.web.app import build_app
+from mailroom.web.certificate_login import admission as certificate_admission
 from mailroom.web.context import WebServices
 from mailroom.web.server import WebServer
 
@@ -20,6 +21,8 @@ def web_services(services: Services) -> WebServices:
         authenticator=services.authenticator,
         listeners=tuple(config.listeners),
         open_scripts=member_scripts(services),
+        external=external_login(services),
+        throttle=services.throttle,
     )
 
 
@@ -28,4 +31,6 @@ def web_server(services: Services, web: WebServices, listener: Listener) -> WebS
     if listener.tls is not TlsMode.NONE:
         assert services.tls is not None
         tls = services.tls.for_listener(listener.name)
-    return WebServer(listener, build_app(web, listener), tls)
+    return WebServer(
+        listener, build_app(web, listener), tls, admission=certificate_admission(web, listener)
+    )

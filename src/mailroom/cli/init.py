@@ -1,6 +1,7 @@
 """`mailroom init DIR`: a new installation in DIR — a commented config, an SQLite
 directory with its schema, and a self-signed TLS certificate; with `--systemd`, also a
-systemd unit (systemd_unit.py) for it, or for the installation already in DIR."""
+systemd unit (systemd_unit.py) for it, or for the installation already in DIR. With
+`--demo`, also the demo's way into the web admin (demo_certificates.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import typer
 
 from mailroom import app as application
 from mailroom.cli.command import console, fail, run, with_directory
+from mailroom.cli.demo_certificates import DEMO_ADMIN, write_demo_certificates
 from mailroom.cli.systemd_unit import UnitPathError, systemd_unit
 from mailroom.config import Config, ConfigError, Protocol, load_config, parse_config
 from mailroom.config.example import DEMO_LISTENERS, STANDARD_LISTENERS, example_config_text
@@ -89,6 +91,8 @@ def init(
     built = tuple(item for item in examples if Protocol(item.protocol) in application.SERVED)
     coming = tuple(item for item in examples if item not in built)
     text = example_config_text(name, built, host, directory_url, coming)
+    if demo:
+        text = demo_web_admin(text)
     config = checked_config(text, config_path)
     # Written under another name first: a failed init leaves no config that looks finished.
     temporary = config_path.with_suffix(".toml.new")
@@ -101,6 +105,8 @@ def init(
         tls = directory / "tls"
         if not (tls / "cert.pem").exists():
             write_self_signed_certificate(tls / "cert.pem", tls / "key.pem", name)
+        if demo and not (tls / "demo-ca.pem").exists():
+            write_demo_certificates(tls)
         (directory / "data").mkdir(exist_ok=True)
 
         async def migrate(store: Directory) -> None:
@@ -118,6 +124,26 @@ def init(
     if systemd:
         write_unit(load_config(config_path), config_path)
     console.print(f"next: mailroom -c {config_path} domain add example.org")
+
+
+DEMO_WEB_SETTINGS = {
+    '# listeners = ["submission", "imaps"]  # example; default: [] (none)': 'listeners = ["web"]',
+    '# ca_file = "tls/client-ca.pem"  # example; default: none': 'ca_file = "tls/demo-ca.pem"',
+    '# crl_files = ["tls/class1.crl"]  # example; default: []': 'crl_files = ["tls/demo-ca.crl"]',
+    "# administrators = []": f'administrators = ["{DEMO_ADMIN}"]',
+    "# totp_enrol_with_password = false": "totp_enrol_with_password = true",
+}
+"""The demo's web admin (README, "The web admin"): the demo CA's certificates are asked
+for on the web listener, alice is its administrator, and she may enrol TOTP after her
+password."""
+
+
+def demo_web_admin(text: str) -> str:
+    for shipped, demo in DEMO_WEB_SETTINGS.items():
+        if shipped not in text:  # the example config changed: say so rather than half-apply
+            raise AssertionError(f"the example config lacks {shipped!r}")
+        text = text.replace(shipped, demo, 1)
+    return text
 
 
 def write_unit(config: Config, config_path: Path) -> None:

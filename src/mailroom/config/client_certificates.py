@@ -81,8 +81,9 @@ class ClientCertificatesConfig(Section):
 
     listeners: list[str] = Field(default_factory=list)
     """Names of the listeners that ask clients for a certificate: submission, imap,
-    pop3 or managesieve ones with TLS (starttls or implicit). A client without one logs
-    in with its password as before."""
+    pop3, managesieve or web ones with TLS (starttls or implicit). A client without one
+    logs in with its password as before (on a web listener: unless it is one of `[web]
+    certificate_required_listeners`)."""
     ca_file: Path | None = None
     """PEM bundle of the CAs whose client certificates are accepted: the roots and the
     intermediates that issue members' certificates (relative to the config file's

@@ -37,6 +37,7 @@ from cryptography.exceptions import InvalidSignature
 from mailroom.auth import Authenticator, Credentials, ExternalCredentials
 from mailroom.auth.authenticator import AuthOutcome, AuthResult
 from mailroom.auth.certificate_login import CertificateLogin, PresentedCertificate
+from mailroom.auth.throttle import IPAddress
 from mailroom.config import Config, TlsMode
 from mailroom.config import Protocol as ListenerProtocol
 from mailroom.config.client_certificates import ClientCertificatesConfig
@@ -55,9 +56,11 @@ LOGIN_PROTOCOLS = frozenset(
         ListenerProtocol.IMAP,
         ListenerProtocol.POP3,
         ListenerProtocol.MANAGESIEVE,
+        ListenerProtocol.WEB,
     }
 )
-"""The protocols whose members log in (SMTP on port 25 takes no login)."""
+"""The protocols whose members log in (SMTP on port 25 takes no login); on `web`
+listeners the certificate logs in to the web admin and self-service pages."""
 CRL_CACHE_DIRECTORY = "crl-cache"
 """Under the data directory: the CRLs fetched from distribution points."""
 
@@ -128,7 +131,7 @@ class ClientCertificates:
             if listener.protocol not in LOGIN_PROTOCOLS:
                 raise ClientCertificateError(
                     f"client_certificates.listeners names {name!r}, a {listener.protocol} "
-                    "listener: members log in on submission, imap, pop3 and managesieve ones"
+                    "listener: members log in on submission, imap, pop3, managesieve and web ones"
                 )
         cache = config.resolve(config.data_dir) / CRL_CACHE_DIRECTORY
         return cls(settings, config.resolve, cache_directory=cache)
@@ -299,12 +302,20 @@ class ExternalLogin:
         self, connection: Connection, credentials: ExternalCredentials, *, protocol: str
     ) -> AuthResult:
         der = connection.tls.peer_certificate if connection.tls is not None else None
+        return await self.log_in_certificate(
+            der, credentials.authzid, protocol=protocol, client_ip=connection.peer_ip
+        )
+
+    async def log_in_certificate(
+        self, der: bytes | None, authzid: str, *, protocol: str, client_ip: IPAddress
+    ) -> AuthResult:
+        """The login of a certificate the TLS layer verified (DER; None: none presented),
+        for a server that is not a `Connection` (the web's, which gets it from the ASGI TLS
+        extension)."""
         presented = None
         if der is not None and self.certificates is not None:
             presented = await self.certificates.check(der)
-        return await self.login.log_in(
-            presented, credentials.authzid, protocol=protocol, client_ip=connection.peer_ip
-        )
+        return await self.login.log_in(presented, authzid, protocol=protocol, client_ip=client_ip)
 
 
 class LoginServices(Protocol):

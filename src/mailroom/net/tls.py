@@ -7,7 +7,7 @@ import logging
 import ssl
 from pathlib import Path
 
-from mailroom.config import Config, Listener
+from mailroom.config import Config, Listener, Protocol
 from mailroom.net.client_certificates import ClientCertificateError, ClientCertificates
 
 log = logging.getLogger("mailroom.net")
@@ -51,24 +51,30 @@ class TlsContexts:
             self.client_certificates = ClientCertificates.from_config(config)
         except ClientCertificateError as error:
             raise CertificateError(str(error)) from None
+        self._required = required_certificate_listeners(config, self.client_certificates)
         self._by_listener = {listener.name: self._files(listener) for listener in config.listeners}
         self._live = {files: self._context(*files) for files in set(self._by_listener.values())}
 
-    def _files(self, listener: Listener) -> tuple[Path, Path, bool]:
+    def _files(self, listener: Listener) -> tuple[Path, Path, ssl.VerifyMode]:
         """The listener's certificate and key, and whether it asks for client
-        certificates (those listeners get a context of their own)."""
+        certificates or requires them (those listeners get a context of their own)."""
         certificate = listener.certificate or self._config.tls.certificate
         key = listener.key or self._config.tls.key
         asks = self.client_certificates is not None and self.client_certificates.asks(listener.name)
-        return self._config.resolve(certificate), self._config.resolve(key), asks
+        mode = ssl.CERT_NONE
+        if asks:
+            mode = ssl.CERT_REQUIRED if listener.name in self._required else ssl.CERT_OPTIONAL
+        return self._config.resolve(certificate), self._config.resolve(key), mode
 
-    def _context(self, certificate: Path, key: Path, asks: bool) -> ssl.SSLContext:
+    def _context(self, certificate: Path, key: Path, mode: ssl.VerifyMode) -> ssl.SSLContext:
         context = server_context(certificate, key)
-        if asks and self.client_certificates is not None:
+        if mode is not ssl.CERT_NONE and self.client_certificates is not None:
             try:
                 self.client_certificates.configure(context)
             except ClientCertificateError as error:
                 raise CertificateError(str(error)) from None
+            # No certificate, or one no CA of ca_file signed: the handshake fails.
+            context.verify_mode = mode
         return context
 
     def for_listener(self, name: str) -> ssl.SSLContext:
@@ -86,3 +92,27 @@ class TlsContexts:
             return False
         log.info("TLS certificates reloaded")
         return True
+
+
+def required_certificate_listeners(
+    config: Config, certificates: ClientCertificates | None
+) -> frozenset[str]:
+    """The listeners of `[web] certificate_required_listeners`, each checked: a `web`
+    listener with TLS that asks for certificates; CertificateError naming the one that
+    is not."""
+    names = config.web.certificate_required_listeners
+    listeners = {listener.name: listener for listener in config.listeners}
+    for name in names:
+        listener = listeners.get(name)
+        problem = None
+        if listener is None:
+            problem = "which is no listener"
+        elif listener.protocol is not Protocol.WEB:
+            problem = f"a {listener.protocol} listener: only web listeners can require one"
+        elif certificates is None or not certificates.asks(name):
+            problem = "which is not in [client_certificates] listeners: add it there too"
+        if problem is not None:
+            raise CertificateError(
+                f"[web] certificate_required_listeners names {name!r}, {problem}"
+            )
+    return frozenset(names)

@@ -4,9 +4,12 @@ application turns into a redirect to the login page and a 403."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from mailroom.auth.throttle import IPAddress
 from mailroom.web.guard import session_of
 from mailroom.web.sessions import Role
 
@@ -34,3 +37,16 @@ def admin(request: Request) -> str:
 def client_address(request: Request) -> str:
     """The client's address, for logs and the audit log."""
     return request.client.host if request.client else "unknown"
+
+
+def client_ip(request: Request) -> IPAddress:
+    """The client's address for the throttle (0.0.0.0 when unknown, which it never is
+    on a TCP listener)."""
+    return parse_client_ip(client_address(request))
+
+
+def parse_client_ip(text: str) -> IPAddress:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return ipaddress.ip_address("0.0.0.0")  # noqa: S104 - an unknown client, not a bind

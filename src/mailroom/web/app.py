@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from mailroom.config import Listener
-from mailroom.web import login, selfservice
+from mailroom.web import admin_audit, certificate_login, login, selfservice, totp
 from mailroom.web.access import LoginRequired, member
 from mailroom.web.context import WebServices
 from mailroom.web.guard import Guard
@@ -42,6 +42,9 @@ def build_app(services: WebServices, listener: Listener) -> Asgi:
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         *login.routes(services, listener, sessions),
         *selfservice.routes(services, sessions),
+        *certificate_login.routes(services, sessions),
+        *totp.routes(services, sessions),
+        *admin_audit.routes(services),
     ]
 
     async def login_required(request: Request, exc: Exception) -> Response:

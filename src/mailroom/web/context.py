@@ -6,13 +6,15 @@ protocols here, which the app fills in."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from mailroom.auth import Authenticator
+from mailroom.auth.throttle import NoThrottle, Throttle
 from mailroom.config import Listener
 from mailroom.config.web import WebConfig
 from mailroom.directory import Directory
+from mailroom.net import ExternalLogin
 
 
 class ScriptRefused(Exception):
@@ -55,3 +57,10 @@ class WebServices:
     open_scripts: Callable[[str], Awaitable[MemberScripts]] | None = None
     """An account's Sieve scripts (self-service's vacation and forwarding); None when
     `[sieve]` is off."""
+    external: ExternalLogin | None = None
+    """Client-certificate logins (the host's CA bundle, CRLs and account mapping); None:
+    no certificate logins."""
+    throttle: Throttle = field(default_factory=NoThrottle)
+    """The host's login throttle (TOTP codes count against it as passwords do)."""
+    totp_steps: dict[str, int] = field(default_factory=dict)
+    """The last TOTP time step each account logged in with: a code is good once."""

@@ -7,6 +7,9 @@ It is middleware, not a helper each page would have to remember to call: a page 
 later is protected without doing anything. The body of a form is read here (bounded:
 413 past `MAX_FORM_BYTES`) and handed on unchanged. Paths that take no session and change
 nothing (Autodiscover's POST, `/metrics`) are exempt by name (`exempt`).
+
+On a listener that requires client certificates, the connection's certificate (let in by
+`server.Admission`) logs its session in as that administrator here.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
-from mailroom.web.server import Asgi, Receive, Scope, Send
-from mailroom.web.sessions import Session, SessionStore
+from mailroom.web.server import ADMITTED, Asgi, Receive, Scope, Send
+from mailroom.web.sessions import Role, Session, SessionStore
 
 COOKIE = "mailroom_session"
 SECURE_COOKIE = "__Host-mailroom_session"
@@ -53,6 +56,12 @@ class Guard:
         fresh = session is None
         if session is None:
             session = self.sessions.new()
+        admitted = scope.get(ADMITTED)
+        if admitted is not None and session.account != admitted:
+            # A listener that requires certificates: the connection's certificate is the
+            # login (server.Admission let in only an administrator's).
+            session = self.sessions.log_in(session, admitted, Role.ADMIN, "certificate")
+            fresh = True
         scope["mailroom.session"] = session
         if scope["method"] in UNSAFE:
             body = await _body(receive)

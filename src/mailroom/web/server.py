@@ -19,7 +19,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, ClassVar
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -67,29 +67,75 @@ def tls_extension(transport: asyncio.BaseTransport) -> dict[str, Any] | None:
 _TLS_VERSIONS = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
 
 
+Admission = Callable[[dict[str, Any], str], Awaitable[str | None]]
+"""For a listener that lets in only some certificates: given a connection's TLS extension
+and the client's address, the account the connection is let in as, or None to close it
+without an answer (asked once per connection, before its first request is served)."""
+ADMITTED = "mailroom.admitted"
+"""The scope key under which a request of an admitted connection carries its account."""
+
+
 class TlsH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, with the ASGI TLS extension in each request's scope."""
+    """uvicorn's h11 protocol, with the ASGI TLS extension in each request's scope, and,
+    when the class has an `admission`, connections it refuses closed unanswered."""
+
+    admissions: ClassVar[tuple[Admission, ...]] = ()
+    """The admission of the listener (one at most; a tuple so it stays a plain value)."""
+
+    @classmethod
+    def admitting(cls, admission: Admission) -> type[TlsH11Protocol]:
+        """This protocol with `admission` deciding which connections get an answer."""
+        return type("AdmittingH11Protocol", (cls,), {"admissions": (admission,)})
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         extension = tls_extension(transport)
         if extension is None:
+            if self.admissions:  # no TLS, no certificate: nothing to admit
+                transport.abort()
             return
         app: Asgi = self.app
+        admission = self.admissions[0] if self.admissions else None
+        client = self.client[0] if self.client else ""
+        admitted: list[str | None] = []
 
         async def with_tls(scope: Scope, receive: Receive, send: Send) -> None:
             scope.setdefault("extensions", {})["tls"] = extension
+            if admission is not None:
+                if not admitted:
+                    admitted.append(await admission(extension, client))
+                if admitted[0] is None:
+                    await _close_unanswered(transport, receive)
+                    return
+                scope[ADMITTED] = admitted[0]
             await app(scope, receive, send)
 
         self.app = with_tls
+
+
+async def _close_unanswered(transport: asyncio.Transport, receive: Receive) -> None:
+    """Drop the connection without a response: the client gets no page, not even an error
+    page (uvicorn sends its own 500 unless it has seen the disconnect, hence the wait)."""
+    transport.abort()
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 class WebServer:
     """One `web` listener running the host's web application. Has what the host asks of
     every listener: `listener`, `start()`, `stop()`, `port`, `sockets`."""
 
-    def __init__(self, listener: Listener, app: Asgi, tls: ssl.SSLContext | None) -> None:
+    def __init__(
+        self,
+        listener: Listener,
+        app: Asgi,
+        tls: ssl.SSLContext | None,
+        *,
+        admission: Admission | None = None,
+    ) -> None:
+        """`admission`: which connections get an answer at all (see `Admission`)."""
         self.listener = listener
+        self.app = app
         self._config = uvicorn.Config(
             app,
             lifespan="off",
@@ -97,7 +143,7 @@ class WebServer:
             access_log=False,
             server_header=False,
             proxy_headers=False,
-            http=TlsH11Protocol,
+            http=TlsH11Protocol if admission is None else TlsH11Protocol.admitting(admission),
             ws="none",
             interface="asgi3",
             limit_concurrency=MAX_CONNECTIONS,

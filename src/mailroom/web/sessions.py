@@ -55,7 +55,8 @@ class SessionStore:
     def __init__(self, settings: WebConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.idle_seconds = settings.session_idle_minutes * 60
         self.max_seconds = settings.session_max_hours * 3600
-        self._clock = clock
+        self.clock = clock
+        """Seconds, monotonic; a test moves its own to see a login expire."""
         self._sessions: OrderedDict[str, Session] = OrderedDict()
 
     def get(self, session_id: str | None) -> Session | None:
@@ -65,7 +66,7 @@ class SessionStore:
         session = self._sessions.get(session_id)
         if session is None:
             return None
-        now = self._clock()
+        now = self.clock()
         if self._expired(session, now):
             del self._sessions[session_id]
             return None
@@ -75,7 +76,7 @@ class SessionStore:
 
     def new(self) -> Session:
         """A fresh anonymous session (a new id and CSRF token)."""
-        now = self._clock()
+        now = self.clock()
         session = Session(
             id=secrets.token_urlsafe(32),
             csrf_token=secrets.token_urlsafe(32),
