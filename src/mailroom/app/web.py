@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+
 from mailroom.app.member_scripts import member_scripts
+from mailroom.app.routing_map_files import routing_map_files
 from mailroom.app.services import Services, external_login
 from mailroom.config import Listener, TlsMode
+from mailroom.directory.passwords import PasswordHasher
 from mailroom.web.app import build_app
 from mailroom.web.certificate_login import admission as certificate_admission
 from mailroom.web.context import WebServices
@@ -23,7 +28,13 @@ def web_services(services: Services) -> WebServices:
         open_scripts=member_scripts(services),
         external=external_login(services),
         throttle=services.throttle,
+        hash_password=functools.partial(_hash_password, PasswordHasher(config.auth.passwords)),
+        routing_map_files=routing_map_files(config),
     )
+
+
+async def _hash_password(hasher: PasswordHasher, password: str) -> str:
+    return await asyncio.to_thread(hasher.hash, password)
 
 
 def web_server(services: Services, web: WebServices, listener: Listener) -> WebServer:

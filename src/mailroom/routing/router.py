@@ -78,7 +78,7 @@ from mailroom.routing.postmaster import (
     is_postmaster,
     missing_postmaster_warning,
 )
-from mailroom.routing.regexp_table import load_regexp_table
+from mailroom.routing.regexp_table import RegexpTable, load_regexp_table
 from mailroom.routing.snapshot import (
     DEFAULT_REFRESH_INTERVAL,
     DirectorySnapshot,
@@ -124,6 +124,19 @@ class Route:
     expansion: Expansion
 
 
+def check_literal_results(table: RegexpTable) -> None:
+    """MapFileError at the first rewrite result without `$n` that is no address list:
+    such results are checked when the file is loaded rather than per mail."""
+    for line, result in table.literal_results():
+        try:
+            if not addresses_of(result):
+                raise MapFileError(table.path, line, f"the result {result!r} is empty")
+        except InvalidAddress as error:
+            raise MapFileError(
+                table.path, line, f"the result {result!r} is not an address: {error.reason}"
+            ) from None
+
+
 class Router:
     """Routing for one process; share it between tasks."""
 
@@ -167,15 +180,8 @@ class Router:
 
     def _read_maps(self) -> TableFiles:
         rewrites = tuple(load_regexp_table(self._path(p)) for p in self._config.rewrite_maps)
-        for table in rewrites:  # results without $n can be checked now rather than per mail
-            for line, result in table.literal_results():
-                try:
-                    if not addresses_of(result):
-                        raise MapFileError(table.path, line, f"the result {result!r} is empty")
-                except InvalidAddress as error:
-                    raise MapFileError(
-                        table.path, line, f"the result {result!r} is not an address: {error.reason}"
-                    ) from None
+        for table in rewrites:
+            check_literal_results(table)
         aliases_file = self._config.aliases_file
         aliases = load_aliases_file(self._path(aliases_file)) if aliases_file else None
         bcc = tuple(load_address_map(self._path(p)) for p in self._config.recipient_bcc_maps)

@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from mailroom.config import Listener
 from mailroom.web import admin_audit, certificate_login, login, selfservice, totp
 from mailroom.web.access import LoginRequired, member
+from mailroom.web.admin_directory import routes as admin_directory_routes
 from mailroom.web.context import WebServices
 from mailroom.web.guard import Guard
 from mailroom.web.pages import page, see_other
@@ -45,6 +46,7 @@ def build_app(services: WebServices, listener: Listener) -> Asgi:
         *certificate_login.routes(services, sessions),
         *totp.routes(services, sessions),
         *admin_audit.routes(services),
+        *admin_directory_routes(services),
     ]
 
     async def login_required(request: Request, exc: Exception) -> Response:

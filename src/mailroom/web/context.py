@@ -5,7 +5,7 @@ protocols here, which the app fills in."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -46,6 +46,32 @@ class MemberScripts(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class MapFileView:
+    """One routing table file named in the config, as the admin's read-only page shows it
+    (read and checked by the app with routing's own loaders: web may not import routing)."""
+
+    kind: str
+    """The config key naming it: `aliases_file`, `rewrite_maps`, `recipient_bcc_maps`,
+    `transport_maps`."""
+    path: str
+    """As resolved against the config file's directory."""
+    text: str | None
+    """The file's text; None when it cannot be read."""
+    entries: int | None
+    """How many entries (rules) the loader found; None when it refused the file."""
+    error: str | None
+    """The loader's one-line refusal (`path:line: message`), or None."""
+
+
+async def _no_map_files() -> Sequence[MapFileView]:
+    return ()
+
+
+async def _no_password_hashing(password: str) -> str:
+    raise RuntimeError("the app did not give the web a password hasher")
+
+
 @dataclass
 class WebServices:
     settings: WebConfig
@@ -64,3 +90,8 @@ class WebServices:
     """The host's login throttle (TOTP codes count against it as passwords do)."""
     totp_steps: dict[str, int] = field(default_factory=dict)
     """The last TOTP time step each account logged in with: a code is good once."""
+    hash_password: Callable[[str], Awaitable[str]] = _no_password_hashing
+    """A new password's argon2id hash with the config's `[auth.passwords]` parameters, made
+    off the event loop; InvalidValue for a password the hasher refuses."""
+    routing_map_files: Callable[[], Awaitable[Sequence[MapFileView]]] = _no_map_files
+    """The `[routing]` table files of the config, read and checked now."""
