@@ -236,15 +236,13 @@ async def open_host(
             outbound=outbound_delivery(config, services.router, services.srs, services.resolver),
             bouncer=bouncer,
         )
-        control = ControlServer(
-            control_socket(config),
-            QueueAdministration(services.queue, bouncer).handle,
-        )
+        administration = QueueAdministration(services.queue, bouncer)
+        control = ControlServer(control_socket(config), administration.handle)
         factories = {
             protocol: builder(services, dispatcher) for protocol, builder in builders.items()
         }
         connections = host_connections(config)
-        web = web_services(services)
+        web = web_services(services, administration)
         servers: list[Server] = [
             web_server(services, web, listener)
             if listener.protocol is Protocol.WEB

@@ -21,6 +21,10 @@ from mailroom.auth.sasl import (
     run_exchange,
 )
 from mailroom.auth.throttle import (
+    Ban,
+    BanAdministration,
+    BanKind,
+    BansUnavailable,
     MemoryThrottle,
     NoThrottle,
     Throttle,
@@ -36,6 +40,10 @@ __all__ = [
     "AuthResult",
     "AuthStats",
     "Authenticator",
+    "Ban",
+    "BanAdministration",
+    "BanKind",
+    "BansUnavailable",
     "Challenge",
     "Credentials",
     "ExternalCredentials",

@@ -24,7 +24,9 @@ count must never let guesses through uncounted.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import re
 
 import redis.asyncio
 from redis.exceptions import RedisError
@@ -33,6 +35,10 @@ from mailroom.auth.remote_throttle import MAX_REASON, UNRECORDED_DELAY
 from mailroom.auth.throttle import (
     FAMILIAR_PER_ACCOUNT,
     IN_FLIGHT_RETRY_SECONDS,
+    MAX_BANS_LISTED,
+    Ban,
+    BanKind,
+    BansUnavailable,
     IPAddress,
     Settlement,
     ThrottleVerdict,
@@ -47,6 +53,8 @@ log = logging.getLogger("mailroom.auth")
 
 ANSWER_TIMEOUT = 2.0
 """Seconds a throttle call waits for Redis before refusing the login."""
+MAX_BANS_SCANNED = 10 * MAX_BANS_LISTED
+"""Bans read from Redis for one listing at most (the longest remaining of them shown)."""
 FAMILIAR_SECONDS = 90 * 24 * 3600
 """How long an account remembers an address it was logged in to from (renewed by use)."""
 
@@ -140,6 +148,11 @@ end
 return 1
 """
 )
+
+
+def _glob_escaped(text: str) -> str:
+    """`text` matched literally by a SCAN pattern (the prefix may hold `*`, `?`, `[`)."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
 
 
 def _milliseconds(seconds: float) -> int:
@@ -276,6 +289,47 @@ class RedisThrottle:
             ),
         )
         return 0.0
+
+    async def bans(self, limit: int = MAX_BANS_LISTED) -> list[Ban]:
+        """The `ban:` keys under the prefix (SCAN, so Redis is never blocked), with their
+        remaining time."""
+        prefix = self.config.redis_key_prefix
+        kinds = {f"{prefix}ban:ip:": BanKind.ADDRESS, f"{prefix}ban:acct:": BanKind.ACCOUNT}
+        pattern = _glob_escaped(f"{prefix}ban:") + "*"
+        found: list[Ban] = []
+        try:
+            async with asyncio.timeout(self._timeout * 5):
+                async for raw in self._redis.scan_iter(match=pattern, count=500):
+                    key = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+                    for start, kind in kinds.items():
+                        if key.startswith(start):
+                            milliseconds = await self._redis.pttl(raw)
+                            if milliseconds > 0:
+                                found.append(Ban(kind, key[len(start) :], milliseconds / 1000))
+                    if len(found) >= MAX_BANS_SCANNED:
+                        break
+        except (RedisError, OSError, TimeoutError) as error:
+            raise BansUnavailable(f"Redis did not answer ({error or 'timed out'})") from None
+        found.sort(key=lambda ban: (-ban.remaining, ban.kind, ban.subject))
+        return found[:limit]
+
+    async def lift(self, kind: BanKind, subject: str) -> bool:
+        prefix = self.config.redis_key_prefix
+        if kind is BanKind.ADDRESS:
+            try:
+                subject = str(ipaddress.ip_network(subject))
+            except ValueError:
+                return False
+            keys = [f"{prefix}ban:ip:{subject}", f"{prefix}fail:ip:{subject}"]
+        else:
+            keys = [f"{prefix}ban:acct:{subject}", f"{prefix}fail:acct:{subject}"]
+        try:
+            async with asyncio.timeout(self._timeout):
+                lifted = await self._redis.delete(keys[0])
+                await self._redis.delete(keys[1])
+        except (RedisError, OSError, TimeoutError) as error:
+            raise BansUnavailable(f"Redis did not answer ({error or 'timed out'})") from None
+        return bool(lifted)
 
     async def close(self) -> None:
         await self._redis.aclose()

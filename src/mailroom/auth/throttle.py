@@ -41,7 +41,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Protocol, TypeVar
 
 from mailroom.auth.ban_store import BanFile, BanSnapshot, LockedAccount
@@ -104,6 +104,46 @@ class Throttle(Protocol):
 
     async def close(self) -> None:
         """Write what must outlive the process; release connections."""
+        ...
+
+
+MAX_BANS_LISTED = 1000
+"""Bans `BanAdministration.bans` returns at most (a page, not an export)."""
+
+
+class BanKind(StrEnum):
+    ADDRESS = "address"
+    """A client network (an IPv4 address as /32, an IPv6 /64)."""
+    ACCOUNT = "account"
+    """An account locked for every address but its familiar ones."""
+
+
+@dataclass(frozen=True)
+class Ban:
+    kind: BanKind
+    subject: str
+    """The network as `client_key` writes it (`203.0.113.9/32`), or the account."""
+    remaining: float
+    """Seconds until it ends by itself."""
+
+
+class BansUnavailable(Exception):
+    """The bans cannot be read or changed now (the throttle's Redis does not answer)."""
+
+
+class BanAdministration(Protocol):
+    """What an administrator does with bans (the web's /admin/bans): see them, lift one.
+    Implemented by the throttles that keep bans (`MemoryThrottle`, `RedisThrottle`); a
+    worker's `RemoteThrottle` has none of its own."""
+
+    async def bans(self, limit: int = MAX_BANS_LISTED) -> list[Ban]:
+        """The bans in force, longest remaining first, at most `limit`; raises
+        BansUnavailable."""
+        ...
+
+    async def lift(self, kind: BanKind, subject: str) -> bool:
+        """End a ban now (its failures forgotten, so the next failure does not ban
+        again at once); False if there was none. Raises BansUnavailable."""
         ...
 
 
@@ -267,6 +307,36 @@ class MemoryThrottle:
     async def record_success(self, ip: IPAddress, account: str) -> None:
         """Note a success that was never reserved: the address becomes familiar."""
         await self.settle(ip, account, "", Settlement.SUCCESS)
+
+    async def bans(self, limit: int = MAX_BANS_LISTED) -> list[Ban]:
+        now = self._clock()
+        found = [
+            Ban(BanKind.ADDRESS, str(key), record.banned_until - now)
+            for key, record in self._ips.items()
+            if record.banned_until > now
+        ] + [
+            Ban(BanKind.ACCOUNT, account, record.banned_until - now)
+            for account, record in self._accounts.items()
+            if record.banned_until > now
+        ]
+        found.sort(key=lambda ban: (-ban.remaining, ban.kind, ban.subject))
+        return found[:limit]
+
+    async def lift(self, kind: BanKind, subject: str) -> bool:
+        record: _Record | None
+        if kind is BanKind.ADDRESS:
+            try:
+                record = self._ips.get(ipaddress.ip_network(subject))
+            except ValueError:
+                return False
+        else:
+            record = self._accounts.get(subject)
+        if record is None or record.banned_until <= self._clock():
+            return False
+        record.banned_until = 0.0
+        record.failures.clear()
+        self._bans_changed()
+        return True
 
     async def close(self) -> None:
         if self._ban_file is not None:

@@ -14,7 +14,16 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from mailroom.config import Listener
-from mailroom.web import admin_audit, certificate_login, login, selfservice, totp
+from mailroom.web import (
+    admin_audit,
+    admin_bans,
+    admin_dns,
+    admin_queue,
+    certificate_login,
+    login,
+    selfservice,
+    totp,
+)
 from mailroom.web.access import LoginRequired, member
 from mailroom.web.admin_directory import routes as admin_directory_routes
 from mailroom.web.context import WebServices
@@ -47,6 +56,9 @@ def build_app(services: WebServices, listener: Listener) -> Asgi:
         *totp.routes(services, sessions),
         *admin_audit.routes(services),
         *admin_directory_routes(services),
+        *admin_queue.routes(services),
+        *admin_bans.routes(services),
+        *admin_dns.routes(services),
     ]
 
     async def login_required(request: Request, exc: Exception) -> Response:

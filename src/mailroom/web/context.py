@@ -9,12 +9,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from mailroom.auth import Authenticator
+from mailroom.auth import Authenticator, BanAdministration
 from mailroom.auth.throttle import NoThrottle, Throttle
 from mailroom.config import Listener
 from mailroom.config.web import WebConfig
+from mailroom.control.administration import QueueAdministration
 from mailroom.directory import Directory
 from mailroom.net import ExternalLogin
+from mailroom.queue import MailQueue
+from mailroom.web.dns_publication import DnsPublication
 
 
 class ScriptRefused(Exception):
@@ -95,3 +98,12 @@ class WebServices:
     off the event loop; InvalidValue for a password the hasher refuses."""
     routing_map_files: Callable[[], Awaitable[Sequence[MapFileView]]] = _no_map_files
     """The `[routing]` table files of the config, read and checked now."""
+    queue: MailQueue | None = None
+    """The host's queue, read by /admin/queue (changes go through `queue_administration`)."""
+    queue_administration: QueueAdministration | None = None
+    """The control channel's own handler (`mailroom queue hold|release|...`), so the web
+    changes the queue exactly as the CLI does."""
+    bans: BanAdministration | None = None
+    """The throttle's bans (/admin/bans); None where the throttle keeps none of its own."""
+    dns: DnsPublication | None = None
+    """DKIM keys, records to publish and what DNS holds (/admin/dns)."""
