@@ -101,9 +101,7 @@ async def test_forwarding_without_a_copy_sends_the_message_on_only(host: MailHos
 
 async def test_forwarding_with_a_copy_keeps_the_message_too(host: MailHost) -> None:
     async with member_client(host) as client:
-        await submit(
-            client, "/me/vacation", {"forward_to": DAVE, "keep_copy": "on", "days": "7"}
-        )
+        await submit(client, "/me/vacation", {"forward_to": DAVE, "keep_copy": "on", "days": "7"})
     await deliver(host, message(1))
     assert [each.rcpt_tos for each in host.internet.mx.received] == [[DAVE]]
     assert len(await host.delivered(BOB)) == 1
@@ -133,7 +131,10 @@ async def test_a_hand_written_active_file_is_left_alone(host: MailHost) -> None:
     active.write_bytes(b"keep;\r\n")
     async with member_client(host) as client:
         await submit(client, "/me/vacation", AWAY)
+        shown = await client.get("/me/vacation")
+    assert "a hand-written <code>.dovecot.sieve</code>" in shown.text
     assert not active.is_symlink() and active.read_bytes() == b"keep;\r\n"
+    assert (scripts / f"{SCRIPT_NAME}.sieve").is_file()
 
 
 async def test_a_script_of_ours_stays_active_when_saved_again(host: MailHost) -> None:
