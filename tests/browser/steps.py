@@ -17,3 +17,11 @@ async def log_in(chromium: Browser, login: str, password: str = PASSWORD, then: 
 
 async def log_out(chromium: Browser) -> str:
     return await chromium.click("form.logout button[type=submit]")
+
+
+async def no_page(chromium: Browser, path: str) -> str:
+    """Opening `path` shows chromium's error page, not one of ours; its error code."""
+    refusal = await chromium.refusal(path)
+    assert refusal is not None, f"{path}: a page came"
+    assert refusal.error.startswith("ERR_"), refusal
+    return refusal.error

@@ -173,13 +173,13 @@ class Refusal:
 
 class Browser:
     """One headless chromium at `base_url` (https://127.0.0.1:PORT). Each step is awaited
-    (it runs in a thread) and leaves a screenshot named for it."""
+    (it runs in a thread) and leaves a screenshot named for it. Browsers of one test run
+    one after another (or step by step in turn), never two steps at once."""
 
     def __init__(self, driver: webdriver.Chrome, base_url: str, artifacts: Path) -> None:
         self.driver = driver
         self.base_url = base_url
         self.artifacts = artifacts
-        self._shots = 0
 
     async def _step(self, work: Callable[[], T]) -> T:
         return await asyncio.to_thread(work)
@@ -203,13 +203,14 @@ class Browser:
                 self.driver.get(self.base_url + path)
             except WebDriverException as error:
                 found = re.search(r"net::(ERR_[A-Z_]+)", error.msg or "")
-                self._shoot(f"refused {path}")
-                return Refusal(path, found.group(1) if found else str(error.msg))
-            self._shoot(f"refused {path}")
-            if not self._error_page():
-                return None
-            found = re.search(r"ERR_[A-Z_]+", self.driver.page_source)
-            return Refusal(path, found.group(0) if found else self.driver.page_source[:200])
+                refusal = Refusal(path, found.group(1) if found else str(error.msg))
+            else:
+                if not self._error_page():
+                    self._shoot(f"not refused {path}")
+                    return None
+                refusal = Refusal(path, self._error_code())
+            self._shoot(f"refused {path} {refusal.error}")
+            return refusal
 
         return await self._step(work)
 
@@ -300,20 +301,26 @@ class Browser:
             )
         )
 
+    def _error_code(self) -> str:
+        """The code chromium's error page shows (ERR_EMPTY_RESPONSE...)."""
+        shown: str = self.driver.execute_script("return document.body.innerText")
+        found = re.search(r"\bERR_[A-Z_]+", shown)
+        return found.group(0) if found else "an error page"
+
     def _arrived(self, step: str) -> str:
         WebDriverWait(self.driver, LOAD_SECONDS).until(
             lambda driver: driver.execute_script("return document.readyState") == "complete"
         )
         self._shoot(step)
         if self._error_page():
-            found = re.search(r"ERR_[A-Z_]+", self.driver.page_source)
-            raise AssertionError(f"{step}: no page, {found.group(0) if found else 'an error'}")
+            raise AssertionError(f"{step}: no page, {self._error_code()}")
         return self._path()
 
     def _shoot(self, step: str) -> None:
-        self._shots += 1
+        """A screenshot numbered after the test's earlier ones (of any of its browsers)."""
+        number = len(list(self.artifacts.glob("*.png"))) + 1
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", step).strip("-")[:80]
-        self.driver.save_screenshot(str(self.artifacts / f"{self._shots:02d}-{name}.png"))
+        self.driver.save_screenshot(str(self.artifacts / f"{number:02d}-{name}.png"))
 
 
 def _field(form: WebElement, name: str) -> WebElement:
