@@ -68,3 +68,11 @@ async def test_an_unknown_account_has_no_secret(directory: Directory, refused: R
     await alice(directory)
     async with refused(NotFound, "no account nobody@example.org"):
         await directory.set_totp_secret("nobody@example.org", SECRET)
+
+
+async def test_an_account_with_a_secret_can_be_removed(directory: Directory) -> None:
+    await alice(directory)
+    await directory.set_totp_secret("alice@example.org", SECRET)
+    await directory.remove_account("alice@example.org")
+    await directory.add_account("alice@example.org", "{PLAIN}x")
+    assert await directory.totp_secret("alice@example.org") is None

@@ -1,9 +1,12 @@
 """A running host with a web listener (implicit TLS, the host's self-signed certificate)
-and alice@example.test as its administrator."""
+and alice@example.test as its administrator; `certificate_world`: the same with a test
+CA whose certificates "web" asks for and "admin" requires (an administrator's only)."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -13,6 +16,7 @@ from mailroom.config.example import ListenerExample as Example
 from mailroom.web.guard import Guard
 from mailroom.web.server import WebServer
 from mailroom.web.sessions import SessionStore
+from tests.support.certificate_authority import CertificateAuthority, ClientCertificate
 from tests.support.mail_host import LISTENERS, MailHost, start_host
 
 WEB_LISTENERS = (*LISTENERS, Example("web", "web", 0, "implicit"))
@@ -45,3 +49,55 @@ def web_sessions(host: MailHost, listener: str = "web") -> SessionStore:
             assert isinstance(server.app, Guard)
             return server.app.sessions
     raise AssertionError(f"no web listener {listener}")
+
+
+# -- client certificates: "web" asks for one, "admin" requires an administrator's ------
+
+CERTIFICATE_LISTENERS = (*WEB_LISTENERS, Example("admin", "web", 0, "implicit"))
+
+
+def certificate_settings(ca: CertificateAuthority, crl: Path, required: str) -> dict[str, str]:
+    """`[client_certificates]` asking on "web" and "admin", `required` (a TOML list) in
+    `[web] certificate_required_listeners`."""
+    return {
+        **ADMIN_SETTINGS,
+        '# listeners = ["submission", "imaps"]  # example; default: [] (none)': (
+            'listeners = ["web", "admin"]'
+        ),
+        '# ca_file = "tls/client-ca.pem"  # example; default: none': f'ca_file = "{ca.ca_file}"',
+        '# crl_files = ["tls/class1.crl"]  # example; default: []': f'crl_files = ["{crl}"]',
+        "# certificate_required_listeners = []": f"certificate_required_listeners = {required}",
+    }
+
+
+@dataclass
+class CertificateWorld:
+    host: MailHost
+    ca: CertificateAuthority
+    crl: Path
+    alice: ClientCertificate
+    bob: ClientCertificate
+
+    def client(self, listener: str, certificate: ClientCertificate | None) -> httpx.AsyncClient:
+        if certificate is not None:
+            context = certificate.context()
+        else:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return httpx.AsyncClient(
+            base_url=f"https://127.0.0.1:{self.host.port(listener)}",
+            verify=context,
+            follow_redirects=False,
+        )
+
+
+@pytest.fixture
+async def certificate_world(tmp_path: Path) -> AsyncIterator[CertificateWorld]:
+    ca = CertificateAuthority.create(tmp_path / "ca")
+    crl = ca.write_crl(tmp_path / "ca" / "ca.crl")
+    alice = ca.client_certificate("Alice", emails=["alice@example.test"])
+    bob = ca.client_certificate("Bob", emails=["bob@example.test"])
+    settings = certificate_settings(ca, crl, '["admin"]')
+    async for host in start_host(tmp_path / "host", settings, CERTIFICATE_LISTENERS):
+        yield CertificateWorld(host, ca, crl, alice, bob)

@@ -8,67 +8,24 @@ from __future__ import annotations
 
 import datetime
 import ssl
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
 from mailroom.config import load_config
-from mailroom.config.example import ListenerExample as Example
 from mailroom.net import CertificateError, TlsContexts
-from tests.support.certificate_authority import CertificateAuthority, ClientCertificate
-from tests.support.mail_host import PASSWORD, MailHost, start_host, write_config
-from tests.web.conftest import ADMIN_SETTINGS, WEB_LISTENERS
+from tests.support.certificate_authority import CertificateAuthority
+from tests.support.mail_host import PASSWORD, write_config
+from tests.web.conftest import CERTIFICATE_LISTENERS as LISTENERS
+from tests.web.conftest import CertificateWorld as World
+from tests.web.conftest import certificate_settings
 from tests.web.test_login import csrf_token, log_in
-
-LISTENERS = (*WEB_LISTENERS, Example("admin", "web", 0, "implicit"))
-
-
-def certificate_settings(ca: CertificateAuthority, crl: Path, required: str) -> dict[str, str]:
-    return {
-        **ADMIN_SETTINGS,
-        '# listeners = ["submission", "imaps"]  # example; default: [] (none)': (
-            'listeners = ["web", "admin"]'
-        ),
-        '# ca_file = "tls/client-ca.pem"  # example; default: none': f'ca_file = "{ca.ca_file}"',
-        '# crl_files = ["tls/class1.crl"]  # example; default: []': f'crl_files = ["{crl}"]',
-        "# certificate_required_listeners = []": f"certificate_required_listeners = {required}",
-    }
-
-
-@dataclass
-class World:
-    host: MailHost
-    ca: CertificateAuthority
-    crl: Path
-    alice: ClientCertificate
-    bob: ClientCertificate
-
-    def client(self, listener: str, certificate: ClientCertificate | None) -> httpx.AsyncClient:
-        if certificate is not None:
-            context = certificate.context()
-        else:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return httpx.AsyncClient(
-            base_url=f"https://127.0.0.1:{self.host.port(listener)}",
-            verify=context,
-            follow_redirects=False,
-        )
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    ca = CertificateAuthority.create(tmp_path / "ca")
-    crl = ca.write_crl(tmp_path / "ca" / "ca.crl")
-    alice = ca.client_certificate("Alice", emails=["alice@example.test"])
-    bob = ca.client_certificate("Bob", emails=["bob@example.test"])
-    settings = certificate_settings(ca, crl, '["admin"]')
-    async for host in start_host(tmp_path / "host", settings, LISTENERS):
-        yield World(host, ca, crl, alice, bob)
+def world(certificate_world: World) -> World:
+    return certificate_world
 
 
 async def log_in_with_certificate(client: httpx.AsyncClient) -> httpx.Response:

@@ -187,3 +187,25 @@ def test_the_codes_of_the_steps_around_now_match() -> None:
     for offset in (-1, 0, 1):
         assert matching_step(SECRET, totp.at(now + 30 * offset), now) is not None
     assert matching_step(SECRET, totp.at(now + 90), now) is None
+
+
+@pytest.fixture
+async def strict_host(tmp_path: Path) -> AsyncIterator[MailHost]:
+    settings = {**TOTP_SETTINGS, "# max_failures_per_ip = 10": "max_failures_per_ip = 3"}
+    async for host in start_host(tmp_path, settings, WEB_LISTENERS):
+        await host.directory.set_totp_secret("alice@example.test", SECRET)
+        await host.directory.confirm_totp_secret("alice@example.test", SECRET)
+        yield host
+
+
+async def test_wrong_codes_count_against_the_login_throttle(strict_host: MailHost) -> None:
+    wrong = str((int(code()) + 500_000) % 1_000_000).zfill(6)
+    async with web_client(strict_host) as client:
+        await log_in(client, "alice@example.test", PASSWORD)
+        for _ in range(3):
+            assert (await give_code(client, wrong)).status_code == 401
+        banned = await give_code(client, code())
+        assert banned.status_code == 401 and "Too many failed logins" in banned.text
+        assert (await client.get("/admin/audit")).status_code == 303
+    async with web_client(strict_host) as other:
+        assert (await log_in(other, "bob@example.test", PASSWORD)).status_code == 429

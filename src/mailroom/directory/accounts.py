@@ -35,6 +35,7 @@ from mailroom.directory.schema import (
     app_passwords,
     extra_addresses,
     send_as_grants,
+    totp_secrets,
 )
 from mailroom.directory.transactions import Transactions
 
@@ -239,9 +240,9 @@ class AccountOperations(Transactions):
             return await load_account(connection, account_id)
 
     async def remove_account(self, address: str) -> None:
-        """Remove the account with its extra addresses, send-as grants, app passwords and
-        registered certificates. Refuses (InUse)
-        while aliases forward to it. Its mail on disk is not this room's business."""
+        """Remove the account with its extra addresses, send-as grants, app passwords,
+        registered certificates and TOTP secret. Refuses (InUse) while aliases forward to
+        it. Its mail on disk is not this room's business."""
         account = normalize_address(address)
         async with self._writing() as connection:
             account_id = await require_account(connection, account)
@@ -257,6 +258,9 @@ class AccountOperations(Transactions):
                 await connection.execute(delete(owned).where(owned.c.account_id == account_id))
             await connection.execute(
                 delete(extra_addresses).where(extra_addresses.c.account_id == account_id)
+            )
+            await connection.execute(
+                delete(totp_secrets).where(totp_secrets.c.account_id == account_id)
             )
             await connection.execute(delete(accounts).where(accounts.c.id == account_id))
 

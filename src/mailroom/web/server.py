@@ -18,6 +18,7 @@ import contextlib
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, ClassVar
 
@@ -71,6 +72,9 @@ Admission = Callable[[dict[str, Any], str], Awaitable[str | None]]
 """For a listener that lets in only some certificates: given a connection's TLS extension
 and the client's address, the account the connection is let in as, or None to close it
 without an answer (asked once per connection, before its first request is served)."""
+ADMISSION_SECONDS = 60
+"""A kept-alive connection's certificate is admitted again after this long, so that a
+CRL replaced meanwhile closes it too."""
 ADMITTED = "mailroom.admitted"
 """The scope key under which a request of an admitted connection carries its account."""
 
@@ -97,17 +101,18 @@ class TlsH11Protocol(H11Protocol):
         app: Asgi = self.app
         admission = self.admissions[0] if self.admissions else None
         client = self.client[0] if self.client else ""
-        admitted: list[str | None] = []
+        admitted: dict[str, Any] = {}
 
         async def with_tls(scope: Scope, receive: Receive, send: Send) -> None:
             scope.setdefault("extensions", {})["tls"] = extension
             if admission is not None:
-                if not admitted:
-                    admitted.append(await admission(extension, client))
-                if admitted[0] is None:
+                now = time.monotonic()
+                if not admitted or now - admitted["at"] > ADMISSION_SECONDS:
+                    admitted.update(account=await admission(extension, client), at=now)
+                if admitted["account"] is None:
                     await _close_unanswered(transport, receive)
                     return
-                scope[ADMITTED] = admitted[0]
+                scope[ADMITTED] = admitted["account"]
             await app(scope, receive, send)
 
         self.app = with_tls
