@@ -5,11 +5,14 @@ its ban file) and in the real Redis."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailroom.auth import Ban, BanAdministration, BanKind, MemoryThrottle
 from mailroom.auth.ban_store import BanFile
@@ -122,3 +125,17 @@ async def test_a_lifted_ban_stays_lifted_after_a_restart(tmp_path: Path) -> None
     second = MemoryThrottle(config, ban_file=BanFile(tmp_path))
     assert [ban.kind for ban in await second.bans()] == [BanKind.ACCOUNT]
     assert isinstance((await second.bans())[0], Ban)
+
+
+@given(st.sampled_from(list(BanKind)), st.text(max_size=300))
+def test_lifting_any_text_never_raises(kind: BanKind, subject: str) -> None:
+    async def lift() -> None:
+        throttle = MemoryThrottle(ThrottleConfig.model_validate(SETTINGS))
+        await fail(throttle, ATTACKER, 3)
+        lifted = await throttle.lift(kind, subject)
+        assert lifted == (
+            (kind is BanKind.ADDRESS and subject == "203.0.113.9/32")
+            or (kind is BanKind.ACCOUNT and subject == ALICE)
+        )
+
+    asyncio.run(lift())

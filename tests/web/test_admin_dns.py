@@ -15,7 +15,7 @@ from mailroom.app.dns_records import comparable_data, domain_dns, txt_kind
 from mailroom.mailauth import DkimAlgorithm, DkimKey, DkimKeys
 from mailroom.mailauth.dkim import txt_character_strings
 from tests.support.mail_host import MailHost
-from tests.web.logged_in import MEMBER, logged_in
+from tests.web.logged_in import MEMBER, logged_in, post_form
 
 DOMAIN = "example.test"
 
@@ -90,6 +90,48 @@ async def test_the_check_compares_each_record_with_what_dns_holds(web_host: Mail
     assert found[(f"_imaps._tcp.{DOMAIN}.", "SRV")] == "missing"
 
 
+async def test_a_domain_without_a_key_gets_one_made_and_audited(web_host: MailHost) -> None:
+    async with logged_in(web_host) as client:
+        page = await client.get(f"/admin/dns/{DOMAIN}")
+        assert 'id="dkim-keygen"' in page.text
+        made = await post_form(
+            client, f"/admin/dns/{DOMAIN}", f"/admin/dns/{DOMAIN}/dkim", {"algorithm": "ed25519"}
+        )
+        assert made.status_code == 303
+        assert made.headers["location"] == f"/admin/dns/{DOMAIN}"
+        page = await client.get(f"/admin/dns/{DOMAIN}")
+        assert "A DKIM key for example.test is made (ed25519, selector mail)" in page.text
+        assert 'id="dkim-keygen"' not in page.text
+        assert "ago" in page.text.split('id="dns-dkim"')[1].split("</span>")[0]
+    key = keys_of(web_host).load(DOMAIN)
+    assert key is not None and key.algorithm is DkimAlgorithm.ED25519
+    printed = domain_dns(web_host.config, keys_of(web_host), DOMAIN).text
+    assert "mail._domainkey.example.test." in printed
+    entries = await web_host.directory.audit_entries()
+    assert ("dkim.keygen", DOMAIN, "ed25519, selector mail") in [
+        (e.action, e.target, e.detail) for e in entries
+    ]
+
+
+async def test_an_existing_key_is_never_replaced_from_the_web(web_host: MailHost) -> None:
+    before = keys_of(web_host).create(DOMAIN, DkimAlgorithm.RSA)
+    async with logged_in(web_host) as client:
+        answer = await post_form(
+            client, f"/admin/dns/{DOMAIN}", f"/admin/dns/{DOMAIN}/dkim", {"algorithm": "rsa"}
+        )
+        assert answer.status_code == 303
+        assert (
+            "No key made: a DKIM key for example.test"
+            in (await client.get(f"/admin/dns/{DOMAIN}")).text
+        )
+        bad = await post_form(
+            client, f"/admin/dns/{DOMAIN}", f"/admin/dns/{DOMAIN}/dkim", {"algorithm": "dsa"}
+        )
+        assert bad.status_code == 400
+    assert keys_of(web_host).load(DOMAIN) == before
+    assert not [e for e in await web_host.directory.audit_entries() if e.action == "dkim.keygen"]
+
+
 async def test_only_local_domains_have_a_page(web_host: MailHost) -> None:
     async with logged_in(web_host) as client:
         assert (await client.get("/admin/dns/outside.example")).status_code == 404
@@ -100,6 +142,9 @@ async def test_a_member_gets_no_dns_page(web_host: MailHost) -> None:
     async with logged_in(web_host, MEMBER) as client:
         assert (await client.get("/admin/dns")).status_code == 403
         assert (await client.get(f"/admin/dns/{DOMAIN}?check=1")).status_code == 403
+        answer = await post_form(client, "/", f"/admin/dns/{DOMAIN}/dkim", {"algorithm": "rsa"})
+        assert answer.status_code == 403
+    assert keys_of(web_host).load(DOMAIN) is None
 
 
 @given(st.lists(st.binary(max_size=255), min_size=1, max_size=4))

@@ -26,7 +26,7 @@ from enum import StrEnum
 import dns.exception
 import dns.rdata
 
-from mailroom.config import Config, Protocol, TlsMode
+from mailroom.config import Config, DkimAlgorithm, Protocol, TlsMode
 from mailroom.dns import Resolver
 from mailroom.dns.resolver import DnsTemporaryError, NoRecord
 from mailroom.mailauth import DkimError, DkimKeys
@@ -152,6 +152,9 @@ class DomainDns:
     dkim_selector: str | None
     """The selector of the domain's DKIM key; None when it has none (or it is unusable)."""
     dkim_algorithm: str | None
+    dkim_created: float | None
+    """When the key file was written (epoch seconds): DKIM keys do not expire, but an
+    old one is due for rotation (M3AAWG advises every six months or so)."""
     dkim_problem: str | None
     """Why the key could not be read (the records are then shown without it)."""
 
@@ -159,18 +162,23 @@ class DomainDns:
 def domain_dns(config: Config, keys: DkimKeys, domain: str) -> DomainDns:
     """The records of `domain` (normalised), its DKIM key read from `keys` (blocking: a
     file read and a key parse). An unreadable key is reported, not raised."""
-    problem = None
+    problem, created = None, None
     try:
         key = keys.load(domain)
         dkim_record = None if key is None else (key.selector, key.dns_txt_record)
+        if key is not None:
+            created = keys.path(domain).stat().st_mtime
     except DkimError as error:
         key, dkim_record, problem = None, None, str(error)
+    except OSError:  # removed between the read and the stat
+        pass
     return DomainDns(
         domain=domain,
         records=tuple(domain_records(config, domain, dkim_record)),
         text=records_text(config, domain, dkim_record),
         dkim_selector=None if key is None else key.selector,
         dkim_algorithm=None if key is None else key.algorithm.value,
+        dkim_created=created,
         dkim_problem=problem,
     )
 
@@ -244,6 +252,25 @@ class HostDnsPublication:
 
     async def records(self, domain: str) -> DomainDns:
         return await asyncio.to_thread(domain_dns, self.config, self.keys, domain)
+
+    async def make_dkim_key(self, domain: str, algorithm: DkimAlgorithm) -> str | None:
+        """Make `domain`'s first key, as `mailroom dkim keygen` does; an existing key is
+        never replaced from here (every signature fails until DNS follows a new one).
+        None when made, else why not."""
+
+        def create() -> str | None:
+            try:
+                self.keys.create(domain, algorithm, replace=False)
+            except DkimError as error:
+                return str(error)
+            except OSError as error:
+                return (
+                    f"cannot write the key into {self.keys.directory}: "
+                    f"{error.strerror or error}; make it writable or set [dkim] key_directory"
+                )
+            return None
+
+        return await asyncio.to_thread(create)
 
     async def check(self, domain: str) -> list[PublishedCheck]:
         found = await self.records(domain)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from mailroom.config import DkimAlgorithm
+
 
 class ZoneLine(Protocol):
     @property
@@ -43,6 +45,11 @@ class DomainRecords(Protocol):
     def dkim_algorithm(self) -> str | None: ...
 
     @property
+    def dkim_created(self) -> float | None:
+        """When the key was made (epoch seconds), for its age."""
+        ...
+
+    @property
     def dkim_problem(self) -> str | None:
         """Why the domain's DKIM key could not be read, if it could not."""
         ...
@@ -69,6 +76,11 @@ class RecordCheck(Protocol):
 class DnsPublication(Protocol):
     async def records(self, domain: str) -> DomainRecords:
         """The records of `domain` (normalised); never raises for a bad DKIM key."""
+        ...
+
+    async def make_dkim_key(self, domain: str, algorithm: DkimAlgorithm) -> str | None:
+        """Make the first DKIM key of `domain` (never replacing one); None when made,
+        else why not (for the administrator)."""
         ...
 
     async def check(self, domain: str) -> Sequence[RecordCheck]:
