@@ -49,6 +49,7 @@ HARNESSES: tuple[str, ...] = (
     "crl_fetch",
     "client_certificates",
     "ban_file",
+    "member_uploads",
 )
 
 OneInput = Callable[[bytes], None]

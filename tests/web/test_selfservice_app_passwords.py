@@ -170,3 +170,23 @@ async def test_an_app_password_needs_a_label(host: MailHost) -> None:
     assert answer.status_code == 400
     assert "needs a label" in answer.text
     assert await host.directory.app_passwords(BOB) == []
+
+
+async def test_a_revoked_app_password_is_refused_by_worker_processes_too(tmp_path: Path) -> None:
+    """IMAP and POP3 served by `[server] workers = 2`: each worker has its own login
+    cache and records; the directory's version tells them of the revocation."""
+    settings = {**ADMIN_SETTINGS, "# workers = 1": "workers = 2"}
+    async for host in start_host(tmp_path, settings, MAIL_LISTENERS):
+        secret = await make_app_password(host, "phone")
+        for _ in range(3):  # each worker sees it, and caches it
+            assert await asyncio.to_thread(imap_login, host, secret) == "OK"
+            assert (await asyncio.to_thread(pop3_login, host, secret)).startswith(b"+OK")
+        password_id = secret.split("-", 1)[0]
+        async with member_client(host) as client:
+            answer = await submit(
+                client, "/me/app-passwords", {}, action=f"/me/app-passwords/{password_id}/revoke"
+            )
+            assert answer.status_code == 303
+        for _ in range(3):
+            assert "AUTHENTICATIONFAILED" in await asyncio.to_thread(imap_login, host, secret)
+            assert b"-ERR" in await asyncio.to_thread(pop3_login, host, secret)

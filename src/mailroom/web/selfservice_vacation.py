@@ -33,6 +33,8 @@ from mailroom.web.selfservice_script import (
     render,
 )
 
+DIRECTORY_UNAVAILABLE = "The directory cannot be reached; try again in a minute."
+
 
 def may_activate(state: ScriptState) -> bool:
     """Whether saving ours may make it active: nothing else of the member's is active."""
@@ -79,7 +81,10 @@ def routes(services: WebServices) -> list[BaseRoute]:
         account = member(request)
         if services.open_scripts is None:
             return unavailable(request)
-        scripts = await services.open_scripts(account)
+        try:
+            scripts = await services.open_scripts(account)
+        except DirectoryError:
+            return page(request, "error.html", status=503, detail=DIRECTORY_UNAVAILABLE)
         state = await scripts.state(SCRIPT_NAME)
         return page(
             request,
@@ -97,7 +102,10 @@ def routes(services: WebServices) -> list[BaseRoute]:
         if services.open_scripts is None:
             return unavailable(request)
         form = {key: str(value) for key, value in (await request.form()).items()}
-        scripts = await services.open_scripts(account)
+        try:
+            scripts = await services.open_scripts(account)
+        except DirectoryError:
+            return page(request, "error.html", status=503, detail=DIRECTORY_UNAVAILABLE)
         state = await scripts.state(SCRIPT_NAME)
         chosen = settings_from_form(form, account)
 
@@ -120,7 +128,7 @@ def routes(services: WebServices) -> list[BaseRoute]:
         try:
             record = await services.authenticator.account(account)
         except DirectoryError:
-            return refused("The directory cannot be reached; try again in a minute.", 503)
+            return refused(DIRECTORY_UNAVAILABLE, 503)
         own = (account, *(record.extra_addresses if record is not None else ()))
         activate = may_activate(state)
         try:
