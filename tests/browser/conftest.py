@@ -1,31 +1,26 @@
-"""The browser tests' fixtures: where a test's screenshots go, a headless chromium on a
-test host's web listener, and a host whose administrators log in with client
-certificates (the legacy phpMyAdmin's way)."""
+"""The browser tests' fixtures: where a test's screenshots go, and a headless chromium on
+a test host's web listener. The hosts are tests/web's: `web_host`, and
+`certificate_world`, whose "web" listener asks for a client certificate and whose
+"admin" listener requires an administrator's (the legacy phpMyAdmin's way)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from mailroom.config.example import ListenerExample as Example
 from tests.support.browser import Browser, artifacts_for, browser
-from tests.support.certificate_authority import CertificateAuthority, ClientCertificate
-from tests.support.mail_host import MailHost, start_host
+from tests.support.certificate_authority import ClientCertificate
+from tests.support.mail_host import MailHost
 from tests.web.conftest import (
-    ADMIN_SETTINGS,
-    WEB_LISTENERS,
-    web_host,  # noqa: F401 (the host with a web listener)
+    CertificateWorld,
+    certificate_world,  # noqa: F401 (a fixture)
+    web_host,  # noqa: F401 (a fixture: the host with a web listener)
 )
 
 OpenBrowser = Callable[..., AbstractAsyncContextManager[Browser]]
-
-CERTIFICATE_LISTENERS = (*WEB_LISTENERS, Example("admin", "web", 0, "implicit"))
-""""web" asks for a client certificate (its login page offers it, the password form
-stays); "admin" requires an administrator's at TLS."""
 
 
 @pytest.fixture
@@ -57,36 +52,8 @@ def host_browser(tmp_path: Path, artifacts: Path) -> OpenBrowser:
     return open_browser
 
 
-@dataclass
-class CertificateWorld:
-    """A host whose members' CA is `ca` (CRL at `crl`), with certificates for alice (the
-    administrator) and bob (a member)."""
-
-    host: MailHost
-    ca: CertificateAuthority
-    crl: Path
-    alice: ClientCertificate
-    bob: ClientCertificate
-
-
-def certificate_settings(ca: CertificateAuthority, crl: Path) -> dict[str, str]:
-    return {
-        **ADMIN_SETTINGS,
-        '# listeners = ["submission", "imaps"]  # example; default: [] (none)': (
-            'listeners = ["web", "admin"]'
-        ),
-        '# ca_file = "tls/client-ca.pem"  # example; default: none': f'ca_file = "{ca.ca_file}"',
-        '# crl_files = ["tls/class1.crl"]  # example; default: []': f'crl_files = ["{crl}"]',
-        "# certificate_required_listeners = []": 'certificate_required_listeners = ["admin"]',
-    }
-
-
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[CertificateWorld]:
-    ca = CertificateAuthority.create(tmp_path / "ca")
-    crl = ca.write_crl(tmp_path / "ca" / "ca.crl")
-    alice = ca.client_certificate("Alice", emails=["alice@example.test"])
-    bob = ca.client_certificate("Bob", emails=["bob@example.test"])
-    settings = certificate_settings(ca, crl)
-    async for host in start_host(tmp_path / "host", settings, CERTIFICATE_LISTENERS):
-        yield CertificateWorld(host, ca, crl, alice, bob)
+def world(certificate_world: CertificateWorld) -> CertificateWorld:  # noqa: F811
+    """tests/web's `certificate_world`: "web" asks for a client certificate, "admin"
+    requires an administrator's; alice's and bob's certificates."""
+    return certificate_world

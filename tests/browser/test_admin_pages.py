@@ -5,9 +5,10 @@ in the audit log with who and from where. A form without its CSRF token changes 
 
 from __future__ import annotations
 
-from tests.browser.conftest import CertificateWorld, OpenBrowser
+from tests.browser.conftest import OpenBrowser
 from tests.support.mail_host import PASSWORD
 from tests.support.submission import submit
+from tests.web.conftest import CertificateWorld
 from tests.web.test_admin_bans import ATTACKER, STRANGER, TARGET, attack
 from tests.web.test_admin_queue import deferred_message
 

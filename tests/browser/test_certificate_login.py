@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from tests.browser.conftest import CertificateWorld, OpenBrowser
+from tests.browser.conftest import OpenBrowser
 from tests.browser.steps import no_page
 from tests.support.certificate_authority import CertificateAuthority
+from tests.web.conftest import CertificateWorld
 
 
 async def test_on_the_admin_listener_the_certificate_is_the_login(
