@@ -93,6 +93,15 @@ def required_browser() -> None:
     required_tool("pk12util", "libnss3-tools")
 
 
+@dataclass(frozen=True)
+class Pkcs12File:
+    """A certificate and key as a person has them for a browser: a PKCS#12 file and its
+    password (the demo's `alice.p12`)."""
+
+    path: Path
+    password: str
+
+
 @contextlib.contextmanager
 def auto_select_policy() -> Iterator[Path]:
     """The managed policy that picks the client certificate without a dialog, in a file of
@@ -109,14 +118,15 @@ def auto_select_policy() -> Iterator[Path]:
 
 def nss_database(
     home: Path,
-    certificate: ClientCertificate | None = None,
+    certificate: ClientCertificate | Pkcs12File | None = None,
     *,
     trusted_cas: Sequence[Path] = (),
     trusted_servers: Sequence[Path] = (),
 ) -> Path:
     """An NSS database where chromium looks for it under `home`, holding the client
-    `certificate` (with its key) and trusting the CA certificates and servers' own
-    (self-signed) certificates given as PEM files."""
+    `certificate` (with its key), imported with `pk12util` as the README tells a person
+    to, and trusting the CA certificates and servers' own (self-signed) certificates
+    given as PEM files."""
     database = home / ".pki" / "nssdb"
     database.mkdir(parents=True, exist_ok=True)
     name = f"sql:{database}"
@@ -125,12 +135,14 @@ def nss_database(
         _run("certutil", "-A", "-d", name, "-n", f"ca-{index}", "-t", "C,,", "-i", str(ca))
     for index, server in enumerate(trusted_servers):
         _run("certutil", "-A", "-d", name, "-n", f"server-{index}", "-t", "P,,", "-i", str(server))
-    if certificate is not None:
-        bundle = home / "client.p12"
+    if isinstance(certificate, ClientCertificate):
         password = uuid.uuid4().hex
-        bundle.write_bytes(pkcs12_bundle(certificate, password.encode()))
-        _run("pk12util", "-i", str(bundle), "-d", name, "-W", password)
-        bundle.unlink()
+        bundle = Pkcs12File(home / "client.p12", password)
+        bundle.path.write_bytes(pkcs12_bundle(certificate, password.encode()))
+        _run("pk12util", "-i", str(bundle.path), "-d", name, "-W", bundle.password)
+        bundle.path.unlink()
+    elif certificate is not None:
+        _run("pk12util", "-i", str(certificate.path), "-d", name, "-W", certificate.password)
     return database
 
 
@@ -354,7 +366,7 @@ async def browser(
     home: Path,
     base_url: str,
     artifacts: Path,
-    certificate: ClientCertificate | None = None,
+    certificate: ClientCertificate | Pkcs12File | None = None,
     *,
     trusted_cas: Sequence[Path] = (),
     trusted_servers: Sequence[Path] = (),
