@@ -49,6 +49,8 @@ HARNESSES: tuple[str, ...] = (
     "crl_fetch",
     "client_certificates",
     "ban_file",
+    "metrics_history",
+    "worker_metrics",
 )
 
 OneInput = Callable[[bytes], None]

@@ -96,6 +96,7 @@ def test_a_workers_bad_samples_are_dropped() -> None:
         ["t_logins_total", {"protocol": "imap"}, -1],
         ["t_logins_total", {"protocol": "imap"}, float("nan")],
         ["t_logins_total", {"protocol": "imap"}, True],
+        ["t_logins_total", {"protocol": "imap"}, 10**400],
         ["t_logins_total", {"bad label": "x"}, 1],
         ["t_logins_total", {"protocol": "a\nb"}, 1],
         ["t_logins_total", {"protocol": "x" * 101}, 1],
@@ -113,7 +114,14 @@ def test_too_many_samples_are_refused() -> None:
         parse_samples(raw, main)
 
 
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=2**1024)
+    | st.floats()
+    | st.text(max_size=12)
+)
 hostile_samples = st.lists(
     st.lists(
         st.sampled_from(["t_logins_total", "t_sessions", "t_latency_seconds_bucket"])
