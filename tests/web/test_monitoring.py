@@ -85,6 +85,19 @@ async def test_metrics_count_a_message_its_deliveries_and_a_bounce(web_host: Mai
     assert after[("mailroom_queue_oldest_seconds", ())] == 0
 
 
+async def test_a_deferred_message_is_counted_and_measured_in_the_queue(web_host: MailHost) -> None:
+    before = await scrape(web_host)
+    # lists.example.test's transport is [127.0.0.1]:1, where nothing listens: deferred.
+    await submit(web_host, "alice@example.test", ["list@lists.example.test"])
+    await web_host.running.dispatcher.settled()
+    after = await scrape(web_host)
+    assert grown(before, after, "mailroom_messages_deferred_total") == {(): 1}
+    assert grown(before, after, "mailroom_messages_delivered_total") == {}
+    assert after[("mailroom_queue_messages", (("state", "deferred"),))] == 1
+    assert after[("mailroom_queue_messages", (("state", "held"),))] == 0
+    assert 0 < after[("mailroom_queue_oldest_seconds", ())] < 24 * 3600
+
+
 def imap_login(port: int, password: str) -> None:
     client = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=client_tls())
     try:
