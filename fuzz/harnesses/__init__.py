@@ -50,6 +50,8 @@ HARNESSES: tuple[str, ...] = (
     "client_certificates",
     "ban_file",
     "member_uploads",
+    "metrics_history",
+    "worker_metrics",
 )
 
 OneInput = Callable[[bytes], None]

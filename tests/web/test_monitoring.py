@@ -6,10 +6,14 @@ its deliveries, a bounce; IMAP logins served by worker processes); only the netw
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import imaplib
+import os
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiosmtplib
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -24,6 +28,7 @@ from mailroom.metrics.history import (
     HourlyHistory,
 )
 from tests.support.mail_host import PASSWORD, MailHost, client_tls, start_host
+from tests.support.processes import until
 from tests.support.submission import submit
 from tests.web.conftest import ADMIN_SETTINGS, WEB_LISTENERS, web_client
 
@@ -80,6 +85,19 @@ async def test_metrics_count_a_message_its_deliveries_and_a_bounce(web_host: Mai
     assert after[("mailroom_queue_oldest_seconds", ())] == 0
 
 
+async def test_a_deferred_message_is_counted_and_measured_in_the_queue(web_host: MailHost) -> None:
+    before = await scrape(web_host)
+    # lists.example.test's transport is [127.0.0.1]:1, where nothing listens: deferred.
+    await submit(web_host, "alice@example.test", ["list@lists.example.test"])
+    await web_host.running.dispatcher.settled()
+    after = await scrape(web_host)
+    assert grown(before, after, "mailroom_messages_deferred_total") == {(): 1}
+    assert grown(before, after, "mailroom_messages_delivered_total") == {}
+    assert after[("mailroom_queue_messages", (("state", "deferred"),))] == 1
+    assert after[("mailroom_queue_messages", (("state", "held"),))] == 0
+    assert 0 < after[("mailroom_queue_oldest_seconds", ())] < 24 * 3600
+
+
 def imap_login(port: int, password: str) -> None:
     client = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=client_tls())
     try:
@@ -124,6 +142,59 @@ async def test_imap_logins_in_worker_processes_are_counted(host_with_workers: Ma
     history = await host.running.monitoring.refresh()  # type: ignore[union-attr]
     assert history.total(LOGIN_OK) == 1
     assert history.total(LOGIN_FAILED) == 1
+
+
+async def test_an_ended_workers_counts_stay_in_the_hosts(host_with_workers: MailHost) -> None:
+    host = host_with_workers
+    workers = host.running.workers
+    assert workers is not None
+    before = await scrape(host)
+    await asyncio.to_thread(imap_login, host.port("imaps"), PASSWORD)
+    assert grown(before, await scrape(host), "mailroom_auth_attempts_total") == {
+        (("outcome", "success"), ("protocol", "imap")): 1
+    }
+    ended = set(workers.pids)
+    for pid in ended:
+        os.kill(pid, signal.SIGKILL)
+    await until(lambda: not ended & set(workers.pids), what="the pool noticing its workers died")
+    assert grown(before, await scrape(host), "mailroom_auth_attempts_total") == {
+        (("outcome", "success"), ("protocol", "imap")): 1
+    }
+
+
+async def test_tls_handshake_failures_and_bans_are_counted(tmp_path: Path) -> None:
+    strict = {"# max_failures_per_ip = 10": "max_failures_per_ip = 2"}
+    async for host in start_host(tmp_path, {**ADMIN_SETTINGS, **strict}, WEB_LISTENERS):
+        before = await scrape(host)
+        reader, writer = await asyncio.open_connection("127.0.0.1", host.port("smtps"))
+        writer.write(b"EHLO plain.example\r\n")  # no TLS ClientHello: the handshake fails
+        assert await reader.read() == b""
+        writer.close()
+        for _ in range(2):
+            with pytest.raises(aiosmtplib.SMTPAuthenticationError):
+                await submit(host, "alice@example.test", ["bob@example.test"], login="x@y.z")
+        after = await scrape(host)
+        assert grown(before, after, "mailroom_tls_handshake_failures_total") == {
+            (("listener", "smtps"), ("mode", "implicit")): 1
+        }
+        assert grown(before, after, "mailroom_bans_total") == {(): 1}
+        # aiosmtplib tries two mechanisms per login: two failures ban, two more are refused.
+        assert grown(before, after, "mailroom_auth_attempts_total") == {
+            (("outcome", "unknown_user"), ("protocol", "submission")): 2,
+            (("outcome", "throttled"), ("protocol", "submission")): 2,
+        }
+
+
+async def test_healthz_names_what_fails(web_host: MailHost) -> None:
+    delivering = web_host.running._delivering  # the dispatcher's task, stopped here
+    assert delivering is not None
+    delivering.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await delivering
+    async with web_client(web_host) as client:
+        answer = await client.get("/healthz")
+    assert answer.status_code == 503
+    assert answer.text == "failing: delivery stopped\n"
 
 
 async def test_metrics_are_refused_outside_metrics_networks(tmp_path: Path) -> None:

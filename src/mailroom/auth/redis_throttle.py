@@ -48,6 +48,7 @@ from mailroom.auth.throttle import (
     uncounted,
 )
 from mailroom.config import ThrottleConfig
+from mailroom.metrics import BANS
 
 log = logging.getLogger("mailroom.auth")
 
@@ -278,6 +279,8 @@ class RedisThrottle:
             )
             if not isinstance(answer, int):
                 return UNRECORDED_DELAY
+            if answer >= config.max_failures_per_ip:  # the script banned the address
+                BANS.inc()
             return failure_delay(config, answer)
         familiar = k["network"] if outcome is Settlement.SUCCESS else ""
         await self._call(

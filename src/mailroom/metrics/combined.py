@@ -95,7 +95,11 @@ def _sample(entry: object, known: Mapping[str, str]) -> tuple[SampleKey, float] 
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    if not math.isfinite(value) or value < 0:
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
+    if not math.isfinite(number) or number < 0:
         return None
     if not isinstance(labels, dict) or len(labels) > MAX_LABELS:
         return None
@@ -104,7 +108,7 @@ def _sample(entry: object, known: Mapping[str, str]) -> tuple[SampleKey, float] 
         if not isinstance(text, str) or not _label_ok(label, text):
             return None
         pairs.append((label, text))
-    return (name, tuple(sorted(pairs))), float(value)
+    return (name, tuple(sorted(pairs))), number
 
 
 def _label_ok(label: str, text: str) -> bool:

@@ -68,7 +68,7 @@ AUTH_ATTEMPTS = Counter(
 )
 BANS = Counter(
     "mailroom_bans",
-    "Bans imposed by the login throttle (an address or an account).",
+    "Bans imposed by the login throttle (an address or an account; with Redis, addresses).",
     registry=REGISTRY,
 )
 QUEUE_MESSAGES = Gauge(

@@ -92,6 +92,12 @@ class TlsH11Protocol(H11Protocol):
         return type("AdmittingH11Protocol", (cls,), {"admissions": (admission,)})
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        # uvloop leaves Nagle on for the sockets uvicorn is given: each response then
+        # waits for the client's delayed ACK (measured: 44 ms per request, 1 ms without).
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
         extension = tls_extension(transport)
         if extension is None:
