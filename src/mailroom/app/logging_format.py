@@ -113,17 +113,26 @@ class LineStyle:
             fields["process"] = self.process
         message = record_text(record)
         budget = MAX_MESSAGE_BYTES - 200
-        while True:
-            text = _JSON_UNSAFE.sub(
-                lambda m: f"\\u{ord(m.group()):04x}",
-                json.dumps({**fields, "message": message}, ensure_ascii=False),
-            )
-            excess = len(_utf8(text)) - budget
-            if excess <= 0 or not message:
-                return text
-            message = message[: max(0, len(message) - excess - len(TRUNCATED))] + TRUNCATED
-            if len(message) <= len(TRUNCATED):
-                message = ""
+
+        def dumped(text: str) -> str:
+            # json escapes C0 controls itself (\n, \u0000).
+            encoded = json.dumps({**fields, "message": text}, ensure_ascii=False)
+            return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded)
+
+        whole = dumped(message)
+        if len(_utf8(whole)) <= budget:
+            return whole
+        # The longest beginning that fits with the mark, found by halving: a character
+        # takes 1 to 12 bytes in JSON (\u0000, an escaped surrogate), so no count
+        # of bytes says how many characters to keep.
+        fits, too_long = 0, min(len(message), budget) + 1
+        while too_long - fits > 1:
+            middle = (fits + too_long) // 2
+            if len(_utf8(dumped(message[:middle] + TRUNCATED))) <= budget:
+                fits = middle
+            else:
+                too_long = middle
+        return dumped(message[:fits] + TRUNCATED)
 
 
 _HEADER_FIELD = re.compile("[^\x21-\x7e]")

@@ -41,14 +41,16 @@ class _JsonStderrFormatter(_LineFormatter):
 class _State:
     """What configure_logging started last in this process, stopped when called again."""
 
+    handler: logging.Handler | None = None
     listener: logging.handlers.QueueListener | None = None
 
 
 def configure_logging(config: Config, *, process: str = "") -> None:
     """Send this process's log lines where `config.log` says; a worker's lines say which
-    worker (`process`) and its pid. Calling it again replaces what an earlier call set."""
+    worker (`process`) and its pid. Calling it again replaces what an earlier call set
+    (handlers others added to the root logger, e.g. pytest's, stay)."""
     settings = config.log
-    _stop_previous()
+    stop_logging()
     style = LineStyle(config.hostname, process, json=settings.format is LogFormat.JSON)
     handler: logging.Handler
     if settings.destination is LogDestination.STDERR:
@@ -76,6 +78,7 @@ def configure_logging(config: Config, *, process: str = "") -> None:
         )
     root = logging.getLogger()
     root.addHandler(handler)
+    _State.handler = handler
     root.setLevel(settings.level.upper())
     # Alembic narrates every start ("Context impl SQLiteImpl"); only its problems matter.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.root.level))
@@ -110,11 +113,11 @@ def _stop_listener() -> None:
             handler.close()
 
 
-def _stop_previous() -> None:
-    """Take away what an earlier call installed (closing a remote handler sends its last
-    lines and stops its thread)."""
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-        old.close()
+def stop_logging() -> None:
+    """Take away what configure_logging installed: its handler leaves the root logger,
+    a syslog thread writes what it holds (a remote one within a few seconds) and ends."""
+    handler, _State.handler = _State.handler, None
+    if handler is not None:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
     _stop_listener()
