@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import re
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from mailroom.app.web import web_services
+from mailroom.config.example import DEMO_LISTENERS
+from mailroom.config.example import ListenerExample as Example
 from tests.support.certificate_authority import CertificateAuthority
 from tests.support.mail_host import MailHost, start_host
 from tests.support.submission import submit
@@ -83,6 +86,16 @@ async def test_a_healthy_host_is_ok_in_one_line_with_perfdata(host: MailHost) ->
     assert set(figures) >= {"listener_smtp", "data_dir_free", "directory_time"}
 
 
+async def test_every_protocol_is_greeted_plain_and_over_tls(tmp_path: Path) -> None:
+    every = tuple(Example(e.name, e.protocol, 0, e.tls) for e in DEMO_LISTENERS)
+    async for running in start_host(tmp_path, listeners=every):
+        pin_ports(running)
+        code, lines = await mailroom_check(config_of(running))
+        assert (code, lines[0][:40]) == (0, "MAILROOM OK - 9 listeners up; queue 0 me")
+        names = {item.split("=")[0] for item in lines[0].partition(" | ")[2].split()}
+        assert {f"listener_{e.name}" for e in every} <= names
+
+
 async def test_verbose_adds_a_line_per_check(host: MailHost) -> None:
     code, lines = await mailroom_check(config_of(host), "--verbose")
     assert code == 0
@@ -130,6 +143,24 @@ async def test_a_stopped_listener_is_critical(host: MailHost) -> None:
         "connection refused); queue 0 messages"
     )
     assert perfdata(lines[0])["listeners_down"] == "1;;0;0;3"
+
+
+async def test_a_listener_that_accepts_but_never_greets_is_critical(host: MailHost) -> None:
+    # A stuck server: the kernel still completes connections into the listen backlog.
+    with socket.socket() as stuck:
+        stuck.bind(("127.0.0.1", 0))
+        stuck.listen(8)
+        port = stuck.getsockname()[1]
+        config = host.root / "stuck.toml"
+        config.write_text(
+            config_of(host).read_text()
+            + f'\n[[listeners]]\nname = "stuck"\nprotocol = "imap"\naddress = "127.0.0.1:{port}"\n'
+        )
+        code, lines = await mailroom_check(config, "--timeout", "1")
+    assert code == 2
+    assert lines[0].startswith(
+        f"MAILROOM CRITICAL - 1 of 4 listeners down: stuck (127.0.0.1:{port}: no answer in 1 s);"
+    )
 
 
 def replace_certificate(host: MailHost, not_after: datetime.datetime) -> None:

@@ -1,5 +1,5 @@
 """Is the host healthy? What `mailroom check` (a Nagios/NRPE plugin) and the web's
-`/healthz` both ask: every listener answers a connection, the queue is not too long nor
+`/healthz` both ask: every listener greets a client, the queue is not too long nor
 its oldest message too old, no TLS certificate is about to expire, data_dir's disk has
 room, the directory's database answers.
 
@@ -7,13 +7,13 @@ Each check gives a `Finding` with a Nagios status and perfdata; a `HealthReport`
 worst of them, written as the plugin guidelines ask
 (https://nagios-plugins.org/doc/guidelines.html): `MAILROOM WARNING - text | perfdata`.
 The checks only read: files (the queue as `mailroom queue list` reads it, certificates,
-disk figures), a TCP connection to each listener, one query to the directory.
+disk figures), a client's hello and goodbye to each listener (listener_probe.py), one
+query to the directory.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import shutil
@@ -26,6 +26,7 @@ from pathlib import Path
 
 from cryptography import x509
 
+from mailroom.app.listener_probe import ListenerDown, answer_time
 from mailroom.app.services import data_dir, open_directory, queue_dir
 from mailroom.config import Config, Listener, TlsMode
 from mailroom.directory import Directory, DirectoryError, SchemaState
@@ -173,35 +174,8 @@ def _duration(seconds: float) -> str:
 # -- listeners --------------------------------------------------------------------------
 
 
-_WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 - mapped, not bound
-
-
-def probe_address(listener: Listener) -> tuple[str, int]:
-    """Where to connect to reach `listener`: a wildcard address is reached on loopback."""
-    return _WILDCARDS.get(listener.host, listener.host), listener.port
-
-
-async def _connect_time(host: str, port: int, seconds: float) -> float:
-    start = time.monotonic()
-    async with asyncio.timeout(seconds):
-        _, writer = await asyncio.open_connection(host, port)
-    elapsed = time.monotonic() - start
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    return elapsed
-
-
-def _why_not(error: OSError | TimeoutError) -> str:
-    if isinstance(error, TimeoutError):
-        return "no answer"
-    if error.errno:
-        return os.strerror(error.errno).lower()
-    return str(error)
-
-
 async def check_listeners(listeners: Iterable[Listener], thresholds: Thresholds) -> Finding:
-    """CRITICAL if any listener refuses a TCP connection or does not accept it in time."""
+    """CRITICAL if any listener refuses a connection or does not greet in time."""
     listeners = list(listeners)
     if not listeners:
         return Finding("listeners", Status.WARNING, "no listeners configured")
@@ -212,11 +186,10 @@ async def check_listeners(listeners: Iterable[Listener], thresholds: Thresholds)
     unchecked = len(listeners) - len(checked)
 
     async def probe(listener: Listener) -> None:
-        host, port = probe_address(listener)
         try:
-            seconds = await _connect_time(host, port, thresholds.connect_timeout_seconds)
-        except (OSError, TimeoutError) as error:
-            down.append(f"{listener.name} ({listener.address}: {_why_not(error)})")
+            seconds = await answer_time(listener, thresholds.connect_timeout_seconds)
+        except ListenerDown as error:
+            down.append(f"{listener.name} ({listener.address}: {error})")
             return
         timeout = _number(thresholds.connect_timeout_seconds)
         perfdata.append(Perfdata(f"listener_{listener.name}", seconds, "s", "", timeout, 0))

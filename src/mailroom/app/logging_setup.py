@@ -14,10 +14,12 @@ import logging
 import logging.handlers
 import os
 import queue
+import ssl
 import sys
 
 from mailroom.app.logging_format import LineStyle
 from mailroom.app.logging_remote import remote_syslog_handler, syslog_tls_context
+from mailroom.app.services import HostFileError
 from mailroom.config import Config
 from mailroom.config.log import LogDestination, LogFormat
 
@@ -67,10 +69,17 @@ def configure_logging(config: Config, *, process: str = "") -> None:
     else:
         host, port = settings.remote_host_port()
         ca_file = config.resolve(settings.remote_ca_file) if settings.remote_ca_file else None
+        try:
+            context = syslog_tls_context(ca_file)
+        except (OSError, ssl.SSLError) as error:
+            raise HostFileError(
+                f"[log] remote_ca_file {ca_file}: no CA certificates could be read from it "
+                f"({getattr(error, 'strerror', None) or error}); set it in {config.source}"
+            ) from None
         handler = remote_syslog_handler(
             host,
             port,
-            syslog_tls_context(ca_file),
+            context,
             style,
             settings.facility_number,
             server_name=settings.remote_server_name,
