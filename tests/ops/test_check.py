@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mailroom.app.web import web_services
+from mailroom.app.health import HealthCheck
 from mailroom.config.example import DEMO_LISTENERS
 from mailroom.config.example import ListenerExample as Example
 from tests.support.certificate_authority import CertificateAuthority
@@ -241,13 +241,16 @@ async def test_an_option_that_is_no_number_is_unknown(host: MailHost) -> None:
     assert process.returncode == 3
 
 
-async def test_the_web_gets_the_same_checks_for_healthz(host: MailHost) -> None:
-    health = web_services(host.running.services).health
-    assert health is not None
-    report = await health()
+async def test_the_running_host_can_ask_the_same_checks_for_healthz(host: MailHost) -> None:
+    check = HealthCheck(host.config, directory=host.directory)
+    report = await check()
     assert report.ok
+    assert report.problems() == []
     # The host's own config asked for any free port (port 0): nothing to connect to.
     assert report.status_line().startswith(
         "MAILROOM OK - no listener checked (3 on port 0, any free port); queue 0 messages;"
     )
-    assert report.as_dict()["status"] == "ok"
+    replace_certificate(host, datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1))
+    report = await check()
+    assert [p.split(" expired ")[1] for p in report.problems()] == ["24.0 h ago"]
+    assert report.as_dict()["status"] == "critical"

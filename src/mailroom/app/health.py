@@ -133,6 +133,17 @@ class HealthReport:
         line = f"MAILROOM {self.status.name} - {text}"
         return f"{line} | {perfdata}" if perfdata else line
 
+    def problems(self, at_least: Status = Status.CRITICAL) -> list[str]:
+        """The summaries of findings at least this grave (`Status.WARNING` takes warnings
+        and criticals, never UNKNOWN): what a `/healthz` that fails only on what stops
+        the host (a listener down, an expired certificate, a full disk) names."""
+        floor = _GRAVITY[at_least]
+        return [
+            _plain(f.summary)
+            for f in self.findings
+            if f.status is not Status.UNKNOWN and _GRAVITY[f.status] >= floor
+        ]
+
     def details(self) -> list[str]:
         """One line per check: `queue: OK - 3 messages, oldest 2 min`."""
         return [f"{f.check}: {f.status.name} - {_plain(f.summary)}" for f in self.findings]
@@ -374,8 +385,9 @@ async def _open_and_ask(config: Config) -> SchemaState:
 
 @dataclass(frozen=True)
 class HealthCheck:
-    """The checks of one config; `directory` is the running host's (the web's /healthz),
-    else each run opens and closes its own (`mailroom check`)."""
+    """The checks of one config; `directory` is the running host's (for the web's
+    `/healthz`: `(await HealthCheck(config, directory=services.directory)()).problems()`
+    from app/monitoring.py), else each run opens and closes its own (`mailroom check`)."""
 
     config: Config
     thresholds: Thresholds = field(default_factory=Thresholds)

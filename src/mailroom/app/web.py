@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from mailroom.app.health import HealthCheck
 from mailroom.app.services import Services
 from mailroom.config import Listener, TlsMode
 from mailroom.web.app import build_app
@@ -19,7 +18,6 @@ def web_services(services: Services) -> WebServices:
         directory=services.directory,
         authenticator=services.authenticator,
         listeners=tuple(config.listeners),
-        health=HealthCheck(config, directory=services.directory),
     )
 
 
