@@ -20,6 +20,8 @@ from mailroom.app.logging_remote import (
     remote_syslog_handler,
     syslog_tls_context,
 )
+from mailroom.app.logging_setup import remote_tls_context
+from mailroom.config import parse_config
 from tests.support.certificate_authority import CertificateAuthority
 from tests.support.server_process import logged, prepare_host, start_server
 from tests.support.syslog_server import SyslogServer
@@ -160,6 +162,36 @@ async def test_a_server_whose_certificate_does_not_verify_gets_nothing(
     assert (
         reports.lines[-1] == f"1 log line(s) not sent to the syslog server 127.0.0.1:{syslog.port}"
     )
+
+
+async def test_a_client_certificate_is_presented_to_a_server_that_asks_for_one(
+    logger: logging.Logger, ca: CertificateAuthority, tmp_path: Path
+) -> None:
+    syslog = SyslogServer(ca, clients_from_ca=True)
+    await syslog.start()
+    client = ca.client_certificate("mail.example.test")
+    config = parse_config(
+        f'[log]\ndestination = "remote"\nremote = "127.0.0.1:{syslog.port}"\n'
+        f'remote_ca_file = "{ca.ca_file}"\nremote_certificate = "{client.certificate_file}"\n'
+        f'remote_key = "{client.key_file}"\n',
+        tmp_path / "mailroom.toml",
+    )
+    handler = remote_syslog_handler(
+        "127.0.0.1",
+        syslog.port,
+        remote_tls_context(config),
+        LineStyle("mail.example.test"),
+        facility=2,
+        buffer_lines=10,
+        report=Reports(),
+    )
+    logger.addHandler(handler)
+    try:
+        logger.info("from a known client")
+        await syslog.containing("from a known client")
+    finally:
+        await asyncio.to_thread(handler.close)
+        await syslog.close()
 
 
 async def smtp_visit(port: int) -> int:

@@ -15,8 +15,15 @@ from tests.support.server_process import free_port
 
 
 class SyslogServer:
-    def __init__(self, ca: CertificateAuthority, port: int | None = None) -> None:
+    def __init__(
+        self, ca: CertificateAuthority, port: int | None = None, *, clients_from_ca: bool = False
+    ) -> None:
+        """`clients_from_ca`: take only clients with a certificate of `ca` (rsyslog's
+        `StreamDriver.AuthMode="x509/certvalid"`)."""
         self.context: ssl.SSLContext = ca.server_context("127.0.0.1")
+        if clients_from_ca:
+            self.context.verify_mode = ssl.CERT_REQUIRED
+            self.context.load_verify_locations(ca.ca_file)
         self.port = port or free_port()
         self.messages: list[str] = []
         """Every message received, in order, across restarts."""

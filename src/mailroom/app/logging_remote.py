@@ -43,7 +43,9 @@ CLOSE_SECONDS = 3.0
 
 
 def syslog_tls_context(ca_file: Path | None) -> ssl.SSLContext:
-    """Verify the server's certificate and name against `ca_file` (or the system's CAs)."""
+    """Verify the server's certificate and name against `ca_file` (or the system's CAs).
+    A client certificate (RFC 5425 §5.1's mutual authentication) is loaded into it by
+    the caller."""
     context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
     context.minimum_version = ssl.TLSVersion.TLSv1_2  # RFC 9662 (updating RFC 5425)
     return context
@@ -71,9 +73,10 @@ class SyslogSender(threading.Thread):
         self._dropped_note = dropped_note
         self._report = report or _to_stderr
         self._condition = threading.Condition()
-        self._pending: deque[tuple[int, bytes]] = deque()
-        """(sequence number, frame), oldest first: not yet sent, at most `buffer_lines`."""
-        self._next = 0
+        self._pending: deque[bytes] = deque()
+        """Frames not yet sent, oldest first; at most `buffer_lines`."""
+        self._in_flight = 0
+        """Frames taken out of `_pending` by the send under way."""
         self._dropped = 0
         """Lines dropped from the buffer since the last note about it was sent."""
         self._socket: ssl.SSLSocket | None = None
@@ -95,8 +98,7 @@ class SyslogSender(threading.Thread):
             if len(self._pending) >= self.buffer_lines:
                 self._pending.popleft()
                 self._dropped += 1
-            self._pending.append((self._next, frame))
-            self._next += 1
+            self._pending.append(frame)
             self._idle.clear()
             self._condition.notify()
 
@@ -110,9 +112,10 @@ class SyslogSender(threading.Thread):
         self.flushed(timeout)
         with self._condition:
             self._stopping = True
-            left = len(self._pending) + self._dropped
             self._condition.notify()
         self.join(timeout)
+        with self._condition:
+            left = len(self._pending) + self._in_flight + self._dropped
         if left:
             self._report(f"{left} log line(s) not sent to the syslog server {self.where}")
 
@@ -122,22 +125,27 @@ class SyslogSender(threading.Thread):
         while True:
             with self._condition:
                 while not self._stopping and not self._ready():
-                    wait = (
-                        None if not self._pending else max(0.0, self._retry_at - time.monotonic())
-                    )
-                    self._condition.wait(wait)
+                    retry_in = max(0.0, self._retry_at - time.monotonic())
+                    self._condition.wait(retry_in if self._pending else None)
                 if self._stopping:
                     break
-                batch = [self._pending[i] for i in range(min(BATCH_FRAMES, len(self._pending)))]
-                dropped = self._dropped
-            if self._send(batch, dropped):
-                with self._condition:
-                    last = batch[-1][0]
-                    while self._pending and self._pending[0][0] <= last:
+                # Taken out of the buffer while sent: a line already sent must not be
+                # counted as dropped when the buffer overflows meanwhile.
+                count = min(BATCH_FRAMES, len(self._pending))
+                batch = [self._pending.popleft() for _ in range(count)]
+                dropped, self._dropped = self._dropped, 0
+                self._in_flight = count
+            sent = self._send(batch, dropped)
+            with self._condition:
+                self._in_flight = 0
+                if not sent:  # back in front, the oldest dropped if it overflows now
+                    self._pending.extendleft(reversed(batch))
+                    self._dropped += dropped
+                    while len(self._pending) > self.buffer_lines:
                         self._pending.popleft()
-                    self._dropped -= dropped
-                    if not self._pending:
-                        self._idle.set()
+                        self._dropped += 1
+                elif not self._pending:
+                    self._idle.set()
         self._disconnect()
 
     def _ready(self) -> bool:
@@ -146,13 +154,13 @@ class SyslogSender(threading.Thread):
             self._socket is not None or time.monotonic() >= self._retry_at
         )
 
-    def _send(self, batch: list[tuple[int, bytes]], dropped: int) -> bool:
+    def _send(self, batch: list[bytes], dropped: int) -> bool:
         if self._socket is not None and _peer_closed(self._socket):
             self._disconnect()
         if self._socket is None and not self._connect():
             return False
         assert self._socket is not None
-        data = b"".join(frame for _, frame in batch)
+        data = b"".join(batch)
         if dropped:
             data = self._dropped_note(dropped) + data
         try:

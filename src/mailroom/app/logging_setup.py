@@ -68,18 +68,10 @@ def configure_logging(config: Config, *, process: str = "") -> None:
         handler = _through_thread(local_syslog_handler(config, style))
     else:
         host, port = settings.remote_host_port()
-        ca_file = config.resolve(settings.remote_ca_file) if settings.remote_ca_file else None
-        try:
-            context = syslog_tls_context(ca_file)
-        except (OSError, ssl.SSLError) as error:
-            raise HostFileError(
-                f"[log] remote_ca_file {ca_file}: no CA certificates could be read from it "
-                f"({getattr(error, 'strerror', None) or error}); set it in {config.source}"
-            ) from None
         handler = remote_syslog_handler(
             host,
             port,
-            context,
+            remote_tls_context(config),
             style,
             settings.facility_number,
             server_name=settings.remote_server_name,
@@ -91,6 +83,35 @@ def configure_logging(config: Config, *, process: str = "") -> None:
     root.setLevel(settings.level.upper())
     # Alembic narrates every start ("Context impl SQLiteImpl"); only its problems matter.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.root.level))
+
+
+def remote_tls_context(config: Config) -> ssl.SSLContext:
+    """The TLS context for the remote syslog server; HostFileError naming the key whose
+    file cannot be read."""
+    settings = config.log
+    ca_file = config.resolve(settings.remote_ca_file) if settings.remote_ca_file else None
+    try:
+        context = syslog_tls_context(ca_file)
+    except (OSError, ssl.SSLError) as error:
+        raise HostFileError(
+            f"[log] remote_ca_file {ca_file}: no CA certificates could be read from it "
+            f"({_reason(error)}); set it in {config.source}"
+        ) from None
+    if settings.remote_certificate is not None and settings.remote_key is not None:
+        certificate = config.resolve(settings.remote_certificate)
+        key = config.resolve(settings.remote_key)
+        try:
+            context.load_cert_chain(certificate, key)
+        except (OSError, ssl.SSLError) as error:
+            raise HostFileError(
+                f"[log] remote_certificate {certificate} with remote_key {key}: cannot be "
+                f"loaded ({_reason(error)}); set them in {config.source}"
+            ) from None
+    return context
+
+
+def _reason(error: OSError | ssl.SSLError) -> str:
+    return str(getattr(error, "strerror", None) or error)
 
 
 def local_syslog_handler(config: Config, style: LineStyle) -> logging.Handler:

@@ -70,6 +70,12 @@ class LogConfig(Section):
     system's). Its name must be the host of `remote` (or `remote_server_name`)."""
     remote_server_name: str | None = None
     """The name the remote server's certificate must carry, if not the host of `remote`."""
+    remote_certificate: Path | None = None
+    """A client certificate (PEM chain) to present to the remote server, for servers that
+    take only known clients (rsyslog's `StreamDriver.AuthMode="x509/name"`); with
+    `remote_key`. Read at start, before the server drops root."""
+    remote_key: Path | None = None
+    """The client certificate's private key (PEM)."""
     buffer_lines: int = Field(default=10_000, ge=1, le=10_000_000)
     """Lines kept while the remote server cannot be reached; beyond them the oldest are
     dropped, and how many is logged when it is back."""
@@ -102,6 +108,8 @@ class LogConfig(Section):
     def _remote_given(self) -> LogConfig:
         if self.destination is LogDestination.REMOTE and self.remote is None:
             raise ValueError('destination = "remote" needs remote = "host:port"')
+        if (self.remote_certificate is None) != (self.remote_key is None):
+            raise ValueError("set both remote_certificate and remote_key, or neither")
         return self
 
     @property
