@@ -65,3 +65,4 @@ def test_missing_certificate_is_critical_and_worst_wins(tmp_path: Path) -> None:
         (Finding("a", Status.OK, "fine | really\nyes"), Finding("b", Status.WARNING, "meh"))
     )
     assert report.status_line() == "MAILROOM WARNING - meh; fine   really yes"
+

@@ -31,6 +31,7 @@ from mailroom.app.services import data_dir, open_directory, queue_dir
 from mailroom.config import Config, Listener, TlsMode
 from mailroom.directory import Directory, DirectoryError, SchemaState
 from mailroom.queue import read_queue
+from mailroom.queue.layout import QueueLayout
 
 
 class Status(IntEnum):
@@ -224,6 +225,15 @@ def check_queue(directory: Path, thresholds: Thresholds, now: float) -> Finding:
     """Messages with recipients still to deliver, and the age of the oldest not on hold."""
     if directory.exists() and not directory.is_dir():
         return Finding("queue", Status.CRITICAL, f"queue {directory} is not a directory")
+    active = QueueLayout(directory).active
+    try:
+        os.listdir(active)  # read_queue takes an unreadable queue for an empty one
+    except FileNotFoundError:
+        pass  # no queue yet: the server makes it at its first start
+    except OSError as error:
+        why = error.strerror or str(error)
+        text = f"queue {active}: {why} (run the check as the service user)"
+        return Finding("queue", Status.UNKNOWN, text)
     waiting = [entry for entry in read_queue(directory) if not entry.is_done]
     held = sum(1 for entry in waiting if entry.envelope.held)
     ages = [now - entry.envelope.received_at for entry in waiting if not entry.envelope.held]
