@@ -12,7 +12,15 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailroom.app.health import Finding, HealthReport, Status, Thresholds, check_certificates, worst
+from mailroom.app.health import (
+    Finding,
+    HealthReport,
+    Status,
+    Thresholds,
+    check_certificates,
+    check_queue,
+    worst,
+)
 from tests.support.certificate_authority import CertificateAuthority
 
 PEM_BEGIN = b"-----BEGIN CERTIFICATE-----\n"
@@ -66,3 +74,14 @@ def test_missing_certificate_is_critical_and_worst_wins(tmp_path: Path) -> None:
     )
     assert report.status_line() == "MAILROOM WARNING - meh; fine   really yes"
 
+
+def test_a_broken_queue_is_critical_and_a_missing_one_empty(tmp_path: Path) -> None:
+    missing = check_queue(tmp_path / "queue", Thresholds(), time.time())
+    assert (missing.status, missing.summary) == (Status.OK, "queue 0 messages")
+    (tmp_path / "queue").mkdir()
+    (tmp_path / "queue" / "active").write_text("not a directory")
+    broken = check_queue(tmp_path / "queue", Thresholds(), time.time())
+    assert (broken.status, broken.summary) == (
+        Status.CRITICAL,
+        f"queue {tmp_path / 'queue' / 'active'}: Not a directory",
+    )

@@ -230,10 +230,11 @@ def check_queue(directory: Path, thresholds: Thresholds, now: float) -> Finding:
         os.listdir(active)  # read_queue takes an unreadable queue for an empty one
     except FileNotFoundError:
         pass  # no queue yet: the server makes it at its first start
-    except OSError as error:
-        why = error.strerror or str(error)
-        text = f"queue {active}: {why} (run the check as the service user)"
+    except PermissionError:
+        text = f"queue {active}: not readable by this user (run the check as the service user)"
         return Finding("queue", Status.UNKNOWN, text)
+    except OSError as error:
+        return Finding("queue", Status.CRITICAL, f"queue {active}: {error.strerror or error}")
     waiting = [entry for entry in read_queue(directory) if not entry.is_done]
     held = sum(1 for entry in waiting if entry.envelope.held)
     ages = [now - entry.envelope.received_at for entry in waiting if not entry.envelope.held]
