@@ -49,6 +49,7 @@ HARNESSES: tuple[str, ...] = (
     "crl_fetch",
     "client_certificates",
     "ban_file",
+    "syslog_frames",
 )
 
 OneInput = Callable[[bytes], None]
