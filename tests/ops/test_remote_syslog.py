@@ -22,8 +22,9 @@ from mailroom.app.logging_remote import (
 )
 from mailroom.app.logging_setup import remote_tls_context
 from mailroom.config import parse_config
+from mailroom.config.example import ListenerExample as Example
 from tests.support.certificate_authority import CertificateAuthority
-from tests.support.server_process import logged, prepare_host, start_server
+from tests.support.server_process import logged, prepare_host, prepare_host_ports, start_server
 from tests.support.syslog_server import SyslogServer
 
 # RFC 5424 §6: <PRI>VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG
@@ -257,3 +258,36 @@ async def test_a_running_server_logs_to_remote_syslog_and_catches_up_after_an_ou
     )
     assert syslog.messages.index(arrived[0]) > syslog.messages.index(first)
     assert syslog.refusals == []
+
+
+async def imap_id(port: int, name: str) -> None:
+    """An IMAP client that sends only ID (RFC 2971), which the serving process logs."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        assert (await reader.readline()).startswith(b"* OK")
+        writer.write(f'a ID ("name" "{name}")\r\nb LOGOUT\r\n'.encode())
+        while not (await reader.readline()).startswith(b"b OK"):
+            pass
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def test_worker_processes_send_their_own_lines(
+    tmp_path: Path, syslog: SyslogServer, ca: CertificateAuthority
+) -> None:
+    settings = {**remote_log_settings(syslog, ca), "# workers = 1": "workers = 2"}
+    listeners = (Example("smtp", "smtp", 0, "starttls"), Example("imap", "imap", 0, "starttls"))
+    config, ports = await prepare_host_ports(tmp_path / "host", settings, listeners)
+    server = await start_server(config)
+    try:
+        await imap_id(ports["imap"], "ops-probe")
+        (line,) = await syslog.containing("ID name='ops-probe'")
+    finally:
+        server.terminate()
+        await server.wait()
+    fields = SYSLOG_MESSAGE.fullmatch(line)
+    assert fields is not None
+    worker = fields["pid"]
+    assert worker != str(server.pid)  # a worker's own line, not relayed by the main process
+    assert re.match(rf"INFO \[worker [01] {worker}\] mailroom\.imap: ", fields["msg"])
