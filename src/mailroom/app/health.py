@@ -101,7 +101,9 @@ class Perfdata:
 
 
 def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.3f}".rstrip("0")
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
 
 
 @dataclass(frozen=True)
