@@ -52,6 +52,7 @@ HARNESSES: tuple[str, ...] = (
     "member_uploads",
     "metrics_history",
     "worker_metrics",
+    "syslog_frames",
 )
 
 OneInput = Callable[[bytes], None]

@@ -116,9 +116,12 @@ class CertificateAuthority:
         ca.ca_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         return ca
 
-    def server_context(self, *names: str) -> ssl.SSLContext:
+    def server_context(
+        self, *names: str, not_after: datetime.datetime | None = None
+    ) -> ssl.SSLContext:
         """A server-side context with a certificate for `names` (DNS names or IP
-        addresses) signed by this CA."""
+        addresses) signed by this CA, valid a day either side of now unless told
+        (`not_after`); its files are `<first name>.crt` and `.key` in the CA's directory."""
         key = ec.generate_private_key(ec.SECP256R1())
         alternative: list[x509.GeneralName] = []
         for name in names:
@@ -133,8 +136,8 @@ class CertificateAuthority:
             .issuer_name(self.certificate.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - DAY)
-            .not_valid_after(now + DAY)
+            .not_valid_before(min(now, not_after or now) - DAY)
+            .not_valid_after(not_after or now + DAY)
             .add_extension(x509.SubjectAlternativeName(alternative), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)

@@ -7,9 +7,10 @@ starts and stops the whole, serve.py runs it under signals, standalone.py serves
 """
 
 from mailroom.app.host import Host, ListenError, RunningHost, open_host
+from mailroom.app.logging_setup import configure_logging
 from mailroom.app.protocols import PROTOCOLS, SERVED, describe_listener, protocol_builders
 from mailroom.app.secret_files import LooseFile, loose_secret_files
-from mailroom.app.serve import configure_logging, serve, tune_garbage_collector
+from mailroom.app.serve import serve, tune_garbage_collector
 from mailroom.app.services import (
     HostFileError,
     Services,

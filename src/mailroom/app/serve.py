@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 import signal
-import sys
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,19 +26,6 @@ from mailroom.config import Config
 from mailroom.net import TlsContexts
 
 DISK_THREADS = 64
-
-
-def configure_logging(config: Config, *, process: str = "") -> None:
-    """Log to stderr; a worker's lines say which worker (`process`) and its pid."""
-    where = f" [{process} %(process)d]" if process else ""
-    logging.basicConfig(
-        level=config.log.level.upper(),
-        format=f"%(asctime)s %(levelname)s{where} %(name)s: %(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
-    # Alembic narrates every start ("Context impl SQLiteImpl"); only its problems matter.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.root.level))
 
 
 async def serve(

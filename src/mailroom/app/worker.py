@@ -25,9 +25,10 @@ from pathlib import Path
 
 import uvloop
 
+from mailroom.app.logging_setup import configure_logging
 from mailroom.app.process_limits import host_connections, raise_open_file_limit, use_private_umask
 from mailroom.app.protocols import WORKER_PROTOCOLS
-from mailroom.app.serve import configure_logging, tune_garbage_collector, use_disk_threads
+from mailroom.app.serve import tune_garbage_collector, use_disk_threads
 from mailroom.app.services import Services, open_services
 from mailroom.app.workers import METRICS, WorkerSpec, answer_metrics, closed_frame, ready_frame
 from mailroom.auth.remote_throttle import RemoteThrottle

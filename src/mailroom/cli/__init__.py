@@ -20,6 +20,7 @@ from mailroom.cli import (
     transport,
     user,
 )
+from mailroom.cli.check import PluginCommand, check
 from mailroom.cli.command import ConfigOption, remember_root_config, reports_errors
 from mailroom.cli.init import init
 from mailroom.cli.serve import serve
@@ -52,6 +53,7 @@ def root(
 
 app.command("init")(reports_errors(init))
 app.command("serve")(reports_errors(serve))
+app.command("check", cls=PluginCommand)(check)
 app.add_typer(config.app, name="config")
 app.add_typer(schema.app, name="directory")
 app.add_typer(domain.app, name="domain")

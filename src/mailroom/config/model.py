@@ -24,6 +24,7 @@ from pydantic import (
 from mailroom.config.client_certificates import ClientCertificatesConfig
 from mailroom.config.dnsbl import DnsblConfig
 from mailroom.config.limits import LimitsConfig
+from mailroom.config.log import LogConfig
 from mailroom.config.mailauth import InboundAuthenticationConfig
 from mailroom.config.nexthop import parse_nexthop
 from mailroom.config.section import Section, Size
@@ -576,18 +577,6 @@ class DeliveryConfig(Section):
         if self.relayhost_username is not None and self.relayhost is None:
             raise ValueError("relayhost_username needs a relayhost")
         return self
-
-
-class LogConfig(Section):
-    level: str = "info"
-    """debug, info, warning or error."""
-
-    @field_validator("level")
-    @classmethod
-    def _level(cls, value: str) -> str:
-        if value.lower() not in {"debug", "info", "warning", "error"}:
-            raise ValueError("expected debug, info, warning or error")
-        return value.lower()
 
 
 MAX_WORKERS = 256
