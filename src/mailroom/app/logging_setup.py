@@ -83,6 +83,9 @@ def configure_logging(config: Config, *, process: str = "") -> None:
     root.setLevel(settings.level.upper())
     # Alembic narrates every start ("Context impl SQLiteImpl"); only its problems matter.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.root.level))
+    # uvicorn (the web listeners) says "Shutting down" and the like at every stop; the
+    # host says what it starts and stops itself.
+    logging.getLogger("uvicorn").setLevel(max(logging.WARNING, logging.root.level))
 
 
 def remote_tls_context(config: Config) -> ssl.SSLContext:
