@@ -183,6 +183,10 @@ class Refusal:
     error: str
 
 
+CLICK_ATTEMPTS = 3
+"""Tries of one click that chromedriver refused before dispatching it (see `click`)."""
+
+
 class Browser:
     """One headless chromium at `base_url` (https://127.0.0.1:PORT). Each step is awaited
     (it runs in a thread) and leaves a screenshot named for it. Browsers of one test run
@@ -253,8 +257,20 @@ class Browser:
         the page it leads to; the path the browser ends at."""
 
         def work() -> str:
-            page = self.driver.find_element(By.TAG_NAME, "html")
-            self.driver.find_element(By.CSS_SELECTOR, selector).click()
+            for attempt in range(CLICK_ATTEMPTS):
+                page = self.driver.find_element(By.TAG_NAME, "html")
+                try:
+                    self.driver.find_element(By.CSS_SELECTOR, selector).click()
+                    break
+                except WebDriverException as error:
+                    # chromedriver sometimes resolves the node it just found in a stale
+                    # execution context and refuses before dispatching any click
+                    # ("Node with given id does not belong to the document", seen under
+                    # load): nothing was clicked, so finding it again is safe.
+                    if "does not belong to the document" not in (error.msg or ""):
+                        raise
+                    if attempt == CLICK_ATTEMPTS - 1:
+                        raise
             WebDriverWait(self.driver, LOAD_SECONDS).until(expected_conditions.staleness_of(page))
             return self._arrived(f"clicked {selector}")
 
