@@ -42,6 +42,7 @@ _LINE = re.compile(r"^(?:\[pid\s+)?(\d+)\]?\s+(.*)$")
 _CALL = re.compile(r"^([a-z_][a-z0-9_]*)\((.*)$", re.S)
 _RESUMED = re.compile(r"^<\.\.\. ([a-z_][a-z0-9_]*) resumed>(.*)$", re.S)
 _UNFINISHED = " <unfinished ...>"
+_SOCKET = re.compile(r"[A-Z][A-Z0-9-]*v?6?:\[")
 _SIMPLE_ESCAPES = {"n": 10, "r": 13, "t": 9, "v": 11, "f": 12, "a": 7, "b": 8}
 
 
@@ -126,7 +127,7 @@ def encode_string(data: bytes) -> str:
         elif 0x20 <= byte < 0x7F:
             out.append(chr(byte))
         else:
-            out.append(f"\\{byte:o}")
+            out.append(f"\\{byte:03o}")  # three digits: a digit may follow
     return "".join(out)
 
 
@@ -142,9 +143,10 @@ def _scan(text: str) -> Iterable[tuple[int, str, int]]:
             closing = '"' if char == '"' else ">"
             start = index
             index += 1
-            inner = 0  # a socket's `[a->b]` holds a `>` of its own
+            inner = 0  # a socket's `TCP:[a->b]` holds a `>` of its own
+            socket = closing == ">" and _SOCKET.match(text, index) is not None
             while index < len(text) and (text[index] != closing or inner):
-                if closing == ">" and text[index] in "[]":
+                if socket and text[index] in "[]":
                     inner += 1 if text[index] == "[" else -1
                 index += 2 if text[index] == "\\" else 1
             if index >= len(text):
