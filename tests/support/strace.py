@@ -305,6 +305,20 @@ class Trace:
                 return call
         raise AssertionError(f"no reply containing {marker!r} was written to a socket")
 
+    def next_write(self, after: Call) -> Call:
+        """The first write to the socket of `after` (a write) that starts after it:
+        the answer to the command sent after the one `after` answered, for protocols
+        whose replies carry no tag (ManageSieve's OK)."""
+        for call in self.calls:
+            if (
+                call.name in SENDS
+                and call.start > after.end
+                and call.arguments
+                and call.arguments[0] == after.arguments[0]
+            ):
+                return call
+        raise AssertionError(f"nothing was written to the socket after {after.describe()}")
+
     def placing(self, destination: Path) -> Call:
         """The link or rename that gave `destination` its name."""
         wanted = os.fspath(destination)
