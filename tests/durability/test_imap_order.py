@@ -72,3 +72,27 @@ async def test_copy_and_move_are_durable_before_ok(tmp_path: Path) -> None:
     move_reply = trace.reply(moved.tagged)
     trace.assert_stored(trashed, move_reply, written=False)
     assert re.search(rb"OK", moved.tagged)
+
+
+async def test_multiappend_in_a_worker_process_is_durable_before_ok(tmp_path: Path) -> None:
+    """`[server] workers = 2`: IMAP is served by worker processes (strace follows
+    them); one MULTIAPPEND (RFC 3502) of three messages gets one OK, after all three."""
+    settings = {**PLAIN_ON_LOOPBACK, "# workers = 1": "workers = 2"}
+    config, port = await prepare_host(tmp_path / "host", settings, LISTENERS)
+    async with traced_server(config) as server:
+        talk = await session(port)
+        literals = b"".join(
+            b" {%d+}\r\n%s" % (len(body), body)
+            for body in (b"Subject: m%d\r\n\r\nBody %d.\r\n" % (n, n) for n in range(3))
+        )
+        await talk.send(b"multi APPEND INBOX" + literals + b"\r\n")
+        reply = await talk.reply("multi")
+        assert reply.ok, reply.tagged
+        await talk.close()
+        trace = await server.stop()
+    files = folder_files(config)
+    assert len(files) == 3
+    ok = trace.reply(reply.tagged)
+    for path in files:
+        trace.assert_stored(path, ok)
+    assert ok.pid != trace.calls[0].pid, "the OK came from the main thread, not a worker"
