@@ -12,49 +12,9 @@ import os
 import re
 from pathlib import Path
 
-from mailroom.config import load_config
-from mailroom.queue.layout import QueueLayout
+from tests.durability.host import maildir, maildir_files, queue_layout, send
 from tests.support.server_process import prepare_host
-from tests.support.smtp_talk import Talk
 from tests.support.strace import Trace, traced_server
-
-QUEUED = re.compile(r"queued as (\S+)")
-
-
-async def send(port: int, recipients: list[str], token: str, *, bdat: bool = False) -> str:
-    """One message by plain SMTP on port 25; the queue id its 250 names."""
-    talk = await Talk.open(port)
-    assert (await talk.command("EHLO client.outside.example"))[0] == 250
-    assert (await talk.command("MAIL FROM:<carol@outside.example>"))[0] == 250
-    for recipient in recipients:
-        assert (await talk.command(f"RCPT TO:<{recipient}>"))[0] == 250
-    body = f"Subject: {token}\r\n\r\nBody of {token}.\r\n".encode()
-    if bdat:
-        await talk.send(f"BDAT {len(body)} LAST\r\n".encode() + body)
-    else:
-        assert (await talk.command("DATA"))[0] == 354
-        await talk.send(body + b".\r\n")
-    code, text = await talk.reply()
-    assert code == 250, text
-    await talk.command("QUIT")
-    talk.close()
-    match = QUEUED.search(text)
-    assert match, text
-    return match.group(1)
-
-
-def maildir_files(maildir: Path) -> list[Path]:
-    return sorted((maildir / "new").iterdir()) + sorted((maildir / "cur").iterdir())
-
-
-def queue_layout(config: Path) -> QueueLayout:
-    loaded = load_config(config)
-    return QueueLayout(loaded.resolve(loaded.data_dir).resolve() / "queue")
-
-
-def maildir(config: Path, address: str) -> Path:
-    local, domain = address.split("@")
-    return (config.parent / "data" / "mail" / domain / local / "Maildir").resolve()
 
 
 async def test_local_delivery_at_data_is_durable_before_250(tmp_path: Path) -> None:
@@ -122,6 +82,12 @@ async def test_group_commit_tells_no_one_before_its_directory_fsync(tmp_path: Pa
         assert_queued(trace, config, queue_id)
 
 
+def subject(path: Path) -> bytes:
+    match = re.search(rb"Subject: (\S+)", path.read_bytes())
+    assert match, path
+    return match.group(1)
+
+
 async def test_deliveries_into_one_maildir_at_once_are_each_durable(tmp_path: Path) -> None:
     """Concurrent local deliveries to one Maildir: each file and `new/` fsynced before
     its own 250."""
@@ -133,7 +99,7 @@ async def test_deliveries_into_one_maildir_at_once_are_each_durable(tmp_path: Pa
         trace = await server.stop()
     files = maildir_files(maildir(config, "bob@example.test"))
     assert len(files) == SENDERS
-    by_token = {re.search(rb"Subject: (b\d+)", f.read_bytes()).group(1): f for f in files}  # type: ignore[union-attr]
+    by_token = {subject(path): path for path in files}
     for number, queue_id in enumerate(ids):
         reply = trace.reply(f"queued as {queue_id}".encode())
         trace.assert_stored(by_token[f"b{number}".encode()], reply)

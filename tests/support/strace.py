@@ -327,6 +327,20 @@ class Trace:
                 return call
         raise AssertionError(f"no link or rename made {wanted}")
 
+    def removals(self, directory: Path, suffix: str) -> list[Call]:
+        """The unlinks of names ending in `suffix` in `directory`."""
+        found = []
+        for call in self.calls:
+            if call.name == "unlink" and call.arguments:
+                path = _string_argument(call.arguments[0])
+            elif call.name == "unlinkat" and len(call.arguments) >= 2:
+                path = _at(annotated_path(call.arguments[0]), _string_argument(call.arguments[1]))
+            else:
+                continue
+            if path is not None and path.endswith(suffix) and Path(path).parent == directory:
+                found.append(call)
+        return found
+
     def syncs(self, path: str | Path) -> list[Call]:
         """Every fsync/fdatasync of a descriptor of `path`."""
         wanted = os.fspath(path)
