@@ -46,8 +46,11 @@ async def test_append_is_durable_before_ok(tmp_path: Path) -> None:
     files = folder_files(config)
     [new] = [path for path in files if path.parent.name == "new"]
     [cur] = [path for path in files if path.parent.name == "cur"]
-    trace.assert_stored(new, trace.reply(plain.tagged))
-    trace.assert_stored(cur, trace.reply(flagged.tagged))
+    for path, reply in ((new, trace.reply(plain.tagged)), (cur, trace.reply(flagged.tagged))):
+        trace.assert_stored(path, reply)
+        # APPENDUID promised a UID: the uidlist line giving it is on disk too.
+        record = f":{path.name.split(':')[0]}\n".encode()
+        trace.assert_recorded(path.parent.parent / "dovecot-uidlist", record, reply)
 
 
 async def test_copy_and_move_are_durable_before_ok(tmp_path: Path) -> None:

@@ -346,6 +346,33 @@ class Trace:
         wanted = os.fspath(path)
         return [call for call in self.calls if call.name in SYNCS and call.path(0) == wanted]
 
+    def assert_recorded(self, path: Path, record: bytes, reply: Call) -> None:
+        """`record` was written into `path` (appended, or into a file renamed to it)
+        and that file fsynced (or fdatasynced) after the write, before `reply`."""
+        wanted = os.fspath(path)
+        for write in self.calls:
+            if write.name not in SENDS or write.start > reply.start or record not in write.data:
+                continue
+            written = write.path(0)
+            if written is None:
+                continue
+            synced = [
+                call
+                for call in self.syncs(written)
+                if write.end < call.start and call.end < reply.start
+            ]
+            if written == wanted and synced:
+                return
+            if synced and any(
+                placed_paths(call) == (written, wanted) and call.end < reply.start
+                for call in self.calls
+                if call.name in PLACES
+            ):
+                return
+        raise AssertionError(
+            f"{record!r} was not written into {wanted} and synced before {reply.describe()}"
+        )
+
     def made_directories(self) -> dict[str, Call]:
         """The directories created in the trace, by path."""
         made: dict[str, Call] = {}
