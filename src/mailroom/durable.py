@@ -5,6 +5,7 @@ A room of its own because neither of its users may import the other (DESIGN.md).
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 
@@ -39,9 +40,24 @@ def unlink_all(*paths: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+CREATING = threading.Lock()
+"""Held by `make_directory` from its first look to its last fsync. A directory is
+visible as soon as mkdir returns, durable only once its parent is fsynced: a thread
+that saw it made by another (two first deliveries into one new Maildir) and wrote
+a message into it could answer 250 before that fsync (seen in tests/durability).
+Looks at a directory tree that may be being made take it too (`Maildir.create`)."""
+
+
 def make_directory(path: Path) -> None:
     """Create `path` (and missing parents, mode 0700) so that the creation survives a
-    power cut: each new directory is fsynced into its parent."""
+    power cut: each new directory is fsynced into its parent. Returns only once every
+    directory of `path` that this process made is durable (one made by another
+    process may still be on its way)."""
+    with CREATING:
+        _make_directory(path)
+
+
+def _make_directory(path: Path) -> None:
     missing: list[Path] = []
     for candidate in [path, *path.parents]:
         if candidate.is_dir():

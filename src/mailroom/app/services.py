@@ -35,6 +35,7 @@ from mailroom.delivery.sieve_sending import SieveMail
 from mailroom.delivery.srs import SrsRewriter
 from mailroom.directory import Directory, NotFound
 from mailroom.dns import Resolver
+from mailroom.durable import fsync_directory, make_directory
 from mailroom.imap.services import ImapServices, ImapSettings
 from mailroom.mailauth import DkimKeys, DkimSigner
 from mailroom.mailauth.arc import ArcSealer
@@ -309,10 +310,16 @@ def srs_rewriter(config: Config, *, make_secret: bool = True) -> SrsRewriter | N
     if not path.exists() and not make_secret:
         return SrsRewriter([secrets.token_hex(32).encode()], domain, clock=time.time)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Durably, data_dir too (made here at a first start): the queue and the Maildirs
+        # are fsynced into it, and a secret lost or left empty by a power cut would
+        # stop the server and orphan the SRS addresses already sent.
+        make_directory(path.parent)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_hex(32) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        fsync_directory(path.parent)
     secret = path.read_text().strip()
     if not secret:
         raise HostFileError(f"{path}: the SRS secret is empty; delete the file to make a new one")

@@ -20,7 +20,7 @@ import os
 import socket
 from pathlib import Path
 
-from mailroom.durable import fsync_directory, make_directory
+from mailroom.durable import CREATING, fsync_directory, make_directory
 from mailroom.store import mutf7
 from mailroom.store.writing import FolderWriter, NewMessage, Readable
 
@@ -93,7 +93,9 @@ class Maildir:
 
     def create(self) -> None:
         """Create cur/, new/ and tmp/ (and missing parents), durably; nothing if they exist."""
-        if self.exists():
+        # Existing is not enough while a make_directory may be making them: it is
+        # asked after (if it was busy, its directories may not be fsynced yet).
+        if self.exists() and not CREATING.locked():
             return
         for sub in ("cur", "new", "tmp"):
             make_directory(self.root / sub)
