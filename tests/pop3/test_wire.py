@@ -18,6 +18,7 @@ from mailroom.pop3.wire import (
     TERMINATOR,
     continuation,
     dot_stuffed,
+    dot_stuffed_parts,
     err,
     multiline,
     ok,
@@ -179,6 +180,16 @@ def test_a_multi_megabyte_message_is_stuffed_whole() -> None:
     stuffed = dot_stuffed(message)
     assert len(stuffed) == len(message) + 200_000 + len(TERMINATOR)
     assert read_multiline(stuffed) == message
+
+
+@given(st.binary(max_size=300))
+def test_stuffed_parts_join_to_the_answer_and_hold_an_unstuffed_message_uncopied(
+    message: bytes,
+) -> None:
+    parts = dot_stuffed_parts(message)
+    assert b"".join(parts) == dot_stuffed(message)
+    if b"\n." not in message and not message.startswith(b"."):
+        assert any(part is message for part in parts)
 
 
 # --- TOP -----------------------------------------------------------------------------

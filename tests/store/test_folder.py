@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from mailroom.store import Maildir
+from mailroom.store.file_changes import UNLINK_IN_THREADS_FROM, unlink_messages
 from mailroom.store.folder_state import FolderState
 from mailroom.store.folder_uids import FolderUids
 from mailroom.store.index import FILE_NAME
@@ -300,3 +301,44 @@ def test_a_broken_keywords_file_hides_keywords_but_is_never_overwritten(tmp_path
 
     assert seen.flags == {"\\Seen"}
     assert (tmp_path / "dovecot-keywords").read_bytes() == b"not a keywords file\n"
+
+
+def test_a_large_removal_unlinks_every_file_in_order_and_reports_the_ones_gone(
+    tmp_path: Path,
+) -> None:
+    # Enough messages that the files are unlinked by several threads (file_changes.py);
+    # half are claimed into cur/, so both directories are in play.
+    count = UNLINK_IN_THREADS_FROM * 2 + 7
+    maildir = Maildir(tmp_path, hostname="h")
+    for number in range(count):
+        maildir.deliver(io.BytesIO(b"message %d\n" % number))
+    with opened(tmp_path) as state:
+        state.claim_recent(1, count // 2)
+        messages = list(state.snapshot.messages)
+        vanished = {messages[5].uid, messages[count // 2 + 3].uid, messages[-1].uid}
+        for message in messages:
+            if message.uid in vanished:
+                message.path.unlink()
+
+        removed, gone = unlink_messages(tmp_path, messages)
+
+        assert [m.uid for m in removed] == [m.uid for m in messages if m.uid not in vanished]
+        assert gone == [m.uid for m in messages if m.uid in vanished]
+        assert list((tmp_path / "new").iterdir()) == []
+        assert list((tmp_path / "cur").iterdir()) == []
+
+
+def test_a_large_expunge_removes_every_message_and_skips_the_ones_already_gone(
+    tmp_path: Path,
+) -> None:
+    count = UNLINK_IN_THREADS_FROM + 10
+    maildir = Maildir(tmp_path, hostname="h")
+    paths = [maildir.deliver(io.BytesIO(b"message %d\n" % n)) for n in range(count)]
+    with opened(tmp_path) as state:
+        paths[0].unlink()  # removed by another program meanwhile
+
+        expunged = state.expunge(set(range(1, count + 1)), False)
+
+        assert [m.uid for m in expunged] == list(range(2, count + 1))
+        assert state.snapshot.messages == ()
+        assert list((tmp_path / "new").iterdir()) == []

@@ -448,9 +448,8 @@ class Pop3Session:
         answer(data)
 
     def _retr(self, maildrop: Maildrop, index: int, data: bytes) -> None:
-        body = wire.dot_stuffed(data)
         maildrop.retrieved.add(index)
-        self.answer(b"+OK %d octets\r\n" % len(data), body)
+        self.answer(b"+OK %d octets\r\n" % len(data), *wire.dot_stuffed_parts(data))
 
     def _top(self, lines: int, data: bytes) -> None:
         self.answer(ok(), wire.top(data, lines))

@@ -13,7 +13,9 @@ import os
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +26,10 @@ from mailroom.store.snapshot import MessageInfo
 FlagMode = Literal["set", "add", "remove"]
 DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _SYSTEM = frozenset(SYSTEM_FLAGS.values())
+UNLINK_THREADS = 4
+"""Threads that unlink the files of one large removal at once (see `unlink_messages`)."""
+UNLINK_IN_THREADS_FROM = 64
+"""Fewer files than this are unlinked by the calling thread alone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,20 +191,50 @@ def rename_for_flags(
 def unlink_messages(
     folder: Path, messages: list[MessageInfo]
 ) -> tuple[list[MessageInfo], list[int]]:
-    """Delete the files of `messages`; (those deleted, UIDs whose file had gone)."""
+    """Delete the files of `messages`; (those deleted, UIDs whose file had gone).
+
+    Many files are unlinked by UNLINK_THREADS threads at once. The kernel frees a
+    file's inode and blocks once its last name is gone, and on ext4 that joins the
+    journal, waiting while other processes' fsyncs commit it: one thread at a time,
+    unlinking 2,000 fsynced 6.5 KB files took 2.9 to 4.6 s on this project's shared
+    bench machine, four threads 0.13 to 0.6 s; a POP3 QUIT of 2,000 messages went from
+    Dovecot's time to a quarter of it or less (bench/README.md, issue #19). The caller
+    fsyncs the directories after all of them, as before."""
     removed: list[MessageInfo] = []
     gone: list[int] = []
     if not messages:
         return removed, gone
     with Directories() as directories:
         cur, new = _messages_directories(directories, folder)
-        for message in messages:
-            try:
-                os.unlink(message.file_name, dir_fd=new if message.recent else cur)
-                removed.append(message)
-            except FileNotFoundError:
-                gone.append(message.uid)
+        if len(messages) < UNLINK_IN_THREADS_FROM:
+            unlinked = _unlink(cur, new, messages)
+        else:
+            size = -(-len(messages) // UNLINK_THREADS)
+            chunks = [messages[i : i + size] for i in range(0, len(messages), size)]
+            with ThreadPoolExecutor(len(chunks), thread_name_prefix="unlink") as pool:
+                unlinked = [
+                    done
+                    for part in pool.map(_unlink, repeat(cur), repeat(new), chunks)
+                    for done in part
+                ]
+    for message, done in zip(messages, unlinked, strict=True):
+        if done:
+            removed.append(message)
+        else:
+            gone.append(message.uid)
     return removed, gone
+
+
+def _unlink(cur: int, new: int, messages: Sequence[MessageInfo]) -> list[bool]:
+    """Unlink each message's file; per message, whether it was still there."""
+    done: list[bool] = []
+    for message in messages:
+        try:
+            os.unlink(message.file_name, dir_fd=new if message.recent else cur)
+            done.append(True)
+        except FileNotFoundError:
+            done.append(False)
+    return done
 
 
 def _messages_directories(directories: Directories, folder: Path) -> tuple[int, int]:
