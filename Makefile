@@ -13,7 +13,7 @@ LOCK   := requirements
 COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	--no-emit-find-links --no-emit-index-url --no-emit-trusted-host --upgrade
 
-.PHONY: run test lint demo lock clean fuzz
+.PHONY: run test test-fast lint demo lock clean fuzz
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -70,8 +70,15 @@ lint: $(VENV)/.installed-test
 
 # Two processes (or one per core): the suite's servers and clients wait on sockets and
 # disks more than on the CPU. `pytest` alone runs it in one process.
+# `alone` tests (pyproject's markers) share one xdist group: loadgroup runs them in turn.
 test: lint
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist loadgroup
+
+# A quick subset while working: no lint, and not the `slow` tests (tests/mailhost's whole
+# servers in processes of their own, tests/browser's chromium; see tests/conftest.py).
+# Not a replacement for `make test`, which CI runs.
+test-fast: $(VENV)/.installed-test
+	$(BIN)/pytest -n auto --dist loadgroup -m "not slow" -q
 
 # Fuzzing (fuzz/README.md): every parser's harness under atheris for SECONDS each, one
 # after the other; a crash leaves its input in fuzz/crashes/<harness>/ and fails the

@@ -12,6 +12,22 @@ import uvloop
 
 from tests.support.databases import BACKENDS, make_database
 
+SLOW_DIRECTORIES = ("mailhost", "browser")
+"""Whole servers in processes of their own (kill -9, workers, service user) and headless
+chromium: most of the suite's time, and what `make test-fast` leaves out."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests under SLOW_DIRECTORIES are `slow`; `alone` tests share one xdist group, so
+    that with `--dist loadgroup` (make test) they run one after the other."""
+    tests = Path(__file__).parent
+    for item in items:
+        relative = item.path.relative_to(tests) if item.path.is_relative_to(tests) else None
+        if relative is not None and relative.parts[0] in SLOW_DIRECTORIES:
+            item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("alone") is not None:
+            item.add_marker(pytest.mark.xdist_group("alone"))
+
 
 def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item

@@ -14,7 +14,11 @@ from tests.support.mail_host import MailHost, start_host
 
 @pytest.fixture
 async def imap_host(tmp_path: Path) -> AsyncIterator[MailHost]:
+    """The host with its folder poll off: every IMAP test is served in this one process,
+    so an IDLE (or NOTIFY) woken at all was woken by the change's own notification, and a
+    change that forgot to notify fails its test instead of waiting out the 5 s poll."""
     async for host in start_host(tmp_path / "host", listeners=IMAP_LISTENERS):
+        host.running.services.events.poll_interval = 0
         yield host
 
 

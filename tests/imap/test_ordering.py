@@ -144,13 +144,13 @@ def test_sorting_junk_headers_never_raises(headers: list[bytes]) -> None:
         assert sorted(sort_messages(items, [SortCriterion(key)])) == list(range(len(headers)))
 
 
-def test_hostile_subjects_cost_linear_time() -> None:
-    started = datetime.now(UTC)
+def test_hostile_subjects_are_reduced_right() -> None:
+    # Sizes where quadratic work would hang (and pytest-timeout fail) the test; what they
+    # cost is measured by bench/parser_costs.py, not asserted here.
     assert base_subject("[x]" * 100_000) == "[x]"
     assert base_subject("Re: [a] " * 50_000 + "x") == "x"
     assert base_subject("x" + " (fwd)" * 50_000) == "x"
     assert base_subject("[fwd: " * 20_000 + "x" + "]" * 20_000) == "x"
-    assert datetime.now(UTC) - started < timedelta(seconds=10)
 
 
 def _headers(field: str, value: str) -> SortHeaders:

@@ -35,11 +35,20 @@ LINES = st.lists(
 )
 
 
+ON_DISK = settings(
+    # Every example writes a file: on a shared, loaded machine one write can take longer
+    # than hypothesis's 200 ms default without anything being wrong, so no deadline; a
+    # reader that hangs still fails, by the suite's per-test timeout (pyproject).
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
 def _write(path: Path, lines: list[str], tail: bytes) -> None:
     path.write_bytes("\n".join(lines).encode("utf-8", "surrogateescape") + tail)
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(ON_DISK, max_examples=150)
 @given(LINES, st.binary(max_size=8))
 def test_transport_reading_never_crashes(tmp_path: Path, lines: list[str], tail: bytes) -> None:
     path = tmp_path / "transport"
@@ -53,7 +62,7 @@ def test_transport_reading_never_crashes(tmp_path: Path, lines: list[str], tail:
     assert all(item.reason.isprintable() for item in skipped)
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(ON_DISK, max_examples=150)
 @given(LINES, st.binary(max_size=8))
 def test_aliases_reading_never_crashes(tmp_path: Path, lines: list[str], tail: bytes) -> None:
     path = tmp_path / "aliases"
@@ -78,7 +87,7 @@ def test_a_huge_transport_file_is_refused_in_one_line(tmp_path: Path) -> None:
         raise AssertionError("a file past the limit was read")
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(ON_DISK, max_examples=200)
 @given(LINES)
 def test_the_import_reads_a_transport_line_as_the_server_does(
     tmp_path: Path, lines: list[str]

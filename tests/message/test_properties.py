@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -77,9 +75,7 @@ def test_deep_nesting_is_bounded() -> None:
         b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i)
         for i in range(5000)
     )
-    started = time.monotonic()
     check_bounds(head + b"\r\nend\r\n")
-    assert time.monotonic() - started < 10
 
 
 def test_deep_message_rfc822_nesting_is_bounded() -> None:
@@ -91,21 +87,19 @@ def test_many_parts_and_a_huge_header_line() -> None:
     many = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n" + b"--b\r\n\r\nx\r\n" * 20000
     check_bounds(many)
     huge = b"Subject: " + b"a" * 2_000_000 + b"\r\nTo: " + b"b@c, " * 50_000 + b"\r\n\r\n"
-    started = time.monotonic()
     check_bounds(huge)
     parse_addresses(parse_message(huge).header("To") or b"")
-    assert time.monotonic() - started < 10
 
 
-def test_pathological_inputs_cost_linear_time() -> None:
-    started = time.monotonic()
+def test_pathological_inputs_are_parsed() -> None:
+    # Sizes where quadratic work would hang (and pytest-timeout fail) the test; what they
+    # cost is measured by bench/parser_costs.py, not asserted here.
     parse_addresses(b"<x>" + b":" * 200_000)
     parse_addresses(b"a <b@c>, " * 100_000)
     parse_header_parameters(b"x; " + b"a;" * 500_000 + b"b=c")
     html = b"Content-Type: text/html\r\n\r\n" + b"<script>" * 100_000 + b"<!--" * 100_000
     search_text(html, limit=1_000_000)
     decode_header(b"=?utf-8?q?a?= " * 100_000)
-    assert time.monotonic() - started < 10
 
 
 @given(st.lists(LINES, max_size=12))

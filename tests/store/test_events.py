@@ -18,15 +18,29 @@ from mailroom.store import MailboxEvents, Maildir, MailStore
 MESSAGE = b"Subject: ping\r\n\r\nping\r\n"
 
 
-@pytest.fixture
-async def store() -> AsyncIterator[MailStore]:
+async def make_store(poll_interval: float) -> AsyncIterator[MailStore]:
     mail_store = MailStore(
-        events=MailboxEvents(poll_interval=0.05),
+        events=MailboxEvents(poll_interval=poll_interval),
         search_text=lambda data: ("", data.decode()),
         hostname="test.host",
     )
     yield mail_store
     await mail_store.close()
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[MailStore]:
+    """A store that never polls: only this process's own notification can wake a waiter,
+    so a test that waits for one fails if the change did not notify."""
+    async for mail_store in make_store(poll_interval=0):
+        yield mail_store
+
+
+@pytest.fixture
+async def polling_store() -> AsyncIterator[MailStore]:
+    """A store that polls often, for changes made by other processes."""
+    async for mail_store in make_store(poll_interval=0.05):
+        yield mail_store
 
 
 async def test_notify_wakes_a_waiter_at_once(tmp_path: Path) -> None:
@@ -90,9 +104,9 @@ async def test_an_append_in_one_session_wakes_another_sessions_idle(
 
 
 async def test_a_delivery_by_another_process_wakes_the_waiter_through_the_poll(
-    store: MailStore, tmp_path: Path
+    polling_store: MailStore, tmp_path: Path
 ) -> None:
-    account = store.account(tmp_path / "Maildir", quota_bytes=None)
+    account = polling_store.account(tmp_path / "Maildir", quota_bytes=None)
     inbox = await account.open("INBOX")
     async with inbox.watch() as waiter:
         # Another process delivers: nobody calls notify().

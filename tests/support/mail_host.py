@@ -5,6 +5,7 @@ database on the MariaDB or PostgreSQL test server: see `directory_url`), real TL
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import ssl
 from collections.abc import AsyncIterator
@@ -147,6 +148,36 @@ async def populate(directory: Directory, config: Config) -> None:
     await directory.set_transport("lists.example.test", "[127.0.0.1]:1")
 
 
+SQLITE_TEMPLATES: dict[str, bytes] = {}
+"""The shipped SQLite directory, migrated and populated, by what it depends on (see
+`prepare_directory`): built once per test process, copied for each host."""
+
+
+async def prepare_directory(config: Config, root: Path, directory_url: str | None) -> None:
+    """The host's directory migrated and populated. For the shipped SQLite file the
+    first host of this process builds it (the migrations, `populate`) and every later
+    host with the same directory and password settings gets a copy of that file: the
+    same tables and rows (another salt in the hashes), without running the migrations
+    again for each of the suite's ~1,500 hosts. Migrations themselves are tested in
+    tests/directory, on every backend."""
+    key = None
+    if directory_url is None:
+        key = json.dumps(
+            [config.directory.model_dump(mode="json"), config.auth.model_dump(mode="json")],
+            sort_keys=True,
+        )
+    database = root / "directory.sqlite3"
+    if key is not None and key in SQLITE_TEMPLATES and not database.exists():
+        database.write_bytes(SQLITE_TEMPLATES[key])
+        return
+    directory = await app.open_directory(config)
+    await directory.migrate()
+    await populate(directory, config)
+    await directory.close()
+    if key is not None and database.exists():
+        SQLITE_TEMPLATES[key] = database.read_bytes()
+
+
 def directory_settings(directory_url: str | None) -> dict[str, str]:
     """The config settings that put the directory at `directory_url` (None: the shipped
     SQLite file). The URL is an empty database, e.g. of the `database_url` fixture
@@ -182,10 +213,7 @@ async def start_host_on(
     root.mkdir(parents=True, exist_ok=True)
     chosen = {**internet.settings(), **directory_settings(directory_url), **(settings or {})}
     config = load_config(write_config(root, chosen, listeners))
-    directory = await app.open_directory(config)
-    await directory.migrate()
-    await populate(directory, config)
-    await directory.close()
+    await prepare_directory(config, root, directory_url)
     ready: asyncio.Future[app.RunningHost] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
 

@@ -6,6 +6,7 @@ profile with plistlib), and each naming exactly the listeners configured."""
 
 from __future__ import annotations
 
+import contextlib
 import plistlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import httpx
 import pytest
 import xmlschema
 
+from mailroom.app.host import ListenError
 from mailroom.config.example import ListenerExample as Example
 from tests.support.mail_host import MailHost, start_host
 from tests.support.server_process import free_port
@@ -25,28 +27,42 @@ THUNDERBIRD = xmlschema.XMLSchema(SCHEMAS / "thunderbird-config-v1.1.xsd")
 AUTODISCOVER = xmlschema.XMLSchema(SCHEMAS / "autodiscover-response-2006.xsd")
 OUTLOOK = "{http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a}"
 
-PORTS = {
-    name: free_port()
-    for name in ("smtp", "submission", "smtps", "imap", "imaps", "pop3s", "plain", "web")
-}
-LISTENERS = (
-    Example("smtp", "smtp", PORTS["smtp"], "starttls"),
-    Example("submission", "submission", PORTS["submission"], "starttls"),
-    Example("smtps", "submission", PORTS["smtps"], "implicit"),
-    Example("imap", "imap", PORTS["imap"], "starttls"),
-    Example("imaps", "imap", PORTS["imaps"], "implicit"),
-    Example("pop3s", "pop3", PORTS["pop3s"], "implicit"),
-    Example("plain", "imap", PORTS["plain"], "none"),
-    Example("web", "web", PORTS["web"], "implicit"),
+KINDS = (
+    ("smtp", "smtp", "starttls"),
+    ("submission", "submission", "starttls"),
+    ("smtps", "submission", "implicit"),
+    ("imap", "imap", "starttls"),
+    ("imaps", "imap", "implicit"),
+    ("pop3s", "pop3", "implicit"),
+    ("plain", "imap", "none"),
+    ("web", "web", "implicit"),
 )
+PORTS: dict[str, int] = {}
+"""The documents name the configured ports, so each listener is on a port chosen before
+the host starts: chosen afresh for each test (`host`), not once at import, where another
+program had the whole module's run to take one."""
 HOSTNAME = "mail.example.test"
 MOBILESYNC = "http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006"
 
 
 @pytest.fixture
 async def host(tmp_path: Path) -> AsyncIterator[MailHost]:
-    async for running in start_host(tmp_path, ADMIN_SETTINGS, LISTENERS):
+    """The host on free ports; chosen again (up to three times) when another program took
+    one between the choice and the bind."""
+    for attempt in range(3):
+        PORTS.update({name: free_port() for name, _, _ in KINDS})
+        listeners = tuple(Example(name, kind, PORTS[name], tls) for name, kind, tls in KINDS)
+        hosts = start_host(tmp_path / f"host{attempt}", ADMIN_SETTINGS, listeners)
+        try:
+            running = await anext(hosts)
+        except ListenError:
+            if attempt == 2:
+                raise
+            continue
         yield running
+        with contextlib.suppress(StopAsyncIteration):
+            await anext(hosts)
+        return
 
 
 def client_for(host: MailHost, name: str) -> httpx.AsyncClient:

@@ -118,6 +118,7 @@ async def host_with_workers(tmp_path: Path) -> AsyncIterator[MailHost]:
         yield host
 
 
+@pytest.mark.slow  # worker processes: left out of make test-fast
 async def test_imap_logins_in_worker_processes_are_counted(host_with_workers: MailHost) -> None:
     host = host_with_workers
     assert host.running.workers is not None
@@ -144,6 +145,7 @@ async def test_imap_logins_in_worker_processes_are_counted(host_with_workers: Ma
     assert history.total(LOGIN_FAILED) == 1
 
 
+@pytest.mark.slow  # worker processes: left out of make test-fast
 async def test_an_ended_workers_counts_stay_in_the_hosts(host_with_workers: MailHost) -> None:
     host = host_with_workers
     workers = host.running.workers

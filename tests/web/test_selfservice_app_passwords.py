@@ -172,6 +172,7 @@ async def test_an_app_password_needs_a_label(host: MailHost) -> None:
     assert await host.directory.app_passwords(BOB) == []
 
 
+@pytest.mark.slow  # worker processes: left out of make test-fast
 async def test_a_revoked_app_password_is_refused_by_worker_processes_too(tmp_path: Path) -> None:
     """IMAP and POP3 served by `[server] workers = 2`: each worker has its own login
     cache and records; the directory's version tells them of the revocation."""
