@@ -7,8 +7,11 @@ import re
 
 import httpx
 
+from mailroom.web.guard import session_cookie
 from tests.support.mail_host import PASSWORD, MailHost
 from tests.web.conftest import web_client
+
+COOKIE = session_cookie("web", secure=True)
 
 
 def csrf_token(page: httpx.Response) -> str:
@@ -36,7 +39,7 @@ async def test_the_session_cookie_is_secure_and_http_only(web_host: MailHost) ->
     async with web_client(web_host) as client:
         answer = await client.get("/login")
         cookie = answer.headers["set-cookie"]
-        assert cookie.startswith("__Host-mailroom_session=")
+        assert cookie.startswith(f"{COOKIE}=")
         for attribute in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/"):
             assert attribute in cookie
 
@@ -83,8 +86,8 @@ async def test_logging_in_and_out(web_host: MailHost) -> None:
         answer = await log_in(client, "alice@example.test", PASSWORD)
         assert answer.status_code == 303
         assert answer.headers["location"] == "/"
-        logged_in = answer.cookies.get("__Host-mailroom_session")
-        assert logged_in and logged_in != anonymous.get("__Host-mailroom_session")
+        logged_in = answer.cookies.get(COOKIE)
+        assert logged_in and logged_in != anonymous.get(COOKIE)
         home = await client.get("/")
         assert home.status_code == 200
         assert "alice@example.test" in home.text
@@ -96,7 +99,7 @@ async def test_logging_in_and_out(web_host: MailHost) -> None:
 async def test_the_old_session_id_is_dead_after_login(web_host: MailHost) -> None:
     async with web_client(web_host) as client:
         form = await client.get("/login")
-        before = form.cookies["__Host-mailroom_session"]
+        before = form.cookies[COOKIE]
         await client.post(
             "/login",
             data={
@@ -106,5 +109,5 @@ async def test_the_old_session_id_is_dead_after_login(web_host: MailHost) -> Non
             },
         )
     async with web_client(web_host) as other:
-        other.cookies.set("__Host-mailroom_session", before, domain="127.0.0.1")
+        other.cookies.set(COOKIE, before, domain="127.0.0.1")
         assert (await other.get("/")).status_code == 303

@@ -28,6 +28,7 @@ from mailroom.web.certificate_login import admission as certificate_admission
 from mailroom.web.context import WebServices
 from mailroom.web.dashboard_sources import DkimKeyAge
 from mailroom.web.server import WebServer
+from mailroom.web.sessions import SessionStore
 
 
 def web_services(
@@ -59,6 +60,7 @@ def web_services(
             config, dkim_keys(config), services.resolver or host_resolver(config)
         ),
         external=external_login(services),
+        sessions=SessionStore(config.web),
         throttle=services.throttle,
         open_scripts=member_scripts(services),
     )

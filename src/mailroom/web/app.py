@@ -47,7 +47,9 @@ module that has one adds it here)."""
 
 def build_app(services: WebServices, listener: Listener) -> Asgi:
     """The application served on `listener`."""
-    sessions = SessionStore(services.settings)
+    # One store for the host's web listeners (app/web.py), so that ending an account's
+    # sessions (a password change) ends them on every listener.
+    sessions = services.sessions or SessionStore(services.settings)
 
     async def home(request: Request) -> Response:
         member(request)
@@ -81,4 +83,4 @@ def build_app(services: WebServices, listener: Listener) -> Asgi:
         routes=routes,
         exception_handlers={LoginRequired: login_required, HTTPException: refused},
     )
-    return Guard(app, sessions, exempt=EXEMPT_FROM_GUARD)
+    return Guard(app, sessions, listener.name, exempt=EXEMPT_FROM_GUARD)

@@ -21,6 +21,7 @@ from mailroom.net import ExternalLogin
 from mailroom.queue import MailQueue
 from mailroom.web.dashboard_sources import DkimKeyAge
 from mailroom.web.dns_publication import DnsPublication
+from mailroom.web.sessions import SessionStore
 
 
 class HostMetrics(Protocol):
@@ -134,6 +135,8 @@ class WebServices:
     """The host's login throttle (TOTP codes count against it as passwords do)."""
     totp_steps: dict[str, int] = field(default_factory=dict)
     """The last TOTP time step each account logged in with: a code is good once."""
+    sessions: SessionStore | None = None
+    """The logins of every web listener of the host (None: each application its own)."""
     open_scripts: Callable[[str], Awaitable[MemberScripts]] | None = None
     """An account's Sieve scripts (self-service's vacation and forwarding); None when
     `[sieve]` is off."""

@@ -14,7 +14,9 @@ On a listener that requires client certificates, the connection's certificate (l
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import re
 from collections.abc import Iterable
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
@@ -29,6 +31,21 @@ from mailroom.web.sessions import Role, Session, SessionStore
 COOKIE = "mailroom_session"
 SECURE_COOKIE = "__Host-mailroom_session"
 """On TLS listeners: the browser sends it only over HTTPS and only to this host."""
+
+
+def session_cookie(listener: str, secure: bool) -> str:
+    """The session cookie's name on the listener called `listener`. Browsers keep cookies
+    per host, not per port, so each listener has a name of its own: a login on the admin
+    listener and one on the members' listener of the same host do not overwrite each
+    other. Characters a cookie name may not have become `_`, with a digest of the name
+    so that two listeners never share one."""
+    base = SECURE_COOKIE if secure else COOKIE
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", listener)
+    if safe != listener:
+        safe += "_" + hashlib.sha256(listener.encode()).hexdigest()[:8]
+    return f"{base}-{safe}"
+
+
 MAX_FORM_BYTES = 1024 * 1024
 """Largest request body a page accepts (a certificate upload is a few KiB)."""
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -41,9 +58,13 @@ def session_of(request: Request) -> Session:
 
 
 class Guard:
-    def __init__(self, app: Asgi, sessions: SessionStore, exempt: Iterable[str] = ()) -> None:
+    def __init__(
+        self, app: Asgi, sessions: SessionStore, listener: str, exempt: Iterable[str] = ()
+    ) -> None:
         self.app = app
         self.sessions = sessions
+        self.listener = listener
+        """The listener's name: its session cookie's (`session_cookie`)."""
         self.exempt = {path.lower() for path in exempt}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -51,7 +72,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         secure = scope.get("scheme") == "https"
-        name = SECURE_COOKIE if secure else COOKIE
+        name = session_cookie(self.listener, secure)
         session = self.sessions.get(_cookie(scope, name))
         fresh = session is None
         if session is None:
