@@ -27,8 +27,7 @@ It owns the policy the legacy host spread over Dovecot's passdbs, PAM and a wish
   password of an app password's shape is first checked against that one app password
   of the account (read through the same version-checked records, so a revoked one is
   refused at the next login, in every process); the account's own password is still
-  tried when it does not match. Its last use is written at most every
-  `APP_PASSWORD_USE_INTERVAL` seconds per process, without bumping the version;
+  tried when it does not match. Its last use is noted by `auth.app_password_uses`;
 - a verified password is remembered for `[auth] cache_ttl_seconds` (`auth.login_cache`),
   so a client's next connections cost no hash; the throttle is still asked first, so a
   ban counts at once. The account record is reused only while the directory's version
@@ -49,11 +48,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import Enum
 from typing import TypeVar
 
 from mailroom.auth.account_records import AccountRecords
+from mailroom.auth.app_password_uses import AppPasswordUses
 from mailroom.auth.app_passwords import APP_PASSWORD_PROTOCOLS, parse_app_password
 from mailroom.auth.legacy_hashes import wrap_stored_legacy_hashes
 from mailroom.auth.log_lines import LOGGED_VALUE_LENGTH, log_fields
@@ -70,7 +69,6 @@ from mailroom.auth.throttle import (
 from mailroom.config import AuthConfig, MasterUser
 from mailroom.directory import Account, Directory, DirectoryError, InvalidAddress
 from mailroom.directory.addresses import normalize_address, normalize_domain
-from mailroom.directory.app_passwords import AppPassword
 from mailroom.directory.passwords import (
     PasswordHasher,
     UnknownHashScheme,
@@ -83,9 +81,6 @@ log = logging.getLogger("mailroom.auth")
 
 MAX_LOGIN_LENGTH = 1024
 """Longest login looked at; longer ones are refused before any work (SASL's field bound)."""
-APP_PASSWORD_USE_INTERVAL = 300.0
-"""An app password's last use is written at most this often (seconds) by one process."""
-MAX_USES_REMEMBERED = 10_000
 
 T = TypeVar("T")
 
@@ -169,7 +164,8 @@ class InvalidLogin(ValueError):
 
 class Authenticator:
     """Checks logins for every protocol. `throttle=None` counts nothing (for `mailroom auth
-    test`); servers pass a `MemoryThrottle`. `clock` times the login cache's entries."""
+    test`); servers pass a `MemoryThrottle`. `clock` times the login cache's entries and
+    the writes of app passwords' last use."""
 
     def __init__(
         self,
@@ -200,9 +196,7 @@ class Authenticator:
         # Made at once in the pool, so the first unknown login pays no extra hash.
         self._dummy_hash = self._pool.submit(self._hasher.dummy_hash)
         self._cache = cache
-        self._clock = clock
-        self._app_password_uses: dict[int, float] = {}
-        """App password id -> when this process last wrote its last use."""
+        self._app_password_uses = AppPasswordUses(directory, clock)
 
     async def close(self) -> None:
         """Stop the hashing threads (waiting for running hashes, dropping queued ones)."""
@@ -487,26 +481,8 @@ class Authenticator:
         if cached:
             decision.fields["cache"] = "hit"
         if decision.outcome is AuthOutcome.SUCCESS:
-            await self._note_use(app_password)
+            await self._app_password_uses.note(app_password)
         return decision
-
-    async def _note_use(self, app_password: AppPassword) -> None:
-        now = self._clock()
-        written = self._app_password_uses.get(app_password.id)
-        if written is not None and now - written < APP_PASSWORD_USE_INTERVAL:
-            return
-        if len(self._app_password_uses) >= MAX_USES_REMEMBERED:
-            self._app_password_uses.clear()
-        self._app_password_uses[app_password.id] = now
-        try:
-            await self._directory.record_app_password_use(app_password.id, datetime.now(UTC))
-        except DirectoryError as error:
-            log.warning(
-                "auth: could not note the use of app password id=%d of account=%s: %s",
-                app_password.id,
-                app_password.account,
-                error,
-            )
 
     @staticmethod
     def _account_state(account: Account | None, target: str, master: str | None) -> _Decision:
