@@ -73,7 +73,7 @@ class Guard:
             return
         secure = scope.get("scheme") == "https"
         name = session_cookie(self.listener, secure)
-        session = self.sessions.get(_cookie(scope, name))
+        session = self.sessions.get(cookie_value(scope.get("headers", []), name))
         fresh = session is None
         if session is None:
             session = self.sessions.new()
@@ -111,8 +111,10 @@ class Guard:
         await self.app(scope, receive, with_cookie)
 
 
-def _cookie(scope: Scope, name: str) -> str | None:
-    for key, value in scope.get("headers", []):
+def cookie_value(headers: list[tuple[bytes, bytes]], name: str) -> str | None:
+    """The value of the cookie `name` in a request's `Cookie:` headers (client input:
+    a malformed header counts as no cookie, never as an error)."""
+    for key, value in headers:
         if key == b"cookie":
             jar: SimpleCookie = SimpleCookie()
             try:
