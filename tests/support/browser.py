@@ -42,11 +42,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.support.certificate_authority import ClientCertificate
@@ -183,6 +182,26 @@ class Refusal:
     error: str
 
 
+def _left(page: WebElement) -> Callable[[webdriver.Chrome], bool]:
+    """Whether the browser has left the document `page` is the root of. Selenium's
+    `staleness_of` knows only StaleElementReferenceException; chromedriver, asked about
+    a node while its document is being replaced, may instead answer "Node with given id
+    does not belong to the document" (seen in CI): that too means the page was left."""
+
+    def left(driver: webdriver.Chrome) -> bool:
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in (error.msg or ""):
+                return True
+            raise
+        return False
+
+    return left
+
+
 CLICK_ATTEMPTS = 3
 """Tries of one click that chromedriver refused before dispatching it (see `click`)."""
 
@@ -271,7 +290,7 @@ class Browser:
                         raise
                     if attempt == CLICK_ATTEMPTS - 1:
                         raise
-            WebDriverWait(self.driver, LOAD_SECONDS).until(expected_conditions.staleness_of(page))
+            WebDriverWait(self.driver, LOAD_SECONDS).until(_left(page))
             return self._arrived(f"clicked {selector}")
 
         return await self._step(work)
@@ -288,7 +307,7 @@ class Browser:
                 "form.submit();",
                 form,
             )
-            WebDriverWait(self.driver, LOAD_SECONDS).until(expected_conditions.staleness_of(page))
+            WebDriverWait(self.driver, LOAD_SECONDS).until(_left(page))
             self._arrived(f"posted {form} without its token")
             return self.driver.find_element(By.TAG_NAME, "body").text
 
