@@ -196,11 +196,6 @@ async def test_sessions_on_two_workers_see_each_others_changes_with_the_same_uid
     assert seen == written
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="each process gives a change it finds on disk a MODSEQ of its own "
-    "(store/folder_sync.py); the index file is shared but not read back on sync",
-)
 async def test_sessions_on_two_workers_see_the_same_modseqs(server: RunningServer) -> None:
     written, seen = await changes_seen_from_the_other_worker(server, modseq=True)
     assert seen == written

@@ -11,7 +11,13 @@ Every method runs in a worker thread with the folder's lock held (a threading.Lo
 so that a cancelled caller can never let two threads into the index).
 
 Modseqs (RFC 7162): each operation (a sync that found changes, a STORE, an APPEND,
-an EXPUNGE) takes HIGHESTMODSEQ + 1 for everything it changed (`_next_modseq`).
+an EXPUNGE) takes HIGHESTMODSEQ + 1 for everything it changed (`_next_modseq`), inside
+a write transaction of the index (`MailboxIndex.change`) that writes the changed rows
+too. Every process sharing the folder does the same, so each change gets its modseq
+once, from whichever process makes it or first finds it on disk; every transaction
+begins by taking in the rows and expunges other processes recorded since our
+HIGHESTMODSEQ (`_read_back`), so all processes give a message the same modseq and a
+folder the same HIGHESTMODSEQ (issue #20: several nodes on one volume need it too).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import contextlib
 import os
 import threading
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +35,7 @@ from mailroom.store.errors import FolderError
 from mailroom.store.events import DiskStamp
 from mailroom.store.flags import FlagDecoder
 from mailroom.store.folder_uids import FolderUids
-from mailroom.store.index import IndexRow, MailboxIndex
+from mailroom.store.index import IndexChange, IndexRow, MailboxIndex
 from mailroom.store.keywords import Keywords, KeywordsError, read_keywords
 from mailroom.store.snapshot import MessageInfo, Snapshot
 
@@ -103,14 +110,65 @@ class FolderMemory:
         self._decoder = FlagDecoder(mapping)
         return True
 
-    def _next_modseq(self) -> int:
-        """The modseq for the next change: above ours and above what the index has seen.
-
-        Another process of ours may share the index; taking the larger keeps
-        HIGHESTMODSEQ rising for both.
-        """
-        recorded = self.index.highestmodseq if self.index is not None else 0
+    def _next_modseq(self, change: IndexChange | None = None) -> int:
+        """The modseq for the next change: above ours and above what the index has
+        committed (read in `change`, whose write lock keeps it ours to give)."""
+        if change is not None:
+            recorded = change.highestmodseq
+        else:
+            recorded = self.index.highestmodseq if self.index is not None else 0
         return max(self.snapshot.highestmodseq, recorded) + 1
+
+    def _read_back(self, change: IndexChange) -> bool:
+        """Take in the rows and expunges the index has above our HIGHESTMODSEQ: changes
+        another process made (or found on disk) and numbered; whether there were any.
+        Afterwards our HIGHESTMODSEQ is the index's: every change up to it is in the
+        snapshot, with the modseq the index gave it."""
+        snapshot = self.snapshot
+        if not snapshot.uidvalidity and not snapshot.highestmodseq:
+            self.history_start = change.history_start  # opening: the index's history
+        elif change.uidvalidity != snapshot.uidvalidity and snapshot.uidvalidity:
+            # Another process gave the folder a new UIDVALIDITY: start again from the index.
+            self._forget(change.uidvalidity, change.history_start)
+            snapshot = self.snapshot
+        if change.highestmodseq <= snapshot.highestmodseq:
+            return False
+        rows, expunged = change.since(snapshot.highestmodseq)
+        gone = {uid for _, uid in expunged}
+        messages = list(snapshot.messages)
+        uids = snapshot.uids
+        added: list[MessageInfo] = []
+        for row in rows:
+            if row.uid in gone:
+                continue
+            position = bisect_left(uids, row.uid)
+            if position < len(uids) and uids[position] == row.uid:
+                messages[position] = self._from_row(row)
+            else:
+                added.append(self._from_row(row))
+        if gone:
+            messages = [m for m in messages if m.uid not in gone]
+        if added:
+            messages += added
+            messages.sort(key=lambda m: m.uid)
+        for modseq, uid in expunged:
+            self._record_expunges((uid,), modseq)
+        self._publish(
+            tuple(messages),
+            uidvalidity=change.uidvalidity or None,
+            highestmodseq=change.highestmodseq,
+            uids=None if gone or added else uids,
+        )
+        return bool(rows or expunged)
+
+    def _forget(self, uidvalidity: int, history_start: int) -> None:
+        """Drop every message and the expunge history: the UIDs are new."""
+        self.first_recent_uid = 0  # unknown until _refresh_recent
+        self.history_start = history_start
+        self.expunged_modseqs = array("Q")
+        self.expunged_uids = array("I")
+        self.snapshot = Snapshot((), array("I"), uidvalidity, 1, 0, ())
+        self._publish(())
 
     def _publish(
         self,
@@ -133,15 +191,19 @@ class FolderMemory:
             keywords=tuple(name for _, name in self._decoder.mapping.by_index),
         )
 
-    def _replace(self, updated: list[tuple[int, MessageInfo]], highestmodseq: int | None) -> None:
+    def _replace(
+        self,
+        change: IndexChange,
+        updated: list[tuple[int, MessageInfo]],
+        highestmodseq: int | None,
+    ) -> None:
         """Publish the snapshot with the messages at these positions replaced (same UIDs,
-        new file names, flags or modseqs), and write their changes to the index."""
+        new file names, flags or modseqs), and write their changes in `change`."""
         if not updated:
             return
-        self._index().apply(
+        change.write(
             renamed=[(m.file_name, m.recent, m.info, m.modseq, m.uid) for _, m in updated],
             highestmodseq=self.snapshot.highestmodseq if highestmodseq is None else highestmodseq,
-            later=True,
         )
         snapshot = self.snapshot
         messages = list(snapshot.messages)

@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 
 from mailroom.durable import fsync_directory
-from mailroom.store.events import DiskStamp
+from mailroom.store.events import DiskStamp, disk_stamp
 from mailroom.store.file_changes import (
     DIRECTORY_FLAGS,
     FlagMode,
@@ -36,6 +36,7 @@ from mailroom.store.filename import (
 from mailroom.store.flags import split_flags
 from mailroom.store.folder_memory import index_row
 from mailroom.store.folder_sync import FolderSync
+from mailroom.store.index import IndexChange
 from mailroom.store.keywords import add_keywords
 from mailroom.store.snapshot import MessageInfo
 
@@ -70,10 +71,10 @@ class FolderState(FolderSync):
             in_new = [(k, messages[k]) for k in range(low, high) if messages[k].recent]
             if not in_new and (low == high or messages[high - 1].uid < self.first_recent_uid):
                 return []  # nothing left to claim, as far as this process knows
-            with self._own_change():
-                start = self._index().claim_recent(last + 1)
+            with self._own_change(), self._index().change() as change:
+                start = change.claim_recent(last + 1)
                 self.first_recent_uid = max(start, last + 1)
-                moved = self._move_to_cur(in_new)
+                moved = self._move_to_cur(change, in_new)
             return self._recent_among(low, high, start, moved)
 
     def _between(self, first: int, last: int) -> tuple[int, int]:
@@ -92,7 +93,7 @@ class FolderState(FolderSync):
             below = [uid for uid in snapshot.uids[low:above] if uid in moved]
         return below + snapshot.uids[above:high].tolist()
 
-    def _move_to_cur(self, in_new: list[tuple[int, MessageInfo]]) -> set[int]:
+    def _move_to_cur(self, change: IndexChange, in_new: list[tuple[int, MessageInfo]]) -> set[int]:
         """Move these messages' files from new/ to cur/; the UIDs of those moved (another
         process, a Dovecot, may have moved some first: those are not ours)."""
         if not in_new:
@@ -118,7 +119,7 @@ class FolderState(FolderSync):
                 os.close(cur)
         finally:
             os.close(new)
-        self._replace(updated, None)
+        self._replace(change, updated, None)
         return {message.uid for _, message in updated}
 
     def store_flags(
@@ -136,27 +137,31 @@ class FolderState(FolderSync):
                 self._load_keywords(force=True)
             changed: list[tuple[int, MessageInfo]] = []
             failed: list[int] = []
-            for attempt in range(2):
-                modseq = self._next_modseq()
-                updated, retry = rename_for_flags(
-                    self.path,
-                    self.snapshot.messages,
-                    self._decoder,
-                    positions_of(self.snapshot.uids, pending),
-                    mode,
-                    system,
-                    keywords,
-                    unchangedsince,
-                    modseq,
-                    failed,
-                )
-                self._replace(updated, modseq if updated else None)
-                changed += updated
-                if not retry or attempt:
-                    break
-                # Renamed by another process meanwhile: find the new names, then try again.
-                self._sync(force=True)
-                pending = retry
+            with self._index().change() as change:
+                # Other processes' changes first: their renames are then no surprise.
+                self._read_back(change)
+                for attempt in range(2):
+                    modseq = self._next_modseq(change)
+                    updated, retry = rename_for_flags(
+                        self.path,
+                        self.snapshot.messages,
+                        self._decoder,
+                        positions_of(self.snapshot.uids, pending),
+                        mode,
+                        system,
+                        keywords,
+                        unchangedsince,
+                        modseq,
+                        failed,
+                    )
+                    self._replace(change, updated, modseq if updated else None)
+                    changed += updated
+                    if not retry or attempt:
+                        break
+                    # Renamed by something that records no modseq (Dovecot): find the
+                    # new names, then try again.
+                    self._synced(change, disk_stamp(self.path), force=True)
+                    pending = retry
             messages = [message for _, message in changed]
             if len(changed) > len(updated):
                 messages.sort(key=lambda m: m.uid)  # the retried ones come last
@@ -170,7 +175,8 @@ class FolderState(FolderSync):
         put there, when nothing else of ours changed the folder since."""
         with self._lock, self._own_change(before):
             uids, uidvalidity = self._assign(files)
-            return self._added(files, dates, uids, uidvalidity)
+            with self._index().change() as change:
+                return self._added(change, files, dates, uids, uidvalidity)
 
     def _assign(self, files: list[NewFile]) -> tuple[list[int], int]:
         """UIDs for the new base names, in order, under the uidlist lock; and UIDVALIDITY."""
@@ -179,16 +185,29 @@ class FolderState(FolderSync):
         return [0 if uid is None else uid for uid in found], uidlist.uidvalidity
 
     def _added(
-        self, files: list[NewFile], dates: list[int], uids: list[int], uidvalidity: int
+        self,
+        change: IndexChange,
+        files: list[NewFile],
+        dates: list[int],
+        uids: list[int],
+        uidvalidity: int,
     ) -> list[MessageInfo]:
+        self._read_back(change)
         if uidvalidity != self.snapshot.uidvalidity:
-            self._sync(force=True)
+            self._synced(change, disk_stamp(self.path), force=True)
             return [m for m in (self.snapshot.find(uid) for uid in uids) if m is not None]
-        modseq = self._next_modseq()
+        modseq = self._next_modseq(change)
         added = []
+        known: list[MessageInfo] = []
+        """Recorded already by another process's sync, which found the files first."""
         flags_of = self._decoder.flags
+        find = self.snapshot.find
         for item, date, uid in zip(files, dates, uids, strict=True):
             if not uid:
+                continue
+            found = find(uid)
+            if found is not None:
+                known.append(found)
                 continue
             recent = item.info is None
             info = item.info or ""
@@ -207,13 +226,14 @@ class FolderState(FolderSync):
                     self.path,
                 )
             )
-        self._index().apply(upsert=[index_row(m) for m in added], highestmodseq=modseq, later=True)
         snapshot = self.snapshot
         uidnext = max(uids, default=0) + 1
-        added.sort(key=lambda m: m.uid)
         if not added:
-            self._publish(snapshot.messages, highestmodseq=modseq, uidnext=uidnext)
-        elif not snapshot.uids or added[0].uid > snapshot.uids[-1]:
+            self._publish(snapshot.messages, uidnext=uidnext)
+            return sorted(known, key=lambda m: m.uid)
+        change.write(upsert=[index_row(m) for m in added], highestmodseq=modseq)
+        added.sort(key=lambda m: m.uid)
+        if not snapshot.uids or added[0].uid > snapshot.uids[-1]:
             # The usual case: the new UIDs all come after the known ones.
             uids_now = array("I", snapshot.uids)
             uids_now.extend(m.uid for m in added)
@@ -224,10 +244,12 @@ class FolderState(FolderSync):
                 uids=uids_now,
             )
         else:
-            known = set(snapshot.uids)
-            messages = list(snapshot.messages) + [m for m in added if m.uid not in known]
+            present = set(snapshot.uids)
+            messages = list(snapshot.messages) + [m for m in added if m.uid not in present]
             messages.sort(key=lambda m: m.uid)
             self._publish(tuple(messages), highestmodseq=modseq, uidnext=uidnext)
+        if known:
+            return sorted(added + known, key=lambda m: m.uid)
         return added
 
     def expunge(
@@ -240,39 +262,51 @@ class FolderState(FolderSync):
         The files of `moved` were renamed into another folder (a MOVE): they are only
         recorded as gone."""
         with self._lock, self._own_change():
-            wanted = [
-                m
-                for m in self.snapshot.messages
-                if (uids is None or m.uid in uids) and (not deleted_only or "\\Deleted" in m.flags)
-            ]
-            moved_away = [m for m in wanted if m.uid in moved] if moved else []
-            if moved_away:
-                wanted = [m for m in wanted if m.uid not in moved]
-            removed, retry = unlink_messages(self.path, wanted)
-            if retry:
-                self._sync(force=True)  # renamed (flags) or expunged by another process
-                for uid in retry:
-                    found = self.snapshot.find(uid)
-                    if found is None:
-                        continue
-                    try:
-                        os.unlink(found.file_path)
-                        removed.append(found)
-                    except FileNotFoundError:
-                        continue
+            with self._index().change() as change:
+                self._read_back(change)
+                removed = self._expunged(change, uids, deleted_only, moved)
             # A rename is durable once its target directory is (the MOVE did that).
-            for directory in {"new" if m.recent else "cur" for m in removed}:
+            for directory in {"new" if m.recent else "cur" for m in removed if m.uid not in moved}:
                 fsync_directory(self.path / directory)
-            removed += moved_away
-            if not removed:
-                return []
-            modseq = self._next_modseq()
-            gone = sorted(m.uid for m in removed)
-            self._index().apply(
-                expunge=gone, highestmodseq=modseq, expunge_modseq=modseq, later=True
-            )
-            self._record_expunges(gone, modseq)
-            drop = set(gone)
-            kept = tuple(m for m in self.snapshot.messages if m.uid not in drop)
-            self._publish(kept, highestmodseq=modseq)
-            return sorted(removed, key=lambda m: m.uid)
+            return removed
+
+    def _expunged(
+        self,
+        change: IndexChange,
+        uids: Collection[int] | None,
+        deleted_only: bool,
+        moved: Collection[int],
+    ) -> list[MessageInfo]:
+        """`expunge`'s work, inside `change`; the messages removed."""
+        wanted = [
+            m
+            for m in self.snapshot.messages
+            if (uids is None or m.uid in uids) and (not deleted_only or "\\Deleted" in m.flags)
+        ]
+        moved_away = [m for m in wanted if m.uid in moved] if moved else []
+        if moved_away:
+            wanted = [m for m in wanted if m.uid not in moved]
+        removed, retry = unlink_messages(self.path, wanted)
+        if retry:
+            # Renamed (flags) or expunged by something that records no modseq (Dovecot).
+            self._synced(change, disk_stamp(self.path), force=True)
+            for uid in retry:
+                found = self.snapshot.find(uid)
+                if found is None:
+                    continue
+                try:
+                    os.unlink(found.file_path)
+                    removed.append(found)
+                except FileNotFoundError:
+                    continue
+        removed += moved_away
+        if not removed:
+            return []
+        modseq = self._next_modseq(change)
+        gone = sorted(m.uid for m in removed)
+        change.write(expunge=gone, highestmodseq=modseq, expunge_modseq=modseq)
+        self._record_expunges(gone, modseq)
+        drop = set(gone)
+        kept = tuple(m for m in self.snapshot.messages if m.uid not in drop)
+        self._publish(kept, highestmodseq=modseq)
+        return sorted(removed, key=lambda m: m.uid)

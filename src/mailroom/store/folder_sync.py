@@ -14,6 +14,16 @@ time, because a change in the same clock tick would leave its mtime as it was.
 Our own changes (folder_state.py) are recognised (`_own_change`), so the sync after
 them reads nothing again. Moving a file from new/ to cur/ changes no flag and so no
 modseq.
+
+Shared modseqs: a sync that finds the folder changed works inside a write transaction
+of the index (folder_memory.py): it first takes in what other processes recorded there
+(`_read_back`: their changes, with their modseqs), then lists the folder; what still
+differs was changed by something that records no modseq (Dovecot, a crash between a
+rename and its record) and is numbered here, once, for every process. Every change of
+ours renames, links or unlinks inside such a transaction too (folder_state.py), so a
+listing made under it never sees a change of ours whose record is not there yet; only
+files new to the uidlist may be (writing.py places them first): whoever numbers them
+first records them, and the other takes that record (FolderState._added).
 """
 
 from __future__ import annotations
@@ -21,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from array import array
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -32,7 +41,7 @@ from mailroom.store.filename import (
     info_of,
 )
 from mailroom.store.folder_memory import FolderMemory, index_row
-from mailroom.store.index import MailboxIndex, clock_modseq
+from mailroom.store.index import IndexChange, MailboxIndex, clock_modseq
 from mailroom.store.snapshot import MessageInfo, virtual_size
 from mailroom.store.uidlist import UidList
 
@@ -51,19 +60,7 @@ class FolderSync(FolderMemory):
         with self._lock:
             self.index = MailboxIndex(self.path)
             self._load_keywords()
-            rows = self.index.rows()
-            messages = tuple(self._from_row(row) for row in rows)
-            self._publish(
-                messages,
-                uidvalidity=self.index.uidvalidity,
-                highestmodseq=self.index.highestmodseq,
-                uidnext=max((m.uid for m in messages[-1:]), default=0) + 1,
-            )
-            self.history_start = self.index.history_start
-            for modseq, uid in self.index.expunged():
-                self.expunged_modseqs.append(modseq)
-                self.expunged_uids.append(uid)
-            self._sync(force=True)
+            self._sync(force=True)  # the index's rows first (_read_back), then the disk
             self._refresh_recent()
 
     def sync(self, *, force: bool = False, recent: bool = False) -> bool:
@@ -109,12 +106,24 @@ class FolderSync(FolderMemory):
             # still miss one made in the same clock tick: the first sync after that
             # window looks (below), and its look is conclusive.
             return False
+        if stamp[1] == (0, 0, 0) and self.snapshot.uidvalidity:
+            return self._vanished(stamp)  # no cur/: the index went with the folder
+        with self._index().change() as change:
+            return self._synced(change, stamp, force=force)
+
+    def _synced(self, change: IndexChange, stamp: DiskStamp, *, force: bool) -> bool:
+        """`_sync`'s work, inside the index transaction `change`."""
+        read = self._read_back(change)
         if not force and self._same_files(stamp):
             # Only our own renames and unlinks since the last look (the usual case
-            # right after a STORE or EXPUNGE): nothing to reconcile.
+            # right after a STORE or EXPUNGE), or changes read back: nothing to reconcile.
             self._stamp = stamp
             self._suspect = changed_recently(stamp, time.time())
-            return False
+            return read
+        return self._compare(change, stamp) or read
+
+    def _compare(self, change: IndexChange, stamp: DiskStamp) -> bool:
+        """List the folder and number what differs from the snapshot (in `change`)."""
         if not (self.path / "cur").is_dir():
             return self._vanished(stamp)
         started = time.time()
@@ -126,12 +135,12 @@ class FolderSync(FolderMemory):
         keywords_changed = self._load_keywords()
         snapshot = self.snapshot
         if uidlist.uidvalidity != snapshot.uidvalidity:
-            self._reset(uidlist.uidvalidity)
+            self._reset(change, uidlist.uidvalidity)
             snapshot = self.snapshot
         if any(m.base_name not in files for m in snapshot.messages):
             # A rename in cur/ during readdir() may hide a file: look twice before expunging.
             files.update(self.uids.list_files())
-        modseq = self._next_modseq()
+        modseq = self._next_modseq(change)
         old = {m.uid: m for m in snapshot.messages}
         messages: list[MessageInfo] = []
         rows: list[MessageInfo] = []
@@ -180,7 +189,7 @@ class FolderSync(FolderMemory):
                 )
             return keywords_changed
         highest = modseq if flags_changed or gone else snapshot.highestmodseq
-        self._index().apply(
+        change.write(
             upsert=[index_row(m) for m in rows],
             expunge=gone,
             highestmodseq=highest,
@@ -249,15 +258,12 @@ class FolderSync(FolderMemory):
         self._publish((), highestmodseq=modseq)
         return True
 
-    def _reset(self, uidvalidity: int) -> None:
+    def _reset(self, change: IndexChange, uidvalidity: int) -> None:
         """A new UIDVALIDITY (or a new index): forget all messages, keep modseqs rising."""
-        seed = max(clock_modseq(), self._next_modseq())
-        self._index().reset(uidvalidity, seed)
-        self.first_recent_uid = 0  # unknown until _refresh_recent
-        self.history_start = seed
-        self.expunged_modseqs = array("Q")
-        self.expunged_uids = array("I")
-        self._publish((), uidvalidity=uidvalidity, highestmodseq=seed, uidnext=1)
+        seed = max(clock_modseq(), self._next_modseq(change))
+        change.reset(uidvalidity, seed)
+        self._forget(uidvalidity, seed)
+        self._publish((), highestmodseq=seed)
 
     def _new_message(
         self, uid: int, base: str, directory: str, name: str, modseq: int, uidlist: UidList

@@ -44,7 +44,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +72,9 @@ CREATE TABLE IF NOT EXISTS cache (
 CREATE TABLE IF NOT EXISTS texts (uid INTEGER PRIMARY KEY, head BLOB NOT NULL, body BLOB NOT NULL);
 -- Which UIDs have texts, without reading a page per text (which the table's scan does).
 CREATE INDEX IF NOT EXISTS texts_uids ON texts (uid);
+-- What changed since a modseq (another process's changes, read back: `IndexChange.since`).
+CREATE INDEX IF NOT EXISTS messages_modseqs ON messages (modseq);
+CREATE INDEX IF NOT EXISTS expunged_modseqs ON expunged (modseq);
 """
 
 MMAP_BYTES = 1 << 30
@@ -276,20 +279,7 @@ class MailboxIndex:
             "SELECT uid, base, file, recent, info, modseq, stored_size, size, internaldate"
             " FROM messages ORDER BY uid"
         )
-        return [
-            IndexRow(
-                uid=uid,
-                base=os.fsdecode(base),
-                file=os.fsdecode(file),
-                recent=bool(recent),
-                info=os.fsdecode(info),
-                modseq=modseq,
-                stored_size=stored,
-                size=size,
-                internaldate=date,
-            )
-            for uid, base, file, recent, info, modseq, stored, size, date in cursor
-        ]
+        return [_row_of(values) for values in cursor]
 
     def expunged(self) -> list[tuple[int, int]]:
         """(modseq, uid) of recorded expunges, in modseq order."""
@@ -298,6 +288,17 @@ class MailboxIndex:
             return list(self._db.execute("SELECT modseq, uid FROM expunged ORDER BY modseq, uid"))
 
     # -- writing --
+
+    @contextlib.contextmanager
+    def change(self) -> Iterator[IndexChange]:
+        """One write transaction (BEGIN IMMEDIATE): no other process's change to the
+        folder can come between what the block reads and what it writes; committed
+        when the block ends, rolled back if it raises. See `IndexChange`."""
+        with self._lock:
+            self._flush()
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                yield IndexChange(self._db)
 
     def reset(self, uidvalidity: int, modseq: int) -> None:
         """Forget every message: the folder has a new UIDVALIDITY (or the index is new)."""
@@ -308,11 +309,7 @@ class MailboxIndex:
     def _reset(self, uidvalidity: int, modseq: int) -> None:
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            for table in ("messages", "expunged", "cache", "texts"):
-                self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
-            self._set(uidvalidity=uidvalidity, highestmodseq=modseq, history_start=modseq)
-            # The old UIDs' recent mark means nothing for the new ones (start_recent).
-            self._db.execute("DELETE FROM meta WHERE key = 'first_recent_uid'")
+            _reset_tables(self._db, uidvalidity, modseq)
 
     def start_recent(self, uid: int) -> int:
         """Record `uid` as the first recent UID unless one is recorded (a new index, or
@@ -377,35 +374,7 @@ class MailboxIndex:
     ) -> None:
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(
-                "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (_values(r) for r in upsert),
-            )
-            self._db.executemany(
-                "UPDATE messages SET file = ?, recent = ?, info = ?, modseq = ? WHERE uid = ?",
-                (
-                    # os.fsencode, without its checks: thousands at a time.
-                    (
-                        file.encode(_FS_ENCODING, _FS_ERRORS),
-                        int(recent),
-                        info.encode(_FS_ENCODING, _FS_ERRORS),
-                        modseq,
-                        uid,
-                    )
-                    for file, recent, info, modseq, uid in renamed
-                ),
-            )
-            if expunge:
-                uids = [(uid,) for uid in expunge]
-                self._db.executemany("DELETE FROM messages WHERE uid = ?", uids)
-                self._db.executemany("DELETE FROM cache WHERE uid = ?", uids)
-                # The texts stay until the next search drops them all in one statement
-                # (`drop_texts`): UIDs are never reused, and many expunges meet no search.
-                if expunge_modseq is not None:
-                    self._db.executemany(
-                        "INSERT OR REPLACE INTO expunged VALUES (?, ?)",
-                        ((uid, expunge_modseq) for uid in expunge),
-                    )
+            _write_rows(self._db, upsert, renamed, expunge, expunge_modseq)
             self._raise_highestmodseq(highestmodseq)
 
     def _set(self, **values: int) -> None:
@@ -556,6 +525,138 @@ class MailboxIndex:
             query += " OR instr(head, ?1) > 0"
         with self._lock:
             return {uid for (uid,) in self._db.execute(query, (_fold(needle),))}
+
+
+class IndexChange:
+    """An open write transaction of the index (`MailboxIndex.change`).
+
+    Modseqs are given out here, once for every process sharing the folder: a change
+    is numbered by whichever process makes it (or first finds it on disk) inside this
+    transaction, above the HIGHESTMODSEQ committed so far, and its rows are written
+    in the same transaction; every other process reads them back (`since`) rather
+    than numbering the change again (folder_sync.py)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self.highestmodseq = MailboxIndex._meta(db, "highestmodseq") or 0
+        """As committed when the transaction began, raised by `write`."""
+        self.uidvalidity = MailboxIndex._meta(db, "uidvalidity") or 0
+        self.history_start = MailboxIndex._meta(db, "history_start") or 0
+
+    def since(self, modseq: int) -> tuple[list[IndexRow], list[tuple[int, int]]]:
+        """The rows whose modseq is above `modseq`, by UID; and the (modseq, uid) of
+        expunges above it, in modseq order."""
+        cursor = self._db.execute(
+            "SELECT uid, base, file, recent, info, modseq, stored_size, size, internaldate"
+            " FROM messages WHERE modseq > ? ORDER BY uid",
+            (modseq,),
+        )
+        rows = [_row_of(values) for values in cursor]
+        expunged = list(
+            self._db.execute(
+                "SELECT modseq, uid FROM expunged WHERE modseq > ? ORDER BY modseq, uid",
+                (modseq,),
+            )
+        )
+        return rows, expunged
+
+    def write(
+        self,
+        *,
+        upsert: Iterable[IndexRow] = (),
+        renamed: Iterable[tuple[str, bool, str, int, int]] = (),
+        expunge: Sequence[int] = (),
+        highestmodseq: int,
+        expunge_modseq: int | None = None,
+    ) -> None:
+        """As `MailboxIndex.apply`, inside this transaction."""
+        _write_rows(self._db, list(upsert), list(renamed), list(expunge), expunge_modseq)
+        self._db.execute(
+            "UPDATE meta SET value = max(value, ?) WHERE key = 'highestmodseq'",
+            (highestmodseq,),
+        )
+        self.highestmodseq = max(self.highestmodseq, highestmodseq)
+
+    def reset(self, uidvalidity: int, modseq: int) -> None:
+        """As `MailboxIndex.reset`, inside this transaction."""
+        _reset_tables(self._db, uidvalidity, modseq)
+        self.highestmodseq = self.history_start = modseq
+        self.uidvalidity = uidvalidity
+
+    def claim_recent(self, next_uid: int) -> int:
+        """As `MailboxIndex.claim_recent`, inside this transaction."""
+        first = MailboxIndex._meta(self._db, "first_recent_uid") or 1
+        if next_uid > first:
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('first_recent_uid', ?)", (next_uid,)
+            )
+        return first
+
+
+def _row_of(values: tuple[int, bytes, bytes, int, bytes, int, int, int, int]) -> IndexRow:
+    uid, base, file, recent, info, modseq, stored, size, date = values
+    return IndexRow(
+        uid=uid,
+        base=os.fsdecode(base),
+        file=os.fsdecode(file),
+        recent=bool(recent),
+        info=os.fsdecode(info),
+        modseq=modseq,
+        stored_size=stored,
+        size=size,
+        internaldate=date,
+    )
+
+
+def _write_rows(
+    db: sqlite3.Connection,
+    upsert: list[IndexRow],
+    renamed: list[tuple[str, bool, str, int, int]],
+    expunge: list[int],
+    expunge_modseq: int | None,
+) -> None:
+    db.executemany(
+        "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (_values(r) for r in upsert),
+    )
+    db.executemany(
+        "UPDATE messages SET file = ?, recent = ?, info = ?, modseq = ? WHERE uid = ?",
+        (
+            # os.fsencode, without its checks: thousands at a time.
+            (
+                file.encode(_FS_ENCODING, _FS_ERRORS),
+                int(recent),
+                info.encode(_FS_ENCODING, _FS_ERRORS),
+                modseq,
+                uid,
+            )
+            for file, recent, info, modseq, uid in renamed
+        ),
+    )
+    if expunge:
+        uids = [(uid,) for uid in expunge]
+        db.executemany("DELETE FROM messages WHERE uid = ?", uids)
+        db.executemany("DELETE FROM cache WHERE uid = ?", uids)
+        # The texts stay until the next search drops them all in one statement
+        # (`drop_texts`): UIDs are never reused, and many expunges meet no search.
+        if expunge_modseq is not None:
+            db.executemany(
+                "INSERT OR REPLACE INTO expunged VALUES (?, ?)",
+                ((uid, expunge_modseq) for uid in expunge),
+            )
+
+
+def _reset_tables(db: sqlite3.Connection, uidvalidity: int, modseq: int) -> None:
+    for table in ("messages", "expunged", "cache", "texts"):
+        db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+    for key, value in (
+        ("uidvalidity", uidvalidity),
+        ("highestmodseq", modseq),
+        ("history_start", modseq),
+    ):
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+    # The old UIDs' recent mark means nothing for the new ones (start_recent).
+    db.execute("DELETE FROM meta WHERE key = 'first_recent_uid'")
 
 
 def folded_texts(uid: int, head: str, body: str) -> TextRow:
