@@ -201,6 +201,65 @@ async def test_sessions_on_two_workers_see_the_same_modseqs(server: RunningServe
     assert seen == written
 
 
+def value(name: str, text: str) -> int:
+    """The number after `name` in a reply (`HIGHESTMODSEQ 12`, `MODSEQ (12)`)."""
+    found = re.search(rf"{name} \(?(\d+)", text)
+    assert found, (name, text)
+    return int(found.group(1))
+
+
+async def test_a_store_on_one_worker_is_fetched_changedsince_on_the_other_with_its_modseq(
+    server: RunningServer,
+) -> None:
+    writer, reader = await one_session_per_worker(server)
+    for number in range(3):
+        assert (await writer.append("INBOX", f"Subject: {number}\r\n\r\nx\r\n".encode())).ok
+    selected = [await talk.command("SELECT INBOX (CONDSTORE)") for talk in (writer, reader)]
+    before = value("HIGHESTMODSEQ", selected[1].text())
+    assert value("HIGHESTMODSEQ", selected[0].text()) == before
+
+    stored = await writer.command("STORE 2 +FLAGS (\\Flagged)")
+    changed = value("MODSEQ", stored.text())
+    assert changed > before
+
+    assert (await reader.command("NOOP")).ok
+    reply = await reader.command(f"FETCH 1:* (FLAGS) (CHANGEDSINCE {before})")
+    assert [line.replace(b" \\Recent", b"") for line in reply.untagged] == [
+        b"* 2 FETCH (FLAGS (\\Flagged) MODSEQ (%d))" % changed
+    ]
+    assert (await reader.command(f"FETCH 1:* (FLAGS) (CHANGEDSINCE {changed})")).untagged == []
+    await writer.close()
+    await reader.close()
+
+
+async def test_a_qresync_select_on_one_worker_reports_the_others_expunge_vanished(
+    server: RunningServer,
+) -> None:
+    writer, reader = await one_session_per_worker(server)
+    for talk in (writer, reader):
+        assert (await talk.command("ENABLE QRESYNC")).ok
+    for number in range(3):
+        assert (await writer.append("INBOX", f"Subject: {number}\r\n\r\nx\r\n".encode())).ok
+    selected = (await reader.command("SELECT INBOX")).text()
+    known = f"{value('UIDVALIDITY', selected)} {value('HIGHESTMODSEQ', selected)}"
+    assert (await reader.command("UNSELECT")).ok
+
+    assert (await writer.command("SELECT INBOX")).ok
+    assert (await writer.command("STORE 1 +FLAGS.SILENT (\\Deleted)")).ok
+    assert (await writer.command("STORE 3 +FLAGS.SILENT (\\Seen)")).ok
+    assert (await writer.command("EXPUNGE")).untagged == [b"* VANISHED 1"]
+    assert (await writer.command("UNSELECT")).ok
+    status = (await writer.command("STATUS INBOX (HIGHESTMODSEQ)")).text()
+
+    reply = await reader.command(f"SELECT INBOX (QRESYNC ({known}))")
+    assert b"* VANISHED (EARLIER) 1" in reply.untagged
+    changed = [line for line in reply.untagged if b"FETCH" in line]
+    assert len(changed) == 1 and changed[0].startswith(b"* 2 FETCH (UID 3 ")
+    assert value("HIGHESTMODSEQ", reply.text()) == value("HIGHESTMODSEQ", status)
+    await writer.close()
+    await reader.close()
+
+
 async def freed_slot(port: int) -> ImapTalk:
     """A session opened once a closed one's slot is free (the close travels from the
     worker to the main process first)."""

@@ -183,10 +183,12 @@ class FolderSync(FolderMemory):
         self._suspect = changed_recently(stamp, started)
         uidnext = max(uidlist.next_uid, snapshot.uidnext)
         if not rows and not gone:
-            if uidnext != snapshot.uidnext or keywords_changed:
-                self._publish(
-                    tuple(messages) if keywords_changed else snapshot.messages, uidnext=uidnext
-                )
+            if keywords_changed:
+                # In the listing's order: the snapshot's is by UID (a UID search bisects).
+                messages.sort(key=lambda m: m.uid)
+                self._publish(tuple(messages), uidnext=uidnext)
+            elif uidnext != snapshot.uidnext:
+                self._publish(snapshot.messages, uidnext=uidnext)
             return keywords_changed
         highest = modseq if flags_changed or gone else snapshot.highestmodseq
         change.write(
