@@ -16,7 +16,6 @@ import pytest
 from mailroom.config.model import PasswordHashing
 from mailroom.directory.passwords import PasswordHasher
 from mailroom.pop3.maildrop import READ_AHEAD_BYTES, READ_AHEAD_MESSAGES
-from mailroom.pop3.session import JOIN_BELOW
 from tests.support.imap_talk import ImapTalk
 from tests.support.mail_host import PASSWORD, MailHost, client_tls, start_host
 from tests.support.pop3_talk import ALICE, POP3_LISTENERS, Pop3Talk, deliver, message, plain, pop3s
@@ -261,7 +260,7 @@ async def test_many_messages_come_whole_in_any_order(pop3_host: MailHost, order:
     count = READ_AHEAD_MESSAGES * 2 + 5
     messages = [message(n, body_lines=n % 7) for n in range(1, count + 1)]
     messages[10] = b"Subject: big\n\n" + b"line of a big message\n" * (READ_AHEAD_BYTES // 20)
-    messages[40] = b"Subject: medium\n\n" + b".starts with a dot\n" * (JOIN_BELOW // 18)
+    messages[40] = b"Subject: medium\n\n" + b".starts with a dot\n" * (64 * 1024 // 18)
     deliver(pop3_host, messages)
     pop = await Pop3Talk.logged_in(pop3_host)
     numbers = range(1, count + 1) if order == "forward" else range(count, 0, -1)
