@@ -180,7 +180,7 @@ class Pop3Session:
     def answer(self, *pieces: bytes) -> None:
         """Queue an answer for the client; the command loop sends it (`run`)."""
         self._output.extend(pieces)
-        self._output_size += sum(len(piece) for piece in pieces)
+        self._output_size += sum(map(len, pieces))
 
     async def send_now(self, data: bytes) -> None:
         """Answer at once, with what was held back: before the session waits for
