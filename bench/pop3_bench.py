@@ -16,6 +16,11 @@ the reference Dovecot of bench/reference/, in alternating rounds), every round:
    it has applied the deletions (RFC 1939 §6);
 3. untimed, over IMAP: INBOX must be empty (the deletions really happened).
 
+With ``pid=`` on a target (``--compare``'s Mailroom has it), the server's CPU time
+is read from /proc (the process and its descendants, with their reaped children)
+around RETR 1..M and the whole session: CPU per message is steadier than wall time
+on a shared machine.
+
 Prints a line per round as it goes, then one table: per figure the median over
 rounds (min–max), per target, and the ratio first/second (with --compare:
 Mailroom/Dovecot; for times lower is better, for rates higher).
@@ -76,11 +81,15 @@ class Target:
     imap_port: int
     user: str
     password: str
+    server: str | None = None
+    """The server's process (a PID, or a file holding one: Dovecot's master.pid):
+    the CPU time of it and its descendants is measured around each step."""
 
     def __str__(self) -> str:
+        cpu = f", CPU of pid {self.server}" if self.server else ""
         return (
             f"{self.name} pop3://{self.host}:{self.pop3_port} "
-            f"(imap {self.imap_host}:{self.imap_port}) as {self.user}"
+            f"(imap {self.imap_host}:{self.imap_port}) as {self.user}{cpu}"
         )
 
 
@@ -113,6 +122,8 @@ FIGURES = (
     Figure("quit_ms", "of which QUIT, deletions applied (ms)"),
     Figure("total_s", "total session (s)"),
     Figure("client_cpu_s", "client CPU in the session (s)"),
+    Figure("retr_server_us", "server CPU per RETR (µs; pid=)"),
+    Figure("server_cpu_ms", "server CPU, whole session (ms; pid=)"),
 )
 
 
@@ -147,7 +158,7 @@ def split_address(text: str, what: str) -> tuple[str, int]:
 def parse_target(
     text: str, index: int, user: str, password: str, imap: tuple[str, int] | None
 ) -> Target:
-    """``[NAME=][pop3://]HOST:PORT[,imap=HOST:PORT][,user=U][,password=P]``."""
+    """``[NAME=][pop3://]HOST:PORT[,imap=HOST:PORT][,user=U][,password=P][,pid=PID]``."""
     head, *options = text.split(",")
     name, sep, address = head.partition("=")
     if not sep:
@@ -157,7 +168,7 @@ def parse_target(
     values: dict[str, str] = {}
     for option in options:
         key, sep, value = option.partition("=")
-        if not sep or key not in ("imap", "user", "password"):
+        if not sep or key not in ("imap", "user", "password", "pid"):
             raise argparse.ArgumentTypeError(f"target {text!r}: unknown option {option!r}")
         values[key] = value
     imap_address = split_address(values["imap"], "imap=") if "imap" in values else imap
@@ -174,6 +185,7 @@ def parse_target(
         imap_port=imap_address[1],
         user=values.get("user", user),
         password=values.get("password", password),
+        server=values.get("pid"),
     )
 
 
@@ -187,6 +199,69 @@ def reference_target(user: str, password: str) -> Target:
         user=user,
         password=password,
     )
+
+
+# --------------------------------------------------------------------------- server CPU
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def server_root(server: str | None) -> int | None:
+    """The PID named by a target's ``pid=`` (the number, or a file whose first line is)."""
+    if server is None:
+        return None
+    text = server if server.isdigit() else Path(server).read_text().split()[0]
+    return int(text)
+
+
+def tree_cpu_s(root: int | None) -> float | None:
+    """CPU seconds of ``root`` and every live descendant, each with its reaped
+    children's (so a Dovecot pop3 process that exited after QUIT still counts, in its
+    master's cutime + cstime). A live process's own time is the sum over its threads of
+    /proc/PID/task/TID/schedstat (nanoseconds; utime + stime in /proc/PID/stat count in
+    clock ticks, 10 ms, too coarse for a few µs per message). None without a root or
+    /proc."""
+    if root is None:
+        return None
+    parents: dict[int, int] = {}
+    reaped: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()
+        # fields[1] is ppid; cutime and cstime are fields 16 and 17 of stat(5).
+        parents[int(entry)] = int(fields[1])
+        reaped[int(entry)] = int(fields[13]) + int(fields[14])
+    if root not in parents:
+        return None
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += reaped.get(pid, 0) / CLOCK_TICKS + _own_cpu_s(pid)
+        todo.extend(children.get(pid, ()))
+    return total
+
+
+def _own_cpu_s(pid: int) -> float:
+    """CPU seconds of a live process's threads (0 if it is gone)."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    for task in tasks:
+        try:
+            total += int(Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # the thread ended meanwhile
+    return total / 1e9
 
 
 # --------------------------------------------------------------------------- corpus
@@ -280,6 +355,8 @@ def pop3_session(target: Target, load: Load, sizes: list[int], result: RoundResu
         if time.monotonic() > deadline:
             raise RoundStopped(f"{step}: --round-timeout of {load.round_timeout_s:.0f} s reached")
 
+    root = server_root(target.server)
+    server_started = tree_cpu_s(root)
     cpu_started = time.process_time()
     started = time.perf_counter()
     conn, _greeting = Pop3Connection.open(target.host, target.pop3_port, load.command_timeout_s)
@@ -300,6 +377,7 @@ def pop3_session(target: Target, load: Load, sizes: list[int], result: RoundResu
         if len(uidl) != m:
             raise RoundStopped(f"UIDL: {len(uidl)} lines, expected {m}")
         listed = time.perf_counter()
+        server_listed = tree_cpu_s(root)
 
         received_before, reads_before = conn.received_bytes, conn.reads
         first_mismatch = ""
@@ -317,6 +395,7 @@ def pop3_session(target: Target, load: Load, sizes: list[int], result: RoundResu
             for n in numbers:
                 check(n, conn.read_multiline(f"RETR {n}"))
         retrieved = time.perf_counter()
+        server_retrieved = tree_cpu_s(root)
         result.retr_bytes = conn.received_bytes - received_before
         retr_reads = conn.reads - reads_before
         if result.size_mismatches:
@@ -335,7 +414,15 @@ def pop3_session(target: Target, load: Load, sizes: list[int], result: RoundResu
         finished = time.perf_counter()
     finally:
         conn.close()
+    client_cpu_s = time.process_time() - cpu_started
+    if root is not None:
+        time.sleep(0.3)  # untimed: a server process that ends after QUIT is reaped
+    server_finished = tree_cpu_s(root)
     retr_s = retrieved - listed
+    if server_listed is not None and server_retrieved is not None:
+        result.figures["retr_server_us"] = (server_retrieved - server_listed) / m * 1e6
+    if server_started is not None and server_finished is not None:
+        result.figures["server_cpu_ms"] = (server_finished - server_started) * 1000
     result.figures.update(
         login_ms=(logged_in - started) * 1000,
         list_ms=(listed - logged_in) * 1000,
@@ -346,7 +433,7 @@ def pop3_session(target: Target, load: Load, sizes: list[int], result: RoundResu
         dele_quit_s=finished - retrieved,
         quit_ms=(finished - deleted) * 1000,
         total_s=finished - started,
-        client_cpu_s=time.process_time() - cpu_started,
+        client_cpu_s=client_cpu_s,
     )
 
 
@@ -423,7 +510,8 @@ def print_round(result: RoundResult) -> None:
             f"RETR {show('retr_s')} s ({show('retr_per_s')} msg/s, "
             f"{show('retr_mb_per_s')} MB/s, {show('retr_reads')} reads), "
             f"DELE+QUIT {show('dele_quit_s')} s (QUIT {show('quit_ms')} ms), "
-            f"total {show('total_s')} s, client CPU {show('client_cpu_s')} s; "
+            f"total {show('total_s')} s, client CPU {show('client_cpu_s')} s, "
+            f"server CPU {show('server_cpu_ms')} ms ({show('retr_server_us')} µs/RETR); "
             f"INBOX after: {'?' if result.left_after is None else result.left_after}",
             flush=True,
         )
@@ -516,9 +604,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--target",
         action="append",
         default=[],
-        metavar="[NAME=][pop3://]HOST:PORT[,imap=HOST:PORT,user=U,password=P]",
+        metavar="[NAME=][pop3://]HOST:PORT[,imap=HOST:PORT,user=U,password=P,pid=PID]",
         help="a POP3 server on loopback and the IMAP address of the same mailboxes (or "
-        "--imap). Repeat to compare: the ratio is the first over the second",
+        "--imap); pid= (a number or a pid file, e.g. Dovecot's run/master.pid) measures "
+        "the CPU of that process and its descendants. Repeat to compare: the ratio is the "
+        "first over the second",
     )
     parser.add_argument(
         "--imap",
@@ -646,6 +736,7 @@ def main(argv: list[str] | None = None) -> int:
                         imap_port=mailroom.port,
                         user=args.user,
                         password=args.password,
+                        server=str(mailroom.pid),
                     ),
                 )
         print(

@@ -16,7 +16,6 @@ import pytest
 from mailroom.config.model import PasswordHashing
 from mailroom.directory.passwords import PasswordHasher
 from mailroom.pop3.maildrop import READ_AHEAD_BYTES, READ_AHEAD_MESSAGES
-from mailroom.pop3.session import JOIN_BELOW
 from tests.support.imap_talk import ImapTalk
 from tests.support.mail_host import PASSWORD, MailHost, client_tls, start_host
 from tests.support.pop3_talk import ALICE, POP3_LISTENERS, Pop3Talk, deliver, message, plain, pop3s
@@ -261,7 +260,7 @@ async def test_many_messages_come_whole_in_any_order(pop3_host: MailHost, order:
     count = READ_AHEAD_MESSAGES * 2 + 5
     messages = [message(n, body_lines=n % 7) for n in range(1, count + 1)]
     messages[10] = b"Subject: big\n\n" + b"line of a big message\n" * (READ_AHEAD_BYTES // 20)
-    messages[40] = b"Subject: medium\n\n" + b".starts with a dot\n" * (JOIN_BELOW // 18)
+    messages[40] = b"Subject: medium\n\n" + b".starts with a dot\n" * (64 * 1024 // 18)
     deliver(pop3_host, messages)
     pop = await Pop3Talk.logged_in(pop3_host)
     numbers = range(1, count + 1) if order == "forward" else range(count, 0, -1)
@@ -466,3 +465,38 @@ async def test_clients_over_a_listeners_limits_are_told_why(tmp_path: Path) -> N
         # A network that is not allowed hears nothing at all (the connection layer's rule).
         assert await asyncio.wait_for(reader.read(), 30) == b""
         writer.close()
+
+
+async def test_a_long_burst_reaches_a_slow_reader_whole_and_in_order(pop3_host: MailHost) -> None:
+    # Answers far larger than the socket buffers, written a burst at a time in one
+    # writev of many pieces while the client reads a little at a time: each arrives
+    # whole, dot-stuffed, in the order asked, the refusals among them in place.
+    count = 60
+    messages = [
+        b"Subject: %d\n\n" % n + b"a line of text\n.a line with a dot\n" * (200 + n * 13)
+        for n in range(1, count + 1)
+    ]
+    deliver(pop3_host, messages)
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", pop3_host.port("pop3s"), ssl=client_tls(), limit=4096
+    )
+    slow = Pop3Talk(reader, writer)  # a small buffer: the server waits for room
+    assert (await slow.line()).startswith(b"+OK")
+    burst = [b"USER %s" % ALICE.encode(), b"PASS %s" % PASSWORD.encode()]
+    burst += [b"RETR %d" % n for n in range(1, count + 1)]
+    burst += [b"BOGUS", b"DELE 2", b"RETR 2", b"LIST 3", b"NOOP"]
+    await slow.send(b"\r\n".join(burst) + b"\r\n")
+    assert await slow.line() == b"+OK"
+    assert (await slow.line()).startswith(b"+OK Logged in")
+    for number in range(1, count + 1):
+        original = messages[number - 1]
+        assert await slow.line() == b"+OK %d octets" % (len(original) + original.count(b"\n"))
+        assert await slow.body() == crlf_lines(original), number
+        await asyncio.sleep(0)
+    assert (await slow.line()).startswith(b"-ERR")
+    assert await slow.line() == b"+OK Marked to be deleted."
+    assert await slow.line() == b"-ERR Message is deleted."
+    assert (await slow.line()).startswith(b"+OK 3 ")
+    assert await slow.line() == b"+OK"
+    assert await slow.command("QUIT") == b"+OK Logging out."
+    await slow.close()

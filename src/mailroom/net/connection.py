@@ -376,6 +376,20 @@ class Connection:
                 raise ConnectionClosed()
             await self._fill()
 
+    def buffered_line(self, limit: int) -> bytes | None:
+        """The next line, as `read_line` gives it, if a whole one of at most `limit`
+        bytes has arrived already; else None (nothing is consumed), and `read_line`
+        waits for it or deals with an over-long line or the end of input. Without a
+        coroutine: for answering a burst of pipelined commands in one go."""
+        buffer = self._protocol.buffer
+        end = buffer.find(b"\n", 0, limit)
+        if end < 0:
+            return None
+        line = bytes(buffer[: end + 1])
+        del buffer[: end + 1]
+        self._protocol.consumed()
+        return line
+
     async def read_exactly(self, size: int) -> bytes:
         """Exactly `size` bytes (a literal, a BDAT chunk); ConnectionClosed if input ends.
         They must come at `min_data_rate` (TooSlow), from this call on unless a
@@ -456,6 +470,27 @@ class Connection:
         elif not self._send_scheduled:
             self._send_scheduled = True
             asyncio.get_running_loop().call_soon(self._send_held)
+
+    def writelines(self, pieces: list[bytes]) -> None:
+        """Send `pieces` now, in order, after anything held: one writev() of all of them
+        (uvloop gives the transport's buffers to the kernel as they are), never joined
+        into one bytes first. For a burst of answers that are large together (POP3's
+        pipelined RETRs: every message would be copied once more only to be copied
+        again by the kernel). Under compression each piece goes through the deflater,
+        as `write` does; whatever the kernel does not take at once waits in the
+        transport (`drain`)."""
+        if self._transport.is_closing():
+            return
+        if self._deflater is not None:
+            for piece in pieces:
+                self.write(piece)
+            self._send_held()
+            return
+        if self._held:
+            pieces = [*self._held, *pieces]
+            self._held.clear()
+            self._held_size = 0
+        self._transport.writelines(pieces)
 
     def _send_held(self) -> None:
         self._send_scheduled = False

@@ -72,8 +72,6 @@ log = logging.getLogger("mailroom.pop3")
 READ_LIMIT = 1024
 """Longest line read as a command. The grammar allows 255 octets (RFC 2449 §4); a line
 up to this long is read whole and refused with a reason, a longer one is skipped."""
-JOIN_BELOW = 64 * 1024
-"""Answers smaller than this are joined into one write with those around them."""
 CORK_BYTES = 256 * 1024
 """Answers held back while the client's next command is already here are sent once
 they reach this size."""
@@ -131,6 +129,7 @@ class Pop3Session:
                 self.waiting = False
                 if line is not None:
                     await self.execute(line)
+                await self._answer_buffered()
                 # While the client's next command is already here (RFC 2449 PIPELINING),
                 # answers wait and go out together, in a few large writes rather than
                 # one small one each, as Dovecot's corked output does.
@@ -153,6 +152,25 @@ class Pop3Session:
         if self.login_name is not None:
             log.info("%s: pop3(%s): %s", self.connection.peer, self.login_name, reason)
 
+    async def _answer_buffered(self) -> None:
+        """Answer the commands that have arrived already (RFC 2449 PIPELINING) in one
+        loop, without a coroutine per command: most of them (a RETR of a message read
+        ahead, DELE, LIST) are answered at once. Stops where the answers reach
+        CORK_BYTES (the command loop sends them), at logout or shutdown, or where
+        a line is not whole yet (or over-long: `_read_command_line` deals with it)."""
+        connection = self.connection
+        while (
+            self._output_size < CORK_BYTES
+            and self.state is not State.LOGOUT
+            and not self.registry.stopped
+        ):
+            line = connection.buffered_line(READ_LIMIT)
+            if line is None:
+                return
+            pending = self.execute_now(_without_line_end(line))
+            if pending is not None:
+                await pending
+
     def stop_when_idle(self) -> None:
         """The server is stopping (see Pop3Server.stopping)."""
         if self.waiting:
@@ -162,7 +180,7 @@ class Pop3Session:
     def answer(self, *pieces: bytes) -> None:
         """Queue an answer for the client; the command loop sends it (`run`)."""
         self._output.extend(pieces)
-        self._output_size += sum(len(piece) for piece in pieces)
+        self._output_size += sum(map(len, pieces))
 
     async def send_now(self, data: bytes) -> None:
         """Answer at once, with what was held back: before the session waits for
@@ -171,20 +189,12 @@ class Pop3Session:
         await self.flush()
 
     async def flush(self) -> None:
+        """Send what was held back: the pieces as they are, in one writev() (a burst's
+        messages are not joined into one copy first, `Connection.writelines`)."""
         if not self._output:
             return
         output, self._output, self._output_size = self._output, [], 0
-        small: list[bytes] = []
-        for piece in output:
-            if len(piece) < JOIN_BELOW:
-                small.append(piece)
-                continue
-            if small:
-                self.connection.write(b"".join(small))
-                small = []
-            self.connection.write(piece)
-        if small:
-            self.connection.write(b"".join(small))
+        self.connection.writelines(output)
         await self.connection.drain()
 
     async def _read_command_line(self) -> bytes | None:
@@ -193,11 +203,9 @@ class Pop3Session:
         except LineTooLong:
             self._refuse(replies.COMMAND_LINE_TOO_LONG)
             return None
-        if line.endswith(b"\r\n"):
-            return line[:-2]
-        if line.endswith(b"\n"):
-            return line[:-1]
-        raise ConnectionClosed()  # input ended in the middle of a line
+        if not line.endswith(b"\n"):
+            raise ConnectionClosed()  # input ended in the middle of a line
+        return _without_line_end(line)
 
     def _refuse(self, reply: ErrReply) -> None:
         """The one place a refusal is answered. A bad command or a failed login is
@@ -211,20 +219,41 @@ class Pop3Session:
         self.answer(reply.line)
 
     async def execute(self, line: bytes) -> None:
+        """Answer one command line (without its line end)."""
+        pending = self.execute_now(line)
+        if pending is not None:
+            await pending
+
+    def execute_now(self, line: bytes) -> Awaitable[None] | None:
+        """Answer one command line as far as can be done without waiting; what is left
+        to await (a login, a read from the store, QUIT), if anything."""
         try:
             command = parse_command(line)
         except Pop3Error as error:  # CommandError: the line is no command
             self._refuse(error.reply)
-            return
+            return None
+        if self.state is State.AUTHORIZATION:
+            return self._finish(command, self._authorization(command))
         try:
-            if self.state is State.AUTHORIZATION:
-                await self._authorization(command)
-            else:
-                # Most commands are answered at once; those that wait for the disk or
-                # the store (and QUIT) return what to await.
-                pending = self._transaction(command)
-                if pending is not None:
-                    await pending
+            # Most commands are answered at once; those that wait for the disk or the
+            # store (and QUIT) return what to await.
+            pending = self._transaction(command)
+        except Pop3Error as error:
+            self._refuse(error.reply)
+            return None
+        except Exception:
+            log.exception("%s: pop3 %s failed", self.connection.peer, command.name)
+            self._refuse(replies.INTERNAL_ERROR)
+            return None
+        if pending is not None:
+            return self._finish(command, pending)
+        self.bad_commands.good()
+        return None
+
+    async def _finish(self, command: Command, pending: Awaitable[None]) -> None:
+        """Await the rest of a command's work, refusing as `execute_now` does."""
+        try:
+            await pending
         except Pop3Error as error:
             self._refuse(error.reply)
             return
@@ -474,3 +503,10 @@ class Pop3Session:
                 f" ({gone} already gone)" if gone else "",
             )
         self.answer(ok("Logging out."))
+
+
+def _without_line_end(line: bytes) -> bytes:
+    """A command line without its CRLF (or bare LF, as Dovecot accepts)."""
+    if line.endswith(b"\r\n"):
+        return line[:-2]
+    return line[:-1] if line.endswith(b"\n") else line
