@@ -191,9 +191,14 @@ class MessageReception:
         envelope = await self.check_inbound(writer, self.envelope(transaction))
         try:
             if self.services.delivery is not None:
-                await writer.flush()
+                # A small message is still all in memory: delivered from there, with no
+                # queue file written and read back (it is written only if some
+                # recipient must wait in the queue: commit below).
+                content = writer.in_memory()
+                if content is None:
+                    await writer.flush()
                 envelope = await self.services.delivery.deliver_now(
-                    writer.queue_id, writer.path, envelope
+                    writer.queue_id, writer.path if content is None else content, envelope
                 )
                 if all(r.state is RecipientState.DELIVERED for r in envelope.recipients):
                     await self.delivered_at_once(transaction, writer, envelope)
