@@ -79,9 +79,24 @@ class MessageReception:
         )
         pending = bytearray()
         failed: SmtpReply | None = None
+        connection = self.connection
         while True:
+            # Whole lines already here are taken many at once (DataDecoder.feed_block);
+            # a line not complete yet is waited for with read_line. What the client sent
+            # after the end of the data (pipelined commands) is never read here.
+            block = connection.buffered_lines(settings.max_data_line)
+            if block:
+                taken, stored = decoder.feed_block(block)
+                connection.consume(taken)
+                if failed is None and stored:
+                    pending += stored
+                    if len(pending) >= WRITE_CHUNK:
+                        failed = await self.write_content(writer, pending)
+                if decoder.done:
+                    break
+                continue
             try:
-                line = await self.connection.read_line(settings.max_data_line + 2)
+                line = await connection.read_line(settings.max_data_line + 2)
             except LineTooLong as error:
                 decoder.discard_overlong_line(ended_with_crlf=error.ended_with_crlf)
                 continue
