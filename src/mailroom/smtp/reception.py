@@ -270,12 +270,17 @@ class MessageReception:
     async def delivered_at_once(
         self, transaction: Transaction, writer: MessageWriter, envelope: Envelope
     ) -> None:
-        """Every recipient has it in a fsynced Maildir: the queue file is not needed."""
-        self.log_client(writer.queue_id)
+        """Every recipient has it in a fsynced Maildir: the queue file is not needed.
+        One log line says what `log_client` and the queue's `from=` line would (a log
+        record costs about 3 % of the event loop's time per message at this rate)."""
         self.count_received()
+        account = self.state.account
         log.info(
-            "%s: from=<%s>, size=%d, nrcpt=%d (delivered at once)",
+            "%s: client=%s, helo=%s%s, from=<%s>, size=%d, nrcpt=%d (delivered at once)",
             writer.queue_id,
+            self.connection.peer,
+            self.state.helo,
+            f", sasl_username={account}" if account else "",
             envelope.sender,
             writer.size,
             len(envelope.recipients),
