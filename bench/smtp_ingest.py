@@ -66,6 +66,8 @@ class Target:
     host: str
     port: int
     maildir_root: Path | None
+    server_pids: tuple[int, ...] = ()
+    """Processes whose CPU (theirs and their descendants') is the server's (--server-pids)."""
 
     def __str__(self) -> str:
         where = f" (Maildirs under {self.maildir_root})" if self.maildir_root else ""
@@ -103,6 +105,10 @@ class RoundResult:
     latency_p50_ms: float = 0.0
     latency_p99_ms: float = 0.0
     client_cpu_s: float = 0.0
+    server_cpu_s: float | None = None
+    """CPU seconds of the target's processes (--server-pids) from the first MAIL FROM
+    until every delivery was on disk; None when not measured."""
+    server_cpu_ms_per_delivery: float | None = None
     load_average_before: float = 0.0  # 1-minute load average: was the machine idle?
     errors: dict[str, int] = field(default_factory=dict)
 
@@ -132,6 +138,18 @@ def parse_target(text: str, index: int) -> Target:
         )
     require_loopback(host, f"target {text!r}")
     return Target(name, host, int(port_text), Path(root) if root else None)
+
+
+def parse_server_pids(texts: list[str], names: set[str]) -> dict[str, tuple[int, ...]]:
+    """``NAME=PID[,PID...]`` options: the server processes of each named target."""
+    pids: dict[str, tuple[int, ...]] = {}
+    for text in texts:
+        name, sep, rest = text.partition("=")
+        numbers = [p.strip() for p in rest.split(",") if p.strip()]
+        if not sep or name not in names or not numbers or not all(p.isdigit() for p in numbers):
+            raise ValueError(f"--server-pids {text!r}: expected NAME=PID[,PID...] of a --target")
+        pids[name] = pids.get(name, ()) + tuple(int(p) for p in numbers)
+    return pids
 
 
 # --------------------------------------------------------------------------- messages
@@ -408,6 +426,7 @@ async def run_round(
             await asyncio.sleep(POLL_INTERVAL_S)
 
     cpu_before = client_cpu_seconds()
+    server_before = server_cpu_seconds(target.server_pids)
     watcher = asyncio.create_task(watch_deliveries()) if target.maildir_root else None
     try:
         await asyncio.gather(*(worker() for _ in range(load.concurrency)))
@@ -418,6 +437,11 @@ async def run_round(
         if all_on_disk is not None and first_mail is not None:
             result.deliver_seconds = all_on_disk - first_mail
     result.client_cpu_s = client_cpu_seconds() - cpu_before
+    server_after = server_cpu_seconds(target.server_pids)
+    if server_before is not None and server_after is not None:
+        result.server_cpu_s = server_after - server_before
+        if deliveries_expected:
+            result.server_cpu_ms_per_delivery = result.server_cpu_s * 1000 / deliveries_expected
 
     result.deliveries_expected = deliveries_expected
     if first_mail is not None and result.accepted:
@@ -442,6 +466,50 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timeout"
     return type(exc).__name__
+
+
+def _process_table() -> dict[int, tuple[int, float, float]]:
+    """Every process: pid -> (parent pid, own CPU seconds, reaped children's CPU seconds)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    table: dict[int, tuple[int, float, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            text = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        # after the command: state ppid ... utime(12) stime(13) cutime(14) cstime(15)
+        own = (int(fields[11]) + int(fields[12])) / ticks
+        reaped = (int(fields[13]) + int(fields[14])) / ticks
+        table[int(entry)] = (int(fields[1]), own, reaped)
+    return table
+
+
+def server_cpu_seconds(roots: tuple[int, ...]) -> float | None:
+    """CPU seconds used so far by the processes `roots`, their live descendants, and the
+    children they reaped (Postfix's master and Dovecot's start short-lived helpers);
+    None without roots. Linux /proc only."""
+    if not roots:
+        return None
+    table = _process_table()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    total = 0.0
+    seen: set[int] = set()
+    stack = [pid for pid in roots if pid in table]
+    for pid in stack:
+        total += table[pid][2]
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        total += table[pid][1]
+        stack.extend(children.get(pid, ()))
+    return total
 
 
 def client_cpu_seconds() -> float:
@@ -477,6 +545,12 @@ def print_round(result: RoundResult, load: Load) -> None:
         f"  client CPU {result.client_cpu_s:.2f} s over {wall:.2f} s; "
         f"load average before the round {result.load_average_before:.2f}"
     )
+    if result.server_cpu_s is not None:
+        per = result.server_cpu_ms_per_delivery
+        print(
+            f"  server CPU {result.server_cpu_s:.2f} s"
+            + (f" = {per:.2f} ms per delivery" if per is not None else "")
+        )
     if result.errors:
         listed = ", ".join(f"{kind} ×{n}" for kind, n in sorted(result.errors.items()))
         print(f"  errors     {result.error_count}: {listed}")
@@ -500,6 +574,9 @@ def summarize(
             "delivered_per_s": median_or_none([r.delivered_per_s for r in mine]),
             "latency_p50_ms": median_or_none([r.latency_p50_ms for r in mine]),
             "latency_p99_ms": median_or_none([r.latency_p99_ms for r in mine]),
+            "server_cpu_ms_per_delivery": median_or_none(
+                [r.server_cpu_ms_per_delivery for r in mine]
+            ),
             "errors": float(sum(r.error_count for r in mine)),
         }
     return summary
@@ -514,13 +591,13 @@ def print_summary(summary: dict[str, dict[str, float | None]], rounds: int) -> N
     print(f"\nmedian of {rounds} round(s)")
     print(
         f"{'':<{width}} {'accepted/s':>11} {'delivered/s':>12} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'errors':>7}"
+        f"{'errors':>7} {'srv CPU ms/dlv':>15}"
     )
     for name, row in summary.items():
         print(
             f"{name:<{width}} {cell(row['accepted_per_s']):>11} {cell(row['delivered_per_s']):>12} "
             f"{cell(row['latency_p50_ms']):>8} {cell(row['latency_p99_ms']):>8} "
-            f"{cell(row['errors'], 0):>7}"
+            f"{cell(row['errors'], 0):>7} {cell(row['server_cpu_ms_per_delivery'], 2):>15}"
         )
     if len(names) >= 2:
         first, second = summary[names[0]], summary[names[1]]
@@ -532,9 +609,10 @@ def print_summary(summary: dict[str, dict[str, float | None]], rounds: int) -> N
         label = f"ratio {names[0]}/{names[1]}"
         print(
             f"{label:<{width}} {ratio('accepted_per_s'):>11} {ratio('delivered_per_s'):>12} "
-            f"{ratio('latency_p50_ms'):>8} {ratio('latency_p99_ms'):>8}"
+            f"{ratio('latency_p50_ms'):>8} {ratio('latency_p99_ms'):>8} {'':>7} "
+            f"{ratio('server_cpu_ms_per_delivery'):>15}"
         )
-        print("(throughput: higher is better; latency: lower is better)")
+        print("(throughput: higher is better; latency and CPU: lower is better)")
 
 
 # --------------------------------------------------------------------------- command line
@@ -625,6 +703,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to wait after the last message for deliveries to reach disk (120)",
     )
     parser.add_argument(
+        "--server-pids",
+        action="append",
+        default=[],
+        metavar="NAME=PID[,PID...]",
+        help="the server processes of target NAME (e.g. Postfix's and Dovecot's masters): "
+        "their CPU and their descendants' is printed per delivery",
+    )
+    parser.add_argument(
         "--json", type=Path, help="also write every round and the summary to this file"
     )
     return parser
@@ -708,6 +794,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("several --target need --compare")
     if len({t.name for t in targets}) != len(targets):
         parser.error("targets need distinct names: NAME=HOST:PORT:ROOT")
+    try:
+        pids = parse_server_pids(args.server_pids, {t.name for t in targets})
+    except ValueError as exc:
+        parser.error(str(exc))
+    targets = [replace(t, server_pids=pids.get(t.name, ())) for t in targets]
     load = load_from_args(args, parser)
     rounds = args.rounds if args.rounds is not None else (3 if args.compare else 1)
     if not 1 <= rounds <= 20:

@@ -104,3 +104,18 @@ async def test_deliveries_into_one_maildir_at_once_are_each_durable(tmp_path: Pa
         reply = trace.reply(f"queued as {queue_id}".encode())
         trace.assert_stored(by_token[f"b{number}".encode()], reply)
     assert os.path.isdir(maildir(config, "bob@example.test") / "new")
+
+
+async def test_a_message_for_several_local_recipients_is_durable_in_each(tmp_path: Path) -> None:
+    """One small message for two accounts, delivered at once from memory (no queue
+    file) and to both side by side: each Maildir's file and `new/` fsynced before the
+    one 250."""
+    config, port = await prepare_host(tmp_path / "host")
+    async with traced_server(config) as server:
+        queue_id = await send(port, ["alice@example.test", "bob@example.test"], "both")
+        trace = await server.stop()
+    reply = trace.reply(f"queued as {queue_id}".encode())
+    for address in ("alice@example.test", "bob@example.test"):
+        [delivered] = maildir_files(maildir(config, address))
+        trace.assert_stored(delivered, reply)
+    assert not queue_layout(config).message(queue_id).exists()

@@ -18,8 +18,9 @@ import asyncio
 import logging
 import time
 from dataclasses import replace
+from io import BytesIO
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from mailroom.delivery.bounces import Bouncer
 from mailroom.delivery.local import QUARANTINE_NOTE, LocalDelivery, LocalResult, LocalStatus
@@ -42,6 +43,8 @@ log = logging.getLogger("mailroom.delivery")
 
 # Messages delivered at once; each takes a thread while it writes to disk.
 CONCURRENCY = 16
+AT_ONCE_PER_MESSAGE = 16
+"""Recipients of one message `deliver_now` writes side by side."""
 
 
 class LocalAccount(Protocol):
@@ -125,46 +128,66 @@ class Dispatcher:
         finally:
             self._slots.release()
 
-    async def deliver_now(self, queue_id: str, message: Path, envelope: Envelope) -> Envelope:
-        """Deliver the local recipients of a message not yet queued; return the envelope
-        with those delivered marked so (the rest stay pending, for the queue)."""
-        recipients = []
-        for recipient in envelope.recipients:
-            try:
-                account = await self.router.account(_routed_account(recipient))
-            except DirectoryUnavailable:
-                account = None  # the queue will try again
-            if account is not None:
-                local = await self.deliver_to_account(
-                    queue_id,
-                    message,
-                    envelope.sender,
-                    recipient,
-                    account,
-                    quarantine=envelope.extra.get(QUARANTINE_NOTE),
-                )
-                result = recipient_result(local)
-                if result.state is RecipientState.DELIVERED:
-                    MESSAGES_DELIVERED.inc()
-                    DELIVERY_LATENCY.observe(max(0.0, time.time() - envelope.received_at))
-                    recipient = replace(
-                        recipient,
-                        state=RecipientState.DELIVERED,
-                        last_reply=result.reply,
-                        attempts=1,
-                    )
-                elif local.smtp_refusal and len(envelope.recipients) == 1:
-                    # RFC 5429 §2.1.1: ereject refuses in the transaction itself when the
-                    # refusal can be the reply to this message's only recipient; with more
-                    # recipients it falls back to a DSN (§2.1.2), from the queue's attempt.
-                    recipient = replace(
-                        recipient,
-                        state=RecipientState.FAILED,
-                        last_reply=f"550 {local.reason}",
-                        attempts=1,
-                    )
-            recipients.append(recipient)
+    async def deliver_now(
+        self, queue_id: str, message: Path | bytes, envelope: Envelope
+    ) -> Envelope:
+        """Deliver the local recipients of a message not yet queued (a file, or the whole
+        message in memory); return the envelope with those delivered marked so (the rest
+        stay pending, for the queue). The recipients are delivered side by side (at most
+        `AT_ONCE_PER_MESSAGE` at a time), so that their fsyncs overlap: the file system
+        commits them together, and ten recipients cost about what one does."""
+        slots = asyncio.Semaphore(AT_ONCE_PER_MESSAGE)
+
+        async def one(recipient: EnvelopeRecipient) -> EnvelopeRecipient:
+            async with slots:
+                return await self._deliver_now_to(queue_id, message, envelope, recipient)
+
+        if len(envelope.recipients) == 1:
+            recipients = [
+                await self._deliver_now_to(queue_id, message, envelope, envelope.recipients[0])
+            ]
+        else:
+            recipients = await asyncio.gather(*map(one, envelope.recipients))
         return replace(envelope, recipients=tuple(recipients))
+
+    async def _deliver_now_to(
+        self,
+        queue_id: str,
+        message: Path | bytes,
+        envelope: Envelope,
+        recipient: EnvelopeRecipient,
+    ) -> EnvelopeRecipient:
+        """One recipient of `deliver_now`: marked DELIVERED, or FAILED for a refusal in
+        the transaction, or as it was (for the queue)."""
+        try:
+            account = await self.router.account(_routed_account(recipient))
+        except DirectoryUnavailable:
+            account = None  # the queue will try again
+        if account is None:
+            return recipient
+        local = await self.deliver_to_account(
+            queue_id,
+            message if isinstance(message, Path) else BytesIO(message),
+            envelope.sender,
+            recipient,
+            account,
+            quarantine=envelope.extra.get(QUARANTINE_NOTE),
+        )
+        result = recipient_result(local)
+        if result.state is RecipientState.DELIVERED:
+            MESSAGES_DELIVERED.inc()
+            DELIVERY_LATENCY.observe(max(0.0, time.time() - envelope.received_at))
+            return replace(
+                recipient, state=RecipientState.DELIVERED, last_reply=result.reply, attempts=1
+            )
+        if local.smtp_refusal and len(envelope.recipients) == 1:
+            # RFC 5429 §2.1.1: ereject refuses in the transaction itself when the
+            # refusal can be the reply to this message's only recipient; with more
+            # recipients it falls back to a DSN (§2.1.2), from the queue's attempt.
+            return replace(
+                recipient, state=RecipientState.FAILED, last_reply=f"550 {local.reason}", attempts=1
+            )
+        return recipient
 
     async def deliver(self, entry: QueueEntry) -> None:
         """Try every unfinished recipient of `entry` once, record the results, tell the
@@ -303,7 +326,7 @@ class Dispatcher:
     async def deliver_to_account(
         self,
         queue_id: str,
-        message: Path,
+        message: Path | BinaryIO,
         sender: str,
         recipient: EnvelopeRecipient,
         account: LocalAccount,

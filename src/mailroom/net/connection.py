@@ -422,6 +422,20 @@ class Connection:
         self._protocol.consumed()
         return data
 
+    def buffered_lines(self, limit: int) -> bytes:
+        """The whole lines that have arrived, up to the last LF within the first `limit`
+        bytes, left in place (b"" when there is none: `read_line` waits for one). For a
+        reader that takes many lines at once (SMTP DATA) and then `consume`s as many
+        bytes of them as it used: what follows (pipelined commands) stays unread."""
+        buffer = self._protocol.buffer
+        end = buffer.rfind(b"\n", 0, limit)
+        return bytes(buffer[: end + 1]) if end >= 0 else b""
+
+    def consume(self, size: int) -> None:
+        """Drop `size` bytes that `buffered_lines` returned: they were read."""
+        del self._protocol.buffer[:size]
+        self._protocol.consumed()
+
     @contextmanager
     def minimum_rate(self) -> Iterator[None]:
         """Within this block input must come at `Deadlines.min_data_rate` on average

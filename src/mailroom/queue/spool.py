@@ -58,7 +58,7 @@ from mailroom.queue.group_commit import DEFAULT_THREADS, DurableRename, GroupCom
 from mailroom.queue.layout import QueueLayout
 from mailroom.queue.recovery import lock_queue, recover
 from mailroom.queue.retry import RetrySchedule
-from mailroom.queue.writer import MessageWriter, create_incoming
+from mailroom.queue.writer import MessageWriter, fresh_queue_id
 
 log = logging.getLogger("mailroom.queue")
 
@@ -129,10 +129,8 @@ class MailQueue:
     async def receive(self, envelope: Envelope) -> MessageWriter:
         """Start a message: write it with the writer, then commit (or abort) it."""
         self._require_open()
-        queue_id, fd = await asyncio.to_thread(create_incoming, self.layout, self._taken)
-        return MessageWriter(
-            self.layout, self.committer, self._add_committed, queue_id, fd, envelope
-        )
+        queue_id = fresh_queue_id(self._taken)
+        return MessageWriter(self.layout, self.committer, self._add_committed, queue_id, envelope)
 
     def _taken(self, queue_id: str) -> bool:
         return queue_id in self._entries

@@ -2,7 +2,11 @@
 
 The message is written to `incoming/ID.msg` as it arrives, in chunks handed
 to a thread once `FLUSH_AT` bytes have gathered, so neither memory nor the
-event loop carries a whole message. `commit()` then, in a worker thread,
+event loop carries a whole message. The file is made by that first write (or
+by `flush()`): a message smaller than `FLUSH_AT` that is delivered at once
+(`in_memory()`, SMTP's LMTP-like path) never touches the queue's disk at all,
+which saved three thread hops and a create, write and unlink per message.
+`commit()` then, in a worker thread, makes the file if it is not made yet,
 writes the last bytes and fsyncs the file, writes `incoming/ID.env` and
 fsyncs it, renames `ID.msg` into `active/` and then `ID.env` (so that an
 envelope in `active/` always has its whole message beside it), and waits
@@ -36,19 +40,27 @@ FLUSH_AT = 256 * 1024
 """Bytes a writer buffers before handing them to a thread to write."""
 
 
-def create_incoming(layout: QueueLayout, taken: Callable[[str], bool]) -> tuple[str, int]:
-    """A fresh queue id and the open descriptor of its `incoming/ID.msg` (blocking)."""
+def fresh_queue_id(taken: Callable[[str], bool]) -> str:
+    """A queue id no message of this queue has (in memory: no disk access)."""
     for _ in range(100):
         queue_id = new_queue_id()
-        if taken(queue_id) or layout.envelope(queue_id).exists():
-            continue
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-        try:
-            fd = os.open(layout.message(queue_id, layout.incoming), flags, 0o600)
-        except FileExistsError:
-            continue
-        return queue_id, fd
+        if not taken(queue_id):
+            return queue_id
     raise QueueError("no free queue id after 100 tries; is the clock stuck?")
+
+
+def create_incoming(layout: QueueLayout, queue_id: str) -> int:
+    """The open descriptor of a new `incoming/ID.msg` (blocking). The id is already in
+    the message's Received: header, so a collision is not retried under another id:
+    it is refused (QueueError, a temporary failure), as ids from this process never
+    repeat and the queue's lock keeps other processes out (ids.py)."""
+    if layout.envelope(queue_id).exists():
+        raise QueueError(f"{queue_id}: queue id already in use")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    try:
+        return os.open(layout.message(queue_id, layout.incoming), flags, 0o600)
+    except FileExistsError:
+        raise QueueError(f"{queue_id}: queue id already in use") from None
 
 
 class MessageWriter:
@@ -65,14 +77,14 @@ class MessageWriter:
         committer: GroupCommitter,
         on_committed: Callable[[QueueEntry], None],
         queue_id: str,
-        fd: int,
         envelope: Envelope,
     ) -> None:
         self._layout = layout
         self._committer = committer
         self._on_committed = on_committed
         self._queue_id = queue_id
-        self._fd: int | None = fd
+        self._fd: int | None = None
+        """The open `incoming/ID.msg`, once made (the first flush or the commit)."""
         self._envelope = envelope
         self._buffer = bytearray()
         self._size = 0
@@ -92,6 +104,14 @@ class MessageWriter:
         """The file being written: readable (after `flush()`) until commit or abort."""
         return self._layout.message(self._queue_id, self._layout.incoming)
 
+    def in_memory(self) -> bytes | None:
+        """The whole message so far, when none of it has gone to the file yet (it was
+        never flushed); None otherwise. For delivering a small message straight from
+        memory, without writing and reading back a queue file."""
+        if self._fd is not None or self._state != "open":
+            return None
+        return bytes(self._buffer)
+
     async def write(self, chunk: bytes) -> None:
         self._require_open()
         self._buffer += chunk
@@ -102,9 +122,13 @@ class MessageWriter:
     async def flush(self) -> None:
         """Write what is buffered to the file (no fsync): for reading `path` before commit."""
         self._require_open()
-        if self._buffer:
+        if self._fd is None:
             data, self._buffer = bytes(self._buffer), bytearray()
-            assert self._fd is not None
+            self._fd = await asyncio.to_thread(
+                _create_and_write, self._layout, self._queue_id, data
+            )
+        elif self._buffer:
+            data, self._buffer = bytes(self._buffer), bytearray()
             await asyncio.to_thread(write_all, self._fd, data)
 
     async def replace_head(self, length: int, head: bytes) -> None:
@@ -118,7 +142,7 @@ class MessageWriter:
         if not head and not length:
             return
         written = self._size - len(self._buffer)
-        if written == 0:
+        if written == 0 or self._fd is None:
             self._buffer[:length] = head
         else:
             await self.flush()
@@ -139,7 +163,6 @@ class MessageWriter:
             self._envelope = envelope
         self._state = "committing"
         fd, self._fd = self._fd, None
-        assert fd is not None
         data, self._buffer = bytes(self._buffer), bytearray()
         # Shielded: once the files are handed over, a cancelled session must not keep a
         # durable message out of the queue's index (it would wait for a restart).
@@ -147,11 +170,11 @@ class MessageWriter:
         commit.add_done_callback(_retrieve_exception)
         return await asyncio.shield(commit)
 
-    async def _commit(self, fd: int, data: bytes) -> str:
+    async def _commit(self, fd: int | None, data: bytes) -> str:
         names = _CommitNames(self._layout, self._queue_id)
         change = DurableRename(
             syncs=[
-                functools.partial(_finish_message, fd, data),
+                functools.partial(_finish_message, fd, self._layout, self._queue_id, data),
                 functools.partial(write_synced, names.incoming_envelope, self._envelope.to_json()),
             ],
             rename=names.rename_into_active,
@@ -181,8 +204,8 @@ class MessageWriter:
         self._state = "aborted"
         fd, self._fd = self._fd, None
         self._buffer = bytearray()
-        assert fd is not None
-        await asyncio.to_thread(_close_and_unlink, fd, self.path)
+        if fd is not None:  # else nothing of it was written
+            await asyncio.to_thread(_close_and_unlink, fd, self.path)
 
     async def __aenter__(self) -> MessageWriter:
         return self
@@ -240,8 +263,22 @@ def _retrieve_exception(future: asyncio.Future[str]) -> None:
         future.exception()
 
 
-def _finish_message(fd: int, data: bytes) -> None:
-    """Write the writer's last buffered bytes and make the message durable."""
+def _create_and_write(layout: QueueLayout, queue_id: str, data: bytes) -> int:
+    """Make `incoming/ID.msg` with `data` in it; its descriptor, at the end."""
+    fd = create_incoming(layout, queue_id)
+    try:
+        write_all(fd, data)
+    except BaseException:
+        _close_and_unlink(fd, layout.message(queue_id, layout.incoming))
+        raise
+    return fd
+
+
+def _finish_message(fd: int | None, layout: QueueLayout, queue_id: str, data: bytes) -> None:
+    """Write the writer's last buffered bytes (into a new file if none was made yet)
+    and make the message durable."""
+    if fd is None:
+        fd = create_incoming(layout, queue_id)
     try:
         write_all(fd, data)
         os.fsync(fd)

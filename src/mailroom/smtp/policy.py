@@ -36,7 +36,9 @@ class SmtpRouter(Protocol):
 class ImmediateDelivery(Protocol):
     """Delivery while the client waits (mailroom.delivery.dispatcher.Dispatcher)."""
 
-    async def deliver_now(self, queue_id: str, message: Path, envelope: Envelope) -> Envelope: ...
+    async def deliver_now(
+        self, queue_id: str, message: Path | bytes, envelope: Envelope
+    ) -> Envelope: ...
 
 
 class ClientCheck(Protocol):

@@ -79,9 +79,24 @@ class MessageReception:
         )
         pending = bytearray()
         failed: SmtpReply | None = None
+        connection = self.connection
         while True:
+            # Whole lines already here are taken many at once (DataDecoder.feed_block);
+            # a line not complete yet is waited for with read_line. What the client sent
+            # after the end of the data (pipelined commands) is never read here.
+            block = connection.buffered_lines(settings.max_data_line)
+            if block:
+                taken, stored = decoder.feed_block(block)
+                connection.consume(taken)
+                if failed is None and stored:
+                    pending += stored
+                    if len(pending) >= WRITE_CHUNK:
+                        failed = await self.write_content(writer, pending)
+                if decoder.done:
+                    break
+                continue
             try:
-                line = await self.connection.read_line(settings.max_data_line + 2)
+                line = await connection.read_line(settings.max_data_line + 2)
             except LineTooLong as error:
                 decoder.discard_overlong_line(ended_with_crlf=error.ended_with_crlf)
                 continue
@@ -191,9 +206,14 @@ class MessageReception:
         envelope = await self.check_inbound(writer, self.envelope(transaction))
         try:
             if self.services.delivery is not None:
-                await writer.flush()
+                # A small message is still all in memory: delivered from there, with no
+                # queue file written and read back (it is written only if some
+                # recipient must wait in the queue: commit below).
+                content = writer.in_memory()
+                if content is None:
+                    await writer.flush()
                 envelope = await self.services.delivery.deliver_now(
-                    writer.queue_id, writer.path, envelope
+                    writer.queue_id, writer.path if content is None else content, envelope
                 )
                 if all(r.state is RecipientState.DELIVERED for r in envelope.recipients):
                     await self.delivered_at_once(transaction, writer, envelope)
@@ -250,12 +270,17 @@ class MessageReception:
     async def delivered_at_once(
         self, transaction: Transaction, writer: MessageWriter, envelope: Envelope
     ) -> None:
-        """Every recipient has it in a fsynced Maildir: the queue file is not needed."""
-        self.log_client(writer.queue_id)
+        """Every recipient has it in a fsynced Maildir: the queue file is not needed.
+        One log line says what `log_client` and the queue's `from=` line would (a log
+        record costs about 3 % of the event loop's time per message at this rate)."""
         self.count_received()
+        account = self.state.account
         log.info(
-            "%s: from=<%s>, size=%d, nrcpt=%d (delivered at once)",
+            "%s: client=%s, helo=%s%s, from=<%s>, size=%d, nrcpt=%d (delivered at once)",
             writer.queue_id,
+            self.connection.peer,
+            self.state.helo,
+            f", sasl_username={account}" if account else "",
             envelope.sender,
             writer.size,
             len(envelope.recipients),
