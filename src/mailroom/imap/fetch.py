@@ -177,16 +177,25 @@ class _Plan:
         asks_modseq = FetchAttribute(Attribute.MODSEQ) in items
         with_modseq = session.condstore and (changed_since is not None or asks_flags)
         cached: Cached = {}
+        structures = [
+            (item.attribute, *STRUCTURES[item.attribute])
+            for item in items
+            if isinstance(item, FetchAttribute) and item.attribute in STRUCTURES
+        ]
+        needs_body = any(needs_message(i) for i in items)
+        # Items the mailbox state answers alone are written by `_fetch_metadata`, which
+        # needs no writers (the most frequent FETCH: choosing them cost more than it).
+        writers = (
+            writers_for(view, items, cached, with_modseq=with_modseq, utf8=session.utf8)
+            if structures or needs_body
+            else []
+        )
         return cls(
             view=view,
-            writers=writers_for(view, items, cached, with_modseq=with_modseq, utf8=session.utf8),
+            writers=writers,
             cached=cached,
-            structures=[
-                (item.attribute, *STRUCTURES[item.attribute])
-                for item in items
-                if isinstance(item, FetchAttribute) and item.attribute in STRUCTURES
-            ],
-            needs_message=any(needs_message(i) for i in items),
+            structures=structures,
+            needs_message=needs_body,
             with_modseq=with_modseq,
             asks_flags=asks_flags,
             seen_modseq=session.condstore and not with_modseq and not asks_modseq,
