@@ -96,9 +96,9 @@ class Plan:
 # --------------------------------------------------------------------------- targets
 
 
-def reference_passwords() -> str:
+def reference_passwords(directory: Path = REFERENCE_DIR) -> str:
     """The scheme of the reference's passwd-file and Dovecot's auth cache setting."""
-    users = REFERENCE_DIR / "dovecot" / "users"
+    users = directory / "dovecot" / "users"
     try:
         stored = users.read_text().splitlines()[0].split(":")[1]
     except (OSError, IndexError):
@@ -111,7 +111,7 @@ def reference_passwords() -> str:
     cache = "?"
     if doveconf is not None:
         with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-            conf = str(REFERENCE_DIR / "dovecot" / "dovecot.conf")
+            conf = str(directory / "dovecot" / "dovecot.conf")
             cache = subprocess.run(  # noqa: S603 - Dovecot's own tool, fixed arguments
                 [doveconf, "-c", conf, "-h", "auth_cache_size"],
                 capture_output=True,
@@ -138,10 +138,11 @@ def parse_target(text: str) -> Target | str | int:
     if text.startswith("mailroom:") and text[9:].isdigit() and 1 <= int(text[9:]) <= 64:
         return int(text[9:])
     name, sep, address = text.partition("=")
+    address, at, pid_text = address.partition("@")
     split = host_and_port(address) if sep else None
-    if split is None:
+    if split is None or (at and not pid_text.isdigit()):
         raise argparse.ArgumentTypeError(
-            f"target {text!r}: mailroom[:N], reference or NAME=HOST:PORT"
+            f"target {text!r}: mailroom[:N], reference or NAME=HOST:PORT[@PID]"
         )
     require_loopback(split[0], f"target {text!r}")
     return Target(
@@ -149,6 +150,7 @@ def parse_target(text: str) -> Target | str | int:
         split[0],
         split[1],
         "not known here (checkout_host.py: cheap argon2id unless --hashes dovecot)",
+        int(pid_text) if at else None,
     )
 
 
@@ -313,11 +315,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--target",
         action="append",
         default=[],
-        metavar="mailroom[:N]|reference|NAME=HOST:PORT",
-        help="repeat to compare (the ratio is the first over the second)",
+        metavar="mailroom[:N]|reference|NAME=HOST:PORT[@PID]",
+        help="repeat to compare (the ratio is the first over the second); @PID: the "
+        "server's CPU time is measured from that process tree (checkout_host.py's pid=)",
     )
     parser.add_argument(
         "--compare", action="store_true", help="= --target mailroom --target reference"
+    )
+    parser.add_argument(
+        "--reference-dir",
+        type=Path,
+        default=REFERENCE_DIR,
+        help=f"the DIR given to bench/reference/start ({REFERENCE_DIR})",
+    )
+    parser.add_argument(
+        "--reference-port",
+        type=int,
+        default=REFERENCE_PORT,
+        help=f"its REFERENCE_IMAP_PORT ({REFERENCE_PORT})",
     )
     parser.add_argument("--clients", default="10", help="client counts, e.g. 10,50,200 (10)")
     parser.add_argument(
@@ -453,11 +468,13 @@ def main(argv: list[str] | None = None) -> int:
                 target, running = start_mailroom(plan, args.keep_mailroom_dir, item)
                 mailrooms.append(running)
             elif item == "reference":
-                master = REFERENCE_DIR / "dovecot" / "run" / "master.pid"
+                master = args.reference_dir / "dovecot" / "run" / "master.pid"
                 pid: int | None = None
                 with contextlib.suppress(OSError, ValueError):
                     pid = imap_memory.read_pid_file(master)
-                target = Target("dovecot", "127.0.0.1", REFERENCE_PORT, reference_passwords(), pid)
+                passwords = reference_passwords(args.reference_dir)
+                port = args.reference_port
+                target = Target("dovecot", "127.0.0.1", port, passwords, pid)
             else:
                 assert isinstance(item, Target)
                 target = item

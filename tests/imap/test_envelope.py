@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailroom.imap.envelope import envelope, envelope_bytes
-from mailroom.message import parse_message
+from mailroom.imap.envelope import envelope, envelope_bytes, serialize_structure
+from mailroom.message import message_header, parse_message
 
 
 def crlf(text: str) -> bytes:
@@ -125,3 +125,43 @@ def test_8bit_that_is_not_utf8_is_sent_as_octets() -> None:
 def test_envelope_of_any_header_does_not_raise(raw: bytes) -> None:
     for name in (b"From", b"To", b"Subject", b"Date"):
         envelope_bytes(parse_message(name + b": " + raw + b"\r\n\r\n"))
+
+
+_FIELDS = st.sampled_from(
+    [b"From", b"To", b"Cc", b"Bcc", b"Sender", b"Reply-To", b"Subject", b"Date", b"Message-ID",
+     b"In-Reply-To", b"from", b"SUBJECT", b"X-Other", b"Content-Type", b" From", b"Fr om"]
+)  # fmt: skip
+_VALUES = st.one_of(
+    st.binary(max_size=80),
+    st.sampled_from(
+        [
+            b"Real Name <user@example.org>",
+            b'"quoted, name" <a@b>, c@d (comment)',
+            b"undisclosed: a@b, c@d;",
+            b"<@route,@other:user@host>",
+            b"=?utf-8?q?caf=C3=A9?= <x@y>",
+            b"caf\xe9 <\xff@b>",
+            b"a@b\r\n\tfolded@c",
+            b"",
+            b"\x00 nul",
+        ]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(_FIELDS, _VALUES), max_size=12),
+    st.binary(max_size=200),
+    st.booleans(),
+)
+def test_the_envelope_written_directly_is_the_envelope_value_serialized(
+    fields: list[tuple[bytes, bytes]], body: bytes, utf8: bool
+) -> None:
+    """FETCH ENVELOPE writes its bytes from the header alone (message_header) without
+    the values in between: exactly what the values of the whole parse serialize to."""
+    data = b"".join(name + b": " + value + b"\r\n" for name, value in fields) + b"\r\n" + body
+    whole = parse_message(data)
+    expected = serialize_structure(envelope(whole), utf8=utf8)
+    assert envelope_bytes(whole, utf8=utf8) == expected
+    assert envelope_bytes(message_header(data), utf8=utf8) == expected

@@ -16,9 +16,17 @@ lenient clients accept but strict parsers of the RFC grammar do not.
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
-from mailroom.imap.wire import Value, serialize
-from mailroom.message import Address, MessagePart, parse_addresses, unfold
+from mailroom.imap.wire import Value, serialize, string_pieces
+from mailroom.message import Address, parse_addresses, unfold
+
+
+class HeaderFields(Protocol):
+    """What an envelope is made from: a `MessagePart` (an encapsulated message in a
+    BODYSTRUCTURE), or the `HeaderIndex` of a message's header alone (FETCH ENVELOPE)."""
+
+    def header_all(self, name: str) -> list[bytes]: ...
 
 
 class Juxtaposed(list[Value]):
@@ -92,7 +100,7 @@ def _nstring(raw: bytes | None) -> Value:
     return imap_string(unfold(raw))
 
 
-def envelope(part: MessagePart) -> Value:
+def envelope(part: HeaderFields) -> Value:
     """The ENVELOPE of a message (the root part, or an encapsulated message)."""
 
     def last(name: str) -> bytes | None:
@@ -117,6 +125,62 @@ def envelope(part: MessagePart) -> Value:
     ]
 
 
-def envelope_bytes(part: MessagePart, *, utf8: bool = False) -> bytes:
-    """The ENVELOPE as it goes on the wire (what the store may cache)."""
-    return serialize_structure(envelope(part), utf8=utf8)
+def envelope_bytes(part: HeaderFields, *, utf8: bool = False) -> bytes:
+    """The ENVELOPE as it goes on the wire (what the store may cache):
+    `serialize_structure(envelope(part))`, written straight from the raw octets (a
+    string that `imap_string` decodes is encoded again to the same octets), without
+    the values in between: every FETCH ENVELOPE of a message not yet cached makes one."""
+
+    def last(name: str) -> bytes | None:
+        values = part.header_all(name)
+        return values[-1] if values else None
+
+    def string(raw: bytes) -> bytes:
+        return b"".join(string_pieces(raw, utf8=utf8))
+
+    def nstring(raw: bytes | None) -> bytes:
+        return b"NIL" if raw is None else string(unfold(raw))
+
+    def text(value: str | None) -> bytes:
+        return b"NIL" if value is None else string(value.encode("utf-8", "surrogateescape"))
+
+    def addresses(raw: bytes | None) -> bytes:
+        found = parse_addresses(raw) if raw is not None else None
+        if not found:
+            return b"NIL"
+        out = [b"("]
+        for address in found:
+            name = address.name
+            out += (
+                b"(",
+                b"NIL"
+                if name is None
+                else string(for_humans(name.encode("utf-8", "surrogateescape"))),
+                b" ",
+                text(address.route),
+                b" ",
+                text(address.mailbox),
+                b" ",
+                text(address.host),
+                b")",
+            )
+        out.append(b")")
+        return b"".join(out)
+
+    subject = last("Subject")
+    from_ = addresses(last("From"))
+    sender = addresses(last("Sender"))
+    reply_to = addresses(last("Reply-To"))
+    fields = (
+        nstring(last("Date")),
+        b"NIL" if subject is None else string(for_humans(subject)),
+        from_,
+        from_ if sender == b"NIL" else sender,
+        from_ if reply_to == b"NIL" else reply_to,
+        addresses(last("To")),
+        addresses(last("Cc")),
+        addresses(last("Bcc")),
+        nstring(last("In-Reply-To")),
+        nstring(last("Message-ID")),
+    )
+    return b"(" + b" ".join(fields) + b")"

@@ -33,7 +33,7 @@ from mailroom.imap.fetch_writers import (
 )
 from mailroom.imap.selected import SelectedView, numbered, resolve, selected_view
 from mailroom.imap.sequence import format_set
-from mailroom.store import MessageInfo
+from mailroom.store import MESSAGE_VALUES, MessageInfo
 
 DRAIN_EVERY = 256 * 1024
 """Octets written between waits for the client to read them."""
@@ -177,16 +177,25 @@ class _Plan:
         asks_modseq = FetchAttribute(Attribute.MODSEQ) in items
         with_modseq = session.condstore and (changed_since is not None or asks_flags)
         cached: Cached = {}
+        structures = [
+            (item.attribute, *STRUCTURES[item.attribute])
+            for item in items
+            if isinstance(item, FetchAttribute) and item.attribute in STRUCTURES
+        ]
+        needs_body = any(needs_message(i) for i in items)
+        # Items the mailbox state answers alone are written by `_fetch_metadata`, which
+        # needs no writers (the most frequent FETCH: choosing them cost more than it).
+        writers = (
+            writers_for(view, items, cached, with_modseq=with_modseq, utf8=session.utf8)
+            if structures or needs_body
+            else []
+        )
         return cls(
             view=view,
-            writers=writers_for(view, items, cached, with_modseq=with_modseq, utf8=session.utf8),
+            writers=writers,
             cached=cached,
-            structures=[
-                (item.attribute, *STRUCTURES[item.attribute])
-                for item in items
-                if isinstance(item, FetchAttribute) and item.attribute in STRUCTURES
-            ],
-            needs_message=any(needs_message(i) for i in items),
+            structures=structures,
+            needs_message=needs_body,
             with_modseq=with_modseq,
             asks_flags=asks_flags,
             seen_modseq=session.condstore and not with_modseq and not asks_modseq,
@@ -204,12 +213,20 @@ async def _fetch_batches(
     needs_body = plan.needs_message
 
     async def load(chunk: Sequence[MessageInfo]) -> tuple[Cached, dict[int, bytes]]:
-        # One trip to a store thread per batch, not one per message and item.
+        # One trip to a store thread per batch, not one per message and item; none for
+        # the values the process holds in memory already (store/message_cache.py).
         chunk_uids = [m.uid for m in chunk]
-        values = {
-            attribute: await mailbox.cached_many(chunk_uids, field, compute)
-            for attribute, field, compute in structures
-        }
+        values = {}
+        snapshot = mailbox.snapshot
+        # As the index's answer leaves out messages expunged meanwhile, so does this one.
+        present = [m for m in chunk if snapshot.position(m.uid) is not None]
+        for attribute, field, compute in structures:
+            known, missing = MESSAGE_VALUES.known(field, present)
+            if missing:
+                found = await mailbox.cached_many([m.uid for m in missing], field, compute)
+                MESSAGE_VALUES.remember(field, missing, found)
+                known.update(found)
+            values[attribute] = known
         return values, (await mailbox.read_many(chunk_uids) if needs_body else {})
 
     ranges = batches(

@@ -55,7 +55,8 @@ async def append(session: SessionContext, command: Command) -> None:
         raise responses.store_error(error, name) from None
     finally:
         await target.close()
-        await asyncio.to_thread(scratch.remove)
+        if scratch.files:  # CATENATE wrote some: no thread's round trip for none
+            await asyncio.to_thread(scratch.remove)
     code: list[Value] = [
         Atom("APPENDUID"),
         uidvalidity,

@@ -20,15 +20,24 @@ command name, knows which literal is an APPEND message, and hands the tokens to 
 command's own grammar (arguments.py). Every limit is in `ParserLimits`; a literal
 over its limit is refused when announced, before an octet is read, and the parser
 holds one command at most.
+
+Clients send the same command lines again and again (`NOOP`, `IDLE`, `SELECT INBOX`,
+`UID FETCH 1:* (FLAGS)`, a STATUS of each folder): a command that came in one line is
+remembered with what it parsed to (every argument is immutable), and the same line
+again, under any tag, costs a dictionary lookup (`_LineCache`). Only commands without
+secrets or literals are remembered, in a bounded cache per process.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from mailroom.imap.arguments import COMMAND_NAMES, UID_COMMANDS, parse_arguments
 from mailroom.imap.commands import Command
+from mailroom.imap.sequence import parse_sequence_set
 from mailroom.imap.tokens import ImapTokenReader, ParserLimits
 from mailroom.wire.lexer import (
     Lexer,
@@ -60,14 +69,87 @@ __all__ = ["CommandError", "CommandParser", "NeedLiteral", "ParserLimits", "Step
 _TAG = re.compile(rb'[^\x00-\x20\x7f-\xff(){%*"\\+]+')
 _COMMAND_NAME = re.compile(rb"[A-Za-z]+")
 
+CACHED_COMMANDS = frozenset(
+    {
+        "CAPABILITY", "NOOP", "LOGOUT", "IDLE", "CHECK", "CLOSE", "UNSELECT", "NAMESPACE",
+        "SELECT", "EXAMINE", "STATUS", "LIST", "LSUB", "FETCH", "STORE", "SEARCH", "SORT",
+        "THREAD", "EXPUNGE", "COPY", "MOVE", "GETQUOTAROOT", "GETQUOTA", "ENABLE",
+    }
+)  # fmt: skip
+"""Commands whose one-line form is remembered: never LOGIN or AUTHENTICATE (no password
+is kept), nor APPEND (its message is a literal)."""
+LINE_CACHE_SIZE = 4096
+"""Command lines remembered per process (each after its tag)."""
+LINE_CACHE_LONGEST = 256
+"""Longer lines are parsed each time: the cache holds at most ~1 MiB of them."""
+
+
+class _LineCache:
+    """What recent one-line commands (after their tags) parsed to, with one set of
+    limits: the least recently used line is forgotten first.
+
+    A line is remembered as it is, except the commands whose first argument is a
+    sequence set (FETCH, STORE, COPY, MOVE and their UID forms): those are remembered
+    without the set (`_set_template`), which is read anew each time, so that
+    `FETCH 3:22 (UID FLAGS)` is known once `FETCH 1:20 (UID FLAGS)` was read."""
+
+    def __init__(self) -> None:
+        self.lines: OrderedDict[bytes | tuple[bytes, bytes], tuple[str, bool, object]]
+        self.lines = OrderedDict()
+
+    def get(self, rest: bytes, limits: ParserLimits) -> tuple[str, bool, object] | None:
+        template = _set_template(rest)
+        key = rest if template is None else template[0]
+        parsed = self.lines.get(key)
+        if parsed is None:
+            return None
+        self.lines.move_to_end(key)
+        if template is None:
+            return parsed
+        try:
+            sequence = parse_sequence_set(
+                template[1].decode("ascii"), max_ranges=limits.max_sequence_ranges
+            )
+        except ValueError:
+            return None  # the whole parse says what is wrong
+        name, uid, args = parsed
+        return name, uid, dataclasses.replace(args, sequence=sequence)  # type: ignore[type-var]
+
+    def put(self, rest: bytes, parsed: tuple[str, bool, object]) -> None:
+        template = _set_template(rest)
+        self.lines[rest if template is None else template[0]] = parsed
+        if len(self.lines) > LINE_CACHE_SIZE:
+            self.lines.popitem(last=False)
+
+
+# The commands whose first argument is a sequence set, and that set (a word, RFC 9051 §9).
+_SET_COMMAND = re.compile(rb"((?:UID )?(?:FETCH|STORE|COPY|MOVE) )([0-9:*,$]+) ", re.IGNORECASE)
+
+
+def _set_template(rest: bytes) -> tuple[tuple[bytes, bytes], bytes] | None:
+    """(the line without its sequence set, the set) for the commands that have one."""
+    match = _SET_COMMAND.match(rest)
+    if match is None:
+        return None
+    return (match.group(1).upper(), rest[match.end() :]), match.group(2)
+
+
+_CACHES: dict[ParserLimits, _LineCache] = {}
+
 
 class CommandParser:
     """Reads commands from lines and literals; one command at a time."""
 
-    def __init__(self, limits: ParserLimits | None = None) -> None:
+    def __init__(self, limits: ParserLimits | None = None, *, remember_lines: bool = True) -> None:
         self.limits = limits or ParserLimits()
         self.lexer = Lexer(self.limits)
+        self._known = _CACHES.setdefault(self.limits, _LineCache()) if remember_lines else None
+        """The lines remembered by every parser with these limits (None: none)."""
         self.reset()
+
+    def remembered_lines(self) -> int:
+        """How many command lines are remembered for this parser's limits."""
+        return 0 if self._known is None else len(self._known.lines)
 
     def reset(self) -> None:
         """Forget the command being read (after an error, or to start afresh)."""
@@ -88,6 +170,11 @@ class CommandParser:
         """The next line of the command (without CRLF)."""
         if self._pending is not None:
             raise RuntimeError("feed_line while a literal is expected")
+        first_line = self._known is not None and not self.lexer.started and self._error is None
+        if first_line:
+            known = self._remembered(line)
+            if known is not None:
+                return known
         body, marker, bad_marker = split_literal_marker(line)
         self.lexer.count_line(line)
         if self._error is not None:
@@ -104,7 +191,24 @@ class CommandParser:
             return self._literal(marker)
         if len(self.lexer.stack) > 1:
             return self._fail(self._refusal("Missing ')'"), None)
-        return self._finish()
+        step = self._finish()
+        if first_line and isinstance(step, Command) and step.name in CACHED_COMMANDS:
+            rest = line[len(step.tag) + 1 :]
+            if len(rest) <= LINE_CACHE_LONGEST and self._known is not None:
+                self._known.put(rest, (step.name, step.uid, step.args))
+        return step
+
+    def _remembered(self, line: bytes) -> Command | None:
+        """The command of a line seen before (under another tag, perhaps), or None."""
+        assert self._known is not None
+        space = line.find(b" ")
+        if space <= 0 or len(line) - space - 1 > LINE_CACHE_LONGEST:
+            return None
+        known = self._known.get(line[space + 1 :], self.limits)
+        if known is None or not _TAG.fullmatch(line, 0, space):
+            return None
+        name, uid, args = known
+        return Command(line[:space].decode("ascii"), name, uid, args)  # type: ignore[arg-type]
 
     def feed_literal(self, value: object) -> None:
         """The literal asked for by the last NeedLiteral: bytes, or for a message any

@@ -247,7 +247,12 @@ class SelectedView:
             return True
         last = self.uids[-1]
         end = bisect_left(current, last + 1)
-        return current[:end] == self.uids
+        if end != len(self.uids):
+            return False
+        # The octets, not the arrays: comparing arrays makes an int of every element.
+        return current.typecode == self.uids.typecode and (
+            current[:end].tobytes() == self.uids.tobytes()
+        )
 
     def _flag_changes(self, messages: Iterable[MessageInfo], condstore: bool) -> list[bytes]:
         out = []

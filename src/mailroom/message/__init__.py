@@ -14,7 +14,13 @@ from mailroom.message.addresses import (
     parse_addresses,
 )
 from mailroom.message.binary_parts import encode_binary_parts
-from mailroom.message.headers import HeaderField, decode_header, unfold
+from mailroom.message.headers import (
+    HeaderField,
+    HeaderIndex,
+    decode_header,
+    message_header,
+    unfold,
+)
 from mailroom.message.mime import MAX_DEPTH, MAX_PARTS, MessagePart, parse_message
 from mailroom.message.parameters import ContentType, HeaderParameters, parse_header_parameters
 from mailroom.message.search_text import SearchText, search_text
@@ -29,6 +35,7 @@ __all__ = [
     "Address",
     "ContentType",
     "HeaderField",
+    "HeaderIndex",
     "HeaderParameters",
     "MessagePart",
     "SearchText",
@@ -39,6 +46,7 @@ __all__ = [
     "decode_transfer",
     "encode_binary_parts",
     "first_mailbox",
+    "message_header",
     "parse_addresses",
     "parse_header_parameters",
     "parse_message",

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 MAX_HEADER_FIELDS = 10_000
 """Fields kept per header block; more are skipped (a bound on the work, not on the data)."""
+_NOT_IN_NAME = re.compile(rb"[\x00-\x20\x7f]")
+"""RFC 5322 §2.2: a field name is printable US-ASCII but ":" (8-bit octets are taken)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,28 @@ class HeaderBlock:
     """Where the fields end (the blank line starts here, if there is one)."""
     body_start: int
     """After the blank line; equal to the end of the part when there is no blank line."""
+
+
+class HeaderIndex:
+    """The fields of one header block by name, for what needs the header alone (IMAP's
+    ENVELOPE): no MIME walk over the body. Looked up as `MessagePart.header_all`."""
+
+    __slots__ = ("_index",)
+
+    def __init__(self, fields: tuple[HeaderField, ...]) -> None:
+        index: dict[str, list[bytes]] = {}
+        for f in fields:
+            index.setdefault(f.name.lower(), []).append(f.value)
+        self._index = index
+
+    def header_all(self, name: str) -> list[bytes]:
+        """Raw values of every field called `name` (case-insensitive), in order."""
+        return self._index.get(name.lower(), [])
+
+
+def message_header(data: bytes) -> HeaderIndex:
+    """The header of a whole message (the fields `parse_message` gives its root part)."""
+    return HeaderIndex(parse_header_block(data, 0, len(data)).fields)
 
 
 def crlf_body_start(data: bytes) -> int | None:
@@ -92,7 +116,7 @@ def parse_header_block(data: bytes, start: int, end: int) -> HeaderBlock:
         colon = data.find(b":", pos, text_end)
         if colon > pos:
             candidate = data[pos:colon].rstrip(b" \t")
-            if candidate and not any(c <= 0x20 or c == 0x7F for c in candidate):
+            if candidate and not _NOT_IN_NAME.search(candidate):
                 name = candidate.decode("latin-1")
                 field_start = pos
                 value_start = colon + 1

@@ -47,6 +47,7 @@ from mailroom.store.maildir import (
     folder_directory,
     folder_name,
 )
+from mailroom.store.message_cache import MESSAGE_VALUES, MessageValues
 from mailroom.store.paths import (
     MailboxLocation,
     MailboxPathError,
@@ -84,6 +85,7 @@ from mailroom.store.writing import FolderWriter, NewMessage, Put
 __all__ = [
     "EVENT_ORIGIN",
     "INBOX",
+    "MESSAGE_VALUES",
     "Account",
     "AccountListener",
     "FlagError",
@@ -110,6 +112,7 @@ __all__ = [
     "MaildirSize",
     "MessageGone",
     "MessageInfo",
+    "MessageValues",
     "NewMessage",
     "NoSuchScript",
     "Put",
