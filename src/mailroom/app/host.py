@@ -211,9 +211,7 @@ def worker_pool(services: Services, connections: HostConnections) -> WorkerPool 
     if config.source is None:
         raise HostFileError("[server] workers needs a config file for the workers to read")
     served = [each for each in config.listeners if each.protocol in WORKER_PROTOCOLS]
-    return WorkerPool(
-        config.source.resolve(), count, served, services.events, services.throttle, connections
-    )
+    return WorkerPool(config, count, served, services.events, services.throttle, connections)
 
 
 RunningHost = Host

@@ -8,8 +8,16 @@ the queue, delivery and the control socket; N workers (`worker.py`, each a fresh
 and POP3 connections, which the main process accepts and hands to the worker with the
 fewest open connections (`net.handoff`).
 
+A worker takes its configuration from the main process, not from the file: the main
+process's `Config` as JSON in an unnamed file whose descriptor the worker inherits
+(`config_fd`; not on the command line, which every local user can read, nor over the
+link, whose frames are bounded). A file edited since the main process read it (and
+not reloaded by it) thus never reaches a worker started again after a crash, and all
+processes of a host serve one configuration.
+
 Each worker has a link to the main process (a Unix socket pair, `mailroom.ipc`) over
-which it asks the host's one login throttle (`auth.remote_throttle`), hears and tells
+which it asks the host's one login throttle (`auth.remote_throttle`) and the host's
+count of logins per account and address (`app/user_ip_logins.py`), hears and tells
 folder changes (`store.event_hub`, so IDLE wakes across processes), reports closed
 connections and answers the main process's requests for its metrics (`metrics.combined`:
 why not prometheus-client's multiprocess mode is said there). A link at end-of-file
@@ -29,12 +37,15 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
+from mailroom.app.user_ip_logins import LoginCountService
 from mailroom.auth import Throttle
 from mailroom.auth.remote_throttle import ThrottleService
-from mailroom.config import Listener
+from mailroom.config import Config, Listener
 from mailroom.ipc import Link, LinkClosed, Message
 from mailroom.metrics.combined import (
     Samples,
@@ -76,6 +87,9 @@ class WorkerSpec:
     """What a worker is told on its command line (JSON)."""
 
     config: str
+    """The config file's path: relative paths in the config are resolved against it."""
+    config_fd: int
+    """File descriptor of an unnamed file holding the main process's config (JSON)."""
     parent: int
     index: int
     link: int
@@ -107,17 +121,21 @@ class WorkerPool:
 
     def __init__(
         self,
-        config_path: Path,
+        config: Config,
         count: int,
         listeners: list[Listener],
         events: MailboxEvents,
         throttle: Throttle,
         connections: HostConnections | None = None,
     ) -> None:
-        self.config_path = config_path
+        if config.source is None:
+            raise ValueError("worker processes need a config read from a file")
+        self.config_path = config.source.resolve()
+        self._config = config_bytes(config)
         self.count = count
         self._events = events
         self._throttle = ThrottleService(throttle)
+        self._logins = LoginCountService(config.imap.max_connections_per_user_ip)
         self._hub: EventHub | None = None
         self._handoff = Handoff(listeners, connections)
         self._sockets: dict[str, list[socket.socket]] = {}
@@ -179,8 +197,10 @@ class WorkerPool:
     async def _spawn(self, index: int) -> _Worker:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         handing, handed = channel_pair()
+        config = config_file(self._config)
         spec = WorkerSpec(
             str(self.config_path),
+            config.fileno(),
             os.getpid(),
             index,
             theirs.fileno(),
@@ -194,7 +214,7 @@ class WorkerPool:
                 WORKER_MODULE,
                 spec.encode(),
                 stdin=asyncio.subprocess.DEVNULL,
-                pass_fds=[theirs.fileno(), handed.fileno()],
+                pass_fds=[theirs.fileno(), handed.fileno(), config.fileno()],
             )
         except OSError:
             ours.close()
@@ -203,6 +223,7 @@ class WorkerPool:
         finally:
             theirs.close()  # the worker's now; ours reads end-of-file when it is gone
             handed.close()
+            config.close()
         self._handoff.add_worker(index, handing)
         link = Link(ours, name=f"worker {index} (pid {process.pid})")
         link.on(CLOSED, lambda message: self._closed(index, message))
@@ -216,6 +237,7 @@ class WorkerPool:
         assert self._hub is not None
         self._hub.attach(link)
         self._throttle.serve(link)
+        self._logins.serve(link)
         await link.open()
         worker = _Worker(index, process, link, asyncio.create_task(link.run()), ready)
         self._live[index] = worker
@@ -230,6 +252,7 @@ class WorkerPool:
         self._handoff.remove_worker(worker.index)
         if self._hub is not None:
             self._hub.detach(worker.link)
+        self._logins.forget(worker.link)
         worker.link.close()
         with contextlib.suppress(asyncio.CancelledError):
             await worker.reading
@@ -288,6 +311,31 @@ class WorkerPool:
         for worker in list(self._live.values()):
             with contextlib.suppress(ProcessLookupError):
                 worker.process.send_signal(signum)
+
+
+def config_bytes(config: Config) -> bytes:
+    """The config as a worker is given it (`worker_config` reads it back)."""
+    return config.model_dump_json().encode()
+
+
+def config_file(data: bytes) -> IO[bytes]:
+    """An unnamed file (removed already, readable through its descriptor) holding `data`,
+    at its start."""
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the caller once inherited
+    handle.write(data)
+    handle.flush()
+    handle.seek(0)
+    return handle
+
+
+def worker_config(descriptor: int, source: Path) -> Config:
+    """The config of the main process, from the file at `descriptor` (closed after);
+    `source` is the config file's path, which relative paths are resolved against.
+    ValueError (pydantic's ValidationError) if it is not a config."""
+    with os.fdopen(descriptor, "rb") as handle:
+        config = Config.model_validate_json(handle.read())
+    config._source = source  # as the loader sets it
+    return config
 
 
 def ready_frame(pid: int) -> Message:
