@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import re
+import resource
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,7 +25,7 @@ from tests.mailhost.test_workers import (
 )
 from tests.support.imap_talk import ImapTalk
 from tests.support.mail_host import PASSWORD, client_tls
-from tests.support.processes import until
+from tests.support.processes import children_of, until
 from tests.support.server_process import logged, prepare_host_ports, start_server
 
 LOGIN = f'LOGIN alice@example.test "{PASSWORD}"'
@@ -143,15 +144,38 @@ async def test_folder_list_changes_in_one_worker_are_notified_in_the_other(
     await changer.close()
 
 
+OPEN_FILES = 300
+"""The server's hard open-file limit in the cap test: with 256 kept in reserve and 2 per
+connection, 22 connections per process."""
+MANY = 30
+"""More than the main process's own descriptors allow (22, and 11 per client address)."""
+
+
+def low_open_file_limit() -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))
+
+
 async def test_the_host_connection_cap_comes_from_the_workers_descriptor_limits(
     tmp_path: Path,
 ) -> None:
-    async with running(tmp_path, SETTINGS) as server:
-        await logged(server.config, "connections for the host:")
-        line = next(
-            line
-            for line in (server.config.parent / "serve.log").read_text().splitlines()
-            if "connections for the host:" in line
+    wide = {**SETTINGS, 'tls = "implicit"\n': 'tls = "implicit"\nmax_connections_per_ip = 100\n'}
+    config, ports = await prepare_host_ports(tmp_path / "host", wide, LISTENERS)
+    process = await start_server(config, before_exec=low_open_file_limit)
+    try:
+        # The sockets live in the workers: more than the main process could hold are served.
+        sessions = [await ImapTalk.open(ports["imaps"], tls=client_tls()) for _ in range(MANY)]
+        assert all(talk.greeting.startswith(b"* OK") for talk in sessions)
+        workers = children_of(process.pid)
+        served = [served_by(talk, ports["imaps"], workers) for talk in sessions]
+        assert sorted(served.count(pid) for pid in workers) == [MANY // 2, MANY // 2]
+        for talk in sessions:
+            await talk.close()
+        await logged(
+            config,
+            "limits: 66 connections for the host: 22 in the main process (open files 300) "
+            "+ 2 workers × (22, 22) (open files 300; 2 per connection, 256 kept), "
+            "33 per client address",
         )
-        assert "2 workers" in line
-        assert client_tls() is not None
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await process.wait()

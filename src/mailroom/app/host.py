@@ -117,7 +117,7 @@ class Host:
                 await self._listen(announce, serving=False)
             drop_for_good(self.run_as)
             announce(f"root dropped: user {self.run_as.name}, group {self.run_as.group}")
-        if self.connections is not None:
+        if self.connections is not None and self.workers is None:  # else said by the pool
             announce(describe_limits(self.connections))
         self._delivering = asyncio.create_task(self.dispatcher.run())
         if self.monitoring is not None:

@@ -27,7 +27,12 @@ from pathlib import Path
 import uvloop
 
 from mailroom.app.logging_setup import configure_logging
-from mailroom.app.process_limits import host_connections, raise_open_file_limit, use_private_umask
+from mailroom.app.process_limits import (
+    host_connections,
+    open_file_limit,
+    raise_open_file_limit,
+    use_private_umask,
+)
 from mailroom.app.protocols import WORKER_PROTOCOLS
 from mailroom.app.serve import tune_garbage_collector, use_disk_threads
 from mailroom.app.services import Services, imap_services, open_services
@@ -81,7 +86,7 @@ async def run_worker(config: Config, spec: WorkerSpec) -> None:
         servers = worker_servers(config, services, spec.listeners, RemoteLoginCounts(link))
         receiver = HandoffReceiver(socket.socket(fileno=spec.handoff), adopter(servers, link))
         receiver.start()
-        link.send(ready_frame(os.getpid()))
+        link.send(ready_frame(os.getpid(), open_file_limit()))
         await _until_told_to_stop(
             [reading, receiver.ended], services.tls.reload if services.tls else None
         )

@@ -42,6 +42,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from mailroom.app.process_limits import (
+    describe_host_limits,
+    host_limits,
+    open_file_limit,
+    process_room,
+)
 from mailroom.app.user_ip_logins import LoginCountService
 from mailroom.auth import Throttle
 from mailroom.auth.remote_throttle import ThrottleService
@@ -132,6 +138,10 @@ class WorkerPool:
             raise ValueError("worker processes need a config read from a file")
         self.config_path = config.source.resolve()
         self._config = config_bytes(config)
+        self._limits = config.limits
+        self._connections = connections
+        self._files: dict[int, int] = {}
+        """Each worker's open-file limit, as it said when ready."""
         self.count = count
         self._events = events
         self._throttle = ThrottleService(throttle)
@@ -168,6 +178,13 @@ class WorkerPool:
         if late:
             log.warning(
                 "%d of %d workers not ready after %.0f s", len(late), self.count, READY_TIMEOUT
+            )
+        if self._connections is not None and self._files:
+            log.info(
+                "%s",
+                describe_host_limits(
+                    self._connections, self._limits, open_file_limit(), list(self._files.values())
+                ),
             )
         for name, group in sockets.items():
             self._handoff.listen(name, group)
@@ -230,7 +247,10 @@ class WorkerPool:
         ready = asyncio.get_running_loop().create_future()
 
         def on_ready(message: Message) -> None:
-            self._handoff.ready(index)
+            files = parse_ready_files(message)
+            self._files[index] = files
+            self._handoff.ready(index, process_room(self._limits, files))
+            self._derive_limits()
             _settle(ready)
 
         link.on(READY, on_ready)
@@ -243,6 +263,13 @@ class WorkerPool:
         self._live[index] = worker
         log.info("worker %d started, pid %d", index, process.pid)
         return worker
+
+    def _derive_limits(self) -> None:
+        """The host's connection cap from what the workers' descriptors hold."""
+        if self._connections is not None:
+            self._connections.limits = host_limits(
+                self._limits, open_file_limit(), list(self._files.values())
+            )
 
     async def _until_exit(self, worker: _Worker) -> str:
         """Wait for the worker to end; say how it ended."""
@@ -338,8 +365,21 @@ def worker_config(descriptor: int, source: Path) -> Config:
     return config
 
 
-def ready_frame(pid: int) -> Message:
-    return {"k": READY, "pid": pid}
+def ready_frame(pid: int, open_files: int) -> Message:
+    return {"k": READY, "pid": pid, "files": open_files}
+
+
+MAX_FILES = 1 << 31
+
+
+def parse_ready_files(message: Message) -> int:
+    """The open-file limit a ready frame says; the main process's own if it says none
+    that is one (a worker inherits the main process's limits)."""
+    files = message.get("files")
+    if isinstance(files, bool) or not isinstance(files, int) or not 0 < files < MAX_FILES:
+        log.warning("a worker's ready frame has no open-file limit: taken as ours")
+        return open_file_limit()
+    return files
 
 
 def closed_frame(idents: list[int]) -> Message:
