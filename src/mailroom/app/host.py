@@ -117,7 +117,7 @@ class Host:
                 await self._listen(announce, serving=False)
             drop_for_good(self.run_as)
             announce(f"root dropped: user {self.run_as.name}, group {self.run_as.group}")
-        if self.connections is not None:
+        if self.connections is not None and self.workers is None:  # else said by the pool
             announce(describe_limits(self.connections))
         self._delivering = asyncio.create_task(self.dispatcher.run())
         if self.monitoring is not None:
@@ -211,9 +211,7 @@ def worker_pool(services: Services, connections: HostConnections) -> WorkerPool 
     if config.source is None:
         raise HostFileError("[server] workers needs a config file for the workers to read")
     served = [each for each in config.listeners if each.protocol in WORKER_PROTOCOLS]
-    return WorkerPool(
-        config.source.resolve(), count, served, services.events, services.throttle, connections
-    )
+    return WorkerPool(config, count, served, services.events, services.throttle, connections)
 
 
 RunningHost = Host

@@ -3,8 +3,9 @@ hands it (see workers.py and net/handoff.py). Started as `python -m mailroom.app
 by the main process only; SPEC (JSON) names the config file and the inherited file
 descriptors.
 
-It builds the services IMAP and POP3 use from the same config file (its own directory
-connection and mail store; the main process's throttle and event hub over its link),
+It builds the services IMAP and POP3 use from the main process's config (its own
+directory connection and mail store; the main process's throttle, count of logins per
+account and address, and event hub over its link),
 serves until SIGTERM or until the main process is gone (its link or handoff channel
 ends), then ends its sessions as the main process would. SIGINT is ignored: Ctrl-C reaches the whole
 process group, and the main process decides when workers stop.
@@ -26,13 +27,27 @@ from pathlib import Path
 import uvloop
 
 from mailroom.app.logging_setup import configure_logging
-from mailroom.app.process_limits import host_connections, raise_open_file_limit, use_private_umask
+from mailroom.app.process_limits import (
+    host_connections,
+    open_file_limit,
+    raise_open_file_limit,
+    use_private_umask,
+)
 from mailroom.app.protocols import WORKER_PROTOCOLS
 from mailroom.app.serve import tune_garbage_collector, use_disk_threads
-from mailroom.app.services import Services, open_services
-from mailroom.app.workers import METRICS, WorkerSpec, answer_metrics, closed_frame, ready_frame
+from mailroom.app.services import Services, imap_services, open_services
+from mailroom.app.user_ip_logins import RemoteLoginCounts
+from mailroom.app.workers import (
+    METRICS,
+    WorkerSpec,
+    answer_metrics,
+    closed_frame,
+    ready_frame,
+    worker_config,
+)
 from mailroom.auth.remote_throttle import RemoteThrottle
-from mailroom.config import Config, load_config
+from mailroom.config import Config, Protocol
+from mailroom.imap.server import ImapServer
 from mailroom.ipc import Link
 from mailroom.net import ListeningServer
 from mailroom.net.handoff import Adopt, Handed, HandoffReceiver
@@ -68,10 +83,10 @@ async def run_worker(config: Config, spec: WorkerSpec) -> None:
         hub = EventHub(services.events, relay=False)
         hub.attach(link)
         stack.callback(hub.close)
-        servers = worker_servers(config, services, spec.listeners)
+        servers = worker_servers(config, services, spec.listeners, RemoteLoginCounts(link))
         receiver = HandoffReceiver(socket.socket(fileno=spec.handoff), adopter(servers, link))
         receiver.start()
-        link.send(ready_frame(os.getpid()))
+        link.send(ready_frame(os.getpid(), open_file_limit()))
         await _until_told_to_stop(
             [reading, receiver.ended], services.tls.reload if services.tls else None
         )
@@ -81,15 +96,22 @@ async def run_worker(config: Config, spec: WorkerSpec) -> None:
     link.close()
 
 
-def worker_servers(config: Config, services: Services, names: list[str]) -> list[ListeningServer]:
-    """The servers of the listeners a worker is handed connections of."""
+def worker_servers(
+    config: Config, services: Services, names: list[str], logins: RemoteLoginCounts
+) -> list[ListeningServer]:
+    """The servers of the listeners a worker is handed connections of; its IMAP
+    servers count logins per account and address in the main process (`logins`)."""
     servers = []
     # The main process counts the host's connections; a worker counts its handshakes.
     connections = host_connections(config)
     for listener in config.listeners:
         builder = WORKER_PROTOCOLS.get(listener.protocol)
         if builder is not None and listener.name in names:
-            handler = builder(services)(listener)
+            handler = (
+                ImapServer(listener, imap_services(services), logins)
+                if listener.protocol is Protocol.IMAP
+                else builder(services)(listener)
+            )
             servers.append(
                 ListeningServer(listener, handler, services.tls, connections=connections)
             )
@@ -138,7 +160,7 @@ def main() -> None:
     raise_open_file_limit()
     spec = WorkerSpec.decode(sys.argv[1])
     die_with_parent(spec.parent)
-    config = load_config(Path(spec.config))
+    config = worker_config(spec.config_fd, Path(spec.config))
     configure_logging(config, process=f"worker {spec.index}")
     tune_garbage_collector()
     uvloop.run(run_worker(config, spec))

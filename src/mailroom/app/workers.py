@@ -8,8 +8,16 @@ the queue, delivery and the control socket; N workers (`worker.py`, each a fresh
 and POP3 connections, which the main process accepts and hands to the worker with the
 fewest open connections (`net.handoff`).
 
+A worker takes its configuration from the main process, not from the file: the main
+process's `Config` as JSON in an unnamed file whose descriptor the worker inherits
+(`config_fd`; not on the command line, which every local user can read, nor over the
+link, whose frames are bounded). A file edited since the main process read it (and
+not reloaded by it) thus never reaches a worker started again after a crash, and all
+processes of a host serve one configuration.
+
 Each worker has a link to the main process (a Unix socket pair, `mailroom.ipc`) over
-which it asks the host's one login throttle (`auth.remote_throttle`), hears and tells
+which it asks the host's one login throttle (`auth.remote_throttle`) and the host's
+count of logins per account and address (`app/user_ip_logins.py`), hears and tells
 folder changes (`store.event_hub`, so IDLE wakes across processes), reports closed
 connections and answers the main process's requests for its metrics (`metrics.combined`:
 why not prometheus-client's multiprocess mode is said there). A link at end-of-file
@@ -29,12 +37,21 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
+from mailroom.app.process_limits import (
+    describe_host_limits,
+    host_limits,
+    open_file_limit,
+    process_room,
+)
+from mailroom.app.user_ip_logins import LoginCountService
 from mailroom.auth import Throttle
 from mailroom.auth.remote_throttle import ThrottleService
-from mailroom.config import Listener
+from mailroom.config import Config, Listener
 from mailroom.ipc import Link, LinkClosed, Message
 from mailroom.metrics.combined import (
     Samples,
@@ -76,6 +93,9 @@ class WorkerSpec:
     """What a worker is told on its command line (JSON)."""
 
     config: str
+    """The config file's path: relative paths in the config are resolved against it."""
+    config_fd: int
+    """File descriptor of an unnamed file holding the main process's config (JSON)."""
     parent: int
     index: int
     link: int
@@ -107,17 +127,25 @@ class WorkerPool:
 
     def __init__(
         self,
-        config_path: Path,
+        config: Config,
         count: int,
         listeners: list[Listener],
         events: MailboxEvents,
         throttle: Throttle,
         connections: HostConnections | None = None,
     ) -> None:
-        self.config_path = config_path
+        if config.source is None:
+            raise ValueError("worker processes need a config read from a file")
+        self.config_path = config.source.resolve()
+        self._config = config_bytes(config)
+        self._limits = config.limits
+        self._connections = connections
+        self._files: dict[int, int] = {}
+        """Each worker's open-file limit, as it said when ready."""
         self.count = count
         self._events = events
         self._throttle = ThrottleService(throttle)
+        self._logins = LoginCountService(config.imap.max_connections_per_user_ip)
         self._hub: EventHub | None = None
         self._handoff = Handoff(listeners, connections)
         self._sockets: dict[str, list[socket.socket]] = {}
@@ -151,6 +179,13 @@ class WorkerPool:
             log.warning(
                 "%d of %d workers not ready after %.0f s", len(late), self.count, READY_TIMEOUT
             )
+        if self._connections is not None and self._files:
+            log.info(
+                "%s",
+                describe_host_limits(
+                    self._connections, self._limits, open_file_limit(), list(self._files.values())
+                ),
+            )
         for name, group in sockets.items():
             self._handoff.listen(name, group)
 
@@ -179,8 +214,10 @@ class WorkerPool:
     async def _spawn(self, index: int) -> _Worker:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         handing, handed = channel_pair()
+        config = config_file(self._config)
         spec = WorkerSpec(
             str(self.config_path),
+            config.fileno(),
             os.getpid(),
             index,
             theirs.fileno(),
@@ -194,7 +231,7 @@ class WorkerPool:
                 WORKER_MODULE,
                 spec.encode(),
                 stdin=asyncio.subprocess.DEVNULL,
-                pass_fds=[theirs.fileno(), handed.fileno()],
+                pass_fds=[theirs.fileno(), handed.fileno(), config.fileno()],
             )
         except OSError:
             ours.close()
@@ -203,24 +240,36 @@ class WorkerPool:
         finally:
             theirs.close()  # the worker's now; ours reads end-of-file when it is gone
             handed.close()
+            config.close()
         self._handoff.add_worker(index, handing)
         link = Link(ours, name=f"worker {index} (pid {process.pid})")
         link.on(CLOSED, lambda message: self._closed(index, message))
         ready = asyncio.get_running_loop().create_future()
 
         def on_ready(message: Message) -> None:
-            self._handoff.ready(index)
+            files = parse_ready_files(message)
+            self._files[index] = files
+            self._handoff.ready(index, process_room(self._limits, files))
+            self._derive_limits()
             _settle(ready)
 
         link.on(READY, on_ready)
         assert self._hub is not None
         self._hub.attach(link)
         self._throttle.serve(link)
+        self._logins.serve(link)
         await link.open()
         worker = _Worker(index, process, link, asyncio.create_task(link.run()), ready)
         self._live[index] = worker
         log.info("worker %d started, pid %d", index, process.pid)
         return worker
+
+    def _derive_limits(self) -> None:
+        """The host's connection cap from what the workers' descriptors hold."""
+        if self._connections is not None:
+            self._connections.limits = host_limits(
+                self._limits, open_file_limit(), list(self._files.values())
+            )
 
     async def _until_exit(self, worker: _Worker) -> str:
         """Wait for the worker to end; say how it ended."""
@@ -230,6 +279,7 @@ class WorkerPool:
         self._handoff.remove_worker(worker.index)
         if self._hub is not None:
             self._hub.detach(worker.link)
+        self._logins.forget(worker.link)
         worker.link.close()
         with contextlib.suppress(asyncio.CancelledError):
             await worker.reading
@@ -290,8 +340,46 @@ class WorkerPool:
                 worker.process.send_signal(signum)
 
 
-def ready_frame(pid: int) -> Message:
-    return {"k": READY, "pid": pid}
+def config_bytes(config: Config) -> bytes:
+    """The config as a worker is given it (`worker_config` reads it back)."""
+    return config.model_dump_json().encode()
+
+
+def config_file(data: bytes) -> IO[bytes]:
+    """An unnamed file (removed already, readable through its descriptor) holding `data`,
+    at its start."""
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the caller once inherited
+    handle.write(data)
+    handle.flush()
+    handle.seek(0)
+    return handle
+
+
+def worker_config(descriptor: int, source: Path) -> Config:
+    """The config of the main process, from the file at `descriptor` (closed after);
+    `source` is the config file's path, which relative paths are resolved against.
+    ValueError (pydantic's ValidationError) if it is not a config."""
+    with os.fdopen(descriptor, "rb") as handle:
+        config = Config.model_validate_json(handle.read())
+    config._source = source  # as the loader sets it
+    return config
+
+
+def ready_frame(pid: int, open_files: int) -> Message:
+    return {"k": READY, "pid": pid, "files": open_files}
+
+
+MAX_FILES = 1 << 31
+
+
+def parse_ready_files(message: Message) -> int:
+    """The open-file limit a ready frame says; the main process's own if it says none
+    that is one (a worker inherits the main process's limits)."""
+    files = message.get("files")
+    if isinstance(files, bool) or not isinstance(files, int) or not 0 < files < MAX_FILES:
+        log.warning("a worker's ready frame has no open-file limit: taken as ours")
+        return open_file_limit()
+    return files
 
 
 def closed_frame(idents: list[int]) -> Message:

@@ -599,9 +599,9 @@ class ServerConfig(Section):
     """Processes that serve IMAP and POP3. 1: one process serves everything. N > 1: the
     main process keeps SMTP, the queue, delivery and the control socket, accepts the IMAP
     and POP3 connections and hands each to the least busy of N worker processes, so a
-    host uses every core. "auto": one per core. The login throttle, IDLE wake-ups and
-    the listeners' connection limits are the host's, shared by all of them; `[imap]
-    max_connections_per_user_ip` counts per process."""
+    host uses every core. "auto": one per core. The login throttle, IDLE wake-ups, the
+    listeners' connection limits and `[imap] max_connections_per_user_ip` are the
+    host's, shared by all of them; the workers take the main process's configuration."""
 
     user: str | None = None
     """The service user the server runs as, who owns all mail (Dovecot's virtual-user

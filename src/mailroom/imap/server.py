@@ -5,7 +5,7 @@ registry of live sessions, logins per account and address)."""
 from __future__ import annotations
 
 from mailroom.config import Listener
-from mailroom.imap.login_counts import LoginCounts
+from mailroom.imap.login_counts import LoginCounts, LoginLimit
 from mailroom.imap.services import ImapServices
 from mailroom.imap.session import ImapSession
 from mailroom.net import Connection, Refusal, SessionRegistry
@@ -14,10 +14,15 @@ from mailroom.net import Connection, Refusal, SessionRegistry
 class ImapServer:
     """A `net.SessionHandler` for one imap listener."""
 
-    def __init__(self, listener: Listener, services: ImapServices) -> None:
+    def __init__(
+        self, listener: Listener, services: ImapServices, logins: LoginLimit | None = None
+    ) -> None:
         self.listener = listener
         self.services = services
-        self.logins = LoginCounts(services.settings.max_connections_per_user_ip)
+        self.logins: LoginLimit = logins or LoginCounts(
+            services.settings.max_connections_per_user_ip
+        )
+        """This listener's own count, unless the host's (worker processes) is given."""
         self.registry: SessionRegistry[ImapSession] = SessionRegistry()
 
     async def handle(self, connection: Connection) -> None:

@@ -34,7 +34,7 @@ from mailroom.imap import responses
 from mailroom.imap.capabilities import capabilities
 from mailroom.imap.commands import Authenticate, Command, Compress, Enable, Id, Login
 from mailroom.imap.dispatch import COMMANDS, allowed_in
-from mailroom.imap.login_counts import LoginCounts
+from mailroom.imap.login_counts import LoginLimit
 from mailroom.imap.notify import Notifier
 from mailroom.imap.parser import CommandError, CommandParser, NeedLiteral, ParserLimits
 from mailroom.imap.responses import ImapError
@@ -75,7 +75,7 @@ class ImapSession:
         services: ImapServices,
         listener: Listener,
         registry: SessionRegistry[ImapSession],
-        logins: LoginCounts,
+        logins: LoginLimit,
     ) -> None:
         self.services = services
         self.listener = listener
@@ -475,7 +475,7 @@ class ImapSession:
             raise responses.AUTHENTICATION_UNAVAILABLE
         if not result.ok or result.account is None:
             raise responses.AUTHENTICATION_FAILED
-        if not self.logins.started(result.account, self.connection.peer_ip):
+        if not await self.logins.started(result.account, self.connection.peer_ip):
             raise responses.no("Maximum number of connections from user+IP exceeded.", "LIMIT")
         self.counted = True
         self.login_name = result.account

@@ -19,6 +19,12 @@ except on an implicit-TLS listener, where it is closed here before any TLS work.
 worker tells (`Handoff.closed`, over its link) when each connection it was
 handed is closed; a dead worker's connections are forgotten with it.
 
+The handed sockets live in the workers (the main process closes its copy once sent),
+so the host's cap is what the workers' descriptors allow, not the main process's
+(`SharedConnections`, app/process_limits.py): each worker is handed at most its
+`capacity` (said when it is ready: what its open-file limit holds); when every worker
+is full, a connection is refused as over `max_connections`.
+
 A handoff message is `listener-name LF id LF refusal` (refusal: empty or a `Refusal`
 name) with one descriptor; the worker parses it as input like any other.
 """
@@ -37,7 +43,7 @@ from dataclasses import dataclass, field
 from mailroom.config import Listener, TlsMode
 from mailroom.net.accepting import ACCEPT_BURST, Acceptor
 from mailroom.net.client_groups import client_group
-from mailroom.net.edge_limits import UNLIMITED, HostConnections, Refusal
+from mailroom.net.edge_limits import UNLIMITED, EdgeLimits, HostConnections, Refusal
 
 log = logging.getLogger("mailroom.net")
 
@@ -81,10 +87,42 @@ def channel_pair() -> tuple[socket.socket, socket.socket]:
     return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 
 
+class SharedConnections(HostConnections):
+    """The host's counts when worker processes serve some of its connections. `admit`
+    and `release` (the main process's own listeners) also keep the connections the main
+    process serves itself within `own_limit` (its descriptors'); `admit_handed` and
+    `release_handed` count those handed to workers, which their capacity bounds."""
+
+    def __init__(self, limits: EdgeLimits, own_limit: int | None = None) -> None:
+        super().__init__(limits)
+        self.own_limit = limits.max_connections if own_limit is None else own_limit
+        self.own = 0
+
+    def admit(self, group: str) -> Refusal | None:
+        if self.own >= self.own_limit:
+            return Refusal.TOO_MANY_CONNECTIONS
+        refusal = super().admit(group)
+        if refusal is None:
+            self.own += 1
+        return refusal
+
+    def release(self, group: str) -> None:
+        self.own -= 1
+        super().release(group)
+
+    def admit_handed(self, group: str) -> Refusal | None:
+        return super().admit(group)
+
+    def release_handed(self, group: str) -> None:
+        super().release(group)
+
+
 @dataclass
 class _Target:
     channel: socket.socket
     ready: bool = False
+    capacity: int | None = None
+    """Connections it may be handed at most (None: not said)."""
     """Handed connections only once it serves (a starting worker would keep them waiting)."""
     handed: dict[int, tuple[str, str] | None] = field(default_factory=dict)
     """Open connections by id: (listener, client group) if counted, None if refused."""
@@ -97,7 +135,7 @@ class Handoff:
         self, listeners: list[Listener], connections: HostConnections | None = None
     ) -> None:
         self._limits = {listener.name: listener for listener in listeners}
-        self._connections = connections or HostConnections(UNLIMITED)
+        self._connections = connections or SharedConnections(UNLIMITED)
         """The host's counts, shared with the main process's own listeners."""
         self._targets: dict[int, _Target] = {}
         self._acceptors: list[Acceptor] = []
@@ -110,9 +148,11 @@ class Handoff:
         channel.setblocking(False)
         self._targets[index] = _Target(channel)
 
-    def ready(self, index: int) -> None:
+    def ready(self, index: int, capacity: int | None = None) -> None:
+        """Worker `index` serves now, up to `capacity` connections (None: no cap)."""
         if index in self._targets:
             self._targets[index].ready = True
+            self._targets[index].capacity = capacity
 
     def remove_worker(self, index: int) -> None:
         """A worker is gone: its connections went with it."""
@@ -155,7 +195,7 @@ class Handoff:
                 del self._per_address[counted]
             if self._per_listener[name] <= 0:
                 del self._per_listener[name]
-            self._connections.release(counted[1])
+            self._release(counted[1])
 
     def _accepted(self, name: str, connection: socket.socket, peer: object) -> None:
         with connection:  # ours is closed once handed (or refused)
@@ -170,7 +210,20 @@ class Handoff:
             return Refusal.TOO_MANY_CONNECTIONS
         if self._per_address[name, group] >= listener.max_connections_per_ip:
             return Refusal.TOO_MANY_FROM_ADDRESS
-        return self._connections.admit(group)
+        ready = [target for target in self._targets.values() if target.ready]
+        if ready and not any(_has_room(target) for target in ready):
+            return Refusal.TOO_MANY_CONNECTIONS  # every worker at its capacity
+        connections = self._connections
+        if isinstance(connections, SharedConnections):
+            return connections.admit_handed(group)
+        return connections.admit(group)
+
+    def _release(self, group: str) -> None:
+        connections = self._connections
+        if isinstance(connections, SharedConnections):
+            connections.release_handed(group)
+        else:
+            connections.release(group)
 
     def _hand(self, name: str, group: str, connection: socket.socket) -> None:
         """Pass the connection to the least busy worker that takes it; else drop it."""
@@ -182,6 +235,8 @@ class Handoff:
         ident = next(self._ids)
         message = Handed(name, ident, refusal).encode()
         ready = [target for target in self._targets.values() if target.ready]
+        if refusal is None:  # counted: to a worker with room (a refusal: to any, for its BYE)
+            ready = [target for target in ready if _has_room(target)]
         for target in sorted(ready, key=lambda target: len(target.handed)):
             try:
                 socket.send_fds(target.channel, [message], [connection.fileno()])
@@ -195,8 +250,12 @@ class Handoff:
                 target.handed[ident] = None
             return
         if refusal is None:
-            self._connections.release(group)
+            self._release(group)
         log.warning("%s: no worker takes connections: closed one", name)
+
+
+def _has_room(target: _Target) -> bool:
+    return target.capacity is None or len(target.handed) < target.capacity
 
 
 def client_address(peer: object) -> str:

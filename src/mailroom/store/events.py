@@ -24,7 +24,9 @@ hears of every folder of one account whose messages may have changed, and of the
 changes to its list of folders and subscriptions (`announce`: created, deleted,
 renamed, subscribed, unsubscribed), in order and bounded. A change announced from
 the task of the session that listens is not told to it (`EVENT_ORIGIN`): RFC 5465
-§5 asks that a client not be notified of what it did itself.
+§5 asks that a client not be notified of what it did itself. With worker processes,
+`forward_list_to` hands each announced change to the event hub too, which tells the
+listeners of the host's other processes through `announce_here`.
 """
 
 from __future__ import annotations
@@ -205,11 +207,17 @@ class MailboxEvents:
         self._guard = threading.Lock()  # notify() may come from a delivery thread
         self._listeners: dict[str, set[AccountListener]] = {}
         self._forward: Callable[[str], None] | None = None
+        self._forward_list: Callable[[str, ListChange], None] | None = None
 
     def forward_to(self, forward: Callable[[str], None] | None) -> None:
         """Also hand the key of every notified folder to `forward` (called in the
         notifying thread; must not block): how other processes hear of our changes."""
         self._forward = forward
+
+    def forward_list_to(self, forward: Callable[[str, ListChange], None] | None) -> None:
+        """Also hand every announced list change, with its account's `folder_key`, to
+        `forward` (called in the announcing thread; must not block)."""
+        self._forward_list = forward
 
     def notify(self, path: Path) -> None:
         """Wake every waiter of the folder at `path`, here and, if forwarding, in the
@@ -236,10 +244,22 @@ class MailboxEvents:
             listener._on_loop(listener._add, key, None)
 
     def announce(self, root: Path, change: ListChange) -> None:
-        """Tell the listeners of the account at `root` of a change to its folder list."""
-        origin = EVENT_ORIGIN.get()
+        """Tell the listeners of the account at `root` of a change to its folder list,
+        here and, if forwarding, in the host's other processes (safe from any thread)."""
+        key = folder_key(root)
+        self._tell(key, change, EVENT_ORIGIN.get())
+        forward = self._forward_list
+        if forward is not None:
+            forward(key, change)
+
+    def announce_here(self, key: str, change: ListChange) -> None:
+        """Tell this process's listeners of the account whose `folder_key` is `key` of a
+        change made in another process (so made by none of them)."""
+        self._tell(key, change, None)
+
+    def _tell(self, key: str, change: ListChange, origin: object | None) -> None:
         with self._guard:
-            listeners = list(self._listeners.get(folder_key(root), ()))
+            listeners = list(self._listeners.get(key, ()))
         for listener in listeners:
             if origin is None or listener.owner is not origin:
                 listener._on_loop(listener._add, None, change)
