@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import ssl
 from collections.abc import AsyncIterator
@@ -126,10 +127,33 @@ def write_config(
         text = text.replace(shipped, cheap, 1)
     path = root / "mailroom.toml"
     path.write_text(text)
-    write_self_signed_certificate(
-        root / "tls" / "cert.pem", root / "tls" / "key.pem", "mail.example.test"
-    )
+    write_host_certificate(root / "tls" / "cert.pem", root / "tls" / "key.pem", "mail.example.test")
     return path
+
+
+HOST_CERTIFICATES: dict[str, tuple[bytes, bytes]] = {}
+"""The self-signed certificate and key (PEM) of every host for a hostname, made by this test
+process's first host and copied for each later one (see `write_host_certificate`)."""
+
+
+def write_host_certificate(certificate: Path, key: Path, hostname: str) -> None:
+    """What `write_self_signed_certificate` writes (the key with mode 0600), but the RSA-2048
+    key is made once per test process: a new one costs ~80 ms of a core (more on a loaded
+    machine) and the suite starts ~1,500 hosts. A host serves its certificate the same
+    whatever the key; the tests of the certificate itself (tests/net, `mailroom init` in
+    tests/cli) and those that swap a host's certificate (tests/mailhost/test_reload.py,
+    test_workers.py) still make new keys with `write_self_signed_certificate`."""
+    if hostname not in HOST_CERTIFICATES:
+        write_self_signed_certificate(certificate, key, hostname)
+        HOST_CERTIFICATES[hostname] = (certificate.read_bytes(), key.read_bytes())
+        return
+    certificate_pem, key_pem = HOST_CERTIFICATES[hostname]
+    key.parent.mkdir(parents=True, exist_ok=True)
+    certificate.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(key_pem)
+    certificate.write_bytes(certificate_pem)
 
 
 async def populate(directory: Directory, config: Config) -> None:
