@@ -265,9 +265,18 @@ class FolderState(FolderSync):
             with self._index().change() as change:
                 self._read_back(change)
                 removed = self._expunged(change, uids, deleted_only, moved)
-            # A rename is durable once its target directory is (the MOVE did that).
-            for directory in {"new" if m.recent else "cur" for m in removed if m.uid not in moved}:
-                fsync_directory(self.path / directory)
+            if not deleted_only:
+                # POP3's QUIT (and a MOVE that had to copy): what the client was told is
+                # gone stays gone after a crash. IMAP's EXPUNGE is not fsynced, as in
+                # Dovecot's maildir: an unlink lost in a crash brings back a message
+                # still flagged \\Deleted, which the next EXPUNGE removes, and the
+                # directory fsync (a journal commit, behind every other process's
+                # fsyncs) was most of an EXPUNGE's time under load. A MOVE's renames
+                # are durable once their target directory is (the MOVE did that).
+                for directory in {
+                    "new" if m.recent else "cur" for m in removed if m.uid not in moved
+                }:
+                    fsync_directory(self.path / directory)
             return removed
 
     def _expunged(

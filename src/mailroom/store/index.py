@@ -18,15 +18,22 @@ modseqs at the clock in microseconds, so HIGHESTMODSEQ never goes backwards
 for a client that remembered it (RFC 7162 §3.1.2.2 forbids that). An index
 that SQLite cannot read is moved aside with a log line and rebuilt.
 
-Writing behind: what an IMAP command changes in the `messages` table (flags,
-new and expunged messages) and values put into the cache are written by `flush()`,
-which the Mailbox runs in another store thread after the command's answer, or
-before the next write here, whichever comes first: writes keep their order, and a
-client does not wait for rows that only save later work. HIGHESTMODSEQ is
-written at once: were the queued rows lost (the process killed), the next sync
-would find the files unlike the rows and give each difference a modseq above it.
-The first recent UID is written at once too, in the transaction that claims it
-(`claim_recent`): every process sharing the folder must see who took which.
+Shared modseqs: a change to the folder's messages (flags, new and expunged
+messages) is written at once, in the write transaction that gives it its modseq
+(`change`, `IndexChange`), together with the rename, link or unlink it records:
+every process sharing the folder reads those rows back instead of numbering the
+change again (folder_memory.py), so all give it the same modseq. One transaction
+per command, with no fsync (WAL, synchronous=NORMAL: a crash may lose the last
+commits, which the next sync finds again as differences from the files). The
+first recent UID is written in such a transaction too (`claim_recent`): every
+process sharing the folder must see who took which.
+
+Writing behind: values put into the cache are written by `flush()`, which the
+Mailbox runs in another store thread after the command's answer, or before the
+next write here, whichever comes first: writes keep their order, and a client does
+not wait for rows that only save later work. (`apply(later=True)` queues message
+rows the same way; the folders no longer use it, as a queued row's modseq would be
+unknown to the other processes until written.)
 
 Blocking: called from store threads; a lock lets one thread at a time use the
 connection (a flush may run beside the folder's next operation until that one
