@@ -47,7 +47,7 @@ def decode_name(session: SessionContext, raw: str) -> str:
 
 def _unicode_name(session: SessionContext, raw: str) -> str:
     """`decode_name`, raising ValueError for a name that is not valid mUTF-7."""
-    name = raw if session.utf8 else mutf7.decode(raw)
+    name = raw if session.utf8 or _plain(raw) else mutf7.decode(raw)
     head, separator, rest = name.partition(session.separator)
     if head.upper() == INBOX:
         name = INBOX + separator + rest
@@ -55,7 +55,13 @@ def _unicode_name(session: SessionContext, raw: str) -> str:
 
 
 def encode_name(session: SessionContext, name: str) -> str:
-    return name if session.utf8 else mutf7.encode(name)
+    return name if session.utf8 or _plain(name) else mutf7.encode(name)
+
+
+def _plain(name: str) -> bool:
+    """Whether mUTF-7 writes `name` as it is (printable ASCII without "&", RFC 3501
+    §5.1.3): nearly every name, and LIST writes every folder's name."""
+    return name.isascii() and name.isprintable() and "&" not in name
 
 
 def ascii_safe(session: SessionContext, error: ImapError) -> ImapError:
