@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/imap_idle_many.py [--sessions 10000] [--accounts 100]
         [--addresses 100] [--deliveries 30] [--only mailroom|dovecot|both] [--workers N]
+        [--rounds 3]
 
 Opens N sessions (LOGIN, SELECT INBOX, IDLE) spread over `--accounts` accounts
 (user0..user{A-1}@example.test) and `--addresses` source addresses 127.0.0.2..,
@@ -12,6 +13,8 @@ arrives, from the moment the message's final dot was sent (so the delivery is in
 figure) and from the delivery's `250` (the wake-up alone). A session of another account
 that sees an EXISTS counts as "woken wrongly". Memory: PSS and RSS of the server's
 process tree before the first session and with all of them in IDLE (imap_memory.py).
+`--rounds` rounds, the two servers alternating (Dovecot first in odd rounds, Mailroom
+first in even ones), then the median of the rounds of each figure.
 
 Mailroom: a throw-away one from this checkout (imap_mailroom.py) with an SMTP listener;
 deliveries by SMTP (its `250` after DATA means stored). The reference (`--only dovecot`):
@@ -35,6 +38,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -333,10 +337,40 @@ tls = "starttls"
 """
 
 
-async def run_mailroom(args: argparse.Namespace) -> Outcome:
+@dataclass
+class MailroomSetup:
+    """A Mailroom directory with the accounts made once (the CLI is slow) and served
+    afresh in each round."""
+
+    directory: Path
+    config: Path
+    imap: int
+    smtp: int
+
+
+def add_accounts(config: Path, accounts: list[str]) -> None:
+    """The accounts, made in this one process: one `mailroom user add` per account
+    costs a Python start-up each, which took up to 40 s apiece on a loaded machine."""
+    from mailroom import app
+    from mailroom.config import load_config
+
+    async def add() -> None:
+        settings = load_config(config)
+        hashed = app.password_hasher(settings).hash(PASSWORD)
+        directory = await app.open_directory(settings)
+        try:
+            for address in accounts:
+                await directory.add_account(address, hashed)
+        finally:
+            await directory.close()
+
+    asyncio.run(add())
+
+
+def prepare_mailroom(args: argparse.Namespace) -> MailroomSetup:
     accounts = [f"user{i}@{DOMAIN}" for i in range(args.accounts)]
     first = imap_mailroom.start(
-        accounts,
+        accounts[:1],
         PASSWORD,
         max_connections=args.sessions + 100,
         keep_dir=True,
@@ -345,12 +379,20 @@ async def run_mailroom(args: argparse.Namespace) -> Outcome:
     imap_mailroom.stop(first, keep_dir=True)
     smtp = imap_mailroom.free_loopback_port()
     config = first.directory / "mailroom.toml"
-    per_address = max(50, args.sessions // args.addresses + 50)
+    add_accounts(config, accounts[1:])
+    # Session i comes from address (i div A) mod N: fewer sessions use fewer addresses.
+    used = min(args.addresses, -(-args.sessions // args.accounts))
+    per_address = max(50, -(-args.sessions // used) + 50)
     config.write_text(
         config.read_text() + MAILROOM_EXTRA.format(per_address=per_address, smtp=smtp)
     )
+    return MailroomSetup(first.directory, config, first.port, smtp)
+
+
+async def run_mailroom(args: argparse.Namespace, setup: MailroomSetup, last: bool) -> Outcome:
     command = imap_mailroom.mailroom_command()
-    running = imap_mailroom.serve(command, first.directory, config, first.port)
+    running = imap_mailroom.serve(command, setup.directory, setup.config, setup.imap)
+    smtp = setup.smtp
     try:
         limits = [x for x in running.log_path.read_text().splitlines() if "connection" in x.lower()]
         for line in limits[:3]:
@@ -358,8 +400,8 @@ async def run_mailroom(args: argparse.Namespace) -> Outcome:
         deliverer = Deliverer(False, "127.0.0.1", smtp, None)
         return await measure("mailroom", running.pid, ("127.0.0.1", running.port), deliverer, args)
     finally:
-        imap_mailroom.stop(running, keep_dir=args.keep)
-        if args.keep:
+        imap_mailroom.stop(running, keep_dir=args.keep or not last)
+        if args.keep and last:
             print(f"  kept {running.directory}")
 
 
@@ -388,25 +430,96 @@ def main() -> int:
     parser.add_argument("--reference-dir", type=Path, default=DEFAULT_REFERENCE_DIR)
     parser.add_argument("--reference-imap", type=int, default=DEFAULT_REFERENCE_IMAP)
     parser.add_argument("--keep", action="store_true", help="keep Mailroom's directory")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (median)")
     args = parser.parse_args()
     checks = (
         (1 <= args.sessions <= 20_000, "--sessions must be 1..20000"),
         (1 <= args.accounts <= 100, "--accounts must be 1..100 (the reference has 100)"),
         (1 <= args.addresses <= 250, "--addresses must be 1..250"),
         (0 <= args.deliveries <= 1000, "--deliveries must be 0..1000"),
+        (1 <= args.rounds <= 9, "--rounds must be 1..9"),
     )
     for ok, text in checks:
         if not ok:
             parser.error(text)
     raise_fd_limit()
     outcomes: list[Outcome] = []
-    if args.only in ("dovecot", "both"):
-        outcomes.append(asyncio.run(run_reference(args)))
-        report(outcomes[-1])
-    if args.only in ("mailroom", "both"):
-        outcomes.append(asyncio.run(run_mailroom(args)))
-        report(outcomes[-1])
+    setup = prepare_mailroom(args) if args.only in ("mailroom", "both") else None
+    for round_index in range(args.rounds):
+        names = ["dovecot", "mailroom"] if round_index % 2 == 0 else ["mailroom", "dovecot"]
+        for name in names:
+            if name == "dovecot" and args.only in ("dovecot", "both"):
+                outcomes.append(asyncio.run(run_reference(args)))
+            elif name == "mailroom" and setup is not None:
+                last = round_index == args.rounds - 1
+                outcomes.append(asyncio.run(run_mailroom(args, setup, last)))
+            else:
+                continue
+            print(f"round {round_index + 1}, load average {load_average()}")
+            report(outcomes[-1])
+    for name in ("dovecot", "mailroom"):
+        rounds = [outcome for outcome in outcomes if outcome.name == name]
+        if rounds:
+            report_median(name, rounds)
     return 0
+
+
+def load_average() -> str:
+    with contextlib.suppress(OSError):
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return "?"
+
+
+def report_median(name: str, rounds: list[Outcome]) -> None:
+    """Each figure's median over the rounds (each round's own median or percentile)."""
+
+    def median(values: list[float]) -> float:
+        return statistics.median(values) if values else float("nan")
+
+    def per_round(figure: Callable[[Outcome], float | None]) -> float:
+        return median([v for v in (figure(o) for o in rounds) if v is not None])
+
+    def mib(sample: imap_memory.MemorySample | None, what: str) -> float | None:
+        return None if sample is None else getattr(sample, what) / 1024
+
+    def per_session(o: Outcome) -> float | None:
+        if o.before is None or o.after is None or not o.established:
+            return None
+        return (o.after.pss_kib - o.before.pss_kib) / o.established
+
+    def wake(values: list[float], fraction: float | None) -> float | None:
+        if not values:
+            return None
+        return statistics.median(values) if fraction is None else percentile(values, fraction)
+
+    print(f"{name}: median of {len(rounds)} rounds")
+    print(
+        f"  sessions in IDLE {per_round(lambda o: o.established):.0f}/{rounds[0].requested}, "
+        f"opened in {per_round(lambda o: o.seconds_to_open):.0f} s; "
+        f"processes {per_round(lambda o: o.after.processes if o.after else None):.0f}"
+    )
+    print(
+        f"  PSS {per_round(lambda o: mib(o.before, 'pss_kib')):.1f} → "
+        f"{per_round(lambda o: mib(o.after, 'pss_kib')):.1f} MiB, "
+        f"RSS {per_round(lambda o: mib(o.before, 'rss_kib')):.1f} → "
+        f"{per_round(lambda o: mib(o.after, 'rss_kib')):.1f} MiB, "
+        f"{per_round(per_session):.1f} KiB PSS per session; "
+        f"descriptors {per_round(lambda o: o.open_files):.0f} "
+        f"({per_round(lambda o: o.open_files / max(1, o.established)):.2f} per session)"
+    )
+    for label, attribute in (("from 250", "from_250_ms"), ("from dot", "from_dot_ms")):
+        series = [getattr(o, attribute) for o in rounds]
+        print(
+            f"  wake-up {label}: p50 {median([statistics.median(v) for v in series if v]):.1f}"
+            f" ms, p99 {median([percentile(v, 0.99) for v in series if v]):.1f} ms, "
+            f"max {median([max(v) for v in series if v]):.1f} ms, "
+            f"n {median([len(v) for v in series]):.0f} per round"
+        )
+    print(
+        f"  delivery (dot → 250) {per_round(lambda o: wake(o.delivery_ms, None)):.1f} ms; "
+        f"not woken {sum(o.missed for o in rounds)}, woken wrongly "
+        f"{sum(o.wrong for o in rounds)} (all rounds)"
+    )
 
 
 if __name__ == "__main__":
