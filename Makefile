@@ -15,6 +15,13 @@ COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-e
 
 .PHONY: run test test-fast lint demo lock clean fuzz
 
+# The suite starts hundreds of Python processes (`mailroom serve`, its workers, CLI runs),
+# each importing Mailroom: with PYTHONDONTWRITEBYTECODE set (some containers set it) every
+# one of them would compile Mailroom's ~380 modules from source again (~0.7 s of a core for
+# all of them), and each xdist worker would redo pytest's assertion rewriting of every test
+# module on every run. The bytecode goes to __pycache__/ (.gitignore'd).
+unexport PYTHONDONTWRITEBYTECODE
+
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "make: Mailroom needs Python 3.11 or newer as $(PYTHON) (try: make PYTHON=python3.12)"; exit 1; }
@@ -71,8 +78,17 @@ lint: $(VENV)/.installed-test
 # Two processes (or one per core): the suite's servers and clients wait on sockets and
 # disks more than on the CPU. `pytest` alone runs it in one process.
 # `alone` tests (pyproject's markers) share one xdist group: loadgroup runs them in turn.
-test: lint
-	$(BIN)/pytest -n auto --dist loadgroup
+# The lint runs meanwhile (mostly mypy: about a minute of one core on a fresh clone, which
+# has no .mypy_cache), its output kept in test-artifacts/lint.log and shown after the
+# tests'; either one failing fails `make test`.
+test: $(VENV)/.installed-test
+	@mkdir -p test-artifacts
+	@$(MAKE) --no-print-directory lint >test-artifacts/lint.log 2>&1 & lint=$$!; \
+	  $(BIN)/pytest -n auto --dist loadgroup; tests=$$?; \
+	  wait $$lint; linted=$$?; \
+	  cat test-artifacts/lint.log; \
+	  [ $$linted = 0 ] || echo "make: the lint failed (test-artifacts/lint.log)"; \
+	  [ $$tests = 0 ] && [ $$linted = 0 ]
 
 # A quick subset while working: no lint, and not the `slow` tests (tests/mailhost's whole
 # servers in processes of their own, tests/browser's chromium; see tests/conftest.py).
