@@ -34,8 +34,11 @@ $(VENV)/.installed-run: pyproject.toml $(LOCK)/run.txt | $(BIN)/python
 	$(PIP) install --no-deps -e .
 	@touch $@
 
+# --no-compile: pip would byte-compile every file of every package, most never imported by
+# the tests (a third to a half of the install's time here); Python compiles what is
+# imported, once, on import (the bytecode is written: see PYTHONDONTWRITEBYTECODE above).
 $(VENV)/.installed-test: pyproject.toml $(LOCK)/test.txt | $(BIN)/python
-	$(PIP) install --require-hashes -r $(LOCK)/test.txt
+	$(PIP) install --no-compile --require-hashes -r $(LOCK)/test.txt
 	$(PIP) install --no-deps -e .
 	@touch $@ $(VENV)/.installed-run
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.installation import Installation, make_installation
+from tests.support.installation import Installation, make_installation, use_cheap_password_hashing
 
 
 @pytest.fixture
 def installation(tmp_path: Path) -> Installation:
-    return make_installation(tmp_path / "mailroom")
+    """With the cheapest argon2id costs: no CLI test is about the hash's cost."""
+    return use_cheap_password_hashing(make_installation(tmp_path / "mailroom"))

@@ -64,3 +64,25 @@ def make_installation(root: Path, *extra: str) -> Installation:
     result = invoke("init", str(root), "--hostname", "mail.example.test", *extra)
     assert result.returncode == 0, result.stderr
     return Installation(root)
+
+
+CHEAP_PASSWORD_HASHING = {
+    "# time_cost = 3": "time_cost = 1",
+    "# memory_kib = 65536": "memory_kib = 64",
+    "# parallelism = 4": "parallelism = 1",
+}
+"""The `[auth.passwords]` lines `mailroom init` writes (its defaults, commented out), and the
+cheapest argon2id costs, as tests/support/mail_host.py's hosts have them."""
+
+
+def use_cheap_password_hashing(installation: Installation) -> Installation:
+    """The installation's argon2id at the cheapest costs, for tests whose point is not the
+    hash: at the shipped costs (64 MiB, 3 passes, 4 lanes) each `user add`, `passwd` and
+    `auth test` costs ~0.3 s of a core, and a test runs several on each backend. The
+    shipped costs are what tests/auth tests (wrapping, re-hashing, the login cache)."""
+    text = installation.config.read_text()
+    for shipped, cheap in CHEAP_PASSWORD_HASHING.items():
+        assert shipped in text
+        text = text.replace(shipped, cheap, 1)
+    installation.config.write_text(text)
+    return installation
