@@ -38,6 +38,7 @@ import signal
 import socket
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -53,6 +54,7 @@ from mailroom.auth import Throttle
 from mailroom.auth.remote_throttle import ThrottleService
 from mailroom.config import Config, Listener
 from mailroom.ipc import Link, LinkClosed, Message
+from mailroom.ipc.link import OneWay
 from mailroom.metrics.combined import (
     Samples,
     WorkerTotals,
@@ -133,7 +135,12 @@ class WorkerPool:
         events: MailboxEvents,
         throttle: Throttle,
         connections: HostConnections | None = None,
+        *,
+        link_handlers: dict[str, OneWay] | None = None,
+        on_exit: Callable[[int], None] | None = None,
     ) -> None:
+        """`link_handlers`: more one-way frames the workers send (app/worker_queue.py's
+        `queued`); `on_exit`: called with a worker's index when it has ended."""
         if config.source is None:
             raise ValueError("worker processes need a config read from a file")
         self.config_path = config.source.resolve()
@@ -152,6 +159,8 @@ class WorkerPool:
         self._live: dict[int, _Worker] = {}
         self._keepers: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._link_handlers = dict(link_handlers or {})
+        self._on_exit = on_exit
         self.metric_totals = WorkerTotals()
         """The workers' metric samples, as last answered (and those of ended workers)."""
 
@@ -244,6 +253,8 @@ class WorkerPool:
         self._handoff.add_worker(index, handing)
         link = Link(ours, name=f"worker {index} (pid {process.pid})")
         link.on(CLOSED, lambda message: self._closed(index, message))
+        for kind, handler in self._link_handlers.items():
+            link.on(kind, handler)
         ready = asyncio.get_running_loop().create_future()
 
         def on_ready(message: Message) -> None:
@@ -283,6 +294,8 @@ class WorkerPool:
         worker.link.close()
         with contextlib.suppress(asyncio.CancelledError):
             await worker.reading
+        if self._on_exit is not None:
+            self._on_exit(worker.index)
         how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
         return f"(pid {worker.process.pid}) {how}"
 
