@@ -2,11 +2,12 @@
 
 One Python process runs one core at a time, and an IMAP command costs about a
 millisecond of CPU, so a busy host needs several processes (Dovecot runs one per
-client). With N > 1 the main process binds every listener as before and keeps SMTP,
-the queue, delivery and the control socket; N workers (`worker.py`, each a fresh
-`python -m mailroom.app.worker`, never a fork of a running event loop) serve the IMAP
-and POP3 connections, which the main process accepts and hands to the worker with the
-fewest open connections (`net.handoff`).
+client). With N > 1 the main process binds every listener as before and keeps
+the queue, delivery from it and the control socket; N workers (`worker.py`, each a fresh
+`python -m mailroom.app.worker`, never a fork of a running event loop) serve the IMAP,
+POP3 and SMTP connections, which the main process accepts and hands to the worker with
+the fewest open connections (`net.handoff`); a worker's SMTP hands what it queues over
+to the main process, the queue's one owner (`worker_queue.py`).
 
 A worker takes its configuration from the main process, not from the file: the main
 process's `Config` as JSON in an unnamed file whose descriptor the worker inherits
