@@ -53,6 +53,12 @@ def main() -> int:
     parser.add_argument("name", help="the name printed, for --target NAME=…")
     parser.add_argument("--accounts", type=int, default=10, help="user0..user{N-1} (10)")
     parser.add_argument("--hashes", choices=("cheap", "dovecot"), default="cheap")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="[server] workers (1); needs a checkout whose bench/imap_mailroom.py takes workers",
+    )
     args = parser.parse_args()
     if not 1 <= args.accounts <= 100:
         parser.error("--accounts must be 1..100")
@@ -65,6 +71,8 @@ def main() -> int:
         if not hasattr(made_by, "DOVECOT_ARGON2ID"):
             parser.error(f"{checkout}/bench/imap_mailroom.py cannot set the hashes' cost")
         options["hashes"] = made_by.DOVECOT_ARGON2ID
+    if args.workers != 1:
+        options["workers"] = args.workers
     # Its start() makes the directory, the accounts and the IMAP and POP3 listeners;
     # the server is then restarted with an SMTP listener added.
     first = made_by.start(

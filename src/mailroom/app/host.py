@@ -33,6 +33,7 @@ from mailroom.app.services import (
     outbound_delivery,
 )
 from mailroom.app.web import web_server, web_services
+from mailroom.app.worker_queue import QUEUED, QueueAdoption
 from mailroom.app.workers import WorkerPool
 from mailroom.config import Config, Protocol
 from mailroom.control import ControlServer
@@ -78,7 +79,7 @@ class Host:
         self.servers = servers
         """One per listener of the config, in its order; listening once started."""
         self.workers = workers
-        """With `[server] workers` > 1: the processes that serve IMAP and POP3."""
+        """With `[server] workers` > 1: the processes that serve IMAP, POP3 and SMTP."""
         self.run_as = run_as
         """Started as root: the service user it binds its ports for, then becomes."""
         self.connections = connections
@@ -133,7 +134,7 @@ class Host:
         if self.workers is not None:
             shared = [server for server in self._listening if self._for_workers(server)]
             await self.workers.start({server.listener.name: server.sockets for server in shared})
-            announce(f"workers: {self.workers.count} processes serve IMAP and POP3")
+            announce(f"workers: {self.workers.count} processes serve IMAP, POP3 and SMTP")
         # No crackable hash kept: legacy hashes wrapped in argon2id, in the background.
         self._wrapping = asyncio.create_task(self._wrap_legacy_hashes())
 
@@ -211,7 +212,17 @@ def worker_pool(services: Services, connections: HostConnections) -> WorkerPool 
     if config.source is None:
         raise HostFileError("[server] workers needs a config file for the workers to read")
     served = [each for each in config.listeners if each.protocol in WORKER_PROTOCOLS]
-    return WorkerPool(config, count, served, services.events, services.throttle, connections)
+    adoption = QueueAdoption(services.queue)  # the workers' SMTP queues into ours
+    return WorkerPool(
+        config,
+        count,
+        served,
+        services.events,
+        services.throttle,
+        connections,
+        link_handlers={QUEUED: adoption.on_queued},
+        on_exit=adoption.worker_ended,
+    )
 
 
 RunningHost = Host

@@ -49,13 +49,16 @@ def managesieve_servers(services: Services, delivery: Dispatcher | None = None) 
     return lambda listener: ManageSieveServer(listener, managesieve)
 
 
-WORKER_PROTOCOLS: dict[Protocol, Callable[[Services], ServerFactory]] = {
+WORKER_PROTOCOLS: dict[Protocol, ProtocolBuilder] = {
     Protocol.IMAP: imap_servers,
     Protocol.POP3: pop3_servers,
+    Protocol.SMTP: smtp_servers,
+    Protocol.SUBMISSION: smtp_servers,
 }
 """What worker processes serve (config `[server] workers`); the main process keeps the
 rest (ManageSieve too: a few short sessions a day per member need no second core).
-They need no delivery: a session's writes go straight to the store."""
+A worker's SMTP delivers to local accounts at once itself and commits what must wait
+into the host's queue, whose owner (the main process) adopts it (app/worker_queue.py)."""
 
 
 PROTOCOLS: dict[Protocol, ProtocolBuilder] = {

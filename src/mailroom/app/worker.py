@@ -1,4 +1,4 @@
-"""A worker process: serves the IMAP and POP3 connections its main process accepts and
+"""A worker process: serves the IMAP, POP3 and SMTP connections its main process accepts and
 hands it (see workers.py and net/handoff.py). Started as `python -m mailroom.app.worker SPEC`
 by the main process only; SPEC (JSON) names the config file and the inherited file
 descriptors.
@@ -35,8 +35,15 @@ from mailroom.app.process_limits import (
 )
 from mailroom.app.protocols import WORKER_PROTOCOLS
 from mailroom.app.serve import tune_garbage_collector, use_disk_threads
-from mailroom.app.services import Services, imap_services, open_services
+from mailroom.app.services import (
+    Services,
+    bouncer_for,
+    imap_services,
+    open_services,
+    outbound_delivery,
+)
 from mailroom.app.user_ip_logins import RemoteLoginCounts
+from mailroom.app.worker_queue import hand_over, worker_slot
 from mailroom.app.workers import (
     METRICS,
     WorkerSpec,
@@ -47,10 +54,12 @@ from mailroom.app.workers import (
 )
 from mailroom.auth.remote_throttle import RemoteThrottle
 from mailroom.config import Config, Protocol
+from mailroom.delivery.dispatcher import Dispatcher
 from mailroom.imap.server import ImapServer
 from mailroom.ipc import Link
 from mailroom.net import ListeningServer
 from mailroom.net.handoff import Adopt, Handed, HandoffReceiver
+from mailroom.queue import use_process_slot
 from mailroom.store.event_hub import EventHub
 
 log = logging.getLogger("mailroom.workers")
@@ -76,10 +85,13 @@ async def run_worker(config: Config, spec: WorkerSpec) -> None:
     link.answer(METRICS, answer_metrics)
     await link.open()
     reading = asyncio.create_task(link.run())
+    # Queue ids of its own (the main process's slot is 0): SMTP and Sieve commit here.
+    use_process_slot(worker_slot(spec.index))
     async with contextlib.AsyncExitStack() as stack:
         services = await open_services(
             config, stack, make_secrets=False, throttle=RemoteThrottle(link)
         )
+        await services.queue.open_for_writing(hand_over(link))
         hub = EventHub(services.events, relay=False)
         hub.attach(link)
         stack.callback(hub.close)
@@ -102,6 +114,7 @@ def worker_servers(
     """The servers of the listeners a worker is handed connections of; its IMAP
     servers count logins per account and address in the main process (`logins`)."""
     servers = []
+    delivery = immediate_delivery(services)
     # The main process counts the host's connections; a worker counts its handshakes.
     connections = host_connections(config)
     for listener in config.listeners:
@@ -110,12 +123,25 @@ def worker_servers(
             handler = (
                 ImapServer(listener, imap_services(services), logins)
                 if listener.protocol is Protocol.IMAP
-                else builder(services)(listener)
+                else builder(services, delivery)(listener)
             )
             servers.append(
                 ListeningServer(listener, handler, services.tls, connections=connections)
             )
     return servers
+
+
+def immediate_delivery(services: Services) -> Dispatcher:
+    """A worker's SMTP delivery: `deliver_now` only (its queue hands everything else to
+    the main process, whose dispatcher delivers, retries and bounces)."""
+    config = services.config
+    return Dispatcher(
+        services.queue,
+        services.router,
+        services.local_delivery,
+        outbound=outbound_delivery(config, services.router, services.srs, services.resolver),
+        bouncer=bouncer_for(config, services.queue, services.router, services.srs),
+    )
 
 
 def adopter(servers: list[ListeningServer], link: Link) -> Adopt:

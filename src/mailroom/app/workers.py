@@ -2,11 +2,12 @@
 
 One Python process runs one core at a time, and an IMAP command costs about a
 millisecond of CPU, so a busy host needs several processes (Dovecot runs one per
-client). With N > 1 the main process binds every listener as before and keeps SMTP,
-the queue, delivery and the control socket; N workers (`worker.py`, each a fresh
-`python -m mailroom.app.worker`, never a fork of a running event loop) serve the IMAP
-and POP3 connections, which the main process accepts and hands to the worker with the
-fewest open connections (`net.handoff`).
+client). With N > 1 the main process binds every listener as before and keeps
+the queue, delivery from it and the control socket; N workers (`worker.py`, each a fresh
+`python -m mailroom.app.worker`, never a fork of a running event loop) serve the IMAP,
+POP3 and SMTP connections, which the main process accepts and hands to the worker with
+the fewest open connections (`net.handoff`); a worker's SMTP hands what it queues over
+to the main process, the queue's one owner (`worker_queue.py`).
 
 A worker takes its configuration from the main process, not from the file: the main
 process's `Config` as JSON in an unnamed file whose descriptor the worker inherits
@@ -38,6 +39,7 @@ import signal
 import socket
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -53,6 +55,7 @@ from mailroom.auth import Throttle
 from mailroom.auth.remote_throttle import ThrottleService
 from mailroom.config import Config, Listener
 from mailroom.ipc import Link, LinkClosed, Message
+from mailroom.ipc.link import OneWay
 from mailroom.metrics.combined import (
     Samples,
     WorkerTotals,
@@ -133,7 +136,12 @@ class WorkerPool:
         events: MailboxEvents,
         throttle: Throttle,
         connections: HostConnections | None = None,
+        *,
+        link_handlers: dict[str, OneWay] | None = None,
+        on_exit: Callable[[int], None] | None = None,
     ) -> None:
+        """`link_handlers`: more one-way frames the workers send (app/worker_queue.py's
+        `queued`); `on_exit`: called with a worker's index when it has ended."""
         if config.source is None:
             raise ValueError("worker processes need a config read from a file")
         self.config_path = config.source.resolve()
@@ -152,6 +160,8 @@ class WorkerPool:
         self._live: dict[int, _Worker] = {}
         self._keepers: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._link_handlers = dict(link_handlers or {})
+        self._on_exit = on_exit
         self.metric_totals = WorkerTotals()
         """The workers' metric samples, as last answered (and those of ended workers)."""
 
@@ -244,6 +254,8 @@ class WorkerPool:
         self._handoff.add_worker(index, handing)
         link = Link(ours, name=f"worker {index} (pid {process.pid})")
         link.on(CLOSED, lambda message: self._closed(index, message))
+        for kind, handler in self._link_handlers.items():
+            link.on(kind, handler)
         ready = asyncio.get_running_loop().create_future()
 
         def on_ready(message: Message) -> None:
@@ -283,6 +295,8 @@ class WorkerPool:
         worker.link.close()
         with contextlib.suppress(asyncio.CancelledError):
             await worker.reading
+        if self._on_exit is not None:
+            self._on_exit(worker.index)
         how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
         return f"(pid {worker.process.pid}) {how}"
 

@@ -596,12 +596,14 @@ class ServerConfig(Section):
     """How the host runs on this machine."""
 
     workers: Annotated[int | Literal["auto"], BeforeValidator(parse_workers)] = 1
-    """Processes that serve IMAP and POP3. 1: one process serves everything. N > 1: the
-    main process keeps SMTP, the queue, delivery and the control socket, accepts the IMAP
-    and POP3 connections and hands each to the least busy of N worker processes, so a
-    host uses every core. "auto": one per core. The login throttle, IDLE wake-ups, the
-    listeners' connection limits and `[imap] max_connections_per_user_ip` are the
-    host's, shared by all of them; the workers take the main process's configuration."""
+    """Processes that serve IMAP, POP3 and SMTP. 1: one process serves everything. N > 1:
+    the main process keeps the queue, delivery from it and the control socket, accepts
+    the IMAP, POP3 and SMTP connections and hands each to the least busy of N worker
+    processes, so a host uses every core (a worker's SMTP delivers to local accounts
+    itself and commits what must wait into the main process's queue). "auto": one per
+    core. The login throttle, IDLE wake-ups, the listeners' connection limits and
+    `[imap] max_connections_per_user_ip` are the host's, shared by all of them; the
+    workers take the main process's configuration."""
 
     user: str | None = None
     """The service user the server runs as, who owns all mail (Dovecot's virtual-user

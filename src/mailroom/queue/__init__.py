@@ -19,7 +19,7 @@ from mailroom.queue.envelope import (
 )
 from mailroom.queue.errors import CommitFailed, QueueError, QueueInUse, UnknownMessage
 from mailroom.queue.group_commit import GroupCommitter
-from mailroom.queue.ids import is_queue_id, new_queue_id
+from mailroom.queue.ids import is_queue_id, new_queue_id, queue_id_slot, use_process_slot
 from mailroom.queue.inspection import read_entry, read_queue
 from mailroom.queue.retry import RetrySchedule
 from mailroom.queue.spool import MailQueue
@@ -44,6 +44,8 @@ __all__ = [
     "UnknownMessage",
     "is_queue_id",
     "new_queue_id",
+    "queue_id_slot",
     "read_entry",
     "read_queue",
+    "use_process_slot",
 ]

@@ -36,7 +36,10 @@ log = logging.getLogger("mailroom.queue")
 
 def lock_queue(layout: QueueLayout) -> BinaryIO:
     """Take the queue's lock file (held while the returned file is open). One process
-    at a time may own a queue: recovery would delete another's messages in progress."""
+    at a time may own a queue: recovery would delete another's messages in progress.
+    The owner's worker processes (`[server] workers`) take no lock: they only write
+    new messages under ids of their own (ids.py) and hand them to the owner
+    (`MailQueue.adopt`); another host's server, or a second one here, is kept out."""
     make_directory(layout.root)
     handle = open(layout.root / "lock", "a+b")  # noqa: SIM115 - held until close()
     try:
@@ -99,6 +102,21 @@ def _recover_active(layout: QueueLayout, queue_id: str, names: set[str]) -> Queu
         log.error("%s: moved to %s: unreadable envelope: %s", queue_id, layout.corrupt, error)
         return None
     return QueueEntry(queue_id, envelope, message.stat().st_size)
+
+
+def read_committed(layout: QueueLayout, queue_id: str) -> QueueEntry | None:
+    """The committed message `queue_id` in active/, read as recovery reads it (blocking):
+    for the owner adopting a message another process of this host (a worker) committed.
+    None if it is not there (removed, or never committed); an unreadable envelope is
+    moved to corrupt/ as recovery would."""
+    if not is_queue_id(queue_id):
+        return None
+    names = {
+        path.name for path in (layout.message(queue_id), layout.envelope(queue_id)) if path.exists()
+    }
+    if layout.envelope(queue_id).name not in names:
+        return None
+    return _recover_active(layout, queue_id, names)
 
 
 def _group_by_id(directory: Path) -> dict[str, set[str]]:

@@ -44,7 +44,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from mailroom.durable import unlink_all, write_synced
+from mailroom.durable import make_directory, unlink_all, write_synced
 from mailroom.metrics import (
     DELIVERY_LATENCY,
     MESSAGES_BOUNCED,
@@ -56,7 +56,7 @@ from mailroom.queue.envelope import Envelope, EnvelopeRecipient, RecipientState
 from mailroom.queue.errors import QueueError, UnknownMessage
 from mailroom.queue.group_commit import DEFAULT_THREADS, DurableRename, GroupCommitter
 from mailroom.queue.layout import QueueLayout
-from mailroom.queue.recovery import lock_queue, recover
+from mailroom.queue.recovery import lock_queue, read_committed, recover
 from mailroom.queue.retry import RetrySchedule
 from mailroom.queue.writer import MessageWriter, fresh_queue_id
 
@@ -89,6 +89,7 @@ class MailQueue:
         self._changed = asyncio.Event()
         self._opened = False
         self._lock_file: BinaryIO | None = None
+        self._hand_over: Callable[[str], None] | None = None
 
     async def open(self) -> None:
         """Create the directories, clean up after a crash, and load the queued messages.
@@ -103,6 +104,34 @@ class MailQueue:
                 log.info("%s: all recipients done before a restart", entry.queue_id)
                 await self.remove(entry.queue_id)
         log.info("queue %s opened: %d messages", self.directory, len(self._entries))
+
+    async def open_for_writing(self, hand_over: Callable[[str], None]) -> None:
+        """Open the queue of this host's owner (its main process) in a worker process:
+        no lock and no recovery (the owner holds the one and did the other); messages
+        are committed here exactly as the owner commits them (writer.py: incoming/,
+        fsyncs, active/ and its fsync before `commit()` returns) and then handed over
+        by id (`hand_over`, which tells the owner: `adopt`). This queue keeps none of
+        them and delivers nothing. Ids are this process's own (`ids.use_process_slot`)."""
+        await asyncio.to_thread(_make_directories, self.layout)
+        self._hand_over = hand_over
+        self._opened = True
+
+    async def adopt(self, queue_id: str) -> QueueEntry | None:
+        """Take on a message a worker process committed (its envelope and message in
+        active/, read as recovery reads them) and schedule it; None if it is not
+        there. A message already known is left as it is."""
+        self._require_open()
+        known = self._entries.get(queue_id)
+        if known is not None:
+            return known
+        entry = await asyncio.to_thread(read_committed, self.layout, queue_id)
+        if entry is None:
+            log.warning("%s: handed over by a worker, but not in the queue", queue_id)
+            return None
+        if queue_id in self._entries:  # adopted meanwhile
+            return self._entries[queue_id]
+        self._add_committed(entry)
+        return entry
 
     async def close(self) -> None:
         """Wait for commits under way, then stop."""
@@ -137,6 +166,9 @@ class MailQueue:
 
     def _add_committed(self, entry: QueueEntry) -> None:
         """Called by a writer once its message is durable."""
+        if self._hand_over is not None:  # a worker's: the owner delivers it
+            self._hand_over(entry.queue_id)
+            return
         self._entries[entry.queue_id] = entry
         self._signal()
 
@@ -403,3 +435,8 @@ def count_results(recipients: list[EnvelopeRecipient], received_at: float, now: 
             MESSAGES_DEFERRED.inc()
         elif recipient.state is RecipientState.FAILED:
             MESSAGES_BOUNCED.inc()
+
+
+def _make_directories(layout: QueueLayout) -> None:
+    for directory in layout.directories():
+        make_directory(directory)
