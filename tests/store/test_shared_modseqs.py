@@ -237,3 +237,22 @@ TwoProcessesOnOneFolder.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_two_processes_on_one_folder = TwoProcessesOnOneFolder.TestCase
+
+
+async def test_a_keyword_new_to_the_folder_is_read_back_by_the_other_process(
+    two_inboxes: tuple[Mailbox, Mailbox],
+) -> None:
+    """The rows read back name keywords by their letters in the file names: a keyword
+    another process has just added to `dovecot-keywords` must be known before they are
+    read (the load bench saw `$owner2` vanish from FETCH FLAGS in the other worker)."""
+    ours, theirs = two_inboxes
+    first = await ours.append(b"Subject: one\r\n\r\n1\r\n")
+    await theirs.sync()
+
+    [changed], _ = await ours.store_flags([first.uid], "add", ["$new", "\\Seen"])
+    assert "$new" in changed.flags
+    # The other process's next change reads the row back first, then renames the file.
+    await theirs.store_flags([first.uid], "add", ["\\Flagged"])
+    await ours.sync()
+    assert seen(ours) == seen(theirs)
+    assert {"$new", "\\Seen", "\\Flagged"} <= set(ours.messages[0].flags)

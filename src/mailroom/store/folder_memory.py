@@ -124,6 +124,14 @@ class FolderMemory:
         another process made (or found on disk) and numbered; whether there were any.
         Afterwards our HIGHESTMODSEQ is the index's: every change up to it is in the
         snapshot, with the modseq the index gave it."""
+        # The rows name keywords by the letters of their file names: one another process
+        # has just added to `dovecot-keywords` must be known first, or it would be read
+        # as absent (and lost from the file at our next rename of that message).
+        if self._load_keywords():
+            # Published now, so that the new keyword's name is in the folder's FLAGS
+            # even when its rows come later (the next look at the files no longer sees
+            # the mapping change).
+            self._publish(self.snapshot.messages, uids=self.snapshot.uids)
         snapshot = self.snapshot
         if not snapshot.uidvalidity and not snapshot.highestmodseq:
             self.history_start = change.history_start  # opening: the index's history
