@@ -121,6 +121,11 @@ key = "tls/key.pem"
 [imap]
 max_connections_per_user_ip = {max_connections}
 
+# Every client of a benchmark comes from 127.0.0.1: the host-wide cap per address
+# (default 50, all listeners together) would turn away the 51st.
+[limits]
+max_connections_per_address = {max_connections}
+
 [[listeners]]
 name = "imap"
 protocol = "imap"
