@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from ipaddress import IPv4Address, IPv6Address
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mailroom.auth.throttle import MemoryThrottle, Settlement
@@ -29,6 +29,20 @@ events = st.tuples(
 
 
 @settings(max_examples=200, deadline=None)
+@example(  # a ban's remaining time came out as 300.0000000000002 in floating point
+    script=[
+        ("succeed", EXEMPT, "x@example.org", 0.0),
+        ("succeed", EXEMPT, "x@example.org", 297.0),
+        ("check", EXEMPT, "bob@example.org", 37.21119571092864),
+        ("fail", EXEMPT, "x@example.org", 126.8802410315127),
+        ("fail", IPv4Address("203.0.113.0"), "x@example.org", 287.89868544552377),
+        ("check", IPv4Address("203.0.113.0"), "bob@example.org", 0.0),
+    ],
+    max_per_ip=1,
+    max_per_account=3,
+    base=1.6971469307441724,
+    cap=0.0,
+)
 @given(
     st.lists(events, max_size=120),
     st.integers(1, 6),

@@ -346,15 +346,20 @@ class MemoryThrottle:
     def _banned(self, key: IPNetwork, account: str, now: float) -> ThrottleVerdict | None:
         by_ip = self._ips.get(key)
         if by_ip is not None and by_ip.banned_until > now:
-            return ThrottleVerdict(False, by_ip.banned_until - now, "ip_banned")
+            return ThrottleVerdict(False, self._remaining(by_ip, now), "ip_banned")
         by_account = self._accounts.get(account)
         if (
             by_account is not None
             and by_account.banned_until > now
             and key not in by_account.familiar
         ):
-            return ThrottleVerdict(False, by_account.banned_until - now, "account_locked")
+            return ThrottleVerdict(False, self._remaining(by_account, now), "account_locked")
         return None
+
+    def _remaining(self, record: _Record, now: float) -> float:
+        """Seconds left of a ban, never more than `ban_seconds`: (now + ban) - now is not
+        always `ban` in floating point (300.0000000000002 was seen)."""
+        return min(record.banned_until - now, float(self.config.ban_seconds))
 
     def _touch(self, table: OrderedDict[Key, _Record], key: Key) -> _Record:
         """The key's record, created if need be, now the most recently seen."""
