@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from mailroom.store import Account, MailboxEvents, MailStore
-from mailroom.store.index import FILE_NAME, SCHEMA_VERSION, IndexRow, MailboxIndex
+from mailroom.store.index import FILE_NAME, SCHEMA_VERSION, MailboxIndex
+from mailroom.store.index_rows import IndexRow
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dovecot-2.3"
 

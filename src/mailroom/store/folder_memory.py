@@ -35,7 +35,8 @@ from mailroom.store.errors import FolderError
 from mailroom.store.events import DiskStamp
 from mailroom.store.flags import FlagDecoder
 from mailroom.store.folder_uids import FolderUids
-from mailroom.store.index import IndexChange, IndexRow, MailboxIndex
+from mailroom.store.index import MailboxIndex
+from mailroom.store.index_rows import IndexChange, IndexRow
 from mailroom.store.keywords import Keywords, KeywordsError, read_keywords
 from mailroom.store.snapshot import MessageInfo, Snapshot
 

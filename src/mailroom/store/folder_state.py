@@ -36,7 +36,7 @@ from mailroom.store.filename import (
 from mailroom.store.flags import split_flags
 from mailroom.store.folder_memory import index_row
 from mailroom.store.folder_sync import FolderSync
-from mailroom.store.index import IndexChange
+from mailroom.store.index_rows import IndexChange
 from mailroom.store.keywords import add_keywords
 from mailroom.store.snapshot import MessageInfo
 

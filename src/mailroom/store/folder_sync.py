@@ -41,7 +41,8 @@ from mailroom.store.filename import (
     info_of,
 )
 from mailroom.store.folder_memory import FolderMemory, index_row
-from mailroom.store.index import IndexChange, MailboxIndex, clock_modseq
+from mailroom.store.index import MailboxIndex, clock_modseq
+from mailroom.store.index_rows import IndexChange
 from mailroom.store.snapshot import MessageInfo, virtual_size
 from mailroom.store.uidlist import UidList
 
