@@ -22,6 +22,11 @@ from dataclasses import dataclass
 from typing import cast
 
 from mailroom.metrics import TLS_HANDSHAKE_FAILURES
+from mailroom.net.deadlines import Deadlines as Deadlines
+from mailroom.net.deadlines import IdleTimeout as IdleTimeout
+from mailroom.net.deadlines import LineTimeout as LineTimeout
+from mailroom.net.deadlines import RateGuard
+from mailroom.net.deadlines import TooSlow as TooSlow
 
 log = logging.getLogger("mailroom.net")
 
@@ -50,48 +55,6 @@ class LineTooLong(Exception):
     def __init__(self, ended_with_crlf: bool) -> None:
         super().__init__("line too long")
         self.ended_with_crlf = ended_with_crlf
-
-
-class IdleTimeout(Exception):
-    """The client sent nothing for the listener's idle timeout (or, as the subclasses
-    say, too slowly): sessions answer it with their protocol's goodbye."""
-
-
-class LineTimeout(IdleTimeout):
-    """A command line was not complete within `Deadlines.command_line_seconds` of its
-    first byte (a slowloris client sending a byte now and then)."""
-
-
-class TooSlow(IdleTimeout):
-    """A message or literal came slower than `Deadlines.min_data_rate`."""
-
-
-@dataclass(frozen=True)
-class Deadlines:
-    """How slowly a client may send (config `[limits]`, Postfix 3.7's per-request
-    deadline and smtpd_min_data_rate)."""
-
-    command_line_seconds: float = 60.0
-    min_data_rate: int = 500
-    """Bytes per second on average, after the grace; 0: no minimum."""
-    data_rate_grace_seconds: float = 30.0
-
-
-class _RateGuard:
-    """A minimum average rate from `started` on: by now, `min_rate` bytes per second
-    beyond the grace must have come (received bytes buy time, as Postfix's
-    smtpd_min_data_rate extends its deadline)."""
-
-    def __init__(self, started: float, received: int, deadlines: Deadlines) -> None:
-        self.started = started
-        self.received_before = received
-        self.deadlines = deadlines
-
-    def deadline(self, received: int) -> float:
-        """When the client falls behind unless more arrives."""
-        rate = self.deadlines.min_data_rate
-        bought = (received - self.received_before) / rate if rate else float("inf")
-        return self.started + self.deadlines.data_rate_grace_seconds + bought
 
 
 @dataclass(frozen=True)
@@ -270,7 +233,7 @@ class Connection:
         self._deadline_error: type[IdleTimeout] = IdleTimeout
         self._line_started: float | None = None
         """When the first byte of the line being read was seen."""
-        self._rate: _RateGuard | None = None
+        self._rate: RateGuard | None = None
         self._deflater: zlib._Compress | None = None
         self._unflushed = False
         self._held: list[bytes] = []
@@ -445,7 +408,7 @@ class Connection:
             yield
             return
         loop = asyncio.get_running_loop()
-        self._rate = _RateGuard(loop.time(), self._protocol.received, self.deadlines)
+        self._rate = RateGuard(loop.time(), self._protocol.received, self.deadlines)
         try:
             yield
         finally:
