@@ -26,8 +26,8 @@ from pathlib import Path
 
 from cryptography import x509
 
+from mailroom.app.host_files import data_dir, open_directory, queue_dir
 from mailroom.app.listener_probe import ListenerDown, answer_time
-from mailroom.app.services import data_dir, open_directory, queue_dir
 from mailroom.config import Config, Listener, TlsMode
 from mailroom.directory import Directory, DirectoryError, SchemaState
 from mailroom.queue import read_queue

@@ -18,20 +18,14 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from mailroom.app.host_files import HostFileError, ListenError, control_socket, data_dir
 from mailroom.app.monitoring import HostMonitoring, history_path
 from mailroom.app.process_limits import describe_limits, host_connections
 from mailroom.app.protocols import WORKER_PROTOCOLS, describe_listener, protocol_builders
 from mailroom.app.secret_files import create_private_file, sqlite_file
 from mailroom.app.service_user import ServiceUser, drop_for_good, privileged
-from mailroom.app.services import (
-    HostFileError,
-    Services,
-    bouncer_for,
-    control_socket,
-    data_dir,
-    open_services,
-    outbound_delivery,
-)
+from mailroom.app.services import Services, open_services, outbound_delivery
+from mailroom.app.standalone import bouncer_for
 from mailroom.app.web import web_server, web_services
 from mailroom.app.worker_queue import QUEUED, QueueAdoption
 from mailroom.app.workers import WorkerPool
@@ -50,10 +44,6 @@ Server = ListeningServer | WebServer
 """A listener's server: a protocol's sessions, or the web application."""
 
 log = logging.getLogger("mailroom")
-
-
-class ListenError(Exception):
-    """A listener could not be opened (port taken, address not on this machine)."""
 
 
 class Host:

@@ -17,9 +17,9 @@ import queue
 import ssl
 import sys
 
+from mailroom.app.host_files import HostFileError
 from mailroom.app.logging_format import LineStyle
 from mailroom.app.logging_remote import remote_syslog_handler, syslog_tls_context
-from mailroom.app.services import HostFileError
 from mailroom.config import Config
 from mailroom.config.log import LogDestination, LogFormat
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from mailroom.app.services import Services, data_dir, external_login
+from mailroom.app.host_files import data_dir
+from mailroom.app.services import Services, external_login
 from mailroom.config import Config
 from mailroom.directory import NotFound
 from mailroom.managesieve.services import (

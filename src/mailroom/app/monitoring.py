@@ -14,7 +14,8 @@ import logging
 import time
 from pathlib import Path
 
-from mailroom.app.services import Services, data_dir
+from mailroom.app.host_files import data_dir
+from mailroom.app.services import Services
 from mailroom.app.workers import WorkerPool
 from mailroom.directory import DirectoryError
 from mailroom.metrics import QUEUE_MESSAGES, QUEUE_OLDEST

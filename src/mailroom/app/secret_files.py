@@ -15,7 +15,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailroom.app.services import SRS_SECRET_FILE, data_dir
+from mailroom.app.host_files import SRS_SECRET_FILE, data_dir
 from mailroom.config import Config
 from mailroom.directory.database import database_of
 

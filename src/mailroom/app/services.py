@@ -16,14 +16,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from mailroom.app.host_files import (
+    SRS_SECRET_FILE,
+    HostFileError,
+    data_dir,
+    open_directory,
+    queue_dir,
+)
 from mailroom.app.inbound_authentication import host_resolver, inbound_check
 from mailroom.auth import Authenticator, MemoryThrottle, Throttle
 from mailroom.auth.ban_store import BanFile
 from mailroom.auth.certificate_login import CertificateLogin
 from mailroom.auth.redis_throttle import RedisThrottle
 from mailroom.config import Config, TlsMode
-from mailroom.control import CONTROL_SOCKET
-from mailroom.delivery.bounces import Bouncer
 from mailroom.delivery.dispatcher import Dispatcher
 from mailroom.delivery.local import DeliveryFilter, LocalDelivery
 from mailroom.delivery.mta_sts_cache import MtaStsPolicies
@@ -50,11 +55,6 @@ from mailroom.smtp.settings import SmtpSettings
 from mailroom.store import Account, MailboxEvents, MailStore, locate_mailbox
 
 
-class HostFileError(Exception):
-    """A file of the host's own (not the config's) is unusable; the message names it and
-    what to do."""
-
-
 @dataclass
 class Services:
     """What the host's protocol servers and delivery share."""
@@ -74,19 +74,6 @@ class Services:
     """Folder change events: IDLE wake-ups (shared with workers by the event hub)."""
     resolver: Resolver | None = None
     """The host's one DNS resolver (mailroom.dns), its cache shared by every check."""
-
-
-def data_dir(config: Config) -> Path:
-    return config.resolve(config.data_dir)
-
-
-def queue_dir(config: Config) -> Path:
-    return data_dir(config) / "queue"
-
-
-async def open_directory(config: Config) -> Directory:
-    base = config.source.parent if config.source else None
-    return await Directory.connect(config.directory, base)
 
 
 def needs_tls(config: Config) -> bool:
@@ -159,11 +146,6 @@ def router_for(config: Config, directory: Directory) -> Router:
     router = Router(directory, config.routing, base, hostname=config.hostname)
     router.load()
     return router
-
-
-def control_socket(config: Config) -> Path:
-    """Where the running host answers `mailroom queue` commands."""
-    return data_dir(config) / CONTROL_SOCKET
 
 
 def local_delivery(
@@ -297,9 +279,6 @@ def dnsbl_checker(config: Config, resolver: Resolver) -> DnsblChecker | None:
     )
 
 
-SRS_SECRET_FILE = "srs.secret"  # noqa: S105 - a file name, not a secret
-
-
 def srs_rewriter(config: Config, *, make_secret: bool = True) -> SrsRewriter | None:
     """The SRS rewriter of the config, its secret made at first start (mode 0600). With
     `make_secret=False` a missing secret is not written: a throwaway one stands in."""
@@ -369,18 +348,4 @@ def outbound_delivery(
         srs=srs,
         relayhost_login=relayhost_login(config),
         sealer=sealer,
-    )
-
-
-def bouncer_for(
-    config: Config, queue: MailQueue, router: Router | None, srs: SrsRewriter | None = None
-) -> Bouncer:
-    """Delivery reports of `queue` (to the senders' final recipients if `router` is given;
-    reports to our SRS addresses to the senders they stand for, with `srs`)."""
-    return Bouncer(
-        queue,
-        config.hostname,
-        router=router,
-        delay_warning=config.delivery.delay_warning_hours * 3600 or None,
-        srs=srs,
     )

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from mailroom.app.services import bouncer_for, queue_dir
+from mailroom.app.host_files import queue_dir
 from mailroom.auth import Authenticator
 from mailroom.config import Config
 from mailroom.control.administration import QueueAdministration
+from mailroom.delivery.bounces import Bouncer
+from mailroom.delivery.srs import SrsRewriter
 from mailroom.directory import Directory
 from mailroom.directory.passwords import PasswordHasher
 from mailroom.mailauth import DkimKeys
@@ -27,6 +29,20 @@ async def open_queue(config: Config) -> AsyncIterator[MailQueue]:
     queue = MailQueue(queue_dir(config), schedule=RetrySchedule.from_config(config.queue))
     async with queue:
         yield queue
+
+
+def bouncer_for(
+    config: Config, queue: MailQueue, router: Router | None, srs: SrsRewriter | None = None
+) -> Bouncer:
+    """Delivery reports of `queue` (to the senders' final recipients if `router` is given;
+    reports to our SRS addresses to the senders they stand for, with `srs`)."""
+    return Bouncer(
+        queue,
+        config.hostname,
+        router=router,
+        delay_warning=config.delivery.delay_warning_hours * 3600 or None,
+        srs=srs,
+    )
 
 
 def queue_administration(

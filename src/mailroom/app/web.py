@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mailroom.app.dns_records import HostDnsPublication
+from mailroom.app.host_files import data_dir
 from mailroom.app.inbound_authentication import host_resolver
 from mailroom.app.member_scripts import member_scripts
 from mailroom.app.monitoring import HostMonitoring
 from mailroom.app.routing_map_files import routing_map_files
-from mailroom.app.services import Services, data_dir, external_login
+from mailroom.app.services import Services, external_login
 from mailroom.app.standalone import dkim_keys
 from mailroom.auth import BanAdministration, MemoryThrottle
 from mailroom.auth.redis_throttle import RedisThrottle

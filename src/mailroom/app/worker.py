@@ -34,14 +34,9 @@ from mailroom.app.process_limits import (
     use_private_umask,
 )
 from mailroom.app.protocols import WORKER_PROTOCOLS
-from mailroom.app.serve import tune_garbage_collector, use_disk_threads
-from mailroom.app.services import (
-    Services,
-    bouncer_for,
-    imap_services,
-    open_services,
-    outbound_delivery,
-)
+from mailroom.app.services import Services, imap_services, open_services, outbound_delivery
+from mailroom.app.serving import tune_garbage_collector, use_disk_threads
+from mailroom.app.standalone import bouncer_for
 from mailroom.app.user_ip_logins import RemoteLoginCounts
 from mailroom.app.worker_queue import hand_over, worker_slot
 from mailroom.app.workers import (

@@ -20,7 +20,7 @@ from typer._click.exceptions import UsageError
 from typer.core import TyperCommand
 
 from mailroom.app.health import HealthCheck, HealthReport, Status, Thresholds
-from mailroom.cli.command import ConfigOption, load
+from mailroom.cli.command import ConfigOption, load, single_command
 from mailroom.config import ConfigError
 
 DEFAULTS = Thresholds()
@@ -152,3 +152,6 @@ def _finish(text: str, status: Status) -> NoReturn:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
     raise typer.Exit(status.value)
+
+
+app = single_command("check", check, cls=PluginCommand)

@@ -12,8 +12,9 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
 
-from mailroom.app import HostFileError, ListenError, open_directory
+from mailroom.app.host_files import HostFileError, ListenError, open_directory
 from mailroom.config import Config, ConfigError, default_config_path, load_config
 from mailroom.directory import Directory, DirectoryError
 from mailroom.net import CertificateError
@@ -54,7 +55,16 @@ OPERATOR_ERRORS = (
 def command_group(help_text: str) -> typer.Typer:
     """A group of commands (`mailroom user ...`). Help texts are printed as written:
     no rich markup, which would eat `[host]:port` and `[dkim]`."""
-    return typer.Typer(help=help_text, no_args_is_help=True, rich_markup_mode=None)
+    return typer.Typer(
+        help=help_text, no_args_is_help=True, rich_markup_mode=None, add_completion=False
+    )
+
+
+def single_command(name: str, function: F, cls: type[TyperCommand] | None = None) -> typer.Typer:
+    """A command of its own, in no group (`mailroom serve`)."""
+    commands = typer.Typer(rich_markup_mode=None, add_completion=False)
+    commands.command(name, cls=cls)(function)
+    return commands
 
 
 class CommandError(Exception):

@@ -13,7 +13,14 @@ from typing import Annotated
 import typer
 
 from mailroom import app as application
-from mailroom.cli.command import console, fail, run, with_directory
+from mailroom.cli.command import (
+    console,
+    fail,
+    reports_errors,
+    run,
+    single_command,
+    with_directory,
+)
 from mailroom.cli.demo_certificates import DEMO_ADMIN, write_demo_certificates
 from mailroom.cli.systemd_unit import UnitPathError, systemd_unit
 from mailroom.config import Config, ConfigError, Protocol, load_config, parse_config
@@ -160,3 +167,6 @@ def write_unit(config: Config, config_path: Path) -> None:
     except OSError as error:
         fail(f"cannot write {unit}: {error.strerror or error}")
     console.print(f"created {unit}; install it: cp {unit} /etc/systemd/system/")
+
+
+app = single_command("init", reports_errors(init))

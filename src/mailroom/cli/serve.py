@@ -9,7 +9,7 @@ import uvloop
 
 from mailroom import app as application
 from mailroom.app.service_user import ServiceUser, ServiceUserError, service_user
-from mailroom.cli.command import ConfigOption, console, fail, load
+from mailroom.cli.command import ConfigOption, console, fail, load, reports_errors, single_command
 from mailroom.config import Config
 
 
@@ -52,3 +52,6 @@ def _service_user(settings: Config) -> ServiceUser | None:
         return service_user(settings)
     except ServiceUserError as error:
         fail(str(error))
+
+
+app = single_command("serve", reports_errors(serve))

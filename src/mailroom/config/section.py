@@ -12,7 +12,7 @@ from mailroom.config.sizes import parse_size
 class Section(BaseModel):
     """Base of every config table: typed, immutable, no unknown keys."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def parse_size_value(value: object) -> object:
