@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from mailroom.config import Config
 from mailroom.net import Connection, ListeningServer, Refusal, TlsContexts
 from mailroom.net.certificates import write_self_signed_certificate
 from mailroom.net.edge_limits import EdgeLimits, HostConnections
+from tests.support.mail_host import client_tls
 
 HANDSHAKE_SECONDS = 1.0
 
@@ -54,13 +54,6 @@ async def servers() -> AsyncIterator[list[ListeningServer]]:
     yield started
     for server in started:
         await server.stop(grace=1)
-
-
-def client_tls() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 async def silent(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

@@ -22,6 +22,7 @@ from mailroom.net import (
     TlsContexts,
 )
 from mailroom.net.certificates import write_self_signed_certificate
+from tests.support.mail_host import client_tls
 
 
 class EchoSession:
@@ -97,13 +98,6 @@ async def start(certificate: tuple[Path, Path]) -> AsyncIterator[Start]:
         await server.stop(grace=1)
 
 
-def client_context() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 async def connect(
     server: ListeningServer, host: str = "127.0.0.1", **tls: Any
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -143,7 +137,7 @@ async def test_input_pipelined_before_starttls_is_discarded(start: Start) -> Non
     await reader.readline()
     writer.write(b"STARTTLS\r\nINJECTED\r\n")
     assert await reader.readline() == b"go ahead\r\n"
-    await writer.start_tls(client_context())
+    await writer.start_tls(client_tls())
     writer.write(b"after\r\n")
     assert await reader.readline() == b"got: after\r\n"
     writer.close()
@@ -151,7 +145,7 @@ async def test_input_pipelined_before_starttls_is_discarded(start: Start) -> Non
 
 async def test_implicit_tls_speaks_tls_from_the_first_byte(start: Start) -> None:
     server = await start(tls="implicit")
-    reader, writer = await connect(server, ssl=client_context())
+    reader, writer = await connect(server, ssl=client_tls())
     assert await reader.readline() == b"hello\r\n"
     assert writer.get_extra_info("ssl_object").version() in {"TLSv1.2", "TLSv1.3"}
     writer.close()
@@ -160,7 +154,7 @@ async def test_implicit_tls_speaks_tls_from_the_first_byte(start: Start) -> None
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # TLS 1.0/1.1 on purpose
 async def test_tls_older_than_1_2_is_refused(start: Start) -> None:
     server = await start(tls="implicit")
-    context = client_context()
+    context = client_tls()
     context.minimum_version = ssl.TLSVersion.TLSv1
     context.maximum_version = ssl.TLSVersion.TLSv1_1
     with contextlib.suppress(ssl.SSLError):
@@ -238,14 +232,14 @@ async def test_a_reloaded_certificate_serves_new_connections_and_spares_old_ones
     start: Start, certificate: tuple[Path, Path]
 ) -> None:
     server = await start(tls="implicit")
-    old_reader, old_writer = await connect(server, ssl=client_context())
+    old_reader, old_writer = await connect(server, ssl=client_tls())
     await old_reader.readline()
     old_certificate = old_writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
 
     write_self_signed_certificate(*certificate, "renewed.example.test")
     assert server.tls is not None and server.tls.reload()
 
-    reader, writer = await connect(server, ssl=client_context())
+    reader, writer = await connect(server, ssl=client_tls())
     await reader.readline()
     assert writer.get_extra_info("ssl_object").getpeercert(binary_form=True) != old_certificate
     old_writer.write(b"still here\r\n")
@@ -258,5 +252,5 @@ async def test_a_broken_certificate_on_reload_keeps_the_old_one(
     server = await start(tls="implicit")
     certificate[0].write_text("not a certificate")
     assert server.tls is not None and not server.tls.reload()
-    reader, _ = await connect(server, ssl=client_context())
+    reader, _ = await connect(server, ssl=client_tls())
     assert await reader.readline() == b"hello\r\n"

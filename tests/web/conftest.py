@@ -4,7 +4,6 @@ CA whose certificates "web" asks for and "admin" requires (an administrator's on
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from mailroom.web.guard import Guard
 from mailroom.web.server import WebServer
 from mailroom.web.sessions import SessionStore
 from tests.support.certificate_authority import CertificateAuthority, ClientCertificate
-from tests.support.mail_host import LISTENERS, MailHost, start_host
+from tests.support.mail_host import LISTENERS, MailHost, client_tls, start_host
 
 WEB_LISTENERS = (*LISTENERS, Example("web", "web", 0, "implicit"))
 ADMIN_SETTINGS = {
@@ -79,12 +78,7 @@ class CertificateWorld:
     bob: ClientCertificate
 
     def client(self, listener: str, certificate: ClientCertificate | None) -> httpx.AsyncClient:
-        if certificate is not None:
-            context = certificate.context()
-        else:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
+        context = certificate.context() if certificate is not None else client_tls()
         return httpx.AsyncClient(
             base_url=f"https://127.0.0.1:{self.host.port(listener)}",
             verify=context,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import ssl
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from mailroom import app
 from mailroom.config import load_config
 from tests.support.installation import Installation, make_installation
+from tests.support.mail_host import client_tls
 from tests.web.test_login import csrf_token, log_in
 
 
@@ -57,9 +57,7 @@ async def demo(tmp_path: Path) -> AsyncIterator[tuple[Installation, int]]:
 
 
 def browser(port: int, site: Installation | None = None) -> httpx.AsyncClient:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # the demo's certificate is self-signed
+    context = client_tls()  # the demo's certificate is self-signed
     if site is not None:
         tls = site.root / "tls"
         context.load_cert_chain(tls / "alice-cert.pem", tls / "alice-key.pem")

@@ -14,6 +14,7 @@ import ssl
 import time
 
 from mailroom.config import Listener, Protocol, TlsMode
+from mailroom.delivery.outbound_tls import opportunistic_tls_context
 
 _WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 - mapped, not bound
 
@@ -44,13 +45,6 @@ def probe_address(listener: Listener) -> tuple[str, int]:
     return _WILDCARDS.get(listener.host, listener.host), listener.port
 
 
-def _any_certificate() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 async def answer_time(listener: Listener, seconds: float) -> float:
     """Seconds from connecting to the greeting; ListenerDown if none came in `seconds`."""
     host, port = probe_address(listener)
@@ -59,7 +53,7 @@ async def answer_time(listener: Listener, seconds: float) -> float:
     try:
         async with asyncio.timeout(seconds):
             reader, writer = await asyncio.open_connection(
-                host, port, ssl=_any_certificate() if implicit else None
+                host, port, ssl=opportunistic_tls_context() if implicit else None
             )
             try:
                 await greeted(listener.protocol, reader, writer)

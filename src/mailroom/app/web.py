@@ -17,8 +17,7 @@ from mailroom.app.monitoring import HostMonitoring
 from mailroom.app.routing_map_files import routing_map_files
 from mailroom.app.services import Services, external_login
 from mailroom.app.standalone import dkim_keys
-from mailroom.auth import BanAdministration, MemoryThrottle
-from mailroom.auth.redis_throttle import RedisThrottle
+from mailroom.auth import BanAdministration
 from mailroom.config import Config, Listener, TlsMode
 from mailroom.control.administration import QueueAdministration
 from mailroom.directory.passwords import PasswordHasher
@@ -71,7 +70,7 @@ def ban_administration(services: Services) -> BanAdministration | None:
     """The throttle's bans, if this process's throttle keeps them (the main process's
     does; a worker's asks the main process and has none to show)."""
     throttle = services.throttle
-    return throttle if isinstance(throttle, MemoryThrottle | RedisThrottle) else None
+    return throttle if isinstance(throttle, BanAdministration) else None
 
 
 async def _hash_password(hasher: PasswordHasher, password: str) -> str:

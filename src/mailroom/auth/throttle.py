@@ -42,7 +42,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from mailroom.auth.ban_store import BanFile, BanSnapshot, LockedAccount
 from mailroom.config import ThrottleConfig
@@ -132,6 +132,7 @@ class BansUnavailable(Exception):
     """The bans cannot be read or changed now (the throttle's Redis does not answer)."""
 
 
+@runtime_checkable
 class BanAdministration(Protocol):
     """What an administrator does with bans (the web's /admin/bans): see them, lift one.
     Implemented by the throttles that keep bans (`MemoryThrottle`, `RedisThrottle`); a
