@@ -306,6 +306,7 @@ async def test_a_killed_worker_is_started_again_and_serves(server: RunningServer
     os.kill(victim, signal.SIGKILL)
     await logged(server.config, "killed by signal 9; starting it again")
     await until(lambda: len(server.workers - before) == 1 and victim not in server.workers)
+    await logged(server.config, "worker 0 ready again")  # taking connections
     sessions = await one_session_per_worker(server)
     served = {served_by(t, server.ports["imaps"], server.workers) for t in sessions}
     assert served == server.workers and victim not in served

@@ -90,7 +90,7 @@ async def test_a_restarted_worker_serves_the_config_of_the_main_process_not_the_
         os.kill(min(before), signal.SIGKILL)
         await logged(server.config, "killed by signal 9; starting it again")
         await until(lambda: len(server.workers - before) == 1, what="a new worker")
-        await logged(server.config, "worker 0 started", seconds=30)
+        await logged(server.config, "worker 0 ready again")  # taking connections
         seen = await capabilities_of_both_workers(server)
         assert {re.search(r"APPENDLIMIT=\d+", c)[0] for c in seen} == {  # type: ignore[index]
             "APPENDLIMIT=5242880"

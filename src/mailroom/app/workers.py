@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -203,6 +204,7 @@ class WorkerPool:
         """Run worker `index`, and again whenever it dies, until the pool stops."""
         delay = FIRST_RESTART_DELAY
         loop = asyncio.get_running_loop()
+        restarted = False
         while not self._stopping:
             began = loop.time()
             try:
@@ -212,7 +214,10 @@ class WorkerPool:
                 status = "not started"
             else:
                 worker.ready.add_done_callback(lambda _: _settle(started))
+                if restarted:  # at the first start, the limits line says all are ready
+                    worker.ready.add_done_callback(functools.partial(_ready_again, worker))
                 status = await self._until_exit(worker)
+            restarted = True
             if self._stopping:
                 return
             if loop.time() - began > STABLE_SECONDS:
@@ -413,6 +418,10 @@ def parse_closed(message: Message) -> list[int]:
     if not all(type(ident) is int and ident > 0 for ident in idents):
         raise ValueError("a closed frame's ids are positive integers")
     return idents
+
+
+def _ready_again(worker: _Worker, _: asyncio.Future[None]) -> None:
+    log.info("worker %d ready again, pid %d", worker.index, worker.process.pid)
 
 
 def _settle(future: asyncio.Future[None]) -> None:
