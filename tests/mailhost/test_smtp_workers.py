@@ -26,7 +26,6 @@ from tests.support.server_process import prepare_host_ports, start_server
 from tests.support.smtp_talk import Talk
 
 LISTENERS = (ListenerExample("smtp", "smtp", 0, "none"),)
-QUEUED = re.compile(r"queued as (\S+)")
 MESSAGES = 16
 """At once, from one address: under the per-address connection cap (20)."""
 
@@ -74,19 +73,7 @@ async def send(host: Host, recipients: list[str], token: str) -> tuple[str, int 
     that served it."""
     talk = await Talk.open(host.port)
     served = holder(host.port, talk.writer.get_extra_info("sockname")[1], host.workers)
-    assert (await talk.command("EHLO client.outside.example"))[0] == 250
-    assert (await talk.command("MAIL FROM:<carol@outside.example>"))[0] == 250
-    for recipient in recipients:
-        assert (await talk.command(f"RCPT TO:<{recipient}>"))[0] == 250
-    assert (await talk.command("DATA"))[0] == 354
-    await talk.send(f"Subject: {token}\r\n\r\nBody of {token}.\r\n.\r\n".encode())
-    code, text = await talk.reply()
-    assert code == 250, text
-    await talk.command("QUIT")
-    talk.close()
-    match = QUEUED.search(text)
-    assert match, text
-    return match.group(1), served
+    return await talk.send_message(recipients, token), served
 
 
 def subjects(maildir: Path) -> list[str]:

@@ -4,7 +4,11 @@ commands, bytes after STARTTLS, bare line feeds, BDAT chunks."""
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
+
+QUEUED = re.compile(r"queued as (\S+)")
+"""The queue id in a `250` after DATA or BDAT LAST."""
 
 
 class Talk:
@@ -48,3 +52,24 @@ class Talk:
 
     def close(self) -> None:
         self.writer.close()
+
+    async def send_message(self, recipients: list[str], token: str, *, bdat: bool = False) -> str:
+        """EHLO, one message from carol@outside.example to `recipients` (its subject
+        `token`) by DATA or BDAT, QUIT and close; the queue id its 250 names."""
+        assert (await self.command("EHLO client.outside.example"))[0] == 250
+        assert (await self.command("MAIL FROM:<carol@outside.example>"))[0] == 250
+        for recipient in recipients:
+            assert (await self.command(f"RCPT TO:<{recipient}>"))[0] == 250
+        body = f"Subject: {token}\r\n\r\nBody of {token}.\r\n".encode()
+        if bdat:
+            await self.send(f"BDAT {len(body)} LAST\r\n".encode() + body)
+        else:
+            assert (await self.command("DATA"))[0] == 354
+            await self.send(body + b".\r\n")
+        code, text = await self.reply()
+        assert code == 250, text
+        await self.command("QUIT")
+        self.close()
+        match = QUEUED.search(text)
+        assert match, text
+        return match.group(1)

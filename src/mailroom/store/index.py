@@ -57,6 +57,7 @@ from mailroom.store.index_rows import (
     IndexChange,
     IndexRow,
     _meta,
+    _raise_highestmodseq,
     _reset_tables,
     _row_of,
     _write_rows,
@@ -318,17 +319,10 @@ class MailboxIndex:
                 self._later.append(write)
                 with self._db:
                     self._db.execute("BEGIN IMMEDIATE")
-                    self._raise_highestmodseq(highestmodseq)
+                    _raise_highestmodseq(self._db, highestmodseq)
             else:
                 self._flush()
                 write()
-
-    def _raise_highestmodseq(self, highestmodseq: int) -> None:
-        # Never lower it: another process may share this index (folder_state.py).
-        self._db.execute(
-            "UPDATE meta SET value = max(value, ?) WHERE key = 'highestmodseq'",
-            (highestmodseq,),
-        )
 
     def _apply(
         self,
@@ -341,7 +335,7 @@ class MailboxIndex:
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             _write_rows(self._db, upsert, renamed, expunge, expunge_modseq)
-            self._raise_highestmodseq(highestmodseq)
+            _raise_highestmodseq(self._db, highestmodseq)
 
     def _set(self, **values: int) -> None:
         for key, value in values.items():

@@ -99,10 +99,7 @@ class IndexChange:
     ) -> None:
         """As `MailboxIndex.apply`, inside this transaction."""
         _write_rows(self._db, list(upsert), list(renamed), list(expunge), expunge_modseq)
-        self._db.execute(
-            "UPDATE meta SET value = max(value, ?) WHERE key = 'highestmodseq'",
-            (highestmodseq,),
-        )
+        _raise_highestmodseq(self._db, highestmodseq)
         self.highestmodseq = max(self.highestmodseq, highestmodseq)
 
     def reset(self, uidvalidity: int, modseq: int) -> None:
@@ -172,6 +169,13 @@ def _write_rows(
                 "INSERT OR REPLACE INTO expunged VALUES (?, ?)",
                 ((uid, expunge_modseq) for uid in expunge),
             )
+
+
+def _raise_highestmodseq(db: sqlite3.Connection, highestmodseq: int) -> None:
+    # Never lower it: another process may share this index (folder_state.py).
+    db.execute(
+        "UPDATE meta SET value = max(value, ?) WHERE key = 'highestmodseq'", (highestmodseq,)
+    )
 
 
 def _reset_tables(db: sqlite3.Connection, uidvalidity: int, modseq: int) -> None:
