@@ -319,6 +319,22 @@ async def test_a_second_session_is_refused_in_use_while_imap_goes_on(pop3_host: 
     await second.close()
 
 
+async def test_the_maildrop_is_free_once_quit_is_answered(pop3_host: MailHost) -> None:
+    # RFC 1939 §6: the lock goes with the UPDATE state, so a client that heard +OK to
+    # QUIT may log in again at once, before either side has closed the connection.
+    # Folders nobody has open are closed at once, which is when the race would show.
+    pop3_host.running.services.mail_store.linger = 0
+    deliver(pop3_host, [message(n) for n in range(1, 4)])
+    pop = await Pop3Talk.logged_in(pop3_host)
+    for _ in range(20):
+        assert (await pop.command("STAT")).startswith(b"+OK 3 ")
+        assert await pop.command("QUIT") == b"+OK Logging out."
+        previous, pop = pop, await Pop3Talk.logged_in(pop3_host)
+        await previous.close()
+    assert await pop.command("QUIT") == b"+OK Logging out."
+    await pop.close()
+
+
 # -- TLS and logging in ----------------------------------------------------------------------
 
 

@@ -133,10 +133,15 @@ class Pop3Session:
                 # While the client's next command is already here (RFC 2449 PIPELINING),
                 # answers wait and go out together, in a few large writes rather than
                 # one small one each, as Dovecot's corked output does.
+                if self.state is State.LOGOUT:
+                    break
                 if self._output_size >= CORK_BYTES or not self.connection.has_buffered_line():
                     await self.flush()
             if self.state is State.LOGOUT:
                 reason = "logged out"
+                # The maildrop is free before the client hears +OK to QUIT: it may log in
+                # again at once, before either side has closed this connection.
+                await self._leave()
                 await self.flush()
             else:
                 reason = "server shutting down"
