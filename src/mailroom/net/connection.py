@@ -241,6 +241,8 @@ class Connection:
         self._held_size = 0
         self._send_scheduled = False
         self._socket = _quick_ack_socket(transport)
+        self._answered_at = 0
+        """How many bytes had arrived when the last answer went out (`_ack_at_once`)."""
 
     @property
     def peer(self) -> str:
@@ -255,6 +257,9 @@ class Connection:
         trip on loopback fell from 61 to 48 µs). One timer per connection stays armed
         instead; when it fires before the deadline (input came meanwhile) it is set
         again for the new one."""
+        protocol = self._protocol
+        if protocol.buffer or protocol.received != self._answered_at:
+            self._ack_at_once()  # a command (or literal) is part-way here
         loop = asyncio.get_running_loop()
         deadline, error = loop.time() + self.idle_timeout, IdleTimeout
         if self._line_started is not None:
@@ -441,6 +446,7 @@ class Connection:
         if len(data) >= COALESCE_BYTES:  # large already (FETCH's batches): no copy
             self._send_held()
             self._transport.write(data)
+            self._answered_at = self._protocol.received
             return
         self._held.append(data)
         self._held_size += len(data)
@@ -470,7 +476,7 @@ class Connection:
             self._held.clear()
             self._held_size = 0
         self._transport.writelines(pieces)
-        self._ack_at_once()
+        self._answered_at = self._protocol.received
 
     def _send_held(self) -> None:
         self._send_scheduled = False
@@ -481,15 +487,16 @@ class Connection:
         self._held_size = 0
         if not self._transport.is_closing():
             self._transport.write(data)
-            self._ack_at_once()
+            self._answered_at = self._protocol.received
 
     def _ack_at_once(self) -> None:
-        """After an answer, acknowledge the client's next bytes at once (TCP_QUICKACK),
-        as Dovecot does after every flush. An answer puts Linux's receiver in delayed-ACK
-        mode, and a client that sends its next data in two writes (imaplib sends an
-        APPEND's literal, then its line end) has Nagle hold the second until the first
-        is acknowledged: 40 ms per command on loopback. The kernel clears the flag
-        again by itself, so it is set each time."""
+        """Acknowledge what the client sent at once (TCP_QUICKACK; Linux then sends the
+        ACK it was holding back). Called where a command is only partly here: after
+        an answer Linux delays its ACKs, and a client that sends the rest of a command
+        in a second write (imaplib sends an APPEND's literal, then its line end; Nagle
+        on) has that write held until the first is acknowledged: 40 ms per command on
+        loopback. Dovecot sets it after every answer; here it is set only where it can
+        matter, since under uvloop each call costs a socket object."""
         if self._socket is None:
             return
         try:
