@@ -9,7 +9,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mailroom.store.folder_state import FolderState
@@ -21,7 +22,13 @@ from mailroom.store.keywords import (
     is_keyword,
     parse_keywords,
 )
-from mailroom.store.uidlist import UidList, UidListError, format_uidlist, parse_uidlist
+from mailroom.store.uidlist import (
+    UidList,
+    UidListError,
+    extend_uidlist,
+    format_uidlist,
+    parse_uidlist,
+)
 
 # Text that looks like the files, so the parsers get past their first line.
 uidlist_like = st.lists(
@@ -50,6 +57,28 @@ def test_any_bytes_parse_as_a_uidlist_or_raise_uidlisterror(data: bytes) -> None
     except UidListError:
         return
     assert parse_uidlist(format_uidlist(uidlist)) == uidlist
+
+
+@given(st.one_of(st.binary(max_size=300), uidlist_like), st.integers(0, 300))
+def test_appended_records_read_alone_give_what_the_whole_file_gives(data: bytes, at: int) -> None:
+    # FolderUids parses only what was appended to a file it has read already: that
+    # must give the list (or the complaint) a read of the whole file gives.
+    line_ends = [i + 1 for i, byte in enumerate(data) if byte == ord("\n")]
+    assume(line_ends)
+    cut = line_ends[at % len(line_ends)]
+    try:
+        before = parse_uidlist(data[:cut])
+    except UidListError:
+        return
+    try:
+        whole = parse_uidlist(data)
+    except UidListError as error:
+        with pytest.raises(UidListError) as raised:
+            extend_uidlist(before, data[cut:])
+        assert str(raised.value) == str(error)
+        return
+    assert extend_uidlist(before, data[cut:]) == whole
+    assert extend_uidlist(before, data[cut:]).version == whole.version
 
 
 @given(

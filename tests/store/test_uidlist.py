@@ -259,3 +259,69 @@ def test_a_torn_append_is_dropped_and_the_uidlist_rewritten(tmp_path: Path) -> N
     text = (tmp_path / "dovecot-uidlist").read_bytes()
     assert text.endswith(b"\n1 :1700000000.M1P1.h\n2 :1700000003.M4P1.h\n")
     assert b"M1P1.h\n2 :1700000001.M" not in text
+
+
+def test_records_another_process_appends_are_read(tmp_path: Path) -> None:
+    uids = _listed_folder(tmp_path)
+    assert uids.read() is not None
+    with (tmp_path / "dovecot-uidlist").open("ab") as file:  # Dovecot delivering
+        file.write(b"2 :1700000001.M2P1.h\n3 W7 :1700000002.M3P1.h\n")
+
+    uidlist = uids.read()
+
+    assert uidlist is not None
+    assert [(r.uid, r.name) for r in uidlist.records] == [
+        (1, "1700000000.M1P1.h"),
+        (2, "1700000001.M2P1.h"),
+        (3, "1700000002.M3P1.h"),
+    ]
+    assert uidlist.record_of("1700000002.M3P1.h").extensions == (("W", "7"),)  # type: ignore[union-attr]
+    assert uidlist.next_uid == 4
+    assert uidlist == read_uidlist(tmp_path)
+
+
+def test_a_record_being_appended_is_read_once_it_is_whole(tmp_path: Path) -> None:
+    uids = _listed_folder(tmp_path)
+    assert uids.read() is not None
+    with (tmp_path / "dovecot-uidlist").open("ab") as file:
+        file.write(b"2 :1700000001.M2")
+    assert [r.uid for r in uids.read().records] == [1]  # type: ignore[union-attr]
+    with (tmp_path / "dovecot-uidlist").open("ab") as file:
+        file.write(b"P1.h\n")
+
+    assert uids.read().uid_of("1700000001.M2P1.h") == 2  # type: ignore[union-attr]
+
+
+def test_a_uidlist_changed_other_than_by_appending_is_read_whole(tmp_path: Path) -> None:
+    uids = _listed_folder(tmp_path)
+    assert uids.read() is not None
+    path = tmp_path / "dovecot-uidlist"
+    # The same file written over in place, longer: no line end where the last read ended.
+    text = path.read_bytes().replace(b"1 :1700000000.M1P1.h\n", b"5 :1700000000.M1P1.hh\n")
+    with path.open("r+b") as file:
+        file.write(text)
+
+    uidlist = uids.read()
+
+    assert uidlist is not None
+    assert [(r.uid, r.name) for r in uidlist.records] == [(5, "1700000000.M1P1.hh")]
+
+
+def test_new_messages_in_a_version_1_uidlist_rewrite_it_as_version_3(tmp_path: Path) -> None:
+    # Appending version 3 records to a version 1 file would make them unreadable
+    # (a version 1 record is '<uid> <filename>').
+    for name in ("new", "cur", "tmp"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "cur" / "1700000000.M1P1.h:2,").write_bytes(b"a")
+    (tmp_path / "dovecot-uidlist").write_bytes(b"1 1700000000 2\n1 1700000000.M1P1.h\n")
+    uids = FolderUids(tmp_path, lock_wait=1.0)
+
+    uids.number_new(["1700000001.M2P1.h"])
+
+    text = (tmp_path / "dovecot-uidlist").read_bytes()
+    assert text.startswith(b"3 V1700000000 N3")
+    assert text.endswith(b"\n1 :1700000000.M1P1.h\n2 :1700000001.M2P1.h\n")
+    assert [(r.uid, r.name) for r in read_uidlist(tmp_path).records] == [  # type: ignore[union-attr]
+        (1, "1700000000.M1P1.h"),
+        (2, "1700000001.M2P1.h"),
+    ]

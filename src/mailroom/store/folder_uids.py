@@ -9,7 +9,10 @@ are gone are dropped when the list is written again. Names that cannot be messag
 log line; hostile names never make a listing fail.
 
 The parsed list is kept while the file does not change (10,000 lines take tens of
-milliseconds to parse): a sync that finds the folder as it was reads nothing.
+milliseconds to parse): a sync that finds the folder as it was reads nothing, and
+one that finds it grown in place (records appended, by us in another process or by
+Dovecot) reads and parses only what was appended; a file replaced (a rewrite is a
+rename) or changed any other way is read whole.
 Everything here blocks; folder_state.py calls it with the folder's lock held.
 """
 
@@ -19,6 +22,7 @@ import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from mailroom.store.filename import INFO_START
 from mailroom.store.uidlist import (
@@ -26,6 +30,8 @@ from mailroom.store.uidlist import (
     UidList,
     UidListError,
     append_records,
+    extend_uidlist,
+    parse_uidlist,
     read_uidlist,
     uidlist_lock,
     write_uidlist,
@@ -37,13 +43,22 @@ UidListKey = tuple[int, int, int]
 """(mtime_ns, size, inode) of `dovecot-uidlist`: what tells one version from another."""
 
 
+class _Kept(NamedTuple):
+    """The parsed list of one version of the file."""
+
+    key: UidListKey
+    uidlist: UidList
+    through: int
+    """How many bytes of the file it was parsed from: whole lines, up to a line end."""
+
+
 class FolderUids:
     """The files of one folder (INBOX's root or a `.Folder`) and their UIDs."""
 
     def __init__(self, path: Path, *, lock_wait: float) -> None:
         self.path = path
         self.lock_wait = lock_wait
-        self._cache: tuple[UidListKey, UidList] | None = None
+        self._cache: _Kept | None = None
 
     def list_files(self) -> dict[str, tuple[str, str]]:
         """base name → (subdirectory, file name) of every message file in new/ and cur/."""
@@ -94,13 +109,16 @@ class FolderUids:
                     listed = len(uidlist.records)
                     uidlist.assign_in_order(bases)
                     added = uidlist.records[listed:]
-                    if added and not append_records(self.path, added, expected_size=key[1]):
+                    if added and not (
+                        uidlist.version == 3
+                        and append_records(self.path, added, expected_size=key[1])
+                    ):
                         write_uidlist(lock, uidlist)
                     # The file now holds exactly this object: the next sync need not
                     # read it again.
                     written = self.key()
                     if written is not None:
-                        self._cache = (written, uidlist)
+                        self._cache = _Kept(written, uidlist, written[1])
         except UidListError:
             uidlist = None
         if uidlist is None:
@@ -117,24 +135,72 @@ class FolderUids:
 
     def is_kept(self, key: UidListKey) -> bool:
         """Whether the list of version `key` is the one kept (read or written by us)."""
-        return self._cache is not None and self._cache[0] == key
+        return self._cache is not None and self._cache.key == key
 
     def read(self) -> UidList | None:
-        """The folder's uidlist, parsed again only when the file changed; None when
-        there is none or it is broken (`number_all` logs that and rebuilds it)."""
+        """The folder's uidlist, parsed again only when the file changed (only the
+        records appended, when it grew in place); None when there is none or it is
+        broken (`number_all` logs that and rebuilds it)."""
         key = self.key()
         if key is None:
             self._cache = None
             return None
-        if self._cache is not None and self._cache[0] == key:
-            return self._cache[1]
+        kept = self._cache
+        if kept is not None:
+            if kept.key == key:
+                return kept.uidlist
+            if kept.key[2] == key[2] and key[1] > kept.through > 0:
+                grown = self._read_appended(kept)
+                if grown is not None:
+                    return grown
+        self._cache = None
         try:
-            uidlist = read_uidlist(self.path)
+            read = self._read_from(0)
+            if read is None:
+                return None
+            key, data = read
+            uidlist = parse_uidlist(data)
         except UidListError:
             return None
-        # Replaced between the stat and the read? Then the key is stale and the next look reads.
-        self._cache = None if uidlist is None else (key, uidlist)
+        self._cache = _Kept(key, uidlist, data.rfind(b"\n") + 1)
         return uidlist
+
+    def _read_appended(self, kept: _Kept) -> UidList | None:
+        """`kept`'s list with the records appended to its file since; None when the
+        file is not simply longer (then it is read whole, which also reports errors)."""
+        # From the line end before: a file changed other than by appending would not
+        # have one there (a torn last line was not parsed, and does not end so).
+        read = self._read_from(kept.through - 1)
+        if read is None or read[0][2] != kept.key[2] or not read[1].startswith(b"\n"):
+            return None
+        key, data = read
+        try:
+            uidlist = extend_uidlist(kept.uidlist, data[1:])
+        except UidListError:
+            return None
+        self._cache = _Kept(key, uidlist, kept.through + data.rfind(b"\n"))
+        return uidlist
+
+    def _read_from(self, offset: int) -> tuple[UidListKey, bytes] | None:
+        """The file's key and its bytes from `offset` to the size the key gives
+        (appended after that: read next time); None when there is no file."""
+        try:
+            fd = os.open(os.path.join(self.path, FILE_NAME), os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+        try:
+            info = os.fstat(fd)
+            chunks = []
+            position, end = offset, info.st_size
+            while position < end:
+                chunk = os.pread(fd, end - position, position)
+                if not chunk:
+                    break  # truncated meanwhile: the next look finds another key
+                chunks.append(chunk)
+                position += len(chunk)
+        finally:
+            os.close(fd)
+        return (info.st_mtime_ns, info.st_size, info.st_ino), b"".join(chunks)
 
     def pop3_uidls(self) -> dict[int, str]:
         """The POP3 UIDLs `dovecot-uidlist` holds, by UID: Dovecot's P field, which it

@@ -101,6 +101,9 @@ class UidList:
     header_extensions: tuple[tuple[str, str], ...] = ()
     """Header fields other than V and N, in file order (G, the GUID, among them)."""
     records: list[UidRecord] = field(default_factory=list)
+    version: int = field(default=3, compare=False)
+    """The file's format: records may be appended (`append_records`) only to a version 3
+    file; a list read from version 1 or 2 is written anew, as version 3."""
     _by_name: dict[str, UidRecord] = field(init=False, repr=False, compare=False)
     _formatted: tuple[list[UidRecord], int, list[str]] | None = field(
         default=None, init=False, repr=False, compare=False
@@ -229,12 +232,38 @@ def parse_uidlist(data: bytes) -> UidList:
         uidlist = _parse_v1_header(header)
     else:
         raise UidListError(f"line 1: unknown uidlist version {version!r}")
-    previous = 0
-    for number, line in enumerate(lines[1:], start=2):
-        if version == "3":
+    uidlist.version = int(version)
+    _add_records(uidlist, lines[1:], 2)
+    return uidlist
+
+
+def extend_uidlist(uidlist: UidList, appended: bytes) -> UidList:
+    """A new list: `uidlist` and the records in `appended`, what was added at the end of
+    its file since it was read (whole lines only, as `parse_uidlist` reads them); a
+    reader that saw the file grow parses the new lines rather than the whole file.
+    UidListError as `parse_uidlist` (line numbers counted as if nothing was dropped)."""
+    lines = appended.decode("utf-8", "surrogateescape").split("\n")
+    lines.pop()  # "" after the last line end, or a record still being written
+    grown = UidList(
+        uidlist.uidvalidity,
+        uidlist.next_uid,
+        uidlist.header_extensions,
+        list(uidlist.records),
+        uidlist.version,
+    )
+    _add_records(grown, lines, len(uidlist.records) + 2)
+    return grown
+
+
+def _add_records(uidlist: UidList, lines: list[str], first_number: int) -> None:
+    """Parse record `lines` (the first is line `first_number` of the file) onto `uidlist`."""
+    previous = uidlist.records[-1].uid if uidlist.records else 0
+    version = uidlist.version
+    for number, line in enumerate(lines, start=first_number):
+        if version == 3:
             record = _parse_v3_record(line, number)
         else:
-            record = _parse_v1_record(line, number, with_flags=version == "2")
+            record = _parse_v1_record(line, number, with_flags=version == 2)
         if record.uid <= previous:
             raise UidListError(f"line {number}: UID {record.uid} is not above {previous}")
         if record.name in uidlist._by_name:
@@ -244,7 +273,6 @@ def parse_uidlist(data: bytes) -> UidList:
         uidlist._by_name[record.name] = record
     # Dovecot appends records without rewriting N (see the module docstring).
     uidlist.next_uid = max(uidlist.next_uid, previous + 1)
-    return uidlist
 
 
 def format_uidlist(uidlist: UidList) -> bytes:
@@ -268,6 +296,7 @@ def read_uidlist(directory: Path) -> UidList | None:
 def write_uidlist(lock: DotLock, uidlist: UidList) -> None:
     """Replace the folder's `dovecot-uidlist` atomically; `lock` is its held dotlock."""
     lock.replace(format_uidlist(uidlist))
+    uidlist.version = 3
 
 
 def append_records(directory: Path, records: Iterable[UidRecord], expected_size: int) -> bool:
