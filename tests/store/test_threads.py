@@ -69,3 +69,51 @@ async def test_no_call_is_taken_after_shutdown() -> None:
 
     with pytest.raises(RuntimeError, match="shut down"):
         await threads.run(int)
+
+
+def _pool_threads(name: str) -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.startswith(name + "_")]
+
+
+async def test_quick_calls_one_after_another_start_no_thread_beyond_the_core() -> None:
+    threads = StoreThreads(8, name="quick-pool", core=2, patience=0.05)
+    try:
+        for number in range(50):
+            assert await threads.run(abs, -number) == number
+        assert len(_pool_threads("quick-pool")) == 2
+    finally:
+        await asyncio.to_thread(threads.shutdown)
+
+
+async def test_calls_waiting_behind_long_ones_get_more_threads_which_leave_after() -> None:
+    threads = StoreThreads(3, name="busy-pool", core=1, patience=0.01)
+    release = threading.Event()
+    try:
+        # The core thread is held by a long call: the quick one gets a thread of its own.
+        long_call = asyncio.create_task(threads.run(release.wait, 30))
+        assert await threads.run(abs, -5) == 5
+        assert not long_call.done()
+        # Never more than `workers`: two more long calls hold them all, and a third
+        # waits for one of them to end.
+        more = [asyncio.create_task(threads.run(release.wait, 30)) for _ in range(2)]
+        waiting = asyncio.create_task(threads.run(abs, -7))
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if len(_pool_threads("busy-pool")) == 3:
+                break
+        await asyncio.sleep(0.1)
+        assert len(_pool_threads("busy-pool")) == 3
+        assert not waiting.done()
+        release.set()
+        assert await waiting == 7
+        assert all(await asyncio.gather(long_call, *more))
+        # The threads started for the backlog leave once nothing waits.
+        for _ in range(100):
+            if len(_pool_threads("busy-pool")) == 1:
+                break
+            await asyncio.sleep(0.01)
+        assert len(_pool_threads("busy-pool")) == 1
+    finally:
+        release.set()
+        await asyncio.to_thread(threads.shutdown)
+    assert _pool_threads("busy-pool") == []
