@@ -114,6 +114,12 @@ class Pop3Session:
         """Between commands: nothing is lost by ending the session now."""
 
     @property
+    def quitting(self) -> bool:
+        """QUIT was answered (a property, not a test written in `run`: mypy keeps the loop
+        condition's narrowing of `state` across the commands that change it)."""
+        return self.state is State.LOGOUT
+
+    @property
     def secure(self) -> bool:
         return may_send_password(self.connection, self.listener)
 
@@ -133,8 +139,8 @@ class Pop3Session:
                 # While the client's next command is already here (RFC 2449 PIPELINING),
                 # answers wait and go out together, in a few large writes rather than
                 # one small one each, as Dovecot's corked output does.
-                if self.state is State.LOGOUT:
-                    break
+                if self.quitting:
+                    break  # QUIT's answer waits for the maildrop's release (below)
                 if self._output_size >= CORK_BYTES or not self.connection.has_buffered_line():
                     await self.flush()
             if self.state is State.LOGOUT:
