@@ -37,7 +37,7 @@ next call as they finish the last served more commands than eight (py-spy and
 imap_load.py, bench/README.md): each call handed to an idle thread wakes it (a context
 switch, a futex, a turn of the GIL), and eight threads mostly idle are woken for nearly
 every call."""
-PATIENCE_SECONDS = 0.02
+PATIENCE_SECONDS = 0.005
 """How long a call may wait for a thread before one more is started (up to `workers`)."""
 
 
