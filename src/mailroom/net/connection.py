@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import socket
 import ssl
 import zlib
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from mailroom.net.deadlines import IdleTimeout as IdleTimeout
 from mailroom.net.deadlines import LineTimeout as LineTimeout
 from mailroom.net.deadlines import RateGuard
 from mailroom.net.deadlines import TooSlow as TooSlow
+from mailroom.net.quick_ack import QuickAck
 
 log = logging.getLogger("mailroom.net")
 
@@ -240,9 +240,9 @@ class Connection:
         self._held: list[bytes] = []
         self._held_size = 0
         self._send_scheduled = False
-        self._socket = _quick_ack_socket(transport)
+        self._quick_ack = QuickAck(transport)
         self._answered_at = 0
-        """How many bytes had arrived when the last answer went out (`_ack_at_once`)."""
+        """How many bytes had arrived when the last answer went out (see `_fill`)."""
 
     @property
     def peer(self) -> str:
@@ -259,7 +259,7 @@ class Connection:
         again for the new one."""
         protocol = self._protocol
         if protocol.buffer or protocol.received != self._answered_at:
-            self._ack_at_once()  # a command (or literal) is part-way here
+            self._quick_ack.now()  # a command (or literal) is part-way here (quick_ack.py)
         loop = asyncio.get_running_loop()
         deadline, error = loop.time() + self.idle_timeout, IdleTimeout
         if self._line_started is not None:
@@ -489,21 +489,6 @@ class Connection:
             self._transport.write(data)
             self._answered_at = self._protocol.received
 
-    def _ack_at_once(self) -> None:
-        """Acknowledge what the client sent at once (TCP_QUICKACK; Linux then sends the
-        ACK it was holding back). Called where a command is only partly here: after
-        an answer Linux delays its ACKs, and a client that sends the rest of a command
-        in a second write (imaplib sends an APPEND's literal, then its line end; Nagle
-        on) has that write held until the first is acknowledged: 40 ms per command on
-        loopback. Dovecot sets it after every answer; here it is set only where it can
-        matter, since under uvloop each call costs a socket object."""
-        if self._socket is None:
-            return
-        try:
-            self._socket.setsockopt(socket.IPPROTO_TCP, _TCP_QUICKACK, 1)
-        except OSError:
-            self._socket = None
-
     async def drain(self) -> None:
         self._send_held()
         if self._deflater is not None and self._unflushed:
@@ -594,16 +579,3 @@ def _tls_info(transport: asyncio.BaseTransport) -> TlsInfo | None:
         cipher=cipher[0] if cipher else "",
         peer_certificate=ssl_object.getpeercert(binary_form=True),
     )
-
-
-_TCP_QUICKACK: int = getattr(socket, "TCP_QUICKACK", 0)  # 0: not on this system
-
-
-def _quick_ack_socket(transport: asyncio.BaseTransport) -> socket.socket | None:
-    """The TCP socket under `transport` (under TLS too), if TCP_QUICKACK can be set on it."""
-    if not _TCP_QUICKACK:
-        return None
-    sock = transport.get_extra_info("socket")
-    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
-        return None
-    return cast(socket.socket, sock)

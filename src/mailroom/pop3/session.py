@@ -143,7 +143,7 @@ class Pop3Session:
                     break  # QUIT's answer waits for the maildrop's release (below)
                 if self._output_size >= CORK_BYTES or not self.connection.has_buffered_line():
                     await self.flush()
-            if self.state is State.LOGOUT:
+            if self.quitting:
                 reason = "logged out"
                 # The maildrop is free before the client hears +OK to QUIT: it may log in
                 # again at once, before either side has closed this connection.
